@@ -1,0 +1,82 @@
+# Plain make; pkg-config for every library.
+#   make            build build/portald, build/portalctl, build/plugins/*.so
+#   make run        the whole local stack on http://127.0.0.1:$(PORT)/
+#   make test       every test (unit, loader, integration through nginx)
+#   make test SAN=1 the same under AddressSanitizer + UBSan
+#   make DB=mysqlclient   build against libmysqlclient instead of libmariadb
+
+CC      ?= cc
+DB      ?= libmariadb
+PORT    ?= 8080
+B       := build
+PKGS    := $(DB) libconfig json-c libsodium
+
+WARN    := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
+           -Wshadow -Wpointer-arith -Wformat=2 -Wvla -Wundef -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Icore $(shell pkg-config --cflags $(PKGS))
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lfcgi -ldl
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+B       := build-san
+endif
+
+CORE_SRC := $(filter-out core/main.c core/portalctl.c,$(wildcard core/*.c))
+CORE_OBJ := $(CORE_SRC:core/%.c=$(B)/core/%.o) $(B)/core/schema_sql.o
+PLUGINS  := $(notdir $(wildcard plugins/*))
+PLUGIN_SO := $(PLUGINS:%=$(B)/plugins/%.so)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TESTPLUG := $(patsubst tests/plugins/%.c,$(B)/tests/plugins/%.so,$(wildcard tests/plugins/*.c))
+
+all: $(B)/portald $(B)/portalctl $(PLUGIN_SO)
+
+$(B)/core/%.o: core/%.c core/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Core migrations, compiled into the binaries (schema/NNN_name.sql, in order).
+$(B)/core/schema_sql.c: $(sort $(wildcard schema/*.sql)) tools/embed-migrations.sh
+	@mkdir -p $(@D)
+	sh tools/embed-migrations.sh core_migrations $(sort $(wildcard schema/*.sql)) > $@
+$(B)/core/schema_sql.o: $(B)/core/schema_sql.c
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -Icore -c -o $@ $<
+
+$(B)/portald: $(B)/core/main.o $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/portalctl: $(B)/core/portalctl.o $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A plugin: every .c in plugins/NAME/, plus its schema/*.sql embedded as
+# NAME_migrations.  It links to nothing of the core's: all goes through the
+# api table handed to init().
+.SECONDEXPANSION:
+$(B)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) core/portal.h tools/embed-migrations.sh
+	@mkdir -p $(@D) $(B)/gen
+	sh tools/embed-migrations.sh $*_migrations $(sort $(wildcard plugins/$*/schema/*.sql)) > $(B)/gen/$*_schema.c
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -shared -o $@ $(filter %.c,$^) $(B)/gen/$*_schema.c $(LDFLAGS) $(shell pkg-config --libs json-c)
+
+$(B)/tests/plugins/%.so: tests/plugins/%.c core/portal.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/t.h $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
+check-build: all $(UNIT_BIN) $(TESTPLUG)
+
+test: check-build
+	B=$(B) SAN=$(SAN) sh tests/run.sh
+
+run: all
+	B=$(B) PORT=$(PORT) sh scripts/run.sh
+
+deps:
+	sh scripts/deps.sh
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all check-build test run deps clean

@@ -1,0 +1,269 @@
+/*
+ * portal.h - the one header a plugin includes.
+ *
+ * A plugin is a shared object exporting one symbol, `portal_module`, a
+ * `struct portal_module` that begins with PORTAL_MODULE_V1.  The core reads
+ * that descriptor (data only) and refuses the plugin when the magic, the ABI
+ * version or the build signature differ from its own, before calling any of
+ * the plugin's functions.  It then calls init() with a table of core services
+ * (`struct portal_api`, after SQLite's sqlite3_api_routines): a plugin never
+ * links against libfcgi or the database driver, and everything it may do
+ * goes through that table.  The table only ever grows at its end; `size`
+ * tells a plugin which members exist (PORTAL_API_HAS).
+ *
+ * Return codes, one family everywhere (as nginx): PORTAL_OK (0) on success,
+ * PORTAL_ERROR (-1) on failure.  Functions that answer a question say so.
+ *
+ * Memory: everything a handler gets from the core (strings, statements,
+ * JSON from body()/query) belongs to the request and is released by the core
+ * after the response.  Handlers allocate with api->alloc / api->strdup /
+ * api->printf and never free.  JSON objects handed to the core (respond,
+ * audit) are owned by the core from that call on.
+ */
+#ifndef PORTAL_H
+#define PORTAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <json.h>
+
+#define PORTAL_OK 0
+#define PORTAL_ERROR (-1)
+
+#define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
+#define PORTAL_ABI_VERSION 1u
+
+/* What must match between core and plugin beyond the ABI version: the
+ * json-c major/minor (JSON objects cross the boundary) and pointer size. */
+#define PORTAL_STR_(x) #x
+#define PORTAL_STR(x) PORTAL_STR_(x)
+#define PORTAL_BUILD_SIG                                                       \
+	"abi=" PORTAL_STR(PORTAL_ABI_VERSION) ",json-c=" PORTAL_STR(             \
+	    JSON_C_MAJOR_VERSION) "." PORTAL_STR(JSON_C_MINOR_VERSION) ",ptr=" PORTAL_STR(__SIZEOF_POINTER__)
+
+#define PORTAL_MODULE_V1 PORTAL_MODULE_MAGIC, PORTAL_ABI_VERSION, PORTAL_BUILD_SIG
+
+#if defined(__GNUC__)
+#define PORTAL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PORTAL_PRINTF(f, a)
+#endif
+
+typedef struct portal_req portal_req;       /* one HTTP request */
+typedef struct portal_stmt portal_stmt;     /* one prepared statement */
+typedef struct portal_plugin portal_plugin; /* the core's handle on a plugin */
+struct portal_api;
+
+/* Roles, ordered: a higher role may do everything a lower one may. */
+enum portal_role {
+	PORTAL_ROLE_NONE = 0, /* anonymous, or a token of another municipality */
+	PORTAL_ROLE_READER = 1, /* also sees drafts and unpublished items */
+	PORTAL_ROLE_EDITOR = 2, /* writes content */
+	PORTAL_ROLE_ADMIN = 3   /* also manages tokens and reads the audit log */
+};
+
+enum portal_log_level { PORTAL_LOG_ERR = 0, PORTAL_LOG_WARN, PORTAL_LOG_INFO, PORTAL_LOG_DEBUG };
+
+/*
+ * Routes.  `pattern` is relative to the municipality prefix /api/v1/{m}/ and
+ * starts with the plugin's name: "partnerships", "partnerships/{id}".  A
+ * segment "{name}" captures one path segment, read with api->param().
+ * The core answers 404 for an unknown municipality or one that has not
+ * enabled the plugin, enforces `min_role` (401 without a valid token, 403
+ * with a token lacking the role or the municipality), parses a JSON body for
+ * POST/PUT/PATCH (400/413/415 before the handler runs), and runs every
+ * non-GET handler inside one database transaction that it commits only when
+ * the handler answered with a 2xx status.
+ */
+typedef int (*portal_handler)(portal_req *r);
+
+struct portal_route {
+	const char *method;  /* "GET", "POST", "PATCH", "DELETE", "PUT" */
+	const char *pattern; /* e.g. "partnerships/{id}" */
+	portal_handler handler;
+	int min_role; /* enum portal_role; writes use PORTAL_ROLE_EDITOR */
+	const char *summary; /* one line, for logs and the API description */
+};
+
+/*
+ * Declarative validation (after kcgi's kvalid): a body is checked against a
+ * NULL-terminated array of fields.  Unknown members are errors, every error
+ * names its field path ("partner.country", "agreements[1].date"), and
+ * validation never stops at the first error.
+ */
+enum portal_ftype {
+	PF_STRING,  /* single-line text, 1..max bytes (default 200), no control chars */
+	PF_TEXT,    /* multi-line text, 0..max bytes (default 20000) */
+	PF_INT,     /* integer within [min, max] */
+	PF_NUMBER,  /* number within [min, max] */
+	PF_BOOL,
+	PF_ENUM,    /* string, one of `values` */
+	PF_DATE,    /* partial date: YYYY, YYYY-MM or YYYY-MM-DD, a real one */
+	PF_COUNTRY, /* ISO 3166-1 alpha-2, upper case */
+	PF_LANG,    /* BCP 47 language tag, e.g. "sv", "da", "en", "ro-MD" */
+	PF_CURRENCY,/* ISO 4217, e.g. "SEK", "EUR" */
+	PF_URL,     /* absolute http(s) URL, max bytes (default 2000) */
+	PF_QID,     /* Wikidata item id, "Q" followed by digits */
+	PF_LANGMAP, /* object {lang: text}, keys PF_LANG, values PF_TEXT(max) */
+	PF_OBJECT,  /* object with members `fields` */
+	PF_ARRAY    /* array (at most max items, default 100) of `items` */
+};
+
+#define PF_REQUIRED 0x1u /* must be present (on create, and after a merge patch) */
+#define PF_NULLABLE 0x2u /* null is accepted (and means "not known") */
+#define PF_UNIQUE   0x4u /* for arrays: items must be distinct */
+
+struct portal_field {
+	const char *name;
+	enum portal_ftype type;
+	unsigned flags;
+	size_t max;                        /* bytes for strings, items for arrays; 0 = default */
+	double min, max_num;               /* for PF_INT / PF_NUMBER */
+	const char *const *values;         /* PF_ENUM: NULL-terminated */
+	const struct portal_field *fields; /* PF_OBJECT: NULL-name-terminated array */
+	const struct portal_field *items;  /* PF_ARRAY: the one element schema */
+};
+
+/* Plugin settings, checked by the core in the plugin's section and in every
+ * municipality's override of it (`portald -t` reports file:line). */
+enum portal_stype { PS_INT, PS_BOOL, PS_STRING };
+
+struct portal_setting {
+	const char *name;
+	enum portal_stype type;
+	long long min, max;  /* PS_INT bounds */
+	long long def_int;   /* PS_INT / PS_BOOL default */
+	const char *def_str; /* PS_STRING default */
+	const char *help;
+};
+
+/* The descriptor.  Grow it only at the end, into `spare`. */
+struct portal_module {
+	uint32_t magic;        /* PORTAL_MODULE_MAGIC */
+	uint32_t abi_version;  /* PORTAL_ABI_VERSION the plugin was built with */
+	const char *build_sig; /* PORTAL_BUILD_SIG the plugin was built with */
+	const char *name;      /* module name; also its URL segment and config section */
+	const char *version;   /* the plugin's own version */
+	const struct portal_setting *settings; /* NULL-name-terminated, or NULL */
+	/* Registers routes and migrations.  Returns PORTAL_OK, or PORTAL_ERROR
+	 * after api->log() said why; the core then unloads the plugin and
+	 * forgets everything it registered. */
+	int (*init)(portal_plugin *p, const struct portal_api *api);
+	void (*fini)(portal_plugin *p); /* may be NULL */
+	void *spare[8];
+};
+
+/* A plugin exports exactly this symbol. */
+#define PORTAL_MODULE_SYMBOL "portal_module"
+
+#define PORTAL_API_HAS(api, member)                                            \
+	((api)->size >= offsetof(struct portal_api, member) + sizeof((api)->member))
+
+struct portal_api {
+	uint32_t abi_version;
+	size_t size; /* sizeof(struct portal_api) of the core */
+
+	/* --- registration, only inside init() --- */
+	int (*route)(portal_plugin *p, const struct portal_route *route);
+	/* Migration `version` (1, 2, ...) of this plugin; SQL statements
+	 * separated by ";" at line ends.  Applied in order by `portalctl
+	 * migrate` and recorded in schema_migrations. */
+	int (*migration)(portal_plugin *p, unsigned version, const char *name, const char *sql);
+	/* Data kept for the plugin; handlers get it back with api->plugin_data(r). */
+	void (*set_data)(portal_plugin *p, void *data);
+
+	/* --- logging (a request's lines carry its request id) --- */
+	void (*log)(portal_req *r, int level, const char *fmt, ...) PORTAL_PRINTF(3, 4);
+	void (*plugin_log)(portal_plugin *p, int level, const char *fmt, ...) PORTAL_PRINTF(3, 4);
+
+	/* --- the request --- */
+	void *(*plugin_data)(portal_req *r);
+	const char *(*municipality)(portal_req *r);    /* the {m} slug */
+	const char *(*param)(portal_req *r, const char *name); /* path "{name}", or NULL */
+	/* Query argument, percent-decoded and valid UTF-8; NULL when absent.
+	 * A repeated argument: the first. */
+	const char *(*query)(portal_req *r, const char *name);
+	const char *(*header)(portal_req *r, const char *name); /* e.g. "If-Match"; NULL when absent */
+	struct json_object *(*body)(portal_req *r); /* parsed body (POST/PATCH), owned by the request */
+	int (*role)(portal_req *r); /* the caller's enum portal_role for this municipality */
+	/* Setting `name` of this plugin for this request's municipality
+	 * (override, else plugin section, else the declared default). */
+	long long (*setting_int)(portal_req *r, const char *name);
+	const char *(*setting_str)(portal_req *r, const char *name);
+
+	/* --- request memory, released after the response --- */
+	void *(*alloc)(portal_req *r, size_t n); /* zeroed */
+	char *(*strdup)(portal_req *r, const char *s);
+	char *(*printf)(portal_req *r, const char *fmt, ...) PORTAL_PRINTF(2, 3);
+	/* json_object_put(obj) after the response. Returns obj. */
+	struct json_object *(*keep)(portal_req *r, struct json_object *obj);
+
+	/* --- validation --- */
+	/* Checks `doc` against `schema` and records each problem on the
+	 * request.  `prefix` (may be NULL) is prepended to field paths.
+	 * Returns PORTAL_OK when nothing was wrong. */
+	int (*validate)(portal_req *r, const struct portal_field *schema, struct json_object *doc,
+	                const char *prefix);
+	/* Records one problem on the request, for rules a schema cannot say. */
+	void (*field_error)(portal_req *r, const char *field, const char *fmt, ...) PORTAL_PRINTF(3, 4);
+	int (*has_errors)(portal_req *r);
+	/* RFC 7396 merge patch: applies `patch` to `target` in place. */
+	void (*merge_patch)(struct json_object *target, struct json_object *patch);
+
+	/* --- responses --- */
+	/* Sends `body` with `status` (takes ownership of body). */
+	int (*respond)(portal_req *r, int status, struct json_object *body);
+	/* Adds a response header (Location, ETag, ...). */
+	void (*set_header)(portal_req *r, const char *name, const char *value);
+	/* problem+json: {"type","title","status","detail"} plus "errors" when
+	 * field errors were recorded.  Always returns PORTAL_OK, so handlers
+	 * can `return api->problem(...)`. */
+	int (*problem)(portal_req *r, int status, const char *fmt, ...) PORTAL_PRINTF(3, 4);
+	/* Sets ETag for `version` of item `id` and answers If-Match: returns
+	 * PORTAL_OK when the request may go on, PORTAL_ERROR after sending
+	 * 412 (stale If-Match) itself. */
+	int (*etag)(portal_req *r, long long id, long long version);
+	/* Opaque list cursors: encode a JSON array of keys; decode answers
+	 * NULL (after recording a "cursor" field error) when malformed. */
+	const char *(*cursor_encode)(portal_req *r, struct json_object *keys);
+	struct json_object *(*cursor_decode)(portal_req *r, const char *cursor);
+	/* The `limit` argument checked against 1..100 (default 20); records a
+	 * "limit" field error and returns -1 when invalid. */
+	int (*limit)(portal_req *r);
+
+	/* --- database (prepared statements only) --- */
+	/* A statement for `sql`, prepared once per worker and reused.  NULL on
+	 * a database failure (the core answers 503/500 when the handler then
+	 * returns PORTAL_ERROR).  Parameters are numbered from 0. */
+	portal_stmt *(*prepare)(portal_req *r, const char *sql);
+	int (*bind_text)(portal_stmt *s, unsigned i, const char *v); /* NULL binds NULL */
+	int (*bind_int)(portal_stmt *s, unsigned i, long long v);
+	int (*bind_double)(portal_stmt *s, unsigned i, double v);
+	int (*bind_null)(portal_stmt *s, unsigned i);
+	int (*execute)(portal_stmt *s);
+	/* 1 when a row was fetched, 0 at the end, PORTAL_ERROR on failure. */
+	int (*fetch)(portal_stmt *s);
+	const char *(*col_text)(portal_stmt *s, unsigned i); /* NULL for SQL NULL */
+	long long (*col_int)(portal_stmt *s, unsigned i);
+	double (*col_double)(portal_stmt *s, unsigned i);
+	int (*col_is_null)(portal_stmt *s, unsigned i);
+	/* JSON column parsed; NULL for SQL NULL.  Owned by the request. */
+	struct json_object *(*col_json)(portal_stmt *s, unsigned i);
+	long long (*insert_id)(portal_stmt *s);
+	long long (*affected)(portal_stmt *s);
+	/* Ends the use of a statement (frees its result) so it can be run again. */
+	void (*done)(portal_stmt *s);
+
+	/* --- audit: records a write in the same transaction --- */
+	/* action: "create", "update", "delete".  before/after may be NULL; the
+	 * core takes ownership. */
+	int (*audit)(portal_req *r, const char *action, long long id, struct json_object *before,
+	             struct json_object *after);
+
+	/* --- reference data --- */
+	int (*is_country)(const char *code); /* 1 when ISO 3166-1 alpha-2 */
+	int (*is_partial_date)(const char *s); /* 1 when a valid partial date */
+};
+
+#endif /* PORTAL_H */
