@@ -1,0 +1,417 @@
+/*
+ * api.c - the table of core services handed to every plugin's init (after
+ * SQLite's sqlite3_api_routines).  Each entry is a thin wrapper over the
+ * core file that owns the concern.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+int plugin_route_add(portal_plugin *p, const struct portal_route *def);
+int plugin_migration_add(portal_plugin *p, unsigned version, const char *name, const char *sql);
+
+static void
+api_set_data(portal_plugin *p, void *data)
+{
+	p->data = data;
+}
+
+static void
+api_log(portal_req *r, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(level, r ? r->request_id : NULL, "%s: %s", r && r->plugin ? r->plugin->name : "-", msg);
+}
+
+static void
+api_plugin_log(portal_plugin *p, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(level, NULL, "plugin %s: %s", p ? p->name : "-", msg);
+}
+
+static void *
+api_plugin_data(portal_req *r)
+{
+	return r->plugin ? r->plugin->data : NULL;
+}
+
+static const char *
+api_municipality(portal_req *r)
+{
+	return r->muni ? r->muni->slug : NULL;
+}
+
+static struct json_object *
+api_body(portal_req *r)
+{
+	return r->body;
+}
+
+static int
+api_role(portal_req *r)
+{
+	return r->role;
+}
+
+/* The override for this municipality, else the plugin's section. */
+static config_setting_t *
+api_setting_find(portal_req *r, const char *name, const struct portal_setting **decl)
+{
+	*decl = r->plugin ? plugin_setting(r->plugin, name) : NULL;
+	if (*decl == NULL) {
+		log_msg(PORTAL_LOG_ERR, r->request_id, "plugin %s reads undeclared setting \"%s\"",
+		        r->plugin ? r->plugin->name : "-", name);
+		return NULL;
+	}
+	config_setting_t *s = NULL;
+	if (r->muni && r->muni->overrides) {
+		config_setting_t *g = config_setting_get_member(r->muni->overrides, r->plugin->name);
+		if (g)
+			s = config_setting_get_member(g, name);
+	}
+	if (s == NULL && r->plugin->section)
+		s = config_setting_get_member(r->plugin->section, name);
+	return s;
+}
+
+static long long
+api_setting_int(portal_req *r, const char *name)
+{
+	const struct portal_setting *d;
+	config_setting_t *s = api_setting_find(r, name, &d);
+	if (d == NULL)
+		return 0;
+	if (s == NULL)
+		return d->def_int;
+	return d->type == PS_BOOL ? config_setting_get_bool(s) : config_setting_get_int64(s);
+}
+
+static const char *
+api_setting_str(portal_req *r, const char *name)
+{
+	const struct portal_setting *d;
+	config_setting_t *s = api_setting_find(r, name, &d);
+	if (d == NULL)
+		return NULL;
+	if (s == NULL || d->type != PS_STRING)
+		return d->def_str;
+	return config_setting_get_string(s);
+}
+
+static void *
+api_alloc(portal_req *r, size_t n)
+{
+	return pool_alloc(r->pool, n);
+}
+
+static char *
+api_strdup(portal_req *r, const char *s)
+{
+	return pool_strdup(r->pool, s);
+}
+
+static char *
+api_printf(portal_req *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = pool_vprintf(r->pool, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+static struct json_object *
+api_keep(portal_req *r, struct json_object *o)
+{
+	return pool_keep_json(r->pool, o);
+}
+
+static void
+api_sink_error(void *ctx, const char *field, const char *msg)
+{
+	out_field_error(ctx, field, msg);
+}
+
+static int
+api_validate(portal_req *r, const struct portal_field *schema, struct json_object *doc,
+             const char *prefix)
+{
+	struct valid_sink sink = {r, api_sink_error};
+	return valid_doc(schema, doc, prefix, &sink);
+}
+
+static void
+api_field_error(portal_req *r, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = pool_vprintf(r->pool, fmt, ap);
+	va_end(ap);
+	out_field_error(r, field, msg);
+}
+
+static int
+api_has_errors(portal_req *r)
+{
+	return r->errors != NULL && json_object_array_length(r->errors) > 0;
+}
+
+static int
+api_respond(portal_req *r, int status, struct json_object *body)
+{
+	if (status < 200 || status > 599) {
+		json_object_put(body);
+		log_msg(PORTAL_LOG_ERR, r->request_id, "plugin answered invalid status %d", status);
+		return PORTAL_ERROR;
+	}
+	out_json(r, status, body);
+	return PORTAL_OK;
+}
+
+static void
+api_set_header(portal_req *r, const char *name, const char *value)
+{
+	out_header(r, name, value);
+}
+
+static int
+api_problem(portal_req *r, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *detail = pool_vprintf(r->pool, fmt, ap);
+	va_end(ap);
+	if (status < 400 || status > 599)
+		status = 500;
+	out_problem(r, status, detail);
+	return PORTAL_OK;
+}
+
+/* Is `tag` in the comma-separated list `hdr`?  W/ is ignored (weak
+ * comparison) when `weak`. */
+static int
+api_etag_listed(const char *hdr, const char *tag, int weak)
+{
+	const char *p = hdr;
+	size_t tl = strlen(tag);
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (weak && strncmp(p, "W/", 2) == 0)
+			p += 2;
+		size_t n = strcspn(p, ",");
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (n == tl && strncmp(p, tag, tl) == 0)
+			return 1;
+		p += strcspn(p, ",");
+	}
+	return 0;
+}
+
+static int
+api_etag(portal_req *r, long long id, long long version)
+{
+	char tag[64];
+	snprintf(tag, sizeof(tag), "\"%lld-%lld\"", id, version);
+	out_header(r, "ETag", tag);
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
+		const char *inm = req_header(r, "If-None-Match");
+		if (inm && api_etag_listed(inm, tag, 1)) {
+			r->status = 304;
+			r->responded = 1;
+			r->resp_json = NULL;
+			r->content_type = NULL;
+			return PORTAL_ERROR;
+		}
+		return PORTAL_OK;
+	}
+	const char *im = req_header(r, "If-Match");
+	if (im && !api_etag_listed(im, tag, 0)) {
+		out_problem(r, 412, pool_printf(r->pool,
+		                                "the item has changed since you read it; its ETag is now %s",
+		                                tag));
+		return PORTAL_ERROR;
+	}
+	return PORTAL_OK;
+}
+
+static const char *
+api_cursor_encode(portal_req *r, struct json_object *keys)
+{
+	const char *s = json_object_to_json_string_ext(keys, JSON_C_TO_STRING_PLAIN);
+	return auth_b64url(r->pool, (const unsigned char *)s, strlen(s));
+}
+
+static struct json_object *
+api_cursor_decode(portal_req *r, const char *cursor)
+{
+	size_t n = 0;
+	unsigned char *raw = NULL;
+	if (strlen(cursor) <= 2048)
+		raw = auth_b64url_decode(r->pool, cursor, &n);
+	struct json_object *o = NULL;
+	if (raw && n > 0 && valid_utf8((const char *)raw, n)) {
+		struct json_tokener *tok = json_tokener_new_ex(4);
+		if (tok) {
+			o = json_tokener_parse_ex(tok, (const char *)raw, (int)n);
+			if (json_tokener_get_error(tok) != json_tokener_success ||
+			    json_tokener_get_parse_end(tok) != n) {
+				json_object_put(o);
+				o = NULL;
+			}
+			json_tokener_free(tok);
+		}
+	}
+	if (o == NULL || !json_object_is_type(o, json_type_array)) {
+		json_object_put(o);
+		out_field_error(r, "cursor", "is not a cursor this server gave out; start without it");
+		return NULL;
+	}
+	return pool_keep_json(r->pool, o);
+}
+
+static int
+api_limit(portal_req *r)
+{
+	const char *s = req_query(r, "limit");
+	if (s == NULL)
+		return 20;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno || v < 1 || v > 100) {
+		out_field_error(r, "limit", "must be a whole number from 1 to 100");
+		return -1;
+	}
+	return (int)v;
+}
+
+static portal_stmt *
+api_prepare(portal_req *r, const char *sql)
+{
+	portal_stmt *s = db_prepare(r->core->db, sql);
+	if (s)
+		db_stmt_set_pool(s, r->pool);
+	else if (r->core->metrics)
+		__atomic_add_fetch(&r->core->metrics->db_errors, 1, __ATOMIC_RELAXED);
+	return s;
+}
+
+static int
+api_execute(portal_stmt *s)
+{
+	return db_execute(s);
+}
+
+static int
+api_audit(portal_req *r, const char *action, long long id, struct json_object *before,
+          struct json_object *after)
+{
+	pool_keep_json(r->pool, before);
+	pool_keep_json(r->pool, after);
+	portal_stmt *s = db_prepare(r->core->db,
+	                            "INSERT INTO audit_log (token_id, municipality, module, item_id, "
+	                            "action, request_id, before_doc, after_doc) "
+	                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	if (s == NULL)
+		return PORTAL_ERROR;
+	if (r->has_token)
+		db_bind_int(s, 0, r->token.id);
+	else
+		db_bind_null(s, 0);
+	db_bind_text(s, 1, r->muni ? r->muni->slug : "");
+	db_bind_text(s, 2, r->plugin ? r->plugin->name : "core");
+	db_bind_int(s, 3, id);
+	db_bind_text(s, 4, action);
+	db_bind_text(s, 5, r->request_id);
+	db_bind_text(s, 6, before ? json_object_to_json_string_ext(before, JSON_C_TO_STRING_PLAIN) : NULL);
+	db_bind_text(s, 7, after ? json_object_to_json_string_ext(after, JSON_C_TO_STRING_PLAIN) : NULL);
+	int rc = db_execute(s);
+	db_done(s);
+	return rc;
+}
+
+static const char *
+api_param(portal_req *r, const char *name)
+{
+	return req_param(r, name);
+}
+
+static const char *
+api_query(portal_req *r, const char *name)
+{
+	return req_query(r, name);
+}
+
+static const char *
+api_header(portal_req *r, const char *name)
+{
+	return req_header(r, name);
+}
+
+const struct portal_api api_table = {
+	.abi_version = PORTAL_ABI_VERSION,
+	.size = sizeof(struct portal_api),
+	.route = plugin_route_add,
+	.migration = plugin_migration_add,
+	.set_data = api_set_data,
+	.log = api_log,
+	.plugin_log = api_plugin_log,
+	.plugin_data = api_plugin_data,
+	.municipality = api_municipality,
+	.param = api_param,
+	.query = api_query,
+	.header = api_header,
+	.body = api_body,
+	.role = api_role,
+	.setting_int = api_setting_int,
+	.setting_str = api_setting_str,
+	.alloc = api_alloc,
+	.strdup = api_strdup,
+	.printf = api_printf,
+	.keep = api_keep,
+	.validate = api_validate,
+	.field_error = api_field_error,
+	.has_errors = api_has_errors,
+	.merge_patch = valid_merge_patch,
+	.respond = api_respond,
+	.set_header = api_set_header,
+	.problem = api_problem,
+	.etag = api_etag,
+	.cursor_encode = api_cursor_encode,
+	.cursor_decode = api_cursor_decode,
+	.limit = api_limit,
+	.prepare = api_prepare,
+	.bind_text = db_bind_text,
+	.bind_int = db_bind_int,
+	.bind_double = db_bind_double,
+	.bind_null = db_bind_null,
+	.execute = api_execute,
+	.fetch = db_fetch,
+	.col_text = db_col_text,
+	.col_int = db_col_int,
+	.col_double = db_col_double,
+	.col_is_null = db_col_is_null,
+	.col_json = db_col_json,
+	.insert_id = db_insert_id,
+	.affected = db_affected,
+	.done = db_done,
+	.audit = api_audit,
+	.is_country = valid_country,
+	.is_partial_date = valid_partial_date,
+};

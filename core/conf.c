@@ -1,0 +1,332 @@
+/*
+ * conf.c - the configuration file (libconfig): the core's groups, the
+ * municipalities and where each plugin's section is.  Every problem is
+ * collected with its file:line, so `portald -t` can list them all.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+
+void
+conf_error(struct conf *c, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[512], *line;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	const char *file = s ? config_setting_source_file(s) : NULL;
+	unsigned ln = s ? config_setting_source_line(s) : 0;
+	if (file == NULL)
+		file = c->path;
+	if (ln > 0) {
+		if (asprintf(&line, "%s:%u: %s", file, ln, msg) < 0)
+			line = NULL;
+	} else if (asprintf(&line, "%s: %s", file, msg) < 0) {
+		line = NULL;
+	}
+	if (line == NULL)
+		return;
+	char **e = realloc(c->errors, (c->nerrors + 2) * sizeof(*e));
+	if (e == NULL) {
+		free(line);
+		return;
+	}
+	c->errors = e;
+	c->errors[c->nerrors++] = line;
+	c->errors[c->nerrors] = NULL;
+}
+
+/* Members of a group that are not in `known` are errors: a typo must not
+ * silently fall back to a default. */
+static void
+conf_check_members(struct conf *c, config_setting_t *g, const char *gname, const char *const *known)
+{
+	int n = config_setting_length(g);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(m);
+		int ok = 0;
+		for (const char *const *k = known; *k; k++)
+			if (name && strcmp(name, *k) == 0)
+				ok = 1;
+		if (!ok)
+			conf_error(c, m, "unknown setting \"%s\" in %s", name ? name : "?", gname);
+	}
+}
+
+static const char *
+conf_str(struct conf *c, config_setting_t *g, const char *name, const char *def, int required)
+{
+	config_setting_t *s = g ? config_setting_get_member(g, name) : NULL;
+	if (s == NULL) {
+		if (required)
+			conf_error(c, g, "missing setting \"%s\"", name);
+		return def;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		conf_error(c, s, "\"%s\" must be a string", name);
+		return def;
+	}
+	return config_setting_get_string(s);
+}
+
+static long long
+conf_int(struct conf *c, config_setting_t *g, const char *name, long long def, long long min,
+         long long max)
+{
+	config_setting_t *s = g ? config_setting_get_member(g, name) : NULL;
+	if (s == NULL)
+		return def;
+	int t = config_setting_type(s);
+	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
+		conf_error(c, s, "\"%s\" must be an integer", name);
+		return def;
+	}
+	long long v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		conf_error(c, s, "\"%s\" must be between %lld and %lld, not %lld", name, min, max, v);
+		return def;
+	}
+	return v;
+}
+
+static const char **
+conf_str_list(struct conf *c, config_setting_t *s, const char *name, size_t *n)
+{
+	*n = 0;
+	if (s == NULL)
+		return NULL;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
+		conf_error(c, s, "\"%s\" must be a list of strings, e.g. [\"sv\", \"en\"]", name);
+		return NULL;
+	}
+	int len = config_setting_length(s);
+	const char **v = calloc((size_t)len + 1, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	for (int i = 0; i < len; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			conf_error(c, e, "\"%s\" must contain strings only", name);
+			continue;
+		}
+		v[(*n)++] = config_setting_get_string(e);
+	}
+	return v;
+}
+
+static int
+conf_slug_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return s[0] != '-';
+}
+
+static void
+conf_municipalities(struct conf *c)
+{
+	config_setting_t *list = config_lookup(&c->cfg, "municipalities");
+	if (list == NULL) {
+		conf_error(c, NULL, "missing \"municipalities\": the list of municipalities served");
+		return;
+	}
+	if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+		conf_error(c, list, "\"municipalities\" must be a list: ( { slug = ...; }, ... )");
+		return;
+	}
+	int n = config_setting_length(list);
+	c->munis = calloc((size_t)n + 1, sizeof(*c->munis));
+	if (c->munis == NULL)
+		return;
+	static const char *const known[] = {"slug", "name", "country", "languages", "modules",
+	                                    "overrides", NULL};
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			conf_error(c, g, "each municipality must be a group { slug = ...; }");
+			continue;
+		}
+		struct conf_municipality *m = &c->munis[c->nmunis];
+		m->group = g;
+		conf_check_members(c, g, "a municipality", known);
+		m->slug = conf_str(c, g, "slug", NULL, 1);
+		m->name = conf_str(c, g, "name", NULL, 1);
+		m->country = conf_str(c, g, "country", NULL, 1);
+		if (m->slug == NULL || m->name == NULL || m->country == NULL)
+			continue;
+		if (!conf_slug_ok(m->slug))
+			conf_error(c, config_setting_get_member(g, "slug"),
+			           "slug \"%s\" must be 1-64 characters a-z, 0-9 and '-'", m->slug);
+		if (!valid_country(m->country))
+			conf_error(c, config_setting_get_member(g, "country"),
+			           "country \"%s\" is not an ISO 3166-1 alpha-2 code", m->country);
+		m->languages = conf_str_list(c, config_setting_get_member(g, "languages"), "languages",
+		                             &m->nlanguages);
+		for (size_t j = 0; j < m->nlanguages; j++)
+			if (!valid_lang(m->languages[j]))
+				conf_error(c, config_setting_get_member(g, "languages"),
+				           "language \"%s\" is not a BCP 47 tag", m->languages[j]);
+		if (m->nlanguages == 0)
+			conf_error(c, g, "municipality \"%s\" needs at least one language", m->slug);
+		m->modules = conf_str_list(c, config_setting_get_member(g, "modules"), "modules",
+		                           &m->nmodules);
+		m->overrides = config_setting_get_member(g, "overrides");
+		if (m->overrides && config_setting_type(m->overrides) != CONFIG_TYPE_GROUP) {
+			conf_error(c, m->overrides, "\"overrides\" must be a group { plugin = { ... }; }");
+			m->overrides = NULL;
+		}
+		for (size_t j = 0; j < c->nmunis; j++)
+			if (strcmp(c->munis[j].slug, m->slug) == 0)
+				conf_error(c, g, "municipality \"%s\" is listed twice", m->slug);
+		c->nmunis++;
+	}
+}
+
+int
+conf_load(struct conf *c, const char *path)
+{
+	memset(c, 0, sizeof(*c));
+	config_init(&c->cfg);
+	c->path = strdup(path);
+	if (c->path == NULL)
+		return PORTAL_ERROR;
+	/* @include "x" is relative to the file's own directory */
+	char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash) {
+		*slash = '\0';
+		config_set_include_dir(&c->cfg, dir);
+	}
+	free(dir);
+
+	if (access(path, R_OK) != 0) {
+		conf_error(c, NULL, "cannot read the file: %m");
+		return PORTAL_ERROR;
+	}
+	if (!config_read_file(&c->cfg, path)) {
+		char *line;
+		const char *f = config_error_file(&c->cfg);
+		if (asprintf(&line, "%s:%d: %s", f ? f : path, config_error_line(&c->cfg),
+		             config_error_text(&c->cfg)) >= 0) {
+			c->errors = calloc(2, sizeof(*c->errors));
+			if (c->errors) {
+				c->errors[0] = line;
+				c->nerrors = 1;
+			} else {
+				free(line);
+			}
+		}
+		return PORTAL_ERROR;
+	}
+
+	config_setting_t *root = config_root_setting(&c->cfg);
+	static const char *const top[] = {"core", "database", "plugins", "municipalities", NULL};
+	conf_check_members(c, root, "the file", top);
+
+	config_setting_t *core = config_lookup(&c->cfg, "core");
+	if (core == NULL)
+		conf_error(c, NULL, "missing group \"core\"");
+	else if (config_setting_type(core) != CONFIG_TYPE_GROUP)
+		conf_error(c, core, "\"core\" must be a group");
+	else {
+		static const char *const known[] = {"listen", "socket_mode", "workers", "plugin_dir",
+		                                    "log_level", "max_body", "json_max_depth", NULL};
+		conf_check_members(c, core, "core", known);
+	}
+	if (core && config_setting_type(core) != CONFIG_TYPE_GROUP)
+		core = NULL;
+	c->listen = conf_str(c, core, "listen", NULL, core != NULL);
+	c->socket_mode = (int)conf_int(c, core, "socket_mode", 0660, 0, 0777);
+	if (c->socket_mode & 0007) {
+		conf_error(c, config_setting_get_member(core, "socket_mode"),
+		           "socket_mode %04o lets every local user write to the socket; use 0660",
+		           c->socket_mode);
+	}
+	c->workers = (int)conf_int(c, core, "workers", 0, 0, 256);
+	c->plugin_dir = conf_str(c, core, "plugin_dir", NULL, core != NULL);
+	const char *lvl = conf_str(c, core, "log_level", "info", 0);
+	c->log_level = log_parse_level(lvl);
+	if (c->log_level < 0) {
+		conf_error(c, config_setting_get_member(core, "log_level"),
+		           "log_level must be error, warn, info or debug, not \"%s\"", lvl);
+		c->log_level = PORTAL_LOG_INFO;
+	}
+	c->max_body = conf_int(c, core, "max_body", 1048576, 1024, 64LL * 1024 * 1024);
+	c->json_max_depth = (int)conf_int(c, core, "json_max_depth", 16, 2, 64);
+
+	config_setting_t *db = config_lookup(&c->cfg, "database");
+	if (db == NULL)
+		conf_error(c, NULL, "missing group \"database\"");
+	else if (config_setting_type(db) != CONFIG_TYPE_GROUP) {
+		conf_error(c, db, "\"database\" must be a group");
+		db = NULL;
+	} else {
+		static const char *const known[] = {"socket", "host", "port", "name", "user",
+		                                    "password", "connect_timeout", "read_timeout",
+		                                    "write_timeout", NULL};
+		conf_check_members(c, db, "database", known);
+	}
+	c->db.socket = conf_str(c, db, "socket", NULL, 0);
+	c->db.host = conf_str(c, db, "host", NULL, 0);
+	c->db.port = (int)conf_int(c, db, "port", 3306, 1, 65535);
+	c->db.name = conf_str(c, db, "name", NULL, db != NULL);
+	c->db.user = conf_str(c, db, "user", NULL, db != NULL);
+	c->db.password = conf_str(c, db, "password", "", 0);
+	c->db.connect_timeout = (int)conf_int(c, db, "connect_timeout", 3, 1, 300);
+	c->db.read_timeout = (int)conf_int(c, db, "read_timeout", 10, 1, 3600);
+	c->db.write_timeout = (int)conf_int(c, db, "write_timeout", 10, 1, 3600);
+	if (db && c->db.socket == NULL && c->db.host == NULL)
+		conf_error(c, db, "database needs \"socket\" or \"host\"");
+
+	c->plugins = config_lookup(&c->cfg, "plugins");
+	if (c->plugins && config_setting_type(c->plugins) != CONFIG_TYPE_GROUP) {
+		conf_error(c, c->plugins, "\"plugins\" must be a group { name = { settings }; }");
+		c->plugins = NULL;
+	}
+	conf_municipalities(c);
+	return c->nerrors ? PORTAL_ERROR : PORTAL_OK;
+}
+
+void
+conf_free(struct conf *c)
+{
+	for (size_t i = 0; i < c->nmunis; i++) {
+		free(c->munis[i].languages);
+		free(c->munis[i].modules);
+	}
+	free(c->munis);
+	for (size_t i = 0; i < c->nerrors; i++)
+		free(c->errors[i]);
+	free(c->errors);
+	free(c->path);
+	config_destroy(&c->cfg);
+	memset(c, 0, sizeof(*c));
+}
+
+const struct conf_municipality *
+conf_municipality(const struct conf *c, const char *slug)
+{
+	for (size_t i = 0; i < c->nmunis; i++)
+		if (strcmp(c->munis[i].slug, slug) == 0)
+			return &c->munis[i];
+	return NULL;
+}
+
+int
+conf_muni_has_module(const struct conf_municipality *m, const char *module)
+{
+	for (size_t i = 0; i < m->nmodules; i++)
+		if (strcmp(m->modules[i], module) == 0)
+			return 1;
+	return 0;
+}

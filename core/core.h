@@ -1,0 +1,343 @@
+/*
+ * core.h - internal header of the core (kcgi's extern.h): what the core's
+ * files share and no plugin sees.  Each file owns one concern and its
+ * functions carry the file's prefix: pool_ (pool.c), conf_ (conf.c),
+ * plugin_ (plugin.c), router_ (router.c), req_ (request.c), valid_
+ * (valid.c), out_ (output.c), db_ (db.c), auth_ (auth.c), migrate_
+ * (migrate.c), dispatch_ (dispatch.c), api_ (api.c), log_ (log.c).
+ */
+#ifndef CORE_H
+#define CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libconfig.h>
+#include <json.h>
+
+#include "portal.h"
+
+#define CORE_VERSION "0.1.0"
+
+/* ---- log.c ---- */
+extern int log_level;        /* enum portal_log_level */
+extern const char *log_name; /* "portald[1234]" */
+void log_msg(int level, const char *reqid, const char *fmt, ...) PORTAL_PRINTF(3, 4);
+void log_vmsg(int level, const char *reqid, const char *fmt, va_list ap) PORTAL_PRINTF(3, 0);
+int log_parse_level(const char *s);
+
+/* ---- pool.c: request memory, released in one place ---- */
+struct pool_block;
+struct pool_cleanup;
+struct pool {
+	struct pool_block *blocks;
+	struct pool_cleanup *cleanups;
+};
+void pool_init(struct pool *p);
+void *pool_alloc(struct pool *p, size_t n); /* zeroed; never NULL (aborts on OOM) */
+char *pool_strdup(struct pool *p, const char *s);
+char *pool_strndup(struct pool *p, const char *s, size_t n);
+char *pool_printf(struct pool *p, const char *fmt, ...) PORTAL_PRINTF(2, 3);
+char *pool_vprintf(struct pool *p, const char *fmt, va_list ap) PORTAL_PRINTF(2, 0);
+/* fn(data) runs at pool_reset, last registered first. */
+void pool_cleanup(struct pool *p, void (*fn)(void *), void *data);
+struct json_object *pool_keep_json(struct pool *p, struct json_object *o);
+void pool_reset(struct pool *p); /* runs cleanups, frees all but one block */
+void pool_destroy(struct pool *p);
+
+/* A growable byte buffer in a pool. */
+struct buf {
+	struct pool *pool;
+	char *data;
+	size_t len, cap;
+};
+void buf_init(struct buf *b, struct pool *p);
+void buf_add(struct buf *b, const void *data, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) PORTAL_PRINTF(2, 3);
+
+/* ---- conf.c ---- */
+struct conf_db {
+	const char *socket, *host, *name, *user, *password;
+	int port, connect_timeout, read_timeout, write_timeout;
+};
+
+struct conf_municipality {
+	const char *slug, *name, *country;
+	const char **languages;
+	size_t nlanguages;
+	const char **modules;
+	size_t nmodules;
+	config_setting_t *overrides; /* group or NULL */
+	config_setting_t *group;     /* the municipality's own group */
+};
+
+struct conf {
+	config_t cfg;
+	char *path;
+	const char *listen;
+	int socket_mode;
+	int workers;
+	const char *plugin_dir;
+	int log_level;
+	long long max_body;
+	int json_max_depth;
+	struct conf_db db;
+	config_setting_t *plugins; /* group of plugin sections, or NULL */
+	struct conf_municipality *munis;
+	size_t nmunis;
+	/* problems found, "file:line: message", NULL-terminated */
+	char **errors;
+	size_t nerrors;
+};
+
+/* Reads and checks the core part of `path`.  Returns PORTAL_OK, or
+ * PORTAL_ERROR with c->errors listing every problem. */
+int conf_load(struct conf *c, const char *path);
+void conf_free(struct conf *c);
+void conf_error(struct conf *c, const config_setting_t *s, const char *fmt, ...) PORTAL_PRINTF(3, 4);
+const struct conf_municipality *conf_municipality(const struct conf *c, const char *slug);
+int conf_muni_has_module(const struct conf_municipality *m, const char *module);
+
+/* ---- plugin.c ---- */
+struct plugin_route {
+	struct portal_route def;
+	portal_plugin *plugin;
+	char **seg; /* pattern split on '/', "{x}" kept */
+	size_t nseg;
+};
+
+struct plugin_migration {
+	unsigned version;
+	const char *name, *sql;
+};
+
+struct portal_plugin {
+	char *name;
+	char *path;
+	void *dl;
+	const struct portal_module *mod;
+	void *data;
+	config_setting_t *section; /* the plugin's group in `plugins`, or NULL */
+	struct plugin_migration *migrations;
+	size_t nmigrations;
+	int in_init;
+	struct portal_plugin *next;
+};
+
+struct plugins {
+	struct portal_plugin *head;
+	size_t count;
+	struct router *router;
+};
+
+/* Loads one plugin .so and runs its init.  On failure writes a message
+ * naming the plugin (and both versions on a mismatch) into err and leaves
+ * nothing registered. */
+int plugin_load(struct plugins *ps, const char *path, const char *expect_name,
+                config_setting_t *section, char *err, size_t errlen);
+/* Loads every plugin named in the conf's `plugins` group from plugin_dir,
+ * then checks each plugin's section and the municipalities' overrides
+ * against the declared settings.  Errors go to c->errors. */
+int plugin_load_all(struct plugins *ps, struct conf *c);
+void plugin_unload_all(struct plugins *ps);
+portal_plugin *plugin_find(struct plugins *ps, const char *name);
+const struct portal_setting *plugin_setting(const portal_plugin *p, const char *name);
+
+/* ---- router.c ---- */
+struct router;
+struct router *router_new(void);
+void router_free(struct router *rt);
+/* Adds a route; PORTAL_ERROR when the pattern is malformed or a route with
+ * the same method and pattern exists. */
+int router_add(struct router *rt, struct plugin_route *route);
+/* Removes every route of plugin p. */
+void router_remove_plugin(struct router *rt, const portal_plugin *p);
+#define ROUTER_MAX_PARAMS 8
+struct router_match {
+	struct plugin_route *route;
+	size_t nparams;
+	const char *names[ROUTER_MAX_PARAMS];
+	const char *values[ROUTER_MAX_PARAMS];
+	char allow[64]; /* methods matching the path, for 405 */
+};
+/* Matches method + segments.  Returns 200 (found), 404 or 405. */
+int router_match(struct router *rt, const char *method, char **seg, size_t nseg,
+                 struct router_match *m);
+size_t router_count(const struct router *rt);
+struct plugin_route *router_at(const struct router *rt, size_t i);
+
+/* ---- valid.c ---- */
+int valid_partial_date(const char *s);
+/* Compares two partial dates on their common precision: <0, 0, >0. */
+int valid_date_cmp(const char *a, const char *b);
+int valid_country(const char *s);
+int valid_currency(const char *s);
+int valid_lang(const char *s);
+int valid_url(const char *s);
+int valid_qid(const char *s);
+int valid_utf8(const char *s, size_t n);
+struct valid_sink {
+	void *ctx;
+	void (*error)(void *ctx, const char *field, const char *msg);
+};
+int valid_doc(const struct portal_field *schema, struct json_object *doc, const char *prefix,
+              const struct valid_sink *sink);
+void valid_merge_patch(struct json_object *target, struct json_object *patch);
+
+/* ---- db.c ---- */
+struct db;
+int db_library_init(void); /* once per process, before fork */
+void db_library_end(void);
+struct db *db_new(const struct conf_db *c);
+void db_free(struct db *d);
+int db_connect(struct db *d);   /* PORTAL_OK or PORTAL_ERROR (message in db_error) */
+int db_ensure(struct db *d);    /* connects when not connected */
+int db_is_down(const struct db *d); /* 1 after a lost connection or failed connect */
+const char *db_error(const struct db *d);
+int db_exec(struct db *d, const char *sql); /* a trusted literal statement (DDL, BEGIN) */
+struct portal_stmt *db_prepare(struct db *d, const char *sql);
+void db_stmt_set_pool(struct portal_stmt *s, struct pool *p);
+int db_bind_text(struct portal_stmt *s, unsigned i, const char *v);
+int db_bind_int(struct portal_stmt *s, unsigned i, long long v);
+int db_bind_double(struct portal_stmt *s, unsigned i, double v);
+int db_bind_null(struct portal_stmt *s, unsigned i);
+int db_execute(struct portal_stmt *s);
+int db_fetch(struct portal_stmt *s);
+const char *db_col_text(struct portal_stmt *s, unsigned i);
+long long db_col_int(struct portal_stmt *s, unsigned i);
+double db_col_double(struct portal_stmt *s, unsigned i);
+int db_col_is_null(struct portal_stmt *s, unsigned i);
+struct json_object *db_col_json(struct portal_stmt *s, unsigned i);
+long long db_insert_id(struct portal_stmt *s);
+long long db_affected(struct portal_stmt *s);
+void db_done(struct portal_stmt *s);
+void db_done_all(struct db *d); /* ends every statement still in use */
+int db_begin(struct db *d);
+int db_commit(struct db *d);
+int db_rollback(struct db *d);
+int db_ping(struct db *d);
+unsigned long db_reconnects(const struct db *d);
+
+/* ---- migrate.c ---- */
+struct portal_migration_src {
+	unsigned version;
+	const char *name;
+	const char *sql;
+};
+extern const struct portal_migration_src core_migrations[];
+/* Applies what is missing, prints progress to `out` (may be NULL).
+ * `status_only` lists without applying.  Returns PORTAL_OK or PORTAL_ERROR. */
+int migrate_run(struct db *d, struct plugins *ps, int status_only, void *out);
+
+/* ---- auth.c ---- */
+struct auth_token {
+	long long id;
+	char municipality[65];
+	int role;
+	int revoked;
+};
+#define AUTH_TOKEN_LEN 46 /* "pt_" + 43 base64url characters */
+int auth_init(void); /* libsodium */
+/* Writes a new token (NUL-terminated, AUTH_TOKEN_LEN chars) and its hash. */
+int auth_token_new(char *token, size_t toklen, char hash_hex[65]);
+void auth_hash(const char *token, char hash_hex[65]);
+/* Looks up `token`.  Returns 1 found (t filled), 0 unknown, PORTAL_ERROR on a
+ * database failure. */
+int auth_lookup(struct db *d, const char *token, struct auth_token *t);
+int auth_role_parse(const char *s);
+const char *auth_role_name(int role);
+char *auth_b64url(struct pool *p, const unsigned char *bin, size_t n);
+unsigned char *auth_b64url_decode(struct pool *p, const char *s, size_t *n);
+
+/* ---- request.c: one request, independent of FastCGI ---- */
+struct req_io {
+	void *ctx;
+	const char *(*param)(void *ctx, const char *name); /* CGI/FastCGI param */
+	int (*read)(void *ctx, char *buf, int n);         /* body bytes, <=0 at end */
+	int (*write)(void *ctx, const char *buf, size_t n);
+};
+
+struct req_header {
+	char *name, *value;
+	struct req_header *next;
+};
+
+struct req_arg {
+	char *name, *value;
+};
+
+#define REQ_MAX_ARGS 64
+
+struct core; /* the process state (dispatch.c) */
+
+struct portal_req {
+	struct pool *pool;
+	struct core *core;
+	const struct req_io *io;
+	const char *method;
+	const char *uri;  /* raw REQUEST_URI */
+	char *path;       /* decoded path, without query */
+	char **seg;       /* path segments (decoded) */
+	size_t nseg;
+	struct req_arg args[REQ_MAX_ARGS];
+	size_t nargs;
+	const char *request_id;
+	const struct conf_municipality *muni;
+	struct router_match match;
+	portal_plugin *plugin;
+	struct json_object *body;
+	struct auth_token token;
+	int has_token; /* a valid, unrevoked token was presented */
+	int role;
+	struct json_object *errors; /* field errors recorded */
+	/* the response, written after the handler (and the commit) */
+	int status;
+	int responded;
+	struct req_header *resp_headers;
+	const char *content_type;
+	struct json_object *resp_json;
+	const char *resp_raw;
+	size_t resp_raw_len;
+	size_t bytes_out;
+};
+
+/* Parses method, path, query.  Returns 0 or an HTTP status (400, 414) after
+ * recording a field error or setting detail. */
+int req_parse(struct portal_req *r, const char **detail);
+const char *req_param(struct portal_req *r, const char *name);
+const char *req_header(struct portal_req *r, const char *name);
+const char *req_query(struct portal_req *r, const char *name);
+/* Reads and parses a JSON body: 0 or 400/413/415 with *detail set. */
+int req_read_json(struct portal_req *r, long long max_body, int max_depth, const char **detail);
+int req_percent_decode(char *s, int plus_is_space); /* in place; -1 on bad encoding */
+
+/* ---- output.c ---- */
+const char *out_reason(int status);
+void out_header(struct portal_req *r, const char *name, const char *value);
+void out_json(struct portal_req *r, int status, struct json_object *body);
+void out_problem(struct portal_req *r, int status, const char *detail);
+void out_field_error(struct portal_req *r, const char *field, const char *msg);
+/* Writes status line, headers and body through r->io. */
+int out_send(struct portal_req *r);
+
+/* ---- dispatch.c ---- */
+struct metrics {
+	unsigned long requests[6]; /* by status class 1xx..5xx; [0] unused */
+	unsigned long db_errors;
+	unsigned long worker_restarts;
+};
+
+struct core {
+	struct conf *conf;
+	struct plugins *plugins;
+	struct db *db;
+	struct pool pool;
+	struct metrics *metrics; /* shared between workers (mmap), may be NULL */
+};
+/* Handles one request from io to the last byte written. */
+void dispatch_request(struct core *c, const struct req_io *io);
+
+/* ---- api.c ---- */
+extern const struct portal_api api_table;
+
+#endif /* CORE_H */

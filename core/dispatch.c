@@ -1,0 +1,257 @@
+/*
+ * dispatch.c - one request from the first parameter to the last byte:
+ * parse, find the municipality and the route, authenticate, check the
+ * role, read the body, run the handler (inside a transaction for writes),
+ * commit, write the response, log one line, release the request's memory.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core.h"
+
+static void
+dispatch_healthz(struct core *c, struct portal_req *r)
+{
+	if (db_ping(c->db) != PORTAL_OK) {
+		out_problem(r, 503, "the database does not answer");
+		return;
+	}
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("ok"));
+	out_json(r, 200, o);
+	out_header(r, "Cache-Control", "no-store");
+}
+
+static void
+dispatch_metrics(struct core *c, struct portal_req *r)
+{
+	struct buf b;
+	buf_init(&b, r->pool);
+	buf_puts(&b, "# HELP portal_requests_total Requests answered, by status class.\n"
+	             "# TYPE portal_requests_total counter\n");
+	for (int k = 1; k <= 5; k++)
+		buf_printf(&b, "portal_requests_total{code=\"%dxx\"} %lu\n", k,
+		           c->metrics ? __atomic_load_n(&c->metrics->requests[k], __ATOMIC_RELAXED) : 0);
+	buf_printf(&b, "# HELP portal_db_errors_total Failed database statements.\n"
+	               "# TYPE portal_db_errors_total counter\nportal_db_errors_total %lu\n",
+	           c->metrics ? __atomic_load_n(&c->metrics->db_errors, __ATOMIC_RELAXED) : 0);
+	buf_printf(&b, "# HELP portal_worker_restarts_total Workers restarted by the master.\n"
+	               "# TYPE portal_worker_restarts_total counter\nportal_worker_restarts_total %lu\n",
+	           c->metrics ? __atomic_load_n(&c->metrics->worker_restarts, __ATOMIC_RELAXED) : 0);
+	buf_printf(&b, "# HELP portal_plugins Plugins loaded.\n# TYPE portal_plugins gauge\n"
+	               "portal_plugins %zu\n",
+	           c->plugins->count);
+	r->status = 200;
+	r->responded = 1;
+	r->content_type = "text/plain; version=0.0.4";
+	r->resp_raw = b.data;
+	r->resp_raw_len = b.len;
+}
+
+static void
+dispatch_municipalities(struct core *c, struct portal_req *r)
+{
+	struct json_object *items = json_object_new_array();
+	for (size_t i = 0; i < c->conf->nmunis; i++) {
+		const struct conf_municipality *m = &c->conf->munis[i];
+		struct json_object *o = json_object_new_object(), *l = json_object_new_array(),
+		                   *mods = json_object_new_array();
+		json_object_object_add(o, "slug", json_object_new_string(m->slug));
+		json_object_object_add(o, "name", json_object_new_string(m->name));
+		json_object_object_add(o, "country", json_object_new_string(m->country));
+		for (size_t k = 0; k < m->nlanguages; k++)
+			json_object_array_add(l, json_object_new_string(m->languages[k]));
+		json_object_object_add(o, "languages", l);
+		for (size_t k = 0; k < m->nmodules; k++)
+			if (plugin_find(c->plugins, m->modules[k]))
+				json_object_array_add(mods, json_object_new_string(m->modules[k]));
+		json_object_object_add(o, "modules", mods);
+		json_object_array_add(items, o);
+	}
+	struct json_object *res = json_object_new_object();
+	json_object_object_add(res, "items", items);
+	out_json(r, 200, res);
+}
+
+/* Authorization: Bearer TOKEN.  Returns 0 or an HTTP status (401, 503). */
+static int
+dispatch_auth(struct core *c, struct portal_req *r, const char **detail)
+{
+	const char *h = req_header(r, "Authorization");
+	r->role = PORTAL_ROLE_NONE;
+	if (h == NULL || *h == '\0')
+		return 0;
+	if (strncasecmp(h, "Bearer ", 7) != 0) {
+		*detail = "the Authorization header must be \"Bearer TOKEN\"";
+		return 401;
+	}
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	int rc = auth_lookup(c->db, tok, &r->token);
+	if (rc < 0) {
+		*detail = "the database does not answer";
+		return 503;
+	}
+	if (rc == 0 || r->token.revoked || r->token.role < PORTAL_ROLE_READER) {
+		*detail = "unknown or revoked token";
+		return 401;
+	}
+	r->has_token = 1;
+	if (strcmp(r->token.municipality, "*") == 0 || strcmp(r->token.municipality, r->muni->slug) == 0)
+		r->role = r->token.role;
+	return 0;
+}
+
+/* The module a path under /api/v1/{m}/ belongs to: "partnerships.csv" ->
+ * "partnerships". */
+static int
+dispatch_module_enabled(const struct conf_municipality *m, const char *seg)
+{
+	char name[65];
+	size_t n = strcspn(seg, ".");
+	if (n == 0 || n >= sizeof(name))
+		return 0;
+	memcpy(name, seg, n);
+	name[n] = '\0';
+	return conf_muni_has_module(m, name);
+}
+
+static void
+dispatch_api(struct core *c, struct portal_req *r)
+{
+	const char *detail = NULL;
+	int st;
+
+	if (r->nseg == 3 && strcmp(r->seg[2], "municipalities") == 0) {
+		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+			out_header(r, "Allow", "GET");
+			out_problem(r, 405, "this resource only answers GET");
+			return;
+		}
+		dispatch_municipalities(c, r);
+		return;
+	}
+	if (r->nseg < 4 || (r->muni = conf_municipality(c->conf, r->seg[2])) == NULL) {
+		out_problem(r, 404, "no such resource");
+		return;
+	}
+	if (!dispatch_module_enabled(r->muni, r->seg[3])) {
+		out_problem(r, 404, pool_printf(r->pool, "%s has no module \"%s\"", r->muni->name,
+		                                r->seg[3]));
+		return;
+	}
+	st = router_match(c->plugins->router, r->method, r->seg + 3, r->nseg - 3, &r->match);
+	if (st == 404) {
+		out_problem(r, 404, "no such resource");
+		return;
+	}
+	if (st == 405) {
+		out_header(r, "Allow", r->match.allow);
+		out_problem(r, 405, pool_printf(r->pool, "this resource answers %s", r->match.allow));
+		return;
+	}
+	r->plugin = r->match.route->plugin;
+
+	if (db_ensure(c->db) != PORTAL_OK) {
+		log_msg(PORTAL_LOG_WARN, r->request_id, "database: %s", db_error(c->db));
+		out_problem(r, 503, "the database does not answer; try again shortly");
+		return;
+	}
+	if ((st = dispatch_auth(c, r, &detail)) != 0) {
+		out_problem(r, st, detail);
+		return;
+	}
+	if (r->match.route->def.min_role > r->role) {
+		if (!r->has_token)
+			out_problem(r, 401, "this request needs a token: Authorization: Bearer TOKEN");
+		else
+			out_problem(r, 403, pool_printf(r->pool, "this token may not do this in %s (it is "
+			                                         "%s for %s, this needs %s)",
+			                                r->muni->slug, auth_role_name(r->token.role),
+			                                r->token.municipality,
+			                                auth_role_name(r->match.route->def.min_role)));
+		return;
+	}
+	int write = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+	if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
+	    strcmp(r->method, "PATCH") == 0) {
+		if ((st = req_read_json(r, c->conf->max_body, c->conf->json_max_depth, &detail)) != 0) {
+			out_problem(r, st, detail);
+			return;
+		}
+	}
+	if (write && db_begin(c->db) != PORTAL_OK) {
+		out_problem(r, 503, "the database does not answer; try again shortly");
+		return;
+	}
+	int rc = r->match.route->def.handler(r);
+	int ok = r->responded && r->status >= 200 && r->status < 300;
+	if (write) {
+		db_done_all(c->db);
+		if (ok && rc == PORTAL_OK) {
+			if (db_commit(c->db) != PORTAL_OK) {
+				log_msg(PORTAL_LOG_ERR, r->request_id, "commit failed: %s", db_error(c->db));
+				db_rollback(c->db);
+				r->responded = 0;
+				r->resp_headers = NULL;
+				rc = PORTAL_ERROR;
+			}
+		} else {
+			db_rollback(c->db);
+		}
+	}
+	if (rc != PORTAL_OK && (!r->responded || ok)) {
+		/* a handler failed: say whether it was the database */
+		r->resp_headers = NULL;
+		r->errors = NULL;
+		if (db_is_down(c->db)) {
+			out_problem(r, 503, "the database does not answer; try again shortly");
+		} else {
+			log_msg(PORTAL_LOG_ERR, r->request_id, "%s %s failed (database: %s)", r->method,
+			        r->path, db_error(c->db));
+			out_problem(r, 500, "the server failed to answer this request");
+		}
+	} else if (!r->responded) {
+		log_msg(PORTAL_LOG_ERR, r->request_id, "%s %s: handler sent no response", r->method, r->path);
+		out_problem(r, 500, "the server failed to answer this request");
+	}
+}
+
+void
+dispatch_request(struct core *c, const struct req_io *io)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+
+	struct portal_req *r = pool_alloc(&c->pool, sizeof(*r));
+	r->pool = &c->pool;
+	r->core = c;
+	r->io = io;
+	const char *detail = NULL;
+	int st = req_parse(r, &detail);
+	if (st != 0)
+		out_problem(r, st, detail);
+	else if (r->nseg == 1 && strcmp(r->seg[0], "healthz") == 0)
+		dispatch_healthz(c, r);
+	else if (r->nseg == 1 && strcmp(r->seg[0], "metrics") == 0)
+		dispatch_metrics(c, r);
+	else if (r->nseg >= 3 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[1], "v1") == 0)
+		dispatch_api(c, r);
+	else
+		out_problem(r, 404, "no such resource");
+
+	out_send(r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	int level = r->status >= 500 ? PORTAL_LOG_WARN : PORTAL_LOG_INFO;
+	log_msg(level, r->request_id, "%s %s %d %zu %.2fms muni=%s route=%s", r->method,
+	        r->path ? r->path : "-", r->status, r->bytes_out, ms, r->muni ? r->muni->slug : "-",
+	        r->match.route ? r->match.route->def.pattern : "-");
+	if (c->metrics && r->status >= 100 && r->status < 600)
+		__atomic_add_fetch(&c->metrics->requests[r->status / 100], 1, __ATOMIC_RELAXED);
+	db_done_all(c->db);
+	pool_reset(&c->pool);
+}

@@ -1,0 +1,376 @@
+/*
+ * main.c - portald: the master process and its workers.
+ *
+ *   portald -c FILE [-p PIDFILE]   serve (stays in the foreground)
+ *   portald -t -c FILE             check the configuration and every plugin
+ *
+ * The master reads the configuration, loads the plugins, opens the
+ * FastCGI socket (FCGX_Init before fork) and forks the workers; each
+ * worker has its own database connection and answers requests one at a
+ * time.  SIGTERM/SIGINT: the master passes SIGTERM on, workers finish the
+ * request in hand (accept is interrupted, not restarted) and exit.  A
+ * worker that dies is replaced, with a pause when it dies young.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <fcgiapp.h>
+
+#include "core.h"
+
+#define MAX_WORKERS 256
+
+static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t child_flag;
+
+static struct conf conf;
+static struct plugins plugins;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: portald -c FILE [-p PIDFILE]\n"
+	                "       portald -t -c FILE    check the configuration and exit\n");
+}
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+	FCGX_ShutdownPending();
+}
+
+static void
+on_child(int sig)
+{
+	(void)sig;
+	child_flag = 1;
+}
+
+static void
+set_signal(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a blocked accept() must return EINTR */
+	sigaction(sig, &sa, NULL);
+}
+
+/* ---- FastCGI glue: the only file that knows libfcgi ---- */
+struct fcgi_ctx {
+	FCGX_Request *req;
+};
+
+static const char *
+fcgi_param(void *ctx, const char *name)
+{
+	return FCGX_GetParam(name, ((struct fcgi_ctx *)ctx)->req->envp);
+}
+
+static int
+fcgi_read(void *ctx, char *buf, int n)
+{
+	return FCGX_GetStr(buf, n, ((struct fcgi_ctx *)ctx)->req->in);
+}
+
+static int
+fcgi_write(void *ctx, const char *buf, size_t n)
+{
+	FCGX_Stream *out = ((struct fcgi_ctx *)ctx)->req->out;
+	while (n > 0) {
+		int chunk = n > 1 << 30 ? 1 << 30 : (int)n;
+		if (FCGX_PutStr(buf, chunk, out) != chunk)
+			return -1;
+		buf += chunk;
+		n -= (size_t)chunk;
+	}
+	return 0;
+}
+
+static void
+worker_main(int fd, struct metrics *metrics)
+{
+	static char name[64];
+	snprintf(name, sizeof(name), "portald[%d]", (int)getpid());
+	log_name = name;
+#ifdef __linux__
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+	set_signal(SIGTERM, on_stop);
+	set_signal(SIGINT, on_stop);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	if (getppid() == 1)
+		exit(0);
+
+	struct core c;
+	memset(&c, 0, sizeof(c));
+	c.conf = &conf;
+	c.plugins = &plugins;
+	c.metrics = metrics;
+	c.db = db_new(&conf.db);
+	pool_init(&c.pool);
+	if (c.db == NULL)
+		exit(1);
+	if (db_connect(c.db) != PORTAL_OK)
+		log_msg(PORTAL_LOG_WARN, NULL, "%s (will retry per request)", db_error(c.db));
+
+	FCGX_Request req;
+	if (FCGX_InitRequest(&req, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_msg(PORTAL_LOG_ERR, NULL, "FCGX_InitRequest failed");
+		exit(1);
+	}
+	struct fcgi_ctx fc = {&req};
+	const struct req_io io = {&fc, fcgi_param, fcgi_read, fcgi_write};
+	while (!stop_flag) {
+		if (FCGX_Accept_r(&req) < 0) {
+			if (stop_flag)
+				break;
+			if (errno == EINTR)
+				continue;
+			log_msg(PORTAL_LOG_ERR, NULL, "accept failed: %s", strerror(errno));
+			break;
+		}
+		dispatch_request(&c, &io);
+		FCGX_Finish_r(&req);
+	}
+	FCGX_Free(&req, 0);
+	db_free(c.db);
+	pool_destroy(&c.pool);
+	plugin_unload_all(&plugins);
+	conf_free(&conf);
+	db_library_end();
+	exit(0);
+}
+
+static int
+open_socket(const char *listen, int mode)
+{
+	int fd;
+	if (listen[0] == '/') {
+		struct stat st;
+		if (lstat(listen, &st) == 0) {
+			if (!S_ISSOCK(st.st_mode)) {
+				log_msg(PORTAL_LOG_ERR, NULL, "%s exists and is not a socket", listen);
+				return -1;
+			}
+			unlink(listen); /* left over from a previous run */
+		}
+		mode_t old = umask(0177); /* never world-writable, even for a moment */
+		fd = FCGX_OpenSocket(listen, 128);
+		umask(old);
+		if (fd >= 0 && chmod(listen, (mode_t)mode) != 0) {
+			log_msg(PORTAL_LOG_ERR, NULL, "chmod %s: %s", listen, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	} else {
+		fd = FCGX_OpenSocket(listen, 128);
+	}
+	if (fd < 0)
+		log_msg(PORTAL_LOG_ERR, NULL, "cannot listen on %s: %s", listen, strerror(errno));
+	return fd;
+}
+
+static int
+ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cfile = NULL, *pidfile = NULL;
+	int test = 0, ch;
+
+	while ((ch = getopt(argc, argv, "c:p:th")) != -1) {
+		switch (ch) {
+		case 'c': cfile = optarg; break;
+		case 'p': pidfile = optarg; break;
+		case 't': test = 1; break;
+		default: usage(); return ch == 'h' ? 0 : 2;
+		}
+	}
+	if (cfile == NULL || optind != argc) {
+		usage();
+		return 2;
+	}
+	static char name[64];
+	snprintf(name, sizeof(name), "portald[%d]", (int)getpid());
+	log_name = name;
+	if (auth_init() != PORTAL_OK) {
+		log_msg(PORTAL_LOG_ERR, NULL, "libsodium failed to initialise");
+		return 1;
+	}
+	if (test)
+		log_level = PORTAL_LOG_WARN;
+	int rc = conf_load(&conf, cfile);
+	if (conf.path && (rc == PORTAL_OK || conf.nerrors > 0) && conf.plugin_dir) {
+		log_level = test ? PORTAL_LOG_WARN : conf.log_level;
+		plugin_load_all(&plugins, &conf);
+	}
+	if (conf.nerrors > 0) {
+		for (size_t i = 0; i < conf.nerrors; i++)
+			fprintf(stderr, "portald: %s\n", conf.errors[i]);
+		fprintf(stderr, "portald: configuration file %s has %zu problem%s\n", cfile, conf.nerrors,
+		        conf.nerrors == 1 ? "" : "s");
+		return 1;
+	}
+	if (test) {
+		printf("portald: configuration file %s is OK (%zu plugin%s, %zu municipalit%s)\n", cfile,
+		       plugins.count, plugins.count == 1 ? "" : "s", conf.nmunis,
+		       conf.nmunis == 1 ? "y" : "ies");
+		plugin_unload_all(&plugins);
+		conf_free(&conf);
+		return 0;
+	}
+	log_level = conf.log_level;
+	if (db_library_init() != PORTAL_OK || FCGX_Init() != 0) {
+		log_msg(PORTAL_LOG_ERR, NULL, "cannot initialise the database or FastCGI library");
+		return 1;
+	}
+	int fd = open_socket(conf.listen, conf.socket_mode);
+	if (fd < 0)
+		return 1;
+
+	struct metrics *metrics = mmap(NULL, sizeof(*metrics), PROT_READ | PROT_WRITE,
+	                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (metrics == MAP_FAILED)
+		metrics = NULL;
+	else
+		memset(metrics, 0, sizeof(*metrics));
+
+	if (pidfile) {
+		FILE *f = fopen(pidfile, "w");
+		if (f == NULL) {
+			log_msg(PORTAL_LOG_ERR, NULL, "cannot write %s: %s", pidfile, strerror(errno));
+			return 1;
+		}
+		fprintf(f, "%d\n", (int)getpid());
+		fclose(f);
+	}
+
+	int nworkers = conf.workers > 0 ? conf.workers : ncpu();
+	pid_t pids[MAX_WORKERS];
+	time_t started[MAX_WORKERS];
+	memset(pids, 0, sizeof(pids));
+	memset(started, 0, sizeof(started));
+
+	set_signal(SIGTERM, on_stop);
+	set_signal(SIGINT, on_stop);
+	set_signal(SIGCHLD, on_child);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_msg(PORTAL_LOG_INFO, NULL, "portald %s listening on %s with %d workers", CORE_VERSION,
+	        conf.listen, nworkers);
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+
+	while (!stop_flag) {
+		time_t now = time(NULL);
+		for (int i = 0; i < nworkers; i++) {
+			if (pids[i] != 0)
+				continue;
+			/* a worker that died within a second of starting waits a second */
+			if (started[i] != 0 && now - started[i] < 1)
+				continue;
+			pid_t pid = fork();
+			if (pid < 0) {
+				log_msg(PORTAL_LOG_ERR, NULL, "fork: %s", strerror(errno));
+				continue;
+			}
+			if (pid == 0) {
+				sigprocmask(SIG_SETMASK, &old, NULL);
+				worker_main(fd, metrics);
+			}
+			if (started[i] != 0 && metrics)
+				__atomic_add_fetch(&metrics->worker_restarts, 1, __ATOMIC_RELAXED);
+			pids[i] = pid;
+			started[i] = now;
+		}
+		/* wait for a signal (or a second, to restart paused workers) */
+		struct timespec ts = {1, 0};
+		sigset_t wait = old;
+		sigdelset(&wait, SIGCHLD);
+		sigdelset(&wait, SIGTERM);
+		sigdelset(&wait, SIGINT);
+		pselect(0, NULL, NULL, NULL, &ts, &wait);
+		child_flag = 0;
+		int status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (int i = 0; i < nworkers; i++) {
+				if (pids[i] != pid)
+					continue;
+				pids[i] = 0;
+				if (!stop_flag) {
+					if (WIFSIGNALED(status))
+						log_msg(PORTAL_LOG_ERR, NULL, "worker %d killed by signal %d; restarting",
+						        (int)pid, WTERMSIG(status));
+					else
+						log_msg(PORTAL_LOG_ERR, NULL, "worker %d exited with %d; restarting",
+						        (int)pid, WEXITSTATUS(status));
+				}
+			}
+		}
+	}
+
+	log_msg(PORTAL_LOG_INFO, NULL, "stopping: waiting for workers to finish their requests");
+	for (int i = 0; i < nworkers; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	time_t deadline = time(NULL) + 10;
+	for (;;) {
+		int alive = 0, status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			for (int i = 0; i < nworkers; i++)
+				if (pids[i] == pid)
+					pids[i] = 0;
+		for (int i = 0; i < nworkers; i++)
+			alive += pids[i] > 0;
+		if (alive == 0)
+			break;
+		if (time(NULL) > deadline) {
+			for (int i = 0; i < nworkers; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGKILL);
+			deadline = time(NULL) + 5;
+		}
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	close(fd);
+	if (conf.listen[0] == '/')
+		unlink(conf.listen);
+	if (pidfile)
+		unlink(pidfile);
+	log_msg(PORTAL_LOG_INFO, NULL, "stopped");
+	plugin_unload_all(&plugins);
+	conf_free(&conf);
+	db_library_end();
+	return 0;
+}

@@ -1,0 +1,156 @@
+/*
+ * migrate.c - schema migrations: the core's (schema/NNN_name.sql, compiled
+ * in) and each plugin's, applied in order and recorded in
+ * schema_migrations(component, version).  A migration's statements are
+ * separated by ";" at the end of a line; "--" comment lines are dropped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+static int
+migrate_apply_sql(struct db *d, const char *sql, FILE *out)
+{
+	char *copy = strdup(sql);
+	if (copy == NULL)
+		return PORTAL_ERROR;
+	size_t cap = strlen(sql) + 1, len = 0;
+	char *stmt = malloc(cap);
+	int rc = PORTAL_OK;
+	if (stmt == NULL) {
+		free(copy);
+		return PORTAL_ERROR;
+	}
+	stmt[0] = '\0';
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "--", 2) == 0 || *p == '\0')
+			continue;
+		size_t n = strlen(line);
+		memcpy(stmt + len, line, n);
+		len += n;
+		stmt[len++] = '\n';
+		stmt[len] = '\0';
+		while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+			n--;
+		if (n > 0 && line[n - 1] == ';') {
+			if (db_exec(d, stmt) != PORTAL_OK) {
+				if (out)
+					fprintf(out, "  failed: %s\n  in: %.200s\n", db_error(d), stmt);
+				rc = PORTAL_ERROR;
+				break;
+			}
+			len = 0;
+			stmt[0] = '\0';
+		}
+	}
+	if (rc == PORTAL_OK && len > 0) {
+		int blank = 1;
+		for (size_t i = 0; i < len; i++)
+			if (stmt[i] != ' ' && stmt[i] != '\n' && stmt[i] != '\t')
+				blank = 0;
+		if (!blank && db_exec(d, stmt) != PORTAL_OK) {
+			if (out)
+				fprintf(out, "  failed: %s\n  in: %.200s\n", db_error(d), stmt);
+			rc = PORTAL_ERROR;
+		}
+	}
+	free(stmt);
+	free(copy);
+	return rc;
+}
+
+static long long
+migrate_current(struct db *d, const char *component)
+{
+	struct portal_stmt *s =
+	    db_prepare(d, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?");
+	if (s == NULL || db_bind_text(s, 0, component) != PORTAL_OK || db_execute(s) != PORTAL_OK)
+		return -1;
+	long long v = db_fetch(s) == 1 ? db_col_int(s, 0) : -1;
+	db_done(s);
+	return v;
+}
+
+static int
+migrate_component(struct db *d, const char *component, const struct plugin_migration *m,
+                  size_t n, int status_only, FILE *out)
+{
+	long long cur = migrate_current(d, component);
+	if (cur < 0) {
+		if (out)
+			fprintf(out, "migrate: cannot read schema_migrations: %s\n", db_error(d));
+		return PORTAL_ERROR;
+	}
+	if ((size_t)cur > n && out)
+		fprintf(out, "migrate: %s: the database is at version %lld, newer than this build (%zu)\n",
+		        component, cur, n);
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].version <= cur) {
+			if (status_only && out)
+				fprintf(out, "%-16s %3u %-28s applied\n", component, m[i].version, m[i].name);
+			continue;
+		}
+		if (status_only) {
+			if (out)
+				fprintf(out, "%-16s %3u %-28s pending\n", component, m[i].version, m[i].name);
+			continue;
+		}
+		if (out)
+			fprintf(out, "migrate: %s %u %s ... ", component, m[i].version, m[i].name), fflush(out);
+		if (migrate_apply_sql(d, m[i].sql, out) != PORTAL_OK)
+			return PORTAL_ERROR;
+		struct portal_stmt *s = db_prepare(
+		    d, "INSERT INTO schema_migrations (component, version, name) VALUES (?, ?, ?)");
+		if (s == NULL || db_bind_text(s, 0, component) != PORTAL_OK ||
+		    db_bind_int(s, 1, m[i].version) != PORTAL_OK || db_bind_text(s, 2, m[i].name) ||
+		    db_execute(s) != PORTAL_OK) {
+			if (out)
+				fprintf(out, "\nmigrate: cannot record %s %u: %s\n", component, m[i].version,
+				        db_error(d));
+			return PORTAL_ERROR;
+		}
+		db_done(s);
+		if (out)
+			fprintf(out, "applied\n");
+	}
+	return PORTAL_OK;
+}
+
+int
+migrate_run(struct db *d, struct plugins *ps, int status_only, void *outp)
+{
+	FILE *out = outp;
+	if (db_exec(d, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	               " component VARCHAR(64) NOT NULL,"
+	               " version INT UNSIGNED NOT NULL,"
+	               " name VARCHAR(200) NOT NULL,"
+	               " applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),"
+	               " PRIMARY KEY (component, version)"
+	               ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci") != PORTAL_OK) {
+		if (out)
+			fprintf(out, "migrate: %s\n", db_error(d));
+		return PORTAL_ERROR;
+	}
+	size_t n = 0;
+	while (core_migrations[n].sql)
+		n++;
+	struct plugin_migration *cm = calloc(n + 1, sizeof(*cm));
+	if (cm == NULL)
+		return PORTAL_ERROR;
+	for (size_t i = 0; i < n; i++) {
+		cm[i].version = core_migrations[i].version;
+		cm[i].name = core_migrations[i].name;
+		cm[i].sql = core_migrations[i].sql;
+	}
+	int rc = migrate_component(d, "core", cm, n, status_only, out);
+	free(cm);
+	for (portal_plugin *p = ps->head; rc == PORTAL_OK && p; p = p->next)
+		rc = migrate_component(d, p->name, p->migrations, p->nmigrations, status_only, out);
+	return rc;
+}

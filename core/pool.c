@@ -1,0 +1,208 @@
+/*
+ * pool.c - request memory (after nginx's ngx_pool_t): allocations come from
+ * blocks that are released together after the response; resources that are
+ * not memory (JSON objects, statement results) register a cleanup.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+#define POOL_BLOCK 16384
+#define POOL_ALIGN 16
+
+struct pool_block {
+	struct pool_block *next;
+	size_t size, used;
+	_Alignas(POOL_ALIGN) unsigned char data[];
+};
+
+struct pool_cleanup {
+	void (*fn)(void *);
+	void *data;
+	struct pool_cleanup *next;
+};
+
+static void *
+pool_oom(void)
+{
+	fputs("portal: out of memory\n", stderr);
+	abort();
+}
+
+void
+pool_init(struct pool *p)
+{
+	p->blocks = NULL;
+	p->cleanups = NULL;
+}
+
+void *
+pool_alloc(struct pool *p, size_t n)
+{
+	struct pool_block *b = p->blocks;
+	size_t need = (n + POOL_ALIGN - 1) & ~(size_t)(POOL_ALIGN - 1);
+
+	if (need < n)
+		return pool_oom();
+	if (b == NULL || b->size - b->used < need) {
+		size_t size = need > POOL_BLOCK / 4 ? need : POOL_BLOCK;
+		struct pool_block *nb = malloc(sizeof(*nb) + size);
+		if (nb == NULL)
+			return pool_oom();
+		nb->size = size;
+		nb->used = 0;
+		if (b != NULL && size != POOL_BLOCK) {
+			/* a large allocation: keep the current block in front */
+			nb->next = b->next;
+			b->next = nb;
+			nb->used = need;
+			memset(nb->data, 0, n);
+			return nb->data;
+		}
+		nb->next = b;
+		p->blocks = b = nb;
+	}
+	void *ptr = b->data + b->used;
+	b->used += need;
+	memset(ptr, 0, n);
+	return ptr;
+}
+
+char *
+pool_strndup(struct pool *p, const char *s, size_t n)
+{
+	char *d = pool_alloc(p, n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+char *
+pool_strdup(struct pool *p, const char *s)
+{
+	return s == NULL ? NULL : pool_strndup(p, s, strlen(s));
+}
+
+char *
+pool_vprintf(struct pool *p, const char *fmt, va_list ap)
+{
+	va_list aq;
+	va_copy(aq, ap);
+	int n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return pool_strdup(p, "");
+	char *s = pool_alloc(p, (size_t)n + 1);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
+char *
+pool_printf(struct pool *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = pool_vprintf(p, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void
+pool_cleanup(struct pool *p, void (*fn)(void *), void *data)
+{
+	struct pool_cleanup *c = pool_alloc(p, sizeof(*c));
+	c->fn = fn;
+	c->data = data;
+	c->next = p->cleanups;
+	p->cleanups = c;
+}
+
+static void
+pool_json_put(void *o)
+{
+	json_object_put(o);
+}
+
+struct json_object *
+pool_keep_json(struct pool *p, struct json_object *o)
+{
+	if (o != NULL)
+		pool_cleanup(p, pool_json_put, o);
+	return o;
+}
+
+void
+pool_reset(struct pool *p)
+{
+	/* cleanups live in the blocks: run them all before freeing any */
+	for (struct pool_cleanup *c = p->cleanups; c != NULL; c = c->next)
+		c->fn(c->data);
+	p->cleanups = NULL;
+
+	struct pool_block *keep = NULL, *b = p->blocks;
+	while (b != NULL) {
+		struct pool_block *next = b->next;
+		if (keep == NULL && b->size == POOL_BLOCK) {
+			keep = b;
+			keep->used = 0;
+			keep->next = NULL;
+		} else {
+			free(b);
+		}
+		b = next;
+	}
+	p->blocks = keep;
+}
+
+void
+pool_destroy(struct pool *p)
+{
+	pool_reset(p);
+	free(p->blocks);
+	p->blocks = NULL;
+}
+
+void
+buf_init(struct buf *b, struct pool *p)
+{
+	b->pool = p;
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+buf_add(struct buf *b, const void *data, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *d = pool_alloc(b->pool, cap);
+		if (b->len)
+			memcpy(d, b->data, b->len);
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_puts(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = pool_vprintf(b->pool, fmt, ap);
+	va_end(ap);
+	buf_puts(b, s);
+}

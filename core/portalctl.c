@@ -1,0 +1,231 @@
+/*
+ * portalctl - administration from the shell.
+ *
+ *   portalctl -c FILE migrate [status]
+ *   portalctl -c FILE token create --municipality SLUG|'*' --role ROLE [--label TEXT]
+ *   portalctl -c FILE token list
+ *   portalctl -c FILE token revoke ID
+ *   portalctl -c FILE check
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static struct conf conf;
+static struct plugins plugins;
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: portalctl -c FILE COMMAND\n"
+	      "\n"
+	      "commands:\n"
+	      "  migrate               apply the pending schema migrations (core, then plugins)\n"
+	      "  migrate status        list every migration and whether it is applied\n"
+	      "  token create --municipality SLUG|'*' --role reader|editor|admin [--label TEXT]\n"
+	      "                        create an API token; prints it alone on stdout, once\n"
+	      "  token list            list tokens (never the tokens themselves)\n"
+	      "  token revoke ID       revoke a token; it stops working at once\n"
+	      "  check                 check the configuration and every plugin's part of it\n"
+	      "  help                  this text\n",
+	      f);
+}
+
+static int
+load(const char *cfile, int quiet)
+{
+	if (quiet)
+		log_level = PORTAL_LOG_WARN;
+	conf_load(&conf, cfile);
+	if (conf.plugin_dir && conf.nerrors == 0)
+		plugin_load_all(&plugins, &conf);
+	if (conf.nerrors) {
+		for (size_t i = 0; i < conf.nerrors; i++)
+			fprintf(stderr, "portalctl: %s\n", conf.errors[i]);
+		fprintf(stderr, "portalctl: configuration file %s has %zu problem%s\n", cfile,
+		        conf.nerrors, conf.nerrors == 1 ? "" : "s");
+		return PORTAL_ERROR;
+	}
+	return PORTAL_OK;
+}
+
+static struct db *
+connect_db(void)
+{
+	if (db_library_init() != PORTAL_OK)
+		return NULL;
+	struct db *d = db_new(&conf.db);
+	if (d == NULL || db_connect(d) != PORTAL_OK) {
+		fprintf(stderr, "portalctl: %s\n", d ? db_error(d) : "out of memory");
+		db_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static int
+cmd_token_create(struct db *d, int argc, char **argv)
+{
+	const char *muni = NULL, *role = NULL, *label = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--municipality") == 0 && i + 1 < argc)
+			muni = argv[++i];
+		else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+			role = argv[++i];
+		else if (strcmp(argv[i], "--label") == 0 && i + 1 < argc)
+			label = argv[++i];
+		else {
+			fprintf(stderr, "portalctl: token create: unexpected \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	if (muni == NULL || role == NULL) {
+		fprintf(stderr, "portalctl: token create needs --municipality SLUG|'*' and --role ROLE\n");
+		return 2;
+	}
+	if (strcmp(muni, "*") != 0 && conf_municipality(&conf, muni) == NULL) {
+		fprintf(stderr, "portalctl: no municipality \"%s\" in %s\n", muni, conf.path);
+		return 1;
+	}
+	int r = auth_role_parse(role);
+	if (r < 0) {
+		fprintf(stderr, "portalctl: role must be reader, editor or admin, not \"%s\"\n", role);
+		return 2;
+	}
+	if (label && (strlen(label) > 200 || !valid_utf8(label, strlen(label)))) {
+		fprintf(stderr, "portalctl: --label must be at most 200 bytes of UTF-8\n");
+		return 2;
+	}
+	char token[AUTH_TOKEN_LEN + 1], hash[65], prefix[12];
+	if (auth_token_new(token, sizeof(token), hash) != PORTAL_OK)
+		return 1;
+	snprintf(prefix, sizeof(prefix), "%.10s", token);
+	struct portal_stmt *s = db_prepare(
+	    d, "INSERT INTO tokens (hash, prefix, municipality, role, label) VALUES (?, ?, ?, ?, ?)");
+	if (s == NULL || db_bind_text(s, 0, hash) || db_bind_text(s, 1, prefix) ||
+	    db_bind_text(s, 2, muni) || db_bind_text(s, 3, auth_role_name(r)) ||
+	    db_bind_text(s, 4, label) || db_execute(s) != PORTAL_OK) {
+		fprintf(stderr, "portalctl: cannot store the token: %s (did you run migrate?)\n",
+		        db_error(d));
+		return 1;
+	}
+	fprintf(stderr, "portalctl: token %lld created: %s for %s\n", db_insert_id(s),
+	        auth_role_name(r), muni);
+	printf("%s\n", token);
+	return 0;
+}
+
+static int
+cmd_token_list(struct db *d)
+{
+	struct portal_stmt *s = db_prepare(
+	    d, "SELECT id, prefix, municipality, role, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), "
+	       "DATE_FORMAT(revoked_at, '%Y-%m-%dT%H:%i:%sZ'), COALESCE(label, '') FROM tokens ORDER BY id");
+	if (s == NULL || db_execute(s) != PORTAL_OK) {
+		fprintf(stderr, "portalctl: %s\n", db_error(d));
+		return 1;
+	}
+	printf("%-6s %-12s %-16s %-7s %-21s %-21s %s\n", "ID", "PREFIX", "MUNICIPALITY", "ROLE",
+	       "CREATED", "REVOKED", "LABEL");
+	while (db_fetch(s) == 1)
+		printf("%-6s %-12s %-16s %-7s %-21s %-21s %s\n", db_col_text(s, 0), db_col_text(s, 1),
+		       db_col_text(s, 2), db_col_text(s, 3), db_col_text(s, 4),
+		       db_col_text(s, 5) ? db_col_text(s, 5) : "-", db_col_text(s, 6));
+	return 0;
+}
+
+static int
+cmd_token_revoke(struct db *d, const char *idstr)
+{
+	char *end;
+	errno = 0;
+	long long id = strtoll(idstr, &end, 10);
+	if (*idstr == '\0' || *end != '\0' || errno || id <= 0) {
+		fprintf(stderr, "portalctl: token revoke needs a token id (see token list)\n");
+		return 2;
+	}
+	struct portal_stmt *s =
+	    db_prepare(d, "UPDATE tokens SET revoked_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND "
+	                  "revoked_at IS NULL");
+	if (s == NULL || db_bind_int(s, 0, id) || db_execute(s) != PORTAL_OK) {
+		fprintf(stderr, "portalctl: %s\n", db_error(d));
+		return 1;
+	}
+	if (db_affected(s) == 0) {
+		fprintf(stderr, "portalctl: no active token %lld\n", id);
+		return 1;
+	}
+	fprintf(stderr, "portalctl: token %lld revoked\n", id);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cfile = NULL;
+	int ch;
+	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
+		switch (ch) {
+		case 'c': cfile = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc >= 1 && (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "--help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (cfile == NULL || argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (auth_init() != PORTAL_OK)
+		return 1;
+	int quiet = strcmp(argv[0], "check") != 0;
+	if (load(cfile, quiet) != PORTAL_OK)
+		return 1;
+	int rc = 2;
+	const char *cmd = argv[0];
+	if (strcmp(cmd, "check") == 0) {
+		printf("portalctl: configuration file %s is OK (%zu plugins, %zu municipalities)\n",
+		       cfile, plugins.count, conf.nmunis);
+		rc = 0;
+	} else if (strcmp(cmd, "migrate") == 0 || strcmp(cmd, "token") == 0) {
+		struct db *d = connect_db();
+		if (d == NULL)
+			return 1;
+		if (strcmp(cmd, "migrate") == 0) {
+			int status = argc >= 2 && strcmp(argv[1], "status") == 0;
+			if (argc >= 2 && !status && strcmp(argv[1], "up") != 0) {
+				usage(stderr);
+				rc = 2;
+			} else {
+				rc = migrate_run(d, &plugins, status, status ? stdout : stderr) == PORTAL_OK ? 0 : 1;
+				if (rc == 0 && !status)
+					fprintf(stderr, "migrate: the database is up to date\n");
+			}
+		} else if (argc >= 2 && strcmp(argv[1], "create") == 0) {
+			rc = cmd_token_create(d, argc - 2, argv + 2);
+		} else if (argc == 2 && strcmp(argv[1], "list") == 0) {
+			rc = cmd_token_list(d);
+		} else if (argc == 3 && strcmp(argv[1], "revoke") == 0) {
+			rc = cmd_token_revoke(d, argv[2]);
+		} else {
+			usage(stderr);
+		}
+		db_free(d);
+		db_library_end();
+	} else {
+		fprintf(stderr, "portalctl: unknown command \"%s\"\n", cmd);
+		usage(stderr);
+	}
+	plugin_unload_all(&plugins);
+	conf_free(&conf);
+	return rc;
+}
