@@ -246,11 +246,19 @@ conf_load(struct conf *c, const char *path)
 	if (core && config_setting_type(core) != CONFIG_TYPE_GROUP)
 		core = NULL;
 	c->listen = conf_str(c, core, "listen", NULL, core != NULL);
-	c->socket_mode = (int)conf_int(c, core, "socket_mode", 0660, 0, 0777);
-	if (c->socket_mode & 0007) {
-		conf_error(c, config_setting_get_member(core, "socket_mode"),
-		           "socket_mode %04o lets every local user write to the socket; use 0660",
-		           c->socket_mode);
+	/* libconfig has no octal numbers: the mode is a string, "0660" */
+	c->socket_mode = 0660;
+	config_setting_t *sm = core ? config_setting_get_member(core, "socket_mode") : NULL;
+	if (sm) {
+		const char *v = config_setting_type(sm) == CONFIG_TYPE_STRING ? config_setting_get_string(sm) : NULL;
+		char *end = NULL;
+		long mode = v ? strtol(v, &end, 8) : -1;
+		if (v == NULL || *v == '\0' || *end != '\0' || mode < 0 || mode > 0777)
+			conf_error(c, sm, "socket_mode must be an octal mode in quotes, e.g. \"0660\"");
+		else if (mode & 0007)
+			conf_error(c, sm, "socket_mode %s lets every local user write to the socket; use \"0660\"", v);
+		else
+			c->socket_mode = (int)mode;
 	}
 	c->workers = (int)conf_int(c, core, "workers", 0, 0, 256);
 	c->plugin_dir = conf_str(c, core, "plugin_dir", NULL, core != NULL);

@@ -1,0 +1,139 @@
+/* Configuration: every problem named with file:line, plugin sections and
+ * overrides checked against the plugin's declared settings. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "t.h"
+
+static char path[256];
+
+static void
+write_conf(const char *text)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char *
+errors_of(struct conf *c)
+{
+	static char all[8192];
+	all[0] = '\0';
+	for (size_t i = 0; i < c->nerrors; i++) {
+		strncat(all, c->errors[i], sizeof(all) - strlen(all) - 2);
+		strncat(all, "\n", sizeof(all) - strlen(all) - 1);
+	}
+	return all;
+}
+
+static char good_core[1024];
+
+int
+main(void)
+{
+	const char *b = getenv("B");
+	char cwd[512];
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "/tmp/portal-test-conf-%d.conf", (int)getpid());
+	snprintf(good_core, sizeof(good_core),
+	         "core: { listen = \"/tmp/x.sock\"; plugin_dir = \"%s/%s/tests/plugins\"; };\n"
+	         "database: { socket = \"/tmp/m.sock\"; name = \"portal\"; user = \"portal\"; };\n",
+	         cwd, b ? b : "build");
+	log_level = -1;
+	struct conf c;
+	struct plugins ps;
+	char buf[4096];
+
+	/* 1. a good file */
+	snprintf(buf, sizeof(buf),
+	         "%splugins: { good: { max_items = 7; }; };\n"
+	         "municipalities = ( { slug = \"borlange\"; name = \"Borl\xc3\xa4nge kommun\"; country = \"SE\";\n"
+	         "  languages = [\"sv\", \"en\"]; modules = [\"good\"];\n"
+	         "  overrides = { good = { max_items = 3; }; }; } );\n",
+	         good_core);
+	write_conf(buf);
+	memset(&ps, 0, sizeof(ps));
+	T_OK(conf_load(&c, path) == PORTAL_OK && plugin_load_all(&ps, &c) == PORTAL_OK &&
+	         c.nerrors == 0,
+	     "a good configuration loads: %s", errors_of(&c));
+	T_OK(c.nmunis == 1 && strcmp(c.munis[0].name, "Borl\xc3\xa4nge kommun") == 0 &&
+	         c.munis[0].nlanguages == 2 && conf_muni_has_module(&c.munis[0], "good"),
+	     "municipality read with its languages and modules");
+	T_OK(c.socket_mode == 0660 && c.max_body == 1048576 && c.db.port == 3306,
+	     "defaults for unset settings");
+	plugin_unload_all(&ps);
+	conf_free(&c);
+
+	/* 2. a syntax error names file:line */
+	write_conf("core: {\n  listen = \"/x\";\n  workers = ;\n};\n");
+	T_OK(conf_load(&c, path) == PORTAL_ERROR && c.nerrors == 1, "syntax error refused");
+	snprintf(buf, sizeof(buf), "%s:3: ", path);
+	T_OK(strstr(errors_of(&c), buf) != NULL, "syntax error at %s: %s", buf, errors_of(&c));
+	conf_free(&c);
+
+	/* 3. every problem, each with its line */
+	snprintf(buf, sizeof(buf),
+	         "%s"                                            /* lines 1-2 */
+	         "plugins: {\n"                                  /* 3 */
+	         "  good: { max_items = 50;\n"                   /* 4 */
+	         "          typo = 1; };\n"                      /* 5 */
+	         "};\n"                                          /* 6 */
+	         "municipalities = (\n"                          /* 7 */
+	         "  { slug = \"Bad Slug\"; name = \"X\"; country = \"XX\";\n" /* 8 */
+	         "    languages = [\"sv\"]; modules = [\"good\", \"visits\"];\n" /* 9 */
+	         "    overrides = { good = { max_items = \"many\"; }; nope = { a = 1; }; }; }\n" /* 10 */
+	         ");\n"
+	         "surprise = 1;\n", /* 12 */
+	         good_core);
+	write_conf(buf);
+	memset(&ps, 0, sizeof(ps));
+	conf_load(&c, path);
+	plugin_load_all(&ps, &c);
+	const char *e = errors_of(&c);
+	char want[512];
+	snprintf(want, sizeof(want), "%s:4: good.max_items must be between 1 and 10, not 50", path);
+	T_OK(strstr(e, want) != NULL, "plugin setting out of range at line 4");
+	snprintf(want, sizeof(want), "%s:5: plugin good has no setting \"typo\"", path);
+	T_OK(strstr(e, want) != NULL, "unknown plugin setting at line 5");
+	snprintf(want, sizeof(want), "%s:8: slug \"Bad Slug\"", path);
+	T_OK(strstr(e, want) != NULL, "bad slug at line 8");
+	snprintf(want, sizeof(want), "%s:8: country \"XX\"", path);
+	T_OK(strstr(e, want) != NULL, "bad country at line 8");
+	T_OK(strstr(e, "enables \"visits\", which is not a loaded plugin") != NULL,
+	     "module that is not loaded");
+	snprintf(want, sizeof(want), "%s:10: good.max_items must be an integer", path);
+	T_OK(strstr(e, want) != NULL, "override of the wrong type at line 10");
+	T_OK(strstr(e, "override for \"nope\", which is not a loaded plugin") != NULL,
+	     "override for an unknown plugin");
+	snprintf(want, sizeof(want), "%s:12: unknown setting \"surprise\"", path);
+	T_OK(strstr(e, want) != NULL, "unknown top-level setting at line 12");
+	if (t_failed)
+		printf("# errors:\n%s", e);
+	plugin_unload_all(&ps);
+	conf_free(&c);
+
+	/* 4. a world-writable socket and a missing plugin */
+	snprintf(buf, sizeof(buf),
+	         "core: { listen = \"/tmp/x.sock\"; socket_mode = \"0666\"; plugin_dir = \"/nonexistent\"; };\n"
+	         "database: { socket = \"/tmp/m.sock\"; name = \"p\"; user = \"p\"; };\n"
+	         "plugins: { ghost: { }; };\nmunicipalities = ();\n");
+	write_conf(buf);
+	memset(&ps, 0, sizeof(ps));
+	conf_load(&c, path);
+	plugin_load_all(&ps, &c);
+	e = errors_of(&c);
+	T_OK(strstr(e, "socket_mode 0666 lets every local user write") != NULL, "world-writable socket refused");
+	T_OK(strstr(e, "plugin ghost: cannot load /nonexistent/ghost.so") != NULL, "missing plugin named: %s", e);
+	plugin_unload_all(&ps);
+	conf_free(&c);
+
+	T_OK(conf_load(&c, "/nonexistent/portal.conf") == PORTAL_ERROR &&
+	         strstr(errors_of(&c), "/nonexistent/portal.conf: cannot read"),
+	     "missing file named");
+	conf_free(&c);
+	unlink(path);
+	return T_DONE();
+}
