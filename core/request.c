@@ -207,6 +207,29 @@ req_json_type(const char *ct)
 	       strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
+/* json-c accepts single-quoted strings and NaN/Infinity even in strict
+ * mode; RFC 8259 does not.  Outside strings only these bytes may occur. */
+static int
+req_json_tokens_ok(const char *p, size_t n)
+{
+	int in_str = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"')
+			in_str = 1;
+		else if (!strchr(" \t\r\n{}[]:,-+.0123456789eEtruefalsn", c))
+			return 0;
+	}
+	return 1;
+}
+
 int
 req_read_json(struct portal_req *r, long long max_body, int max_depth, const char **detail)
 {
@@ -256,6 +279,11 @@ req_read_json(struct portal_req *r, long long max_body, int max_depth, const cha
 	}
 	if (memchr(data, '\0', len) != NULL) {
 		*detail = "the body contains a NUL byte";
+		return 400;
+	}
+	if (!req_json_tokens_ok(data, len)) {
+		*detail = "the body is not valid JSON: only double-quoted strings, numbers, true, false "
+		          "and null are allowed";
 		return 400;
 	}
 	struct json_tokener *tok = json_tokener_new_ex(max_depth);
