@@ -1,0 +1,122 @@
+/*
+ * partnerships.h - what the files of the partnerships plugin share.
+ *
+ *   partnerships.c  descriptor, init, the HTTP handlers
+ *   doc.c           the JSON shape: schema, rules a schema cannot say,
+ *                   rendering a row, the search text
+ *   store.c         the SQL: loading, listing, writing
+ *
+ * Everything here is hidden: the shared object exports `portal_module`
+ * and the generated `partnerships_migrations` only.
+ */
+#ifndef PARTNERSHIPS_H
+#define PARTNERSHIPS_H
+
+#include <stddef.h>
+
+#include "portal.h"
+
+#if defined(__GNUC__)
+#pragma GCC visibility push(hidden)
+#endif
+
+/* The core's services, set once in init (SQLite's sqlite3_api). */
+extern const struct portal_api *api;
+
+#define PARTNERSHIPS_MAX_AGREEMENTS 1000 /* the setting's upper bound */
+#define PARTNERSHIPS_Q_MAX 200           /* bytes of the `q` argument */
+#define PARTNERSHIPS_Q_TERMS 4           /* words of `q` matched separately */
+
+/* ---- doc.c ---- */
+extern const char *const doc_kinds[];
+extern const char *const doc_statuses[];
+extern const char *const doc_areas[];
+extern const struct portal_field doc_schema[];
+
+/* 1 when `s` is one of the NULL-terminated `values`. */
+int doc_in(const char *const *values, const char *s);
+/* Records "is read-only" for each server-owned member (id, municipality,
+ * created_at, updated_at, version) present in `body`.  Returns how many. */
+int doc_reject_readonly(portal_req *r, struct json_object *body);
+/* Records members of a merge patch that the schema does not know and that
+ * the patch sets to null (a merge drops them, so validate never sees them). */
+void doc_check_patch_names(portal_req *r, const struct portal_field *schema,
+                           struct json_object *patch, const char *path);
+/* Validates a whole item (create body, or current item merged with a
+ * patch): the schema plus the rules across fields.  Records every problem;
+ * returns PORTAL_OK when there was none. */
+int doc_check(portal_req *r, struct json_object *doc);
+/* Removes the server-owned members from an item, in place. */
+void doc_strip_readonly(struct json_object *doc);
+/* Text to search in, folded (see doc_fold); a request string. */
+const char *doc_search_text(portal_req *r, struct json_object *doc);
+/* Folds letters a collation cannot match with LIKE ("ß" -> "ss", "æ" ->
+ * "ae", ...); a request string. */
+char *doc_fold(portal_req *r, const char *s);
+/* A JSON number that prints as the shortest text reading back as `d`.
+ * New object, owned by the caller. */
+struct json_object *doc_new_double(double d);
+/* A new item (owned by the caller) from the current row of a statement
+ * selecting STORE_COLS; "agreements" is an empty array for store.c to fill. */
+struct json_object *doc_from_row(portal_req *r, portal_stmt *s);
+/* A new agreement object (owned by the caller) from columns first.. of a
+ * row: date, kind, title, signatories, unit, document_url. */
+struct json_object *doc_agreement_from_row(portal_req *r, portal_stmt *s, unsigned first);
+
+/* ---- store.c ---- */
+/* Columns of a partnership row, in the order doc_from_row reads them. */
+enum store_col {
+	COL_ID,
+	COL_MUNICIPALITY,
+	COL_NAME,
+	COL_OTHER_NAMES,
+	COL_COUNTRY,
+	COL_REGION,
+	COL_WIKIDATA,
+	COL_LAT,
+	COL_LON,
+	COL_WEBSITE,
+	COL_KIND,
+	COL_STATUS,
+	COL_START,
+	COL_END,
+	COL_END_REASON,
+	COL_AREAS,
+	COL_DESCRIPTION,
+	COL_CREATED,
+	COL_UPDATED,
+	COL_VERSION,
+	COL_SORT_NAME
+};
+
+struct store_filter {
+	const char *country, *kind, *status, *area; /* NULL: any */
+	const char *terms[PARTNERSHIPS_Q_TERMS];    /* LIKE patterns, NULL: none */
+	const char *after_name;                     /* keyset cursor, NULL: from the start */
+	long long after_id;
+	int limit;
+};
+
+/* Loads item `id` of this request's municipality into *item (new object,
+ * owned by the caller) and its version into *version.  `for_update` locks
+ * the row for the transaction.  Returns 1 found, 0 not found, PORTAL_ERROR. */
+int store_load(portal_req *r, long long id, int for_update, struct json_object **item,
+               long long *version);
+/* Appends up to f->limit items to `items` (an array) in (sort_name, id)
+ * order; sets *more when further items follow, with the last item's sort
+ * name in *last_name (a request string).  PORTAL_OK or PORTAL_ERROR. */
+int store_list(portal_req *r, const struct store_filter *f, struct json_object *items, int *more,
+               const char **last_name);
+/* Inserts a validated item; returns its id, or PORTAL_ERROR. */
+long long store_insert(portal_req *r, struct json_object *doc);
+/* Writes a validated item over `id` and bumps its version; replaces the
+ * agreements when `agreements` is set.  PORTAL_OK or PORTAL_ERROR. */
+int store_update(portal_req *r, long long id, struct json_object *doc, int agreements);
+/* Deletes `id` (its agreements go with it).  PORTAL_OK or PORTAL_ERROR. */
+int store_delete(portal_req *r, long long id);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
+
+#endif /* PARTNERSHIPS_H */

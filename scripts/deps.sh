@@ -1,0 +1,103 @@
+#!/bin/sh
+# deps.sh - install the Debian (12, bookworm) packages the project needs.
+#
+# Installs only what is missing, runs `apt-get update` only then, and says
+# nothing when all is there.  Not root: prints the apt-get command and exits 1
+# when something is missing.  The MariaDB server and nginx are only used as
+# private instances (scripts/stack.sh), so installing them must not leave the
+# system's services running: a temporary policy-rc.d forbids starting them,
+# and under systemd the ones installed here are stopped and disabled.
+set -u
+
+# One entry per need; "a|b" is satisfied by either package (the first is
+# installed when none is).
+NEEDS="build-essential pkg-config libfcgi-dev libmariadb-dev libconfig-dev
+libjson-c-dev libsodium-dev libcmark-dev mariadb-server mariadb-client
+nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl jq
+spawn-fcgi wrk"
+
+say() { printf 'deps: %s\n' "$*" >&2; }
+
+installed() {
+	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q ' installed$'
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+	say "no dpkg/apt-get: not a Debian system; install by hand:"
+	say "  $(echo "$NEEDS" | sed 's/|[^[:space:]]*//g' | tr '\n' ' ')"
+	exit 1
+fi
+
+missing=
+for need in $NEEDS; do
+	ok=0
+	for p in $(echo "$need" | tr '|' ' '); do
+		if installed "$p"; then
+			ok=1
+			break
+		fi
+	done
+	[ "$ok" = 1 ] || missing="$missing ${need%%|*}"
+done
+missing=${missing# }
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends $missing"
+if [ "$(id -u)" != 0 ]; then
+	say "missing Debian packages: $missing"
+	say "install them as root:"
+	echo "  apt-get update && $cmd" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+cleanup() {
+	[ "$made_policy" = 1 ] && rm -f "$policy"
+	made_policy=0
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+if [ ! -e "$policy" ]; then
+	# 101 = "action forbidden": invoke-rc.d / deb-systemd-invoke start nothing
+	printf '#!/bin/sh\n# temporary, from scripts/deps.sh\nexit 101\n' >"$policy" &&
+		chmod 755 "$policy" && made_policy=1
+fi
+
+apt="apt-get -q -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+say "installing: $missing"
+say "apt-get update"
+$apt update >&2 || { say "apt-get update failed"; exit 1; }
+# shellcheck disable=SC2086
+if ! $apt install -y --no-install-recommends $missing >&2; then
+	say "FAILED: $cmd"
+	exit 1
+fi
+cleanup
+
+# The system instances are never used: make sure none runs because of us.
+for p in $missing; do
+	case $p in
+	mariadb-server) svc=mariadb ;;
+	nginx*) svc=nginx ;;
+	*) continue ;;
+	esac
+	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+		say "stopping and disabling the system's $svc service (the project runs its own)"
+		systemctl disable --now "$svc" >/dev/null 2>&1 || true
+	elif [ -x "/etc/init.d/$svc" ] && "/etc/init.d/$svc" status >/dev/null 2>&1; then
+		say "stopping the system's $svc service (the project runs its own)"
+		"/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+	fi
+done
+
+for need in $NEEDS; do
+	ok=0
+	for p in $(echo "$need" | tr '|' ' '); do
+		installed "$p" && ok=1
+	done
+	[ "$ok" = 1 ] || { say "still missing after apt-get: ${need%%|*}"; exit 1; }
+done
+say "all packages installed"

@@ -1,0 +1,742 @@
+#!/usr/bin/env python3
+"""Integration tests of the partnerships module through nginx (stdlib only).
+
+Run by tests/run.sh with PORTAL_URL, PORTAL_CONF, PORTALCTL, PORTAL_VAR set,
+on a stack whose database holds the demo data (demo/partnerships/*.json) and
+whose configuration is tests/integration/municipalities.conf (the five demo
+municipalities plus `provkommun`, which enables no module).
+
+Writes go to svenljunga (create/patch/delete) and herrljunga (pagination);
+every item created here is deleted again at the end.
+"""
+import json
+import os
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from helpers import (Fail, Tap, create_token, error_fields, expect, expect_field_error,  # noqa: E402
+                     expect_json, expect_names_param, expect_problem, expect_status, portalctl,
+                     raw_request_status, request, token_id)
+
+API = "/api/v1"
+TAG = "itest-%d" % os.getpid()  # marks the items this run creates
+
+DEMO = {"lerum", "herrljunga", "lejre", "borlange", "svenljunga"}
+BORLANGE = {"Larvik", "Frederikshavn", "Vestmannaeyjar", "Pitești", "Chișinău", "Wuhan"}
+
+t = Tap()
+tokens = {}       # (slug, role) -> token
+created = []      # (slug, id) to delete at the end
+state = {}        # values shared between checks
+
+
+def tok(slug, role):
+    if (slug, role) not in tokens:
+        tokens[(slug, role)] = create_token(slug, role)
+    return tokens[(slug, role)]
+
+
+def coll(slug):
+    return "%s/%s/partnerships" % (API, slug)
+
+
+def item(slug, pid):
+    return "%s/%s/partnerships/%s" % (API, slug, pid)
+
+
+def list_all(slug, **query):
+    query.setdefault("limit", "100")
+    r = request("GET", coll(slug), query=query)
+    body = expect_json(r, 200)
+    expect(isinstance(body, dict) and isinstance(body.get("items"), list),
+           "list body has no items array", r)
+    expect("next" in body, "list body has no `next` member", r)
+    return body, r
+
+
+def names(items):
+    return [(i.get("partner") or {}).get("name") for i in items]
+
+
+def find_id(slug, name):
+    body, r = list_all(slug)
+    ids = [i["id"] for i in body["items"] if (i.get("partner") or {}).get("name") == name]
+    expect(len(ids) == 1, "%s: expected one partnership named %r, found %d" % (slug, name, len(ids)), r)
+    return ids[0]
+
+
+def new_body(name, **extra):
+    b = {"partner": {"name": name, "country": "SE"}, "kind": "cooperation", "status": "active"}
+    b.update(extra)
+    return b
+
+
+def create(slug, body, token=None):
+    r = request("POST", coll(slug), body=body, token=token or tok(slug, "editor"))
+    j = expect_json(r, 201)
+    expect(isinstance(j, dict) and "id" in j, "created item has no id", r)
+    created.append((slug, j["id"]))
+    return j, r
+
+
+def get_item(slug, pid, **kw):
+    return request("GET", item(slug, pid), **kw)
+
+
+# ---------------------------------------------------------------------------
+# service-level
+
+def t_healthz():
+    r = request("GET", "/healthz")
+    j = expect_json(r, 200)
+    expect(j == {"status": "ok"} or (isinstance(j, dict) and j.get("status") == "ok"),
+           'expected {"status":"ok"}', r)
+
+
+def t_municipalities():
+    r = request("GET", API + "/municipalities")
+    j = expect_json(r, 200)
+    items = j.get("items") if isinstance(j, dict) else None
+    expect(isinstance(items, list), "no items array", r)
+    by = {m.get("slug"): m for m in items if isinstance(m, dict)}
+    expect(set(by) == DEMO | {"provkommun"} and len(items) == 6,
+           "expected the six municipalities, got %r" % sorted(by), r)
+    expect(by["borlange"].get("name") == "Borlänge kommun",
+           "borlange name is %r, not 'Borlänge kommun'" % by["borlange"].get("name"), r)
+    expect(by["lejre"].get("country") == "DK", "lejre country is not DK", r)
+    for s in DEMO:
+        expect(by[s].get("modules") == ["partnerships"], "%s modules: %r" % (s, by[s].get("modules")), r)
+        expect(isinstance(by[s].get("languages"), list), "%s has no languages list" % s, r)
+    expect(by["provkommun"].get("modules") == [],
+           "provkommun modules: %r" % by["provkommun"].get("modules"), r)
+
+
+# ---------------------------------------------------------------------------
+# lists, filters, search
+
+def t_borlange_six():
+    body, r = list_all("borlange")
+    got = names(body["items"])
+    expect(sorted(got) == sorted(BORLANGE), "borlange partners are %r" % got, r)
+    expect(body["next"] is None, "next should be null when everything fits", r)
+    for it in body["items"]:
+        for k in ("id", "version", "created_at", "updated_at", "kind", "status"):
+            expect(k in it, "list item %r lacks %r" % ((it.get("partner") or {}).get("name"), k), r)
+
+
+def t_demo_counts():
+    want = {"lerum": {"Vihanti", "Nibe", "Baldone"},
+            "herrljunga": {"Ukmergė", "Kamianets-Podilskyi"},
+            "lejre": set(),
+            "svenljunga": {"Rehna", "Tamsalu", "Chizhou"}}
+    for slug, ns in want.items():
+        body, r = list_all(slug)
+        got = [n for n in names(body["items"]) if not str(n).startswith("itest-")]
+        expect(set(got) == ns and len(got) == len(ns), "%s partners are %r" % (slug, got), r)
+
+
+def filter_case(slug, query, expected):
+    def fn():
+        body, r = list_all(slug, **query)
+        got = names(body["items"])
+        expect(sorted(got) == sorted(expected),
+               "GET %s?%r gave %r, expected %r" % (coll(slug), query, got, sorted(expected)), r)
+    return fn
+
+
+def t_filter_bad_value():
+    r = request("GET", coll("borlange"), query={"kind": "no_such_kind"})
+    if r.status == 200:
+        j = expect_json(r, 200)
+        expect(j.get("items") == [], "an unknown kind matched items", r)
+    else:
+        expect_names_param(r, "kind")
+
+
+def t_q_sql_chars():
+    for q in ("%", "_", "'", "\"", "\\", "' OR 1=1 --"):
+        r = request("GET", coll("borlange"), query={"q": q})
+        j = expect_json(r, 200)
+        expect(isinstance(j.get("items"), list), "no items for q=%r" % q, r)
+        if q in ("%", "_", "' OR 1=1 --"):
+            expect(len(j["items"]) == 0, "q=%r matched %r (wildcards not escaped?)"
+                   % (q, names(j["items"])), r)
+
+
+# ---------------------------------------------------------------------------
+# pagination (scratch items in herrljunga)
+
+def t_pagination_setup():
+    for i in range(7):
+        create("herrljunga", new_body("itest-page-%s-%02d" % (TAG, i), areas=["culture"]),
+               token=tok("*", "editor"))
+
+
+def walk(slug, limit, **query):
+    seen, pages, cursor = [], 0, None
+    while True:
+        q = dict(query, limit=str(limit))
+        if cursor is not None:
+            q["cursor"] = cursor
+        r = request("GET", coll(slug), query=q)
+        body = expect_json(r, 200)
+        items = body.get("items")
+        expect(isinstance(items, list), "page has no items", r)
+        expect(len(items) <= limit, "page of %d items for limit=%d" % (len(items), limit), r)
+        pages += 1
+        expect(pages <= 60, "more than 60 pages: the cursor does not advance", r)
+        seen += [i["id"] for i in items]
+        cursor = body.get("next")
+        if cursor is None:
+            return seen, pages, r
+        expect(isinstance(cursor, str) and cursor, "next is neither null nor a string", r)
+        expect(len(items) > 0, "empty page with a next cursor", r)
+
+
+def pagination_case(limit, **query):
+    def fn():
+        full, r = list_all("herrljunga", **query)
+        want = [i["id"] for i in full["items"]]
+        got, pages, r2 = walk("herrljunga", limit, **query)
+        expect(len(got) == len(set(got)), "duplicates across pages: %r" % got, r2)
+        expect(set(got) == set(want), "pages gave %r, the full list %r" % (got, want), r2)
+        expect(pages >= (len(want) + limit - 1) // limit,
+               "%d pages for %d items at limit %d" % (pages, len(want), limit), r2)
+    return fn
+
+
+def t_default_limit():
+    # 9+ items in herrljunga: a default page holds at most 20
+    r = request("GET", coll("herrljunga"))
+    j = expect_json(r, 200)
+    expect(len(j["items"]) <= 20, "default page has %d items" % len(j["items"]), r)
+
+
+def bad_param_case(query, name):
+    def fn():
+        expect_names_param(request("GET", coll("borlange"), query=query), name)
+    return fn
+
+
+# ---------------------------------------------------------------------------
+# single items
+
+def t_baldone():
+    pid = find_id("lerum", "Baldone")
+    state["baldone"] = pid
+    r = get_item("lerum", pid)
+    j = expect_json(r, 200)
+    expect(r.header("etag"), "no ETag header", r)
+    expect(j.get("id") == pid, "id differs", r)
+    expect(j["partner"].get("country") == "LV", "country is not LV", r)
+    ag = j.get("agreements")
+    expect(isinstance(ag, list) and len(ag) == 5,
+           "expected 5 agreements (LOI 1999-09, three departmental 2002, official 2004-10), got %r"
+           % (None if ag is None else len(ag)), r)
+    dates = [a.get("date") for a in ag]
+    expect(dates == sorted(dates), "agreements not in date order: %r" % dates, r)
+    expect(dates[0] == "1999-09" and ag[0].get("kind") == "letter_of_intent",
+           "first agreement should be the letter of intent of 1999-09", r)
+    expect(dates[-1] == "2004-10", "last agreement should be the official one of 2004-10", r)
+    expect(set(ag[-1].get("signatories") or []) >= {"Henrik Ripa", "Karina Putnina"},
+           "official agreement signatories: %r" % ag[-1].get("signatories"), r)
+    units = sorted(a.get("unit") for a in ag if a.get("date") == "2002")
+    expect(len(units) == 3, "three departmental agreements in 2002 expected, units %r" % units, r)
+
+
+def t_nibe():
+    pid = find_id("lerum", "Nibe")
+    j = expect_json(get_item("lerum", pid), 200)
+    expect(j.get("status") == "ended" and j.get("end_date") == "2007" and j.get("end_reason"),
+           "Nibe should be ended in 2007 with a reason: %r" % {k: j.get(k) for k in
+                                                               ("status", "end_date", "end_reason")})
+
+
+def t_unknown_id():
+    expect_problem(get_item("lerum", 987654321), 404)
+
+
+def t_bad_id():
+    expect_problem(get_item("lerum", "not-a-number"), 404, 400)
+
+
+def t_other_municipality_id():
+    pid = state.get("baldone") or find_id("lerum", "Baldone")
+    expect_problem(get_item("borlange", pid), 404)
+
+
+def t_other_municipality_write():
+    pid = state.get("baldone") or find_id("lerum", "Baldone")
+    tk = tok("borlange", "editor")
+    expect_problem(request("PATCH", item("borlange", pid), body={"status": "paused"}, token=tk), 404)
+    expect_problem(request("DELETE", item("borlange", pid), token=tk), 404)
+    j = expect_json(get_item("lerum", pid), 200)
+    expect(j.get("status") == "active", "Lerum's Baldone was changed through borlange")
+
+
+def t_unknown_municipality():
+    expect_problem(request("GET", API + "/nowhere/partnerships"), 404)
+
+
+def t_module_not_enabled():
+    expect_problem(request("GET", API + "/provkommun/partnerships"), 404)
+    expect_problem(request("GET", API + "/provkommun/partnerships/1"), 404)
+
+
+def t_unknown_module():
+    expect_problem(request("GET", API + "/lerum/no-such-module"), 404)
+
+
+# ---------------------------------------------------------------------------
+# create, auth
+
+def t_create():
+    body = new_body("itest-create-" + TAG, start_date="2008-09",
+                    areas=["culture", "youth"], description={"sv": "Provpartnerskap"},
+                    agreements=[{"date": "2008-09-15", "kind": "cooperation_agreement",
+                                 "title": "Avtal", "signatories": ["A", "B"]}])
+    body["partner"].update({"region": "Västra Götaland", "lat": 57.5, "lon": 13.1})
+    j, r = create("svenljunga", body)
+    loc = r.header("location")
+    expect(loc, "no Location header", r)
+    path = urllib.parse.urlsplit(loc).path
+    expect(path.rstrip("/").endswith(item("svenljunga", j["id"])),
+           "Location %r is not the item's URL" % loc, r)
+    expect(isinstance(j.get("id"), (int, str)), "id", r)
+    expect(isinstance(j.get("version"), int), "version is not an integer", r)
+    expect(j.get("created_at") and j.get("updated_at"), "created_at/updated_at missing", r)
+    expect(j["partner"].get("name") == body["partner"]["name"], "name not kept", r)
+    expect(j.get("areas") == ["culture", "youth"], "areas not kept: %r" % j.get("areas"), r)
+    state["item"] = j["id"]
+    state["version"] = j["version"]
+    g = get_item("svenljunga", j["id"])
+    gj = expect_json(g, 200)
+    expect(gj["partner"].get("name") == body["partner"]["name"], "GET after create differs", g)
+    expect(len(gj.get("agreements") or []) == 1, "agreement not stored", g)
+
+
+def t_create_admin():
+    create("svenljunga", new_body("itest-admin-" + TAG), token=tok("svenljunga", "admin"))
+
+
+def t_create_star():
+    create("svenljunga", new_body("itest-star-" + TAG), token=tok("*", "editor"))
+
+
+def auth_case(token_fn, code, header=None):
+    def fn():
+        h = {"Authorization": header} if header else None
+        tk = token_fn() if token_fn else None
+        r = request("POST", coll("svenljunga"), body=new_body("itest-auth-" + TAG), token=tk,
+                    headers=h)
+        if r.status == 201 and r.json and "id" in r.json:
+            created.append(("svenljunga", r.json["id"]))
+        expect_problem(r, code)
+    return fn
+
+
+def revoked_token():
+    tk = create_token("svenljunga", "editor")
+    tid = token_id(tk)
+    r = portalctl("token", "revoke", tid)
+    expect(r.returncode == 0, "portalctl token revoke %s exited %d: %s" % (tid, r.returncode,
+                                                                          r.stderr.strip()))
+    return tk
+
+
+def t_token_list():
+    tk = tok("svenljunga", "reader")
+    r = portalctl("token", "list")
+    expect(r.returncode == 0, "token list exited %d: %s" % (r.returncode, r.stderr.strip()))
+    expect(tk not in r.stdout, "token list shows a whole token")
+    expect(tk[:6] in r.stdout, "token list does not show the token's prefix:\n" + r.stdout)
+    expect("svenljunga" in r.stdout and "reader" in r.stdout,
+           "token list does not show municipality and role:\n" + r.stdout)
+
+
+def t_reader_reads():
+    j = expect_json(request("GET", coll("svenljunga"), token=tok("svenljunga", "reader")), 200)
+    expect(isinstance(j.get("items"), list), "no items")
+
+
+def t_writes_need_token():
+    pid = state["item"]
+    expect_problem(request("PATCH", item("svenljunga", pid), body={"status": "paused"}), 401)
+    expect_problem(request("DELETE", item("svenljunga", pid)), 401)
+    expect_problem(request("PATCH", item("svenljunga", pid), body={"status": "paused"},
+                           token=tok("svenljunga", "reader")), 403)
+    expect_problem(request("DELETE", item("svenljunga", pid), token=tok("lerum", "editor")), 403)
+    expect_json(get_item("svenljunga", pid), 200)
+
+
+# ---------------------------------------------------------------------------
+# validation
+
+def invalid_case(mutate, field, alternatives=()):
+    def fn():
+        b = new_body("itest-invalid-" + TAG)
+        mutate(b)
+        r = request("POST", coll("svenljunga"), body=b, token=tok("svenljunga", "editor"))
+        if r.status == 201 and r.json and "id" in r.json:
+            created.append(("svenljunga", r.json["id"]))
+        expect_field_error(r, field, alternatives=alternatives)
+    return fn
+
+
+def m_set(path, value):
+    def mutate(b):
+        d = b
+        for k in path[:-1]:
+            d = d.setdefault(k, {})
+        d[path[-1]] = value
+    return mutate
+
+
+def m_del_name(b):
+    del b["partner"]["name"]
+
+
+def m_two(b):
+    b["partner"]["country"] = "XX"
+    b["kind"] = "sister_city"
+
+
+def t_several_errors():
+    b = new_body("itest-invalid-" + TAG)
+    m_two(b)
+    b["start_date"] = "2008-13"
+    r = request("POST", coll("svenljunga"), body=b, token=tok("svenljunga", "editor"))
+    p = expect_problem(r, 422)
+    f = set(error_fields(p))
+    expect({"partner.country", "kind", "start_date"} <= f,
+           "all three errors should be reported at once, got %r" % sorted(f), r)
+
+
+def t_nothing_created():
+    body, r = list_all("svenljunga")
+    bad = [n for n in names(body["items"]) if str(n).startswith("itest-invalid-")]
+    expect(not bad, "invalid bodies were stored: %r" % bad, r)
+
+
+def t_malformed_json():
+    r = request("POST", coll("svenljunga"), raw='{"partner": {"name": "x"',
+                token=tok("svenljunga", "editor"))
+    expect_problem(r, 400)
+
+
+def t_not_object():
+    r = request("POST", coll("svenljunga"), raw='[1, 2]', token=tok("svenljunga", "editor"))
+    expect_problem(r, 400, 422)
+
+
+def t_wrong_ctype():
+    r = request("POST", coll("svenljunga"), raw=json.dumps(new_body("itest-ct-" + TAG)),
+                content_type="text/plain", token=tok("svenljunga", "editor"))
+    if r.status == 201 and r.json and "id" in r.json:
+        created.append(("svenljunga", r.json["id"]))
+    expect_problem(r, 415)
+
+
+def t_too_large():
+    pad = "x" * (1024 * 1024 + 1024)
+    raw = json.dumps(new_body("itest-big-" + TAG, description={"sv": pad})).encode()
+    r = raw_request_status("POST", coll("svenljunga"), {
+        "Content-Type": "application/json",
+        "Authorization": "Bearer " + tok("svenljunga", "editor")}, raw)
+    expect_status(r, 413)  # nginx may answer itself, not necessarily with problem+json
+
+
+# ---------------------------------------------------------------------------
+# PATCH, conditional requests, DELETE
+
+def t_patch():
+    pid = state["item"]
+    g = get_item("svenljunga", pid)
+    before = expect_json(g, 200)
+    etag = g.header("etag")
+    expect(etag, "no ETag", g)
+    r = request("PATCH", item("svenljunga", pid), body={"status": "paused"},
+                token=tok("svenljunga", "editor"), headers={"If-Match": etag})
+    j = expect_json(r, 200)
+    expect(j.get("status") == "paused", "status not changed", r)
+    for k in ("kind", "partner", "areas", "start_date", "description", "agreements", "created_at"):
+        expect(j.get(k) == before.get(k), "%s changed by a patch of status: %r -> %r"
+               % (k, before.get(k), j.get(k)), r)
+    expect(j.get("version") == before["version"] + 1,
+           "version %r -> %r, expected +1" % (before.get("version"), j.get("version")), r)
+    new = r.header("etag")
+    expect(new and new != etag, "PATCH answered no new ETag (old %r, new %r)" % (etag, new), r)
+    g2 = get_item("svenljunga", pid)
+    j2 = expect_json(g2, 200)
+    expect(j2.get("status") == "paused" and j2.get("version") == j["version"], "GET after PATCH", g2)
+    expect(g2.header("etag") == new, "GET ETag %r differs from PATCH ETag %r"
+           % (g2.header("etag"), new), g2)
+    state["old_etag"] = etag
+    state["etag"] = new
+
+
+def t_patch_nested():
+    pid = state["item"]
+    before = expect_json(get_item("svenljunga", pid), 200)
+    r = request("PATCH", item("svenljunga", pid), body={"partner": {"region": "Sjuhärad"}},
+                token=tok("svenljunga", "editor"))
+    j = expect_json(r, 200)
+    p = j.get("partner") or {}
+    expect(p.get("region") == "Sjuhärad", "region not changed", r)
+    expect(p.get("name") == before["partner"]["name"] and p.get("lat") == before["partner"].get("lat"),
+           "merge patch of partner.region lost other partner members: %r" % p, r)
+
+
+def t_patch_merge_ctype():
+    pid = state["item"]
+    r = request("PATCH", item("svenljunga", pid), body={"areas": ["culture", "youth", "sport"]},
+                content_type="application/merge-patch+json", token=tok("svenljunga", "editor"))
+    j = expect_json(r, 200)
+    expect(j.get("areas") == ["culture", "youth", "sport"], "areas not replaced", r)
+
+
+def t_patch_stale():
+    pid = state["item"]
+    before = expect_json(get_item("svenljunga", pid), 200)
+    r = request("PATCH", item("svenljunga", pid), body={"status": "inactive"},
+                token=tok("svenljunga", "editor"), headers={"If-Match": state["old_etag"]})
+    expect_problem(r, 412)
+    after = expect_json(get_item("svenljunga", pid), 200)
+    expect(after.get("status") == before.get("status") and after["version"] == before["version"],
+           "a PATCH answered 412 changed the item")
+
+
+def patch_invalid_case(patch, field, alternatives=()):
+    def fn():
+        pid = state["item"]
+        before = expect_json(get_item("svenljunga", pid), 200)
+        r = request("PATCH", item("svenljunga", pid), body=patch, token=tok("svenljunga", "editor"))
+        expect_field_error(r, field, alternatives=alternatives)
+        after = expect_json(get_item("svenljunga", pid), 200)
+        expect(after == before, "a PATCH answered 422 changed the item: %r -> %r" % (before, after))
+    return fn
+
+
+def t_patch_null_removes():
+    pid = state["item"]
+    r = request("PATCH", item("svenljunga", pid),
+                body={"start_date": None, "partner": {"region": None}},
+                token=tok("svenljunga", "editor"))
+    j = expect_json(r, 200)
+    expect(j.get("start_date") is None, "start_date still %r" % j.get("start_date"), r)
+    expect((j.get("partner") or {}).get("region") is None, "partner.region still there", r)
+    expect((j.get("partner") or {}).get("name"), "partner.name lost", r)
+    g = get_item("svenljunga", pid)
+    gj = expect_json(g, 200)
+    expect(gj.get("start_date") is None and (gj.get("partner") or {}).get("region") is None,
+           "GET still shows removed members", g)
+
+
+def t_if_none_match():
+    pid = state["item"]
+    g = get_item("svenljunga", pid)
+    expect_json(g, 200)
+    etag = g.header("etag")
+    expect(etag, "no ETag", g)
+    r = get_item("svenljunga", pid, headers={"If-None-Match": etag})
+    expect_status(r, 304)
+    expect(not r.body, "304 with a body", r)
+    r2 = get_item("svenljunga", pid, headers={"If-None-Match": '"something-else"'})
+    expect_json(r2, 200)
+
+
+def t_delete_stale():
+    pid = state["item"]
+    r = request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor"),
+                headers={"If-Match": state["old_etag"]})
+    expect_problem(r, 412)
+    expect_json(get_item("svenljunga", pid), 200)
+
+
+def t_delete():
+    pid = state["item"]
+    g = get_item("svenljunga", pid)
+    expect_json(g, 200)
+    r = request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor"),
+                headers={"If-Match": g.header("etag")})
+    expect_status(r, 204)
+    expect(not r.body, "204 with a body", r)
+    expect_problem(get_item("svenljunga", pid), 404)
+    expect_problem(request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor")), 404)
+    expect_problem(request("PATCH", item("svenljunga", pid), body={"status": "active"},
+                           token=tok("svenljunga", "editor")), 404)
+    body, lr = list_all("svenljunga")
+    expect(pid not in [i["id"] for i in body["items"]], "deleted item still listed", lr)
+
+
+def t_cleanup():
+    left = []
+    tk = tok("*", "editor")
+    for slug, pid in created:
+        r = request("DELETE", item(slug, pid), token=tk)
+        if r.status not in (204, 404):
+            left.append((slug, pid, r.status))
+    expect(not left, "could not delete %r" % left)
+    for slug in ("svenljunga", "herrljunga"):
+        body, r = list_all(slug)
+        rest = [n for n in names(body["items"]) if str(n).startswith("itest-")]
+        expect(not rest, "%s still has test items %r" % (slug, rest), r)
+
+
+# ---------------------------------------------------------------------------
+
+def main():
+    t.check("GET /healthz answers 200 {\"status\":\"ok\"}", t_healthz)
+    t.check("GET /api/v1/municipalities lists the six municipalities with names and modules",
+            t_municipalities)
+    t.check("borlange lists exactly its six partners", t_borlange_six)
+    t.check("lerum, herrljunga, lejre (empty) and svenljunga hold their demo partners", t_demo_counts)
+
+    t.check("filter country=MD", filter_case("borlange", {"country": "MD"}, ["Chișinău"]))
+    t.check("filter kind=twin_town", filter_case("borlange", {"kind": "twin_town"},
+                                                 ["Larvik", "Frederikshavn", "Vestmannaeyjar"]))
+    t.check("filter status=inactive", filter_case("borlange", {"status": "inactive"},
+                                                  ["Vestmannaeyjar", "Pitești"]))
+    t.check("filter area=culture", filter_case("borlange", {"area": "culture"},
+                                               ["Larvik", "Frederikshavn"]))
+    t.check("filters combine (kind=twin_town&status=active)",
+            filter_case("borlange", {"kind": "twin_town", "status": "active"},
+                        ["Larvik", "Frederikshavn"]))
+    t.check("filter status=ended (lerum)", filter_case("lerum", {"status": "ended"}, ["Nibe"]))
+    t.check("filter kind=friendship (svenljunga)",
+            filter_case("svenljunga", {"kind": "friendship"}, ["Chizhou"]))
+    t.check("filter with an unknown kind matches nothing or is a problem naming kind",
+            t_filter_bad_value)
+    t.check("q=chisinau finds Chișinău (accent-insensitive)",
+            filter_case("borlange", {"q": "chisinau"}, ["Chișinău"]))
+    t.check("q=pitesti finds Pitești (accent-insensitive)",
+            filter_case("borlange", {"q": "pitesti"}, ["Pitești"]))
+    t.check("q=CHIȘINĂU finds Chișinău (case-insensitive)",
+            filter_case("borlange", {"q": "CHIȘINĂU"}, ["Chișinău"]))
+    t.check("q=ukmerge finds Ukmergė", filter_case("herrljunga", {"q": "ukmerge"}, ["Ukmergė"]))
+    t.check("q=larvik with country=NO", filter_case("borlange", {"q": "larvik", "country": "NO"},
+                                                    ["Larvik"]))
+    t.check("q=nowhere-at-all finds nothing",
+            filter_case("borlange", {"q": "nowhere-at-all"}, []))
+    t.check("q with SQL wildcards and quotes answers 200 and matches nothing", t_q_sql_chars)
+
+    if t.check("create 7 scratch items in herrljunga for pagination", t_pagination_setup):
+        t.check("pagination limit=2 walks every item once", pagination_case(2))
+        t.check("pagination limit=3 walks every item once", pagination_case(3))
+        t.check("pagination limit=1 walks every item once", pagination_case(1))
+        t.check("pagination keeps filters across pages (kind=cooperation, limit=2)",
+                pagination_case(2, kind="cooperation"))
+        t.check("default limit is at most 20", t_default_limit)
+    for key, val in (("limit", "0"), ("limit", "101"), ("limit", "abc"), ("limit", "-1"),
+                     ("limit", "99999999999999999999"), ("cursor", "garbage!!"),
+                     ("cursor", "AAAA"), ("cursor", "x" * 3000)):
+        t.check("%s=%s is a 400/422 problem naming %s" % (key, val[:20], key),
+                bad_param_case({key: val}, key))
+
+    t.check("GET lerum Baldone: ETag and its agreements in date order", t_baldone)
+    t.check("Lerum–Nibe is ended (2007) with an end_reason", t_nibe)
+    t.check("unknown id is a 404 problem", t_unknown_id)
+    t.check("non-numeric id is a 404/400 problem", t_bad_id)
+    t.check("another municipality's item id is a 404 problem", t_other_municipality_id)
+    t.check("PATCH/DELETE through another municipality are 404 and change nothing",
+            t_other_municipality_write)
+    t.check("unknown municipality is a 404 problem", t_unknown_municipality)
+    t.check("provkommun (no modules) has no partnerships: 404 problem", t_module_not_enabled)
+    t.check("unknown module is a 404 problem", t_unknown_module)
+
+    if t.check("POST creates: 201, Location, id/version/created_at", t_create):
+        t.check("an admin token of the municipality may create", t_create_admin)
+        t.check("an editor token for all municipalities (*) may create", t_create_star)
+        t.check("POST without a token is 401", auth_case(None, 401))
+        t.check("POST with an unknown token is 401", auth_case(lambda: "no-such-token-0123456789", 401))
+        t.check("POST with a non-Bearer Authorization is 401",
+                auth_case(None, 401, header="Basic dXNlcjpwYXNz"))
+        t.check("POST with a revoked token is 401", auth_case(revoked_token, 401))
+        t.check("POST with a reader token is 403", auth_case(lambda: tok("svenljunga", "reader"), 403))
+        t.check("POST with an editor token of another municipality is 403",
+                auth_case(lambda: tok("lerum", "editor"), 403))
+        t.check("portalctl token list shows prefix, municipality and role", t_token_list)
+        t.check("a reader token may read", t_reader_reads)
+        t.check("PATCH/DELETE need a token of the right municipality and role (401/403)",
+                t_writes_need_token)
+
+        t.check("422 partner.country XX", invalid_case(m_set(["partner", "country"], "XX"),
+                                                       "partner.country"))
+        t.check("422 partner.country lower case 'se'",
+                invalid_case(m_set(["partner", "country"], "se"), "partner.country"))
+        t.check("422 start_date 2008-13", invalid_case(m_set(["start_date"], "2008-13"), "start_date"))
+        t.check("422 start_date 2008-02-30",
+                invalid_case(m_set(["start_date"], "2008-02-30"), "start_date"))
+        t.check("422 start_date 13/09/2008",
+                invalid_case(m_set(["start_date"], "13/09/2008"), "start_date"))
+        t.check("422 partner.lat 91", invalid_case(m_set(["partner", "lat"], 91), "partner.lat"))
+        t.check("422 partner.lon -181", invalid_case(m_set(["partner", "lon"], -181), "partner.lon"))
+        t.check("422 partner.lat as a string", invalid_case(m_set(["partner", "lat"], "57.1"),
+                                                            "partner.lat"))
+        t.check("422 unknown member foo", invalid_case(m_set(["foo"], 1), "foo"))
+        t.check("422 unknown member partner.foo",
+                invalid_case(m_set(["partner", "foo"], 1), "partner.foo"))
+        t.check("422 missing partner.name", invalid_case(m_del_name, "partner.name"))
+        t.check("422 empty partner.name", invalid_case(m_set(["partner", "name"], ""), "partner.name"))
+        t.check("422 bad kind", invalid_case(m_set(["kind"], "sister_city"), "kind"))
+        t.check("422 bad status", invalid_case(m_set(["status"], "sleeping"), "status"))
+        t.check("422 bad agreement date agreements[0].date",
+                invalid_case(m_set(["agreements"], [{"date": "2008-13-01",
+                                                     "kind": "twinning_agreement"}]),
+                             "agreements[0].date"))
+        t.check("422 bad agreement kind agreements[1].kind",
+                invalid_case(m_set(["agreements"], [{"date": "2008", "kind": "twinning_agreement"},
+                                                    {"date": "2009", "kind": "marriage"}]),
+                             "agreements[1].kind"))
+        t.check("422 bad wikidata id", invalid_case(m_set(["partner", "wikidata"], "X42"),
+                                                    "partner.wikidata"))
+        t.check("422 website not an http(s) URL",
+                invalid_case(m_set(["partner", "website"], "javascript:alert(1)"), "partner.website"))
+        t.check("422 end_date before start_date",
+                invalid_case(lambda b: b.update(start_date="2010", end_date="2008-05"), "end_date",
+                             alternatives=("start_date",)))
+        t.check("422 reports several errors at once", t_several_errors)
+        t.check("no invalid body was stored", t_nothing_created)
+        t.check("malformed JSON is a 400 problem", t_malformed_json)
+        t.check("a JSON array body is a 400/422 problem", t_not_object)
+        t.check("Content-Type text/plain is a 415 problem", t_wrong_ctype)
+        t.check("a body over 1 MiB is 413", t_too_large)
+
+        if t.check("PATCH changes one field, keeps the rest, version+1, new ETag", t_patch):
+            t.check("PATCH merges nested objects (partner.region)", t_patch_nested)
+            t.check("PATCH accepts application/merge-patch+json", t_patch_merge_ctype)
+            t.check("PATCH with a stale If-Match is a 412 problem and changes nothing", t_patch_stale)
+            t.check("PATCH making kind invalid is 422 and changes nothing",
+                    patch_invalid_case({"kind": "bogus"}, "kind"))
+            t.check("PATCH removing partner.name is 422 and changes nothing",
+                    patch_invalid_case({"partner": {"name": None}}, "partner.name"))
+            t.check("PATCH with an unknown member is 422 and changes nothing",
+                    patch_invalid_case({"foo": "bar"}, "foo"))
+            t.check("PATCH with end_date before start_date is 422 and changes nothing",
+                    patch_invalid_case({"start_date": "2010", "end_date": "2001"}, "end_date",
+                                       alternatives=("start_date",)))
+            t.check("PATCH setting members to null removes them", t_patch_null_removes)
+            t.check("If-None-Match with the current ETag is 304", t_if_none_match)
+            t.check("DELETE with a stale If-Match is a 412 problem", t_delete_stale)
+            t.check("DELETE is 204, then GET/DELETE/PATCH are 404", t_delete)
+
+    t.check("clean up the items created by this run", t_cleanup)
+    for (slug, role), tk in tokens.items():
+        try:
+            portalctl("token", "revoke", token_id(tk))
+        except Exception:
+            pass
+    return t.done()
+
+
+if __name__ == "__main__":
+    try:
+        rc = main()
+    except Exception as e:  # never die without a verdict
+        print("not ok %d - the test script itself failed: %s" % (t.n + 1, e))
+        t.failed += 1
+        t.n += 1
+        rc = t.done()
+    sys.exit(rc)
