@@ -209,6 +209,8 @@ sed_esc() { printf '%s' "$1" | sed -e 's/[\\&|]/\\&/g'; }
 
 do_init() {
 	mkdir -p "$RUN" "$LOG" "$VAR/nginx" || fail "cannot create $VAR"
+	# MariaDB's root has no password: only we may reach its socket
+	chmod 700 "$VAR" "$RUN" || fail "cannot chmod $VAR"
 	check_sock_len "$DBSOCK"
 	check_sock_len "$PSOCK"
 
@@ -446,6 +448,7 @@ do_start() {
 	'' | *[!0-9]*) fail "PORT=$PORT is not a number" ;;
 	esac
 	mkdir -p "$RUN" "$LOG" || fail "cannot create $RUN, $LOG"
+	chmod 700 "$RUN" || fail "cannot chmod $RUN"
 	check_sock_len "$DBSOCK"
 	check_sock_len "$PSOCK"
 	SETSID=

@@ -212,15 +212,12 @@ fi
 
 # ---------------------------------------------------------------- summary
 
-cp "$failures" "$tmp.failures" 2>/dev/null
-failures=$tmp.failures
-cleanup
-trap - EXIT
-trap '' INT TERM HUP
 if [ -s "$failures" ]; then
 	echo "# failed:"
 	sed 's/^/#   /' "$failures"
 fi
-rm -f "$failures"
+trap '' INT TERM HUP
+cleanup
+trap - EXIT
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

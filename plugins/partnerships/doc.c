@@ -23,14 +23,14 @@ const char *const doc_kinds[] = {"twin_town", "friendship", "municipal_partnersh
 
 const char *const doc_statuses[] = {"active", "inactive", "paused", "ended", NULL};
 
-/* What partnerships work on.  SPEC's list plus what the source pages name
- * (Lejre: climate/energy, village development; Herrljunga: trade, labour
- * market; Borlänge: infrastructure).  "health" is left out: public_health says it. */
+/* What partnerships work on: SPEC's list plus what the source pages and
+ * the demo data name (Lejre: climate/energy, village development;
+ * Borlänge: infrastructure).  No "health": public_health says it. */
 const char *const doc_areas[] = {
-	"education",      "culture",         "environment",       "climate",
-	"energy",         "public_health",   "social_welfare",    "democracy",
-	"business",       "trade",           "labour_market",     "youth",
-	"sport",          "tourism",         "research",          "digitalisation",
+	"education",       "culture",            "environment",    "climate",
+	"energy",          "public_health",      "social_welfare", "democracy",
+	"business",        "trade",              "labour_market",  "youth",
+	"sport",           "tourism",            "research",       "digitalisation",
 	"gender_equality", "emergency_services", "infrastructure", "rural_development",
 	"urban_development", NULL};
 #define DOC_NAREAS 21
