@@ -53,11 +53,15 @@ cd "$root" || exit 1
 
 say() { printf 'stack: %s\n' "$*" >&2; }
 
-# tail_log FILE [LINES]: the end of a log, on stderr
+# tail_log FILE [LINES]: the end of a log, on stderr (since the last
+# "---- stack.sh start" line)
 tail_log() {
 	if [ -s "$1" ]; then
-		printf -- '---- last %s lines of %s ----\n' "${2:-30}" "$1" >&2
-		tail -n "${2:-30}" "$1" >&2
+		printf -- '---- last lines of %s ----\n' "$1" >&2
+		awk -v max="${2:-30}" '
+			/^---- stack\.sh start / { n = 0 }
+			{ a[n % max] = $0; n++ }
+			END { for (i = (n > max ? n - max : 0); i < n; i++) print a[i % max] }' "$1" >&2
 		printf -- '---- end of %s ----\n' "$1" >&2
 	elif [ -e "$1" ]; then
 		say "($1 is empty)"
@@ -374,7 +378,9 @@ start_nginx() {
 	rm -f "$RUN/nginx.pid"
 	if ! nginx -p "$VAR/nginx" -c "$NGINX_CONF" -e "$LOG/nginx-error.log" \
 		</dev/null >"$LOG/nginx-start.log" 2>&1; then
-		cat "$LOG/nginx-start.log" >&2
+		if [ -s "$LOG/nginx-start.log" ]; then
+			fail "nginx did not start (config: $NGINX_CONF)" "$LOG/nginx-start.log"
+		fi
 		fail "nginx did not start (config: $NGINX_CONF)" "$LOG/nginx-error.log"
 	fi
 	n=0
@@ -453,6 +459,11 @@ do_start() {
 	check_sock_len "$PSOCK"
 	SETSID=
 	command -v setsid >/dev/null 2>&1 && SETSID=setsid
+
+	stamp="---- stack.sh start $(date '+%Y-%m-%d %H:%M:%S') ----"
+	for f in portald.log portalctl.log demo.log; do
+		echo "$stamp" >>"$LOG/$f"
+	done
 
 	STARTING=1
 	start_mariadb
