@@ -65,8 +65,9 @@ out_header(struct portal_req *r, const char *name, const char *value)
 void
 out_json(struct portal_req *r, int status, struct json_object *body)
 {
-	if (r->resp_json && r->resp_json != body)
-		pool_keep_json(r->pool, r->resp_json); /* replaced: still released */
+	/* the request owns the body from here; a replaced one is released too */
+	if (body != NULL)
+		pool_keep_json(r->pool, body);
 	r->status = status;
 	r->responded = 1;
 	r->content_type = "application/json";

@@ -148,7 +148,17 @@ wait_gone() {
 stop_one() {
 	name=$1 pidfile=$2 limit=$3
 	if ! pid=$(pid_of "$name" "$pidfile"); then
-		[ -e "$pidfile" ] && say "$name: not running (stale $pidfile removed)"
+		if [ -e "$pidfile" ]; then
+			say "$name: not running (stale $pidfile removed)"
+			# a master killed with SIGKILL may leave its group (workers)
+			old=$(tr -dc '0-9' <"$pidfile")
+			if [ -n "$old" ] && [ "$old" -gt 1 ] && pgrp_alive "$old"; then
+				say "$name: processes of its group $old left: stopping them"
+				kill -TERM -- "-$old" 2>/dev/null
+				sleep 1
+				pgrp_alive "$old" && kill -KILL -- "-$old" 2>/dev/null
+			fi
+		fi
 		rm -f "$pidfile"
 		return 0
 	fi
