@@ -51,6 +51,14 @@ WAIT_HTTP=${STACK_WAIT_HTTP:-300}
 
 cd "$root" || exit 1
 
+case "$VAR" in
+*[[:space:]\"\'\\]*)
+	# mariadb-install-db cannot, and nginx.conf and portal.conf quote with "
+	echo "stack: PORTAL_VAR=$VAR: the path must not contain spaces or quotes" >&2
+	exit 1
+	;;
+esac
+
 say() { printf 'stack: %s\n' "$*" >&2; }
 
 # tail_log FILE [LINES]: the end of a log, on stderr (since the last
@@ -113,17 +121,27 @@ pid_of() {
 	echo "$p"
 }
 
+# proc_stat PID: sets st_state and st_pgrp from /proc/PID/stat ("pid (comm)
+# state ppid pgrp ...", where comm may hold spaces and ")"); 1 when unknown
+proc_stat() {
+	st_state='' st_pgrp=''
+	line=
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+	# shellcheck disable=SC2086
+	set -- ${line##*) }
+	st_state=${1:-} st_pgrp=${3:-}
+	[ -n "$st_state" ]
+}
+
 # pgrp_alive PGID: some process of that process group still runs (zombies,
 # which a container's init may never reap, do not count)
 pgrp_alive() {
-	kill -0 -- "-$1" 2>/dev/null || return 1
+	kill -s 0 -- "-$1" 2>/dev/null || return 1
 	[ -r /proc/self/stat ] || return 0
 	g=$1
-	for s in /proc/[0-9]*/stat; do
-		line=$(cat "$s" 2>/dev/null) || continue
-		# "pid (comm) state ppid pgrp ...": comm may hold spaces and ")"
-		set -- ${line##*) }
-		[ "${3:-}" = "$g" ] && [ "$1" != Z ] && return 0
+	for s in /proc/[0-9]*; do
+		proc_stat "${s#/proc/}" || continue
+		[ "$st_pgrp" = "$g" ] && [ "$st_state" != Z ] && return 0
 	done
 	return 1
 }
@@ -132,10 +150,8 @@ pgrp_alive() {
 wait_gone() {
 	n=0
 	while kill -0 "$1" 2>/dev/null; do
-		# a zombie of ours counts as gone
-		if [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]; then
-			return 0
-		fi
+		# a zombie (left unreaped by a container's init) counts as gone
+		proc_stat "$1" && [ "$st_state" = Z ] && return 0
 		[ "$n" -ge "$2" ] && return 1
 		sleep 0.1
 		n=$((n + 1))
@@ -152,17 +168,20 @@ stop_one() {
 			say "$name: not running (stale $pidfile removed)"
 			# a master killed with SIGKILL may leave its group (workers)
 			old=$(tr -dc '0-9' <"$pidfile")
-			if [ -n "$old" ] && [ "$old" -gt 1 ] && pgrp_alive "$old"; then
+			# (only while no live process has that pid: a reused pid is not ours)
+			if [ -n "$old" ] && [ "$old" -gt 1 ] &&
+				! { proc_stat "$old" && [ "$st_state" != Z ]; } && pgrp_alive "$old"; then
 				say "$name: processes of its group $old left: stopping them"
-				kill -TERM -- "-$old" 2>/dev/null
+				kill -s TERM -- "-$old" 2>/dev/null
 				sleep 1
-				pgrp_alive "$old" && kill -KILL -- "-$old" 2>/dev/null
+				pgrp_alive "$old" && kill -s KILL -- "-$old" 2>/dev/null
 			fi
 		fi
 		rm -f "$pidfile"
 		return 0
 	fi
-	pgid=$(cut -d' ' -f5 "/proc/$pid/stat" 2>/dev/null || echo)
+	proc_stat "$pid"
+	pgid=$st_pgrp
 	say "stopping $name (pid $pid)"
 	kill -TERM "$pid" 2>/dev/null
 	if ! wait_gone "$pid" "$limit"; then
@@ -173,7 +192,7 @@ stop_one() {
 	fi
 	# workers left behind by a master that is gone
 	if [ "$pgid" = "$pid" ] && pgrp_alive "$pgid"; then
-		kill -TERM -- "-$pgid" 2>/dev/null
+		kill -s TERM -- "-$pgid" 2>/dev/null
 		n=0
 		while pgrp_alive "$pgid" && [ "$n" -lt 50 ]; do
 			sleep 0.1
@@ -181,7 +200,7 @@ stop_one() {
 		done
 		if pgrp_alive "$pgid"; then
 			say "$name: processes of group $pgid left: SIGKILL"
-			kill -KILL -- "-$pgid" 2>/dev/null
+			kill -s KILL -- "-$pgid" 2>/dev/null
 		fi
 	fi
 	rm -f "$pidfile"

@@ -55,7 +55,7 @@ n_own=0
 
 stack() {
 	PORTAL_VAR=$tmp PORT=$port MUNICIPALITIES=$root/tests/integration/municipalities.conf \
-		PORTAL_NO_DEMO= sh "$root/scripts/stack.sh" "$@"
+		PORTAL_NO_DEMO='' sh "$root/scripts/stack.sh" "$@"
 }
 
 cleanup() {
@@ -94,7 +94,7 @@ run() {
 	f=$out/$(echo "$name" | tr '/' '_')
 	echo "# --- $name"
 	{
-		timeout -k 10 "$TEST_TIMEOUT" "$@" </dev/null 2>&1
+		timeout --foreground -k 10 "$TEST_TIMEOUT" "$@" </dev/null 2>&1
 		echo $? >"$f.rc"
 	} | tee "$f.out"
 	rc=$(cat "$f.rc" 2>/dev/null || echo 1)

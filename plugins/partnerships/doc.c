@@ -180,7 +180,7 @@ doc_date_cmp(const char *a, const char *b)
 }
 
 int
-doc_check(portal_req *r, struct json_object *doc)
+doc_check(portal_req *r, struct json_object *doc, int new_agreements)
 {
 	api->validate(r, doc_schema, doc, NULL);
 	if (!json_object_is_type(doc, json_type_object))
@@ -202,7 +202,7 @@ doc_check(portal_req *r, struct json_object *doc)
 		api->field_error(r, "end_date", "must not be before start_date (%s)", start);
 
 	struct json_object *agreements;
-	if (json_object_object_get_ex(doc, "agreements", &agreements) &&
+	if (new_agreements && json_object_object_get_ex(doc, "agreements", &agreements) &&
 	    json_object_is_type(agreements, json_type_array)) {
 		long long max = api->setting_int(r, "max_agreements");
 		size_t n = json_object_array_length(agreements);

@@ -259,7 +259,7 @@ partnerships_create(portal_req *r)
 	doc_strip_readonly(doc);
 	if (!json_object_object_get_ex(doc, "status", NULL))
 		json_object_object_add(doc, "status", json_object_new_string("active"));
-	if (doc_check(r, doc) != PORTAL_OK || api->has_errors(r))
+	if (doc_check(r, doc, 1) != PORTAL_OK || api->has_errors(r))
 		return api->problem(r, 422, "the partnership is not valid");
 
 	long long id = store_insert(r, doc), version;
@@ -302,10 +302,10 @@ partnerships_update(portal_req *r)
 	doc_strip_readonly(doc);
 	api->merge_patch(doc, patch);
 	doc_strip_readonly(doc);
-	if (doc_check(r, doc) != PORTAL_OK || api->has_errors(r))
+	int agreements = json_object_object_get_ex(patch, "agreements", NULL);
+	if (doc_check(r, doc, agreements) != PORTAL_OK || api->has_errors(r))
 		return api->problem(r, 422, "the partnership would not be valid after this patch");
 
-	int agreements = json_object_object_get_ex(patch, "agreements", NULL);
 	if (store_update(r, id, doc, agreements) != PORTAL_OK ||
 	    store_load(r, id, 0, &after, &version) != 1)
 		return PORTAL_ERROR;

@@ -43,9 +43,11 @@ int doc_reject_readonly(portal_req *r, struct json_object *body);
 void doc_check_patch_names(portal_req *r, const struct portal_field *schema,
                            struct json_object *patch, const char *path);
 /* Validates a whole item (create body, or current item merged with a
- * patch): the schema plus the rules across fields.  Records every problem;
- * returns PORTAL_OK when there was none. */
-int doc_check(portal_req *r, struct json_object *doc);
+ * patch): the schema plus the rules across fields.  The municipality's
+ * max_agreements applies when `new_agreements` (a create, or a patch that
+ * writes "agreements"), so lowering the setting does not lock older items.
+ * Records every problem; returns PORTAL_OK when there was none. */
+int doc_check(portal_req *r, struct json_object *doc, int new_agreements);
 /* Removes the server-owned members from an item, in place. */
 void doc_strip_readonly(struct json_object *doc);
 /* Text to search in, folded (see doc_fold); a request string. */

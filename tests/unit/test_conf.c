@@ -38,10 +38,15 @@ main(void)
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "/tmp/portal-test-conf-%d.conf", (int)getpid());
+	char plugdir[800];
+	if (b && b[0] == '/')
+		snprintf(plugdir, sizeof(plugdir), "%s/tests/plugins", b);
+	else
+		snprintf(plugdir, sizeof(plugdir), "%s/%s/tests/plugins", cwd, b ? b : "build");
 	snprintf(good_core, sizeof(good_core),
-	         "core: { listen = \"/tmp/x.sock\"; plugin_dir = \"%s/%s/tests/plugins\"; };\n"
+	         "core: { listen = \"/tmp/x.sock\"; plugin_dir = \"%s\"; };\n"
 	         "database: { socket = \"/tmp/m.sock\"; name = \"portal\"; user = \"portal\"; };\n",
-	         cwd, b ? b : "build");
+	         plugdir);
 	log_level = -1;
 	struct conf c;
 	struct plugins ps;
