@@ -103,7 +103,10 @@ partnerships_enum_arg(portal_req *r, const char *name, const char *const *values
 {
 	const char *v = api->query(r, name);
 	if (v != NULL && !doc_in(values, v)) {
-		api->field_error(r, name, "must be one of the values the API documents for %s", name);
+		const char *list = values[0];
+		for (const char *const *e = values + 1; *e; e++)
+			list = api->printf(r, "%s, %s", list, *e);
+		api->field_error(r, name, "must be one of: %s", list);
 		return NULL;
 	}
 	return v;

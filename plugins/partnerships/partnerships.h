@@ -99,14 +99,16 @@ struct store_filter {
 	int limit;
 };
 
-/* Loads item `id` of this request's municipality into *item (new object,
- * owned by the caller) and its version into *version.  `for_update` locks
- * the row for the transaction.  Returns 1 found, 0 not found, PORTAL_ERROR. */
+/* Loads item `id` of this request's municipality into *item (owned by the
+ * request: json_object_get() it to hand it on) and its version into
+ * *version.  `for_update` locks the row until the transaction ends.
+ * Returns 1 found, 0 not found, PORTAL_ERROR. */
 int store_load(portal_req *r, long long id, int for_update, struct json_object **item,
                long long *version);
-/* Appends up to f->limit items to `items` (an array) in (sort_name, id)
- * order; sets *more when further items follow, with the last item's sort
- * name in *last_name (a request string).  PORTAL_OK or PORTAL_ERROR. */
+/* Appends up to f->limit items (with their agreements) to the array
+ * `items`, which owns them, in (sort_name, id) order; sets *more when
+ * further items follow and *last_name to the last item's sort name (a
+ * request string).  PORTAL_OK or PORTAL_ERROR. */
 int store_list(portal_req *r, const struct store_filter *f, struct json_object *items, int *more,
                const char **last_name);
 /* Inserts a validated item; returns its id, or PORTAL_ERROR. */
