@@ -23,7 +23,7 @@ B       := build-san
 endif
 
 CORE_SRC := $(filter-out core/main.c core/portalctl.c,$(wildcard core/*.c))
-CORE_OBJ := $(CORE_SRC:core/%.c=$(B)/core/%.o) $(B)/core/schema_sql.o
+CORE_OBJ := $(CORE_SRC:core/%.c=$(B)/core/%.o) $(B)/core/schema_sql.o $(B)/core/openapi_json.o
 PLUGINS  := $(notdir $(wildcard plugins/*))
 PLUGIN_SO := $(PLUGINS:%=$(B)/plugins/%.so)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -43,19 +43,29 @@ $(B)/core/schema_sql.c: $(sort $(wildcard schema/*.sql)) tools/embed-migrations.
 $(B)/core/schema_sql.o: $(B)/core/schema_sql.c
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -Icore -c -o $@ $<
 
+# The core's OpenAPI description, compiled in as core_openapi.
+$(B)/core/openapi_json.c: core/openapi.json tools/embed-text.sh
+	@mkdir -p $(@D)
+	sh tools/embed-text.sh core_openapi core/openapi.json > $@
+$(B)/core/openapi_json.o: $(B)/core/openapi_json.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(B)/portald: $(B)/core/main.o $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/portalctl: $(B)/core/portalctl.o $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A plugin: every .c in plugins/NAME/, plus its schema/*.sql embedded as
-# NAME_migrations.  It links to nothing of the core's: all goes through the
-# api table handed to init().
+# NAME_migrations and its openapi.json (if any) as NAME_openapi (an empty
+# string without one).  It links to nothing of the core's: all goes through
+# the api table handed to init().  Extra libraries: pkg-config package names
+# in plugins/NAME/pkg-config (one line), e.g. "libcmark".
 .SECONDEXPANSION:
-$(B)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) core/portal.h tools/embed-migrations.sh
+$(B)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) $$(wildcard plugins/%/openapi.json) $$(wildcard plugins/%/pkg-config) core/portal.h tools/embed-migrations.sh tools/embed-text.sh
 	@mkdir -p $(@D) $(B)/gen
 	sh tools/embed-migrations.sh $*_migrations $(sort $(wildcard plugins/$*/schema/*.sql)) > $(B)/gen/$*_schema.c
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -shared -o $@ $(filter %.c,$^) $(B)/gen/$*_schema.c $(LDFLAGS) $(shell pkg-config --libs json-c)
+	sh tools/embed-text.sh $*_openapi $(wildcard plugins/$*/openapi.json) > $(B)/gen/$*_openapi.c
+	$(CC) $(CFLAGS) $(if $(wildcard plugins/$*/pkg-config),$$(pkg-config --cflags $$(cat plugins/$*/pkg-config))) -Wno-missing-prototypes -shared -o $@ $(filter %.c,$^) $(B)/gen/$*_schema.c $(B)/gen/$*_openapi.c $(LDFLAGS) $(shell pkg-config --libs json-c) $(if $(wildcard plugins/$*/pkg-config),$$(pkg-config --libs $$(cat plugins/$*/pkg-config)))
 
 $(B)/tests/plugins/%.so: tests/plugins/%.c core/portal.h
 	@mkdir -p $(@D)

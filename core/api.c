@@ -364,6 +364,14 @@ api_header(portal_req *r, const char *name)
 	return req_header(r, name);
 }
 
+static void
+api_set_etag(portal_req *r, long long id, long long version)
+{
+	char tag[64];
+	snprintf(tag, sizeof(tag), "\"%lld-%lld\"", id, version);
+	out_header(r, "ETag", tag);
+}
+
 const struct portal_api api_table = {
 	.abi_version = PORTAL_ABI_VERSION,
 	.size = sizeof(struct portal_api),
@@ -414,4 +422,11 @@ const struct portal_api api_table = {
 	.audit = api_audit,
 	.is_country = valid_country,
 	.is_partial_date = valid_partial_date,
+	.set_etag = api_set_etag,
+	.link_target = links_target,
+	.link_exists = links_exists,
+	.link_set = links_set,
+	.link_forget = links_forget,
+	.links_to = links_to,
+	.openapi = openapi_register,
 };

@@ -121,6 +121,8 @@ struct portal_plugin {
 	struct plugin_migration *migrations;
 	size_t nmigrations;
 	int in_init;
+	int (*link_exists)(portal_req *r, long long id); /* link target hook, or NULL */
+	const char *openapi; /* the plugin's OpenAPI fragment, or NULL */
 	struct portal_plugin *next;
 };
 
@@ -128,6 +130,7 @@ struct plugins {
 	struct portal_plugin *head;
 	size_t count;
 	struct router *router;
+	char *openapi; /* merged description, built once before the workers fork */
 };
 
 /* Loads one plugin .so and runs its init.  On failure writes a message
@@ -336,6 +339,21 @@ struct core {
 };
 /* Handles one request from io to the last byte written. */
 void dispatch_request(struct core *c, const struct req_io *io);
+
+/* ---- links.c ---- */
+int links_target(portal_plugin *p, int (*exists)(portal_req *r, long long id));
+int links_exists(portal_req *r, const char *module, long long id);
+int links_set(portal_req *r, long long from_id, const char *to_module, const long long *ids,
+              size_t n, const char *title, const char *date, int is_public);
+int links_forget(portal_req *r, long long id);
+struct json_object *links_to(portal_req *r, long long id);
+
+/* ---- openapi.c ---- */
+extern const char core_openapi[]; /* core/openapi.json, compiled in */
+/* Merges the core's description with every plugin's fragment.  Returns a
+ * malloc'ed JSON text, or NULL after logging what was wrong. */
+char *openapi_build(struct plugins *ps);
+int openapi_register(portal_plugin *p, const char *json);
 
 /* ---- api.c ---- */
 extern const struct portal_api api_table;

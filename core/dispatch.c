@@ -134,6 +134,14 @@ dispatch_api(struct core *c, struct portal_req *r)
 		dispatch_municipalities(c, r);
 		return;
 	}
+	if (r->nseg == 3 && strcmp(r->seg[2], "openapi.json") == 0 && c->plugins->openapi) {
+		r->status = 200;
+		r->responded = 1;
+		r->content_type = "application/json";
+		r->resp_raw = c->plugins->openapi;
+		r->resp_raw_len = strlen(c->plugins->openapi);
+		return;
+	}
 	if (r->nseg < 4 || (r->muni = conf_municipality(c->conf, r->seg[2])) == NULL) {
 		out_problem(r, 404, "no such resource");
 		return;

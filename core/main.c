@@ -227,6 +227,8 @@ main(int argc, char **argv)
 		log_level = test ? PORTAL_LOG_WARN : conf.log_level;
 		plugin_load_all(&plugins, &conf);
 	}
+	if (conf.nerrors == 0 && (plugins.openapi = openapi_build(&plugins)) == NULL)
+		conf_error(&conf, NULL, "cannot build the OpenAPI description (see above)");
 	if (conf.nerrors > 0) {
 		for (size_t i = 0; i < conf.nerrors; i++)
 			fprintf(stderr, "portald: %s\n", conf.errors[i]);

@@ -358,6 +358,8 @@ plugin_unload_all(struct plugins *ps)
 	ps->count = 0;
 	router_free(ps->router);
 	ps->router = NULL;
+	free(ps->openapi);
+	ps->openapi = NULL;
 }
 
 portal_plugin *

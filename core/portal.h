@@ -220,12 +220,16 @@ struct portal_api {
 	 * field errors were recorded.  Always returns PORTAL_OK, so handlers
 	 * can `return api->problem(...)`. */
 	int (*problem)(portal_req *r, int status, const char *fmt, ...) PORTAL_PRINTF(3, 4);
-	/* Sets ETag for `version` of item `id` and answers If-Match: returns
-	 * PORTAL_OK when the request may go on, PORTAL_ERROR after sending
-	 * 412 (stale If-Match) itself. */
+	/* Sets ETag for `version` of item `id` and checks the preconditions:
+	 * on GET/HEAD a matching If-None-Match answers 304, on other methods a
+	 * stale If-Match answers 412.  Returns PORTAL_OK when the request may
+	 * go on, PORTAL_ERROR when the core has answered (the handler then
+	 * returns PORTAL_OK).  After a write, use set_etag for the new version. */
 	int (*etag)(portal_req *r, long long id, long long version);
-	/* Opaque list cursors: encode a JSON array of keys; decode answers
-	 * NULL (after recording a "cursor" field error) when malformed. */
+	/* Opaque list cursors: encode a JSON array of keys (the caller keeps
+	 * `keys`; the string belongs to the request); decode answers NULL
+	 * (after recording a "cursor" field error) when malformed, else an
+	 * array owned by the request. */
 	const char *(*cursor_encode)(portal_req *r, struct json_object *keys);
 	struct json_object *(*cursor_decode)(portal_req *r, const char *cursor);
 	/* The `limit` argument checked against 1..100 (default 20); records a
@@ -264,6 +268,46 @@ struct portal_api {
 	/* --- reference data --- */
 	int (*is_country)(const char *code); /* 1 when ISO 3166-1 alpha-2 */
 	int (*is_partial_date)(const char *s); /* 1 when a valid partial date */
+
+	/* ---- members below were added after the first release of ABI 1;
+	 * test with PORTAL_API_HAS(api, member) before use ---- */
+
+	/* ETag of a version the handler just wrote; checks nothing. */
+	void (*set_etag)(portal_req *r, long long id, long long version);
+
+	/*
+	 * Links between modules (a visit's partnerships, a news item's
+	 * projects).  A plugin whose items can be linked to declares it in init
+	 * with link_target(); another plugin checks a link on write with
+	 * link_exists() (same municipality, module enabled, item exists), stores
+	 * it with link_set(), and the target shows what links to one of its
+	 * items with links_to().  Plugins never read each other's tables.
+	 */
+	int (*link_target)(portal_plugin *p, int (*exists)(portal_req *r, long long id));
+	/* 1 when item `id` of `module` exists in the request's municipality,
+	 * 0 when not (or the module is not enabled there), PORTAL_ERROR when
+	 * the database failed. */
+	int (*link_exists)(portal_req *r, const char *module, long long id);
+	/* Replaces the links from this plugin's item `from_id` to items of
+	 * `to_module` with `ids` (n of them; n may be 0).  `title` (required)
+	 * and `date` (partial date or ISO timestamp, may be NULL) are how the
+	 * item is listed on the target; `is_public` 0 hides it from readers
+	 * without a token of the municipality (drafts, non-public visits). */
+	int (*link_set)(portal_req *r, long long from_id, const char *to_module, const long long *ids,
+	                size_t n, const char *title, const char *date, int is_public);
+	/* Forgets every link from and to item `id` of this plugin (on delete). */
+	int (*link_forget)(portal_req *r, long long id);
+	/* What links to item `id` of this plugin, as the caller may see it:
+	 * {"projects": [{"id": 3, "title": "...", "date": "2024-09"}], ...},
+	 * each list newest first.  Owned by the request; NULL on failure. */
+	struct json_object *(*links_to)(portal_req *r, long long id);
+
+	/* The plugin's part of the OpenAPI description: a JSON object with
+	 * "paths" (relative to /api/v1/{municipality}, e.g. "/news/{id}") and
+	 * optionally "components"; merged by the core into
+	 * GET /api/v1/openapi.json.  Only inside init(); the text must live as
+	 * long as the plugin (a string literal). */
+	int (*openapi)(portal_plugin *p, const char *json);
 };
 
 #endif /* PORTAL_H */

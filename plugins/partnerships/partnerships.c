@@ -63,13 +63,12 @@ partnerships_not_found(portal_req *r)
 	                    api->param(r, "id"));
 }
 
-/* ETag of a version this handler wrote.  api->etag() would also check
- * If-Match against the new version, so the header is set directly, in the
- * core's format ("id-version"). */
+/* ETag of a version this handler wrote (api->etag() would check If-Match
+ * against the new version). */
 static void
 partnerships_set_etag(portal_req *r, long long id, long long version)
 {
-	api->set_header(r, "ETag", api->printf(r, "\"%lld-%lld\"", id, version));
+	api->set_etag(r, id, version);
 }
 
 /* A deep copy of `o`, owned by the request; NULL when out of memory. */
@@ -356,7 +355,7 @@ static const struct portal_route partnerships_routes[] = {
 static int
 partnerships_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, is_partial_date)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, set_etag)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}

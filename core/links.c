@@ -1,0 +1,111 @@
+/*
+ * links.c - links between items of different modules.  The source plugin
+ * checks a link with link_exists (the target plugin answers through the
+ * hook it registered), stores it with link_set, and the target lists what
+ * links to an item with links_to.  Rows live in the core's `links` table.
+ */
+#include <string.h>
+
+#include "core.h"
+
+int
+links_target(portal_plugin *p, int (*exists)(portal_req *r, long long id))
+{
+	if (p == NULL || !p->in_init || exists == NULL)
+		return PORTAL_ERROR;
+	p->link_exists = exists;
+	return PORTAL_OK;
+}
+
+int
+links_exists(portal_req *r, const char *module, long long id)
+{
+	portal_plugin *t = module ? plugin_find(r->core->plugins, module) : NULL;
+	if (t == NULL || t->link_exists == NULL || r->muni == NULL ||
+	    !conf_muni_has_module(r->muni, module) || id <= 0)
+		return 0;
+	/* the target's hook runs as the target: its plugin_data, its log name */
+	portal_plugin *saved = r->plugin;
+	r->plugin = t;
+	int rc = t->link_exists(r, id);
+	r->plugin = saved;
+	return rc < 0 ? PORTAL_ERROR : rc > 0;
+}
+
+int
+links_set(portal_req *r, long long from_id, const char *to_module, const long long *ids, size_t n,
+          const char *title, const char *date, int is_public)
+{
+	struct db *d = r->core->db;
+	if (r->plugin == NULL || r->muni == NULL || to_module == NULL || title == NULL)
+		return PORTAL_ERROR;
+	struct portal_stmt *s = db_prepare(d, "DELETE FROM links WHERE municipality = ? AND "
+	                                      "from_module = ? AND from_id = ? AND to_module = ?");
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
+	    db_bind_int(s, 2, from_id) || db_bind_text(s, 3, to_module) || db_execute(s))
+		return PORTAL_ERROR;
+	db_done(s);
+	for (size_t i = 0; i < n; i++) {
+		s = db_prepare(d, "INSERT IGNORE INTO links (municipality, from_module, from_id, "
+		                  "to_module, to_id, title, date, public) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+		if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
+		    db_bind_int(s, 2, from_id) || db_bind_text(s, 3, to_module) ||
+		    db_bind_int(s, 4, ids[i]) || db_bind_text(s, 5, title) || db_bind_text(s, 6, date) ||
+		    db_bind_int(s, 7, is_public ? 1 : 0) || db_execute(s))
+			return PORTAL_ERROR;
+		db_done(s);
+	}
+	return PORTAL_OK;
+}
+
+int
+links_forget(portal_req *r, long long id)
+{
+	if (r->plugin == NULL || r->muni == NULL)
+		return PORTAL_ERROR;
+	struct portal_stmt *s = db_prepare(
+	    r->core->db, "DELETE FROM links WHERE municipality = ? AND ((from_module = ? AND from_id = ?) "
+	                 "OR (to_module = ? AND to_id = ?))");
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
+	    db_bind_int(s, 2, id) || db_bind_text(s, 3, r->plugin->name) || db_bind_int(s, 4, id) ||
+	    db_execute(s))
+		return PORTAL_ERROR;
+	db_done(s);
+	return PORTAL_OK;
+}
+
+struct json_object *
+links_to(portal_req *r, long long id)
+{
+	if (r->plugin == NULL || r->muni == NULL)
+		return NULL;
+	struct portal_stmt *s = db_prepare(
+	    r->core->db, "SELECT from_module, from_id, title, date FROM links WHERE municipality = ? AND "
+	                 "to_module = ? AND to_id = ? AND (public = 1 OR ? = 1) "
+	                 "ORDER BY from_module, date DESC, from_id DESC");
+	int insider = r->role >= PORTAL_ROLE_READER;
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
+	    db_bind_int(s, 2, id) || db_bind_int(s, 3, insider) || db_execute(s))
+		return NULL;
+	struct json_object *res = pool_keep_json(r->pool, json_object_new_object());
+	int rc;
+	while ((rc = db_fetch(s)) == 1) {
+		const char *module = db_col_text(s, 0);
+		/* a module the municipality no longer enables is not shown */
+		if (!conf_muni_has_module(r->muni, module))
+			continue;
+		struct json_object *list;
+		if (!json_object_object_get_ex(res, module, &list)) {
+			list = json_object_new_array();
+			json_object_object_add(res, module, list);
+		}
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int64(db_col_int(s, 1)));
+		json_object_object_add(o, "title", json_object_new_string(db_col_text(s, 2)));
+		const char *date = db_col_text(s, 3);
+		json_object_object_add(o, "date", date ? json_object_new_string(date) : NULL);
+		json_object_array_add(list, o);
+	}
+	db_done(s);
+	return rc < 0 ? NULL : res;
+}
