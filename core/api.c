@@ -429,4 +429,6 @@ const struct portal_api api_table = {
 	.link_forget = links_forget,
 	.links_to = links_to,
 	.openapi = openapi_register,
+	.search_fold = search_fold,
+	.search_terms = search_terms,
 };

@@ -355,6 +355,10 @@ extern const char core_openapi[]; /* core/openapi.json, compiled in */
 char *openapi_build(struct plugins *ps);
 int openapi_register(portal_plugin *p, const char *json);
 
+/* ---- search.c ---- */
+char *search_fold(portal_req *r, const char *s);
+int search_terms(portal_req *r, const char *q, const char **terms, int max);
+
 /* ---- api.c ---- */
 extern const struct portal_api api_table;
 

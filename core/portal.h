@@ -308,6 +308,18 @@ struct portal_api {
 	 * GET /api/v1/openapi.json.  Only inside init(); the text must live as
 	 * long as the plugin (a string literal). */
 	int (*openapi)(portal_plugin *p, const char *json);
+
+	/*
+	 * Free-text search (`q` on a list).  Keep a column `search_text` with
+	 * COLLATE utf8mb4_unicode_520_ci holding search_fold() of the item's
+	 * texts; then search_terms() turns `q` into at most `max` LIKE
+	 * patterns (each word must occur; use "... LIKE ? ESCAPE '!'") and
+	 * returns how many, 0 for no `q`, or -1 after recording a "q" field
+	 * error.  Chisinau finds Chișinău, koge finds Køge, strasse finds
+	 * Straße.  Both return request strings.
+	 */
+	char *(*search_fold)(portal_req *r, const char *text);
+	int (*search_terms)(portal_req *r, const char *q, const char **terms, int max);
 };
 
 #endif /* PORTAL_H */

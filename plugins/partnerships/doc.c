@@ -213,51 +213,6 @@ doc_check(portal_req *r, struct json_object *doc, int new_agreements)
 	return api->has_errors(r) ? PORTAL_ERROR : PORTAL_OK;
 }
 
-/*
- * Search text.  The column's collation (utf8mb4_unicode_520_ci) makes LIKE
- * case- and accent-insensitive letter by letter; letters that stand for two
- * (ß = ss, æ = ae) it cannot match that way, so both the stored text and
- * the query are folded here first.
- */
-static const struct {
-	const char *from, *to;
-} doc_folds[] = {
-	{"\xc3\x9f", "ss"},     /* ß */
-	{"\xe1\xba\x9e", "ss"}, /* ẞ */
-	{"\xc3\xa6", "ae"},     /* æ */
-	{"\xc3\x86", "ae"},     /* Æ */
-	{"\xc5\x93", "oe"},     /* œ */
-	{"\xc5\x92", "oe"},     /* Œ */
-	{"\xc3\xbe", "th"},     /* þ */
-	{"\xc3\x9e", "th"},     /* Þ */
-	{"\xc4\xb1", "i"},      /* ı */
-};
-
-char *
-doc_fold(portal_req *r, const char *s)
-{
-	/* no replacement is longer than what it replaces */
-	char *out = api->alloc(r, strlen(s) + 1), *o = out;
-	while (*s) {
-		size_t i, n = 0;
-		for (i = 0; i < sizeof(doc_folds) / sizeof(doc_folds[0]); i++) {
-			n = strlen(doc_folds[i].from);
-			if (strncmp(s, doc_folds[i].from, n) == 0)
-				break;
-		}
-		if (i < sizeof(doc_folds) / sizeof(doc_folds[0])) {
-			size_t m = strlen(doc_folds[i].to);
-			memcpy(o, doc_folds[i].to, m);
-			o += m;
-			s += n;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* Appends `s` and a line break to out (when not NULL) at *len. */
 static void
 doc_append(char *out, size_t *len, const char *s)
@@ -306,7 +261,7 @@ doc_search_text(portal_req *r, struct json_object *doc)
 	char *s = api->alloc(r, len + 1);
 	doc_collect(doc, s);
 	s[len] = '\0';
-	return doc_fold(r, s);
+	return api->search_fold(r, s);
 }
 
 struct json_object *

@@ -111,53 +111,6 @@ partnerships_enum_arg(portal_req *r, const char *name, const char *const *values
 	return v;
 }
 
-/* `s` as a LIKE pattern matching it anywhere: %, _ and the escape
- * character ! are escaped with !.  A request string. */
-static const char *
-partnerships_like(portal_req *r, const char *s, size_t n)
-{
-	char *p = api->alloc(r, 2 * n + 3), *o = p;
-	*o++ = '%';
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' || s[i] == '_' || s[i] == '!')
-			*o++ = '!';
-		*o++ = s[i];
-	}
-	*o++ = '%';
-	*o = '\0';
-	return p;
-}
-
-/* Splits `q` into at most PARTNERSHIPS_Q_TERMS words, each of which must
- * occur; words beyond the last slot join it in order ("a%b"). */
-static void
-partnerships_terms(portal_req *r, const char *q, struct store_filter *f)
-{
-	const char *folded = doc_fold(r, q);
-	const char *p = folded;
-	int t = 0;
-	while (*p && t < PARTNERSHIPS_Q_TERMS) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		size_t n = t == PARTNERSHIPS_Q_TERMS - 1 ? strlen(p) : strcspn(p, " \t");
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		const char *like = partnerships_like(r, p, n);
-		if (t == PARTNERSHIPS_Q_TERMS - 1) {
-			/* the rest: blanks between words match anything */
-			char *rest = api->strdup(r, like);
-			for (char *c = rest; *c; c++)
-				if (*c == ' ' || *c == '\t')
-					*c = '%';
-			like = rest;
-		}
-		f->terms[t++] = like;
-		p += n;
-	}
-}
-
 /* Reads the list's arguments into f; records every problem. */
 static void
 partnerships_list_args(portal_req *r, struct store_filter *f)
@@ -173,10 +126,7 @@ partnerships_list_args(portal_req *r, struct store_filter *f)
 	f->area = partnerships_enum_arg(r, "area", doc_areas);
 
 	const char *q = api->query(r, "q");
-	if (q != NULL && strlen(q) > PARTNERSHIPS_Q_MAX)
-		api->field_error(r, "q", "must be at most %d bytes long", PARTNERSHIPS_Q_MAX);
-	else if (q != NULL)
-		partnerships_terms(r, q, f);
+	api->search_terms(r, q, f->terms, PARTNERSHIPS_Q_TERMS);
 
 	f->limit = api->limit(r);
 
@@ -355,7 +305,7 @@ static const struct portal_route partnerships_routes[] = {
 static int
 partnerships_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, set_etag)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, search_terms)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}

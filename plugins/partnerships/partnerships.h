@@ -24,7 +24,6 @@
 extern const struct portal_api *api;
 
 #define PARTNERSHIPS_MAX_AGREEMENTS 1000 /* the setting's upper bound */
-#define PARTNERSHIPS_Q_MAX 200           /* bytes of the `q` argument */
 #define PARTNERSHIPS_Q_TERMS 4           /* words of `q` matched separately */
 
 /* ---- doc.c ---- */
@@ -50,11 +49,8 @@ void doc_check_patch_names(portal_req *r, const struct portal_field *schema,
 int doc_check(portal_req *r, struct json_object *doc, int new_agreements);
 /* Removes the server-owned members from an item, in place. */
 void doc_strip_readonly(struct json_object *doc);
-/* Text to search in, folded (see doc_fold); a request string. */
+/* Text to search in, folded (api->search_fold); a request string. */
 const char *doc_search_text(portal_req *r, struct json_object *doc);
-/* Folds letters a collation cannot match with LIKE ("ß" -> "ss", "æ" ->
- * "ae", ...); a request string. */
-char *doc_fold(portal_req *r, const char *s);
 /* A JSON number that prints as the shortest text reading back as `d`.
  * New object, owned by the caller. */
 struct json_object *doc_new_double(double d);
