@@ -3,12 +3,19 @@
 
     python3 scripts/load-demo.py --url http://127.0.0.1:8080 --token TOKEN [--dir demo]
 
-For every file DIR/partnerships/SLUG.json (a JSON array of items in the shape
-of the API's POST body) each item is POSTed to /api/v1/SLUG/partnerships with
+For every module in MODULES (in that order, so that links can point back)
+and every file DIR/MODULE/SLUG.json (a JSON array of items in the shape of
+the API's POST body), each item is POSTed to /api/v1/SLUG/MODULE with
 `Authorization: Bearer TOKEN` (an editor or admin token for all
 municipalities, `portalctl token create --municipality '*' --role editor`).
-Prints one line per municipality ("borlange: 6 partnerships").  On the first
-answer other than 201 it prints the status, the item's partner name and the
+
+Links: a string "@MODULE:KEY" anywhere in an item is replaced by the id of
+the item of that module, in the same municipality, loaded earlier, whose key
+is KEY: a partnership's partner.name, a project's title, a visit's title, a
+news item's slug.  "@partnerships:Larvik" becomes e.g. 7.
+
+Prints one line per municipality and module ("borlange: 6 partnerships").  On
+the first answer other than 201 it prints the status, the item and the
 problem body, and exits 1.  Python 3 standard library only.
 """
 import argparse
@@ -18,7 +25,7 @@ import sys
 import urllib.error
 import urllib.request
 
-MODULES = ["partnerships"]  # the order matters once modules link to each other
+MODULES = ["partnerships", "projects", "visits", "news"]  # linked-to first
 
 
 def post(url, token, item, timeout):
@@ -35,15 +42,31 @@ def post(url, token, item, timeout):
         return e.code, e.read().decode("utf-8", "replace")
 
 
-def item_label(item):
-    if isinstance(item, dict):
+def item_key(module, item):
+    """The name "@module:KEY" references use for an item."""
+    if not isinstance(item, dict):
+        return None
+    if module == "partnerships":
         p = item.get("partner")
-        if isinstance(p, dict) and p.get("name"):
-            return p["name"]
-        for k in ("title", "slug", "name"):
-            if item.get(k):
-                return str(item[k])
-    return "?"
+        return p.get("name") if isinstance(p, dict) else None
+    if module == "news":
+        return item.get("slug")
+    return item.get("title")
+
+
+def resolve(value, ids, slug, where):
+    """`value` with every "@module:key" string replaced by its id."""
+    if isinstance(value, dict):
+        return {k: resolve(v, ids, slug, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, ids, slug, where) for v in value]
+    if isinstance(value, str) and value.startswith("@") and ":" in value:
+        module, key = value[1:].split(":", 1)
+        if (slug, module, key) not in ids:
+            raise KeyError("%s: %s refers to %s %r, which is not loaded before it"
+                           % (slug, where, module, key))
+        return ids[(slug, module, key)]
+    return value
 
 
 def main():
@@ -55,6 +78,7 @@ def main():
     args = ap.parse_args()
 
     base = args.url.rstrip("/")
+    ids = {}
     loaded_any = False
     for module in MODULES:
         mdir = os.path.join(args.dir, module)
@@ -75,18 +99,26 @@ def main():
                 print("%s: not a JSON array" % path, file=sys.stderr)
                 return 1
             url = "%s/api/v1/%s/%s" % (base, slug, module)
-            for item in items:
+            for n, raw in enumerate(items):
+                label = item_key(module, raw) or "item %d" % n
+                try:
+                    item = resolve(raw, ids, slug, "%s %r" % (module, label))
+                except KeyError as e:
+                    print(str(e).strip('"'), file=sys.stderr)
+                    return 1
                 try:
                     status, text = post(url, args.token, item, args.timeout)
                 except (OSError, urllib.error.URLError) as e:
-                    print("%s: POST %s failed for %s: %s" % (slug, url, item_label(item), e),
-                          file=sys.stderr)
+                    print("%s: POST %s failed for %s: %s" % (slug, url, label, e), file=sys.stderr)
                     return 1
                 if status != 201:
-                    print("%s: POST %s answered %d for %s:" % (slug, url, status, item_label(item)),
+                    print("%s: POST %s answered %d for %s:" % (slug, url, status, label),
                           file=sys.stderr)
                     print(text, file=sys.stderr)
                     return 1
+                key = item_key(module, raw)
+                if key is not None:
+                    ids[(slug, module, key)] = json.loads(text)["id"]
             print("%s: %d %s" % (slug, len(items), module))
             loaded_any = True
     if not loaded_any:
