@@ -191,11 +191,25 @@ dispatch_api(struct core *c, struct portal_req *r)
 			return;
 		}
 	}
-	if (write && db_begin(c->db) != PORTAL_OK) {
+	/* A connection that died since the last request (the database was
+	 * restarted, or closed an idle connection) is found by the first
+	 * statement: BEGIN, or the first query of a read.  Nothing has been
+	 * done yet in either case, so reconnect and try once more. */
+	if (write && db_begin(c->db) != PORTAL_OK &&
+	    (!db_is_down(c->db) || db_connect(c->db) != PORTAL_OK || db_begin(c->db) != PORTAL_OK)) {
 		out_problem(r, 503, "the database does not answer; try again shortly");
 		return;
 	}
 	int rc = r->match.route->def.handler(r);
+	if (!write && rc != PORTAL_OK && db_is_down(c->db) && db_connect(c->db) == PORTAL_OK) {
+		log_msg(PORTAL_LOG_WARN, r->request_id, "database connection lost; reconnected, retrying");
+		r->responded = 0;
+		r->status = 0;
+		r->resp_headers = NULL;
+		r->resp_json = NULL;
+		r->errors = NULL;
+		rc = r->match.route->def.handler(r);
+	}
 	int ok = r->responded && r->status >= 200 && r->status < 300;
 	if (write) {
 		db_done_all(c->db);
