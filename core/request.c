@@ -207,12 +207,21 @@ req_json_type(const char *ct)
 	       strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
-/* json-c accepts single-quoted strings and NaN/Infinity even in strict
- * mode; RFC 8259 does not.  Outside strings only these bytes may occur. */
-static int
-req_json_tokens_ok(const char *p, size_t n)
+/*
+ * json-c accepts single-quoted strings and NaN/Infinity even in strict
+ * mode, and keeps the last of duplicate keys silently; RFC 8259 allows
+ * neither the first nor the second in what we accept.  This scan checks
+ * that only these bytes occur outside strings and counts the members of
+ * every object, in the order the objects open, so that req_json_dups()
+ * can find an object that json-c made smaller by merging duplicates.
+ * Returns the number of objects, or -1 for a stray byte.
+ */
+static long
+req_json_scan(const char *p, size_t n, unsigned *counts, int max_depth)
 {
-	int in_str = 0;
+	long nobj = 0;
+	long stack[64];   /* index in counts of the open object, -1 for an array */
+	int depth = 0, in_str = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = p[i];
 		if (in_str) {
@@ -222,12 +231,60 @@ req_json_tokens_ok(const char *p, size_t n)
 				in_str = 0;
 			continue;
 		}
-		if (c == '"')
+		switch (c) {
+		case '"':
 			in_str = 1;
-		else if (!strchr(" \t\r\n{}[]:,-+.0123456789eEtruefalsn", c))
-			return 0;
+			break;
+		case '{':
+		case '[':
+			if (depth < 64 && depth <= max_depth) {
+				stack[depth] = c == '{' ? nobj : -1;
+				if (c == '{' && counts)
+					counts[nobj] = 0;
+			}
+			if (c == '{')
+				nobj++;
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (depth > 0)
+				depth--;
+			break;
+		case ':':
+			if (counts && depth > 0 && depth <= 64 && depth - 1 <= max_depth && stack[depth - 1] >= 0)
+				counts[stack[depth - 1]]++;
+			break;
+		default:
+			if (!strchr(" \t\r\n,-+.0123456789eEtruefalsn", c))
+				return -1;
+		}
 	}
-	return 1;
+	return nobj;
+}
+
+/* Walks objects in the order they opened; 1 when one has fewer members
+ * than the scan counted, i.e. it had a key twice. */
+static int
+req_json_dups(struct json_object *o, const unsigned *counts, long nobj, long *next)
+{
+	if (json_object_is_type(o, json_type_object)) {
+		if (*next >= nobj || (unsigned)json_object_object_length(o) != counts[(*next)++])
+			return 1;
+		json_object_object_foreach(o, key, val) {
+			(void)key;
+			if (val && req_json_dups(val, counts, nobj, next))
+				return 1;
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		size_t n = json_object_array_length(o);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *v = json_object_array_get_idx(o, i);
+			if (v && req_json_dups(v, counts, nobj, next))
+				return 1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -281,7 +338,8 @@ req_read_json(struct portal_req *r, long long max_body, int max_depth, const cha
 		*detail = "the body contains a NUL byte";
 		return 400;
 	}
-	if (!req_json_tokens_ok(data, len)) {
+	long nobj = req_json_scan(data, len, NULL, max_depth);
+	if (nobj < 0) {
 		*detail = "the body is not valid JSON: only double-quoted strings, numbers, true, false "
 		          "and null are allowed";
 		return 400;
@@ -317,5 +375,14 @@ req_read_json(struct portal_req *r, long long max_body, int max_depth, const cha
 		return 400;
 	}
 	r->body = pool_keep_json(r->pool, o);
+	if (nobj > 0) {
+		unsigned *counts = pool_alloc(r->pool, (size_t)nobj * sizeof(*counts));
+		long next = 0;
+		req_json_scan(data, len, counts, max_depth);
+		if (req_json_dups(o, counts, nobj, &next)) {
+			*detail = "the JSON body has an object with the same key twice";
+			return 400;
+		}
+	}
 	return 0;
 }

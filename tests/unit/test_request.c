@@ -146,6 +146,15 @@ main(void)
 	T_OK(body("application/json", "{\"a\":\"x\"}\0", 10, 100, &d) == 400, "NUL byte: 400");
 	T_OK(body("application/json", "", 0, 100, &d) == 400, "empty body: 400");
 	T_OK(body("application/json", "{\"a\":NaN}", 9, 100, &d) == 400, "NaN: 400");
+	static const char dup1[] = "{\"a\":1,\"a\":2}";
+	T_OK(body("application/json", dup1, sizeof(dup1) - 1, 100, &d) == 400 && strstr(d, "same key"),
+	     "duplicate key: 400 (%s)", d);
+	static const char dup2[] = "{\"x\":[{\"b\":1},{\"c\":{\"d\":1,\"e\":{},\"d\":2}}],\"y\":{}}";
+	T_OK(body("application/json", dup2, sizeof(dup2) - 1, 100, &d) == 400,
+	     "duplicate key deep inside arrays: 400 (%s)", d);
+	static const char nodup[] = "{\"x\":[{\"a\":1},{\"a\":2}],\"a\":\"{\\\"a\\\":1,\\\"a\\\":2}\"}";
+	T_OK(body("application/json", nodup, sizeof(nodup) - 1, 100, &d) == 0,
+	     "same key in different objects, and keys inside strings, are fine (%s)", d);
 	T_OK(body("application/json", "{\"a\":Infinity}", 14, 100, &d) == 400, "Infinity: 400");
 	static const char quoted[] = "{\"it's\":\"a \\\"b\\\" 'c'\"}";
 	T_OK(body("application/json", quoted, sizeof(quoted) - 1, 100, &d) == 0,
