@@ -34,9 +34,11 @@
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t child_flag;
+static volatile sig_atomic_t reload_flag;
 
 static struct conf conf;
 static struct plugins plugins;
+static char listen_path[4096]; /* the socket opened at start; a reload cannot move it */
 
 static void
 usage(void)
@@ -51,6 +53,13 @@ on_stop(int sig)
 	(void)sig;
 	stop_flag = 1;
 	FCGX_ShutdownPending();
+}
+
+static void
+on_reload(int sig)
+{
+	(void)sig;
+	reload_flag = 1;
 }
 
 static void
@@ -188,6 +197,54 @@ open_socket(const char *listen, int mode)
 	return fd;
 }
 
+/*
+ * SIGHUP: read the configuration again and load the plugins again (new
+ * .so files included: the old ones are unloaded first).  A configuration
+ * with problems is refused and the old one kept.  Returns PORTAL_OK when
+ * the new one is in place; the caller then replaces the workers.
+ */
+static int
+reload(void)
+{
+	struct conf nc;
+	struct plugins np;
+	memset(&np, 0, sizeof(np));
+	log_msg(PORTAL_LOG_INFO, NULL, "SIGHUP: reloading %s", conf.path);
+	if (conf_load(&nc, conf.path) != PORTAL_OK) {
+		for (size_t i = 0; i < nc.nerrors; i++)
+			log_msg(PORTAL_LOG_ERR, NULL, "reload: %s", nc.errors[i]);
+		log_msg(PORTAL_LOG_ERR, NULL, "reload refused; still serving the old configuration");
+		conf_free(&nc);
+		return PORTAL_ERROR;
+	}
+	/* the old plugins go first, so that dlopen maps the new files */
+	plugin_unload_all(&plugins);
+	if (plugin_load_all(&np, &nc) != PORTAL_OK || (np.openapi = openapi_build(&np)) == NULL) {
+		for (size_t i = 0; i < nc.nerrors; i++)
+			log_msg(PORTAL_LOG_ERR, NULL, "reload: %s", nc.errors[i]);
+		log_msg(PORTAL_LOG_ERR, NULL, "reload refused; still serving the old configuration");
+		plugin_unload_all(&np);
+		conf_free(&nc);
+		/* the running workers keep their own copy; the master needs the
+		 * old plugins back to start new ones */
+		if (plugin_load_all(&plugins, &conf) != PORTAL_OK ||
+		    (plugins.openapi = openapi_build(&plugins)) == NULL)
+			log_msg(PORTAL_LOG_ERR, NULL, "the old plugins failed to load again: a worker "
+			                              "that dies now cannot be replaced; fix and send SIGHUP");
+		return PORTAL_ERROR;
+	}
+	if (strcmp(nc.listen, listen_path) != 0)
+		log_msg(PORTAL_LOG_WARN, NULL, "core.listen changed to %s: restart portald to listen there; "
+		                               "still on %s", nc.listen, listen_path);
+	conf_free(&conf);
+	conf = nc;
+	plugins = np;
+	log_level = conf.log_level;
+	log_msg(PORTAL_LOG_INFO, NULL, "reloaded: %zu plugins, %zu municipalities", plugins.count,
+	        conf.nmunis);
+	return PORTAL_OK;
+}
+
 static int
 ncpu(void)
 {
@@ -249,7 +306,8 @@ main(int argc, char **argv)
 		log_msg(PORTAL_LOG_ERR, NULL, "cannot initialise the database or FastCGI library");
 		return 1;
 	}
-	int fd = open_socket(conf.listen, conf.socket_mode);
+	snprintf(listen_path, sizeof(listen_path), "%s", conf.listen);
+	int fd = open_socket(listen_path, conf.socket_mode);
 	if (fd < 0)
 		return 1;
 
@@ -271,15 +329,16 @@ main(int argc, char **argv)
 	}
 
 	int nworkers = conf.workers > 0 ? conf.workers : ncpu();
-	pid_t pids[MAX_WORKERS];
+	pid_t pids[MAX_WORKERS], old_pids[4 * MAX_WORKERS];
 	time_t started[MAX_WORKERS];
+	int nold = 0;
 	memset(pids, 0, sizeof(pids));
 	memset(started, 0, sizeof(started));
 
 	set_signal(SIGTERM, on_stop);
 	set_signal(SIGINT, on_stop);
 	set_signal(SIGCHLD, on_child);
-	signal(SIGHUP, SIG_IGN);
+	set_signal(SIGHUP, on_reload);
 	signal(SIGPIPE, SIG_IGN);
 
 	log_msg(PORTAL_LOG_INFO, NULL, "portald %s listening on %s with %d workers", CORE_VERSION,
@@ -289,9 +348,28 @@ main(int argc, char **argv)
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old);
 
 	while (!stop_flag) {
+		if (reload_flag) {
+			reload_flag = 0;
+			if (reload() == PORTAL_OK) {
+				/* the old workers finish the request in hand and exit;
+				 * new ones, forked from the new state, take over the
+				 * socket at once */
+				for (int i = 0; i < nworkers; i++) {
+					if (pids[i] > 0) {
+						kill(pids[i], SIGTERM);
+						if (nold < 4 * MAX_WORKERS)
+							old_pids[nold++] = pids[i];
+					}
+					pids[i] = 0;
+					started[i] = 0;
+				}
+				nworkers = conf.workers > 0 ? conf.workers : ncpu();
+			}
+		}
 		time_t now = time(NULL);
 		for (int i = 0; i < nworkers; i++) {
 			if (pids[i] != 0)
@@ -319,11 +397,15 @@ main(int argc, char **argv)
 		sigdelset(&wait, SIGCHLD);
 		sigdelset(&wait, SIGTERM);
 		sigdelset(&wait, SIGINT);
+		sigdelset(&wait, SIGHUP);
 		pselect(0, NULL, NULL, NULL, &ts, &wait);
 		child_flag = 0;
 		int status;
 		pid_t pid;
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (int k = 0; k < nold; k++)
+				if (old_pids[k] == pid)
+					old_pids[k] = old_pids[--nold];
 			for (int i = 0; i < nworkers; i++) {
 				if (pids[i] != pid)
 					continue;
@@ -344,6 +426,9 @@ main(int argc, char **argv)
 	for (int i = 0; i < nworkers; i++)
 		if (pids[i] > 0)
 			kill(pids[i], SIGTERM);
+	/* workers of an earlier configuration still finishing: wait for them too */
+	for (int k = 0; k < nold && nworkers < MAX_WORKERS; k++)
+		pids[nworkers++] = old_pids[k];
 	time_t deadline = time(NULL) + 10;
 	for (;;) {
 		int alive = 0, status;
@@ -366,8 +451,8 @@ main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	close(fd);
-	if (conf.listen[0] == '/')
-		unlink(conf.listen);
+	if (listen_path[0] == '/')
+		unlink(listen_path);
 	if (pidfile)
 		unlink(pidfile);
 	log_msg(PORTAL_LOG_INFO, NULL, "stopped");
