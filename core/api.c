@@ -318,34 +318,6 @@ api_execute(portal_stmt *s)
 	return db_execute(s);
 }
 
-static int
-api_audit(portal_req *r, const char *action, long long id, struct json_object *before,
-          struct json_object *after)
-{
-	pool_keep_json(r->pool, before);
-	pool_keep_json(r->pool, after);
-	portal_stmt *s = db_prepare(r->core->db,
-	                            "INSERT INTO audit_log (token_id, municipality, module, item_id, "
-	                            "action, request_id, before_doc, after_doc) "
-	                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (s == NULL)
-		return PORTAL_ERROR;
-	if (r->has_token)
-		db_bind_int(s, 0, r->token.id);
-	else
-		db_bind_null(s, 0);
-	db_bind_text(s, 1, r->muni ? r->muni->slug : "");
-	db_bind_text(s, 2, r->plugin ? r->plugin->name : "core");
-	db_bind_int(s, 3, id);
-	db_bind_text(s, 4, action);
-	db_bind_text(s, 5, r->request_id);
-	db_bind_text(s, 6, before ? json_object_to_json_string_ext(before, JSON_C_TO_STRING_PLAIN) : NULL);
-	db_bind_text(s, 7, after ? json_object_to_json_string_ext(after, JSON_C_TO_STRING_PLAIN) : NULL);
-	int rc = db_execute(s);
-	db_done(s);
-	return rc;
-}
-
 static const char *
 api_param(portal_req *r, const char *name)
 {
@@ -419,7 +391,7 @@ const struct portal_api api_table = {
 	.insert_id = db_insert_id,
 	.affected = db_affected,
 	.done = db_done,
-	.audit = api_audit,
+	.audit = audit_record,
 	.is_country = valid_country,
 	.is_partial_date = valid_partial_date,
 	.set_etag = api_set_etag,

@@ -359,6 +359,19 @@ int openapi_register(portal_plugin *p, const char *json);
 char *search_fold(portal_req *r, const char *s);
 int search_terms(portal_req *r, const char *q, const char **terms, int max);
 
+/* ---- idem.c ---- */
+/* 1 when the request was answered from a stored Idempotency-Key answer (or
+ * refused for its key); 0 to go on. */
+int idem_replay(struct core *c, struct portal_req *r);
+/* Stores the handler's 2xx answer under the request's key, in its
+ * transaction.  PORTAL_ERROR when that failed (a concurrent twin). */
+int idem_store(struct core *c, struct portal_req *r);
+
+/* ---- audit.c ---- */
+int audit_record(struct portal_req *r, const char *action, long long id, struct json_object *before,
+                 struct json_object *after);
+void audit_list(struct core *c, struct portal_req *r);
+
 /* ---- api.c ---- */
 extern const struct portal_api api_table;
 

@@ -105,6 +105,35 @@ dispatch_auth(struct core *c, struct portal_req *r, const char **detail)
 	return 0;
 }
 
+/* Database, token and role for a request that needs `min_role`.  Returns
+ * 0 to go on, or answers (503, 401, 403) and returns 1. */
+static int
+dispatch_authorize(struct core *c, struct portal_req *r, int min_role)
+{
+	const char *detail = NULL;
+	int st;
+	if (db_ensure(c->db) != PORTAL_OK) {
+		log_msg(PORTAL_LOG_WARN, r->request_id, "database: %s", db_error(c->db));
+		out_problem(r, 503, "the database does not answer; try again shortly");
+		return 1;
+	}
+	if ((st = dispatch_auth(c, r, &detail)) != 0) {
+		out_problem(r, st, detail);
+		return 1;
+	}
+	if (min_role > r->role) {
+		if (!r->has_token)
+			out_problem(r, 401, "this request needs a token: Authorization: Bearer TOKEN");
+		else
+			out_problem(r, 403, pool_printf(r->pool, "this token may not do this in %s (it is "
+			                                         "%s for %s, this needs %s)",
+			                                r->muni->slug, auth_role_name(r->token.role),
+			                                r->token.municipality, auth_role_name(min_role)));
+		return 1;
+	}
+	return 0;
+}
+
 /* The module a path under /api/v1/{m}/ belongs to: "partnerships.csv" ->
  * "partnerships". */
 static int
@@ -146,6 +175,15 @@ dispatch_api(struct core *c, struct portal_req *r)
 		out_problem(r, 404, "no such resource");
 		return;
 	}
+	if (r->nseg == 4 && strcmp(r->seg[3], "audit") == 0) {
+		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+			out_header(r, "Allow", "GET");
+			out_problem(r, 405, "the audit log is read-only");
+		} else if (!dispatch_authorize(c, r, PORTAL_ROLE_ADMIN)) {
+			audit_list(c, r);
+		}
+		return;
+	}
 	if (!dispatch_module_enabled(r->muni, r->seg[3])) {
 		out_problem(r, 404, pool_printf(r->pool, "%s has no module \"%s\"", r->muni->name,
 		                                r->seg[3]));
@@ -163,26 +201,8 @@ dispatch_api(struct core *c, struct portal_req *r)
 	}
 	r->plugin = r->match.route->plugin;
 
-	if (db_ensure(c->db) != PORTAL_OK) {
-		log_msg(PORTAL_LOG_WARN, r->request_id, "database: %s", db_error(c->db));
-		out_problem(r, 503, "the database does not answer; try again shortly");
+	if (dispatch_authorize(c, r, r->match.route->def.min_role))
 		return;
-	}
-	if ((st = dispatch_auth(c, r, &detail)) != 0) {
-		out_problem(r, st, detail);
-		return;
-	}
-	if (r->match.route->def.min_role > r->role) {
-		if (!r->has_token)
-			out_problem(r, 401, "this request needs a token: Authorization: Bearer TOKEN");
-		else
-			out_problem(r, 403, pool_printf(r->pool, "this token may not do this in %s (it is "
-			                                         "%s for %s, this needs %s)",
-			                                r->muni->slug, auth_role_name(r->token.role),
-			                                r->token.municipality,
-			                                auth_role_name(r->match.route->def.min_role)));
-		return;
-	}
 	int write = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
 	if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
 	    strcmp(r->method, "PATCH") == 0) {
@@ -200,6 +220,10 @@ dispatch_api(struct core *c, struct portal_req *r)
 		out_problem(r, 503, "the database does not answer; try again shortly");
 		return;
 	}
+	if (write && idem_replay(c, r)) {
+		db_rollback(c->db);
+		return;
+	}
 	int rc = r->match.route->def.handler(r);
 	if (!write && rc != PORTAL_OK && db_is_down(c->db) && db_connect(c->db) == PORTAL_OK) {
 		log_msg(PORTAL_LOG_WARN, r->request_id, "database connection lost; reconnected, retrying");
@@ -213,6 +237,14 @@ dispatch_api(struct core *c, struct portal_req *r)
 	int ok = r->responded && r->status >= 200 && r->status < 300;
 	if (write) {
 		db_done_all(c->db);
+		if (ok && rc == PORTAL_OK && idem_store(c, r) != PORTAL_OK) {
+			/* the same key committed by a concurrent twin request */
+			db_rollback(c->db);
+			r->resp_headers = NULL;
+			out_problem(r, 409, "a request with this Idempotency-Key is being or was just "
+			                    "processed; retry to get its answer");
+			return;
+		}
 		if (ok && rc == PORTAL_OK) {
 			if (db_commit(c->db) != PORTAL_OK) {
 				log_msg(PORTAL_LOG_ERR, r->request_id, "commit failed: %s", db_error(c->db));
