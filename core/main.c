@@ -257,6 +257,11 @@ main(int argc, char **argv)
 {
 	const char *cfile = NULL, *pidfile = NULL;
 	int test = 0, ch;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0) {
+			usage();
+			return 0;
+		}
 
 	while ((ch = getopt(argc, argv, "c:p:th")) != -1) {
 		switch (ch) {

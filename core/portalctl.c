@@ -5,6 +5,7 @@
  *   portalctl -c FILE token create --municipality SLUG|'*' --role ROLE [--label TEXT]
  *   portalctl -c FILE token list
  *   portalctl -c FILE token revoke ID
+ *   portalctl -c FILE audit [--municipality SLUG] [--limit N]
  *   portalctl -c FILE check
  */
 #include <errno.h>
@@ -30,6 +31,8 @@ usage(FILE *f)
 	      "                        create an API token; prints it alone on stdout, once\n"
 	      "  token list            list tokens (never the tokens themselves)\n"
 	      "  token revoke ID       revoke a token; it stops working at once\n"
+	      "  audit [--municipality SLUG] [--limit N]\n"
+	      "                        the latest writes, newest first (default 50)\n"
 	      "  check                 check the configuration and every plugin's part of it\n"
 	      "  help                  this text\n",
 	      f);
@@ -163,11 +166,55 @@ cmd_token_revoke(struct db *d, const char *idstr)
 	return 0;
 }
 
+static int
+cmd_audit(struct db *d, int argc, char **argv)
+{
+	const char *muni = NULL;
+	long long limit = 50;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--municipality") == 0 && i + 1 < argc) {
+			muni = argv[++i];
+		} else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+			char *end;
+			limit = strtoll(argv[++i], &end, 10);
+			if (*end || limit < 1 || limit > 100000) {
+				fprintf(stderr, "portalctl: --limit must be 1 to 100000\n");
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "portalctl: audit: unexpected \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	struct portal_stmt *s = db_prepare(
+	    d, "SELECT a.id, DATE_FORMAT(a.at, '%Y-%m-%dT%H:%i:%sZ'), a.municipality, a.module, "
+	       "COALESCE(a.item_id, ''), a.action, COALESCE(t.prefix, '-'), COALESCE(a.request_id, '-') "
+	       "FROM audit_log a LEFT JOIN tokens t ON t.id = a.token_id "
+	       "WHERE (? IS NULL OR a.municipality = ?) ORDER BY a.id DESC LIMIT ?");
+	if (s == NULL || db_bind_text(s, 0, muni) || db_bind_text(s, 1, muni) || db_bind_int(s, 2, limit) ||
+	    db_execute(s)) {
+		fprintf(stderr, "portalctl: %s\n", db_error(d));
+		return 1;
+	}
+	printf("%-8s %-20s %-14s %-14s %-8s %-7s %-12s %s\n", "ID", "AT", "MUNICIPALITY", "MODULE",
+	       "ITEM", "ACTION", "TOKEN", "REQUEST");
+	while (db_fetch(s) == 1)
+		printf("%-8s %-20s %-14s %-14s %-8s %-7s %-12s %s\n", db_col_text(s, 0), db_col_text(s, 1),
+		       db_col_text(s, 2), db_col_text(s, 3), db_col_text(s, 4), db_col_text(s, 5),
+		       db_col_text(s, 6), db_col_text(s, 7));
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *cfile = NULL;
 	int ch;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
 	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
 		switch (ch) {
 		case 'c': cfile = optarg; break;
@@ -196,11 +243,14 @@ main(int argc, char **argv)
 		printf("portalctl: configuration file %s is OK (%zu plugins, %zu municipalities)\n",
 		       cfile, plugins.count, conf.nmunis);
 		rc = 0;
-	} else if (strcmp(cmd, "migrate") == 0 || strcmp(cmd, "token") == 0) {
+	} else if (strcmp(cmd, "migrate") == 0 || strcmp(cmd, "token") == 0 ||
+	           strcmp(cmd, "audit") == 0) {
 		struct db *d = connect_db();
 		if (d == NULL)
 			return 1;
-		if (strcmp(cmd, "migrate") == 0) {
+		if (strcmp(cmd, "audit") == 0) {
+			rc = cmd_audit(d, argc - 1, argv + 1);
+		} else if (strcmp(cmd, "migrate") == 0) {
 			int status = argc >= 2 && strcmp(argv[1], "status") == 0;
 			if (argc >= 2 && !status && strcmp(argv[1], "up") != 0) {
 				usage(stderr);
