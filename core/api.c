@@ -307,8 +307,8 @@ api_prepare(portal_req *r, const char *sql)
 	portal_stmt *s = db_prepare(r->core->db, sql);
 	if (s)
 		db_stmt_set_pool(s, r->pool);
-	else if (r->core->metrics)
-		__atomic_add_fetch(&r->core->metrics->db_errors, 1, __ATOMIC_RELAXED);
+	else
+		metrics_add(r->core->metrics, METRICS_DB_ERRORS, 1);
 	return s;
 }
 

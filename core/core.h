@@ -324,11 +324,30 @@ void out_field_error(struct portal_req *r, const char *field, const char *msg);
 int out_send(struct portal_req *r);
 
 /* ---- dispatch.c ---- */
+#define METRICS_ROUTES 128
+#define METRICS_BUCKETS 12
+struct metrics_route {
+	int state; /* 0 free, 1 being claimed, 2 in use */
+	char key[96]; /* "GET partnerships/{id}", "healthz", "-" */
+	unsigned long status[6]; /* by status class 1xx..5xx */
+	unsigned long bucket[METRICS_BUCKETS];
+	unsigned long sum_us;
+};
+
 struct metrics {
 	unsigned long requests[6]; /* by status class 1xx..5xx; [0] unused */
 	unsigned long db_errors;
+	unsigned long db_reconnects;
 	unsigned long worker_restarts;
+	struct metrics_route routes[METRICS_ROUTES];
 };
+
+/* ---- metrics.c ---- */
+enum metrics_counter { METRICS_DB_ERRORS, METRICS_DB_RECONNECTS, METRICS_WORKER_RESTARTS };
+struct metrics *metrics_new(void); /* shared mapping, before fork; NULL on failure */
+void metrics_request(struct metrics *m, const char *route, int status, double seconds);
+void metrics_add(struct metrics *m, enum metrics_counter which, unsigned long n);
+void metrics_text(struct metrics *m, struct buf *b, size_t plugins);
 
 struct core {
 	struct conf *conf;

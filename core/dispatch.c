@@ -29,20 +29,7 @@ dispatch_metrics(struct core *c, struct portal_req *r)
 {
 	struct buf b;
 	buf_init(&b, r->pool);
-	buf_puts(&b, "# HELP portal_requests_total Requests answered, by status class.\n"
-	             "# TYPE portal_requests_total counter\n");
-	for (int k = 1; k <= 5; k++)
-		buf_printf(&b, "portal_requests_total{code=\"%dxx\"} %lu\n", k,
-		           c->metrics ? __atomic_load_n(&c->metrics->requests[k], __ATOMIC_RELAXED) : 0);
-	buf_printf(&b, "# HELP portal_db_errors_total Failed database statements.\n"
-	               "# TYPE portal_db_errors_total counter\nportal_db_errors_total %lu\n",
-	           c->metrics ? __atomic_load_n(&c->metrics->db_errors, __ATOMIC_RELAXED) : 0);
-	buf_printf(&b, "# HELP portal_worker_restarts_total Workers restarted by the master.\n"
-	               "# TYPE portal_worker_restarts_total counter\nportal_worker_restarts_total %lu\n",
-	           c->metrics ? __atomic_load_n(&c->metrics->worker_restarts, __ATOMIC_RELAXED) : 0);
-	buf_printf(&b, "# HELP portal_plugins Plugins loaded.\n# TYPE portal_plugins gauge\n"
-	               "portal_plugins %zu\n",
-	           c->plugins->count);
+	metrics_text(c->metrics, &b, c->plugins->count);
 	r->status = 200;
 	r->responded = 1;
 	r->content_type = "text/plain; version=0.0.4";
@@ -280,6 +267,7 @@ dispatch_request(struct core *c, const struct req_io *io)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
+	unsigned long reconnects = db_reconnects(c->db);
 	struct portal_req *r = pool_alloc(&c->pool, sizeof(*r));
 	r->pool = &c->pool;
 	r->core = c;
@@ -300,12 +288,20 @@ dispatch_request(struct core *c, const struct req_io *io)
 	out_send(r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	const char *route = r->match.route
+	                        ? pool_printf(r->pool, "%s %s", r->match.route->def.method,
+	                                      r->match.route->def.pattern)
+	                        : r->nseg == 1 ? r->seg[0]
+	                        : r->nseg == 3 && strcmp(r->seg[0], "api") == 0 ? r->seg[2]
+	                        : r->nseg == 4 && strcmp(r->seg[3], "audit") == 0 ? "audit" : "-";
+	if (r->status == 404 && !r->match.route)
+		route = "-"; /* unknown paths must not each take a slot */
 	int level = r->status >= 500 ? PORTAL_LOG_WARN : PORTAL_LOG_INFO;
-	log_msg(level, r->request_id, "%s %s %d %zu %.2fms muni=%s route=%s", r->method,
-	        r->path ? r->path : "-", r->status, r->bytes_out, ms, r->muni ? r->muni->slug : "-",
-	        r->match.route ? r->match.route->def.pattern : "-");
-	if (c->metrics && r->status >= 100 && r->status < 600)
-		__atomic_add_fetch(&c->metrics->requests[r->status / 100], 1, __ATOMIC_RELAXED);
+	log_msg(level, r->request_id, "method=%s path=\"%s\" status=%d bytes=%zu ms=%.2f muni=%s route=\"%s\"",
+	        r->method, r->path ? r->path : "-", r->status, r->bytes_out, ms,
+	        r->muni ? r->muni->slug : "-", route);
+	metrics_request(c->metrics, route, r->status, ms / 1e3);
+	metrics_add(c->metrics, METRICS_DB_RECONNECTS, db_reconnects(c->db) - reconnects);
 	db_done_all(c->db);
 	pool_reset(&c->pool);
 }

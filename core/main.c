@@ -316,12 +316,9 @@ main(int argc, char **argv)
 	if (fd < 0)
 		return 1;
 
-	struct metrics *metrics = mmap(NULL, sizeof(*metrics), PROT_READ | PROT_WRITE,
-	                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (metrics == MAP_FAILED)
-		metrics = NULL;
-	else
-		memset(metrics, 0, sizeof(*metrics));
+	struct metrics *metrics = metrics_new();
+	if (metrics == NULL)
+		log_msg(PORTAL_LOG_WARN, NULL, "no shared memory for /metrics: counters stay at zero");
 
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "w");
@@ -391,8 +388,8 @@ main(int argc, char **argv)
 				sigprocmask(SIG_SETMASK, &old, NULL);
 				worker_main(fd, metrics);
 			}
-			if (started[i] != 0 && metrics)
-				__atomic_add_fetch(&metrics->worker_restarts, 1, __ATOMIC_RELAXED);
+			if (started[i] != 0)
+				metrics_add(metrics, METRICS_WORKER_RESTARTS, 1);
 			pids[i] = pid;
 			started[i] = now;
 		}

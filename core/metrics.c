@@ -1,0 +1,144 @@
+/*
+ * metrics.c - counters shared by all workers (one anonymous shared mapping
+ * made by the master before it forks) and their Prometheus text.  Routes
+ * get a slot each on first use, claimed with a compare-and-swap, so the
+ * table needs no lock and survives a reload (new routes take new slots).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "core.h"
+
+static const double metrics_le[METRICS_BUCKETS - 1] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                      0.1,   0.25,   0.5,   1.0,  2.5};
+
+struct metrics *
+metrics_new(void)
+{
+	struct metrics *m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	                         -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	memset(m, 0, sizeof(*m));
+	return m;
+}
+
+static unsigned
+metrics_hash(const char *s)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The slot of `key`, claiming a free one; NULL when the table is full. */
+static struct metrics_route *
+metrics_slot(struct metrics *m, const char *key)
+{
+	unsigned start = metrics_hash(key) % METRICS_ROUTES;
+	for (unsigned k = 0; k < METRICS_ROUTES; k++) {
+		struct metrics_route *s = &m->routes[(start + k) % METRICS_ROUTES];
+		int state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+		if (state == 0) {
+			int expect = 0;
+			if (__atomic_compare_exchange_n(&s->state, &expect, 1, 0, __ATOMIC_ACQ_REL,
+			                                __ATOMIC_ACQUIRE)) {
+				snprintf(s->key, sizeof(s->key), "%s", key);
+				__atomic_store_n(&s->state, 2, __ATOMIC_RELEASE);
+				return s;
+			}
+			state = expect;
+		}
+		while (state == 1) /* another worker is writing the key */
+			state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+		if (strncmp(s->key, key, sizeof(s->key) - 1) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+void
+metrics_request(struct metrics *m, const char *route, int status, double seconds)
+{
+	if (m == NULL || status < 100 || status > 599)
+		return;
+	__atomic_add_fetch(&m->requests[status / 100], 1, __ATOMIC_RELAXED);
+	struct metrics_route *s = metrics_slot(m, route);
+	if (s == NULL)
+		return;
+	__atomic_add_fetch(&s->status[status / 100], 1, __ATOMIC_RELAXED);
+	int b = 0;
+	while (b < METRICS_BUCKETS - 1 && seconds > metrics_le[b])
+		b++;
+	__atomic_add_fetch(&s->bucket[b], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->sum_us, (unsigned long)(seconds * 1e6), __ATOMIC_RELAXED);
+}
+
+void
+metrics_add(struct metrics *m, enum metrics_counter which, unsigned long n)
+{
+	if (m == NULL || n == 0)
+		return;
+	unsigned long *c = which == METRICS_DB_ERRORS      ? &m->db_errors
+	                   : which == METRICS_DB_RECONNECTS ? &m->db_reconnects
+	                                                    : &m->worker_restarts;
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+void
+metrics_text(struct metrics *m, struct buf *b, size_t plugins)
+{
+	struct metrics zero;
+	if (m == NULL) {
+		memset(&zero, 0, sizeof(zero));
+		m = &zero;
+	}
+	buf_puts(b, "# HELP portal_requests_total Requests answered, by route and status class.\n"
+	            "# TYPE portal_requests_total counter\n");
+	for (unsigned i = 0; i < METRICS_ROUTES; i++) {
+		struct metrics_route *s = &m->routes[i];
+		if (LOAD(s->state) != 2)
+			continue;
+		for (int k = 1; k <= 5; k++)
+			if (LOAD(s->status[k]))
+				buf_printf(b, "portal_requests_total{route=\"%s\",code=\"%dxx\"} %lu\n", s->key, k,
+				           LOAD(s->status[k]));
+	}
+	buf_puts(b, "# HELP portal_request_duration_seconds Time from the first parameter to the "
+	            "last byte written, by route.\n"
+	            "# TYPE portal_request_duration_seconds histogram\n");
+	for (unsigned i = 0; i < METRICS_ROUTES; i++) {
+		struct metrics_route *s = &m->routes[i];
+		if (LOAD(s->state) != 2)
+			continue;
+		unsigned long cum = 0;
+		for (int k = 0; k < METRICS_BUCKETS; k++) {
+			cum += LOAD(s->bucket[k]);
+			if (k < METRICS_BUCKETS - 1)
+				buf_printf(b, "portal_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n",
+				           s->key, metrics_le[k], cum);
+			else
+				buf_printf(b, "portal_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n",
+				           s->key, cum);
+		}
+		buf_printf(b, "portal_request_duration_seconds_sum{route=\"%s\"} %.6f\n", s->key,
+		           (double)LOAD(s->sum_us) / 1e6);
+		buf_printf(b, "portal_request_duration_seconds_count{route=\"%s\"} %lu\n", s->key, cum);
+	}
+	buf_printf(b, "# HELP portal_db_errors_total Failed database statements and connections.\n"
+	              "# TYPE portal_db_errors_total counter\nportal_db_errors_total %lu\n",
+	           LOAD(m->db_errors));
+	buf_printf(b, "# HELP portal_db_reconnects_total Database connections made again after a loss.\n"
+	              "# TYPE portal_db_reconnects_total counter\nportal_db_reconnects_total %lu\n",
+	           LOAD(m->db_reconnects));
+	buf_printf(b, "# HELP portal_worker_restarts_total Workers restarted by the master after dying.\n"
+	              "# TYPE portal_worker_restarts_total counter\nportal_worker_restarts_total %lu\n",
+	           LOAD(m->worker_restarts));
+	buf_printf(b, "# HELP portal_plugins Plugins loaded.\n# TYPE portal_plugins gauge\n"
+	              "portal_plugins %zu\n",
+	           plugins);
+}
