@@ -223,11 +223,19 @@ api_etag_listed(const char *hdr, const char *tag, int weak)
 	return 0;
 }
 
+/* "id-version", and for an item others link to, a fingerprint of those
+ * links: the item's representation shows them ("linked"). */
+static const char *
+api_etag_value(portal_req *r, long long id, long long version)
+{
+	const char *fp = links_fingerprint(r, id);
+	return pool_printf(r->pool, "\"%lld-%lld%s\"", id, version, fp ? fp : "");
+}
+
 static int
 api_etag(portal_req *r, long long id, long long version)
 {
-	char tag[64];
-	snprintf(tag, sizeof(tag), "\"%lld-%lld\"", id, version);
+	const char *tag = api_etag_value(r, id, version);
 	out_header(r, "ETag", tag);
 	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
 		const char *inm = req_header(r, "If-None-Match");
@@ -339,9 +347,7 @@ api_header(portal_req *r, const char *name)
 static void
 api_set_etag(portal_req *r, long long id, long long version)
 {
-	char tag[64];
-	snprintf(tag, sizeof(tag), "\"%lld-%lld\"", id, version);
-	out_header(r, "ETag", tag);
+	out_header(r, "ETag", api_etag_value(r, id, version));
 }
 
 const struct portal_api api_table = {

@@ -366,6 +366,7 @@ int links_set(portal_req *r, long long from_id, const char *to_module, const lon
               size_t n, const char *title, const char *date, int is_public);
 int links_forget(portal_req *r, long long id);
 struct json_object *links_to(portal_req *r, long long id);
+const char *links_fingerprint(portal_req *r, long long id);
 
 /* ---- openapi.c ---- */
 extern const char core_openapi[]; /* core/openapi.json, compiled in */

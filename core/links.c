@@ -109,3 +109,27 @@ links_to(portal_req *r, long long id)
 	db_done(s);
 	return rc < 0 ? NULL : res;
 }
+
+/* A short text that changes whenever what links to item `id` (as the
+ * caller may see it) changes; part of the item's ETag.  "" when the plugin
+ * is not a link target; NULL on a database failure. */
+const char *
+links_fingerprint(portal_req *r, long long id)
+{
+	if (r->plugin == NULL || r->plugin->link_exists == NULL || r->muni == NULL)
+		return "";
+	struct portal_stmt *s = db_prepare(
+	    r->core->db, "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', from_module, from_id, "
+	                 "title, date, public))), 0) FROM links WHERE municipality = ? AND "
+	                 "to_module = ? AND to_id = ? AND (public = 1 OR ? = 1)");
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
+	    db_bind_int(s, 2, id) || db_bind_int(s, 3, r->role >= PORTAL_ROLE_READER) || db_execute(s))
+		return NULL;
+	const char *fp = NULL;
+	if (db_fetch(s) == 1)
+		fp = db_col_int(s, 0) == 0 ? "" : pool_printf(r->pool, "-%llx.%llx",
+		                                              (unsigned long long)db_col_int(s, 0),
+		                                              (unsigned long long)db_col_int(s, 1));
+	db_done(s);
+	return fp;
+}

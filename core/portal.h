@@ -241,7 +241,10 @@ struct portal_api {
 	 * a database failure (the core answers 503/500 when the handler then
 	 * returns PORTAL_ERROR).  Parameters are numbered from 0. */
 	portal_stmt *(*prepare)(portal_req *r, const char *sql);
-	int (*bind_text)(portal_stmt *s, unsigned i, const char *v); /* NULL binds NULL */
+	/* bind_text keeps the pointer, not a copy: `v` must live until
+	 * execute (a request string from api->strdup/printf, or a literal).
+	 * NULL binds NULL. */
+	int (*bind_text)(portal_stmt *s, unsigned i, const char *v);
 	int (*bind_int)(portal_stmt *s, unsigned i, long long v);
 	int (*bind_double)(portal_stmt *s, unsigned i, double v);
 	int (*bind_null)(portal_stmt *s, unsigned i);
@@ -295,7 +298,10 @@ struct portal_api {
 	 * without a token of the municipality (drafts, non-public visits). */
 	int (*link_set)(portal_req *r, long long from_id, const char *to_module, const long long *ids,
 	                size_t n, const char *title, const char *date, int is_public);
-	/* Forgets every link from and to item `id` of this plugin (on delete). */
+	/* Forgets every link from and to item `id` of this plugin (on delete).
+	 * A target should refuse (409) to delete an item that links_to() shows
+	 * linked, so no source keeps a dangling id: a relation is ended, not
+	 * erased.  The ETag of a link target's item covers what links to it. */
 	int (*link_forget)(portal_req *r, long long id);
 	/* What links to item `id` of this plugin, as the caller may see it:
 	 * {"projects": [{"id": 3, "title": "...", "date": "2024-09"}], ...},

@@ -1,12 +1,17 @@
 #!/bin/sh
-# deps.sh - install the Debian (12, bookworm) packages the project needs.
+# deps.sh - install the Debian (12, bookworm) packages the project needs, and
+# the npm packages of tests/contract (the OpenAPI lint and contract tests).
 #
 # Installs only what is missing, runs `apt-get update` only then, and says
 # nothing when all is there.  Not root: prints the apt-get command and exits 1
-# when something is missing.  The MariaDB server and nginx are only used as
-# private instances (scripts/stack.sh), so installing them must not leave the
-# system's services running: a temporary policy-rc.d forbids starting them,
-# and under systemd the ones installed here are stopped and disabled.
+# when something is missing.  Node.js and npm: any installation on PATH will
+# do; Debian's nodejs and npm packages are installed when there is none.  The
+# npm packages come from tests/contract/package-lock.json (`npm ci`), only
+# when node_modules is missing or was installed from another lock.  The
+# MariaDB server and nginx are only used as private instances
+# (scripts/stack.sh), so installing them must not leave the system's services
+# running: a temporary policy-rc.d forbids starting them, and under systemd
+# the ones installed here are stopped and disabled.
 set -u
 
 # One entry per need; "a|b" is satisfied by either package (the first is
@@ -17,6 +22,27 @@ nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl jq
 spawn-fcgi wrk"
 
 say() { printf 'deps: %s\n' "$*" >&2; }
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+# npm_deps: tests/contract/node_modules from the lock file.  A copy of the
+# lock it was installed from is kept in node_modules, so a changed lock (a
+# pull, a version bump) installs again; a failed install leaves no copy.
+npm_deps() {
+	dir=$root/tests/contract
+	[ -f "$dir/package-lock.json" ] || return 0
+	if [ -d "$dir/node_modules" ] && cmp -s "$dir/package-lock.json" "$dir/node_modules/.deps-lock.json"; then
+		return 0
+	fi
+	say "npm ci --prefix tests/contract"
+	# its output only when it fails
+	if ! out=$(npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error 2>&1); then
+		printf '%s\n' "$out" >&2
+		say "FAILED: npm ci --prefix tests/contract"
+		return 1
+	fi
+	cp "$dir/package-lock.json" "$dir/node_modules/.deps-lock.json"
+}
 
 installed() {
 	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q ' installed$'
@@ -39,8 +65,14 @@ for need in $NEEDS; do
 	done
 	[ "$ok" = 1 ] || missing="$missing ${need%%|*}"
 done
+# node and npm by command: a Node.js from elsewhere (NodeSource, nvm) is fine
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 missing=${missing# }
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	npm_deps
+	exit
+fi
 
 cmd="apt-get install -y --no-install-recommends $missing"
 if [ "$(id -u)" != 0 ]; then
@@ -100,4 +132,8 @@ for need in $NEEDS; do
 	done
 	[ "$ok" = 1 ] || { say "still missing after apt-get: ${need%%|*}"; exit 1; }
 done
+for c in node npm; do
+	command -v "$c" >/dev/null 2>&1 || { say "still missing after apt-get: $c"; exit 1; }
+done
 say "all packages installed"
+npm_deps

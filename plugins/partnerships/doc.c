@@ -11,6 +11,10 @@
  *    end_date, end_reason, areas: [], description: {lang: text},
  *    agreements: [{date, kind, title, signatories: [], unit, document_url}],
  *    created_at, updated_at, version}
+ *
+ * A single item (GET, and the answers of POST and PATCH) also carries
+ * "linked": {module: [{id, title, date}]}, what other modules link to it
+ * (partnerships.c asks the core; lists leave it out).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +43,10 @@ static const char *const doc_agreement_kinds[] = {"letter_of_intent", "twinning_
                                                   "friendship_agreement", "cooperation_agreement",
                                                   "termination", NULL};
 
-/* Members the server owns: never written by a client. */
+/* Members the server owns: never written by a client.  "linked" is what
+ * other modules link to the item (partnerships.c adds it to single items). */
 static const char *const doc_readonly[] = {"id", "municipality", "created_at", "updated_at",
-                                           "version", NULL};
+                                           "version", "linked", NULL};
 
 static const struct portal_field doc_other_name_fields[] = {
 	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},

@@ -8,6 +8,12 @@
  *   PATCH  /api/v1/{m}/partnerships/{id}   JSON merge patch (editor)
  *   DELETE /api/v1/{m}/partnerships/{id}   delete (editor)
  *
+ * Other modules link to partnerships (a visit's partnership_ids, a
+ * project partner's partnership_id, a news item's related.partnerships):
+ * the plugin is a link target, checks such ids through
+ * partnerships_exists, shows what links to an item as its member "linked"
+ * and makes the core forget the links of a deleted item.
+ *
  * Handlers answer through api->respond / api->problem and return
  * PORTAL_OK; they return PORTAL_ERROR without answering only when the
  * database failed, and the core then answers 500/503.  The core runs each
@@ -23,6 +29,9 @@
 #include "partnerships.h"
 
 const struct portal_api *api;
+
+/* The OpenAPI fragment, openapi.json embedded by the Makefile. */
+extern const char partnerships_openapi[];
 
 /* Generated from schema/NNN_name.sql by tools/embed-migrations.sh. */
 struct portal_migration_src {
@@ -61,6 +70,20 @@ partnerships_not_found(portal_req *r)
 {
 	return api->problem(r, 404, "%s has no partnership %s", api->municipality(r),
 	                    api->param(r, "id"));
+}
+
+/* The item as a single-item answer shows it: with "linked", what other
+ * modules link to it as the caller may see it (the core hides non-public
+ * ones from callers without a token of the municipality).  `item` is the
+ * request's; PORTAL_ERROR when the database failed. */
+static int
+partnerships_add_linked(portal_req *r, struct json_object *item, long long id)
+{
+	struct json_object *linked = api->links_to(r, id); /* the request's */
+	if (linked == NULL)
+		return PORTAL_ERROR;
+	json_object_object_add(item, "linked", json_object_get(linked));
+	return PORTAL_OK;
 }
 
 /* ETag of a version this handler wrote (api->etag() would check If-Match
@@ -194,6 +217,8 @@ partnerships_get(portal_req *r)
 		return partnerships_not_found(r);
 	if (api->etag(r, id, version) != PORTAL_OK)
 		return PORTAL_OK; /* 304 sent */
+	if (partnerships_add_linked(r, item, id) != PORTAL_OK)
+		return PORTAL_ERROR;
 	return api->respond(r, 200, json_object_get(item));
 }
 
@@ -219,6 +244,10 @@ partnerships_create(portal_req *r)
 	if (id < 0 || store_load(r, id, 0, &item, &version) != 1)
 		return PORTAL_ERROR;
 	if (api->audit(r, "create", id, NULL, json_object_get(item)) != PORTAL_OK)
+		return PORTAL_ERROR;
+	/* after the audit, which shares `item`: the audit records the item's own
+	 * members; a new item's links are {} unless ids were reused */
+	if (partnerships_add_linked(r, item, id) != PORTAL_OK)
 		return PORTAL_ERROR;
 	api->set_header(r, "Location",
 	                api->printf(r, "/api/v1/%s/partnerships/%lld", api->municipality(r), id));
@@ -264,6 +293,8 @@ partnerships_update(portal_req *r)
 	if (api->audit(r, "update", id, json_object_get(before), json_object_get(after)) !=
 	    PORTAL_OK)
 		return PORTAL_ERROR;
+	if (partnerships_add_linked(r, after, id) != PORTAL_OK)
+		return PORTAL_ERROR;
 	partnerships_set_etag(r, id, version);
 	return api->respond(r, 200, json_object_get(after));
 }
@@ -282,7 +313,9 @@ partnerships_delete(portal_req *r)
 		return partnerships_not_found(r);
 	if (api->etag(r, id, version) != PORTAL_OK)
 		return PORTAL_OK; /* 412 sent */
-	if (store_delete(r, id) != PORTAL_OK)
+	/* links from projects, visits and news go with it (the same
+	 * transaction: a failure rolls both back) */
+	if (store_delete(r, id) != PORTAL_OK || api->link_forget(r, id) != PORTAL_OK)
 		return PORTAL_ERROR;
 	if (api->audit(r, "delete", id, json_object_get(before), NULL) != PORTAL_OK)
 		return PORTAL_ERROR;
@@ -290,6 +323,17 @@ partnerships_delete(portal_req *r)
 }
 
 /* ---- the module ---- */
+
+/* link_target hook: whether partnership `id` exists in the request's
+ * municipality (1/0), for another module checking a link on write;
+ * PORTAL_ERROR when the database failed. */
+static int
+partnerships_exists(portal_req *r, long long id)
+{
+	if (id <= 0)
+		return 0;
+	return store_exists(r, id);
+}
 
 static const struct portal_route partnerships_routes[] = {
 	{"GET", "partnerships", partnerships_list, PORTAL_ROLE_NONE,
@@ -316,6 +360,11 @@ partnerships_init(portal_plugin *p, const struct portal_api *core)
 	for (const struct portal_migration_src *m = partnerships_migrations; m->sql; m++)
 		if (api->migration(p, m->version, m->name, m->sql) != PORTAL_OK)
 			return PORTAL_ERROR;
+	if (api->link_target(p, partnerships_exists) != PORTAL_OK ||
+	    api->openapi(p, partnerships_openapi) != PORTAL_OK) {
+		api->plugin_log(p, PORTAL_LOG_ERR, "cannot register as a link target or the OpenAPI fragment");
+		return PORTAL_ERROR;
+	}
 	return PORTAL_OK;
 }
 

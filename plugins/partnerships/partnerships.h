@@ -35,7 +35,8 @@ extern const struct portal_field doc_schema[];
 /* 1 when `s` is one of the NULL-terminated `values`. */
 int doc_in(const char *const *values, const char *s);
 /* Records "is read-only" for each server-owned member (id, municipality,
- * created_at, updated_at, version) present in `body`.  Returns how many. */
+ * created_at, updated_at, version, linked) present in `body`.  Returns how
+ * many. */
 int doc_reject_readonly(portal_req *r, struct json_object *body);
 /* Records members of a merge patch that the schema does not know and that
  * the patch sets to null (a merge drops them, so validate never sees them). */
@@ -112,6 +113,9 @@ long long store_insert(portal_req *r, struct json_object *doc);
 /* Writes a validated item over `id` and bumps its version; replaces the
  * agreements when `agreements` is set.  PORTAL_OK or PORTAL_ERROR. */
 int store_update(portal_req *r, long long id, struct json_object *doc, int agreements);
+/* Whether item `id` of this request's municipality exists: 1, 0, or
+ * PORTAL_ERROR. */
+int store_exists(portal_req *r, long long id);
 /* Deletes `id` (its agreements go with it).  PORTAL_OK or PORTAL_ERROR. */
 int store_delete(portal_req *r, long long id);
 

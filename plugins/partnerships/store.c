@@ -68,6 +68,10 @@ static const char store_sql_update[] =
     " search_text = ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)"
     " WHERE id = ? AND municipality = ?";
 
+/* Whether an item exists, for other modules' links (link_target). */
+static const char store_sql_exists[] =
+    "SELECT 1 FROM partnerships WHERE id = ? AND municipality = ?";
+
 static const char store_sql_delete[] =
     "DELETE FROM partnerships WHERE id = ? AND municipality = ?";
 
@@ -362,6 +366,23 @@ store_update(portal_req *r, long long id, struct json_object *doc, int agreement
 	if (agreements)
 		return store_put_agreements(r, id, store_member(doc, "agreements"), 1);
 	return PORTAL_OK;
+}
+
+int
+store_exists(portal_req *r, long long id)
+{
+	portal_stmt *s = api->prepare(r, store_sql_exists);
+	if (s == NULL)
+		return PORTAL_ERROR;
+	api->bind_int(s, 0, id);
+	api->bind_text(s, 1, api->municipality(r));
+	if (api->execute(s) != PORTAL_OK) {
+		api->done(s);
+		return PORTAL_ERROR;
+	}
+	int rc = api->fetch(s);
+	api->done(s);
+	return rc < 0 ? PORTAL_ERROR : rc;
 }
 
 int

@@ -8,9 +8,19 @@ municipalities plus `provkommun`, which enables no module).
 
 Writes go to svenljunga (create/patch/delete) and herrljunga (pagination);
 every item created here is deleted again at the end.
+
+Links: a visit, project or news item created in svenljunga with a link to a
+scratch partnership (partnership_ids, partners[].partnership_id,
+related.partnerships; the body is the module's POST example from the served
+OpenAPI document) must show up in the partnership's "linked".  While a
+module is missing (its POST answers 404, or 422 for reasons other than the
+link), those checks are skipped with a diagnostic.
 """
 import json
 import os
+import re
+import shutil
+import subprocess
 import sys
 import urllib.parse
 
@@ -29,6 +39,7 @@ BORLANGE = {"Larvik", "Frederikshavn", "Vestmannaeyjar", "Pitești", "Chișinău
 t = Tap()
 tokens = {}       # (slug, role) -> token
 created = []      # (slug, id) to delete at the end
+created_other = []  # (slug, module, id) of other modules' items, to delete at the end
 state = {}        # values shared between checks
 
 
@@ -587,6 +598,248 @@ def t_cleanup():
 
 
 # ---------------------------------------------------------------------------
+# links from projects, visits and news ("linked")
+
+# how each module links to a partnership: (field named in its errors,
+# body with the link to pid)
+def _visit_link(ex, pid, title):
+    return dict(ex, title=title, partnership_ids=[pid])
+
+
+def _project_link(ex, pid, title):
+    partners = ex.get("partners") if isinstance(ex.get("partners"), list) else []
+    first = dict(partners[0]) if partners and isinstance(partners[0], dict) else {"name": "itest partner"}
+    first["partnership_id"] = pid
+    return dict(ex, title=title, partners=[first])
+
+
+def _news_link(ex, pid, title):
+    related = dict(ex.get("related") or {}) if isinstance(ex.get("related"), dict) else {}
+    related["partnerships"] = [pid]
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return dict(ex, title=title, slug=slug, related=related)
+
+
+LINKERS = {
+    "visits": ("partnership_ids", _visit_link),
+    "projects": ("partners", _project_link),
+    "news": ("related", _news_link),
+}
+
+
+def post_example(module):
+    """The application/json example of POST /{module} in the served document."""
+    if "openapi" not in state:
+        state["openapi"] = expect_json(request("GET", API + "/openapi.json"), 200)
+    op = ((state["openapi"].get("paths") or {}).get("/api/v1/{municipality}/" + module) or {}).get("post")
+    if not isinstance(op, dict):
+        return None
+    media = (((op.get("requestBody") or {}).get("content") or {}).get("application/json") or {})
+    if "example" in media:
+        return media["example"]
+    for ex in (media.get("examples") or {}).values():
+        if isinstance(ex, dict) and "value" in ex:
+            return ex["value"]
+    return None
+
+
+class Skip(Exception):
+    pass
+
+
+def create_linked(module, slug, pid, title, **extra):
+    """POSTs a `module` item linking to partnership `pid`; returns (item, why
+    not) -- raises Skip while the module is not there yet."""
+    field, build = LINKERS[module]
+    ex = post_example(module)
+    if not isinstance(ex, dict):
+        raise Skip("%s: no POST example in the served OpenAPI document (plugin not there yet?)" % module)
+    body = build(json.loads(json.dumps(ex)), pid, title)
+    body.update(extra)
+    r = request("POST", "%s/%s/%s" % (API, slug, module), body=body, token=tok("*", "editor"))
+    if r.status == 201 and isinstance(r.json, dict) and "id" in r.json:
+        created_other.append((slug, module, r.json["id"]))
+        return r.json
+    if r.status == 404:
+        raise Skip("%s: POST answered 404 (plugin not there yet)" % module)
+    if r.status == 422:
+        errs = (r.json or {}).get("errors") or []
+        link_errs = [e for e in errs if isinstance(e, dict) and str(e.get("field", "")).startswith(field)
+                     and "not a known field" not in str(e.get("message", ""))]
+        if not link_errs:
+            raise Skip("%s: POST answered 422 for other reasons than the link (plugin not ready?): %s"
+                       % (module, r.text[:300]))
+    raise Fail("%s: POST with a link to partnership %s answered %d" % (module, pid, r.status), r)
+
+
+def check_or_skip(desc, fn):
+    """t.check, except that a Skip raised by fn prints "ok N - desc # SKIP why"."""
+    outcome = {}
+    try:
+        outcome["value"] = fn()
+    except Skip as e:
+        t.n += 1
+        print("ok %d - %s # SKIP %s" % (t.n, desc, e))
+        sys.stdout.flush()
+        return None
+    except Exception as e:  # replayed by t.check, which reports it
+        outcome["error"] = e
+
+    def replay():
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+    return t.check(desc, replay)
+
+
+def linked_of(pid, token=None):
+    r = get_item("svenljunga", pid, token=token)
+    j = expect_json(r, 200)
+    expect(isinstance(j.get("linked"), dict), "linked is not an object: %r" % j.get("linked"), r)
+    return j["linked"], r
+
+
+def t_linked_shape():
+    body, r = list_all("lerum")
+    expect(body["items"], "lerum has no partnership", r)
+    pid = body["items"][0]["id"]
+    r = get_item("lerum", pid)
+    j = expect_json(r, 200)
+    expect(isinstance(j.get("linked"), dict), "GET item has no linked object: %r" % j.get("linked"), r)
+    for module, items in j["linked"].items():
+        expect(isinstance(items, list) and all(isinstance(i, dict) and "id" in i and "title" in i
+                                               for i in items),
+               "linked.%s is not a list of {id, title, date}" % module, r)
+    expect(all("linked" not in i for i in body["items"]), "list items carry linked")
+
+
+def t_linked_readonly():
+    r = request("POST", coll("svenljunga"), body=new_body("itest-linkedro-" + TAG, linked={}),
+                token=tok("svenljunga", "editor"))
+    if r.status == 201 and r.json and "id" in r.json:
+        created.append(("svenljunga", r.json["id"]))
+    p = expect_field_error(r, "linked")
+    expect(any("read-only" in str(e.get("message")) for e in p.get("errors", [])
+               if e.get("field") == "linked"), "linked is not reported as read-only", r)
+    pid = state["link_target"]
+    r = request("PATCH", item("svenljunga", pid), body={"linked": None}, token=tok("svenljunga", "editor"))
+    expect_field_error(r, "linked")
+
+
+def t_link_target_setup():
+    j, _ = create("svenljunga", new_body("itest-linked-" + TAG))
+    state["link_target"] = j["id"]
+    linked, r = linked_of(j["id"], token=tok("svenljunga", "reader"))
+    expect(linked == {}, "a new partnership already has links: %r" % linked, r)
+
+
+def link_case(module):
+    def fn():
+        pid = state["link_target"]
+        title = "itest-link-%s-%s" % (module, TAG)
+        src = create_linked(module, "svenljunga", pid, title)
+        state.setdefault("sources", {})[module] = src
+        linked, r = linked_of(pid, token=tok("svenljunga", "reader"))
+        got = linked.get(module) or []
+        mine = [i for i in got if i.get("id") == src["id"]]
+        expect(len(mine) == 1, "linked.%s does not list the new %s item %s: %r"
+               % (module, module, src["id"], linked), r)
+        expect(mine[0].get("title") == title, "linked.%s title is %r, not %r"
+               % (module, mine[0].get("title"), title), r)
+        expect("date" in mine[0], "linked.%s item has no date member" % module, r)
+    return fn
+
+
+def t_link_other_municipality():
+    body, r = list_all("lerum")
+    expect(body["items"], "lerum has no partnership", r)
+    lerum_pid = body["items"][0]["id"]
+    field, build = LINKERS["visits"]
+    ex = post_example("visits")
+    if not isinstance(ex, dict):
+        raise Skip("visits: no POST example in the served OpenAPI document")
+    body = build(json.loads(json.dumps(ex)), lerum_pid, "itest-link-foreign-" + TAG)
+    r = request("POST", API + "/svenljunga/visits", body=body, token=tok("*", "editor"))
+    if r.status == 201 and isinstance(r.json, dict):
+        created_other.append(("svenljunga", "visits", r.json["id"]))
+    if r.status == 404:
+        raise Skip("visits: POST answered 404 (plugin not there yet)")
+    expect_field_error(r, "partnership_ids[0]", alternatives=("partnership_ids",))
+
+
+def t_link_visibility():
+    pid = state["link_target"]
+    title = "itest-link-hidden-%s" % TAG
+    src = create_linked("visits", "svenljunga", pid, title, public=False)
+    anon, r = linked_of(pid)
+    expect(src["id"] not in [i.get("id") for i in anon.get("visits") or []],
+           "an anonymous caller sees the non-public visit in linked: %r" % anon, r)
+    pub = state.get("sources", {}).get("visits")
+    if pub is not None and pub.get("public") is True:
+        expect(pub["id"] in [i.get("id") for i in anon.get("visits") or []],
+               "an anonymous caller does not see the public visit in linked: %r" % anon, r)
+    insider, r2 = linked_of(pid, token=tok("svenljunga", "reader"))
+    expect(src["id"] in [i.get("id") for i in insider.get("visits") or []],
+           "a reader of svenljunga does not see the non-public visit in linked: %r" % insider, r2)
+
+
+def db_links_to(slug, pid):
+    """Rows of the core's links table pointing at partnership `pid`, read
+    with the mariadb client through the stack's socket; None when that
+    cannot be done here."""
+    var, conf = os.environ.get("PORTAL_VAR"), os.environ.get("PORTAL_CONF")
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    if not (var and conf and client and os.path.exists(conf)):
+        return None
+    with open(conf, encoding="utf-8") as fh:
+        text = fh.read()
+    m = re.search(r"database\s*:\s*\{(.*?)\}", text, re.S)
+    if not m:
+        return None
+    kv = dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', m.group(1)))
+    if not all(k in kv for k in ("socket", "name", "user", "password")):
+        return None
+    q = ("SELECT COUNT(*) FROM links WHERE municipality = '%s' AND to_module = 'partnerships' "
+         "AND to_id = %d" % (slug, int(pid)))
+    p = subprocess.run([client, "--socket=" + kv["socket"], "-u", kv["user"], kv["name"], "-N", "-B",
+                        "-e", q], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, MYSQL_PWD=kv["password"]))
+    if p.returncode != 0:
+        raise Fail("mariadb client failed: %s" % p.stderr.strip())
+    return int(p.stdout.strip())
+
+
+def t_link_forget():
+    pid = state["link_target"]
+    if not state.get("sources"):
+        raise Skip("no other module could link to it")
+    before = db_links_to("svenljunga", pid)
+    r = request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor"))
+    expect_status(r, 204)
+    expect_problem(get_item("svenljunga", pid), 404)
+    after = db_links_to("svenljunga", pid)
+    if before is None:
+        t.diag("no mariadb client or socket here: the links table was not inspected")
+        return
+    expect(before >= 1, "the links table had no row to the partnership before the delete (%d)" % before)
+    expect(after == 0, "%d link(s) to the deleted partnership are left in the links table" % after)
+    for slug, module, sid in created_other:
+        if module in state["sources"] and state["sources"][module]["id"] == sid:
+            expect_json(request("GET", "%s/%s/%s/%s" % (API, slug, module, sid),
+                                token=tok("svenljunga", "reader")), 200)
+
+
+def t_cleanup_other():
+    left = []
+    tk = tok("*", "editor")
+    for slug, module, sid in created_other:
+        r = request("DELETE", "%s/%s/%s/%s" % (API, slug, module, sid), token=tk)
+        if r.status not in (204, 404):
+            left.append((slug, module, sid, r.status))
+    expect(not left, "could not delete %r" % left)
+
+
+# ---------------------------------------------------------------------------
 
 def main():
     t.check("GET /healthz answers 200 {\"status\":\"ok\"}", t_healthz)
@@ -723,6 +976,19 @@ def main():
             t.check("DELETE with a stale If-Match is a 412 problem", t_delete_stale)
             t.check("DELETE is 204, then GET/DELETE/PATCH are 404", t_delete)
 
+    t.check("GET item has an object linked ({module: [{id, title, date}]}); list items have none",
+            t_linked_shape)
+    if t.check("a new scratch partnership has linked {}", t_link_target_setup):
+        t.check("linked is read-only: a POST or PATCH body with it is 422", t_linked_readonly)
+        for module in ("visits", "projects", "news"):
+            check_or_skip("a %s item linking to the partnership shows up in its linked" % module,
+                          link_case(module))
+        check_or_skip("a visit linking to another municipality's partnership is a 422 naming "
+                      "partnership_ids[0]", t_link_other_municipality)
+        check_or_skip("a non-public visit shows up in linked for a reader, not for anonymous callers",
+                      t_link_visibility)
+        check_or_skip("DELETE of the partnership forgets the links to it", t_link_forget)
+    t.check("clean up the other modules' items created by this run", t_cleanup_other)
     t.check("clean up the items created by this run", t_cleanup)
     for (slug, role), tk in tokens.items():
         try:
