@@ -4,6 +4,7 @@
 #   make test       every test (unit, loader, integration through nginx)
 #   make test SAN=1 the same under AddressSanitizer + UBSan
 #   make DB=mysqlclient   build against libmysqlclient instead of libmariadb
+#   make fuzz       libFuzzer harnesses (clang), FUZZ_SECONDS each (default 60)
 
 CC      ?= cc
 DB      ?= libmariadb
@@ -16,6 +17,13 @@ WARN    := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Icore $(shell pkg-config --cflags $(PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lfcgi -ldl
+ifeq ($(FUZZ),1)
+# libFuzzer harnesses (tests/fuzz/): clang, the core built for fuzzing.
+CC      := clang
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+B       := build-fuzz
+endif
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -75,6 +83,21 @@ $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+$(B)/fuzz/%: tests/fuzz/%.c $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# make fuzz [FUZZ_SECONDS=60]: every harness for that long, with its corpus.
+fuzz:
+	$(MAKE) FUZZ=1 fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) build-fuzz/fuzz
+
 check-build: all $(UNIT_BIN) $(TESTPLUG)
 
 test: check-build
@@ -87,6 +110,6 @@ deps:
 	sh scripts/deps.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all check-build test run deps clean
+.PHONY: all check-build test run deps clean fuzz fuzz-build

@@ -13,6 +13,13 @@
 int plugin_route_add(portal_plugin *p, const struct portal_route *def);
 int plugin_migration_add(portal_plugin *p, unsigned version, const char *name, const char *sql);
 
+static void api_log(portal_req *r, int level, const char *fmt, ...) PORTAL_PRINTF(3, 4);
+static void api_plugin_log(portal_plugin *p, int level, const char *fmt, ...) PORTAL_PRINTF(3, 4);
+static char *api_printf(portal_req *r, const char *fmt, ...) PORTAL_PRINTF(2, 3);
+static void api_field_error(portal_req *r, const char *field, const char *fmt, ...)
+    PORTAL_PRINTF(3, 4);
+static int api_problem(portal_req *r, int status, const char *fmt, ...) PORTAL_PRINTF(3, 4);
+
 static void
 api_set_data(portal_plugin *p, void *data)
 {

@@ -155,6 +155,23 @@ for t in "$B"/tests/test_*; do
 done
 [ "$nunit" = 0 ] && echo "# no unit test binaries in $B/tests"
 
+# ---------------------------------------------------------------- fuzz smoke
+
+# Each libFuzzer harness for FUZZ_SMOKE seconds (default 5; 0 skips) when
+# clang is there; `make fuzz` runs them longer.
+FUZZ_SMOKE=${FUZZ_SMOKE:-5}
+if [ "$FUZZ_SMOKE" != 0 ] && command -v clang >/dev/null 2>&1; then
+	echo "# fuzz smoke (${FUZZ_SMOKE}s per harness)"
+	if make -s FUZZ=1 fuzz-build >"$out/fuzz-build.log" 2>&1; then
+		run fuzz-smoke sh tests/fuzz/run.sh "$FUZZ_SMOKE" build-fuzz/fuzz
+	else
+		own "the fuzz harnesses build (see below)" FAIL
+		tail -n 20 "$out/fuzz-build.log" | sed 's/^/#   /'
+	fi
+else
+	echo "# fuzz smoke skipped (FUZZ_SMOKE=0 or no clang)"
+fi
+
 # ---------------------------------------------------------------- integration
 
 echo "# integration tests (stack in $tmp)"
