@@ -72,6 +72,17 @@ openapi_build(struct plugins *ps)
 				json_object_object_add(paths, full, json_object_get(val));
 			}
 		}
+		struct json_object *ft;
+		if (json_object_object_get_ex(frag, "tags", &ft) && json_object_is_type(ft, json_type_array)) {
+			struct json_object *tags;
+			if (!json_object_object_get_ex(doc, "tags", &tags) ||
+			    !json_object_is_type(tags, json_type_array)) {
+				tags = json_object_new_array();
+				json_object_object_add(doc, "tags", tags);
+			}
+			for (size_t i = 0; i < json_object_array_length(ft); i++)
+				json_object_array_add(tags, json_object_get(json_object_array_get_idx(ft, i)));
+		}
 		if (json_object_object_get_ex(frag, "components", &fc) &&
 		    json_object_is_type(fc, json_type_object)) {
 			json_object_object_foreach(fc, section, members) {

@@ -12,7 +12,7 @@
  * project partner's partnership_id, a news item's related.partnerships):
  * the plugin is a link target, checks such ids through
  * partnerships_exists, shows what links to an item as its member "linked"
- * and makes the core forget the links of a deleted item.
+ * and makes the core forget the links to an item it deletes.
  *
  * Handlers answer through api->respond / api->problem and return
  * PORTAL_OK; they return PORTAL_ERROR without answering only when the
@@ -313,8 +313,13 @@ partnerships_delete(portal_req *r)
 		return partnerships_not_found(r);
 	if (api->etag(r, id, version) != PORTAL_OK)
 		return PORTAL_OK; /* 412 sent */
-	/* links from projects, visits and news go with it (the same
-	 * transaction: a failure rolls both back) */
+	/* The links from projects, visits and news go with it, in the same
+	 * transaction.  The row is locked (FOR UPDATE) and partnerships_exists
+	 * reads it in share mode, so a concurrent linking write either ends
+	 * before (and its link is forgotten here) or waits and finds no
+	 * partnership (422): no link row outlives the partnership.  The linking
+	 * items keep the id in their own fields; each module says what it does
+	 * with it on its next write. */
 	if (store_delete(r, id) != PORTAL_OK || api->link_forget(r, id) != PORTAL_OK)
 		return PORTAL_ERROR;
 	if (api->audit(r, "delete", id, json_object_get(before), NULL) != PORTAL_OK)
@@ -326,7 +331,9 @@ partnerships_delete(portal_req *r)
 
 /* link_target hook: whether partnership `id` exists in the request's
  * municipality (1/0), for another module checking a link on write;
- * PORTAL_ERROR when the database failed. */
+ * PORTAL_ERROR when the database failed.  The row is read with a shared
+ * lock, held until the writer's transaction ends, so a concurrent DELETE
+ * waits for it and then forgets the new link. */
 static int
 partnerships_exists(portal_req *r, long long id)
 {

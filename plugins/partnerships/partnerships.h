@@ -114,7 +114,7 @@ long long store_insert(portal_req *r, struct json_object *doc);
  * agreements when `agreements` is set.  PORTAL_OK or PORTAL_ERROR. */
 int store_update(portal_req *r, long long id, struct json_object *doc, int agreements);
 /* Whether item `id` of this request's municipality exists: 1, 0, or
- * PORTAL_ERROR. */
+ * PORTAL_ERROR.  Locks the row in share mode until the transaction ends. */
 int store_exists(portal_req *r, long long id);
 /* Deletes `id` (its agreements go with it).  PORTAL_OK or PORTAL_ERROR. */
 int store_delete(portal_req *r, long long id);

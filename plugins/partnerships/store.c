@@ -68,9 +68,11 @@ static const char store_sql_update[] =
     " search_text = ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)"
     " WHERE id = ? AND municipality = ?";
 
-/* Whether an item exists, for other modules' links (link_target). */
+/* Whether an item exists, for other modules' links (link_target).  The
+ * shared lock keeps it from being deleted until the linking write ends
+ * (partnerships_delete locks the row FOR UPDATE, then forgets the links). */
 static const char store_sql_exists[] =
-    "SELECT 1 FROM partnerships WHERE id = ? AND municipality = ?";
+    "SELECT 1 FROM partnerships WHERE id = ? AND municipality = ? LOCK IN SHARE MODE";
 
 static const char store_sql_delete[] =
     "DELETE FROM partnerships WHERE id = ? AND municipality = ?";

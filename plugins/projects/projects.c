@@ -7,7 +7,7 @@
  *   GET    /api/v1/{m}/projects/{id}   one item with "linked", ETag
  *   POST   /api/v1/{m}/projects        create (editor)
  *   PATCH  /api/v1/{m}/projects/{id}   JSON merge patch (editor)
- *   DELETE /api/v1/{m}/projects/{id}   delete (editor)
+ *   DELETE /api/v1/{m}/projects/{id}   delete (editor); 409 while linked
  *
  * Links: partners[].partnership_id points at a partnership of the same
  * municipality (checked with api->link_exists, stored with api->link_set so
@@ -398,6 +398,32 @@ projects_delete(portal_req *r)
 		return projects_not_found(r);
 	if (api->etag(r, id, version) != PORTAL_OK)
 		return PORTAL_OK; /* 412 sent */
+	/* A project that visits or news link to is not deleted (portal.h:
+	 * a target refuses, so no item keeps a dangling project id): the
+	 * editor changes or deletes those items first.  An editor sees every
+	 * link, public or not.  The row lock taken above and the share lock of
+	 * projects_exists keep a concurrent linking write out of the gap. */
+	struct json_object *linked = api->links_to(r, id); /* the request's */
+	if (linked == NULL)
+		return PORTAL_ERROR;
+	if (json_object_object_length(linked) > 0) {
+		const char *which = NULL;
+		json_object_object_foreach(linked, module, list) {
+			const char *ids = NULL;
+			for (size_t i = 0; i < json_object_array_length(list); i++) {
+				struct json_object *lid;
+				json_object_object_get_ex(json_object_array_get_idx(list, i), "id", &lid);
+				ids = api->printf(r, "%s%s%lld", ids ? ids : "", ids ? ", " : "",
+				                  (long long)json_object_get_int64(lid));
+			}
+			which = api->printf(r, "%s%s%s %s", which ? which : "", which ? "; " : "", module,
+			                    ids ? ids : "");
+		}
+		return api->problem(r, 409,
+		                    "project %lld is linked from %s; change or delete those first",
+		                    id, which);
+	}
+	/* its own links to partnerships go with it */
 	if (store_delete(r, id) != PORTAL_OK || api->link_forget(r, id) != PORTAL_OK)
 		return PORTAL_ERROR;
 	if (api->audit(r, "delete", id, json_object_get(before), NULL) != PORTAL_OK)

@@ -114,7 +114,7 @@ struct store_filter {
 int store_load(portal_req *r, long long id, int for_update, struct json_object **item,
                long long *version);
 /* 1 when item `id` exists in this request's municipality, 0 when not,
- * PORTAL_ERROR. */
+ * PORTAL_ERROR.  Locks the row in share mode until the transaction ends. */
 int store_exists(portal_req *r, long long id);
 /* Appends up to f->limit items to the array `items`, which owns them, in
  * (sort_start DESC, id DESC) order; sets *more when further items follow

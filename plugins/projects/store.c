@@ -23,8 +23,14 @@ static const char store_sql_load[] =
 static const char store_sql_load_lock[] =
     "SELECT " STORE_COLS " FROM projects p WHERE p.id = ? AND p.municipality = ? FOR UPDATE";
 
+/* For other modules' links (link_target).  The shared lock, held until the
+ * linking write's transaction ends, orders it with a DELETE of the project
+ * (which locks the row FOR UPDATE and then looks for links): either the
+ * link is committed first and the DELETE sees it (409), or the DELETE
+ * commits first and the link is refused (422).  No link outlives its
+ * project. */
 static const char store_sql_exists[] =
-    "SELECT 1 FROM projects WHERE id = ? AND municipality = ?";
+    "SELECT 1 FROM projects WHERE id = ? AND municipality = ? LOCK IN SHARE MODE";
 
 /*
  * The list: every filter is always in the statement and switched off by

@@ -623,7 +623,14 @@ def t_stale_link():
                                   "kind": "cooperation"}, module="partnerships")
     j, _ = create("svenljunga", new_body("stale", partners=[
         {"name": "Stale", "partnership_id": pj["id"]}]))
-    expect_status(request("DELETE", item("svenljunga", pj["id"], "partnerships"), token=tk), 204)
+    d = request("DELETE", item("svenljunga", pj["id"], "partnerships"), token=tk)
+    if d.status == 409:
+        # the partnerships module refuses to delete a linked partnership
+        # (portal.h's advice to link targets): no stale id can arise
+        expect_problem(d, 409)
+        t.diag("the partnerships module refuses (409) to delete a linked partnership")
+        return
+    expect_status(d, 204)
     r = request("PATCH", item("svenljunga", j["id"]), body={"status": "completed"}, token=tk)
     pr = expect_json(r, 200)
     expect(pr["partners"][0]["partnership_id"] == pj["id"],
@@ -780,6 +787,46 @@ def t_delete():
                            token=tok("svenljunga", "editor")), 404)
     body, lr = list_all("svenljunga", q=TAG)
     expect(pid not in [i["id"] for i in body["items"]], "deleted item still listed", lr)
+
+
+def t_visit_links():
+    # a visit (not public) linking to a scratch project: an editor or reader
+    # sees it in `linked`, the ETag changes, and the project cannot be
+    # deleted while it links (409); once the visit is gone it can
+    tk = tok("svenljunga", "editor")
+    pj, _ = create("svenljunga", new_body("visited"))
+    pid = pj["id"]
+    g1 = get_item("svenljunga", pid, token=tok("svenljunga", "reader"))
+    expect_json(g1, 200)
+    r = request("POST", coll("svenljunga", "visits"), token=tk,
+                body={"title": "itest-visit " + TAG, "direction": "incoming",
+                      "project_id": pid, "public": False})
+    if r.status == 404:
+        t.diag("SKIP: svenljunga has no visits module")
+        return
+    v = expect_json(r, 201)
+    created.append(("svenljunga", "visits", v["id"]))
+    g2 = get_item("svenljunga", pid, token=tok("svenljunga", "reader"))
+    j2 = expect_json(g2, 200)
+    expect([x.get("id") for x in j2["linked"].get("visits", [])] == [v["id"]],
+           "linked.visits for a reader: %r" % j2["linked"], g2)
+    expect(g2.header("etag") != g1.header("etag"),
+           "the ETag %r did not change when a visit linked to the project" % g2.header("etag"), g2)
+    anon = expect_json(get_item("svenljunga", pid), 200)
+    expect("visits" not in anon["linked"], "a non-public visit shows to anonymous callers: %r"
+           % anon["linked"])
+    d = request("DELETE", item("svenljunga", pid), token=tk)
+    p = expect_problem(d, 409)
+    expect("visits" in p.get("detail", "") and str(v["id"]) in p.get("detail", ""),
+           "409 detail does not name the visit: %r" % p.get("detail"), d)
+    expect_json(get_item("svenljunga", pid), 200)
+    expect_status(request("DELETE", item("svenljunga", v["id"], "visits"), token=tk), 204)
+    g3 = get_item("svenljunga", pid, token=tok("svenljunga", "reader"))
+    j3 = expect_json(g3, 200)
+    expect(j3["linked"] == {}, "linked after the visit's deletion: %r" % j3["linked"], g3)
+    expect(g3.header("etag") == g1.header("etag"), "ETag %r, before the visit %r"
+           % (g3.header("etag"), g1.header("etag")), g3)
+    expect_status(request("DELETE", item("svenljunga", pid), token=tk), 204)
 
 
 def t_delete_linked():
@@ -1029,6 +1076,8 @@ def main():
                 t.check("Tamsalu no longer lists the deleted project",
                         linked_case("tamsalu", None, present=False))
             t.check("a deleted partnership's id stays; writing it again is a 422", t_stale_link)
+        t.check("a visit links: reader sees it, ETag changes, DELETE is 409 until it is gone",
+                t_visit_links)
 
         if t.check("PATCH changes one field, keeps the rest, version+1, new ETag", t_patch):
             t.check("PATCH may move status in any direction (no lifecycle enforced)",
