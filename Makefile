@@ -91,7 +91,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
-fuzz-build: $(FUZZ_BIN)
+fuzz-build: $(FUZZ_BIN) $(PLUGIN_SO)
 
 # make fuzz [FUZZ_SECONDS=60]: every harness for that long, with its corpus.
 fuzz:

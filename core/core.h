@@ -81,6 +81,7 @@ struct conf {
 	int log_level;
 	long long max_body;
 	int json_max_depth;
+	int max_query_args;
 	struct conf_db db;
 	config_setting_t *plugins; /* group of plugin sections, or NULL */
 	struct conf_municipality *munis;
@@ -269,7 +270,7 @@ struct req_arg {
 	char *name, *value;
 };
 
-#define REQ_MAX_ARGS 64
+#define REQ_MAX_ARGS 64 /* default of core.max_query_args */
 
 struct core; /* the process state (dispatch.c) */
 
@@ -282,8 +283,9 @@ struct portal_req {
 	char *path;       /* decoded path, without query */
 	char **seg;       /* path segments (decoded) */
 	size_t nseg;
-	struct req_arg args[REQ_MAX_ARGS];
+	struct req_arg *args; /* in the pool */
 	size_t nargs;
+	size_t max_args; /* 0: REQ_MAX_ARGS */
 	const char *request_id;
 	const struct conf_municipality *muni;
 	struct router_match match;

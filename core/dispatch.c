@@ -272,6 +272,7 @@ dispatch_request(struct core *c, const struct req_io *io)
 	r->pool = &c->pool;
 	r->core = c;
 	r->io = io;
+	r->max_args = (size_t)c->conf->max_query_args;
 	const char *detail = NULL;
 	int st = req_parse(r, &detail);
 	if (st != 0)

@@ -113,8 +113,10 @@ req_parse(struct portal_req *r, const char **detail)
 	const char *qs = r->io->param(r->io->ctx, "QUERY_STRING");
 	if (qs == NULL && q)
 		qs = q + 1;
+	size_t max_args = r->max_args ? r->max_args : REQ_MAX_ARGS;
 	if (qs && *qs) {
 		char *copy = pool_strdup(r->pool, qs), *save = NULL;
+		r->args = pool_alloc(r->pool, max_args * sizeof(*r->args));
 		for (char *kv = strtok_r(copy, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
 			char *eq = strchr(kv, '=');
 			if (eq)
@@ -130,7 +132,7 @@ req_parse(struct portal_req *r, const char **detail)
 			}
 			if (*kv == '\0')
 				continue;
-			if (r->nargs == REQ_MAX_ARGS) {
+			if (r->nargs == max_args) {
 				*detail = "too many query parameters";
 				return 400;
 			}
