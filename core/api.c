@@ -416,4 +416,5 @@ const struct portal_api api_table = {
 	.openapi = openapi_register,
 	.search_fold = search_fold,
 	.search_terms = search_terms,
+	.link_guard = links_guard,
 };

@@ -369,6 +369,7 @@ int links_set(portal_req *r, long long from_id, const char *to_module, const lon
 int links_forget(portal_req *r, long long id);
 struct json_object *links_to(portal_req *r, long long id);
 const char *links_fingerprint(portal_req *r, long long id);
+int links_guard(portal_req *r, long long id);
 
 /* ---- openapi.c ---- */
 extern const char core_openapi[]; /* core/openapi.json, compiled in */

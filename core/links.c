@@ -133,3 +133,32 @@ links_fingerprint(portal_req *r, long long id)
 	db_done(s);
 	return fp;
 }
+
+int
+links_guard(portal_req *r, long long id)
+{
+	if (r->plugin == NULL || r->muni == NULL)
+		return PORTAL_ERROR;
+	/* every link counts here, public or not */
+	struct portal_stmt *s = db_prepare(
+	    r->core->db, "SELECT from_module, GROUP_CONCAT(from_id ORDER BY from_id SEPARATOR ', ') "
+	                 "FROM links WHERE municipality = ? AND to_module = ? AND to_id = ? "
+	                 "GROUP BY from_module ORDER BY from_module");
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
+	    db_bind_int(s, 2, id) || db_execute(s))
+		return PORTAL_ERROR;
+	struct buf b;
+	buf_init(&b, r->pool);
+	int rc;
+	while ((rc = db_fetch(s)) == 1)
+		buf_printf(&b, "%s%s %s", b.len ? "; " : "", db_col_text(s, 0), db_col_text(s, 1));
+	db_done(s);
+	if (rc < 0)
+		return PORTAL_ERROR;
+	if (b.len == 0)
+		return 0;
+	out_problem(r, 409, pool_printf(r->pool, "%s %lld is linked from %s; change or delete those "
+	                                         "first (or keep it and change its status)",
+	                                r->plugin->name, id, b.data));
+	return 1;
+}

@@ -299,8 +299,8 @@ struct portal_api {
 	int (*link_set)(portal_req *r, long long from_id, const char *to_module, const long long *ids,
 	                size_t n, const char *title, const char *date, int is_public);
 	/* Forgets every link from and to item `id` of this plugin (on delete).
-	 * A target should refuse (409) to delete an item that links_to() shows
-	 * linked, so no source keeps a dangling id: a relation is ended, not
+	 * A target refuses (409, link_guard below) to delete an item others
+	 * link to, so no source keeps a dangling id: a relation is ended, not
 	 * erased.  The ETag of a link target's item covers what links to it. */
 	int (*link_forget)(portal_req *r, long long id);
 	/* What links to item `id` of this plugin, as the caller may see it:
@@ -326,6 +326,13 @@ struct portal_api {
 	 */
 	char *(*search_fold)(portal_req *r, const char *text);
 	int (*search_terms)(portal_req *r, const char *q, const char **terms, int max);
+
+	/* For a link target's DELETE: 0 when nothing links to item `id`; 1
+	 * after answering 409 naming what links to it (the handler returns
+	 * PORTAL_OK); PORTAL_ERROR when the database failed.  Call it with the
+	 * item's row locked (SELECT ... FOR UPDATE), and read it in share mode
+	 * in the link_target hook, so no link can slip in between. */
+	int (*link_guard)(portal_req *r, long long id);
 };
 
 #endif /* PORTAL_H */

@@ -313,13 +313,15 @@ partnerships_delete(portal_req *r)
 		return partnerships_not_found(r);
 	if (api->etag(r, id, version) != PORTAL_OK)
 		return PORTAL_OK; /* 412 sent */
-	/* The links from projects, visits and news go with it, in the same
-	 * transaction.  The row is locked (FOR UPDATE) and partnerships_exists
-	 * reads it in share mode, so a concurrent linking write either ends
-	 * before (and its link is forgotten here) or waits and finds no
-	 * partnership (422): no link row outlives the partnership.  The linking
-	 * items keep the id in their own fields; each module says what it does
-	 * with it on its next write. */
+	/* A partnership that projects, visits or news link to is not deleted
+	 * (409 naming them): the relation is ended (status "ended"), not erased,
+	 * and no item keeps a dangling id.  The row is locked (FOR UPDATE) and
+	 * partnerships_exists reads it in share mode, so a concurrent linking
+	 * write either ends before (and is seen here) or waits and finds no
+	 * partnership (422). */
+	rc = api->link_guard(r, id);
+	if (rc != 0)
+		return rc > 0 ? PORTAL_OK : PORTAL_ERROR;
 	if (store_delete(r, id) != PORTAL_OK || api->link_forget(r, id) != PORTAL_OK)
 		return PORTAL_ERROR;
 	if (api->audit(r, "delete", id, json_object_get(before), NULL) != PORTAL_OK)
@@ -356,7 +358,7 @@ static const struct portal_route partnerships_routes[] = {
 static int
 partnerships_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, search_terms)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, link_guard)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}

@@ -403,26 +403,9 @@ projects_delete(portal_req *r)
 	 * editor changes or deletes those items first.  An editor sees every
 	 * link, public or not.  The row lock taken above and the share lock of
 	 * projects_exists keep a concurrent linking write out of the gap. */
-	struct json_object *linked = api->links_to(r, id); /* the request's */
-	if (linked == NULL)
-		return PORTAL_ERROR;
-	if (json_object_object_length(linked) > 0) {
-		const char *which = NULL;
-		json_object_object_foreach(linked, module, list) {
-			const char *ids = NULL;
-			for (size_t i = 0; i < json_object_array_length(list); i++) {
-				struct json_object *lid;
-				json_object_object_get_ex(json_object_array_get_idx(list, i), "id", &lid);
-				ids = api->printf(r, "%s%s%lld", ids ? ids : "", ids ? ", " : "",
-				                  (long long)json_object_get_int64(lid));
-			}
-			which = api->printf(r, "%s%s%s %s", which ? which : "", which ? "; " : "", module,
-			                    ids ? ids : "");
-		}
-		return api->problem(r, 409,
-		                    "project %lld is linked from %s; change or delete those first",
-		                    id, which);
-	}
+	rc = api->link_guard(r, id);
+	if (rc != 0)
+		return rc > 0 ? PORTAL_OK : PORTAL_ERROR;
 	/* its own links to partnerships go with it */
 	if (store_delete(r, id) != PORTAL_OK || api->link_forget(r, id) != PORTAL_OK)
 		return PORTAL_ERROR;
@@ -446,7 +429,7 @@ static const struct portal_route projects_routes[] = {
 static int
 projects_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, search_terms)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, link_guard)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}

@@ -25,7 +25,7 @@ static const char store_sql_load_lock[] =
     "SELECT " STORE_COLS " FROM visits v WHERE v.id = ? AND v.municipality = ? FOR UPDATE";
 
 static const char store_sql_exists[] =
-    "SELECT 1 FROM visits WHERE id = ? AND municipality = ?";
+    "SELECT 1 FROM visits WHERE id = ? AND municipality = ? LOCK IN SHARE MODE";
 
 /*
  * The list: every filter is always in the statement and switched off by

@@ -391,6 +391,10 @@ visits_delete(portal_req *r)
 		return rc;
 	if (api->etag(r, id, version) != PORTAL_OK)
 		return PORTAL_OK; /* 412 sent */
+	/* news that link to the visit keep it (409): change or delete them first */
+	rc = api->link_guard(r, id);
+	if (rc != 0)
+		return rc > 0 ? PORTAL_OK : PORTAL_ERROR;
 	if (store_delete(r, id) != PORTAL_OK || api->link_forget(r, id) != PORTAL_OK)
 		return PORTAL_ERROR;
 	if (api->audit(r, "delete", id, json_object_get(before), NULL) != PORTAL_OK)
@@ -421,7 +425,7 @@ static const struct portal_route visits_routes[] = {
 static int
 visits_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, search_terms)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, link_guard)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}

@@ -817,19 +817,29 @@ def db_links_to(slug, pid):
     return int(p.stdout.strip())
 
 
-def t_link_forget():
-    """DELETE of a linked partnership is 204, leaves no link row pointing at
-    it, and leaves the linking items alone."""
+def t_link_guard():
+    """DELETE of a linked partnership is a 409 naming what links to it and
+    changes nothing; once those items are gone it is 204 and no link row
+    points at it."""
     pid = state["link_target"]
     if not state.get("sources"):
         raise Skip("no other module could link to it")
     before = db_links_to("svenljunga", pid)
     r = request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor"))
+    p = expect_problem(r, 409)
+    for module, src in state["sources"].items():
+        expect(module in p.get("detail", "") and str(src["id"]) in p.get("detail", ""),
+               "the 409 does not name %s %s: %r" % (module, src["id"], p.get("detail")), r)
+    expect_json(get_item("svenljunga", pid), 200)
+    # every item this run made in svenljunga's other modules links to it
+    for slug, module, sid in created_other:
+        if slug == "svenljunga":
+            r = request("DELETE", "%s/svenljunga/%s/%s" % (API, module, sid),
+                        token=tok("svenljunga", "editor"))
+            expect_status(r, 204, 404)
+    r = request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor"))
     expect_status(r, 204)
     expect_problem(get_item("svenljunga", pid), 404)
-    for module, src in state["sources"].items():
-        expect_json(request("GET", "%s/svenljunga/%s/%s" % (API, module, src["id"]),
-                            token=tok("svenljunga", "reader")), 200)
     after = db_links_to("svenljunga", pid)
     if before is None:
         t.diag("no mariadb client or socket here: the links table was not inspected")
@@ -998,8 +1008,8 @@ def main():
                       "partnership_ids[0]", t_link_other_municipality)
         check_or_skip("a non-public visit shows up in linked for a reader, not for anonymous callers",
                       t_link_visibility)
-        check_or_skip("DELETE of a linked partnership is 204, forgets the links to it and leaves "
-                      "the linking items", t_link_forget)
+        check_or_skip("DELETE of a linked partnership is a 409 naming the linking items; after "
+                      "they are gone it is 204 and no link row is left", t_link_guard)
     t.check("clean up the other modules' items created by this run", t_cleanup_other)
     t.check("clean up the items created by this run", t_cleanup)
     for (slug, role), tk in tokens.items():
