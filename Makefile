@@ -98,7 +98,12 @@ fuzz:
 	$(MAKE) FUZZ=1 fuzz-build
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) build-fuzz/fuzz
 
-check-build: all $(UNIT_BIN) $(TESTPLUG)
+# In-process request replay, for valgrind (tests/integration/test_valgrind.sh).
+$(B)/tests/replay: tests/valgrind/replay.c $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
+check-build: all $(UNIT_BIN) $(TESTPLUG) $(B)/tests/replay
 
 test: check-build
 	B=$(B) SAN=$(SAN) sh tests/run.sh

@@ -19,7 +19,7 @@ set -u
 NEEDS="build-essential pkg-config libfcgi-dev libmariadb-dev libconfig-dev
 libjson-c-dev libsodium-dev libcmark-dev mariadb-server mariadb-client
 nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl jq
-spawn-fcgi wrk clang libclang-rt-14-dev"
+spawn-fcgi wrk clang libclang-rt-14-dev valgrind"
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 
