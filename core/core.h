@@ -395,6 +395,26 @@ int audit_record(struct portal_req *r, const char *action, long long id, struct 
                  struct json_object *after);
 void audit_list(struct core *c, struct portal_req *r);
 
+/* ---- tmpl.c: logic-less templates, escaping by default ---- */
+enum tmpl_mode { TMPL_TEXT, TMPL_HTML, TMPL_XML, TMPL_CSV, TMPL_ICS, TMPL_JSON };
+struct tmpl;
+struct tmpl_env {
+	const char *lang, *fallback_lang; /* for the lang filter */
+	struct json_object *messages;     /* the language's catalogue (month names for date) */
+	struct json_object *root;         /* outermost context (site, municipality, t), or NULL */
+	const struct tmpl *(*partial)(void *ctx, const char *name);
+	void *ctx;
+};
+/* Compiles `text`; the mode comes from the name's extension (.html,
+ * .atom/.xml/.svg, .csv, .ics, .json/.geojson/.jsonld).  NULL with
+ * "name:line: what" in err on a syntax error. */
+struct tmpl *tmpl_compile(const char *name, const char *text, char *err, size_t errlen);
+void tmpl_free(struct tmpl *t);
+enum tmpl_mode tmpl_mode_of(const char *name);
+const char *tmpl_name(const struct tmpl *t);
+int tmpl_render(const struct tmpl *t, struct json_object *data, const struct tmpl_env *env,
+                struct buf *out);
+
 /* ---- api.c ---- */
 extern const struct portal_api api_table;
 

@@ -1,0 +1,614 @@
+/*
+ * tmpl.c - a logic-less template engine (a Mustache subset) that escapes
+ * by default, as kcgi's output writers do: the template says where data
+ * goes, the engine says how it is written for the output's format.
+ *
+ *   {{name}}          a value from the data, escaped for the mode
+ *   {{a.b.c}}         a dotted path; {{.}} the current value
+ *   {{name|filter}}   lang (text of a {lang: text} map in the request's
+ *                     language, else a fallback), date (a partial date or a
+ *                     timestamp for people), count (length of an array),
+ *                     json (the value as JSON, safe inside <script>),
+ *                     url (percent-encoded), ics_date (YYYYMMDD)
+ *   {{#name}}..{{/name}}  a section: each item of an array, once for a
+ *                     true value (an object becomes the current value)
+ *   {{^name}}..{{/name}}  inverted: when missing, false, null, "" or []
+ *   {{> name}}        another template (a partial), same data
+ *   {{{name}}}        raw, unescaped: only for HTML the server made safe
+ *                     (a news body rendered by cmark in safe mode)
+ *   {{! comment}}
+ *
+ * Templates are compiled once (errors name the template and line) and
+ * rendered per request into a pool buffer.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+enum tmpl_kind { T_TEXT, T_VAR, T_RAW, T_SECTION, T_INVERTED, T_PARTIAL };
+
+enum tmpl_filter { F_NONE, F_LANG, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE };
+
+struct tmpl_node {
+	enum tmpl_kind kind;
+	char *text;   /* T_TEXT: the bytes; others: the name/path */
+	size_t len;
+	enum tmpl_filter filter;
+	unsigned line;
+	struct tmpl_node *child; /* sections */
+	struct tmpl_node *next;
+};
+
+struct tmpl {
+	char *name;
+	enum tmpl_mode mode;
+	struct tmpl_node *nodes;
+};
+
+static void
+tmpl_free_nodes(struct tmpl_node *n)
+{
+	while (n) {
+		struct tmpl_node *next = n->next;
+		tmpl_free_nodes(n->child);
+		free(n->text);
+		free(n);
+		n = next;
+	}
+}
+
+void
+tmpl_free(struct tmpl *t)
+{
+	if (t == NULL)
+		return;
+	tmpl_free_nodes(t->nodes);
+	free(t->name);
+	free(t);
+}
+
+enum tmpl_mode
+tmpl_mode_of(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	if (dot == NULL)
+		return TMPL_TEXT;
+	if (strcmp(dot, ".html") == 0)
+		return TMPL_HTML;
+	if (strcmp(dot, ".atom") == 0 || strcmp(dot, ".xml") == 0 || strcmp(dot, ".svg") == 0)
+		return TMPL_XML;
+	if (strcmp(dot, ".csv") == 0)
+		return TMPL_CSV;
+	if (strcmp(dot, ".ics") == 0)
+		return TMPL_ICS;
+	if (strcmp(dot, ".json") == 0 || strcmp(dot, ".geojson") == 0 || strcmp(dot, ".jsonld") == 0)
+		return TMPL_JSON;
+	return TMPL_TEXT;
+}
+
+static int
+tmpl_name_ok(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-' &&
+		    s[i] != '/')
+			return 0;
+	return 1;
+}
+
+struct tmpl_parser {
+	const char *src, *p, *name;
+	unsigned line;
+	char *err;
+	size_t errlen;
+};
+
+static struct tmpl_node *
+tmpl_node_new(enum tmpl_kind kind, const char *text, size_t len, unsigned line)
+{
+	struct tmpl_node *n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return NULL;
+	n->kind = kind;
+	n->text = strndup(text, len);
+	n->len = len;
+	n->line = line;
+	if (n->text == NULL) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+/* Parses until {{/end}} (or the end of text when end is NULL). */
+static struct tmpl_node *
+tmpl_parse(struct tmpl_parser *ps, const char *end, int *ok)
+{
+	struct tmpl_node *head = NULL, **tail = &head;
+	*ok = 1;
+	while (*ps->p) {
+		const char *open = strstr(ps->p, "{{");
+		size_t tlen = open ? (size_t)(open - ps->p) : strlen(ps->p);
+		if (tlen) {
+			struct tmpl_node *n = tmpl_node_new(T_TEXT, ps->p, tlen, ps->line);
+			if (n == NULL)
+				goto fail;
+			*tail = n;
+			tail = &n->next;
+			for (size_t i = 0; i < tlen; i++)
+				ps->line += ps->p[i] == '\n';
+			ps->p += tlen;
+		}
+		if (open == NULL)
+			break;
+		int triple = open[2] == '{';
+		const char *close = strstr(open + 2, triple ? "}}}" : "}}");
+		if (close == NULL) {
+			snprintf(ps->err, ps->errlen, "%s:%u: \"{{\" is not closed", ps->name, ps->line);
+			goto fail;
+		}
+		const char *tag = open + (triple ? 3 : 2);
+		size_t n = (size_t)(close - tag);
+		ps->p = close + (triple ? 3 : 2);
+		char sigil = triple ? '{' : *tag;
+		if (!triple && strchr("#^/>&!", sigil)) {
+			tag++;
+			n--;
+		} else if (!triple) {
+			sigil = 0;
+		}
+		while (n && isspace((unsigned char)*tag))
+			tag++, n--;
+		while (n && isspace((unsigned char)tag[n - 1]))
+			n--;
+		if (sigil == '!') {
+			for (const char *c = open; c < ps->p; c++)
+				ps->line += *c == '\n';
+			continue;
+		}
+		if (sigil == '/') {
+			if (end == NULL || strlen(end) != n || strncmp(end, tag, n) != 0) {
+				snprintf(ps->err, ps->errlen, "%s:%u: {{/%.*s}} closes %s%s%s", ps->name,
+				         ps->line, (int)n, tag, end ? "{{#" : "nothing", end ? end : "",
+				         end ? "}}" : "");
+				goto fail;
+			}
+			return head;
+		}
+		/* name|filter */
+		enum tmpl_filter filter = F_NONE;
+		const char *bar = memchr(tag, '|', n);
+		size_t nlen = bar ? (size_t)(bar - tag) : n;
+		while (nlen && isspace((unsigned char)tag[nlen - 1]))
+			nlen--;
+		if (bar) {
+			const char *f = bar + 1;
+			size_t fl = (size_t)(tag + n - f);
+			while (fl && isspace((unsigned char)*f))
+				f++, fl--;
+			static const struct {
+				const char *name;
+				enum tmpl_filter f;
+			} filters[] = {{"lang", F_LANG}, {"date", F_DATE}, {"count", F_COUNT},
+			               {"json", F_JSON}, {"url", F_URL}, {"ics_date", F_ICS_DATE}};
+			for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+				if (strlen(filters[i].name) == fl && strncmp(filters[i].name, f, fl) == 0)
+					filter = filters[i].f;
+			if (filter == F_NONE || sigil == '#' || sigil == '^' || sigil == '>') {
+				snprintf(ps->err, ps->errlen, "%s:%u: unknown or misplaced filter \"%.*s\"",
+				         ps->name, ps->line, (int)fl, f);
+				goto fail;
+			}
+		}
+		if (!(nlen == 1 && tag[0] == '.') && !tmpl_name_ok(tag, nlen)) {
+			snprintf(ps->err, ps->errlen, "%s:%u: bad name \"%.*s\"", ps->name, ps->line,
+			         (int)nlen, tag);
+			goto fail;
+		}
+		enum tmpl_kind kind = sigil == '#'   ? T_SECTION
+		                      : sigil == '^' ? T_INVERTED
+		                      : sigil == '>' ? T_PARTIAL
+		                      : sigil == '{' || sigil == '&' ? T_RAW
+		                                                     : T_VAR;
+		struct tmpl_node *node = tmpl_node_new(kind, tag, nlen, ps->line);
+		if (node == NULL)
+			goto fail;
+		node->filter = filter;
+		*tail = node;
+		tail = &node->next;
+		if (kind == T_SECTION || kind == T_INVERTED) {
+			int cok;
+			node->child = tmpl_parse(ps, node->text, &cok);
+			if (!cok)
+				goto fail;
+		}
+	}
+	if (end != NULL) {
+		snprintf(ps->err, ps->errlen, "%s:%u: {{#%s}} is not closed", ps->name, ps->line, end);
+		goto fail;
+	}
+	return head;
+fail:
+	*ok = 0;
+	tmpl_free_nodes(head);
+	return NULL;
+}
+
+struct tmpl *
+tmpl_compile(const char *name, const char *text, char *err, size_t errlen)
+{
+	struct tmpl_parser ps = {text, text, name, 1, err, errlen};
+	int ok;
+	err[0] = '\0';
+	struct tmpl_node *nodes = tmpl_parse(&ps, NULL, &ok);
+	if (!ok)
+		return NULL;
+	struct tmpl *t = calloc(1, sizeof(*t));
+	if (t == NULL || (t->name = strdup(name)) == NULL) {
+		free(t);
+		tmpl_free_nodes(nodes);
+		snprintf(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
+	t->mode = tmpl_mode_of(name);
+	t->nodes = nodes;
+	return t;
+}
+
+const char *
+tmpl_name(const struct tmpl *t)
+{
+	return t->name;
+}
+
+/* ---- rendering ---- */
+
+#define TMPL_MAX_DEPTH 32
+
+struct tmpl_ctx {
+	const struct tmpl_env *env;
+	enum tmpl_mode mode;
+	struct json_object *stack[TMPL_MAX_DEPTH];
+	int depth;
+	int partials; /* nesting of partials, against loops */
+	struct buf *out;
+	int failed;
+};
+
+/* A dotted path looked up from the innermost context outwards (the first
+ * segment decides which context, as in Mustache). */
+static struct json_object *
+tmpl_lookup(struct tmpl_ctx *c, const char *path, int *found)
+{
+	*found = 0;
+	if (strcmp(path, ".") == 0) {
+		*found = 1;
+		return c->stack[c->depth - 1];
+	}
+	char first[128];
+	size_t fl = strcspn(path, ".");
+	if (fl >= sizeof(first))
+		return NULL;
+	memcpy(first, path, fl);
+	first[fl] = '\0';
+	struct json_object *v = NULL;
+	int i;
+	for (i = c->depth - 1; i >= 0; i--)
+		if (json_object_is_type(c->stack[i], json_type_object) &&
+		    json_object_object_get_ex(c->stack[i], first, &v))
+			break;
+	if (i < 0)
+		return NULL;
+	const char *rest = path + fl;
+	while (*rest == '.') {
+		rest++;
+		size_t sl = strcspn(rest, ".");
+		char seg[128];
+		if (sl >= sizeof(seg) || !json_object_is_type(v, json_type_object))
+			return NULL;
+		memcpy(seg, rest, sl);
+		seg[sl] = '\0';
+		if (!json_object_object_get_ex(v, seg, &v))
+			return NULL;
+		rest += sl;
+	}
+	*found = 1;
+	return v;
+}
+
+static int
+tmpl_truthy(struct json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_null: return 0;
+	case json_type_boolean: return json_object_get_boolean(v);
+	case json_type_string: return json_object_get_string_len(v) > 0;
+	case json_type_array: return json_object_array_length(v) > 0;
+	case json_type_int: return 1;
+	case json_type_double: return 1;
+	case json_type_object: return 1;
+	}
+	return 0;
+}
+
+/* Writes s (n bytes) escaped for the mode. */
+static void
+tmpl_escape(struct buf *b, enum tmpl_mode mode, const char *s, size_t n)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *rep = NULL;
+		unsigned char ch = (unsigned char)s[i];
+		switch (mode) {
+		case TMPL_HTML:
+		case TMPL_XML:
+			rep = ch == '&' ? "&amp;" : ch == '<' ? "&lt;" : ch == '>' ? "&gt;"
+			    : ch == '"' ? "&quot;" : ch == '\'' ? "&#39;" : NULL;
+			/* control characters XML 1.0 does not allow */
+			if (!rep && ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r')
+				rep = "";
+			break;
+		case TMPL_ICS: /* RFC 5545 TEXT */
+			rep = ch == '\\' ? "\\\\" : ch == ';' ? "\\;" : ch == ',' ? "\\," : ch == '\n' ? "\\n"
+			    : ch == '\r' ? "" : NULL;
+			break;
+		case TMPL_JSON: /* inside a JSON string, and safe inside <script> */
+			rep = ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" : ch == '\n' ? "\\n" : ch == '\r' ? "\\r"
+			    : ch == '\t' ? "\\t" : ch == '<' ? "\\u003c" : ch == '>' ? "\\u003e"
+			    : ch == '&' ? "\\u0026" : NULL;
+			if (!rep && ch < 0x20) {
+				char u[8];
+				snprintf(u, sizeof(u), "\\u%04x", ch);
+				buf_add(b, s + start, i - start);
+				buf_puts(b, u);
+				start = i + 1;
+				continue;
+			}
+			break;
+		case TMPL_CSV: /* the field is quoted by tmpl_value */
+			rep = ch == '"' ? "\"\"" : NULL;
+			break;
+		case TMPL_TEXT:
+			break;
+		}
+		if (rep) {
+			buf_add(b, s + start, i - start);
+			buf_puts(b, rep);
+			start = i + 1;
+		}
+	}
+	buf_add(b, s + start, n - start);
+}
+
+/* A {lang: text} map's text in the request's language, else the
+ * fallback's, else any. */
+static const char *
+tmpl_pick_lang(struct tmpl_ctx *c, struct json_object *v)
+{
+	struct json_object *t;
+	if (json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	if (!json_object_is_type(v, json_type_object))
+		return NULL;
+	if (c->env->lang && json_object_object_get_ex(v, c->env->lang, &t) && t)
+		return json_object_get_string(t);
+	if (c->env->fallback_lang && json_object_object_get_ex(v, c->env->fallback_lang, &t) && t)
+		return json_object_get_string(t);
+	json_object_object_foreach(v, k, val) {
+		(void)k;
+		if (json_object_is_type(val, json_type_string))
+			return json_object_get_string(val);
+	}
+	return NULL;
+}
+
+/* "2004-10" -> "oktober 2004" with the month names of the catalogue
+ * (t.month_10), "2026-11-23T10:00:00Z" -> "23 november 2026". */
+static const char *
+tmpl_date(struct tmpl_ctx *c, const char *s)
+{
+	struct pool *p = c->out->pool;
+	size_t n = strlen(s);
+	if (n < 4 || !isdigit((unsigned char)s[0]))
+		return s;
+	if (n == 4)
+		return s;
+	char key[16];
+	snprintf(key, sizeof(key), "month_%.2s", s + 5);
+	struct json_object *m = NULL;
+	const char *month = NULL;
+	if (c->env->messages && json_object_object_get_ex(c->env->messages, key, &m))
+		month = json_object_get_string(m);
+	if (month == NULL)
+		return pool_strndup(p, s, n > 10 ? 10 : n);
+	if (n == 7)
+		return pool_printf(p, "%s %.4s", month, s);
+	int day = atoi(s + 8);
+	return pool_printf(p, "%d %s %.4s", day, month, s);
+}
+
+static void
+tmpl_put(struct tmpl_ctx *c, const char *s, int raw)
+{
+	if (raw)
+		buf_puts(c->out, s);
+	else
+		tmpl_escape(c->out, c->mode, s, strlen(s));
+}
+
+static void
+tmpl_value(struct tmpl_ctx *c, const struct tmpl_node *n, struct json_object *v, int found)
+{
+	int raw = n->kind == T_RAW;
+	const char *s = NULL;
+	char num[64];
+	struct pool *p = c->out->pool;
+
+	switch (n->filter) {
+	case F_COUNT:
+		snprintf(num, sizeof(num), "%zu",
+		         json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0);
+		buf_puts(c->out, num);
+		return;
+	case F_JSON: {
+		/* a complete JSON value, with <, > and & escaped for <script> */
+		const char *js = found ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+		                                                               JSON_C_TO_STRING_NOSLASHESCAPE)
+		                       : "null";
+		for (const char *q = js; *q; q++) {
+			if (*q == '<')
+				buf_puts(c->out, "\\u003c");
+			else if (*q == '>')
+				buf_puts(c->out, "\\u003e");
+			else if (*q == '&')
+				buf_puts(c->out, "\\u0026");
+			else
+				buf_add(c->out, q, 1);
+		}
+		return;
+	}
+	case F_LANG:
+		s = tmpl_pick_lang(c, v);
+		break;
+	default:
+		if (!found || v == NULL)
+			s = NULL;
+		else if (json_object_is_type(v, json_type_string))
+			s = json_object_get_string(v);
+		else if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double) ||
+		         json_object_is_type(v, json_type_boolean))
+			s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+		else
+			s = NULL; /* objects and arrays are not text */
+	}
+	if (s && n->filter == F_DATE)
+		s = tmpl_date(c, s);
+	if (s && n->filter == F_ICS_DATE) {
+		char d[16] = "";
+		size_t k = 0;
+		for (const char *q = s; *q && k < 8; q++)
+			if (isdigit((unsigned char)*q))
+				d[k++] = *q;
+		for (; k < 8; k++) /* a partial date starts at its first day */
+			d[k] = k == 5 || k == 7 ? '1' : '0';
+		d[8] = '\0';
+		s = pool_strdup(p, d);
+	}
+	if (s && n->filter == F_URL) {
+		struct buf u;
+		buf_init(&u, p);
+		for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+			if (isalnum(*q) || strchr("-._~", *q)) {
+				buf_add(&u, q, 1);
+			} else {
+				char h[4];
+				snprintf(h, sizeof(h), "%%%02X", *q);
+				buf_puts(&u, h);
+			}
+		}
+		s = u.data ? u.data : "";
+	}
+	if (c->mode == TMPL_CSV && !raw) {
+		/* every field quoted; a leading = + - @ would be a formula in a
+		 * spreadsheet: prefixed with ' (OWASP CSV injection) */
+		buf_puts(c->out, "\"");
+		if (s && (*s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r') &&
+		    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+			buf_puts(c->out, "'");
+		if (s)
+			tmpl_escape(c->out, c->mode, s, strlen(s));
+		buf_puts(c->out, "\"");
+		return;
+	}
+	if (s)
+		tmpl_put(c, s, raw);
+}
+
+static void tmpl_run(struct tmpl_ctx *c, const struct tmpl_node *n);
+
+static void
+tmpl_push_run(struct tmpl_ctx *c, struct json_object *v, const struct tmpl_node *child)
+{
+	if (c->depth >= TMPL_MAX_DEPTH) {
+		c->failed = 1;
+		return;
+	}
+	c->stack[c->depth++] = v;
+	tmpl_run(c, child);
+	c->depth--;
+}
+
+static void
+tmpl_run(struct tmpl_ctx *c, const struct tmpl_node *n)
+{
+	for (; n && !c->failed; n = n->next) {
+		int found;
+		struct json_object *v;
+		switch (n->kind) {
+		case T_TEXT:
+			buf_add(c->out, n->text, n->len);
+			break;
+		case T_VAR:
+		case T_RAW:
+			v = tmpl_lookup(c, n->text, &found);
+			tmpl_value(c, n, v, found);
+			break;
+		case T_SECTION:
+			v = tmpl_lookup(c, n->text, &found);
+			if (!found || !tmpl_truthy(v))
+				break;
+			if (json_object_is_type(v, json_type_array)) {
+				size_t len = json_object_array_length(v);
+				for (size_t i = 0; i < len && !c->failed; i++)
+					tmpl_push_run(c, json_object_array_get_idx(v, i), n->child);
+			} else if (json_object_is_type(v, json_type_object)) {
+				tmpl_push_run(c, v, n->child);
+			} else {
+				tmpl_run(c, n->child);
+			}
+			break;
+		case T_INVERTED:
+			v = tmpl_lookup(c, n->text, &found);
+			if (!found || !tmpl_truthy(v))
+				tmpl_run(c, n->child);
+			break;
+		case T_PARTIAL: {
+			const struct tmpl *t = c->env->partial ? c->env->partial(c->env->ctx, n->text) : NULL;
+			if (t == NULL || c->partials >= 8) {
+				log_msg(PORTAL_LOG_ERR, NULL, "template: no partial \"%s\" (or nested too deep)",
+				        n->text);
+				c->failed = 1;
+				break;
+			}
+			enum tmpl_mode saved = c->mode;
+			c->mode = t->mode == TMPL_TEXT ? saved : t->mode;
+			c->partials++;
+			tmpl_run(c, t->nodes);
+			c->partials--;
+			c->mode = saved;
+			break;
+		}
+		}
+	}
+}
+
+int
+tmpl_render(const struct tmpl *t, struct json_object *data, const struct tmpl_env *env,
+            struct buf *out)
+{
+	struct tmpl_ctx c;
+	memset(&c, 0, sizeof(c));
+	c.env = env;
+	c.mode = t->mode;
+	c.out = out;
+	c.stack[c.depth++] = env->root ? env->root : data;
+	if (env->root && data != env->root)
+		c.stack[c.depth++] = data;
+	tmpl_run(&c, t->nodes);
+	return c.failed ? PORTAL_ERROR : PORTAL_OK;
+}

@@ -1,0 +1,107 @@
+/* The template engine: escaping per output format, sections, filters,
+ * partials, and syntax errors named with template and line. */
+#include <stdlib.h>
+
+#include "core.h"
+#include "t.h"
+
+static struct pool pool;
+static struct tmpl *partial_t;
+
+static const struct tmpl *
+partial(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "p") == 0 ? partial_t : NULL;
+}
+
+static const char *
+render(const char *name, const char *text, const char *json, const char *lang)
+{
+	char err[256];
+	struct tmpl *t = tmpl_compile(name, text, err, sizeof(err));
+	if (t == NULL)
+		return pool_strdup(&pool, err);
+	struct json_object *data = json_tokener_parse(json);
+	struct json_object *msgs = json_tokener_parse("{\"month_10\":\"oktober\",\"month_09\":\"september\"}");
+	struct tmpl_env env = {lang, "sv", msgs, NULL, partial, NULL};
+	struct buf b;
+	buf_init(&b, &pool);
+	int rc = tmpl_render(t, data, &env, &b);
+	json_object_put(data);
+	json_object_put(msgs);
+	tmpl_free(t);
+	if (rc != PORTAL_OK)
+		return "(render failed)";
+	return b.data ? b.data : "";
+}
+
+int
+main(void)
+{
+	pool_init(&pool);
+	char err[256];
+	partial_t = tmpl_compile("p.html", "<i>{{name}}</i>", err, sizeof(err));
+
+	T_STR(render("a.html", "<p>{{name}}</p>", "{\"name\":\"<script>alert('x')</script> & \\\"q\\\"\"}", "sv"),
+	      "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;</p>",
+	      "HTML: escaped by default");
+	T_STR(render("a.html", "{{{html}}}|{{&html}}", "{\"html\":\"<b>ok</b>\"}", "sv"),
+	      "<b>ok</b>|<b>ok</b>", "HTML: raw only when asked");
+	T_STR(render("a.html", "{{#items}}[{{name}}]{{/items}}{{^items}}none{{/items}}",
+	             "{\"items\":[{\"name\":\"Larvik\"},{\"name\":\"Chi\xc8\x99in\xc4\x83u\"}]}", "sv"),
+	      "[Larvik][Chi\xc8\x99in\xc4\x83u]", "sections iterate arrays");
+	T_STR(render("a.html", "{{#items}}x{{/items}}{{^items}}none{{/items}}", "{\"items\":[]}", "sv"),
+	      "none", "inverted section for an empty array");
+	T_STR(render("a.html", "{{#partner}}{{name}} ({{country}}){{/partner}}",
+	             "{\"partner\":{\"name\":\"Nibe\",\"country\":\"DK\"}}", "sv"),
+	      "Nibe (DK)", "an object section becomes the context");
+	T_STR(render("a.html", "{{#items}}{{name}}/{{muni}};{{/items}}",
+	             "{\"muni\":\"lerum\",\"items\":[{\"name\":\"a\"},{\"name\":\"b\"}]}", "sv"),
+	      "a/lerum;b/lerum;", "names resolve outwards through the context stack");
+	T_STR(render("a.html", "{{partner.name}}|{{missing.x}}|{{n}}|{{f}}|{{b}}|{{nul}}",
+	             "{\"partner\":{\"name\":\"Ukmerg\xc4\x97\"},\"n\":12,\"f\":47.5,\"b\":true,\"nul\":null}", "sv"),
+	      "Ukmerg\xc4\x97||12|47.5|true|", "dotted paths, numbers, booleans, null and missing");
+	T_STR(render("a.html", "{{description|lang}}", "{\"description\":{\"sv\":\"V\xc3\xa4nort\",\"en\":\"Twin town\"}}", "en"),
+	      "Twin town", "lang filter picks the request's language");
+	T_STR(render("a.html", "{{description|lang}}", "{\"description\":{\"sv\":\"V\xc3\xa4nort\",\"en\":\"Twin town\"}}", "da"),
+	      "V\xc3\xa4nort", "lang filter falls back");
+	T_STR(render("a.html", "{{d1|date}}, {{d2|date}}, {{d3|date}}, {{ts|date}}",
+	             "{\"d1\":\"2004-10\",\"d2\":\"1998\",\"d3\":\"1999-09-05\",\"ts\":\"2026-10-23T10:00:00Z\"}", "sv"),
+	      "oktober 2004, 1998, 5 september 1999, 23 oktober 2026", "date filter with month names");
+	T_STR(render("a.html", "{{items|count}}", "{\"items\":[1,2,3]}", "sv"), "3", "count filter");
+	T_STR(render("a.html", "<script type=\"application/ld+json\">{{data|json}}</script>",
+	             "{\"data\":{\"name\":\"</script><script>alert(1)</script>\"}}", "sv"),
+	      "<script type=\"application/ld+json\">{\"name\":\"\\u003c/script\\u003e\\u003cscript\\u003ealert(1)\\u003c/script\\u003e\"}</script>",
+	      "json filter cannot close a script element");
+	T_STR(render("a.json", "{\"name\":\"{{name}}\"}", "{\"name\":\"a\\\"b\\\\c\\n</script>\"}", "sv"),
+	      "{\"name\":\"a\\\"b\\\\c\\n\\u003c/script\\u003e\"}", "JSON mode escapes for a JSON string");
+	T_STR(render("a.atom", "<title>{{t}}</title>", "{\"t\":\"R&D <b>\\u0001\"}", "sv"),
+	      "<title>R&amp;D &lt;b&gt;</title>", "XML mode, control characters dropped");
+	T_STR(render("a.csv", "{{a}},{{b}},{{c}},{{n}}\n",
+	             "{\"a\":\"x, \\\"y\\\"\",\"b\":\"=HYPERLINK(1)\",\"c\":\"-2+3\",\"n\":-5}", "sv"),
+	      "\"x, \"\"y\"\"\",\"'=HYPERLINK(1)\",\"'-2+3\",\"-5\"\n", "CSV: quoted, formulas neutralised");
+	T_STR(render("a.ics", "SUMMARY:{{s}}\nDTSTART;VALUE=DATE:{{d|ics_date}}\n",
+	             "{\"s\":\"Bes\xc3\xb6k; m\xc3\xb6te, dag 1\\nrad 2\",\"d\":\"2019-09\"}", "sv"),
+	      "SUMMARY:Bes\xc3\xb6k\\; m\xc3\xb6te\\, dag 1\\nrad 2\nDTSTART;VALUE=DATE:20190901\n",
+	      "iCalendar TEXT escaping and dates");
+	T_STR(render("a.html", "<b>{{> p}}</b>", "{\"name\":\"<x>\"}", "sv"), "<b><i>&lt;x&gt;</i></b>",
+	      "partials render with the same data, escaped");
+	T_STR(render("a.html", "a{{! a comment }}b", "{}", "sv"), "ab", "comments");
+	T_STR(render("a.html", "{{> nope}}", "{}", "sv"), "(render failed)", "a missing partial fails the render");
+
+	T_OK(strstr(render("bad.html", "x\n{{#a}}\ny", "{}", "sv"), "bad.html:3: {{#a}} is not closed") != NULL,
+	     "unclosed section named with its line");
+	T_OK(strstr(render("bad.html", "{{#a}}{{/b}}", "{}", "sv"), "bad.html:1: {{/b}} closes {{#a}}") != NULL,
+	     "mismatched close named");
+	T_OK(strstr(render("bad.html", "\n\n{{name|upper}}", "{}", "sv"), "bad.html:3: unknown or misplaced filter") != NULL,
+	     "unknown filter named");
+	T_OK(strstr(render("bad.html", "{{a b}}", "{}", "sv"), "bad name") != NULL, "bad name refused");
+	T_OK(strstr(render("bad.html", "{{x", "{}", "sv"), "is not closed") != NULL, "unclosed tag refused");
+	T_OK(tmpl_mode_of("x.geojson") == TMPL_JSON && tmpl_mode_of("x.ics") == TMPL_ICS &&
+	         tmpl_mode_of("x.atom") == TMPL_XML && tmpl_mode_of("x.csv") == TMPL_CSV,
+	     "mode from the extension");
+	tmpl_free(partial_t);
+	pool_destroy(&pool);
+	return T_DONE();
+}
