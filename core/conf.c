@@ -241,7 +241,7 @@ conf_load(struct conf *c, const char *path)
 	else {
 		static const char *const known[] = {"listen", "socket_mode", "workers", "plugin_dir",
 		                                    "log_level", "max_body", "json_max_depth",
-		                                    "max_query_args", NULL};
+		                                    "max_query_args", "user", "group", NULL};
 		conf_check_members(c, core, "core", known);
 	}
 	if (core && config_setting_type(core) != CONFIG_TYPE_GROUP)
@@ -273,6 +273,8 @@ conf_load(struct conf *c, const char *path)
 	c->max_body = conf_int(c, core, "max_body", 1048576, 1024, 64LL * 1024 * 1024);
 	c->json_max_depth = (int)conf_int(c, core, "json_max_depth", 16, 2, 64);
 	c->max_query_args = (int)conf_int(c, core, "max_query_args", REQ_MAX_ARGS, 1, 1000);
+	c->user = conf_str(c, core, "user", NULL, 0);
+	c->group = conf_str(c, core, "group", NULL, 0);
 
 	config_setting_t *db = config_lookup(&c->cfg, "database");
 	if (db == NULL)

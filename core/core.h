@@ -82,6 +82,7 @@ struct conf {
 	long long max_body;
 	int json_max_depth;
 	int max_query_args;
+	const char *user, *group; /* privileges to drop to after opening the socket, or NULL */
 	struct conf_db db;
 	config_setting_t *plugins; /* group of plugin sections, or NULL */
 	struct conf_municipality *munis;

@@ -26,6 +26,9 @@
 #include <sys/prctl.h>
 #endif
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <fcgiapp.h>
 
 #include "core.h"
@@ -245,6 +248,55 @@ reload(void)
 	return PORTAL_OK;
 }
 
+/*
+ * core.user / core.group: started as root (to bind a socket in /run, say),
+ * portald hands the socket to that user and group and drops to them before
+ * any worker exists; it never serves a request as root.
+ */
+static int
+drop_privileges(const char *sock)
+{
+	if (conf.user == NULL) {
+		if (geteuid() == 0)
+			log_msg(PORTAL_LOG_WARN, NULL, "running as root: set core.user (and core.group) "
+			                               "to drop privileges");
+		return PORTAL_OK;
+	}
+	struct passwd *pw = getpwnam(conf.user);
+	if (pw == NULL) {
+		log_msg(PORTAL_LOG_ERR, NULL, "core.user \"%s\": no such user", conf.user);
+		return PORTAL_ERROR;
+	}
+	gid_t gid = pw->pw_gid;
+	if (conf.group) {
+		struct group *gr = getgrnam(conf.group);
+		if (gr == NULL) {
+			log_msg(PORTAL_LOG_ERR, NULL, "core.group \"%s\": no such group", conf.group);
+			return PORTAL_ERROR;
+		}
+		gid = gr->gr_gid;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return PORTAL_OK;
+		log_msg(PORTAL_LOG_ERR, NULL, "core.user is %s, but portald runs as uid %d, not root",
+		        conf.user, (int)geteuid());
+		return PORTAL_ERROR;
+	}
+	if (sock[0] == '/' && chown(sock, pw->pw_uid, gid) != 0) {
+		log_msg(PORTAL_LOG_ERR, NULL, "chown %s: %s", sock, strerror(errno));
+		return PORTAL_ERROR;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0 ||
+	    setuid(0) == 0) {
+		log_msg(PORTAL_LOG_ERR, NULL, "cannot drop privileges to %s: %s", conf.user, strerror(errno));
+		return PORTAL_ERROR;
+	}
+	log_msg(PORTAL_LOG_INFO, NULL, "running as %s (uid %d, gid %d)", conf.user, (int)pw->pw_uid,
+	        (int)gid);
+	return PORTAL_OK;
+}
+
 static int
 ncpu(void)
 {
@@ -329,6 +381,8 @@ main(int argc, char **argv)
 		fprintf(f, "%d\n", (int)getpid());
 		fclose(f);
 	}
+	if (drop_privileges(listen_path) != PORTAL_OK)
+		return 1;
 
 	int nworkers = conf.workers > 0 ? conf.workers : ncpu();
 	pid_t pids[MAX_WORKERS], old_pids[4 * MAX_WORKERS];
