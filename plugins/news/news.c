@@ -128,10 +128,11 @@ news_has_id(struct json_object *ids, long long id)
 /*
  * Checks every id of doc's "related" with the module it names (same
  * municipality, module enabled there, item exists); records an error
- * naming "related.visits[0]" for each that does not.  An id the item
- * already had (in `before`, on a patch) whose target has gone since (it
- * was deleted, or the module switched off) is dropped instead, so an
- * editor can still change the title of an older article.  PORTAL_OK, or
+ * naming "related.visits[0]" for each that does not.  Targets refuse to
+ * be deleted while linked (api->link_guard), but a municipality may
+ * switch a module off: an id the item already had (in `before`, on a
+ * patch) that no longer answers is dropped instead, so an editor can
+ * still change the title of an older article.  PORTAL_OK, or
  * PORTAL_ERROR when the database failed.
  */
 static int

@@ -27,7 +27,8 @@ from helpers import (Tap, create_token, error_fields, expect, expect_field_error
 API = "/api/v1"
 TAG = "itest-%d" % os.getpid()  # marks the items this run creates (also a valid slug part)
 DEMO_SLUG = "besok-fran-norge-danmark-och-moldavien"
-DEMO_TITLE = "Besök från Norge, Danmark och Moldavien"
+DEMO_TITLE = "Besök från Norge, Danmark och Moldavien"  # also the demo visit's title
+AUTISM = "Utvecklingsprojekt om barn och ungdomar med autism"  # a demo project of Borlänge
 
 t = Tap()
 tokens = {}       # (slug, role) -> token
@@ -136,7 +137,28 @@ def t_demo_article():
     expect(sorted(a["related"]["partnerships"]) == want,
            "related.partnerships %r, expected Frederikshavn, Larvik, Chișinău %r"
            % (a["related"]["partnerships"], want), r)
+    vis = [i["id"] for i in list_all_module("borlange", "visits") if i.get("title") == DEMO_TITLE]
+    expect(a["related"]["visits"] == vis and len(vis) == 1,
+           "related.visits %r, expected the demo visit %r" % (a["related"]["visits"], vis), r)
+    pro = [i["id"] for i in list_all_module("borlange", "projects") if i.get("title") == AUTISM]
+    expect(a["related"]["projects"] == pro and len(pro) == 1,
+           "related.projects %r, expected the autism project %r" % (a["related"]["projects"], pro), r)
     state["demo"] = a
+
+
+def list_all_module(muni, module):
+    r = request("GET", coll(muni, module), query={"limit": "100"})
+    return expect_json(r, 200)["items"]
+
+
+def t_demo_linked_visit_project():
+    a = state["demo"]
+    for module, nid in (("visits", a["related"]["visits"][0]), ("projects", a["related"]["projects"][0])):
+        r = request("GET", item("borlange", nid, module))
+        j = expect_json(r, 200)
+        news = ((j.get("linked") or {}).get("news")) or []
+        expect([n.get("id") for n in news] == [a["id"]],
+               "the demo %s' linked.news is %r, expected the article %d" % (module, news, a["id"]), r)
 
 
 def t_demo_linked():
@@ -582,22 +604,25 @@ def t_link_patch_other_municipality():
     expect(after == before, "a 422 patch changed the item")
 
 
-def t_link_target_deleted():
-    # a partnership linked earlier and deleted since is dropped on the next write
+def t_link_target_guarded():
+    # a partnership a news item links to cannot be deleted (409 naming the
+    # news item); once the article lets go of it, it can
     pr = request("POST", coll("svenljunga", "partnerships"),
                  body={"partner": {"name": "%s partner" % TAG}, "kind": "cooperation"},
                  token=tok("svenljunga", "editor"))
     p = expect_json(pr, 201)
     created.append(("svenljunga", p["id"], "partnerships"))
     rehna = partnership_id("svenljunga", "Rehna")
-    j, _ = create("svenljunga", new_body("gone", related={"partnerships": [p["id"], rehna]}))
+    j, _ = create("svenljunga", new_body("guard", related={"partnerships": [p["id"], rehna]}))
+    r = request("DELETE", item("svenljunga", p["id"], "partnerships"), token=tok("svenljunga", "editor"))
+    prob = expect_problem(r, 409)
+    expect("news %d" % j["id"] in str(prob.get("detail")),
+           "the 409 does not name the news item: %r" % prob.get("detail"), r)
+    r = request("PATCH", item("svenljunga", j["id"]), body={"related": {"partnerships": [rehna]}},
+                token=tok("svenljunga", "editor"))
+    expect(expect_json(r, 200)["related"]["partnerships"] == [rehna], "related not patched", r)
     expect_status(request("DELETE", item("svenljunga", p["id"], "partnerships"),
                           token=tok("svenljunga", "editor")), 204)
-    r = request("PATCH", item("svenljunga", j["id"]), body={"lead": "ny ingress"},
-                token=tok("svenljunga", "editor"))
-    j2 = expect_json(r, 200)
-    expect(j2["related"]["partnerships"] == [rehna],
-           "the deleted partnership is still related: %r" % j2["related"], r)
 
 
 # ---------------------------------------------------------------------------
@@ -867,9 +892,12 @@ def t_cleanup():
 # ---------------------------------------------------------------------------
 
 def main():
-    if t.check("borlange lists the demo article about the week-37 visit, related to its partnerships",
+    if t.check("borlange lists the demo article about the week-37 visit, related to its partnerships, "
+               "the visit and the autism project",
                t_demo_article):
         t.check("Larvik shows the demo article in linked.news (title, date)", t_demo_linked)
+        t.check("the demo visit and autism project show the article in linked.news",
+                t_demo_linked_visit_project)
         t.check("slug filter and GET item give the demo article", t_demo_by_slug)
         t.check("q=chisinau finds the demo article", q_case("borlange", "chisinau", True))
         t.check("q=Chișinău (diacritics) finds it too", q_case("borlange", "Chișinău", True))
@@ -977,7 +1005,8 @@ def main():
     if "linked" in state:
         t.check("PATCH to another municipality's partnership is 422 and changes nothing",
                 t_link_patch_other_municipality)
-    t.check("a related partnership deleted since is dropped on the next write", t_link_target_deleted)
+    t.check("a linked partnership cannot be deleted (409 naming the news item) until unlinked",
+            t_link_target_guarded)
 
     if t.check("POST: 201, Location, ETag, every member", t_create_main):
         t.check("POST without a token is 401", auth_case(None, 401))
