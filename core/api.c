@@ -357,6 +357,13 @@ api_set_etag(portal_req *r, long long id, long long version)
 	out_header(r, "ETag", api_etag_value(r, id, version));
 }
 
+static const char *const *
+api_languages(portal_req *r)
+{
+	static const char *const none[] = {NULL};
+	return r->muni && r->muni->languages ? r->muni->languages : none;
+}
+
 const struct portal_api api_table = {
 	.abi_version = PORTAL_ABI_VERSION,
 	.size = sizeof(struct portal_api),
@@ -417,4 +424,7 @@ const struct portal_api api_table = {
 	.search_fold = search_fold,
 	.search_terms = search_terms,
 	.link_guard = links_guard,
+	.is_duplicate = db_is_duplicate,
+	.is_lang = valid_lang,
+	.languages = api_languages,
 };

@@ -216,6 +216,7 @@ struct json_object *db_col_json(struct portal_stmt *s, unsigned i);
 long long db_insert_id(struct portal_stmt *s);
 long long db_affected(struct portal_stmt *s);
 void db_done(struct portal_stmt *s);
+int db_is_duplicate(struct portal_stmt *s); /* the last execute hit a UNIQUE key */
 void db_done_all(struct db *d); /* ends every statement still in use */
 int db_begin(struct db *d);
 int db_commit(struct db *d);

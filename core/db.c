@@ -41,6 +41,7 @@ struct portal_stmt {
 	unsigned long *rlen, *rcap;
 	my_bool *rnull, *rerr;
 	int active; /* executed, result not yet freed */
+	unsigned last_errno; /* of the last execute, 0 after success */
 	struct pool *pool;
 	struct portal_stmt *next;
 };
@@ -410,7 +411,9 @@ db_execute(struct portal_stmt *s)
 			        s->sql);
 			return PORTAL_ERROR;
 		}
+	s->last_errno = 0;
 	if ((s->nparams && mysql_stmt_bind_param(s->st, s->pb)) || mysql_stmt_execute(s->st)) {
+		s->last_errno = mysql_stmt_errno(s->st);
 		db_note_error(d, mysql_stmt_errno(s->st), mysql_stmt_error(s->st));
 		log_msg(d->down ? PORTAL_LOG_WARN : PORTAL_LOG_ERR, NULL, "execute \"%.80s\": %s",
 		        s->sql, d->err);
@@ -546,4 +549,10 @@ void
 db_library_end(void)
 {
 	mysql_library_end();
+}
+
+int
+db_is_duplicate(struct portal_stmt *s)
+{
+	return s != NULL && s->last_errno == 1062; /* ER_DUP_ENTRY */
 }

@@ -333,6 +333,14 @@ struct portal_api {
 	 * item's row locked (SELECT ... FOR UPDATE), and read it in share mode
 	 * in the link_target hook, so no link can slip in between. */
 	int (*link_guard)(portal_req *r, long long id);
+
+	/* 1 when the last execute of `s` failed because a UNIQUE key already
+	 * holds the value (two requests racing for one slug): answer 409. */
+	int (*is_duplicate)(portal_stmt *s);
+	int (*is_lang)(const char *tag); /* 1 when a BCP 47 language tag */
+	/* The request's municipality's languages, first the main one;
+	 * NULL-terminated. */
+	const char *const *(*languages)(portal_req *r);
 };
 
 #endif /* PORTAL_H */

@@ -274,6 +274,17 @@ news_slug_free(portal_req *r, struct json_object *doc, long long id)
 	return 1;
 }
 
+/* A concurrent write took the slug between news_slug_free and the write:
+ * the same 409 (the core rolls the transaction back). */
+static int
+news_slug_race(portal_req *r, struct json_object *doc)
+{
+	const char *slug = doc_str(doc, "slug");
+	api->field_error(r, "slug", "is taken by another news item of %s", api->municipality(r));
+	return api->problem(r, 409, "%s already has a news item with slug \"%s\"",
+	                    api->municipality(r), slug ? slug : "");
+}
+
 /* ---- list ---- */
 
 /* A query argument that must be one of `values`; records an error named
@@ -447,6 +458,8 @@ news_create(portal_req *r)
 
 	long long id = store_insert(r, doc), version;
 	struct json_object *item;
+	if (id == STORE_DUPLICATE)
+		return news_slug_race(r, doc);
 	if (id < 0 || news_set_links(r, id, doc) != PORTAL_OK ||
 	    store_load(r, id, 0, &item, &version) != 1)
 		return PORTAL_ERROR;
@@ -494,7 +507,10 @@ news_update(portal_req *r)
 	if (taken != 0)
 		return taken < 0 ? PORTAL_ERROR : PORTAL_OK;
 
-	if (store_update(r, id, doc) != PORTAL_OK || news_set_links(r, id, doc) != PORTAL_OK ||
+	int urc = store_update(r, id, doc);
+	if (urc == STORE_DUPLICATE)
+		return news_slug_race(r, doc);
+	if (urc != PORTAL_OK || news_set_links(r, id, doc) != PORTAL_OK ||
 	    store_load(r, id, 0, &after, &version) != 1)
 		return PORTAL_ERROR;
 	if (api->audit(r, "update", id, json_object_get(before), json_object_get(after)) !=
@@ -540,7 +556,7 @@ static const struct portal_route news_routes[] = {
 static int
 news_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, search_terms)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, is_duplicate)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}

@@ -142,6 +142,9 @@ int store_list(portal_req *r, const struct store_filter *f, struct json_object *
  * `slug`, 0 when none, PORTAL_ERROR. */
 int store_slug_taken(portal_req *r, const char *slug, long long except_id);
 /* Inserts a validated item; returns its id, or PORTAL_ERROR. */
+/* Returned by store_insert/store_update when the slug was taken meanwhile
+ * (a concurrent write won the UNIQUE key). */
+#define STORE_DUPLICATE (-2)
 long long store_insert(portal_req *r, struct json_object *doc);
 /* Writes a validated item over `id` and bumps its version.  PORTAL_OK or
  * PORTAL_ERROR. */

@@ -241,8 +241,9 @@ store_insert(portal_req *r, struct json_object *doc)
 	api->bind_text(s, 0, api->municipality(r));
 	store_bind_item(r, s, 1, doc);
 	if (api->execute(s) != PORTAL_OK) {
+		int dup = api->is_duplicate(s);
 		api->done(s);
-		return PORTAL_ERROR;
+		return dup ? STORE_DUPLICATE : PORTAL_ERROR;
 	}
 	long long id = api->insert_id(s);
 	api->done(s);
@@ -259,6 +260,8 @@ store_update(portal_req *r, long long id, struct json_object *doc)
 	api->bind_int(s, STORE_ITEM_COLS, id);
 	api->bind_text(s, STORE_ITEM_COLS + 1, api->municipality(r));
 	int rc = api->execute(s);
+	if (rc != PORTAL_OK && api->is_duplicate(s))
+		rc = STORE_DUPLICATE;
 	api->done(s);
 	return rc;
 }
