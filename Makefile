@@ -31,7 +31,8 @@ B       := build-san
 endif
 
 CORE_SRC := $(filter-out core/main.c core/portalctl.c,$(wildcard core/*.c))
-CORE_OBJ := $(CORE_SRC:core/%.c=$(B)/core/%.o) $(B)/core/schema_sql.o $(B)/core/openapi_json.o
+CORE_OBJ := $(CORE_SRC:core/%.c=$(B)/core/%.o) $(B)/core/schema_sql.o $(B)/core/openapi_json.o \
+            $(B)/core/assets.o
 PLUGINS  := $(notdir $(wildcard plugins/*))
 PLUGIN_SO := $(PLUGINS:%=$(B)/plugins/%.so)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -58,22 +59,35 @@ $(B)/core/openapi_json.c: core/openapi.json tools/embed-text.sh
 $(B)/core/openapi_json.o: $(B)/core/openapi_json.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# Templates, words and the stylesheet of the pages, compiled in.
+CORE_ASSETS := $(sort $(wildcard core/templates/*)) core/messages.json core/static/portal.css
+$(B)/core/assets.c: $(CORE_ASSETS) tools/embed-files.sh tools/embed-text.sh
+	@mkdir -p $(@D)
+	{ sh tools/embed-files.sh core_templates $(sort $(wildcard core/templates/*)); \
+	  sh tools/embed-text.sh core_messages core/messages.json | grep -v '^/\*'; \
+	  sh tools/embed-text.sh core_css core/static/portal.css | grep -v '^/\*'; } > $@
+$(B)/core/assets.o: $(B)/core/assets.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(B)/portald: $(B)/core/main.o $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/portalctl: $(B)/core/portalctl.o $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A plugin: every .c in plugins/NAME/, plus its schema/*.sql embedded as
-# NAME_migrations and its openapi.json (if any) as NAME_openapi (an empty
-# string without one).  It links to nothing of the core's: all goes through
+# NAME_migrations, its openapi.json (if any) as NAME_openapi (an empty
+# string without one), templates/* as NAME_templates ({name, text}, NULL-
+# ended) and messages.json as NAME_messages.  It links to nothing of the core's: all goes through
 # the api table handed to init().  Extra libraries: pkg-config package names
 # in plugins/NAME/pkg-config (one line), e.g. "libcmark".
 .SECONDEXPANSION:
-$(B)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) $$(wildcard plugins/%/openapi.json) $$(wildcard plugins/%/pkg-config) core/portal.h tools/embed-migrations.sh tools/embed-text.sh
+$(B)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) $$(wildcard plugins/%/openapi.json) $$(wildcard plugins/%/pkg-config) $$(wildcard plugins/%/templates/*) $$(wildcard plugins/%/messages.json) core/portal.h tools/embed-migrations.sh tools/embed-text.sh tools/embed-files.sh
 	@mkdir -p $(@D) $(B)/gen
 	sh tools/embed-migrations.sh $*_migrations $(sort $(wildcard plugins/$*/schema/*.sql)) > $(B)/gen/$*_schema.c
 	sh tools/embed-text.sh $*_openapi $(wildcard plugins/$*/openapi.json) > $(B)/gen/$*_openapi.c
-	$(CC) $(CFLAGS) $(if $(wildcard plugins/$*/pkg-config),$$(pkg-config --cflags $$(cat plugins/$*/pkg-config))) -Wno-missing-prototypes -shared -o $@ $(filter %.c,$^) $(B)/gen/$*_schema.c $(B)/gen/$*_openapi.c $(LDFLAGS) $(shell pkg-config --libs json-c) $(if $(wildcard plugins/$*/pkg-config),$$(pkg-config --libs $$(cat plugins/$*/pkg-config)))
+	{ sh tools/embed-files.sh $*_templates $(sort $(wildcard plugins/$*/templates/*)); \
+	  sh tools/embed-text.sh $*_messages $(wildcard plugins/$*/messages.json) | grep -v '^/\*'; } > $(B)/gen/$*_pages.c
+	$(CC) $(CFLAGS) $(if $(wildcard plugins/$*/pkg-config),$$(pkg-config --cflags $$(cat plugins/$*/pkg-config))) -Wno-missing-prototypes -shared -o $@ $(filter %.c,$^) $(B)/gen/$*_schema.c $(B)/gen/$*_openapi.c $(B)/gen/$*_pages.c $(LDFLAGS) $(shell pkg-config --libs json-c) $(if $(wildcard plugins/$*/pkg-config),$$(pkg-config --libs $$(cat plugins/$*/pkg-config)))
 
 $(B)/tests/plugins/%.so: tests/plugins/%.c core/portal.h
 	@mkdir -p $(@D)
@@ -118,3 +132,5 @@ clean:
 	rm -rf build build-san build-fuzz
 
 .PHONY: all check-build test run deps clean fuzz fuzz-build
+include bench/bench.mk
+include mk/install.mk

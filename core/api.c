@@ -427,4 +427,6 @@ const struct portal_api api_table = {
 	.is_duplicate = db_is_duplicate,
 	.is_lang = valid_lang,
 	.languages = api_languages,
+	.template = pages_register,
+	.messages = pages_messages,
 };

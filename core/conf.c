@@ -150,7 +150,7 @@ conf_municipalities(struct conf *c)
 	if (c->munis == NULL)
 		return;
 	static const char *const known[] = {"slug", "name", "country", "languages", "modules",
-	                                    "overrides", NULL};
+	                                    "overrides", "look", NULL};
 	for (int i = 0; i < n; i++) {
 		config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -181,6 +181,26 @@ conf_municipalities(struct conf *c)
 			conf_error(c, g, "municipality \"%s\" needs at least one language", m->slug);
 		m->modules = conf_str_list(c, config_setting_get_member(g, "modules"), "modules",
 		                           &m->nmodules);
+		config_setting_t *look = config_setting_get_member(g, "look");
+		if (look && config_setting_type(look) != CONFIG_TYPE_GROUP) {
+			conf_error(c, look, "\"look\" must be a group { logo = \"https://...\"; accent = \"#00528a\"; }");
+		} else if (look) {
+			static const char *const lk[] = {"logo", "accent", "accent_text", NULL};
+			conf_check_members(c, look, "look", lk);
+			m->logo = conf_str(c, look, "logo", NULL, 0);
+			m->accent = conf_str(c, look, "accent", NULL, 0);
+			m->accent_text = conf_str(c, look, "accent_text", NULL, 0);
+			if (m->logo && !valid_url(m->logo))
+				conf_error(c, config_setting_get_member(look, "logo"), "logo must be an http(s) URL");
+			const char *cols[] = {m->accent, m->accent_text};
+			for (int k = 0; k < 2; k++) {
+				const char *v = cols[k];
+				int ok = v == NULL || (strlen(v) == 7 && v[0] == '#' && strspn(v + 1, "0123456789abcdefABCDEF") == 6);
+				if (!ok)
+					conf_error(c, config_setting_get_member(look, k ? "accent_text" : "accent"),
+					           "colours are written \"#rrggbb\", not \"%s\"", v);
+			}
+		}
 		m->overrides = config_setting_get_member(g, "overrides");
 		if (m->overrides && config_setting_type(m->overrides) != CONFIG_TYPE_GROUP) {
 			conf_error(c, m->overrides, "\"overrides\" must be a group { plugin = { ... }; }");

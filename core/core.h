@@ -69,6 +69,8 @@ struct conf_municipality {
 	size_t nmodules;
 	config_setting_t *overrides; /* group or NULL */
 	config_setting_t *group;     /* the municipality's own group */
+	const char *logo;            /* look: logo URL, or NULL */
+	const char *accent, *accent_text; /* look: "#rrggbb" colours, or NULL */
 };
 
 struct conf {
@@ -124,6 +126,7 @@ struct portal_plugin {
 	size_t nmigrations;
 	int in_init;
 	int (*link_exists)(portal_req *r, long long id); /* link target hook, or NULL */
+	struct json_object *messages; /* {"sv": {...}, ...} the plugin's words, or NULL */
 	const char *openapi; /* the plugin's OpenAPI fragment, or NULL */
 	struct portal_plugin *next;
 };
@@ -362,6 +365,8 @@ struct core {
 };
 /* Handles one request from io to the last byte written. */
 void dispatch_request(struct core *c, const struct req_io *io);
+/* /api/v1/...: the answer is left on r (also for pages' sub-requests). */
+void dispatch_api(struct core *c, struct portal_req *r);
 
 /* ---- links.c ---- */
 int links_target(portal_plugin *p, int (*exists)(portal_req *r, long long id));
@@ -403,6 +408,7 @@ struct tmpl;
 struct tmpl_env {
 	const char *lang, *fallback_lang; /* for the lang filter */
 	struct json_object *messages;     /* the language's catalogue (month names for date) */
+	struct json_object *labels;       /* the module's words for codes (label filter), or NULL */
 	struct json_object *root;         /* outermost context (site, municipality, t), or NULL */
 	const struct tmpl *(*partial)(void *ctx, const char *name);
 	void *ctx;
@@ -416,6 +422,14 @@ enum tmpl_mode tmpl_mode_of(const char *name);
 const char *tmpl_name(const struct tmpl *t);
 int tmpl_render(const struct tmpl *t, struct json_object *data, const struct tmpl_env *env,
                 struct buf *out);
+
+/* ---- pages.c: HTML pages from the API's answers and templates ---- */
+int pages_init(void); /* the core's templates and catalogue, once */
+int pages_register(portal_plugin *p, const char *name, const char *text);
+int pages_messages(portal_plugin *p, const char *json);
+void pages_forget(const portal_plugin *p);
+/* 1 when the request was a page (or static file) and is answered. */
+int pages_dispatch(struct core *c, struct portal_req *r);
 
 /* ---- api.c ---- */
 extern const struct portal_api api_table;

@@ -135,7 +135,7 @@ dispatch_module_enabled(const struct conf_municipality *m, const char *seg)
 	return conf_muni_has_module(m, name);
 }
 
-static void
+void
 dispatch_api(struct core *c, struct portal_req *r)
 {
 	const char *detail = NULL;
@@ -283,7 +283,7 @@ dispatch_request(struct core *c, const struct req_io *io)
 		dispatch_metrics(c, r);
 	else if (r->nseg >= 3 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[1], "v1") == 0)
 		dispatch_api(c, r);
-	else
+	else if (!pages_dispatch(c, r))
 		out_problem(r, 404, "no such resource");
 
 	out_send(r);

@@ -24,6 +24,8 @@ plugin_free(struct plugins *ps, portal_plugin *p)
 	if (ps->router)
 		router_remove_plugin(ps->router, p);
 	plugin_free_routes(p);
+	pages_forget(p);
+	json_object_put(p->messages);
 	free(p->migrations);
 	if (p->dl)
 		dlclose(p->dl);
@@ -295,6 +297,10 @@ plugin_load_all(struct plugins *ps, struct conf *c)
 {
 	if (ps->router == NULL && (ps->router = router_new()) == NULL)
 		return PORTAL_ERROR;
+	if (pages_init() != PORTAL_OK) {
+		conf_error(c, NULL, "the core's templates or messages are broken (see above)");
+		return PORTAL_ERROR;
+	}
 	size_t before = c->nerrors;
 	int n = c->plugins ? config_setting_length(c->plugins) : 0;
 	for (int i = 0; i < n; i++) {

@@ -341,6 +341,21 @@ struct portal_api {
 	/* The request's municipality's languages, first the main one;
 	 * NULL-terminated. */
 	const char *const *(*languages)(portal_req *r);
+
+	/*
+	 * Citizens' pages.  /{m}/{module}/ and /{m}/{module}/{id} are the
+	 * module's GET "{module}" and "{module}/{id}" answers rendered through
+	 * its templates "list.html" and "item.html" (and "title.txt" for an
+	 * item's title, "item.jsonld" for schema.org data, "overview.html" for
+	 * its part of /{m}/) inside the core's layout: one result object feeds
+	 * JSON and HTML.  Templates are logic-less and escape by default (see
+	 * core/tmpl.c); only inside init(), text living as long as the plugin.
+	 */
+	int (*template)(portal_plugin *p, const char *name, const char *text);
+	/* The plugin's words, {"sv": {"title": "...", "twin_town": "..."}, "da":
+	 * ..., "en": ...}: "title" names the module in menus; the template
+	 * filter |label turns a code into its word. */
+	int (*messages)(portal_plugin *p, const char *json);
 };
 
 #endif /* PORTAL_H */

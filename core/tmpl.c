@@ -4,12 +4,15 @@
  * goes, the engine says how it is written for the output's format.
  *
  *   {{name}}          a value from the data, escaped for the mode
- *   {{a.b.c}}         a dotted path; {{.}} the current value
+ *   {{a.b.c}}         a dotted path; {{.}} the current value; {{a.0}} the
+ *                     first item of an array ({{#a.0}} = "has items")
  *   {{name|filter}}   lang (text of a {lang: text} map in the request's
  *                     language, else a fallback), date (a partial date or a
  *                     timestamp for people), count (length of an array),
  *                     json (the value as JSON, safe inside <script>),
- *                     url (percent-encoded), ics_date (YYYYMMDD)
+ *                     url (percent-encoded), ics_date (YYYYMMDD), label
+ *                     (a code such as "twin_town" as the module's
+ *                     catalogue words it, else the code itself)
  *   {{#name}}..{{/name}}  a section: each item of an array, once for a
  *                     true value (an object becomes the current value)
  *   {{^name}}..{{/name}}  inverted: when missing, false, null, "" or []
@@ -30,7 +33,7 @@
 
 enum tmpl_kind { T_TEXT, T_VAR, T_RAW, T_SECTION, T_INVERTED, T_PARTIAL };
 
-enum tmpl_filter { F_NONE, F_LANG, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE };
+enum tmpl_filter { F_NONE, F_LANG, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE, F_LABEL };
 
 struct tmpl_node {
 	enum tmpl_kind kind;
@@ -195,7 +198,8 @@ tmpl_parse(struct tmpl_parser *ps, const char *end, int *ok)
 				const char *name;
 				enum tmpl_filter f;
 			} filters[] = {{"lang", F_LANG}, {"date", F_DATE}, {"count", F_COUNT},
-			               {"json", F_JSON}, {"url", F_URL}, {"ics_date", F_ICS_DATE}};
+			               {"json", F_JSON}, {"url", F_URL}, {"ics_date", F_ICS_DATE},
+			               {"label", F_LABEL}};
 			for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
 				if (strlen(filters[i].name) == fl && strncmp(filters[i].name, f, fl) == 0)
 					filter = filters[i].f;
@@ -309,12 +313,19 @@ tmpl_lookup(struct tmpl_ctx *c, const char *path, int *found)
 		rest++;
 		size_t sl = strcspn(rest, ".");
 		char seg[128];
-		if (sl >= sizeof(seg) || !json_object_is_type(v, json_type_object))
+		if (sl >= sizeof(seg))
 			return NULL;
 		memcpy(seg, rest, sl);
 		seg[sl] = '\0';
-		if (!json_object_object_get_ex(v, seg, &v))
+		if (json_object_is_type(v, json_type_array) && sl > 0 && strspn(seg, "0123456789") == sl) {
+			/* items.0: the first item, or missing ("has items" without a loop) */
+			size_t idx = (size_t)strtoul(seg, NULL, 10);
+			if (idx >= json_object_array_length(v))
+				return NULL;
+			v = json_object_array_get_idx(v, idx);
+		} else if (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, seg, &v)) {
 			return NULL;
+		}
 		rest += sl;
 	}
 	*found = 1;
@@ -488,6 +499,11 @@ tmpl_value(struct tmpl_ctx *c, const struct tmpl_node *n, struct json_object *v,
 	}
 	if (s && n->filter == F_DATE)
 		s = tmpl_date(c, s);
+	if (s && n->filter == F_LABEL && c->env->labels) {
+		struct json_object *l;
+		if (json_object_object_get_ex(c->env->labels, s, &l) && json_object_is_type(l, json_type_string))
+			s = json_object_get_string(l);
+	}
 	if (s && n->filter == F_ICS_DATE) {
 		char d[16] = "";
 		size_t k = 0;

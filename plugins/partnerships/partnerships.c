@@ -32,6 +32,12 @@ const struct portal_api *api;
 
 /* The OpenAPI fragment, openapi.json embedded by the Makefile. */
 extern const char partnerships_openapi[];
+/* Generated from templates/ and messages.json (pages for citizens). */
+struct file_src {
+	const char *name, *text;
+};
+extern const struct file_src partnerships_templates[];
+extern const char partnerships_messages[];
 
 /* Generated from schema/NNN_name.sql by tools/embed-migrations.sh. */
 struct portal_migration_src {
@@ -358,7 +364,7 @@ static const struct portal_route partnerships_routes[] = {
 static int
 partnerships_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, link_guard)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, messages)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}
@@ -374,7 +380,10 @@ partnerships_init(portal_plugin *p, const struct portal_api *core)
 		api->plugin_log(p, PORTAL_LOG_ERR, "cannot register as a link target or the OpenAPI fragment");
 		return PORTAL_ERROR;
 	}
-	return PORTAL_OK;
+	for (const struct file_src *t = partnerships_templates; t->name; t++)
+		if (api->template(p, t->name, t->text) != PORTAL_OK)
+			return PORTAL_ERROR;
+	return api->messages(p, partnerships_messages);
 }
 
 static void

@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		self = t;
 		struct json_object *d = json_tokener_parse(json);
 		struct json_object *msgs = json_tokener_parse("{\"month_01\":\"januari\"}");
-		struct tmpl_env env = {"sv", "en", msgs, NULL, partial, NULL};
+		struct tmpl_env env = {"sv", "en", msgs, NULL, NULL, partial, NULL};
 		struct buf b;
 		buf_init(&b, &pool);
 		tmpl_render(t, d ? d : msgs, &env, &b);

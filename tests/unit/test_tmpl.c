@@ -24,12 +24,14 @@ render(const char *name, const char *text, const char *json, const char *lang)
 		return pool_strdup(&pool, err);
 	struct json_object *data = json_tokener_parse(json);
 	struct json_object *msgs = json_tokener_parse("{\"month_10\":\"oktober\",\"month_09\":\"september\"}");
-	struct tmpl_env env = {lang, "sv", msgs, NULL, partial, NULL};
+	struct json_object *labels = json_tokener_parse("{\"twin_town\":\"V\u00e4nort\"}");
+	struct tmpl_env env = {lang, "sv", msgs, labels, NULL, partial, NULL};
 	struct buf b;
 	buf_init(&b, &pool);
 	int rc = tmpl_render(t, data, &env, &b);
 	json_object_put(data);
 	json_object_put(msgs);
+	json_object_put(labels);
 	tmpl_free(t);
 	if (rc != PORTAL_OK)
 		return "(render failed)";
@@ -69,6 +71,9 @@ main(void)
 	T_STR(render("a.html", "{{d1|date}}, {{d2|date}}, {{d3|date}}, {{ts|date}}",
 	             "{\"d1\":\"2004-10\",\"d2\":\"1998\",\"d3\":\"1999-09-05\",\"ts\":\"2026-10-23T10:00:00Z\"}", "sv"),
 	      "oktober 2004, 1998, 5 september 1999, 23 oktober 2026", "date filter with month names");
+	T_STR(render("a.html", "{{#items.0}}has {{items|count}}{{/items.0}}{{^e.0}}, e empty{{/e.0}}",
+	             "{\"items\":[1,2],\"e\":[]}", "sv"),
+	      "has 2, e empty", "items.0 tests for items without a loop");
 	T_STR(render("a.html", "{{items|count}}", "{\"items\":[1,2,3]}", "sv"), "3", "count filter");
 	T_STR(render("a.html", "<script type=\"application/ld+json\">{{data|json}}</script>",
 	             "{\"data\":{\"name\":\"</script><script>alert(1)</script>\"}}", "sv"),
@@ -90,6 +95,8 @@ main(void)
 	T_STR(render("a.html", "a{{! a comment }}b", "{}", "sv"), "ab", "comments");
 	T_STR(render("a.html", "{{> nope}}", "{}", "sv"), "(render failed)", "a missing partial fails the render");
 
+	T_STR(render("a.html", "{{k|label}}/{{o|label}}", "{\"k\":\"twin_town\",\"o\":\"other\"}", "sv"),
+	      "V\xc3\xa4nort/other", "label filter: the catalogue's word, else the code");
 	T_OK(strstr(render("bad.html", "x\n{{#a}}\ny", "{}", "sv"), "bad.html:3: {{#a}} is not closed") != NULL,
 	     "unclosed section named with its line");
 	T_OK(strstr(render("bad.html", "{{#a}}{{/b}}", "{}", "sv"), "bad.html:1: {{/b}} closes {{#a}}") != NULL,

@@ -1,0 +1,587 @@
+/*
+ * pages.c - HTML pages for citizens.  A page is the JSON API's answer
+ * rendered through a template: /{m}/{module}/ runs the module's list
+ * handler (a sub-request to /api/v1/{m}/{module}), /{m}/{module}/{id} its
+ * item handler, and the module's templates (list.html, item.html,
+ * registered with api->template) turn that one result object into HTML
+ * inside the core's layout.  The core knows no module: titles and words
+ * come from each plugin's catalogue (api->messages).
+ *
+ * Languages: ?lang=, else Accept-Language, else the municipality's first
+ * language, among those the catalogues have (sv, da, en).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core.h"
+
+struct file_src {
+	const char *name, *text;
+};
+extern const struct file_src core_templates[];
+extern const char core_messages[];
+extern const char core_css[];
+
+struct page_tmpl {
+	char *owner; /* plugin name, or "" for the core */
+	struct tmpl *t;
+	const portal_plugin *plugin;
+	struct page_tmpl *next;
+};
+
+static struct page_tmpl *templates;
+static struct json_object *catalogue; /* {"sv": {...}, "da": {...}, "en": {...}} */
+
+static int
+pages_add(const char *owner, const portal_plugin *p, const char *name, const char *text)
+{
+	char err[300];
+	struct tmpl *t = tmpl_compile(name, text, err, sizeof(err));
+	if (t == NULL) {
+		log_msg(PORTAL_LOG_ERR, NULL, "template %s%s%s", owner, *owner ? "/" : "", err);
+		return PORTAL_ERROR;
+	}
+	struct page_tmpl *pt = calloc(1, sizeof(*pt));
+	if (pt == NULL || (pt->owner = strdup(owner)) == NULL) {
+		free(pt);
+		tmpl_free(t);
+		return PORTAL_ERROR;
+	}
+	pt->t = t;
+	pt->plugin = p;
+	pt->next = templates;
+	templates = pt;
+	return PORTAL_OK;
+}
+
+int
+pages_init(void)
+{
+	if (catalogue != NULL)
+		return PORTAL_OK;
+	catalogue = json_tokener_parse(core_messages);
+	if (catalogue == NULL) {
+		log_msg(PORTAL_LOG_ERR, NULL, "core/messages.json is not valid JSON");
+		return PORTAL_ERROR;
+	}
+	for (const struct file_src *f = core_templates; f->name; f++)
+		if (pages_add("", NULL, f->name, f->text) != PORTAL_OK)
+			return PORTAL_ERROR;
+	return PORTAL_OK;
+}
+
+int
+pages_register(portal_plugin *p, const char *name, const char *text)
+{
+	if (p == NULL || !p->in_init || name == NULL || text == NULL || strchr(name, '/'))
+		return PORTAL_ERROR;
+	return pages_add(p->name, p, name, text);
+}
+
+int
+pages_messages(portal_plugin *p, const char *json)
+{
+	if (p == NULL || !p->in_init || json == NULL)
+		return PORTAL_ERROR;
+	struct json_object *o = json_tokener_parse(json);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		log_msg(PORTAL_LOG_ERR, NULL, "plugin %s: its messages are not a JSON object "
+		                              "{\"sv\": {...}, ...}", p->name);
+		return PORTAL_ERROR;
+	}
+	json_object_put(p->messages);
+	p->messages = o;
+	return PORTAL_OK;
+}
+
+void
+pages_forget(const portal_plugin *p)
+{
+	struct page_tmpl **pp = &templates;
+	while (*pp) {
+		struct page_tmpl *t = *pp;
+		if (t->plugin == p) {
+			*pp = t->next;
+			tmpl_free(t->t);
+			free(t->owner);
+			free(t);
+		} else {
+			pp = &t->next;
+		}
+	}
+}
+
+static const struct tmpl *
+pages_find(const char *owner, const char *name)
+{
+	for (struct page_tmpl *t = templates; t; t = t->next)
+		if (strcmp(t->owner, owner) == 0 && strcmp(tmpl_name(t->t), name) == 0)
+			return t->t;
+	return NULL;
+}
+
+/* ---- one page ---- */
+
+struct page {
+	struct core *c;
+	struct portal_req *r;
+	const char *lang;
+	const char *module; /* the plugin whose templates are used, or "" */
+	struct json_object *root;
+	struct json_object *labels;
+};
+
+static const struct tmpl *
+page_partial(void *ctx, const char *name)
+{
+	struct page *pg = ctx;
+	const struct tmpl *t = pages_find(pg->module, name);
+	return t ? t : pages_find("", name);
+}
+
+static int
+page_has_lang(const char *lang)
+{
+	return lang && json_object_object_get_ex(catalogue, lang, NULL);
+}
+
+static const char *
+page_lang(struct portal_req *r)
+{
+	const char *q = req_query(r, "lang");
+	if (page_has_lang(q))
+		return q;
+	const char *al = req_header(r, "Accept-Language");
+	while (al && *al) {
+		while (*al == ' ' || *al == ',')
+			al++;
+		char tag[4] = "";
+		size_t n = 0;
+		while (n < 3 && isalpha((unsigned char)al[n])) {
+			tag[n] = (char)tolower((unsigned char)al[n]);
+			n++;
+		}
+		tag[n] = '\0';
+		if (page_has_lang(tag))
+			return pool_strdup(r->pool, tag);
+		al = strchr(al, ',');
+	}
+	if (r->muni)
+		for (size_t i = 0; i < r->muni->nlanguages; i++)
+			if (page_has_lang(r->muni->languages[i]))
+				return r->muni->languages[i];
+	return "en";
+}
+
+static struct json_object *
+page_words(const portal_plugin *p, const char *lang)
+{
+	struct json_object *w;
+	if (p && p->messages && json_object_object_get_ex(p->messages, lang, &w))
+		return w;
+	return NULL;
+}
+
+static const char *
+page_word(const portal_plugin *p, const char *lang, const char *key, const char *def)
+{
+	struct json_object *w = page_words(p, lang), *v;
+	if (w && json_object_object_get_ex(w, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return def;
+}
+
+/* The outermost context every template sees. */
+static void
+page_root(struct page *pg, const char *current)
+{
+	struct portal_req *r = pg->r;
+	struct json_object *root = pool_keep_json(r->pool, json_object_new_object());
+	json_object_object_add(root, "lang", json_object_new_string(pg->lang));
+	json_object_object_add(root, "t", json_object_get(json_object_object_get(catalogue, pg->lang)));
+	if (r->muni) {
+		struct json_object *m = json_object_new_object(), *nav = json_object_new_array();
+		json_object_object_add(m, "slug", json_object_new_string(r->muni->slug));
+		json_object_object_add(m, "name", json_object_new_string(r->muni->name));
+		if (r->muni->logo)
+			json_object_object_add(m, "logo", json_object_new_string(r->muni->logo));
+		for (size_t i = 0; i < r->muni->nmodules; i++) {
+			portal_plugin *p = plugin_find(pg->c->plugins, r->muni->modules[i]);
+			if (p == NULL || pages_find(p->name, "list.html") == NULL)
+				continue;
+			struct json_object *e = json_object_new_object();
+			json_object_object_add(e, "title", json_object_new_string(page_word(p, pg->lang, "title", p->name)));
+			json_object_object_add(e, "href", json_object_new_string(
+			    pool_printf(r->pool, "/%s/%s/?lang=%s", r->muni->slug, p->name, pg->lang)));
+			json_object_object_add(e, "current", json_object_new_boolean(current && strcmp(current, p->name) == 0));
+			json_object_array_add(nav, e);
+		}
+		json_object_object_add(m, "nav", nav);
+		json_object_object_add(m, "home_current", json_object_new_boolean(current && *current == '\0'));
+		json_object_object_add(root, "municipality", m);
+	}
+	/* the same page in every language the catalogues have */
+	struct json_object *langs = json_object_new_array();
+	json_object_object_foreach(catalogue, code, words) {
+		struct json_object *e = json_object_new_object(), *self;
+		json_object_object_add(e, "code", json_object_new_string(code));
+		json_object_object_add(e, "label", json_object_object_get_ex(words, "language_name", &self)
+		                                       ? json_object_get(self)
+		                                       : json_object_new_string(code));
+		json_object_object_add(e, "href", json_object_new_string(pool_printf(r->pool, "%s?lang=%s", r->path, code)));
+		json_object_object_add(e, "current", json_object_new_boolean(strcmp(code, pg->lang) == 0));
+		json_object_array_add(langs, e);
+	}
+	json_object_object_add(root, "langs", langs);
+	pg->root = root;
+}
+
+static int
+page_render(struct page *pg, const struct tmpl *t, struct json_object *data, struct buf *out)
+{
+	struct tmpl_env env = {pg->lang, pg->r->muni && pg->r->muni->nlanguages ? pg->r->muni->languages[0] : "en",
+	                       json_object_object_get(catalogue, pg->lang), pg->labels, pg->root,
+	                       page_partial, pg};
+	return tmpl_render(t, data, &env, out);
+}
+
+/* Wraps `content` in the layout and answers 200/404/... as HTML. */
+static void
+page_send(struct page *pg, int status, const char *title, const char *content, const char *jsonld)
+{
+	struct portal_req *r = pg->r;
+	struct json_object *d = pool_keep_json(r->pool, json_object_new_object());
+	json_object_object_add(d, "title", json_object_new_string(title ? title : ""));
+	json_object_object_add(d, "content", json_object_new_string(content ? content : ""));
+	if (jsonld && *jsonld)
+		json_object_object_add(d, "jsonld", json_object_new_string(jsonld));
+	struct buf b;
+	buf_init(&b, r->pool);
+	if (page_render(pg, pages_find("", "layout.html"), d, &b) != PORTAL_OK) {
+		out_problem(r, 500, "the page could not be rendered");
+		return;
+	}
+	r->status = status;
+	r->responded = 1;
+	r->content_type = "text/html";
+	r->resp_raw = b.data;
+	r->resp_raw_len = b.len;
+	out_header(r, "Content-Security-Policy",
+	           "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+	           "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+	out_header(r, "X-Frame-Options", "DENY");
+	out_header(r, "Referrer-Policy", "strict-origin-when-cross-origin");
+	out_header(r, "Content-Language", pg->lang);
+	out_header(r, "Vary", "Accept-Language, Authorization");
+	out_header(r, "Cache-Control", status == 200 && req_header(r, "Authorization") == NULL
+	                                   ? "public, max-age=60"
+	                                   : "private, no-store");
+}
+
+static void
+page_error(struct page *pg, int status, const char *detail)
+{
+	struct json_object *t = json_object_object_get(catalogue, pg->lang);
+	struct json_object *d = pool_keep_json(pg->r->pool, json_object_new_object());
+	const char *heading = json_object_get_string(json_object_object_get(t, status == 404 ? "not_found" : "error"));
+	json_object_object_add(d, "heading", json_object_new_string(heading));
+	json_object_object_add(d, "text", json_object_get(json_object_object_get(t, status == 404 ? "not_found_text" : "error_text")));
+	if (detail && status < 500 && status != 404)
+		json_object_object_add(d, "detail", json_object_new_string(detail));
+	struct buf b;
+	buf_init(&b, pg->r->pool);
+	page_render(pg, pages_find("", "error.html"), d, &b);
+	page_send(pg, status, heading, b.data, NULL);
+	if (status == 503)
+		out_header(pg->r, "Retry-After", "5");
+}
+
+/* ---- sub-requests: the page's data from the JSON API ---- */
+
+struct sub_io {
+	const struct req_io *parent;
+	const char *uri, *qs;
+};
+
+static const char *
+sub_param(void *ctx, const char *name)
+{
+	struct sub_io *s = ctx;
+	if (strcmp(name, "REQUEST_METHOD") == 0)
+		return "GET";
+	if (strcmp(name, "REQUEST_URI") == 0)
+		return s->uri;
+	if (strcmp(name, "QUERY_STRING") == 0)
+		return s->qs;
+	if (strncmp(name, "HTTP_IF_", 8) == 0 || strcmp(name, "CONTENT_TYPE") == 0 ||
+	    strcmp(name, "CONTENT_LENGTH") == 0)
+		return NULL; /* the page's own conditions are not the item's */
+	return s->parent->param(s->parent->ctx, name);
+}
+
+static int
+sub_read(void *ctx, char *buf, int n)
+{
+	(void)ctx, (void)buf, (void)n;
+	return 0;
+}
+
+static int
+sub_write(void *ctx, const char *buf, size_t n)
+{
+	(void)ctx, (void)buf, (void)n;
+	return 0;
+}
+
+/* Runs GET `path` (with `query`, already encoded) through the JSON API as
+ * the page's caller; the answer is in the returned request. */
+static struct portal_req *
+page_sub(struct page *pg, const char *path, const char *query)
+{
+	struct portal_req *r = pg->r;
+	struct sub_io *s = pool_alloc(r->pool, sizeof(*s));
+	s->parent = r->io;
+	s->qs = query ? query : "";
+	s->uri = pool_printf(r->pool, "%s%s%s", path, *s->qs ? "?" : "", s->qs);
+	struct req_io *io = pool_alloc(r->pool, sizeof(*io));
+	io->ctx = s;
+	io->param = sub_param;
+	io->read = sub_read;
+	io->write = sub_write;
+	struct portal_req *sub = pool_alloc(r->pool, sizeof(*sub));
+	sub->pool = r->pool;
+	sub->core = pg->c;
+	sub->io = io;
+	sub->max_args = r->max_args;
+	const char *detail = NULL;
+	int st = req_parse(sub, &detail);
+	if (st != 0)
+		out_problem(sub, st, detail);
+	else
+		dispatch_api(pg->c, sub);
+	return sub;
+}
+
+/* The page's query arguments for the API, without `lang` (news has a
+ * `lang` filter of its own). */
+static const char *
+page_query(struct portal_req *r)
+{
+	struct buf b;
+	buf_init(&b, r->pool);
+	for (size_t i = 0; i < r->nargs; i++) {
+		if (strcmp(r->args[i].name, "lang") == 0)
+			continue;
+		if (b.len)
+			buf_puts(&b, "&");
+		for (int k = 0; k < 2; k++) {
+			const unsigned char *v = (const unsigned char *)(k ? r->args[i].value : r->args[i].name);
+			if (k)
+				buf_puts(&b, "=");
+			for (; *v; v++) {
+				if (isalnum(*v) || strchr("-._~", *v))
+					buf_add(&b, v, 1);
+				else
+					buf_printf(&b, "%%%02X", *v);
+			}
+		}
+	}
+	return b.data ? b.data : "";
+}
+
+/* Renders the module's `name` template over the sub-request's answer;
+ * a title from "title.txt" for items. */
+static void
+page_module(struct page *pg, portal_plugin *p, const char *name, struct portal_req *sub)
+{
+	struct portal_req *r = pg->r;
+	if (sub->status != 200 || sub->resp_json == NULL) {
+		const char *detail = NULL;
+		struct json_object *d;
+		if (sub->resp_json && json_object_object_get_ex(sub->resp_json, "detail", &d))
+			detail = json_object_get_string(d);
+		page_error(pg, sub->status >= 400 ? sub->status : 500, detail);
+		return;
+	}
+	struct buf b, tb, jb;
+	buf_init(&b, r->pool);
+	buf_init(&tb, r->pool);
+	buf_init(&jb, r->pool);
+	if (page_render(pg, pages_find(p->name, name), sub->resp_json, &b) != PORTAL_OK) {
+		page_error(pg, 500, NULL);
+		return;
+	}
+	const char *title = page_word(p, pg->lang, "title", p->name);
+	int item = strcmp(name, "item.html") == 0;
+	const struct tmpl *tt = item ? pages_find(p->name, "title.txt") : NULL;
+	if (tt && page_render(pg, tt, sub->resp_json, &tb) == PORTAL_OK && tb.data) {
+		while (tb.len > 0 && isspace((unsigned char)tb.data[tb.len - 1]))
+			tb.data[--tb.len] = '\0';
+		title = tb.data;
+	}
+	const struct tmpl *jt = pages_find(p->name, item ? "item.jsonld" : "list.jsonld");
+	if (jt)
+		page_render(pg, jt, sub->resp_json, &jb);
+	page_send(pg, 200, title, b.data, jb.data);
+}
+
+static void
+page_overview(struct page *pg)
+{
+	struct portal_req *r = pg->r;
+	struct json_object *d = pool_keep_json(r->pool, json_object_new_object());
+	struct json_object *sections = json_object_new_array();
+	json_object_object_add(d, "sections", sections);
+	for (size_t i = 0; i < r->muni->nmodules; i++) {
+		portal_plugin *p = plugin_find(pg->c->plugins, r->muni->modules[i]);
+		const struct tmpl *t = p ? pages_find(p->name, "overview.html") : NULL;
+		if (t == NULL)
+			continue;
+		struct json_object *q;
+		const char *query = "limit=5";
+		if (p->messages && json_object_object_get_ex(p->messages, "overview_query", &q))
+			query = json_object_get_string(q);
+		struct portal_req *sub = page_sub(pg, pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name), query);
+		if (sub->status != 200)
+			continue;
+		const char *saved = pg->module;
+		struct json_object *saved_labels = pg->labels;
+		pg->module = p->name;
+		pg->labels = page_words(p, pg->lang);
+		json_object_object_add(pg->root, "words", pg->labels ? json_object_get(pg->labels) : NULL);
+		struct buf b;
+		buf_init(&b, r->pool);
+		page_render(pg, t, sub->resp_json, &b);
+		pg->module = saved;
+		pg->labels = saved_labels;
+		struct json_object *s = json_object_new_object();
+		json_object_object_add(s, "module", json_object_new_string(p->name));
+		json_object_object_add(s, "title", json_object_new_string(page_word(p, pg->lang, "title", p->name)));
+		json_object_object_add(s, "href", json_object_new_string(pool_printf(r->pool, "/%s/%s/?lang=%s", r->muni->slug, p->name, pg->lang)));
+		json_object_object_add(s, "html", json_object_new_string(b.data ? b.data : ""));
+		json_object_array_add(sections, s);
+	}
+	struct buf b;
+	buf_init(&b, r->pool);
+	page_render(pg, pages_find("", "overview.html"), d, &b);
+	page_send(pg, 200, r->muni->name, b.data, NULL);
+}
+
+static void
+page_index(struct page *pg)
+{
+	struct portal_req *r = pg->r;
+	struct json_object *d = pool_keep_json(r->pool, json_object_new_object());
+	struct json_object *items = json_object_new_array();
+	for (size_t i = 0; i < pg->c->conf->nmunis; i++) {
+		struct json_object *m = json_object_new_object();
+		json_object_object_add(m, "slug", json_object_new_string(pg->c->conf->munis[i].slug));
+		json_object_object_add(m, "name", json_object_new_string(pg->c->conf->munis[i].name));
+		json_object_array_add(items, m);
+	}
+	json_object_object_add(d, "items", items);
+	struct buf b;
+	buf_init(&b, r->pool);
+	page_render(pg, pages_find("", "index.html"), d, &b);
+	const char *title = json_object_get_string(json_object_object_get(json_object_object_get(catalogue, pg->lang), "site"));
+	page_send(pg, 200, title, b.data, NULL);
+}
+
+static void
+page_static(struct portal_req *r, const char *body, const char *type)
+{
+	r->status = 200;
+	r->responded = 1;
+	r->content_type = type;
+	r->resp_raw = body;
+	r->resp_raw_len = strlen(body);
+	out_header(r, "Cache-Control", "public, max-age=3600");
+}
+
+int
+pages_dispatch(struct core *c, struct portal_req *r)
+{
+	struct page pg;
+	memset(&pg, 0, sizeof(pg));
+	pg.c = c;
+	pg.r = r;
+	pg.module = "";
+
+	if (r->nseg == 2 && strcmp(r->seg[0], "static") == 0 && strcmp(r->seg[1], "portal.css") == 0) {
+		page_static(r, core_css, "text/css");
+		return 1;
+	}
+	if (r->nseg == 3 && strcmp(r->seg[0], "static") == 0 && strcmp(r->seg[1], "look") == 0) {
+		char slug[80];
+		snprintf(slug, sizeof(slug), "%s", r->seg[2]);
+		char *dot = strstr(slug, ".css");
+		if (dot && dot[4] == '\0')
+			*dot = '\0';
+		const struct conf_municipality *m = conf_municipality(c->conf, slug);
+		struct json_object *d = pool_keep_json(r->pool, json_object_new_object());
+		json_object_object_add(d, "accent", json_object_new_string(m && m->accent ? m->accent : "#00528a"));
+		json_object_object_add(d, "accent_text", json_object_new_string(m && m->accent_text ? m->accent_text : "#ffffff"));
+		struct buf b;
+		buf_init(&b, r->pool);
+		pg.lang = "en";
+		page_root(&pg, NULL);
+		page_render(&pg, pages_find("", "look.css"), d, &b);
+		page_static(r, b.data ? b.data : "", "text/css");
+		return 1;
+	}
+	if (r->nseg >= 1 && (strcmp(r->seg[0], "static") == 0 || strcmp(r->seg[0], "api") == 0))
+		return 0;
+	if (r->nseg >= 1 && (r->muni = conf_municipality(c->conf, r->seg[0])) == NULL) {
+		/* a mistyped address gets a page, not JSON */
+		pg.lang = page_lang(r);
+		page_root(&pg, NULL);
+		page_error(&pg, 404, NULL);
+		return 1;
+	}
+	pg.lang = page_lang(r);
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+		out_header(r, "Allow", "GET, HEAD");
+		out_problem(r, 405, "pages only answer GET");
+		return 1;
+	}
+	if (r->nseg == 0) {
+		page_root(&pg, NULL);
+		page_index(&pg);
+		return 1;
+	}
+	if (r->nseg == 1) {
+		page_root(&pg, "");
+		page_overview(&pg);
+		return 1;
+	}
+	if (r->nseg == 2 && strcmp(r->seg[1], "accessibility") == 0) {
+		page_root(&pg, NULL);
+		struct buf b;
+		buf_init(&b, r->pool);
+		page_render(&pg, pages_find("", "accessibility.html"),
+		            pool_keep_json(r->pool, json_object_new_object()), &b);
+		const char *title = json_object_get_string(json_object_object_get(json_object_object_get(catalogue, pg.lang), "accessibility"));
+		page_send(&pg, 200, title, b.data, NULL);
+		return 1;
+	}
+	portal_plugin *p = conf_muni_has_module(r->muni, r->seg[1]) ? plugin_find(c->plugins, r->seg[1]) : NULL;
+	const char *name = r->nseg == 2 ? "list.html" : r->nseg == 3 ? "item.html" : NULL;
+	page_root(&pg, p ? p->name : NULL);
+	if (p == NULL || name == NULL || pages_find(p->name, name) == NULL) {
+		page_error(&pg, 404, NULL);
+		return 1;
+	}
+	pg.module = p->name;
+	pg.labels = page_words(p, pg.lang);
+	if (pg.labels)
+		json_object_object_add(pg.root, "words", json_object_get(pg.labels));
+	const char *path = r->nseg == 2 ? pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name)
+	                                : pool_printf(r->pool, "/api/v1/%s/%s/%s", r->muni->slug, p->name, r->seg[2]);
+	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r) : "");
+	page_module(&pg, p, name, sub);
+	return 1;
+}
