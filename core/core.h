@@ -430,6 +430,9 @@ int pages_messages(portal_plugin *p, const char *json);
 void pages_forget(const portal_plugin *p);
 /* 1 when the request was a page (or static file) and is answered. */
 int pages_dispatch(struct core *c, struct portal_req *r);
+/* /api/v1/{m}/{module}.{ext} through the module's list.{ext} template;
+ * 1 when answered, 0 when the module has no such template. */
+int pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext);
 
 /* ---- api.c ---- */
 extern const struct portal_api api_table;

@@ -176,6 +176,13 @@ dispatch_api(struct core *c, struct portal_req *r)
 		                                r->seg[3]));
 		return;
 	}
+	const char *dot = r->nseg == 4 ? strchr(r->seg[3], '.') : NULL;
+	if (dot && dot[1] != '\0') {
+		char module[65];
+		snprintf(module, sizeof(module), "%.*s", (int)(dot - r->seg[3]), r->seg[3]);
+		if (pages_export(c, r, module, dot + 1))
+			return;
+	}
 	st = router_match(c->plugins->router, r->method, r->seg + 3, r->nseg - 3, &r->match);
 	if (st == 404) {
 		out_problem(r, 404, "no such resource");

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core.h"
 
@@ -500,6 +501,196 @@ page_static(struct portal_req *r, const char *body, const char *type)
 	r->resp_raw = body;
 	r->resp_raw_len = strlen(body);
 	out_header(r, "Cache-Control", "public, max-age=3600");
+}
+
+/* iCalendar wants CRLF and lines of at most 75 octets (RFC 5545 3.1),
+ * folded without splitting a UTF-8 character. */
+static char *
+page_ics_fold(struct pool *pool, const char *s, size_t *len)
+{
+	struct buf b;
+	buf_init(&b, pool);
+	size_t col = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n') {
+			buf_puts(&b, "\r\n");
+			col = 0;
+			continue;
+		}
+		size_t clen = 1;
+		unsigned char ch = (unsigned char)*p;
+		if (ch >= 0xf0)
+			clen = 4;
+		else if (ch >= 0xe0)
+			clen = 3;
+		else if (ch >= 0xc0)
+			clen = 2;
+		if (col + clen > 75) {
+			buf_puts(&b, "\r\n ");
+			col = 1;
+		}
+		buf_add(&b, p, clen);
+		col += clen;
+		p += clen - 1;
+	}
+	*len = b.len;
+	return b.data ? b.data : pool_strdup(pool, "");
+}
+
+/* JSON from a template: templates write "item," for every item, and the
+ * commas before "]" or "}" (and doubled ones) go here, outside strings;
+ * then the text must parse.  NULL when it does not. */
+static char *
+page_json_tidy(struct pool *pool, const char *s, size_t *len)
+{
+	struct buf b;
+	buf_init(&b, pool);
+	int in_str = 0;
+	for (const char *p = s; *p; p++) {
+		if (in_str) {
+			buf_add(&b, p, 1);
+			if (*p == '\\' && p[1]) {
+				buf_add(&b, ++p, 1);
+			} else if (*p == '"') {
+				in_str = 0;
+			}
+			continue;
+		}
+		if (*p == '"')
+			in_str = 1;
+		if (*p == ',') {
+			const char *q = p + 1;
+			while (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r')
+				q++;
+			size_t k = b.len;
+			while (k > 0 && (b.data[k - 1] == ' ' || b.data[k - 1] == '\n' || b.data[k - 1] == '\t'))
+				k--;
+			if (*q == ']' || *q == '}' || *q == ',' || k == 0 || b.data[k - 1] == '[' || b.data[k - 1] == '{')
+				continue;
+		}
+		buf_add(&b, p, 1);
+	}
+	const char *out = b.data ? b.data : "";
+	struct json_object *o = json_tokener_parse(out);
+	if (o == NULL)
+		return NULL;
+	json_object_put(o);
+	*len = b.len;
+	return (char *)out;
+}
+
+/* /api/v1/{m}/{module}.{ext}: the module's list (every page, up to
+ * 10,000 items; the Atom feed only the first) through its list.{ext}
+ * template.  1 when answered. */
+int
+pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext)
+{
+	portal_plugin *p = plugin_find(c->plugins, module);
+	char name[64];
+	snprintf(name, sizeof(name), "list.%s", ext);
+	if (p == NULL || pages_find(p->name, name) == NULL)
+		return 0;
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+		out_header(r, "Allow", "GET, HEAD");
+		out_problem(r, 405, "exports only answer GET");
+		return 1;
+	}
+	struct page pg;
+	memset(&pg, 0, sizeof(pg));
+	pg.c = c;
+	pg.r = r;
+	pg.module = p->name;
+	pg.lang = page_lang(r);
+	page_root(&pg, p->name);
+	pg.labels = page_words(p, pg.lang);
+	if (pg.labels)
+		json_object_object_add(pg.root, "words", json_object_get(pg.labels));
+	/* absolute links for feeds: the address the client used */
+	const char *scheme = r->io->param(r->io->ctx, "REQUEST_SCHEME");
+	const char *host = req_header(r, "Host");
+	if (host == NULL || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != strlen(host))
+		host = "localhost";
+	json_object_object_add(pg.root, "base", json_object_new_string(pool_printf(
+	    r->pool, "%s://%s", scheme && strcmp(scheme, "https") == 0 ? "https" : "http", host)));
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_object_add(pg.root, "now", json_object_new_string(ts));
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	json_object_object_add(pg.root, "now_ics", json_object_new_string(ts));
+
+	int all = strcmp(ext, "atom") != 0;
+	const char *base = page_query(r);
+	const char *path = pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name);
+	struct json_object *items = json_object_new_array();
+	struct json_object *data = pool_keep_json(r->pool, json_object_new_object());
+	json_object_object_add(data, "items", items);
+	const char *cursor = NULL;
+	for (int page = 0; page < (all ? 100 : 1); page++) {
+		const char *q = base;
+		if (all)
+			q = pool_printf(r->pool, "%s%slimit=100%s%s", base, *base ? "&" : "",
+			                cursor ? "&cursor=" : "", cursor ? cursor : "");
+		struct portal_req *sub = page_sub(&pg, path, q);
+		if (sub->status != 200 || sub->resp_json == NULL) {
+			/* a bad filter or a database failure: the API's own answer */
+			r->status = sub->status;
+			r->responded = 1;
+			r->content_type = sub->content_type;
+			r->resp_json = sub->resp_json;
+			r->resp_headers = sub->resp_headers;
+			return 1;
+		}
+		struct json_object *got, *next;
+		if (json_object_object_get_ex(sub->resp_json, "items", &got))
+			for (size_t i = 0; i < json_object_array_length(got); i++)
+				json_object_array_add(items, json_object_get(json_object_array_get_idx(got, i)));
+		if (!json_object_object_get_ex(sub->resp_json, "next", &next) || next == NULL)
+			break;
+		cursor = pool_strdup(r->pool, json_object_get_string(next));
+		/* the cursor is base64url: safe in a query as it is */
+	}
+	struct buf b;
+	buf_init(&b, r->pool);
+	if (strcmp(ext, "csv") == 0)
+		buf_puts(&b, "\xef\xbb\xbf"); /* so spreadsheets read UTF-8 */
+	if (page_render(&pg, pages_find(p->name, name), data, &b) != PORTAL_OK) {
+		out_problem(r, 500, "the export could not be rendered");
+		return 1;
+	}
+	r->status = 200;
+	r->responded = 1;
+	r->resp_raw = b.data ? b.data : "";
+	r->resp_raw_len = b.len;
+	if (strcmp(ext, "atom") == 0) {
+		r->content_type = "application/atom+xml";
+	} else if (strcmp(ext, "ics") == 0) {
+		r->content_type = "text/calendar";
+		r->resp_raw = page_ics_fold(r->pool, r->resp_raw, &r->resp_raw_len);
+	} else if (strcmp(ext, "geojson") == 0 || strcmp(ext, "json") == 0) {
+		r->content_type = strcmp(ext, "json") ? "application/geo+json" : "application/json";
+		char *tidy = page_json_tidy(r->pool, r->resp_raw, &r->resp_raw_len);
+		if (tidy == NULL) {
+			log_msg(PORTAL_LOG_ERR, r->request_id, "template %s/%s does not make JSON", p->name, name);
+			r->resp_raw = NULL;
+			out_problem(r, 500, "the export could not be rendered");
+			return 1;
+		}
+		r->resp_raw = tidy;
+	} else if (strcmp(ext, "csv") == 0) {
+		r->content_type = "text/csv";
+		out_header(r, "Content-Disposition", pool_printf(r->pool, "attachment; filename=\"%s-%s.csv\"",
+		                                                 r->muni->slug, p->name));
+	} else {
+		r->content_type = "text/plain";
+	}
+	out_header(r, "Cache-Control", req_header(r, "Authorization") ? "private, no-store" : "public, max-age=60");
+	out_header(r, "Vary", "Accept-Language, Authorization");
+	return 1;
 }
 
 int

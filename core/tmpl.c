@@ -12,7 +12,8 @@
  *                     json (the value as JSON, safe inside <script>),
  *                     url (percent-encoded), ics_date (YYYYMMDD), label
  *                     (a code such as "twin_town" as the module's
- *                     catalogue words it, else the code itself)
+ *                     catalogue words it, else the code itself), join
+ *                     (an array of strings as one text, "a; b")
  *   {{#name}}..{{/name}}  a section: each item of an array, once for a
  *                     true value (an object becomes the current value)
  *   {{^name}}..{{/name}}  inverted: when missing, false, null, "" or []
@@ -33,7 +34,7 @@
 
 enum tmpl_kind { T_TEXT, T_VAR, T_RAW, T_SECTION, T_INVERTED, T_PARTIAL };
 
-enum tmpl_filter { F_NONE, F_LANG, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE, F_LABEL };
+enum tmpl_filter { F_NONE, F_LANG, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE, F_LABEL, F_JOIN };
 
 struct tmpl_node {
 	enum tmpl_kind kind;
@@ -199,7 +200,7 @@ tmpl_parse(struct tmpl_parser *ps, const char *end, int *ok)
 				enum tmpl_filter f;
 			} filters[] = {{"lang", F_LANG}, {"date", F_DATE}, {"count", F_COUNT},
 			               {"json", F_JSON}, {"url", F_URL}, {"ics_date", F_ICS_DATE},
-			               {"label", F_LABEL}};
+			               {"label", F_LABEL}, {"join", F_JOIN}};
 			for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
 				if (strlen(filters[i].name) == fl && strncmp(filters[i].name, f, fl) == 0)
 					filter = filters[i].f;
@@ -485,6 +486,21 @@ tmpl_value(struct tmpl_ctx *c, const struct tmpl_node *n, struct json_object *v,
 	}
 	case F_LANG:
 		s = tmpl_pick_lang(c, v);
+		break;
+	case F_JOIN:
+		if (json_object_is_type(v, json_type_array)) {
+			struct buf j;
+			buf_init(&j, p);
+			for (size_t i = 0; i < json_object_array_length(v); i++) {
+				struct json_object *e = json_object_array_get_idx(v, i);
+				if (!json_object_is_type(e, json_type_string))
+					continue;
+				if (j.len)
+					buf_puts(&j, "; ");
+				buf_puts(&j, json_object_get_string(e));
+			}
+			s = j.data ? j.data : "";
+		}
 		break;
 	default:
 		if (!found || v == NULL)

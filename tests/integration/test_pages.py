@@ -155,6 +155,39 @@ def t_headers():
     expect(r.status == 405, "POST to a page answered %d" % r.status, r)
 
 
+def t_geojson():
+    import json
+    r = request("GET", "/api/v1/borlange/partnerships.geojson")
+    expect(r.status == 200 and r.ctype == "application/geo+json", "%d %s" % (r.status, r.ctype), r)
+    fc = json.loads(r.text)
+    expect(fc["type"] == "FeatureCollection", "not a FeatureCollection", r)
+    api = expect_json(request("GET", "/api/v1/borlange/partnerships", query={"limit": "100"}), 200)
+    want = {i["id"]: i for i in api["items"] if i["partner"]["lat"] is not None}
+    expect(len(fc["features"]) == len(want) and want, "%d features for %d located partners"
+           % (len(fc["features"]), len(want)), r)
+    for f in fc["features"]:
+        item = want[f["id"]]
+        lon, lat = f["geometry"]["coordinates"]
+        expect(f["geometry"]["type"] == "Point" and lon == item["partner"]["lon"] and
+               lat == item["partner"]["lat"], "feature %s is not [lon, lat]" % f["id"], r)
+        expect(f["properties"]["name"] == item["partner"]["name"], "name of %s" % f["id"], r)
+
+
+def t_csv():
+    import csv
+    import io
+    r = request("GET", "/api/v1/borlange/partnerships.csv", query={"status": "inactive"})
+    expect(r.status == 200 and r.ctype == "text/csv", "%d %s" % (r.status, r.ctype), r)
+    rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
+    expect(sorted(x["partner"] for x in rows) == ["Pitești", "Vestmannaeyjar"],
+           "CSV with status=inactive has %r" % [x["partner"] for x in rows], r)
+    expect("attachment" in (r.header("content-disposition") or ""), "no Content-Disposition", r)
+    r = request("GET", "/api/v1/borlange/partnerships.csv", query={"country": "xx"})
+    expect(r.status == 422, "a bad filter on the export answered %d" % r.status, r)
+    r = request("GET", "/api/v1/borlange/partnerships.nope")
+    expect(r.status == 404, "an unknown export answered %d" % r.status, r)
+
+
 def main():
     t = Tap()
     t.check("GET / lists the municipalities (HTML, one h1, skip link, no script)", t_index)
@@ -165,6 +198,8 @@ def main():
     t.check("unknown id, disabled module, unknown module: HTML 404", t_not_found)
     t.check("stored script and attribute injection is shown inert on every page", t_escaped)
     t.check("security and caching headers; the stylesheet; 405 for POST", t_headers)
+    t.check("partnerships.geojson parses as a FeatureCollection with [lon, lat] points", t_geojson)
+    t.check("partnerships.csv parses with the list's filters; a bad filter is 422", t_csv)
     return t.done()
 
 

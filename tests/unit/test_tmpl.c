@@ -74,6 +74,8 @@ main(void)
 	T_STR(render("a.html", "{{#items.0}}has {{items|count}}{{/items.0}}{{^e.0}}, e empty{{/e.0}}",
 	             "{\"items\":[1,2],\"e\":[]}", "sv"),
 	      "has 2, e empty", "items.0 tests for items without a loop");
+	T_STR(render("a.csv", "{{a|join}}\n", "{\"a\":[\"culture\",\"=x\",3]}", "sv"), "\"culture; =x\"\n",
+	      "join filter makes one CSV field");
 	T_STR(render("a.html", "{{items|count}}", "{\"items\":[1,2,3]}", "sv"), "3", "count filter");
 	T_STR(render("a.html", "<script type=\"application/ld+json\">{{data|json}}</script>",
 	             "{\"data\":{\"name\":\"</script><script>alert(1)</script>\"}}", "sv"),
