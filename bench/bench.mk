@@ -1,0 +1,26 @@
+# bench/bench.mk - `make bench` and `make bench-data` (issue #6), included
+# at the end of the Makefile.  See "## Performance" in README.md.
+#
+#   make bench [BENCH_SECONDS=10] [BENCH_MEMORY=1]
+#       a private stack (MariaDB + portald + nginx, demo data) beside two
+#       references serving the very same bytes (an nginx static file and
+#       bench/raw_fcgi.c), driven with wrk; prints one table and the targets
+#   make bench-data [BENCH_NEWS=10000]
+#       a private stack with 100 generated municipalities x 1,000
+#       partnerships (and news), then page 1 vs page 500, EXPLAIN, search p50
+
+BENCH_SECONDS ?= 10
+
+$(B)/bench/raw_fcgi: bench/raw_fcgi.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lfcgi
+
+bench-build: all $(B)/bench/raw_fcgi
+
+bench: bench-build
+	B=$(B) BENCH_SECONDS=$(BENCH_SECONDS) sh bench/run.sh
+
+bench-data: all
+	B=$(B) sh bench/data.sh
+
+.PHONY: bench bench-build bench-data

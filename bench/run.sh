@@ -1,0 +1,434 @@
+#!/bin/sh
+# bench/run.sh - the `make bench` driver (issue #6).
+#
+#   1. a private stack (scripts/stack.sh: MariaDB + portald + nginx, demo
+#      data) in a temporary PORTAL_VAR on a free loopback port; BENCH_ITEMS
+#      synthetic partnerships are POSTed to BENCH_MUNI (lejre, which has none
+#      in the demo) so that a list page has 20 items
+#   2. the portal's answers to the list (?limit=20) and to one item are
+#      captured; nginx gets two references serving the very same bytes with
+#      the same Content-Type: a static file (/bench/static/...) and
+#      bench/raw_fcgi.c (/bench/raw/..., as many workers as portald's, on
+#      its own unix socket, with the very same fastcgi settings as the
+#      portal's `location /`); the bench's nginx.conf is the stack's
+#      with those locations inserted, installed in its place and loaded
+#      with `nginx -s reload` (same -p/-c)
+#   3. wrk -t2 -c64 --latency, BENCH_SECONDS per run, interleaved static,
+#      raw, portal, BENCH_ROUNDS rounds per case; then the write mix (90%
+#      GET item, 10% PATCH; bench/mix.lua); worker RSS checkpoints after
+#      each case; the memory phase (to 100k requests, and with BENCH_MEMORY=1
+#      on to 200k, at least 50k more, with the same workers)
+#   4. bench/bench.py report prints the table and the targets (also written
+#      to $B/bench/report.md); everything started is stopped (trap)
+#
+# Environment: B (build dir), BENCH_SECONDS (10), BENCH_ROUNDS (2),
+# BENCH_WARMUP (2 s per target and case, 0: none), BENCH_THREADS (2),
+# BENCH_CONNS (64), BENCH_MEMORY (1: the 200k memory check; 0: no memory
+# phase at all; default: on to 100k requests only), BENCH_MEMORY_MAX
+# (seconds of load at most per memory leg, 240), BENCH_MUNI (lejre),
+# BENCH_ITEMS (24), MUNICIPALITIES (conf/demo.conf), KEEP (1: keep the
+# temporary directory), BENCH_PERF (1: one more portal list run, not in the
+# table, under `perf record` of portald's workers; the profile is printed).
+#
+# Caching (issue #6): there is no response cache in the core yet.  When
+# there is one, set BENCH_CACHE_ON and BENCH_CACHE_OFF to shell commands that
+# switch it in the stack's configuration ($CONF, e.g.
+#   BENCH_CACHE_ON='sed -i "s/response_cache = false/response_cache = true/" "$CONF"');
+# the bench then runs the list and item cases with caching off and on,
+# reloading portald (SIGHUP) in between, and fills the "cached" rows; the
+# write mix runs last, with caching on.  Without them the cached rows say
+# "no response cache yet: 'cached' = same as uncached" and the cached
+# targets are judged on the uncached numbers.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 2
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+export PATH
+
+B=${B:-build}
+BENCH_SECONDS=${BENCH_SECONDS:-10}
+BENCH_ROUNDS=${BENCH_ROUNDS:-2}
+BENCH_WARMUP=${BENCH_WARMUP:-2}
+BENCH_THREADS=${BENCH_THREADS:-2}
+BENCH_CONNS=${BENCH_CONNS:-64}
+BENCH_MEMORY=${BENCH_MEMORY:-}
+BENCH_MEMORY_MAX=${BENCH_MEMORY_MAX:-240}
+BENCH_MUNI=${BENCH_MUNI:-lejre}
+BENCH_ITEMS=${BENCH_ITEMS:-24}
+BENCH_CACHE_ON=${BENCH_CACHE_ON:-}
+BENCH_CACHE_OFF=${BENCH_CACHE_OFF:-}
+BENCH_PERF=${BENCH_PERF:-}
+MUNI_FILE=${MUNICIPALITIES:-$root/conf/demo.conf}
+KEEP=${KEEP:-}
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+	say "FAILED: $*"
+	exit 1
+}
+
+for c in wrk nginx curl python3 mariadbd; do
+	command -v "$c" >/dev/null 2>&1 || die "command \"$c\" not found (sh scripts/deps.sh installs it)"
+done
+for f in "$B/portald" "$B/portalctl" "$B/bench/raw_fcgi"; do
+	[ -x "$f" ] || die "$f not found: make bench-build B=$B"
+done
+case "$BENCH_SECONDS$BENCH_ROUNDS$BENCH_THREADS$BENCH_CONNS$BENCH_WARMUP" in
+*[!0-9]*) die "BENCH_SECONDS, BENCH_ROUNDS, BENCH_THREADS, BENCH_CONNS, BENCH_WARMUP must be whole numbers" ;;
+esac
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/portal-bench.XXXXXX") || exit 2
+res=$tmp/bench
+mkdir -p "$res" || exit 2
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
+	port=$((20000 + $$ % 20000))
+url=http://127.0.0.1:$port
+stack_up=0
+rawpid=
+
+stack() {
+	PORTAL_VAR=$tmp PORT=$port B=$B MUNICIPALITIES=$MUNI_FILE PORTAL_NO_DEMO='' \
+		sh "$root/scripts/stack.sh" "$@"
+}
+
+cleanup() {
+	trap - EXIT INT TERM HUP
+	if [ -n "$rawpid" ] && kill -0 "$rawpid" 2>/dev/null; then
+		kill -TERM "$rawpid" 2>/dev/null
+		n=0
+		while kill -0 "$rawpid" 2>/dev/null && [ "$n" -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill -KILL "$rawpid" 2>/dev/null
+	fi
+	if [ "$stack_up" = 1 ]; then
+		stack_up=0
+		stack stop >>"$res/stack.out" 2>&1 || say "stack stop failed (see $res/stack.out)"
+	fi
+	if [ "$KEEP" = 1 ]; then
+		say "kept $tmp (KEEP=1)"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'say interrupted; exit 130' INT
+trap 'say terminated; exit 143' TERM
+trap 'exit 129' HUP
+
+started=$(date +%s)
+
+# ---------------------------------------------------------------- the stack
+
+say "starting a private stack in $tmp on $url (log: $res/stack.out)"
+stack_up=1
+if ! { stack init && stack start; } >"$res/stack.out" 2>&1; then
+	cat "$res/stack.out" >&2
+	die "the stack did not start"
+fi
+token=$(cat "$tmp/admin.token") || die "no $tmp/admin.token (demo data not loaded?)"
+master_pidfile=$tmp/run/portald.pid
+
+say "POSTing $BENCH_ITEMS synthetic partnerships to $BENCH_MUNI"
+ids=$(python3 bench/bench.py fill --url "$url" --token "$token" --muni "$BENCH_MUNI" \
+	--count "$BENCH_ITEMS") || die "could not fill $BENCH_MUNI"
+idcsv=$(echo $ids | tr ' ' ,)
+# the third one has three agreements (bench.py: i % 4)
+item_id=$(echo "$ids" | sed -n 3p)
+[ -n "$item_id" ] || die "fewer than 3 partnerships created"
+
+list_path="/api/v1/$BENCH_MUNI/partnerships?limit=20"
+item_path="/api/v1/$BENCH_MUNI/partnerships/$item_id"
+
+# capture NAME PATH: the portal's answer body and headers
+capture() {
+	code=$(curl -s -D "$res/$1.h" -o "$res/$1.body" -w '%{http_code}' "$url$2") || die "curl $2"
+	[ "$code" = 200 ] || die "GET $2: HTTP $code: $(head -c 300 "$res/$1.body")"
+}
+header() { sed -n "s/^$2:[[:space:]]*//Ip" "$res/$1.h" | tr -d '\r' | head -n 1; }
+
+capture list "$list_path"
+capture item "$item_path"
+n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$res/list.body")
+[ "$n" = 20 ] || die "the list has $n items, not 20"
+list_ct=$(header list Content-Type)
+item_ct=$(header item Content-Type)
+item_etag=$(header item ETag)
+say "captured: list $(wc -c <"$res/list.body") bytes ($list_ct), item $item_id $(wc -c <"$res/item.body") bytes ($item_ct, ETag $item_etag)"
+
+# ---------------------------------------------------------------- the references
+
+workers=$(awk '/^[[:space:]]*workers[[:space:]]*=/ { gsub(/[^0-9]/, ""); print; exit }' "$tmp/portal.conf")
+[ -n "$workers" ] && [ "$workers" != 0 ] || workers=$(nproc)
+rawsock=$tmp/run/raw.sock
+say "starting raw_fcgi on $rawsock with $workers workers"
+"$B/bench/raw_fcgi" -s "$rawsock" -n "$workers" -p "$tmp/run/raw_fcgi.pid" \
+	-m "/bench/raw/list=$res/list.body" -H "Content-Type: $list_ct" -H "X-Content-Type-Options: nosniff" \
+	-m "/bench/raw/item=$res/item.body" -H "Content-Type: $item_ct" -H "X-Content-Type-Options: nosniff" \
+	-H "ETag: $item_etag" </dev/null >>"$tmp/log/raw_fcgi.log" 2>&1 &
+rawpid=$!
+n=0
+until [ -S "$rawsock" ]; do
+	kill -0 "$rawpid" 2>/dev/null || die "raw_fcgi exited: $(cat "$tmp/log/raw_fcgi.log")"
+	[ "$n" -ge 50 ] && die "raw_fcgi did not create $rawsock"
+	sleep 0.1
+	n=$((n + 1))
+done
+
+# The bench's nginx.conf: the stack's, plus an upstream for raw_fcgi and,
+# after the portal's `location / { ... }`, the static locations and copies
+# of that block for raw_fcgi (same fastcgi settings, other fastcgi_pass).
+awk -v rawsock="$rawsock" -v dir="$res" -v lct="$list_ct" -v ict="$item_ct" '
+function static_loc(name, file, ct) {
+	print "        location = /bench/static/" name " {"
+	print "            alias \"" file "\";"
+	print "            types { }"
+	print "            default_type \"" ct "\";"
+	print "            add_header X-Content-Type-Options nosniff;"
+	print "            add_header X-Request-Id $request_id always;"
+	print "        }"
+}
+function raw_loc(name,   i, l) {
+	for (i = 1; i <= nblock; i++) {
+		l = block[i]
+		if (i == 1)
+			sub(/location \/ \{/, "location = /bench/raw/" name " {", l)
+		sub(/fastcgi_pass portald;/, "fastcgi_pass bench_raw;", l)
+		print l
+	}
+}
+/^[[:space:]]*upstream portald[[:space:]]*\{/ {
+	print "    upstream bench_raw {"
+	print "        server \"unix:" rawsock "\";"
+	print "    }"
+	up = 1
+}
+!done && /^[[:space:]]*location \/ \{/ { inblock = 1; depth = 0 }
+{ print }
+inblock {
+	block[++nblock] = $0
+	o = gsub(/\{/, "{"); c = gsub(/\}/, "}")
+	depth += o - c
+	if (depth == 0) {
+		inblock = 0; done = 1
+		print "        # ---- make bench: the references (bench/run.sh)"
+		static_loc("list", dir "/list.body", lct)
+		static_loc("item", dir "/item.body", ict)
+		raw_loc("list")
+		raw_loc("item")
+	}
+}
+END { if (!up || !done) exit 1 }' "$tmp/nginx.conf" >"$tmp/nginx-bench.conf" ||
+	die "cannot find \"upstream portald {\" and \"location / {\" in $tmp/nginx.conf"
+nginx -t -p "$tmp/nginx" -c "$tmp/nginx-bench.conf" -e "$tmp/log/nginx-error.log" \
+	>"$res/nginx-t.out" 2>&1 || die "nginx -t of the bench config: $(cat "$res/nginx-t.out")"
+cp "$tmp/nginx.conf" "$tmp/nginx.conf.stack" && cp "$tmp/nginx-bench.conf" "$tmp/nginx.conf" ||
+	die "cannot install $tmp/nginx-bench.conf"
+nginx -p "$tmp/nginx" -c "$tmp/nginx.conf" -e "$tmp/log/nginx-error.log" -s reload ||
+	die "nginx -s reload"
+
+# same_bytes PATH FILE: the answer to PATH is FILE, byte for byte (retried:
+# the reload is asynchronous)
+same_bytes() {
+	k=0
+	while [ "$k" -lt 50 ]; do
+		if curl -s -o "$res/check.body" "$url$1" && cmp -s "$res/check.body" "$2"; then
+			return 0
+		fi
+		sleep 0.1
+		k=$((k + 1))
+	done
+	return 1
+}
+for pair in "/bench/static/list?limit=20:list" "/bench/raw/list?limit=20:list" "$list_path:list" \
+	"/bench/static/item:item" "/bench/raw/item:item" "$item_path:item"; do
+	p=${pair%:*}
+	f=$res/${pair##*:}.body
+	same_bytes "$p" "$f" || die "GET $p does not answer the bytes of $f"
+done
+for p in /bench/static/list /bench/raw/list; do
+	ct=$(curl -s -o /dev/null -w '%{content_type}' "$url$p")
+	[ "$ct" = "$list_ct" ] || die "GET $p: Content-Type $ct, not $list_ct"
+done
+say "static, raw-fcgi and portal answer the same bytes with the same Content-Type"
+
+# ---------------------------------------------------------------- runs
+
+cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
+mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+python3 - "$res/meta.json" <<EOF
+import json, sys
+json.dump({
+    "when": "$(date -u '+%Y-%m-%d %H:%M UTC')",
+    "machine": "$(nproc) cores ($cpu), $mem RAM, Linux $(uname -r), $(nginx -v 2>&1 | sed 's/.*: //'), $(mariadbd --version | sed 's/.*Ver \([^ ]*\).*/MariaDB \1/'), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)",
+    "threads": $BENCH_THREADS, "conns": $BENCH_CONNS, "seconds": $BENCH_SECONDS,
+    "rounds": $BENCH_ROUNDS, "workers": $workers, "memory": "$BENCH_MEMORY",
+    "cache_modes": ["off"] + (["on"] if "$BENCH_CACHE_ON" else []),
+}, open(sys.argv[1], "w"))
+EOF
+
+checkpoint() {
+	python3 bench/bench.py checkpoint "$url" "$master_pidfile" "$1" >>"$res/checkpoints.jsonl" ||
+		say "checkpoint $1 failed"
+}
+
+# run_wrk CASE KIND ROUND PATH [SCRIPT LUA-ARG...]
+run_wrk() {
+	c=$1 k=$2 r=$3 p=$4
+	shift 4
+	f=$res/wrk-$c-$k-$r.txt
+	python3 bench/bench.py cpu "$tmp/run" "$res/cpu0.json"
+	if [ $# -gt 0 ]; then
+		s=$1
+		shift
+		wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d"${BENCH_SECONDS}s" --latency -s "$s" \
+			"$url$p" -- "$@" >"$f" 2>&1
+	else
+		wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d"${BENCH_SECONDS}s" --latency "$url$p" >"$f" 2>&1
+	fi
+	python3 bench/bench.py cpu "$tmp/run" "$res/cpu1.json"
+	if ! python3 bench/bench.py wrk "$f" "$c" "$k" "$r" "$res/cpu0.json" "$res/cpu1.json" \
+		>>"$res/runs.jsonl"; then
+		cat "$f" >&2
+		die "wrk $c $k: no result"
+	fi
+	printf 'bench:   %-12s %-7s round %s: %8s req/s  p50 %-9s p99 %-9s %s\n' "$c" "$k" "$r" \
+		"$(sed -n 's/^Requests\/sec:[[:space:]]*//p' "$f")" \
+		"$(awk '$1 == "50%" { print $2 }' "$f")" "$(awk '$1 == "99%" { print $2 }' "$f")" \
+		"$(grep -E '^[[:space:]]*(Socket errors|Non-2xx)' "$f" | tr -s ' \n' ' ')" >&2
+}
+
+warm() {
+	[ "$BENCH_WARMUP" -gt 0 ] || return 0
+	wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d"${BENCH_WARMUP}s" "$url$1" >/dev/null 2>&1
+}
+
+perf_portal() {
+	[ "$BENCH_PERF" = 1 ] && command -v perf >/dev/null 2>&1 || return 0
+	pids=$(python3 bench/bench.py workers "$master_pidfile" | cut -d' ' -f1 | tr '\n' ',' | sed 's/,$//')
+	perf record -q -o "$res/perf.data" -p "$pids" -- sleep "$BENCH_SECONDS" \
+		>"$res/perf.out" 2>&1 &
+	perfpid=$!
+}
+perf_report() {
+	[ -n "${perfpid:-}" ] || return 0
+	wait "$perfpid"
+	perfpid=
+	say "perf: where the portal's workers spend their time (list case), by library:"
+	perf report -i "$res/perf.data" --sort dso --stdio 2>/dev/null |
+		grep -E '^ +[0-9.]+%' | head -n 12 >&2
+	say "perf: by function (self, top 30):"
+	perf report -i "$res/perf.data" --sort dso,symbol --stdio 2>/dev/null |
+		grep -E '^ +[0-9.]+%' | head -n 30 >&2
+}
+
+# read_case CASE PORTAL-PATH STATIC-PATH RAW-PATH
+read_case() {
+	say "case $1: static $3, raw-fcgi $4, portal $2"
+	warm "$3"
+	warm "$4"
+	warm "$2"
+	r=1
+	while [ "$r" -le "$BENCH_ROUNDS" ]; do
+		run_wrk "$1" static "$r" "$3"
+		run_wrk "$1" raw "$r" "$4"
+		run_wrk "$1" portal "$r" "$2"
+		r=$((r + 1))
+	done
+	if [ "$BENCH_PERF" = 1 ] && [ "$1" = list ]; then
+		# an extra run under perf, not in the table (perf slows the workers)
+		perf_portal
+		run_wrk perf portal 1 "$2"
+		perf_report
+	fi
+	checkpoint "after-$1"
+}
+
+# set_cache on|off: the future cache knob (see the top of this file)
+set_cache() {
+	if [ "$1" = on ]; then cmd=$BENCH_CACHE_ON; else cmd=$BENCH_CACHE_OFF; fi
+	[ -n "$cmd" ] || return 0
+	say "caching $1: $cmd"
+	CONF=$tmp/portal.conf PORTAL_VAR=$tmp sh -c "$cmd" || die "BENCH_CACHE_${1} failed"
+	before=$(python3 bench/bench.py workers "$master_pidfile" | cut -d' ' -f1 | tr '\n' ' ')
+	kill -HUP "$(cat "$master_pidfile")" || die "cannot signal portald"
+	k=0
+	while :; do
+		now=$(python3 bench/bench.py workers "$master_pidfile" | cut -d' ' -f1 | tr '\n' ' ')
+		if [ "$now" != "$before" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ]; then
+			break
+		fi
+		[ "$k" -ge 100 ] && die "portald did not replace its workers after SIGHUP (log: $tmp/log/portald.log)"
+		sleep 0.1
+		k=$((k + 1))
+	done
+	same_bytes "$list_path" "$res/list.body" && same_bytes "$item_path" "$res/item.body" ||
+		die "with caching $1 the portal answers other bytes than captured"
+}
+
+checkpoint start
+say "worker RSS before (pid VmRSS VmHWM KiB): $(python3 bench/bench.py workers "$master_pidfile" | tr '\n' ';')"
+
+modes=off
+[ -n "$BENCH_CACHE_ON" ] && modes="off on"
+for mode in $modes; do
+	set_cache "$mode"
+	sfx=
+	[ "$mode" = on ] && sfx=-cached
+	read_case "list$sfx" "$list_path" "/bench/static/list?limit=20" "/bench/raw/list?limit=20"
+	read_case "item$sfx" "$item_path" "/bench/static/item" "/bench/raw/item"
+done
+
+say "case write: 90% GET item, 10% PATCH ($BENCH_ITEMS items of $BENCH_MUNI, admin token)"
+r=1
+while [ "$r" -le "$BENCH_ROUNDS" ]; do
+	run_wrk write portal "$r" "$item_path" bench/mix.lua \
+		"/api/v1/$BENCH_MUNI/partnerships" "$token" "$idcsv" 10
+	r=$((r + 1))
+done
+checkpoint after-write
+
+# ---------------------------------------------------------------- memory
+
+# drive_to N LABEL: the memory mix (list, items, 10% PATCH) until portald
+# has answered N requests in all, at most BENCH_MEMORY_MAX seconds
+drive_to() {
+	t0=$(date +%s)
+	leg=0
+	while :; do
+		total=$(python3 bench/bench.py requests "$url")
+		[ "$total" -ge "$1" ] && return 0
+		if [ $(($(date +%s) - t0)) -ge "$BENCH_MEMORY_MAX" ]; then
+			say "memory: only $total of $1 requests within BENCH_MEMORY_MAX=${BENCH_MEMORY_MAX}s"
+			return 1
+		fi
+		leg=$((leg + 1))
+		run_wrk memory portal "$2.$leg" "$item_path" bench/mix.lua \
+			"/api/v1/$BENCH_MUNI/partnerships" "$token" "$idcsv" 10 "$list_path" 3
+	done
+}
+
+total=$(python3 bench/bench.py requests "$url")
+say "portald has answered $total requests"
+target=100000
+[ "$total" -gt "$target" ] && target=$total
+[ "$BENCH_MEMORY" = 0 ] || { drive_to "$target" to100k && checkpoint mem-100k; }
+if [ "$BENCH_MEMORY" = 1 ]; then
+	base=$(python3 bench/bench.py requests "$url")
+	target=$((base + 50000))
+	[ "$target" -lt 200000 ] && target=200000
+	say "memory: on to $target requests (list, items, 10% PATCH) from $base"
+	drive_to "$target" to200k && checkpoint mem-200k
+fi
+checkpoint end
+say "worker RSS after (pid VmRSS VmHWM KiB): $(python3 bench/bench.py workers "$master_pidfile" | tr '\n' ';')"
+
+# ---------------------------------------------------------------- report
+
+say "done in $(($(date +%s) - started)) s"
+mkdir -p "$B/bench"
+python3 bench/bench.py report "$res" >"$B/bench/report.md" || die "bench.py report failed"
+cat "$B/bench/report.md"
+echo "(also in $B/bench/report.md)"
