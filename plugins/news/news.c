@@ -38,6 +38,12 @@ struct portal_migration_src {
 };
 extern const struct portal_migration_src news_migrations[];
 extern const char news_openapi[];
+/* Generated from templates/ and messages.json (pages for citizens). */
+struct file_src {
+	const char *name, *text;
+};
+extern const struct file_src news_templates[];
+extern const char news_messages[];
 
 /* The {id} of the path: digits without a leading zero, at most 18 of them
  * (fits a BIGINT).  Anything else is an id no item has: -1. */
@@ -556,7 +562,8 @@ static const struct portal_route news_routes[] = {
 static int
 news_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, is_duplicate)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, is_duplicate) ||
+	    !PORTAL_API_HAS(core, messages)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}
@@ -569,7 +576,10 @@ news_init(portal_plugin *p, const struct portal_api *core)
 			return PORTAL_ERROR;
 	if (api->openapi(p, news_openapi) != PORTAL_OK)
 		return PORTAL_ERROR;
-	return PORTAL_OK;
+	for (const struct file_src *t = news_templates; t->name; t++)
+		if (api->template(p, t->name, t->text) != PORTAL_OK)
+			return PORTAL_ERROR;
+	return api->messages(p, news_messages);
 }
 
 static void

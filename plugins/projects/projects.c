@@ -39,6 +39,12 @@ struct portal_migration_src {
 };
 extern const struct portal_migration_src projects_migrations[];
 extern const char projects_openapi[];
+/* Generated from templates/ and messages.json (pages for citizens). */
+struct file_src {
+	const char *name, *text;
+};
+extern const struct file_src projects_templates[];
+extern const char projects_messages[];
 
 /* The {id} of the path: digits without a leading zero, at most 18 of them
  * (fits a BIGINT).  Anything else is an id no item has: -1. */
@@ -429,7 +435,8 @@ static const struct portal_route projects_routes[] = {
 static int
 projects_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, link_guard)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, link_guard) ||
+	    !PORTAL_API_HAS(core, messages)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}
@@ -444,7 +451,10 @@ projects_init(portal_plugin *p, const struct portal_api *core)
 		return PORTAL_ERROR;
 	if (api->openapi(p, projects_openapi) != PORTAL_OK)
 		return PORTAL_ERROR;
-	return PORTAL_OK;
+	for (const struct file_src *t = projects_templates; t->name; t++)
+		if (api->template(p, t->name, t->text) != PORTAL_OK)
+			return PORTAL_ERROR;
+	return api->messages(p, projects_messages);
 }
 
 static void

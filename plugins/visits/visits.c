@@ -42,6 +42,12 @@ extern const struct portal_migration_src visits_migrations[];
 
 /* Generated from openapi.json by tools/embed-text.sh. */
 extern const char visits_openapi[];
+/* Generated from templates/ and messages.json (pages for citizens). */
+struct file_src {
+	const char *name, *text;
+};
+extern const struct file_src visits_templates[];
+extern const char visits_messages[];
 
 /* A decimal id: digits without a leading zero, at most 18 of them (fits a
  * BIGINT).  Anything else: -1. */
@@ -425,7 +431,8 @@ static const struct portal_route visits_routes[] = {
 static int
 visits_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, link_guard)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, link_guard) ||
+	    !PORTAL_API_HAS(core, messages)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}
@@ -439,7 +446,10 @@ visits_init(portal_plugin *p, const struct portal_api *core)
 	if (api->link_target(p, visits_exists) != PORTAL_OK ||
 	    api->openapi(p, visits_openapi) != PORTAL_OK)
 		return PORTAL_ERROR;
-	return PORTAL_OK;
+	for (const struct file_src *t = visits_templates; t->name; t++)
+		if (api->template(p, t->name, t->text) != PORTAL_OK)
+			return PORTAL_ERROR;
+	return api->messages(p, visits_messages);
 }
 
 static void
