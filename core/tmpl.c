@@ -17,6 +17,8 @@
  *   {{#name}}..{{/name}}  a section: each item of an array, once for a
  *                     true value (an object becomes the current value)
  *   {{^name}}..{{/name}}  inverted: when missing, false, null, "" or []
+ *   {{#name=value}}..{{/name=value}}  when the value is that text (and
+ *                     {{^name=value}} when not): status=cancelled
  *   {{> name}}        another template (a partial), same data
  *   {{{name}}}        raw, unescaped: only for HTML the server made safe
  *                     (a news body rendered by cmark in safe mode)
@@ -210,7 +212,14 @@ tmpl_parse(struct tmpl_parser *ps, const char *end, int *ok)
 				goto fail;
 			}
 		}
-		if (!(nlen == 1 && tag[0] == '.') && !tmpl_name_ok(tag, nlen)) {
+		const char *eq = (sigil == '#' || sigil == '^') ? memchr(tag, '=', nlen) : NULL;
+		if (eq && (eq == tag || !tmpl_name_ok(tag, (size_t)(eq - tag)) ||
+		           !tmpl_name_ok(eq + 1, nlen - (size_t)(eq - tag) - 1))) {
+			snprintf(ps->err, ps->errlen, "%s:%u: bad test \"%.*s\"", ps->name, ps->line,
+			         (int)nlen, tag);
+			goto fail;
+		}
+		if (!eq && !(nlen == 1 && tag[0] == '.') && !tmpl_name_ok(tag, nlen)) {
 			snprintf(ps->err, ps->errlen, "%s:%u: bad name \"%.*s\"", ps->name, ps->line,
 			         (int)nlen, tag);
 			goto fail;
@@ -563,6 +572,21 @@ tmpl_value(struct tmpl_ctx *c, const struct tmpl_node *n, struct json_object *v,
 
 static void tmpl_run(struct tmpl_ctx *c, const struct tmpl_node *n);
 
+/* "path=text": whether the value at path is the string text. */
+static int
+tmpl_equals(struct tmpl_ctx *c, const char *test)
+{
+	const char *eq = strchr(test, '=');
+	char path[128];
+	int found;
+	if ((size_t)(eq - test) >= sizeof(path))
+		return 0;
+	memcpy(path, test, (size_t)(eq - test));
+	path[eq - test] = '\0';
+	struct json_object *v = tmpl_lookup(c, path, &found);
+	return found && json_object_is_type(v, json_type_string) && strcmp(json_object_get_string(v), eq + 1) == 0;
+}
+
 static void
 tmpl_push_run(struct tmpl_ctx *c, struct json_object *v, const struct tmpl_node *child)
 {
@@ -591,6 +615,11 @@ tmpl_run(struct tmpl_ctx *c, const struct tmpl_node *n)
 			tmpl_value(c, n, v, found);
 			break;
 		case T_SECTION:
+			if (strchr(n->text, '=')) {
+				if (tmpl_equals(c, n->text))
+					tmpl_run(c, n->child);
+				break;
+			}
 			v = tmpl_lookup(c, n->text, &found);
 			if (!found || !tmpl_truthy(v))
 				break;
@@ -605,6 +634,11 @@ tmpl_run(struct tmpl_ctx *c, const struct tmpl_node *n)
 			}
 			break;
 		case T_INVERTED:
+			if (strchr(n->text, '=')) {
+				if (!tmpl_equals(c, n->text))
+					tmpl_run(c, n->child);
+				break;
+			}
 			v = tmpl_lookup(c, n->text, &found);
 			if (!found || !tmpl_truthy(v))
 				tmpl_run(c, n->child);

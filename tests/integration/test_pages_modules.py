@@ -277,6 +277,7 @@ def t_evil_exports():
     ev = [e for e in cal["VEVENT"] if e["UID"] == "visit-%d@%s.portal" % (state["visit"]["id"], MUNI)]
     expect(len(ev) == 1, "the visit is not in the calendar")
     expect(ics_text(ev[0]["SUMMARY"]) == EVIL, "SUMMARY %r" % ev[0]["SUMMARY"])
+    expect(ev[0].get("STATUS") == "CANCELLED", "the cancelled visit has STATUS %r" % ev[0].get("STATUS"))
     expect(ics_text(ev[0]["DESCRIPTION"]) == state["visit"]["purpose"], "DESCRIPTION %r" % ev[0]["DESCRIPTION"])
 
 

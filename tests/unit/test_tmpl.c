@@ -76,6 +76,10 @@ main(void)
 	      "has 2, e empty", "items.0 tests for items without a loop");
 	T_STR(render("a.csv", "{{a|join}}\n", "{\"a\":[\"culture\",\"=x\",3]}", "sv"), "\"culture; =x\"\n",
 	      "join filter makes one CSV field");
+	T_STR(render("a.ics", "{{#items}}{{#status=cancelled}}STATUS:CANCELLED{{/status=cancelled}}{{^status=cancelled}}STATUS:CONFIRMED{{/status=cancelled}};{{/items}}",
+	             "{\"items\":[{\"status\":\"cancelled\"},{\"status\":\"planned\"},{}]}", "sv"),
+	      "STATUS:CANCELLED;STATUS:CONFIRMED;STATUS:CONFIRMED;", "value tests: {{#status=cancelled}}");
+	T_OK(strstr(render("bad.html", "{{#=x}}{{/=x}}", "{}", "sv"), "bad test") != NULL, "a test without a name is refused");
 	T_STR(render("a.html", "{{items|count}}", "{\"items\":[1,2,3]}", "sv"), "3", "count filter");
 	T_STR(render("a.html", "<script type=\"application/ld+json\">{{data|json}}</script>",
 	             "{\"data\":{\"name\":\"</script><script>alert(1)</script>\"}}", "sv"),
