@@ -322,8 +322,6 @@ api_prepare(portal_req *r, const char *sql)
 	portal_stmt *s = db_prepare(r->core->db, sql);
 	if (s)
 		db_stmt_set_pool(s, r->pool);
-	else
-		metrics_add(r->core->metrics, METRICS_DB_ERRORS, 1);
 	return s;
 }
 

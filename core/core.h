@@ -346,6 +346,7 @@ struct metrics {
 	unsigned long db_errors;
 	unsigned long db_reconnects;
 	unsigned long worker_restarts;
+	long long db_holdoff_ms; /* after a failed connect: until then, 503 at once */
 	struct metrics_route routes[METRICS_ROUTES];
 };
 

@@ -15,6 +15,7 @@ static void
 dispatch_healthz(struct core *c, struct portal_req *r)
 {
 	if (db_ping(c->db) != PORTAL_OK) {
+		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
 		out_problem(r, 503, "the database does not answer");
 		return;
 	}
@@ -92,6 +93,40 @@ dispatch_auth(struct core *c, struct portal_req *r, const char **detail)
 	return 0;
 }
 
+static long long
+dispatch_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A connected database, or 503.  While the database does not answer every
+ * connect costs connect_timeout; so after one fails, every worker answers
+ * 503 at once for a second (the hold-off is in the shared metrics page)
+ * instead of queueing requests until nginx gives up with a 504.  Recovery
+ * takes at most that second.
+ */
+static int
+dispatch_db(struct core *c, struct portal_req *r)
+{
+	if (db_is_down(c->db) && c->metrics &&
+	    dispatch_now_ms() < __atomic_load_n(&c->metrics->db_holdoff_ms, __ATOMIC_RELAXED)) {
+		out_problem(r, 503, "the database does not answer; try again shortly");
+		return 0;
+	}
+	if (db_ensure(c->db) != PORTAL_OK) {
+		log_msg(PORTAL_LOG_WARN, r->request_id, "database: %s", db_error(c->db));
+		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
+		if (c->metrics)
+			__atomic_store_n(&c->metrics->db_holdoff_ms, dispatch_now_ms() + 1000, __ATOMIC_RELAXED);
+		out_problem(r, 503, "the database does not answer; try again shortly");
+		return 0;
+	}
+	return 1;
+}
+
 /* Database, token and role for a request that needs `min_role`.  Returns
  * 0 to go on, or answers (503, 401, 403) and returns 1. */
 static int
@@ -99,11 +134,8 @@ dispatch_authorize(struct core *c, struct portal_req *r, int min_role)
 {
 	const char *detail = NULL;
 	int st;
-	if (db_ensure(c->db) != PORTAL_OK) {
-		log_msg(PORTAL_LOG_WARN, r->request_id, "database: %s", db_error(c->db));
-		out_problem(r, 503, "the database does not answer; try again shortly");
+	if (!dispatch_db(c, r))
 		return 1;
-	}
 	if ((st = dispatch_auth(c, r, &detail)) != 0) {
 		out_problem(r, st, detail);
 		return 1;
@@ -255,7 +287,11 @@ dispatch_api(struct core *c, struct portal_req *r)
 		/* a handler failed: say whether it was the database */
 		r->resp_headers = NULL;
 		r->errors = NULL;
+		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
 		if (db_is_down(c->db)) {
+			if (c->metrics)
+				__atomic_store_n(&c->metrics->db_holdoff_ms, dispatch_now_ms() + 1000,
+				                 __ATOMIC_RELAXED);
 			out_problem(r, 503, "the database does not answer; try again shortly");
 		} else {
 			log_msg(PORTAL_LOG_ERR, r->request_id, "%s %s failed (database: %s)", r->method,
