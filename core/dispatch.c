@@ -124,6 +124,9 @@ dispatch_db(struct core *c, struct portal_req *r)
 		out_problem(r, 503, "the database does not answer; try again shortly");
 		return 0;
 	}
+	/* the database is back: let every worker try again at once */
+	if (c->metrics && __atomic_load_n(&c->metrics->db_holdoff_ms, __ATOMIC_RELAXED) != 0)
+		__atomic_store_n(&c->metrics->db_holdoff_ms, 0, __ATOMIC_RELAXED);
 	return 1;
 }
 

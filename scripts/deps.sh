@@ -1,13 +1,15 @@
 #!/bin/sh
 # deps.sh - install the Debian (12, bookworm) packages the project needs, and
-# the npm packages of tests/contract (the OpenAPI lint and contract tests).
+# the npm packages of tests/contract (the OpenAPI lint and contract tests)
+# and tests/browser (playwright-core and axe-core: the accessibility tests in
+# Debian's chromium, which is one of the packages; no browser is downloaded).
 #
 # Installs only what is missing, runs `apt-get update` only then, and says
 # nothing when all is there.  Not root: prints the apt-get command and exits 1
 # when something is missing.  Node.js and npm: any installation on PATH will
 # do; Debian's nodejs and npm packages are installed when there is none.  The
-# npm packages come from tests/contract/package-lock.json (`npm ci`), only
-# when node_modules is missing or was installed from another lock.  The
+# npm packages come from tests/{contract,browser}/package-lock.json (`npm
+# ci`), only when node_modules is missing or was installed from another lock.  The
 # MariaDB server and nginx are only used as private instances
 # (scripts/stack.sh), so installing them must not leave the system's services
 # running: a temporary policy-rc.d forbids starting them, and under systemd
@@ -19,26 +21,36 @@ set -u
 NEEDS="build-essential pkg-config libfcgi-dev libmariadb-dev libconfig-dev
 libjson-c-dev libsodium-dev libcmark-dev mariadb-server mariadb-client
 nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl jq
-spawn-fcgi wrk clang libclang-rt-14-dev valgrind"
+spawn-fcgi wrk clang libclang-rt-14-dev valgrind chromium"
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-# npm_deps: tests/contract/node_modules from the lock file.  A copy of the
-# lock it was installed from is kept in node_modules, so a changed lock (a
-# pull, a version bump) installs again; a failed install leaves no copy.
+# npm_deps: tests/contract/node_modules and tests/browser/node_modules from
+# their lock files.  A copy of the lock it was installed from is kept in
+# node_modules, so a changed lock (a pull, a version bump) installs again; a
+# failed install leaves no copy.
 npm_deps() {
-	dir=$root/tests/contract
+	rc=0
+	for sub in contract browser; do
+		npm_ci "$sub" || rc=1
+	done
+	return $rc
+}
+
+npm_ci() {
+	dir=$root/tests/$1
 	[ -f "$dir/package-lock.json" ] || return 0
 	if [ -d "$dir/node_modules" ] && cmp -s "$dir/package-lock.json" "$dir/node_modules/.deps-lock.json"; then
 		return 0
 	fi
-	say "npm ci --prefix tests/contract"
-	# its output only when it fails
-	if ! out=$(npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error 2>&1); then
+	say "npm ci --prefix tests/$1"
+	# its output only when it fails; playwright-core drives the system's
+	# chromium, so no browser download
+	if ! out=$(PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error 2>&1); then
 		printf '%s\n' "$out" >&2
-		say "FAILED: npm ci --prefix tests/contract"
+		say "FAILED: npm ci --prefix tests/$1"
 		return 1
 	fi
 	cp "$dir/package-lock.json" "$dir/node_modules/.deps-lock.json"
