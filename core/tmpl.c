@@ -13,7 +13,8 @@
  *                     url (percent-encoded), ics_date (YYYYMMDD), label
  *                     (a code such as "twin_town" as the module's
  *                     catalogue words it, else the code itself), join
- *                     (an array of strings as one text, "a; b")
+ *                     (an array of strings as one text, "a; b"), langcode (the
+ *                     language |lang picks: <p lang="{{d|langcode}}">)
  *   {{#name}}..{{/name}}  a section: each item of an array, once for a
  *                     true value (an object becomes the current value)
  *   {{^name}}..{{/name}}  inverted: when missing, false, null, "" or []
@@ -36,7 +37,7 @@
 
 enum tmpl_kind { T_TEXT, T_VAR, T_RAW, T_SECTION, T_INVERTED, T_PARTIAL };
 
-enum tmpl_filter { F_NONE, F_LANG, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE, F_LABEL, F_JOIN };
+enum tmpl_filter { F_NONE, F_LANG, F_LANGCODE, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE, F_LABEL, F_JOIN };
 
 struct tmpl_node {
 	enum tmpl_kind kind;
@@ -202,7 +203,7 @@ tmpl_parse(struct tmpl_parser *ps, const char *end, int *ok)
 				enum tmpl_filter f;
 			} filters[] = {{"lang", F_LANG}, {"date", F_DATE}, {"count", F_COUNT},
 			               {"json", F_JSON}, {"url", F_URL}, {"ics_date", F_ICS_DATE},
-			               {"label", F_LABEL}, {"join", F_JOIN}};
+			               {"label", F_LABEL}, {"join", F_JOIN}, {"langcode", F_LANGCODE}};
 			for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
 				if (strlen(filters[i].name) == fl && strncmp(filters[i].name, f, fl) == 0)
 					filter = filters[i].f;
@@ -409,21 +410,27 @@ tmpl_escape(struct buf *b, enum tmpl_mode mode, const char *s, size_t n)
 /* A {lang: text} map's text in the request's language, else the
  * fallback's, else any. */
 static const char *
-tmpl_pick_lang(struct tmpl_ctx *c, struct json_object *v)
+tmpl_pick_lang(struct tmpl_ctx *c, struct json_object *v, const char **code)
 {
 	struct json_object *t;
+	*code = NULL;
 	if (json_object_is_type(v, json_type_string))
 		return json_object_get_string(v);
 	if (!json_object_is_type(v, json_type_object))
 		return NULL;
-	if (c->env->lang && json_object_object_get_ex(v, c->env->lang, &t) && t)
+	if (c->env->lang && json_object_object_get_ex(v, c->env->lang, &t) && t) {
+		*code = c->env->lang;
 		return json_object_get_string(t);
-	if (c->env->fallback_lang && json_object_object_get_ex(v, c->env->fallback_lang, &t) && t)
+	}
+	if (c->env->fallback_lang && json_object_object_get_ex(v, c->env->fallback_lang, &t) && t) {
+		*code = c->env->fallback_lang;
 		return json_object_get_string(t);
+	}
 	json_object_object_foreach(v, k, val) {
-		(void)k;
-		if (json_object_is_type(val, json_type_string))
+		if (json_object_is_type(val, json_type_string)) {
+			*code = k;
 			return json_object_get_string(val);
+		}
 	}
 	return NULL;
 }
@@ -493,9 +500,17 @@ tmpl_value(struct tmpl_ctx *c, const struct tmpl_node *n, struct json_object *v,
 		}
 		return;
 	}
-	case F_LANG:
-		s = tmpl_pick_lang(c, v);
+	case F_LANG: {
+		const char *code;
+		s = tmpl_pick_lang(c, v, &code);
 		break;
+	}
+	case F_LANGCODE: {
+		const char *code;
+		tmpl_pick_lang(c, v, &code);
+		s = code ? code : c->env->lang;
+		break;
+	}
 	case F_JOIN:
 		if (json_object_is_type(v, json_type_array)) {
 			struct buf j;

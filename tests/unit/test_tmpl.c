@@ -68,6 +68,8 @@ main(void)
 	      "Twin town", "lang filter picks the request's language");
 	T_STR(render("a.html", "{{description|lang}}", "{\"description\":{\"sv\":\"V\xc3\xa4nort\",\"en\":\"Twin town\"}}", "da"),
 	      "V\xc3\xa4nort", "lang filter falls back");
+	T_STR(render("a.html", "<p lang=\"{{d|langcode}}\">{{d|lang}}</p>", "{\"d\":{\"sv\":\"Hej\"}}", "en"),
+	      "<p lang=\"sv\">Hej</p>", "langcode names the language the text is in");
 	T_STR(render("a.html", "{{d1|date}}, {{d2|date}}, {{d3|date}}, {{ts|date}}",
 	             "{\"d1\":\"2004-10\",\"d2\":\"1998\",\"d3\":\"1999-09-05\",\"ts\":\"2026-10-23T10:00:00Z\"}", "sv"),
 	      "oktober 2004, 1998, 5 september 1999, 23 oktober 2026", "date filter with month names");
