@@ -509,6 +509,18 @@ def a_metrics():
 B = {}
 
 
+def all_threads_stopped(pid):
+    """Every thread of `pid` is in state T (stopped)."""
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+                    return False
+        return True
+    except OSError:
+        return False
+
+
 def b_run():
     mp = read_pid(PORTALD_PIDFILE)
     workers0 = children(mp)
@@ -535,6 +547,9 @@ def b_run():
         t_stop = mono()
         os.kill(dbpid, signal.SIGSTOP)
         try:
+            # SIGSTOP takes effect asynchronously: a thread on another CPU
+            # may still answer a ping; probe only once every thread stopped
+            wait_for(lambda: all_threads_stopped(dbpid), 5, 0.01)
             hp = threading.Thread(target=probe_health, daemon=True)
             hp.start()
             # frozen until several answers came back and /healthz answered
