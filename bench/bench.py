@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench.py - the helpers of `make bench` (bench/run.sh); standard library only.
 
-    bench.py fill --url URL --token T --muni SLUG --count N   POST N synthetic partnerships; prints ids
+    bench.py fill --url URL --token T --muni SLUG [--module partnerships|news] --count N [--related IDS]
+                                                              POST N synthetic items; prints their ids
     bench.py wrk FILE CASE KIND ROUND [CPU0 CPU1]             one wrk output as a JSON line
                                                               (with CPU per request between two snapshots)
     bench.py cpu RUNDIR OUT                                   CPU ticks of nginx, raw_fcgi, portald, mariadbd
@@ -15,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -71,17 +73,48 @@ def synthetic_partnership(i):
     return item
 
 
+def synthetic_news(i, partnership_ids):
+    """A made-up, published news item (Markdown body of a typical length),
+    about one of the partnerships `partnership_ids` when there are any."""
+    town = "Benchby %02d" % (1 + i % 24)
+    body = ("%s tog emot en delegation från %s den här veckan. Besöket ingår i det "
+            "påhittade samarbetet i prestandatestet och handlade om **skolor**, *ungdomsråd* "
+            "och klimatarbete.\n\n## Program\n\n- måndag: skolbesök och elevråd\n"
+            "- tisdag: möte med klimatenheten\n- onsdag: kulturskolan och biblioteket\n\n"
+            "Nästa besök planeras till våren. Läs mer på [kommunens webbplats]"
+            "(https://example.org/nyheter/%d)." % ("Kommunen", town, i))
+    item = {
+        "slug": "bench-news-%02d" % i,
+        "title": "Delegation från %s (nyhet %d i prestandatestet)" % (town, i),
+        "lead": "En påhittad nyhet: %s besökte kommunen och ett nytt utbyte planeras." % town,
+        "body": body,
+        "lang": "sv",
+        "status": "published",
+        "published_at": "2025-%02d-%02dT08:%02d:00Z" % (1 + i % 12, 1 + i % 28, i % 60),
+        "author": "Prestandatestet",
+        "areas": [AREAS[i % len(AREAS)]],
+    }
+    if partnership_ids:
+        item["related"] = {"partnerships": [partnership_ids[i % len(partnership_ids)]]}
+    return item
+
+
 def cmd_fill(args):
     import argparse
     ap = argparse.ArgumentParser(prog="bench.py fill")
     ap.add_argument("--url", required=True)
     ap.add_argument("--token", required=True)
     ap.add_argument("--muni", required=True)
+    ap.add_argument("--module", default="partnerships", choices=["partnerships", "news"])
     ap.add_argument("--count", type=int, default=24)
+    ap.add_argument("--related", default="", help="news: partnership ids (comma-separated) to link")
     a = ap.parse_args(args)
-    url = "%s/api/v1/%s/partnerships" % (a.url.rstrip("/"), a.muni)
+    url = "%s/api/v1/%s/%s" % (a.url.rstrip("/"), a.muni, a.module)
+    related = [int(x) for x in a.related.split(",") if x]
     for i in range(1, a.count + 1):
-        body = json.dumps(synthetic_partnership(i), ensure_ascii=False).encode()
+        item = (synthetic_partnership(i) if a.module == "partnerships"
+                else synthetic_news(i, related))
+        body = json.dumps(item, ensure_ascii=False).encode()
         req = urllib.request.Request(url, data=body, method="POST", headers={
             "Content-Type": "application/json", "Authorization": "Bearer " + a.token})
         try:
@@ -142,8 +175,9 @@ def cmd_wrk(args):
     with open(path, encoding="utf-8", errors="replace") as f:
         r = parse_wrk(f.read())
     r.update({"case": case, "kind": kind, "round": rnd})
-    if len(args) == 6 and r["requests"]:
-        r["cpu"] = cpu_per_request(args[4], args[5], r["requests"])
+    if len(args) >= 6 and r["requests"]:
+        r["cpu"] = cpu_per_request(args[4], args[5], r["requests"],
+                                   args[6:8] if len(args) >= 8 else None)
     print(json.dumps(r))
     if r["rps"] is None:
         sys.stderr.write("bench.py: no Requests/sec in %s\n" % path)
@@ -235,6 +269,7 @@ def cpu_snapshot(rundir):
                 snap["_" + k.lower()] = int(v)
         except (OSError, ValueError, subprocess.SubprocessError):
             pass
+    snap["_t"] = time.time()
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     idle = v[3] + (v[4] if len(v) > 4 else 0)
@@ -248,24 +283,36 @@ def cmd_cpu(args):
         json.dump(cpu_snapshot(args[0]), f)
 
 
-def cpu_per_request(before, after, requests):
+def shell_times(line):
+    """The children's user + system seconds of a `times` line."""
+    return sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", line))
+
+
+def cpu_per_request(before, after, requests, wrk_times=None):
     """CPU milliseconds per request of each group between two snapshots;
-    "other" is the machine's busy time no group accounts for (wrk, and
-    whatever else runs on the machine)."""
+    wrk's from the shell's `times` before and after it; "other" is the
+    machine's busy time nothing of the bench accounts for (whatever else
+    runs on the machine), "other_cores" that as cores in use."""
     with open(before) as f:
         a = json.load(f)
     with open(after) as f:
         b = json.load(f)
     tick_ms = 1000.0 / os.sysconf("SC_CLK_TCK")
     out = {}
-    known = 0
+    known = 0.0
     for name, _ in CPU_GROUPS:
         if name in a and name in b:
             d = b[name] - a[name]
             known += d
             out[name] = d * tick_ms / requests
+    if wrk_times:
+        w = (shell_times(wrk_times[1]) - shell_times(wrk_times[0])) * 1000.0 / tick_ms
+        known += w
+        out["wrk"] = w * tick_ms / requests
     busy = b["_busy"] - a["_busy"]
     out["other"] = max(busy - known, 0) * tick_ms / requests
+    if "_t" in a and "_t" in b and b["_t"] > a["_t"]:
+        out["other_cores"] = max(busy - known, 0) * tick_ms / 1000.0 / (b["_t"] - a["_t"])
     out["busy"] = busy * tick_ms / requests
     # statements MariaDB ran per request (minus the two SHOW STATUS of the snapshots)
     if "_questions" in a and "_questions" in b:
@@ -378,16 +425,22 @@ def cmd_report(args):
     NA_FEED = "n/a: no Atom feed yet (issue 4)"
     NA_HTML = "n/a: no HTML pages yet (issue 4)"
     NO_CACHE = "no response cache yet: 'cached' = same as uncached"
-    for case, label in (("list", "partnerships list (20 items)"), ("item", "partnership item")):
+    for case, label in (("list", "partnerships list (20 items)"), ("item", "partnership item"),
+                        ("news", "news Atom feed (20 entries)"),
+                        ("html", "HTML overview page")):
         for mode in ("off", "on"):
             ml = "%s, %s" % (label, "uncached" if mode == "off" else "cached")
+            key = case if mode == "off" else case + "-cached"
+            if not by.get((case, "portal")):
+                if mode == "off":
+                    rows.append((label, None, None, None,
+                                 NA_FEED if case == "news" else NA_HTML if case == "html"
+                                 else "not run"))
+                continue
             if mode == "on" and not have_cache:
                 rows.append((ml, None, None, None, NO_CACHE))
                 continue
-            key = case if mode == "off" else case + "-cached"
             rows.append((ml, cell(key, "static"), cell(key, "raw"), cell(key, "portal"), ""))
-    rows.append(("news Atom feed, uncached/cached", None, None, None, NA_FEED))
-    rows.append(("HTML overview page, uncached/cached", None, None, None, NA_HTML))
     rows.append(("write mix (90% GET item, 10% PATCH)", None, None, cell("write", "portal"),
                  "references n/a (a write has no static equivalent)"))
 
@@ -450,25 +503,29 @@ def cmd_report(args):
         status = "n/a" if ok is None else ("PASS" if ok else "FAIL")
         targets.append((name, status, value, why))
 
-    lst, lraw = get("list", "portal"), get("list", "raw")
-    itm, iraw = get("item", "portal"), get("item", "raw")
-    if have_cache:
-        cl, clraw = get("list-cached", "portal"), get("list-cached", "raw")
-        why = ""
-    else:
-        cl, clraw = lst, lraw
-        why = "no response cache yet: measured uncached"
+    def cached(case):
+        if have_cache:
+            return get(case + "-cached", "portal"), get(case + "-cached", "raw"), ""
+        return get(case, "portal"), get(case, "raw"), "no response cache yet: measured uncached"
+
+    cl, clraw, why = cached("list")
     r = paired(cl, clraw, "rps")
     target("cached JSON list: rps >= 0.9x raw libfcgi", None if r is None else r >= 0.9,
            "-" if r is None else "%.2f×" % r, why)
     r = paired(cl, clraw, "p99")
     target("cached JSON list: p99 <= 2x raw libfcgi p99", None if r is None else r <= 2.0,
            "-" if r is None else "%.1f×" % r, why)
-    for name, c, raw in (("list", lst, lraw), ("item", itm, iraw)):
+    for name, case in (("list", "list"), ("item", "item"), ("Atom feed", "news"),
+                       ("HTML overview", "html")):
+        c, raw = get(case, "portal"), get(case, "raw")
         r = paired(c, raw, "rps")
         target("uncached %s (reads MariaDB): rps >= 0.5x raw" % name,
-               None if r is None else r >= 0.5, "-" if r is None else "%.2f×" % r)
-    target("cached HTML overview: rps >= 0.8x raw", None, "-", "no HTML pages yet (issue 4)")
+               None if r is None else r >= 0.5, "-" if r is None else "%.2f×" % r,
+               "" if c else (NA_FEED if case == "news" else NA_HTML if case == "html" else ""))
+    ch, chraw, why = cached("html")
+    r = paired(ch, chraw, "rps")
+    target("cached HTML overview: rps >= 0.8x raw", None if r is None else r >= 0.8,
+           "-" if r is None else "%.2f×" % r, why if ch else NA_HTML)
     all_runs = [c for c in (agg(v) for v in by.values()) if c]
     nerr = sum(c["socket_errors"] + c["non2xx"] for c in all_runs)
     perr = sum(c["socket_errors"] + c["non2xx"] for (k, kind), v in by.items()
@@ -532,7 +589,8 @@ def cmd_report(args):
     out.append("")
     out.append("Each round (rps; p99 ms):")
     out.append("")
-    for case in ("list", "list-cached", "item", "item-cached", "write"):
+    for case in ("list", "list-cached", "item", "item-cached", "news", "news-cached", "html",
+                 "html-cached", "write"):
         parts = []
         for kind in ("static", "raw", "portal"):
             c = get(case, kind)
@@ -547,14 +605,15 @@ def cmd_report(args):
             out.append("- %s: %s" % (case, " | ".join(parts)))
     out.append("")
     out.append("CPU per request (ms, all cores; from /proc: each process group's utime+stime "
-               "over the run / requests; \"other\" is the machine's remaining busy time: wrk "
-               "(about 0.03 ms a request, see the static rows) and whatever else runs on the "
-               "machine; \"other, cores\" is that as cores in use during the run):")
+               "over the run / requests, wrk's from the shell's `times`; \"others\" is the "
+               "machine's remaining busy time, i.e. other tenants of a shared machine, also "
+               "as cores in use during the run):")
     out.append("")
-    out.append("| case | target | nginx | raw_fcgi | portald | mariadbd | other | busy | idle % | "
-               "other, cores | SQL statements / request |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
-    for case in ("list", "list-cached", "item", "item-cached", "write"):
+    out.append("| case | target | nginx | raw_fcgi | portald | mariadbd | wrk | others | busy | "
+               "idle % | others, cores | SQL statements / request |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for case in ("list", "list-cached", "item", "item-cached", "news", "news-cached", "html",
+                 "html-cached", "write"):
         for kind in ("static", "raw", "portal"):
             c = get(case, kind)
             if not c or not c["cpu"]:
@@ -566,10 +625,11 @@ def cmd_report(args):
                     return "-"
                 v = u.get(k)
                 return "-" if v is None else "%.3f" % v
-            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                case, kind, f("nginx"), f("raw_fcgi"), f("portald"), f("mariadbd"), f("other"),
-                f("busy"), "-" if u.get("idle_pct") is None else "%.0f" % u["idle_pct"],
-                "-" if u.get("other") is None else "%.2f" % (u["other"] * c["rps"] / 1000),
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                case, kind, f("nginx"), f("raw_fcgi"), f("portald"), f("mariadbd"), f("wrk"),
+                f("other"), f("busy"),
+                "-" if u.get("idle_pct") is None else "%.0f" % u["idle_pct"],
+                "-" if u.get("other_cores") is None else "%.2f" % u["other_cores"],
                 "-" if u.get("db_statements") is None else "%.1f" % u["db_statements"]))
     out.append("")
     out.append("Targets (issue 6; 2 cores shared with wrk, 64 connections):")

@@ -3,16 +3,19 @@
 #
 #   1. a private stack (scripts/stack.sh: MariaDB + portald + nginx, demo
 #      data) in a temporary PORTAL_VAR on a free loopback port; BENCH_ITEMS
-#      synthetic partnerships are POSTed to BENCH_MUNI (lejre, which has none
-#      in the demo) so that a list page has 20 items
-#   2. the portal's answers to the list (?limit=20) and to one item are
-#      captured; nginx gets two references serving the very same bytes with
-#      the same Content-Type: a static file (/bench/static/...) and
-#      bench/raw_fcgi.c (/bench/raw/..., as many workers as portald's, on
-#      its own unix socket, with the very same fastcgi settings as the
-#      portal's `location /`); the bench's nginx.conf is the stack's
-#      with those locations inserted, installed in its place and loaded
-#      with `nginx -s reload` (same -p/-c)
+#      synthetic partnerships and BENCH_NEWS news items (linked to them) are
+#      POSTed to BENCH_MUNI (borlange, the demo municipality with all four
+#      modules) so that a list page has 20 items and the feed 20 entries
+#   2. the portal's answers of the four cases are captured: the partnerships
+#      list (?limit=20), one partnership, the news Atom feed and the HTML
+#      overview page /{m}/; nginx gets two references per case serving the
+#      very same bytes with the same Content-Type: a static file
+#      (/bench/static/NAME) and bench/raw_fcgi.c (/bench/raw/NAME, all of
+#      portald's response headers, as many workers as portald's, on its own
+#      unix socket, in a copy of the portal's `location /` block, i.e. the
+#      same fastcgi settings); the bench's nginx.conf is the stack's with
+#      those locations inserted, installed in its place (nginx re-reads the
+#      file it was started with) and loaded with `nginx -s reload`
 #   3. wrk -t2 -c64 --latency, BENCH_SECONDS per run, interleaved static,
 #      raw, portal, BENCH_ROUNDS rounds per case; then the write mix (90%
 #      GET item, 10% PATCH; bench/mix.lua); worker RSS checkpoints after
@@ -22,19 +25,20 @@
 #      to $B/bench/report.md); everything started is stopped (trap)
 #
 # Environment: B (build dir), BENCH_SECONDS (10), BENCH_ROUNDS (2),
-# BENCH_WARMUP (2 s per target and case, 0: none), BENCH_THREADS (2),
+# BENCH_WARMUP (1 s per target and case, 0: none), BENCH_THREADS (2),
 # BENCH_CONNS (64), BENCH_MEMORY (1: the 200k memory check; 0: no memory
 # phase at all; default: on to 100k requests only), BENCH_MEMORY_MAX
-# (seconds of load at most per memory leg, 240), BENCH_MUNI (lejre),
-# BENCH_ITEMS (24), MUNICIPALITIES (conf/demo.conf), KEEP (1: keep the
-# temporary directory), BENCH_PERF (1: one more portal list run, not in the
-# table, under `perf record` of portald's workers; the profile is printed).
+# (seconds of load at most per memory leg, 240), BENCH_MUNI (borlange),
+# BENCH_ITEMS (24), BENCH_NEWS (20), MUNICIPALITIES (conf/demo.conf), KEEP
+# (1: keep the temporary directory), BENCH_PERF (1: one more portal run of
+# the list and of the HTML page, not in the table, under `perf record` of
+# portald's workers; the profiles are printed).
 #
 # Caching (issue #6): there is no response cache in the core yet.  When
 # there is one, set BENCH_CACHE_ON and BENCH_CACHE_OFF to shell commands that
 # switch it in the stack's configuration ($CONF, e.g.
 #   BENCH_CACHE_ON='sed -i "s/response_cache = false/response_cache = true/" "$CONF"');
-# the bench then runs the list and item cases with caching off and on,
+# the bench then runs the four cases with caching off and on,
 # reloading portald (SIGHUP) in between, and fills the "cached" rows; the
 # write mix runs last, with caching on.  Without them the cached rows say
 # "no response cache yet: 'cached' = same as uncached" and the cached
@@ -49,13 +53,14 @@ export PATH
 B=${B:-build}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_ROUNDS=${BENCH_ROUNDS:-2}
-BENCH_WARMUP=${BENCH_WARMUP:-2}
+BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_THREADS=${BENCH_THREADS:-2}
 BENCH_CONNS=${BENCH_CONNS:-64}
 BENCH_MEMORY=${BENCH_MEMORY:-}
 BENCH_MEMORY_MAX=${BENCH_MEMORY_MAX:-240}
-BENCH_MUNI=${BENCH_MUNI:-lejre}
+BENCH_MUNI=${BENCH_MUNI:-borlange}
 BENCH_ITEMS=${BENCH_ITEMS:-24}
+BENCH_NEWS=${BENCH_NEWS:-20}
 BENCH_CACHE_ON=${BENCH_CACHE_ON:-}
 BENCH_CACHE_OFF=${BENCH_CACHE_OFF:-}
 BENCH_PERF=${BENCH_PERF:-}
@@ -131,32 +136,51 @@ fi
 token=$(cat "$tmp/admin.token") || die "no $tmp/admin.token (demo data not loaded?)"
 master_pidfile=$tmp/run/portald.pid
 
-say "POSTing $BENCH_ITEMS synthetic partnerships to $BENCH_MUNI"
+say "POSTing $BENCH_ITEMS synthetic partnerships and $BENCH_NEWS news items to $BENCH_MUNI"
 ids=$(python3 bench/bench.py fill --url "$url" --token "$token" --muni "$BENCH_MUNI" \
 	--count "$BENCH_ITEMS") || die "could not fill $BENCH_MUNI"
-idcsv=$(echo $ids | tr ' ' ,)
-# the third one has three agreements (bench.py: i % 4)
+idcsv=$(printf '%s\n' "$ids" | paste -sd, -)
+# the third one has three agreements (bench.py: i % 4) and linked news
 item_id=$(echo "$ids" | sed -n 3p)
 [ -n "$item_id" ] || die "fewer than 3 partnerships created"
+python3 bench/bench.py fill --url "$url" --token "$token" --muni "$BENCH_MUNI" --module news \
+	--count "$BENCH_NEWS" --related "$idcsv" >/dev/null || die "could not fill $BENCH_MUNI's news"
 
-list_path="/api/v1/$BENCH_MUNI/partnerships?limit=20"
-item_path="/api/v1/$BENCH_MUNI/partnerships/$item_id"
-
-# capture NAME PATH: the portal's answer body and headers
-capture() {
-	code=$(curl -s -D "$res/$1.h" -o "$res/$1.body" -w '%{http_code}' "$url$2") || die "curl $2"
-	[ "$code" = 200 ] || die "GET $2: HTTP $code: $(head -c 300 "$res/$1.body")"
+# The cases: NAME and the portal's path.  The references answer
+# /bench/static/NAME and /bench/raw/NAME (with the same query string).
+CASES="list item news html"
+path_list="/api/v1/$BENCH_MUNI/partnerships?limit=20"
+path_item="/api/v1/$BENCH_MUNI/partnerships/$item_id"
+path_news="/api/v1/$BENCH_MUNI/news.atom"
+path_html="/$BENCH_MUNI/"
+portal_path() { eval "printf '%s' \"\$path_$1\""; }
+ref_path() {
+	pp=$(portal_path "$2")
+	case "$pp" in
+	*\?*) printf '/bench/%s/%s?%s' "$1" "$2" "${pp#*\?}" ;;
+	*) printf '/bench/%s/%s' "$1" "$2" ;;
+	esac
 }
-header() { sed -n "s/^$2:[[:space:]]*//Ip" "$res/$1.h" | tr -d '\r' | head -n 1; }
 
-capture list "$list_path"
-capture item "$item_path"
+# capture NAME: the portal's answer (body, headers; the headers raw_fcgi
+# repeats are all of portald's, i.e. not nginx's own)
+capture() {
+	code=$(curl -s -D "$res/$1.h" -o "$res/$1.body" -w '%{http_code}' "$url$(portal_path "$1")") ||
+		die "curl $(portal_path "$1")"
+	[ "$code" = 200 ] || die "GET $(portal_path "$1"): HTTP $code: $(head -c 300 "$res/$1.body")"
+	tr -d '\r' <"$res/$1.h" | sed -e '1d' -e '/^$/d' |
+		grep -viE '^(server|date|content-length|connection|transfer-encoding|x-request-id):' \
+			>"$res/$1.hdrs"
+	sed -n 's/^content-type:[[:space:]]*//Ip' "$res/$1.hdrs" | head -n 1 >"$res/$1.ct"
+}
+for c in $CASES; do
+	capture "$c"
+	say "captured $c: $(portal_path "$c"): $(wc -c <"$res/$c.body") bytes, $(cat "$res/$c.ct")"
+done
 n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$res/list.body")
 [ "$n" = 20 ] || die "the list has $n items, not 20"
-list_ct=$(header list Content-Type)
-item_ct=$(header item Content-Type)
-item_etag=$(header item ETag)
-say "captured: list $(wc -c <"$res/list.body") bytes ($list_ct), item $item_id $(wc -c <"$res/item.body") bytes ($item_ct, ETag $item_etag)"
+n=$(grep -c '<entry[ >]' "$res/news.body")
+[ "$n" -ge 20 ] || die "the Atom feed has $n entries, fewer than 20"
 
 # ---------------------------------------------------------------- the references
 
@@ -164,10 +188,15 @@ workers=$(awk '/^[[:space:]]*workers[[:space:]]*=/ { gsub(/[^0-9]/, ""); print; 
 [ -n "$workers" ] && [ "$workers" != 0 ] || workers=$(nproc)
 rawsock=$tmp/run/raw.sock
 say "starting raw_fcgi on $rawsock with $workers workers"
-"$B/bench/raw_fcgi" -s "$rawsock" -n "$workers" -p "$tmp/run/raw_fcgi.pid" \
-	-m "/bench/raw/list=$res/list.body" -H "Content-Type: $list_ct" -H "X-Content-Type-Options: nosniff" \
-	-m "/bench/raw/item=$res/item.body" -H "Content-Type: $item_ct" -H "X-Content-Type-Options: nosniff" \
-	-H "ETag: $item_etag" </dev/null >>"$tmp/log/raw_fcgi.log" 2>&1 &
+set --
+for c in $CASES; do
+	set -- "$@" -m "/bench/raw/$c=$res/$c.body"
+	while IFS= read -r h; do
+		set -- "$@" -H "$h"
+	done <"$res/$c.hdrs"
+done
+"$B/bench/raw_fcgi" -s "$rawsock" -n "$workers" -p "$tmp/run/raw_fcgi.pid" "$@" \
+	</dev/null >>"$tmp/log/raw_fcgi.log" 2>&1 &
 rawpid=$!
 n=0
 until [ -S "$rawsock" ]; do
@@ -178,23 +207,35 @@ until [ -S "$rawsock" ]; do
 done
 
 # The bench's nginx.conf: the stack's, plus an upstream for raw_fcgi and,
-# after the portal's `location / { ... }`, the static locations and copies
-# of that block for raw_fcgi (same fastcgi settings, other fastcgi_pass).
-awk -v rawsock="$rawsock" -v dir="$res" -v lct="$list_ct" -v ict="$item_ct" '
-function static_loc(name, file, ct) {
-	print "        location = /bench/static/" name " {"
-	print "            alias \"" file "\";"
+# after the portal's `location / { ... }`, a static location per case and
+# copies of that block for raw_fcgi (same fastcgi settings, other
+# fastcgi_pass).
+for c in $CASES; do
+	printf '%s\t%s\t%s\n' "$c" "$res/$c.body" "$(cat "$res/$c.ct")"
+done >"$res/cases.tsv"
+awk -v rawsock="$rawsock" -v cases="$res/cases.tsv" '
+BEGIN {
+	FS = "\t"
+	while ((getline line < cases) > 0) {
+		split(line, f, "\t")
+		n++; name[n] = f[1]; file[n] = f[2]; ct[n] = f[3]
+	}
+	FS = " "
+}
+function static_loc(nm, fl, t) {
+	print "        location = /bench/static/" nm " {"
+	print "            alias \"" fl "\";"
 	print "            types { }"
-	print "            default_type \"" ct "\";"
+	print "            default_type \"" t "\";"
 	print "            add_header X-Content-Type-Options nosniff;"
 	print "            add_header X-Request-Id $request_id always;"
 	print "        }"
 }
-function raw_loc(name,   i, l) {
+function raw_loc(nm,   i, l) {
 	for (i = 1; i <= nblock; i++) {
 		l = block[i]
 		if (i == 1)
-			sub(/location \/ \{/, "location = /bench/raw/" name " {", l)
+			sub(/location \/ \{/, "location = /bench/raw/" nm " {", l)
 		sub(/fastcgi_pass portald;/, "fastcgi_pass bench_raw;", l)
 		print l
 	}
@@ -214,13 +255,13 @@ inblock {
 	if (depth == 0) {
 		inblock = 0; done = 1
 		print "        # ---- make bench: the references (bench/run.sh)"
-		static_loc("list", dir "/list.body", lct)
-		static_loc("item", dir "/item.body", ict)
-		raw_loc("list")
-		raw_loc("item")
+		for (i = 1; i <= n; i++)
+			static_loc(name[i], file[i], ct[i])
+		for (i = 1; i <= n; i++)
+			raw_loc(name[i])
 	}
 }
-END { if (!up || !done) exit 1 }' "$tmp/nginx.conf" >"$tmp/nginx-bench.conf" ||
+END { if (!up || !done || !n) exit 1 }' "$tmp/nginx.conf" >"$tmp/nginx-bench.conf" ||
 	die "cannot find \"upstream portald {\" and \"location / {\" in $tmp/nginx.conf"
 nginx -t -p "$tmp/nginx" -c "$tmp/nginx-bench.conf" -e "$tmp/log/nginx-error.log" \
 	>"$res/nginx-t.out" 2>&1 || die "nginx -t of the bench config: $(cat "$res/nginx-t.out")"
@@ -230,29 +271,36 @@ nginx -p "$tmp/nginx" -c "$tmp/nginx.conf" -e "$tmp/log/nginx-error.log" -s relo
 	die "nginx -s reload"
 
 # same_bytes PATH FILE: the answer to PATH is FILE, byte for byte (retried:
-# the reload is asynchronous)
+# the reload is asynchronous).  The Atom feed's own <updated> is the time of
+# the request, so the portal's feed is compared with that one element masked
+# (same length: the references serve the captured one).
+feed_mask() { sed '0,/<updated>/s/<updated>[^<]*<\/updated>/<updated>(masked)<\/updated>/' "$1"; }
 same_bytes() {
 	k=0
 	while [ "$k" -lt 50 ]; do
-		if curl -s -o "$res/check.body" "$url$1" && cmp -s "$res/check.body" "$2"; then
-			return 0
+		if curl -s -o "$res/check.body" "$url$1"; then
+			if cmp -s "$res/check.body" "$2"; then
+				return 0
+			fi
+			if [ "$(head -c 5 "$2")" = "<?xml" ] &&
+				[ "$(wc -c <"$res/check.body")" = "$(wc -c <"$2")" ] &&
+				[ "$(feed_mask "$res/check.body" | cksum)" = "$(feed_mask "$2" | cksum)" ]; then
+				return 0
+			fi
 		fi
 		sleep 0.1
 		k=$((k + 1))
 	done
 	return 1
 }
-for pair in "/bench/static/list?limit=20:list" "/bench/raw/list?limit=20:list" "$list_path:list" \
-	"/bench/static/item:item" "/bench/raw/item:item" "$item_path:item"; do
-	p=${pair%:*}
-	f=$res/${pair##*:}.body
-	same_bytes "$p" "$f" || die "GET $p does not answer the bytes of $f"
+for c in $CASES; do
+	for p in "$(ref_path static "$c")" "$(ref_path raw "$c")" "$(portal_path "$c")"; do
+		same_bytes "$p" "$res/$c.body" || die "GET $p does not answer the bytes of $res/$c.body"
+		ct=$(curl -s -o /dev/null -w '%{content_type}' "$url$p")
+		[ "$ct" = "$(cat "$res/$c.ct")" ] || die "GET $p: Content-Type $ct, not $(cat "$res/$c.ct")"
+	done
 done
-for p in /bench/static/list /bench/raw/list; do
-	ct=$(curl -s -o /dev/null -w '%{content_type}' "$url$p")
-	[ "$ct" = "$list_ct" ] || die "GET $p: Content-Type $ct, not $list_ct"
-done
-say "static, raw-fcgi and portal answer the same bytes with the same Content-Type"
+say "static, raw-fcgi and portal answer the same bytes with the same Content-Type ($CASES; the feed's <updated>, the time of the request, aside)"
 
 # ---------------------------------------------------------------- runs
 
@@ -280,6 +328,7 @@ run_wrk() {
 	shift 4
 	f=$res/wrk-$c-$k-$r.txt
 	python3 bench/bench.py cpu "$tmp/run" "$res/cpu0.json"
+	times >"$res/times0" # (not in $(...): a subshell has its own children)
 	if [ $# -gt 0 ]; then
 		s=$1
 		shift
@@ -288,9 +337,10 @@ run_wrk() {
 	else
 		wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d"${BENCH_SECONDS}s" --latency "$url$p" >"$f" 2>&1
 	fi
+	times >"$res/times1"
 	python3 bench/bench.py cpu "$tmp/run" "$res/cpu1.json"
 	if ! python3 bench/bench.py wrk "$f" "$c" "$k" "$r" "$res/cpu0.json" "$res/cpu1.json" \
-		>>"$res/runs.jsonl"; then
+		"$(tail -n 1 "$res/times0")" "$(tail -n 1 "$res/times1")" >>"$res/runs.jsonl"; then
 		cat "$f" >&2
 		die "wrk $c $k: no result"
 	fi
@@ -316,7 +366,7 @@ perf_report() {
 	[ -n "${perfpid:-}" ] || return 0
 	wait "$perfpid"
 	perfpid=
-	say "perf: where the portal's workers spend their time (list case), by library:"
+	say "perf: where the portal's workers spend their time ($1 case), by library:"
 	perf report -i "$res/perf.data" --sort dso --stdio 2>/dev/null |
 		grep -E '^ +[0-9.]+%' | head -n 12 >&2
 	say "perf: by function (self, top 30):"
@@ -337,11 +387,11 @@ read_case() {
 		run_wrk "$1" portal "$r" "$2"
 		r=$((r + 1))
 	done
-	if [ "$BENCH_PERF" = 1 ] && [ "$1" = list ]; then
+	if [ "$BENCH_PERF" = 1 ] && { [ "$1" = list ] || [ "$1" = html ]; }; then
 		# an extra run under perf, not in the table (perf slows the workers)
 		perf_portal
-		run_wrk perf portal 1 "$2"
-		perf_report
+		run_wrk "perf-$1" portal 1 "$2"
+		perf_report "$1"
 	fi
 	checkpoint "after-$1"
 }
@@ -364,8 +414,10 @@ set_cache() {
 		sleep 0.1
 		k=$((k + 1))
 	done
-	same_bytes "$list_path" "$res/list.body" && same_bytes "$item_path" "$res/item.body" ||
-		die "with caching $1 the portal answers other bytes than captured"
+	for c in $CASES; do
+		same_bytes "$(portal_path "$c")" "$res/$c.body" ||
+			die "with caching $1 the portal answers other bytes than captured ($c)"
+	done
 }
 
 checkpoint start
@@ -377,14 +429,15 @@ for mode in $modes; do
 	set_cache "$mode"
 	sfx=
 	[ "$mode" = on ] && sfx=-cached
-	read_case "list$sfx" "$list_path" "/bench/static/list?limit=20" "/bench/raw/list?limit=20"
-	read_case "item$sfx" "$item_path" "/bench/static/item" "/bench/raw/item"
+	for c in $CASES; do
+		read_case "$c$sfx" "$(portal_path "$c")" "$(ref_path static "$c")" "$(ref_path raw "$c")"
+	done
 done
 
 say "case write: 90% GET item, 10% PATCH ($BENCH_ITEMS items of $BENCH_MUNI, admin token)"
 r=1
 while [ "$r" -le "$BENCH_ROUNDS" ]; do
-	run_wrk write portal "$r" "$item_path" bench/mix.lua \
+	run_wrk write portal "$r" "$path_item" bench/mix.lua \
 		"/api/v1/$BENCH_MUNI/partnerships" "$token" "$idcsv" 10
 	r=$((r + 1))
 done
@@ -405,8 +458,8 @@ drive_to() {
 			return 1
 		fi
 		leg=$((leg + 1))
-		run_wrk memory portal "$2.$leg" "$item_path" bench/mix.lua \
-			"/api/v1/$BENCH_MUNI/partnerships" "$token" "$idcsv" 10 "$list_path" 3
+		run_wrk memory portal "$2.$leg" "$path_item" bench/mix.lua \
+			"/api/v1/$BENCH_MUNI/partnerships" "$token" "$idcsv" 10 "$path_list" 3
 	done
 }
 

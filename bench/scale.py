@@ -349,7 +349,7 @@ def cmd_measure(args):
     print("|---|---|---|---|---|")
     for plugin, q in (("partnerships", "holm"), ("partnerships", "ref0500"),
                       ("partnerships", "nowhere"), ("partnerships", "kal region"),
-                      ("news", "climate"), ("news", "kalholm"), ("news", "nowhere")):
+                      ("news", "climate"), ("news", "4321"), ("news", "nowhere")):
         path = "/api/v1/%s/%s?q=%s" % (a.muni, plugin, urllib.parse.quote(q))
         doc, _ = cl.get(path)
         ts = []
