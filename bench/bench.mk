@@ -1,10 +1,11 @@
 # bench/bench.mk - `make bench` and `make bench-data` (issue #6), included
 # at the end of the Makefile.  See "## Performance" in README.md.
 #
-#   make bench [BENCH_SECONDS=10] [BENCH_MEMORY=1]
-#       a private stack (MariaDB + portald + nginx, demo data) beside two
-#       references serving the very same bytes (an nginx static file and
-#       bench/raw_fcgi.c), driven with wrk; prints one table and the targets
+#   make bench [BENCH_SECONDS=10] [BENCH_MEMORY=1] [BENCH_PERF=1]
+#       a private stack (MariaDB + portald + nginx, demo data) and, per case
+#       (list, item, Atom feed, HTML page), two references serving the very
+#       same bytes (an nginx static file and bench/raw_fcgi.c), driven with
+#       wrk; prints one table, the CPU per request and the targets
 #   make bench-data [BENCH_NEWS=10000]
 #       a private stack with 100 generated municipalities x 1,000
 #       partnerships (and news), then page 1 vs page 500, EXPLAIN, search p50

@@ -3,9 +3,10 @@
 #
 #   1. a private stack (scripts/stack.sh: MariaDB + portald + nginx, demo
 #      data) in a temporary PORTAL_VAR on a free loopback port; BENCH_ITEMS
-#      synthetic partnerships and BENCH_NEWS news items (linked to them) are
-#      POSTed to BENCH_MUNI (borlange, the demo municipality with all four
-#      modules) so that a list page has 20 items and the feed 20 entries
+#      synthetic partnerships and BENCH_FEED_ITEMS news items (linked to
+#      them) are POSTed to BENCH_MUNI (borlange, the demo municipality with
+#      all four modules) so that a list page has 20 items and the feed 20
+#      entries
 #   2. the portal's answers of the four cases are captured: the partnerships
 #      list (?limit=20), one partnership, the news Atom feed and the HTML
 #      overview page /{m}/; nginx gets two references per case serving the
@@ -29,7 +30,7 @@
 # BENCH_CONNS (64), BENCH_MEMORY (1: the 200k memory check; 0: no memory
 # phase at all; default: on to 100k requests only), BENCH_MEMORY_MAX
 # (seconds of load at most per memory leg, 240), BENCH_MUNI (borlange),
-# BENCH_ITEMS (24), BENCH_NEWS (20), MUNICIPALITIES (conf/demo.conf), KEEP
+# BENCH_ITEMS (24), BENCH_FEED_ITEMS (20), MUNICIPALITIES (conf/demo.conf), KEEP
 # (1: keep the temporary directory), BENCH_PERF (1: one more portal run of
 # the list and of the HTML page, not in the table, under `perf record` of
 # portald's workers; the profiles are printed).
@@ -60,7 +61,7 @@ BENCH_MEMORY=${BENCH_MEMORY:-}
 BENCH_MEMORY_MAX=${BENCH_MEMORY_MAX:-240}
 BENCH_MUNI=${BENCH_MUNI:-borlange}
 BENCH_ITEMS=${BENCH_ITEMS:-24}
-BENCH_NEWS=${BENCH_NEWS:-20}
+BENCH_FEED_ITEMS=${BENCH_FEED_ITEMS:-20}
 BENCH_CACHE_ON=${BENCH_CACHE_ON:-}
 BENCH_CACHE_OFF=${BENCH_CACHE_OFF:-}
 BENCH_PERF=${BENCH_PERF:-}
@@ -136,7 +137,7 @@ fi
 token=$(cat "$tmp/admin.token") || die "no $tmp/admin.token (demo data not loaded?)"
 master_pidfile=$tmp/run/portald.pid
 
-say "POSTing $BENCH_ITEMS synthetic partnerships and $BENCH_NEWS news items to $BENCH_MUNI"
+say "POSTing $BENCH_ITEMS synthetic partnerships and $BENCH_FEED_ITEMS news items to $BENCH_MUNI"
 ids=$(python3 bench/bench.py fill --url "$url" --token "$token" --muni "$BENCH_MUNI" \
 	--count "$BENCH_ITEMS") || die "could not fill $BENCH_MUNI"
 idcsv=$(printf '%s\n' "$ids" | paste -sd, -)
@@ -144,7 +145,7 @@ idcsv=$(printf '%s\n' "$ids" | paste -sd, -)
 item_id=$(echo "$ids" | sed -n 3p)
 [ -n "$item_id" ] || die "fewer than 3 partnerships created"
 python3 bench/bench.py fill --url "$url" --token "$token" --muni "$BENCH_MUNI" --module news \
-	--count "$BENCH_NEWS" --related "$idcsv" >/dev/null || die "could not fill $BENCH_MUNI's news"
+	--count "$BENCH_FEED_ITEMS" --related "$idcsv" >/dev/null || die "could not fill $BENCH_MUNI's news"
 
 # The cases: NAME and the portal's path.  The references answer
 # /bench/static/NAME and /bench/raw/NAME (with the same query string).
