@@ -101,6 +101,15 @@ dispatch_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* After a failed connect or a lost connection: every worker answers 503
+ * at once for the next second (dispatch_db). */
+static void
+dispatch_db_hold_off(struct core *c)
+{
+	if (c->metrics)
+		__atomic_store_n(&c->metrics->db_holdoff_ms, dispatch_now_ms() + 1000, __ATOMIC_RELAXED);
+}
+
 /*
  * A connected database, or 503.  While the database does not answer every
  * connect costs connect_timeout; so after one fails, every worker answers
@@ -119,8 +128,7 @@ dispatch_db(struct core *c, struct portal_req *r)
 	if (db_ensure(c->db) != PORTAL_OK) {
 		log_msg(PORTAL_LOG_WARN, r->request_id, "database: %s", db_error(c->db));
 		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
-		if (c->metrics)
-			__atomic_store_n(&c->metrics->db_holdoff_ms, dispatch_now_ms() + 1000, __ATOMIC_RELAXED);
+		dispatch_db_hold_off(c);
 		out_problem(r, 503, "the database does not answer; try again shortly");
 		return 0;
 	}
@@ -292,9 +300,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 		r->errors = NULL;
 		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
 		if (db_is_down(c->db)) {
-			if (c->metrics)
-				__atomic_store_n(&c->metrics->db_holdoff_ms, dispatch_now_ms() + 1000,
-				                 __ATOMIC_RELAXED);
+			dispatch_db_hold_off(c);
 			out_problem(r, 503, "the database does not answer; try again shortly");
 		} else {
 			log_msg(PORTAL_LOG_ERR, r->request_id, "%s %s failed (database: %s)", r->method,
