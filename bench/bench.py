@@ -413,6 +413,7 @@ def cmd_report(args):
     cps = load_jsonl(os.path.join(d, "checkpoints.jsonl"))
     cache_modes = meta.get("cache_modes", ["off"])
     have_cache = "on" in cache_modes
+    have_host = "host" in cache_modes
 
     by = {}
     for r in runs:
@@ -428,9 +429,12 @@ def cmd_report(args):
     for case, label in (("list", "partnerships list (20 items)"), ("item", "partnership item"),
                         ("news", "news Atom feed (20 entries)"),
                         ("html", "HTML overview page")):
-        for mode in ("off", "on"):
-            ml = "%s, %s" % (label, "uncached" if mode == "off" else "cached")
-            key = case if mode == "off" else case + "-cached"
+        for mode in ("off", "on", "host"):
+            if mode == "host" and (not have_host or case not in ("list", "html")):
+                continue
+            ml = "%s, %s" % (label, {"off": "uncached", "on": "cached",
+                                     "host": "cached, check = host"}[mode])
+            key = {"off": case, "on": case + "-cached", "host": case + "-host"}[mode]
             if not by.get((case, "portal")):
                 if mode == "off":
                     rows.append((label, None, None, None,
@@ -515,6 +519,15 @@ def cmd_report(args):
     r = paired(cl, clraw, "p99")
     target("cached JSON list: p99 <= 2x raw libfcgi p99", None if r is None else r <= 2.0,
            "-" if r is None else "%.1f×" % r, why)
+    if have_host:
+        hl, hlraw = get("list-host", "portal"), get("list-host", "raw")
+        r = paired(hl, hlraw, "rps")
+        target("(cache.check = host) cached JSON list: rps >= 0.9x raw libfcgi",
+               None if r is None else r >= 0.9, "-" if r is None else "%.2f×" % r,
+               "single-host mode: hits read no database")
+        r = paired(hl, hlraw, "p99")
+        target("(cache.check = host) cached JSON list: p99 <= 2x raw libfcgi p99",
+               None if r is None else r <= 2.0, "-" if r is None else "%.1f×" % r, "")
     for name, case in (("list", "list"), ("item", "item"), ("Atom feed", "news"),
                        ("HTML overview", "html")):
         c, raw = get(case, "portal"), get(case, "raw")
@@ -526,6 +539,11 @@ def cmd_report(args):
     r = paired(ch, chraw, "rps")
     target("cached HTML overview: rps >= 0.8x raw", None if r is None else r >= 0.8,
            "-" if r is None else "%.2f×" % r, why if ch else NA_HTML)
+    if have_host:
+        hh, hhraw = get("html-host", "portal"), get("html-host", "raw")
+        r = paired(hh, hhraw, "rps")
+        target("(cache.check = host) cached HTML overview: rps >= 0.8x raw",
+               None if r is None else r >= 0.8, "-" if r is None else "%.2f×" % r, "")
     all_runs = [c for c in (agg(v) for v in by.values()) if c]
     nerr = sum(c["socket_errors"] + c["non2xx"] for c in all_runs)
     perr = sum(c["socket_errors"] + c["non2xx"] for (k, kind), v in by.items()
@@ -589,8 +607,8 @@ def cmd_report(args):
     out.append("")
     out.append("Each round (rps; p99 ms):")
     out.append("")
-    for case in ("list", "list-cached", "item", "item-cached", "news", "news-cached", "html",
-                 "html-cached", "write"):
+    for case in ("list", "list-cached", "list-host", "item", "item-cached", "news",
+                 "news-cached", "html", "html-cached", "html-host", "write"):
         parts = []
         for kind in ("static", "raw", "portal"):
             c = get(case, kind)
@@ -612,8 +630,8 @@ def cmd_report(args):
     out.append("| case | target | nginx | raw_fcgi | portald | mariadbd | wrk | others | busy | "
                "idle % | others, cores | SQL statements / request |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for case in ("list", "list-cached", "item", "item-cached", "news", "news-cached", "html",
-                 "html-cached", "write"):
+    for case in ("list", "list-cached", "list-host", "item", "item-cached", "news",
+                 "news-cached", "html", "html-cached", "html-host", "write"):
         for kind in ("static", "raw", "portal"):
             c = get(case, kind)
             if not c or not c["cpu"]:

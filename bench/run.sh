@@ -35,15 +35,14 @@
 # the list and of the HTML page, not in the table, under `perf record` of
 # portald's workers; the profiles are printed).
 #
-# Caching (issue #6): there is no response cache in the core yet.  When
-# there is one, set BENCH_CACHE_ON and BENCH_CACHE_OFF to shell commands that
-# switch it in the stack's configuration ($CONF, e.g.
-#   BENCH_CACHE_ON='sed -i "s/response_cache = false/response_cache = true/" "$CONF"');
-# the bench then runs the four cases with caching off and on,
-# reloading portald (SIGHUP) in between, and fills the "cached" rows; the
-# write mix runs last, with caching on.  Without them the cached rows say
-# "no response cache yet: 'cached' = same as uncached" and the cached
-# targets are judged on the uncached numbers.
+# Caching (issue #6, core/cache.c): BENCH_CACHE_OFF, BENCH_CACHE_ON and
+# BENCH_CACHE_HOST are shell commands that set the `cache` group of the
+# stack's configuration ($CONF): off (cache.size = 0: every request reads
+# MariaDB), on (the default: cache.check = "database", one primary-key read
+# per hit) and host (cache.check = "host": hits touch no database).  The
+# bench runs the four cases off and on and the list and the HTML page with
+# host, reloading portald (SIGHUP) in between; the write mix runs last,
+# with the default cache.  BENCH_CACHE_HOST='' skips the host runs.
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,8 +61,9 @@ BENCH_MEMORY_MAX=${BENCH_MEMORY_MAX:-240}
 BENCH_MUNI=${BENCH_MUNI:-borlange}
 BENCH_ITEMS=${BENCH_ITEMS:-24}
 BENCH_FEED_ITEMS=${BENCH_FEED_ITEMS:-20}
-BENCH_CACHE_ON=${BENCH_CACHE_ON:-}
-BENCH_CACHE_OFF=${BENCH_CACHE_OFF:-}
+BENCH_CACHE_OFF=${BENCH_CACHE_OFF-'sed -i "/^cache = /d" "$CONF"; echo "cache = { size = 0; };" >>"$CONF"'}
+BENCH_CACHE_ON=${BENCH_CACHE_ON-'sed -i "/^cache = /d" "$CONF"; echo "cache = { check = \"database\"; };" >>"$CONF"'}
+BENCH_CACHE_HOST=${BENCH_CACHE_HOST-'sed -i "/^cache = /d" "$CONF"; echo "cache = { check = \"host\"; };" >>"$CONF"'}
 BENCH_PERF=${BENCH_PERF:-}
 MUNI_FILE=${MUNICIPALITIES:-$root/conf/demo.conf}
 KEEP=${KEEP:-}
@@ -314,7 +314,7 @@ json.dump({
     "machine": "$(nproc) cores ($cpu), $mem RAM, Linux $(uname -r), $(nginx -v 2>&1 | sed 's/.*: //'), $(mariadbd --version | sed 's/.*Ver \([^ ]*\).*/MariaDB \1/'), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)",
     "threads": $BENCH_THREADS, "conns": $BENCH_CONNS, "seconds": $BENCH_SECONDS,
     "rounds": $BENCH_ROUNDS, "workers": $workers, "memory": "$BENCH_MEMORY",
-    "cache_modes": ["off"] + (["on"] if "$BENCH_CACHE_ON" else []),
+    "cache_modes": ["off"] + (["on"] if """$BENCH_CACHE_ON""" else []) + (["host"] if """$BENCH_CACHE_HOST""" else []),
 }, open(sys.argv[1], "w"))
 EOF
 
@@ -399,7 +399,11 @@ read_case() {
 
 # set_cache on|off: the future cache knob (see the top of this file)
 set_cache() {
-	if [ "$1" = on ]; then cmd=$BENCH_CACHE_ON; else cmd=$BENCH_CACHE_OFF; fi
+	case $1 in
+	on) cmd=$BENCH_CACHE_ON ;;
+	host) cmd=$BENCH_CACHE_HOST ;;
+	*) cmd=$BENCH_CACHE_OFF ;;
+	esac
 	[ -n "$cmd" ] || return 0
 	say "caching $1: $cmd"
 	CONF=$tmp/portal.conf PORTAL_VAR=$tmp sh -c "$cmd" || die "BENCH_CACHE_${1} failed"
@@ -425,16 +429,20 @@ checkpoint start
 say "worker RSS before (pid VmRSS VmHWM KiB): $(python3 bench/bench.py workers "$master_pidfile" | tr '\n' ';')"
 
 modes=off
-[ -n "$BENCH_CACHE_ON" ] && modes="off on"
+[ -n "$BENCH_CACHE_ON" ] && modes="$modes on"
+[ -n "$BENCH_CACHE_HOST" ] && modes="$modes host"
 for mode in $modes; do
 	set_cache "$mode"
 	sfx=
+	cases=$CASES
 	[ "$mode" = on ] && sfx=-cached
-	for c in $CASES; do
+	[ "$mode" = host ] && sfx=-host && cases="list html"
+	for c in $cases; do
 		read_case "$c$sfx" "$(portal_path "$c")" "$(ref_path static "$c")" "$(ref_path raw "$c")"
 	done
 done
 
+[ -n "$BENCH_CACHE_HOST" ] && [ -n "$BENCH_CACHE_ON" ] && set_cache on
 say "case write: 90% GET item, 10% PATCH ($BENCH_ITEMS items of $BENCH_MUNI, admin token)"
 r=1
 while [ "$r" -le "$BENCH_ROUNDS" ]; do

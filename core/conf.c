@@ -250,7 +250,7 @@ conf_load(struct conf *c, const char *path)
 	}
 
 	config_setting_t *root = config_root_setting(&c->cfg);
-	static const char *const top[] = {"core", "database", "plugins", "municipalities", NULL};
+	static const char *const top[] = {"core", "database", "cache", "plugins", "municipalities", NULL};
 	conf_check_members(c, root, "the file", top);
 
 	config_setting_t *core = config_lookup(&c->cfg, "core");
@@ -319,6 +319,24 @@ conf_load(struct conf *c, const char *path)
 	c->db.write_timeout = (int)conf_int(c, db, "write_timeout", 10, 1, 3600);
 	if (db && c->db.socket == NULL && c->db.host == NULL)
 		conf_error(c, db, "database needs \"socket\" or \"host\"");
+
+	/* cache = { size = 8388608; ttl = 300; check = "database"; };  (optional) */
+	config_setting_t *cache = config_lookup(&c->cfg, "cache");
+	if (cache && config_setting_type(cache) != CONFIG_TYPE_GROUP) {
+		conf_error(c, cache, "\"cache\" must be a group { size = 8388608; ttl = 300; }");
+		cache = NULL;
+	} else if (cache) {
+		static const char *const known[] = {"size", "ttl", "check", NULL};
+		conf_check_members(c, cache, "cache", known);
+	}
+	c->cache_size = conf_int(c, cache, "size", 8LL * 1024 * 1024, 0, 1024LL * 1024 * 1024);
+	c->cache_ttl = (int)conf_int(c, cache, "ttl", 300, 1, 86400);
+	const char *check = conf_str(c, cache, "check", "database", 0);
+	c->cache_check_host = strcmp(check, "host") == 0;
+	if (!c->cache_check_host && strcmp(check, "database") != 0)
+		conf_error(c, config_setting_get_member(cache, "check"),
+		           "cache.check must be \"database\" (several hosts may write) or \"host\" "
+		           "(this host is the only writer), not \"%s\"", check);
 
 	c->plugins = config_lookup(&c->cfg, "plugins");
 	if (c->plugins && config_setting_type(c->plugins) != CONFIG_TYPE_GROUP) {

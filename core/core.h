@@ -86,6 +86,9 @@ struct conf {
 	int max_query_args;
 	const char *user, *group; /* privileges to drop to after opening the socket, or NULL */
 	struct conf_db db;
+	long long cache_size; /* bytes per worker; 0: no response cache */
+	int cache_ttl;        /* seconds an entry may be served at most */
+	int cache_check_host; /* 1: validate against this host's writes only */
 	config_setting_t *plugins; /* group of plugin sections, or NULL */
 	struct conf_municipality *munis;
 	size_t nmunis;
@@ -308,7 +311,18 @@ struct portal_req {
 	struct json_object *resp_json;
 	const char *resp_raw;
 	size_t resp_raw_len;
+	const char *resp_head_raw; /* more header lines, "Name: value\r\n" (cache hits) */
+	size_t resp_head_raw_len;
 	size_t bytes_out;
+	/* the response cache (cache.c) */
+	int cache_eligible;
+	const char *cache_key;
+	size_t cache_keylen;
+	uint64_t cache_hash;
+	const struct conf_municipality *cache_muni;
+	long long cache_token;
+	unsigned long cache_local;
+	const char *cache_route; /* a hit's route, for the log line */
 };
 
 /* Parses method, path, query.  Returns 0 or an HTTP status (400, 414) after
@@ -333,6 +347,7 @@ int out_send(struct portal_req *r);
 /* ---- dispatch.c ---- */
 #define METRICS_ROUTES 128
 #define METRICS_BUCKETS 12
+#define METRICS_CACHE_SLOTS 1024
 struct metrics_route {
 	int state; /* 0 free, 1 being claimed, 2 in use */
 	char key[96]; /* "GET partnerships/{id}", "healthz", "-" */
@@ -347,6 +362,10 @@ struct metrics {
 	unsigned long db_reconnects;
 	unsigned long worker_restarts;
 	long long db_holdoff_ms; /* after a failed connect: until then, 503 at once */
+	unsigned long cache[5]; /* enum metrics_cache_event */
+	/* this host's generation of each municipality (by hash of its slug),
+	 * bumped after every committed write (cache.c) */
+	unsigned long cache_gen[METRICS_CACHE_SLOTS];
 	struct metrics_route routes[METRICS_ROUTES];
 };
 
@@ -355,19 +374,47 @@ enum metrics_counter { METRICS_DB_ERRORS, METRICS_DB_RECONNECTS, METRICS_WORKER_
 struct metrics *metrics_new(void); /* shared mapping, before fork; NULL on failure */
 void metrics_request(struct metrics *m, const char *route, int status, double seconds);
 void metrics_add(struct metrics *m, enum metrics_counter which, unsigned long n);
+enum metrics_cache_event {
+	METRICS_CACHE_HIT,
+	METRICS_CACHE_MISS,
+	METRICS_CACHE_STALE,
+	METRICS_CACHE_STORE,
+	METRICS_CACHE_EVICT
+};
+void metrics_cache(struct metrics *m, enum metrics_cache_event e);
 void metrics_text(struct metrics *m, struct buf *b, size_t plugins);
 
+#define CORE_GEN_WORDS 16
 struct core {
 	struct conf *conf;
 	struct plugins *plugins;
 	struct db *db;
 	struct pool pool;
 	struct metrics *metrics; /* shared between workers (mmap), may be NULL */
+	struct cache *cache;     /* this worker's response cache, or NULL */
+	uint64_t gen_ready[CORE_GEN_WORDS]; /* municipalities whose cache row exists (cache_row) */
 };
 /* Handles one request from io to the last byte written. */
 void dispatch_request(struct core *c, const struct req_io *io);
 /* /api/v1/...: the answer is left on r (also for pages' sub-requests). */
 void dispatch_api(struct core *c, struct portal_req *r);
+
+/* ---- cache.c: responses to anonymous GETs, never stale after a write ---- */
+struct cache;
+struct cache *cache_new(const struct conf *conf); /* NULL when cache.size is 0 */
+void cache_free(struct cache *k);
+/* 1 when r was answered from the cache (status, headers and body set);
+ * otherwise notes what cache_store needs and returns 0. */
+int cache_serve(struct core *c, struct portal_req *r);
+/* Keeps r's answer when it is a public 200 to a cacheable request. */
+void cache_store(struct core *c, struct portal_req *r, const char *route);
+/* Before a write's transaction: the municipality's generation row exists. */
+int cache_row(struct core *c, struct portal_req *r);
+/* In a write's transaction: a new generation for r's municipality. */
+int cache_bump(struct core *c, struct portal_req *r);
+/* After that write committed: this host's workers drop their entries. */
+void cache_written(struct core *c, struct portal_req *r);
+int cache_etag_matches(const char *if_none_match, const char *etag);
 
 /* ---- links.c ---- */
 int links_target(portal_plugin *p, int (*exists)(portal_req *r, long long id));

@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "core.h"
 
 static void
@@ -34,6 +36,7 @@ dispatch_metrics(struct core *c, struct portal_req *r)
 	r->status = 200;
 	r->responded = 1;
 	r->content_type = "text/plain; version=0.0.4";
+	out_header(r, "Cache-Control", "no-store");
 	r->resp_raw = b.data;
 	r->resp_raw_len = b.len;
 }
@@ -250,10 +253,11 @@ dispatch_api(struct core *c, struct portal_req *r)
 	}
 	/* A connection that died since the last request (the database was
 	 * restarted, or closed an idle connection) is found by the first
-	 * statement: BEGIN, or the first query of a read.  Nothing has been
+	 * statement: the cache row's (once), BEGIN, or the first query of a read.  Nothing has been
 	 * done yet in either case, so reconnect and try once more. */
-	if (write && db_begin(c->db) != PORTAL_OK &&
-	    (!db_is_down(c->db) || db_connect(c->db) != PORTAL_OK || db_begin(c->db) != PORTAL_OK)) {
+	if (write && (cache_row(c, r) != PORTAL_OK || db_begin(c->db) != PORTAL_OK) &&
+	    (!db_is_down(c->db) || db_connect(c->db) != PORTAL_OK || cache_row(c, r) != PORTAL_OK ||
+	     db_begin(c->db) != PORTAL_OK)) {
 		out_problem(r, 503, "the database does not answer; try again shortly");
 		return;
 	}
@@ -282,13 +286,19 @@ dispatch_api(struct core *c, struct portal_req *r)
 			                    "processed; retry to get its answer");
 			return;
 		}
-		if (ok && rc == PORTAL_OK) {
+		if (ok && rc == PORTAL_OK && cache_bump(c, r) != PORTAL_OK) {
+			log_msg(PORTAL_LOG_ERR, r->request_id, "cache generation: %s", db_error(c->db));
+			rc = PORTAL_ERROR;
+			db_rollback(c->db);
+		} else if (ok && rc == PORTAL_OK) {
 			if (db_commit(c->db) != PORTAL_OK) {
 				log_msg(PORTAL_LOG_ERR, r->request_id, "commit failed: %s", db_error(c->db));
 				db_rollback(c->db);
 				r->responded = 0;
 				r->resp_headers = NULL;
 				rc = PORTAL_ERROR;
+			} else {
+				cache_written(c, r);
 			}
 		} else {
 			db_rollback(c->db);
@@ -313,6 +323,73 @@ dispatch_api(struct core *c, struct portal_req *r)
 	}
 }
 
+/*
+ * Every 200 to a GET carries a validator and says who may keep it: the
+ * handler's ETag, or a hash of the bytes; "public, no-cache" for anonymous
+ * callers (keep it, but ask again: the ETag makes that a cheap 304) and
+ * "private, no-store" for token callers, unless the handler chose.  Then
+ * the answer may go into the response cache, and If-None-Match may turn it
+ * into a 304.
+ */
+static void
+dispatch_validate(struct core *c, struct portal_req *r, const char *route)
+{
+	if (!r->responded || r->status != 200 ||
+	    (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0))
+		return;
+	if (r->resp_json) {
+		r->resp_raw = json_object_to_json_string_ext(r->resp_json, JSON_C_TO_STRING_PLAIN |
+		                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
+		r->resp_raw_len = strlen(r->resp_raw);
+		r->resp_json = NULL; /* still kept by the pool */
+	}
+	const char *etag = NULL, *cc = NULL;
+	for (struct req_header *h = r->resp_headers; h; h = h->next) {
+		if (strcasecmp(h->name, "ETag") == 0)
+			etag = h->value;
+		else if (strcasecmp(h->name, "Cache-Control") == 0)
+			cc = h->value;
+	}
+	if (etag == NULL && r->resp_raw) {
+		unsigned char h[16];
+		char hex[2 * sizeof(h) + 1];
+		crypto_generichash(h, sizeof(h), (const unsigned char *)r->resp_raw, r->resp_raw_len, NULL, 0);
+		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+		etag = pool_printf(r->pool, "\"%s\"", hex);
+		out_header(r, "ETag", etag);
+	}
+	if (cc == NULL)
+		out_header(r, "Cache-Control",
+		           req_header(r, "Authorization") ? "private, no-store" : "public, no-cache");
+	cache_store(c, r, route);
+	if (cache_etag_matches(req_header(r, "If-None-Match"), etag)) {
+		r->status = 304;
+		r->resp_raw = NULL;
+		r->resp_raw_len = 0;
+	}
+}
+
+/* The route's name for the log line and /metrics. */
+static const char *
+dispatch_route(struct portal_req *r)
+{
+	if (r->cache_route)
+		return r->cache_route;
+	if (r->status == 404 && !r->match.route)
+		return "-"; /* unknown paths must not each take a slot */
+	if (r->match.route)
+		return pool_printf(r->pool, "%s %s", r->match.route->def.method, r->match.route->def.pattern);
+	if (r->nseg == 1)
+		return r->seg[0];
+	if (r->nseg == 3 && strcmp(r->seg[0], "api") == 0)
+		return r->seg[2];
+	if (r->nseg == 4 && strcmp(r->seg[3], "audit") == 0)
+		return "audit";
+	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0)
+		return "export";
+	return r->muni ? "page" : "-";
+}
+
 void
 dispatch_request(struct core *c, const struct req_io *io)
 {
@@ -329,6 +406,8 @@ dispatch_request(struct core *c, const struct req_io *io)
 	int st = req_parse(r, &detail);
 	if (st != 0)
 		out_problem(r, st, detail);
+	else if (cache_serve(c, r))
+		; /* answered from the cache */
 	else if (r->nseg == 1 && strcmp(r->seg[0], "healthz") == 0)
 		dispatch_healthz(c, r);
 	else if (r->nseg == 1 && strcmp(r->seg[0], "metrics") == 0)
@@ -338,17 +417,12 @@ dispatch_request(struct core *c, const struct req_io *io)
 	else if (!pages_dispatch(c, r))
 		out_problem(r, 404, "no such resource");
 
+	const char *route = dispatch_route(r);
+	if (!r->cache_route)
+		dispatch_validate(c, r, route);
 	out_send(r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	const char *route = r->match.route
-	                        ? pool_printf(r->pool, "%s %s", r->match.route->def.method,
-	                                      r->match.route->def.pattern)
-	                        : r->nseg == 1 ? r->seg[0]
-	                        : r->nseg == 3 && strcmp(r->seg[0], "api") == 0 ? r->seg[2]
-	                        : r->nseg == 4 && strcmp(r->seg[3], "audit") == 0 ? "audit" : "-";
-	if (r->status == 404 && !r->match.route)
-		route = "-"; /* unknown paths must not each take a slot */
 	int level = r->status >= 500 ? PORTAL_LOG_WARN : PORTAL_LOG_INFO;
 	log_msg(level, r->request_id, "method=%s path=\"%s\" status=%d bytes=%zu ms=%.2f muni=%s route=\"%s\"",
 	        r->method, r->path ? r->path : "-", r->status, r->bytes_out, ms,

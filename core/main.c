@@ -137,6 +137,7 @@ worker_main(int fd, struct metrics *metrics)
 	c.plugins = &plugins;
 	c.metrics = metrics;
 	c.db = db_new(&conf.db);
+	c.cache = cache_new(&conf);
 	pool_init(&c.pool);
 	if (c.db == NULL)
 		exit(1);
@@ -164,6 +165,7 @@ worker_main(int fd, struct metrics *metrics)
 	}
 	FCGX_Free(&req, 0);
 	db_free(c.db);
+	cache_free(c.cache);
 	pool_destroy(&c.pool);
 	plugin_unload_all(&plugins);
 	conf_free(&conf);

@@ -87,6 +87,13 @@ metrics_add(struct metrics *m, enum metrics_counter which, unsigned long n)
 	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
 }
 
+void
+metrics_cache(struct metrics *m, enum metrics_cache_event e)
+{
+	if (m)
+		__atomic_add_fetch(&m->cache[e], 1, __ATOMIC_RELAXED);
+}
+
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 void
@@ -138,6 +145,12 @@ metrics_text(struct metrics *m, struct buf *b, size_t plugins)
 	buf_printf(b, "# HELP portal_worker_restarts_total Workers restarted by the master after dying.\n"
 	              "# TYPE portal_worker_restarts_total counter\nportal_worker_restarts_total %lu\n",
 	           LOAD(m->worker_restarts));
+	static const char *const events[] = {"hit", "miss", "stale", "store", "evict"};
+	buf_puts(b, "# HELP portal_cache_total Response cache: hits, misses (no entry), stale "
+	            "entries dropped, answers stored, entries evicted for room.\n"
+	            "# TYPE portal_cache_total counter\n");
+	for (int i = 0; i < 5; i++)
+		buf_printf(b, "portal_cache_total{event=\"%s\"} %lu\n", events[i], LOAD(m->cache[i]));
 	buf_printf(b, "# HELP portal_plugins Plugins loaded.\n# TYPE portal_plugins gauge\n"
 	              "portal_plugins %zu\n",
 	           plugins);

@@ -137,6 +137,8 @@ out_send(struct portal_req *r)
 		buf_puts(&b, "Cache-Control: no-store\r\n");
 	for (struct req_header *h = r->resp_headers; h; h = h->next)
 		buf_printf(&b, "%s: %s\r\n", h->name, h->value);
+	if (r->resp_head_raw)
+		buf_add(&b, r->resp_head_raw, r->resp_head_raw_len);
 	if (status != 204 && status != 304)
 		buf_printf(&b, "Content-Length: %zu\r\n", with_body ? blen : blen);
 	buf_puts(&b, "\r\n");

@@ -616,10 +616,10 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 	    r->pool, "%s://%s", scheme && strcmp(scheme, "https") == 0 ? "https" : "http", host)));
 	time_t now = time(NULL);
 	struct tm tm;
-	char ts[32];
+	char ts[32], now_iso[32];
 	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_object_object_add(pg.root, "now", json_object_new_string(ts));
+	strftime(now_iso, sizeof(now_iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_object_add(pg.root, "now", json_object_new_string(now_iso));
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
 	json_object_object_add(pg.root, "now_ics", json_object_new_string(ts));
 
@@ -654,6 +654,17 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 		cursor = pool_strdup(r->pool, json_object_get_string(next));
 		/* the cursor is base64url: safe in a query as it is */
 	}
+	/* "updated": the newest item's updated_at (a feed's own date must not
+	 * move unless an entry did, or it could never be a 304), else now */
+	const char *updated = NULL;
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		struct json_object *u;
+		if (json_object_object_get_ex(json_object_array_get_idx(items, i), "updated_at", &u) &&
+		    json_object_is_type(u, json_type_string) &&
+		    (updated == NULL || strcmp(json_object_get_string(u), updated) > 0))
+			updated = json_object_get_string(u);
+	}
+	json_object_object_add(pg.root, "updated", json_object_new_string(updated ? updated : now_iso));
 	struct buf b;
 	buf_init(&b, r->pool);
 	if (strcmp(ext, "csv") == 0)

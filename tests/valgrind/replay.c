@@ -97,6 +97,7 @@ main(int argc, char **argv)
 	c.conf = &conf;
 	c.plugins = &plugins;
 	c.db = db_new(&conf.db);
+	c.cache = cache_new(&conf);
 	pool_init(&c.pool);
 	const char *tok = getenv("PORTAL_ADMIN_TOKEN");
 	char auth[200] = "";
@@ -147,6 +148,7 @@ main(int argc, char **argv)
 	}
 	fclose(f);
 	db_free(c.db);
+	cache_free(c.cache);
 	pool_destroy(&c.pool);
 	plugin_unload_all(&plugins);
 	conf_free(&conf);

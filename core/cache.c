@@ -1,0 +1,432 @@
+/*
+ * cache.c - a response cache in each worker that is never stale after an
+ * acknowledged write, on this host or on any other sharing the database.
+ *
+ * What is cached: the 200 answers to anonymous GETs under a municipality
+ * (/api/v1/{m}/..., /{m}/...) that say "Cache-Control: public".  The key
+ * is everything such an answer depends on: the request URI (path and
+ * query), Accept-Language, Host and scheme.  Token callers are never
+ * served from or stored into the cache.
+ *
+ * Freshness: every municipality has a generation, a random 63-bit token in
+ * the database (cache_generations) that each successful write replaces in
+ * its own transaction (cache_bump).  An entry remembers the token read
+ * before its answer was made; a later request is served from the entry
+ * only if the token is still the same, read again from the primary
+ * database.  Reading the token first means an answer can only be older
+ * than its token says if a write committed in between, and then the token
+ * has changed and the entry is never served.  Random tokens (not a
+ * counter) also survive a restore from a backup: the restored token
+ * belongs to exactly the restored data.
+ *
+ * That costs one primary-key read per hit.  `check = "host"` replaces it
+ * with a generation in the memory the workers of this host share, bumped
+ * after each commit here: a hit then touches no database, but writes made
+ * by another host or by hand in SQL are only seen when entries expire
+ * (ttl).  It is for single-host installations; README says so.
+ *
+ * Memory: entries live in malloc'ed blocks outside the request pool, LRU,
+ * bounded by `size` bytes per worker.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "core.h"
+
+struct cache_entry {
+	struct cache_entry *hnext;      /* hash chain */
+	struct cache_entry *prev, *next; /* LRU list, most recent first */
+	uint64_t hash;
+	char *key; /* keylen bytes */
+	size_t keylen;
+	long long token;     /* database generation when made */
+	unsigned long local; /* host generation when made */
+	time_t expires;
+	const char *content_type; /* static strings only (see cache_store) */
+	char *route;              /* for the log line and /metrics */
+	char *etag;
+	char *head; /* "Name: value\r\n" lines of the handler's headers */
+	size_t headlen;
+	char *body;
+	size_t bodylen;
+	size_t size; /* what it counts against cache.size */
+};
+
+struct cache {
+	struct cache_entry **tab;
+	size_t nbuckets;
+	struct cache_entry lru; /* sentinel */
+	size_t bytes, max_bytes;
+	int ttl;
+	int check_host;
+	/* SipHash key: the URI is the client's, so chains cannot be flooded */
+	unsigned char hkey[crypto_shorthash_KEYBYTES];
+};
+
+#define CACHE_BUCKETS 4096
+
+struct cache *
+cache_new(const struct conf *conf)
+{
+	if (conf->cache_size <= 0)
+		return NULL;
+	struct cache *k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return NULL;
+	k->nbuckets = CACHE_BUCKETS;
+	k->tab = calloc(k->nbuckets, sizeof(*k->tab));
+	if (k->tab == NULL) {
+		free(k);
+		return NULL;
+	}
+	k->lru.prev = k->lru.next = &k->lru;
+	k->max_bytes = (size_t)conf->cache_size;
+	k->ttl = conf->cache_ttl;
+	k->check_host = conf->cache_check_host;
+	randombytes_buf(k->hkey, sizeof(k->hkey));
+	return k;
+}
+
+static void
+cache_entry_free(struct cache_entry *e)
+{
+	free(e->key);
+	free(e->route);
+	free(e->etag);
+	free(e->head);
+	free(e->body);
+	free(e);
+}
+
+static void
+cache_unlink(struct cache *k, struct cache_entry *e)
+{
+	struct cache_entry **pp = &k->tab[e->hash % k->nbuckets];
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	k->bytes -= e->size;
+	cache_entry_free(e);
+}
+
+void
+cache_free(struct cache *k)
+{
+	if (k == NULL)
+		return;
+	while (k->lru.next != &k->lru)
+		cache_unlink(k, k->lru.next);
+	free(k->tab);
+	free(k);
+}
+
+/* ---- generations ---- */
+
+static unsigned
+cache_slot(const char *slug)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	for (; *slug; slug++)
+		h = (h ^ (unsigned char)*slug) * 16777619u;
+	return h % METRICS_CACHE_SLOTS;
+}
+
+static unsigned long
+cache_local(struct core *c, const char *slug)
+{
+	return c->metrics ? __atomic_load_n(&c->metrics->cache_gen[cache_slot(slug)], __ATOMIC_ACQUIRE)
+	                  : 0;
+}
+
+/* The municipality's token in the database: 0 when it was never written,
+ * -1 when the database failed. */
+static long long
+cache_token(struct db *d, const char *slug)
+{
+	struct portal_stmt *s = db_prepare(d, "SELECT token FROM cache_generations WHERE municipality = ?");
+	if (s == NULL || db_bind_text(s, 0, slug) != PORTAL_OK || db_execute(s) != PORTAL_OK) {
+		if (s)
+			db_done(s);
+		return -1;
+	}
+	long long t = db_fetch(s) == 1 ? db_col_int(s, 0) : 0;
+	db_done(s);
+	return t;
+}
+
+/*
+ * Before a write's transaction: make sure the municipality's row exists,
+ * in a statement of its own.  Two transactions that both insert the same
+ * missing key can deadlock; updating an existing row only queues them.
+ * Once per worker and municipality.
+ */
+int
+cache_row(struct core *c, struct portal_req *r)
+{
+	size_t i = r->muni ? (size_t)(r->muni - c->conf->munis) : 0;
+	if (r->muni == NULL || (i < 64 * CORE_GEN_WORDS && (c->gen_ready[i / 64] >> (i % 64) & 1)))
+		return PORTAL_OK;
+	struct portal_stmt *s = db_prepare(c->db, "INSERT IGNORE INTO cache_generations (municipality, "
+	                                          "token) VALUES (?, 1)");
+	int rc = s && db_bind_text(s, 0, r->muni->slug) == PORTAL_OK ? db_execute(s) : PORTAL_ERROR;
+	if (s)
+		db_done(s);
+	if (rc == PORTAL_OK && i < 64 * CORE_GEN_WORDS)
+		c->gen_ready[i / 64] |= 1ULL << (i % 64);
+	return rc;
+}
+
+int
+cache_bump(struct core *c, struct portal_req *r)
+{
+	if (r->muni == NULL)
+		return PORTAL_OK;
+	long long t = 0;
+	while (t == 0) /* 0 means "never written" */
+		randombytes_buf(&t, sizeof(t)), t &= 0x7fffffffffffffffLL;
+	struct portal_stmt *s = db_prepare(c->db, "INSERT INTO cache_generations (municipality, token) "
+	                                          "VALUES (?, ?) ON DUPLICATE KEY UPDATE token = VALUES(token)");
+	int rc = s && db_bind_text(s, 0, r->muni->slug) == PORTAL_OK && db_bind_int(s, 1, t) == PORTAL_OK
+	             ? db_execute(s)
+	             : PORTAL_ERROR;
+	if (s)
+		db_done(s);
+	return rc;
+}
+
+void
+cache_written(struct core *c, struct portal_req *r)
+{
+	if (r->muni && c->metrics)
+		__atomic_add_fetch(&c->metrics->cache_gen[cache_slot(r->muni->slug)], 1, __ATOMIC_RELEASE);
+}
+
+/* ---- lookup and store ---- */
+
+/* The municipality a cacheable request is about, or NULL. */
+static const struct conf_municipality *
+cache_muni(struct core *c, struct portal_req *r)
+{
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+		return NULL;
+	if (req_header(r, "Authorization") != NULL || r->uri == NULL)
+		return NULL;
+	const char *slug = NULL;
+	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[1], "v1") == 0)
+		slug = r->seg[2];
+	else if (r->nseg >= 1 && strcmp(r->seg[0], "api") != 0)
+		slug = r->seg[0];
+	return slug ? conf_municipality(c->conf, slug) : NULL;
+}
+
+static void
+cache_key_part(struct buf *b, const char *s)
+{
+	if (s)
+		buf_puts(b, s);
+	buf_add(b, "\n", 1);
+}
+
+static struct cache_entry *
+cache_find(struct cache *k, uint64_t hash, const char *key, size_t keylen)
+{
+	for (struct cache_entry *e = k->tab[hash % k->nbuckets]; e; e = e->hnext)
+		if (e->hash == hash && e->keylen == keylen && memcmp(e->key, key, keylen) == 0)
+			return e;
+	return NULL;
+}
+
+/* Does the request's If-None-Match list `etag`?  (Weak comparison, as
+ * RFC 9110 wants for GET.) */
+int
+cache_etag_matches(const char *inm, const char *etag)
+{
+	if (inm == NULL || etag == NULL)
+		return 0;
+	size_t tl = strlen(etag);
+	const char *p = inm;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		size_t n = strcspn(p, ",");
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (n == tl && strncmp(p, etag, tl) == 0)
+			return 1;
+		p += strcspn(p, ",");
+	}
+	return 0;
+}
+
+int
+cache_serve(struct core *c, struct portal_req *r)
+{
+	const struct conf_municipality *m;
+	if (c->cache == NULL || (m = cache_muni(c, r)) == NULL)
+		return 0;
+	struct buf b;
+	buf_init(&b, r->pool);
+	cache_key_part(&b, r->uri);
+	cache_key_part(&b, req_header(r, "Accept-Language"));
+	cache_key_part(&b, req_header(r, "Host"));
+	cache_key_part(&b, r->io->param(r->io->ctx, "REQUEST_SCHEME"));
+	r->cache_key = b.data;
+	r->cache_keylen = b.len;
+	unsigned char h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, (const unsigned char *)b.data, b.len, c->cache->hkey);
+	memcpy(&r->cache_hash, h, sizeof(r->cache_hash));
+	r->cache_muni = m;
+	r->cache_eligible = 1;
+
+	/* the generations as they are before the answer is made */
+	r->cache_local = cache_local(c, m->slug);
+	if (!c->cache->check_host) {
+		/* a database known to be down: the normal path answers 503 */
+		if (db_is_down(c->db) || db_ensure(c->db) != PORTAL_OK) {
+			r->cache_eligible = 0; /* the normal path answers 503 */
+			return 0;
+		}
+		r->cache_token = cache_token(c->db, m->slug);
+		if (r->cache_token < 0) {
+			r->cache_eligible = 0;
+			return 0;
+		}
+	}
+	struct cache_entry *e = cache_find(c->cache, r->cache_hash, b.data, b.len);
+	if (e == NULL) {
+		metrics_cache(c->metrics, METRICS_CACHE_MISS);
+		return 0;
+	}
+	if (e->expires <= time(NULL) || e->local != r->cache_local ||
+	    (!c->cache->check_host && e->token != r->cache_token)) {
+		cache_unlink(c->cache, e);
+		metrics_cache(c->metrics, METRICS_CACHE_STALE);
+		return 0;
+	}
+	/* most recently used first */
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	e->next = c->cache->lru.next;
+	e->prev = &c->cache->lru;
+	e->next->prev = e;
+	c->cache->lru.next = e;
+
+	metrics_cache(c->metrics, METRICS_CACHE_HIT);
+	r->muni = m;
+	r->cache_route = e->route;
+	r->responded = 1;
+	r->content_type = e->content_type;
+	r->resp_head_raw = e->head;
+	r->resp_head_raw_len = e->headlen;
+	if (cache_etag_matches(req_header(r, "If-None-Match"), e->etag)) {
+		r->status = 304;
+	} else {
+		r->status = 200;
+		r->resp_raw = e->body;
+		r->resp_raw_len = e->bodylen;
+	}
+	return 1;
+}
+
+/* Only the content types the core itself sets are cached: the entry keeps
+ * the pointer, not a copy. */
+static const char *
+cache_content_type(const char *ct)
+{
+	static const char *const known[] = {
+	    "application/json", "text/html", "application/atom+xml", "text/calendar",
+	    "application/geo+json", "text/csv", "text/plain", "application/ld+json", NULL};
+	for (int i = 0; known[i]; i++)
+		if (ct && strcmp(ct, known[i]) == 0)
+			return known[i];
+	return NULL;
+}
+
+void
+cache_store(struct core *c, struct portal_req *r, const char *route)
+{
+	if (c->cache == NULL || !r->cache_eligible || r->status != 200 || !r->responded ||
+	    strcmp(r->method, "GET") != 0 || r->resp_raw == NULL || r->resp_json != NULL)
+		return;
+	const char *ct = cache_content_type(r->content_type);
+	const char *cc = NULL, *etag = NULL;
+	size_t headlen = 0;
+	for (struct req_header *h = r->resp_headers; h; h = h->next) {
+		if (strcasecmp(h->name, "Cache-Control") == 0)
+			cc = h->value;
+		else if (strcasecmp(h->name, "ETag") == 0)
+			etag = h->value;
+		headlen += strlen(h->name) + strlen(h->value) + 4;
+	}
+	if (ct == NULL || cc == NULL || strstr(cc, "public") == NULL)
+		return;
+	struct cache *k = c->cache;
+	size_t size = sizeof(struct cache_entry) + r->cache_keylen + headlen + r->resp_raw_len + 64 +
+	              strlen(route);
+	if (size > k->max_bytes / 8) /* one answer may not push out most of the others */
+		return;
+
+	struct cache_entry *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return;
+	e->key = malloc(r->cache_keylen);
+	e->head = malloc(headlen + 1);
+	e->body = malloc(r->resp_raw_len ? r->resp_raw_len : 1);
+	e->route = strdup(route);
+	e->etag = etag ? strdup(etag) : NULL;
+	if (!e->key || !e->head || !e->body || !e->route || (etag && !e->etag)) {
+		cache_entry_free(e);
+		return;
+	}
+	memcpy(e->key, r->cache_key, r->cache_keylen);
+	e->keylen = r->cache_keylen;
+	e->hash = r->cache_hash;
+	char *p = e->head;
+	for (struct req_header *h = r->resp_headers; h; h = h->next) {
+		size_t nl = strlen(h->name), vl = strlen(h->value);
+		memcpy(p, h->name, nl);
+		p += nl;
+		memcpy(p, ": ", 2);
+		p += 2;
+		memcpy(p, h->value, vl);
+		p += vl;
+		memcpy(p, "\r\n", 2);
+		p += 2;
+	}
+	*p = '\0';
+	e->headlen = headlen;
+	memcpy(e->body, r->resp_raw, r->resp_raw_len);
+	e->bodylen = r->resp_raw_len;
+	e->content_type = ct;
+	e->token = r->cache_token;
+	e->local = r->cache_local;
+	e->expires = time(NULL) + k->ttl;
+	e->size = size;
+
+	struct cache_entry *old = cache_find(k, e->hash, e->key, e->keylen);
+	if (old)
+		cache_unlink(k, old);
+	while (k->bytes + size > k->max_bytes && k->lru.prev != &k->lru) {
+		cache_unlink(k, k->lru.prev);
+		metrics_cache(c->metrics, METRICS_CACHE_EVICT);
+	}
+	struct cache_entry **bucket = &k->tab[e->hash % k->nbuckets];
+	e->hnext = *bucket;
+	*bucket = e;
+	e->next = k->lru.next;
+	e->prev = &k->lru;
+	e->next->prev = e;
+	k->lru.next = e;
+	k->bytes += size;
+	metrics_cache(c->metrics, METRICS_CACHE_STORE);
+}
