@@ -307,6 +307,9 @@ say "static, raw-fcgi and portal answer the same bytes with the same Content-Typ
 
 cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
 mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+cache_modes='"off"'
+[ -n "$BENCH_CACHE_ON" ] && cache_modes="$cache_modes, \"on\""
+[ -n "$BENCH_CACHE_HOST" ] && cache_modes="$cache_modes, \"host\""
 python3 - "$res/meta.json" <<EOF
 import json, sys
 json.dump({
@@ -314,7 +317,7 @@ json.dump({
     "machine": "$(nproc) cores ($cpu), $mem RAM, Linux $(uname -r), $(nginx -v 2>&1 | sed 's/.*: //'), $(mariadbd --version | sed 's/.*Ver \([^ ]*\).*/MariaDB \1/'), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)",
     "threads": $BENCH_THREADS, "conns": $BENCH_CONNS, "seconds": $BENCH_SECONDS,
     "rounds": $BENCH_ROUNDS, "workers": $workers, "memory": "$BENCH_MEMORY",
-    "cache_modes": ["off"] + (["on"] if """$BENCH_CACHE_ON""" else []) + (["host"] if """$BENCH_CACHE_HOST""" else []),
+    "cache_modes": [$cache_modes],
 }, open(sys.argv[1], "w"))
 EOF
 
