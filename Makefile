@@ -16,7 +16,7 @@ WARN    := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
            -Wshadow -Wpointer-arith -Wformat=2 -Wvla -Wundef -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Icore $(shell pkg-config --cflags $(PKGS))
-LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lfcgi -ldl
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lfcgi -ldl -lm
 ifeq ($(FUZZ),1)
 # libFuzzer harnesses (tests/fuzz/): clang, the core built for fuzzing.
 CC      := clang
@@ -60,12 +60,14 @@ $(B)/core/openapi_json.o: $(B)/core/openapi_json.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Templates, words and the stylesheet of the pages, compiled in.
-CORE_ASSETS := $(sort $(wildcard core/templates/*)) core/messages.json core/static/portal.css
+CORE_ASSETS := $(sort $(wildcard core/templates/*)) core/messages.json core/static/portal.css \
+               core/map/europe.txt
 $(B)/core/assets.c: $(CORE_ASSETS) tools/embed-files.sh tools/embed-text.sh
 	@mkdir -p $(@D)
 	{ sh tools/embed-files.sh core_templates $(sort $(wildcard core/templates/*)); \
 	  sh tools/embed-text.sh core_messages core/messages.json | grep -v '^/\*'; \
-	  sh tools/embed-text.sh core_css core/static/portal.css | grep -v '^/\*'; } > $@
+	  sh tools/embed-text.sh core_css core/static/portal.css | grep -v '^/\*'; \
+	  sh tools/embed-text.sh core_map_outline core/map/europe.txt | grep -v '^/\*'; } > $@
 $(B)/core/assets.o: $(B)/core/assets.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 

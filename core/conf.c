@@ -133,6 +133,44 @@ conf_slug_ok(const char *s)
 	return s[0] != '-';
 }
 
+/* The optional place of the municipality: `lat` and `lon` (decimal
+ * degrees, both or neither; the partner-town map marks the municipality
+ * there) and `wikidata` (its Wikidata item "Q..."; the overview's JSON-LD
+ * links it with sameAs). */
+static void
+conf_place(struct conf *c, config_setting_t *g, struct conf_municipality *m)
+{
+	config_setting_t *la = config_setting_get_member(g, "lat"), *lo = config_setting_get_member(g, "lon");
+	if (la || lo) {
+		int ok = la && lo;
+		for (int k = 0; ok && k < 2; k++) {
+			config_setting_t *s = k ? lo : la;
+			int t = config_setting_type(s);
+			ok = t == CONFIG_TYPE_FLOAT || t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
+		}
+		double lat = ok ? config_setting_get_float(la) : 0, lon = ok ? config_setting_get_float(lo) : 0;
+		/* libconfig gives 0.0 for an integer asked as a float */
+		if (ok && config_setting_type(la) != CONFIG_TYPE_FLOAT)
+			lat = (double)config_setting_get_int64(la);
+		if (ok && config_setting_type(lo) != CONFIG_TYPE_FLOAT)
+			lon = (double)config_setting_get_int64(lo);
+		if (!ok || lat < -90 || lat > 90 || lon < -180 || lon > 180) {
+			conf_error(c, la ? la : lo, "lat and lon are decimal degrees, both or neither "
+			                            "(lat = 60.48; lon = 15.43;)");
+		} else {
+			m->has_place = 1;
+			m->lat = lat;
+			m->lon = lon;
+		}
+	}
+	m->wikidata = conf_str(c, g, "wikidata", NULL, 0);
+	if (m->wikidata && (m->wikidata[0] != 'Q' || m->wikidata[1] < '1' || m->wikidata[1] > '9' ||
+	                    strspn(m->wikidata + 1, "0123456789") != strlen(m->wikidata + 1) ||
+	                    strlen(m->wikidata) > 12))
+		conf_error(c, config_setting_get_member(g, "wikidata"),
+		           "wikidata is an item id such as \"Q123\", not \"%s\"", m->wikidata);
+}
+
 static void
 conf_municipalities(struct conf *c)
 {
@@ -150,7 +188,7 @@ conf_municipalities(struct conf *c)
 	if (c->munis == NULL)
 		return;
 	static const char *const known[] = {"slug", "name", "country", "languages", "modules",
-	                                    "overrides", "look", NULL};
+	                                    "overrides", "look", "lat", "lon", "wikidata", NULL};
 	for (int i = 0; i < n; i++) {
 		config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -181,6 +219,7 @@ conf_municipalities(struct conf *c)
 			conf_error(c, g, "municipality \"%s\" needs at least one language", m->slug);
 		m->modules = conf_str_list(c, config_setting_get_member(g, "modules"), "modules",
 		                           &m->nmodules);
+		conf_place(c, g, m);
 		config_setting_t *look = config_setting_get_member(g, "look");
 		if (look && config_setting_type(look) != CONFIG_TYPE_GROUP) {
 			conf_error(c, look, "\"look\" must be a group { logo = \"https://...\"; accent = \"#00528a\"; }");

@@ -71,6 +71,9 @@ struct conf_municipality {
 	config_setting_t *group;     /* the municipality's own group */
 	const char *logo;            /* look: logo URL, or NULL */
 	const char *accent, *accent_text; /* look: "#rrggbb" colours, or NULL */
+	int has_place;               /* lat and lon were given */
+	double lat, lon;             /* decimal degrees (the map's home point) */
+	const char *wikidata;        /* "Q...", or NULL (JSON-LD sameAs) */
 };
 
 struct conf {
@@ -423,6 +426,7 @@ int links_set(portal_req *r, long long from_id, const char *to_module, const lon
               size_t n, const char *title, const char *date, int is_public);
 int links_forget(portal_req *r, long long id);
 struct json_object *links_to(portal_req *r, long long id);
+struct json_object *links_from(portal_req *r, const char *module, long long id);
 const char *links_fingerprint(portal_req *r, long long id);
 int links_guard(portal_req *r, long long id);
 
@@ -473,6 +477,14 @@ int tmpl_render(const struct tmpl *t, struct json_object *data, const struct tmp
 
 /* ---- pages.c: HTML pages from the API's answers and templates ---- */
 int pages_init(void); /* the core's templates and catalogue, once */
+
+/* ---- map.c ---- */
+int map_init(void);             /* the outline path, once; pages_init calls it */
+const char *map_outline(void);  /* SVG path data of the country outlines */
+void map_size(double *width, double *height); /* the viewBox */
+/* 1 with (x, y) in the viewBox when (lat, lon) is inside the map's box */
+int map_project(double lat, double lon, double *x, double *y);
+
 int pages_register(portal_plugin *p, const char *name, const char *text);
 int pages_messages(portal_plugin *p, const char *json);
 void pages_forget(const portal_plugin *p);

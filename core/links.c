@@ -110,6 +110,37 @@ links_to(portal_req *r, long long id)
 	return rc < 0 ? NULL : res;
 }
 
+/* What item `id` of `module` links to, for its page: {to_module: [to_id,
+ * ...]} by module and id, every link the item holds (the page opens each
+ * target as its reader, who may not see them all).  NULL on a database
+ * failure.  Unlike links_to, the caller names the source: pages.c runs
+ * outside any plugin. */
+struct json_object *
+links_from(portal_req *r, const char *module, long long id)
+{
+	if (r->muni == NULL || module == NULL)
+		return NULL;
+	struct portal_stmt *s = db_prepare(
+	    r->core->db, "SELECT to_module, to_id FROM links WHERE municipality = ? AND "
+	                 "from_module = ? AND from_id = ? ORDER BY to_module, to_id");
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, module) ||
+	    db_bind_int(s, 2, id) || db_execute(s))
+		return NULL;
+	struct json_object *res = pool_keep_json(r->pool, json_object_new_object());
+	int rc;
+	while ((rc = db_fetch(s)) == 1) {
+		const char *to = db_col_text(s, 0);
+		struct json_object *list;
+		if (!json_object_object_get_ex(res, to, &list)) {
+			list = json_object_new_array();
+			json_object_object_add(res, to, list);
+		}
+		json_object_array_add(list, json_object_new_int64(db_col_int(s, 1)));
+	}
+	db_done(s);
+	return rc < 0 ? NULL : res;
+}
+
 /* A short text that changes whenever what links to item `id` (as the
  * caller may see it) changes; part of the item's ETag.  "" when the plugin
  * is not a link target; NULL on a database failure. */

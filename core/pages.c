@@ -71,7 +71,7 @@ pages_init(void)
 	for (const struct file_src *f = core_templates; f->name; f++)
 		if (pages_add("", NULL, f->name, f->text) != PORTAL_OK)
 			return PORTAL_ERROR;
-	return PORTAL_OK;
+	return map_init();
 }
 
 int
@@ -208,6 +208,14 @@ page_root(struct page *pg, const char *current)
 		struct json_object *m = json_object_new_object(), *nav = json_object_new_array();
 		json_object_object_add(m, "slug", json_object_new_string(r->muni->slug));
 		json_object_object_add(m, "name", json_object_new_string(r->muni->name));
+		json_object_object_add(m, "country", json_object_new_string(r->muni->country));
+		if (r->muni->wikidata)
+			json_object_object_add(m, "wikidata", json_object_new_string(r->muni->wikidata));
+		if (r->muni->has_place) {
+			/* as text: "%g" keeps 60.48 from becoming 60.479999999999997 */
+			json_object_object_add(m, "lat", json_object_new_string(pool_printf(r->pool, "%g", r->muni->lat)));
+			json_object_object_add(m, "lon", json_object_new_string(pool_printf(r->pool, "%g", r->muni->lon)));
+		}
 		if (r->muni->logo)
 			json_object_object_add(m, "logo", json_object_new_string(r->muni->logo));
 		for (size_t i = 0; i < r->muni->nmodules; i++) {
@@ -248,6 +256,20 @@ page_render(struct page *pg, const struct tmpl *t, struct json_object *data, str
 	                       json_object_object_get(catalogue, pg->lang), pg->labels, pg->root,
 	                       page_partial, pg};
 	return tmpl_render(t, data, &env, out);
+}
+
+/* "base" in the root: the address the client used, for absolute links in
+ * feeds and JSON-LD. */
+static void
+page_base(struct page *pg)
+{
+	struct portal_req *r = pg->r;
+	const char *scheme = r->io->param(r->io->ctx, "REQUEST_SCHEME");
+	const char *host = req_header(r, "Host");
+	if (host == NULL || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != strlen(host))
+		host = "localhost";
+	json_object_object_add(pg->root, "base", json_object_new_string(pool_printf(
+	    r->pool, "%s://%s", scheme && strcmp(scheme, "https") == 0 ? "https" : "http", host)));
 }
 
 /* Wraps `content` in the layout and answers 200/404/... as HTML. */
@@ -394,6 +416,139 @@ page_query(struct portal_req *r)
 	return b.data ? b.data : "";
 }
 
+/* The value at a dotted path ("partner.lat") of an object, or NULL. */
+static struct json_object *
+page_path(struct json_object *o, const char *path)
+{
+	char seg[64];
+	while (o && *path) {
+		size_t n = strcspn(path, ".");
+		if (n >= sizeof(seg) || !json_object_is_type(o, json_type_object))
+			return NULL;
+		memcpy(seg, path, n);
+		seg[n] = '\0';
+		if (!json_object_object_get_ex(o, seg, &o))
+			return NULL;
+		path += n + (path[n] == '.');
+	}
+	return o;
+}
+
+static int
+page_number(struct json_object *v, double *d)
+{
+	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+		return 0;
+	*d = json_object_get_double(v);
+	return 1;
+}
+
+/* A map of the items in `data` (see map.c) as data.map, when the module's
+ * catalogue says where an item keeps its place and name:
+ *   "map": {"lat": "partner.lat", "lon": "partner.lon", "label": "partner.name"}
+ * {outline, width, height, id, points: [{x, y, label}], labels: [...],
+ * outside: [label, ...] (placed beyond the map's box), home: {x, y, label}
+ * (the municipality, when configured with lat/lon)}.  Nothing when no item
+ * has a place: the list says it all then.  core/templates/map.html draws
+ * it; the core knows only the field names the plugin gave. */
+static void
+page_map(struct page *pg, const portal_plugin *p, struct json_object *data)
+{
+	struct json_object *spec, *items;
+	if (p->messages == NULL || !json_object_object_get_ex(p->messages, "map", &spec) ||
+	    !json_object_is_type(data, json_type_object) ||
+	    !json_object_object_get_ex(data, "items", &items) || !json_object_is_type(items, json_type_array))
+		return;
+	const char *flat = json_object_get_string(json_object_object_get(spec, "lat"));
+	const char *flon = json_object_get_string(json_object_object_get(spec, "lon"));
+	const char *flabel = json_object_get_string(json_object_object_get(spec, "label"));
+	if (flat == NULL || flon == NULL || flabel == NULL)
+		return;
+	struct portal_req *r = pg->r;
+	struct json_object *points = json_object_new_array(), *labels = json_object_new_array();
+	struct json_object *outside = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		struct json_object *it = json_object_array_get_idx(items, i), *l = page_path(it, flabel);
+		double lat, lon, x, y;
+		if (!page_number(page_path(it, flat), &lat) || !page_number(page_path(it, flon), &lon))
+			continue;
+		const char *label = json_object_is_type(l, json_type_string) ? json_object_get_string(l) : "";
+		if (!map_project(lat, lon, &x, &y)) {
+			json_object_array_add(outside, json_object_new_string(label));
+			continue;
+		}
+		struct json_object *pt = json_object_new_object();
+		json_object_object_add(pt, "x", json_object_new_string(pool_printf(r->pool, "%.1f", x)));
+		json_object_object_add(pt, "y", json_object_new_string(pool_printf(r->pool, "%.1f", y)));
+		json_object_object_add(pt, "label", json_object_new_string(label));
+		json_object_array_add(points, pt);
+		json_object_array_add(labels, json_object_new_string(label));
+	}
+	if (json_object_array_length(points) == 0) {
+		json_object_put(points);
+		json_object_put(labels);
+		json_object_put(outside);
+		return;
+	}
+	double w, h, x, y;
+	map_size(&w, &h);
+	struct json_object *m = json_object_new_object();
+	json_object_object_add(m, "id", json_object_new_string(pool_printf(r->pool, "map-%s", p->name)));
+	json_object_object_add(m, "outline", json_object_new_string(map_outline()));
+	json_object_object_add(m, "width", json_object_new_int((int)w));
+	json_object_object_add(m, "height", json_object_new_int((int)h));
+	json_object_object_add(m, "points", points);
+	json_object_object_add(m, "labels", labels);
+	json_object_object_add(m, "outside", outside);
+	if (r->muni && r->muni->has_place && map_project(r->muni->lat, r->muni->lon, &x, &y)) {
+		struct json_object *home = json_object_new_object();
+		json_object_object_add(home, "x", json_object_new_string(pool_printf(r->pool, "%.1f", x)));
+		json_object_object_add(home, "y", json_object_new_string(pool_printf(r->pool, "%.1f", y)));
+		json_object_object_add(home, "label", json_object_new_string(r->muni->name));
+		json_object_object_add(m, "home", home);
+	}
+	json_object_object_add(data, "map", m);
+}
+
+/* "outgoing" in the root for an item's page: what the item links to, by
+ * module, as [{id, title, href}] with each target's title rendered from its own
+ * title.txt over its own JSON (a sub-request as the page's reader), so a
+ * visit names its partnerships instead of numbering them.  A target the
+ * reader may not open (or that is gone) is left out: a link there would
+ * only lead to a 404. */
+static void
+page_outgoing(struct page *pg, const portal_plugin *p, long long id)
+{
+	struct portal_req *r = pg->r;
+	struct json_object *links = links_from(r, p->name, id);
+	if (links == NULL)
+		return;
+	struct json_object *out = json_object_new_object();
+	json_object_object_foreach(links, module, ids) {
+		const struct tmpl *tt = pages_find(module, "title.txt");
+		struct json_object *list = json_object_new_array();
+		for (size_t i = 0; tt && i < json_object_array_length(ids); i++) {
+			long long to = json_object_get_int64(json_object_array_get_idx(ids, i));
+			struct portal_req *sub = page_sub(pg, pool_printf(r->pool, "/api/v1/%s/%s/%lld", r->muni->slug, module, to), "");
+			struct buf tb;
+			buf_init(&tb, r->pool);
+			if (sub->status != 200 || sub->resp_json == NULL || page_render(pg, tt, sub->resp_json, &tb) != PORTAL_OK)
+				continue;
+			while (tb.len > 0 && isspace((unsigned char)tb.data[tb.len - 1]))
+				tb.data[--tb.len] = '\0';
+			struct json_object *e = json_object_new_object();
+			json_object_object_add(e, "id", json_object_new_int64(to));
+			json_object_object_add(e, "title", json_object_new_string(tb.data ? tb.data : ""));
+			/* the page's language: inside an item, {{lang}} is the item's own */
+			json_object_object_add(e, "href", json_object_new_string(pool_printf(
+			    r->pool, "/%s/%s/%lld?lang=%s", r->muni->slug, module, to, pg->lang)));
+			json_object_array_add(list, e);
+		}
+		json_object_object_add(out, module, list);
+	}
+	json_object_object_add(pg->root, "outgoing", out);
+}
+
 /* Renders the module's `name` template over the sub-request's answer;
  * a title from "title.txt" for items. */
 static void
@@ -412,6 +567,8 @@ page_module(struct page *pg, portal_plugin *p, const char *name, struct portal_r
 	buf_init(&b, r->pool);
 	buf_init(&tb, r->pool);
 	buf_init(&jb, r->pool);
+	if (strcmp(name, "list.html") == 0)
+		page_map(pg, p, sub->resp_json);
 	if (page_render(pg, pages_find(p->name, name), sub->resp_json, &b) != PORTAL_OK) {
 		page_error(pg, 500, NULL);
 		return;
@@ -449,6 +606,7 @@ page_overview(struct page *pg)
 		struct portal_req *sub = page_sub(pg, pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name), query);
 		if (sub->status != 200)
 			continue;
+		page_map(pg, p, sub->resp_json);
 		const char *saved = pg->module;
 		struct json_object *saved_labels = pg->labels;
 		pg->module = p->name;
@@ -466,10 +624,14 @@ page_overview(struct page *pg)
 		json_object_object_add(s, "html", json_object_new_string(b.data ? b.data : ""));
 		json_object_array_add(sections, s);
 	}
-	struct buf b;
+	struct buf b, jb;
 	buf_init(&b, r->pool);
+	buf_init(&jb, r->pool);
 	page_render(pg, pages_find("", "overview.html"), d, &b);
-	page_send(pg, 200, r->muni->name, b.data, NULL);
+	/* the municipality itself, for search engines and open-data harvesters */
+	page_base(pg);
+	page_render(pg, pages_find("", "overview.jsonld"), d, &jb);
+	page_send(pg, 200, r->muni->name, b.data, jb.data);
 }
 
 static void
@@ -607,13 +769,7 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 	pg.labels = page_words(p, pg.lang);
 	if (pg.labels)
 		json_object_object_add(pg.root, "words", json_object_get(pg.labels));
-	/* absolute links for feeds: the address the client used */
-	const char *scheme = r->io->param(r->io->ctx, "REQUEST_SCHEME");
-	const char *host = req_header(r, "Host");
-	if (host == NULL || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != strlen(host))
-		host = "localhost";
-	json_object_object_add(pg.root, "base", json_object_new_string(pool_printf(
-	    r->pool, "%s://%s", scheme && strcmp(scheme, "https") == 0 ? "https" : "http", host)));
+	page_base(&pg);
 	time_t now = time(NULL);
 	struct tm tm;
 	char ts[32], now_iso[32];
@@ -784,6 +940,10 @@ pages_dispatch(struct core *c, struct portal_req *r)
 	const char *path = r->nseg == 2 ? pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name)
 	                                : pool_printf(r->pool, "/api/v1/%s/%s/%s", r->muni->slug, p->name, r->seg[2]);
 	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r) : "");
+	struct json_object *idv;
+	if (r->nseg == 3 && sub->status == 200 && sub->resp_json &&
+	    json_object_object_get_ex(sub->resp_json, "id", &idv) && json_object_is_type(idv, json_type_int))
+		page_outgoing(&pg, p, json_object_get_int64(idv));
 	page_module(&pg, p, name, sub);
 	return 1;
 }

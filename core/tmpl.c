@@ -10,7 +10,10 @@
  *                     language, else a fallback), date (a partial date or a
  *                     timestamp for people), count (length of an array),
  *                     json (the value as JSON, safe inside <script>),
- *                     url (percent-encoded), ics_date (YYYYMMDD), label
+ *                     url (percent-encoded), ics_date (YYYYMMDD), ics_end
+ *                     (YYYYMMDD of the day after the date: an all-day
+ *                     event's exclusive DTEND, RFC 5545 3.6.1; after a
+ *                     partial date's month or year), label
  *                     (a code such as "twin_town" as the module's
  *                     catalogue words it, else the code itself), join
  *                     (an array of strings as one text, "a; b"), langcode (the
@@ -32,12 +35,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core.h"
 
 enum tmpl_kind { T_TEXT, T_VAR, T_RAW, T_SECTION, T_INVERTED, T_PARTIAL };
 
-enum tmpl_filter { F_NONE, F_LANG, F_LANGCODE, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE, F_LABEL, F_JOIN };
+enum tmpl_filter { F_NONE, F_LANG, F_LANGCODE, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE, F_ICS_END, F_LABEL, F_JOIN };
 
 struct tmpl_node {
 	enum tmpl_kind kind;
@@ -202,7 +206,7 @@ tmpl_parse(struct tmpl_parser *ps, const char *end, int *ok)
 				const char *name;
 				enum tmpl_filter f;
 			} filters[] = {{"lang", F_LANG}, {"date", F_DATE}, {"count", F_COUNT},
-			               {"json", F_JSON}, {"url", F_URL}, {"ics_date", F_ICS_DATE},
+			               {"json", F_JSON}, {"url", F_URL}, {"ics_date", F_ICS_DATE}, {"ics_end", F_ICS_END},
 			               {"label", F_LABEL}, {"join", F_JOIN}, {"langcode", F_LANGCODE}};
 			for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
 				if (strlen(filters[i].name) == fl && strncmp(filters[i].name, f, fl) == 0)
@@ -460,6 +464,38 @@ tmpl_date(struct tmpl_ctx *c, const char *s)
 	return pool_printf(p, "%d %s %.4s", day, month, s);
 }
 
+/* The exclusive end of the day (or month, or year) a date names, as
+ * YYYYMMDD: "2026-09-13" -> "20260914", "2004-10" -> "20041101", "1998" ->
+ * "19990101".  RFC 5545 ends an all-day VEVENT at the start of the day
+ * after its last day.  NULL when s holds no year. */
+static const char *
+tmpl_ics_end(struct pool *p, const char *s)
+{
+	char d[9] = "";
+	size_t k = 0;
+	for (const char *q = s; *q && k < 8; q++)
+		if (isdigit((unsigned char)*q))
+			d[k++] = *q;
+	if (k != 4 && k != 6 && k != 8)
+		return NULL;
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0') - 1900;
+	tm.tm_mon = k >= 6 ? (d[4] - '0') * 10 + (d[5] - '0') - 1 : 0;
+	tm.tm_mday = k == 8 ? (d[6] - '0') * 10 + (d[7] - '0') : 1;
+	if (k == 8)
+		tm.tm_mday++;
+	else if (k == 6)
+		tm.tm_mon++;
+	else
+		tm.tm_year++;
+	/* timegm carries 32 into the next month and 13 into the next year */
+	time_t t = timegm(&tm);
+	if (gmtime_r(&t, &tm) == NULL)
+		return NULL;
+	return pool_printf(p, "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
 static void
 tmpl_put(struct tmpl_ctx *c, const char *s, int raw)
 {
@@ -555,6 +591,8 @@ tmpl_value(struct tmpl_ctx *c, const struct tmpl_node *n, struct json_object *v,
 		d[8] = '\0';
 		s = pool_strdup(p, d);
 	}
+	if (s && n->filter == F_ICS_END)
+		s = tmpl_ics_end(p, s);
 	if (s && n->filter == F_URL) {
 		struct buf u;
 		buf_init(&u, p);

@@ -7,6 +7,7 @@ file (a small strict parser written here) and the CSV exports (csv module).
 Python 3 standard library only.
 """
 import csv
+import datetime
 import html.parser
 import io
 import json
@@ -277,6 +278,8 @@ def t_evil_exports():
     ev = [e for e in cal["VEVENT"] if e["UID"] == "visit-%d@%s.portal" % (state["visit"]["id"], MUNI)]
     expect(len(ev) == 1, "the visit is not in the calendar")
     expect(ics_text(ev[0]["SUMMARY"]) == EVIL, "SUMMARY %r" % ev[0]["SUMMARY"])
+    expect(ev[0].get("DTSTART;VALUE=DATE") == "20250506" and ev[0].get("DTEND;VALUE=DATE") == "20250509",
+           "6-8 May 2025 is not DTSTART 20250506, DTEND 20250509: %r" % ev[0])
     expect(ev[0].get("STATUS") == "CANCELLED", "the cancelled visit has STATUS %r" % ev[0].get("STATUS"))
     expect(ics_text(ev[0]["DESCRIPTION"]) == state["visit"]["purpose"], "DESCRIPTION %r" % ev[0]["DESCRIPTION"])
 
@@ -395,6 +398,9 @@ def parse_ics(r):
             expect(p in e, "a VEVENT without %s: %r" % (p, e), r)
         expect(re.match(r"^\d{8}T\d{6}Z$", e["DTSTAMP"]), "DTSTAMP %r" % e["DTSTAMP"], r)
         expect(re.match(r"^\d{8}$", e.get("DTSTART;VALUE=DATE", "")), "DTSTART is not a DATE: %r" % e, r)
+        # all-day events end (exclusively) after their last day, RFC 5545 3.6.1
+        expect(re.match(r"^\d{8}$", e.get("DTEND;VALUE=DATE", "")), "DTEND is not a DATE: %r" % e, r)
+        expect(e["DTEND;VALUE=DATE"] > e["DTSTART;VALUE=DATE"], "DTEND is not after DTSTART: %r" % e, r)
     return {"VCALENDAR": cal, "VEVENT": events}
 
 
@@ -419,6 +425,14 @@ def t_ics():
         want = (item["start_date"].replace("-", "") + "0101")[:8] if len(item["start_date"]) == 4 else \
             (item["start_date"].replace("-", "") + "01")[:8]
         expect(e["DTSTART;VALUE=DATE"] == want, "DTSTART of %d is %s, not %s" % (iid, e["DTSTART;VALUE=DATE"], want))
+        # the exclusive end: the day after the last day, or after the month
+        # or year a partial date names (Lerum's visits: "1998", "2004-10")
+        last = item["end_date"] or item["start_date"]
+        y, m, d = (int(x) for x in (last.split("-") + ["0", "0"])[:3])
+        end = datetime.date(y + 1, 1, 1) if not m else \
+            (datetime.date(y + (m == 12), m % 12 + 1, 1) if not d else datetime.date(y, m, d) + datetime.timedelta(days=1))
+        expect(e["DTEND;VALUE=DATE"] == end.strftime("%Y%m%d"),
+               "DTEND of %d (%s) is %s, not %s" % (iid, last, e["DTEND;VALUE=DATE"], end.strftime("%Y%m%d")))
     b = parse_ics(request("GET", "/api/v1/lerum/visits.ics"))
     expect(sorted(uids) == sorted(e["UID"] for e in b["VEVENT"]), "UIDs change between two fetches")
     c = parse_ics(request("GET", "/api/v1/lerum/visits.ics", query={"direction": "incoming"}))
@@ -469,7 +483,7 @@ def main():
         t.check("drafts are on no page, in no feed and no export for anonymous callers", t_drafts)
     t.check("the items made for the test are deleted", t_cleanup)
     t.check("news.atom parses (xml.etree, Atom namespace): feed and entry elements, stable ids", t_atom)
-    t.check("visits.ics: CRLF, 75-octet lines, balanced, UID/DTSTAMP/DTSTART, stable UIDs, filters", t_ics)
+    t.check("visits.ics: CRLF, 75-octet lines, balanced, UID/DTSTAMP/DTSTART/DTEND (exclusive), stable UIDs, filters", t_ics)
     t.check("projects.csv parses, status filter as the list; a bad filter is 422",
             csv_case("borlange", "projects", {"status": "completed"}, {"status": "nope"}))
     t.check("visits.csv parses, direction filter as the list; a bad filter is 422",

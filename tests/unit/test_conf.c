@@ -135,6 +135,31 @@ main(void)
 	plugin_unload_all(&ps);
 	conf_free(&c);
 
+	/* 5. the municipality's place and Wikidata id: optional, checked */
+	snprintf(buf, sizeof(buf),
+	         "%smunicipalities = (\n"
+	         "  { slug = \"a\"; name = \"A\"; country = \"SE\"; languages = [\"sv\"]; modules = [];\n"
+	         "    lat = 60.48; lon = 15; wikidata = \"Q42\"; },\n"                /* 5 */
+	         "  { slug = \"b\"; name = \"B\"; country = \"SE\"; languages = [\"sv\"]; modules = []; },\n"
+	         "  { slug = \"c\"; name = \"C\"; country = \"SE\"; languages = [\"sv\"]; modules = [];\n"
+	         "    lat = 95.0; lon = 15.0; },\n"                                 /* 8 */
+	         "  { slug = \"d\"; name = \"D\"; country = \"SE\"; languages = [\"sv\"]; modules = [];\n"
+	         "    lat = 60.0; wikidata = \"Borl\"; } );\n",                      /* 10 */
+	         good_core);
+	write_conf(buf);
+	conf_load(&c, path);
+	e = errors_of(&c);
+	T_OK(c.nmunis >= 2 && c.munis[0].has_place && c.munis[0].lat == 60.48 && c.munis[0].lon == 15.0 &&
+	         strcmp(c.munis[0].wikidata, "Q42") == 0,
+	     "lat, lon (an integer too) and wikidata read: %s", e);
+	T_OK(c.nmunis >= 2 && !c.munis[1].has_place && c.munis[1].wikidata == NULL, "all three are optional");
+	snprintf(want, sizeof(want), "%s:8: lat and lon are decimal degrees", path);
+	T_OK(strstr(e, want) != NULL, "a latitude beyond 90 refused at line 8: %s", e);
+	snprintf(want, sizeof(want), "%s:10: lat and lon are decimal degrees", path);
+	T_OK(strstr(e, want) != NULL, "lat without lon refused at line 10");
+	T_OK(strstr(e, "wikidata is an item id such as \"Q123\", not \"Borl\"") != NULL, "a bad Wikidata id refused");
+	conf_free(&c);
+
 	T_OK(conf_load(&c, "/nonexistent/portal.conf") == PORTAL_ERROR &&
 	         strstr(errors_of(&c), "/nonexistent/portal.conf: cannot read"),
 	     "missing file named");

@@ -98,6 +98,15 @@ main(void)
 	             "{\"s\":\"Bes\xc3\xb6k; m\xc3\xb6te, dag 1\\nrad 2\",\"d\":\"2019-09\"}", "sv"),
 	      "SUMMARY:Bes\xc3\xb6k\\; m\xc3\xb6te\\, dag 1\\nrad 2\nDTSTART;VALUE=DATE:20190901\n",
 	      "iCalendar TEXT escaping and dates");
+	/* DTEND of an all-day event is the day after its last day (RFC 5545
+	 * 3.6.1), across months, years and 29 February */
+	T_STR(render("a.ics", "{{a|ics_end}} {{b|ics_end}} {{c|ics_end}} {{d|ics_end}} {{e|ics_end}}",
+	             "{\"a\":\"2026-09-13\",\"b\":\"2026-09-30\",\"c\":\"2026-12-31\",\"d\":\"2024-02-28\","
+	             "\"e\":\"2023-02-28\"}", "sv"),
+	      "20260914 20261001 20270101 20240229 20230301", "ics_end: the next day");
+	T_STR(render("a.ics", "{{a|ics_end}} {{b|ics_end}} {{c|ics_end}} [{{d|ics_end}}] [{{e|ics_end}}]",
+	             "{\"a\":\"2004-10\",\"b\":\"2004-12\",\"c\":\"1998\",\"d\":\"soon\",\"e\":null}", "sv"),
+	      "20041101 20050101 19990101 [] []", "ics_end: after a partial date's month or year; nothing without a date");
 	T_STR(render("a.html", "<b>{{> p}}</b>", "{\"name\":\"<x>\"}", "sv"), "<b><i>&lt;x&gt;</i></b>",
 	      "partials render with the same data, escaped");
 	T_STR(render("a.html", "a{{! a comment }}b", "{}", "sv"), "ab", "comments");
