@@ -378,11 +378,28 @@ def reload_b_with_replica():
     expect(r.returncode == 0 and ("read replica 1: 127.0.0.1:%d" % RPORT) in r.stdout,
            "portalctl check does not report the replica: %s %s" % (r.stdout, r.stderr))
     off = os.path.getsize(BLOG)
+    old = children(BPID)
     os.kill(BPID, signal.SIGHUP)
     expect(wait_for(lambda: "reloaded:" in open(BLOG, errors="replace").read()[off:], 30),
            "portald B did not reload:\n" + tail(BLOG))
     # the old workers finish and the new ones (with replica connections) take over
-    time.sleep(0.5)
+    expect(wait_for(lambda: children(BPID) and not children(BPID) & old, 30),
+           "portald B's old workers still run after the reload")
+
+
+def children(pid):
+    """The pids of pid's live children (portald's workers)."""
+    out = set()
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == str(pid) and fields[0] != "Z":
+                out.add(int(d))
+    return out
 
 
 def replica_executes():
