@@ -319,7 +319,7 @@ api_limit(portal_req *r)
 static portal_stmt *
 api_prepare(portal_req *r, const char *sql)
 {
-	portal_stmt *s = db_prepare(r->core->db, sql);
+	portal_stmt *s = db_prepare(req_db(r), sql);
 	if (s)
 		db_stmt_set_pool(s, r->pool);
 	return s;

@@ -215,7 +215,9 @@ cache_muni(struct core *c, struct portal_req *r)
 {
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
 		return NULL;
-	if (req_header(r, "Authorization") != NULL || r->uri == NULL)
+	/* a token sees more; Portal-Read: primary wants what was just written */
+	if (req_header(r, "Authorization") != NULL || req_header(r, "Portal-Read") != NULL ||
+	    r->uri == NULL)
 		return NULL;
 	const char *slug = NULL;
 	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[1], "v1") == 0)
@@ -268,6 +270,29 @@ cache_etag_matches(const char *inm, const char *etag)
 	return 0;
 }
 
+/*
+ * A miss: the answer will be made from a read replica when there is one,
+ * and a replica may lag behind the token just read from the primary.  The
+ * entry must carry the token of the data it is made from, read from that
+ * replica before the answer (the replica applies each write's transaction
+ * whole, token included).  The request keeps that database (dispatch and
+ * pages use r->db when it is set).
+ */
+static void
+cache_miss(struct core *c, struct portal_req *r)
+{
+	if (c->rdb == NULL || c->cache->check_host)
+		return;
+	r->db = dispatch_read_db(c, r);
+	if (r->db == c->db)
+		return;
+	if (db_is_down(r->db) || db_ensure(r->db) != PORTAL_OK ||
+	    (r->cache_token = cache_token(r->db, r->cache_muni->slug)) < 0) {
+		r->cache_eligible = 0; /* dispatch falls back to the primary */
+		r->db = NULL;
+	}
+}
+
 int
 cache_serve(struct core *c, struct portal_req *r)
 {
@@ -305,12 +330,14 @@ cache_serve(struct core *c, struct portal_req *r)
 	struct cache_entry *e = cache_find(c->cache, r->cache_hash, b.data, b.len);
 	if (e == NULL) {
 		metrics_cache(c->metrics, METRICS_CACHE_MISS);
+		cache_miss(c, r);
 		return 0;
 	}
 	if (e->expires <= time(NULL) || e->local != r->cache_local ||
 	    (!c->cache->check_host && e->token != r->cache_token)) {
 		cache_unlink(c->cache, e);
 		metrics_cache(c->metrics, METRICS_CACHE_STALE);
+		cache_miss(c, r);
 		return 0;
 	}
 	/* most recently used first */

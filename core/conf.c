@@ -252,6 +252,51 @@ conf_municipalities(struct conf *c)
 	}
 }
 
+/*
+ * database.replicas = ( { host = "10.0.0.7"; port = 3306; }, { socket = "..."; } ):
+ * servers that replicate the primary, for reads.  Whatever a replica does
+ * not name (database name, user, password, timeouts) is the primary's, as
+ * replicas usually carry the same grants.
+ */
+static void
+conf_replicas(struct conf *c, config_setting_t *db)
+{
+	config_setting_t *list = db ? config_setting_get_member(db, "replicas") : NULL;
+	if (list == NULL)
+		return;
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		conf_error(c, list, "database.replicas must be a list ( { host = ...; }, ... )");
+		return;
+	}
+	int n = config_setting_length(list);
+	if (n > CONF_MAX_REPLICAS) {
+		conf_error(c, list, "database.replicas names %d servers; at most %d", n, CONF_MAX_REPLICAS);
+		return;
+	}
+	static const char *const known[] = {"socket", "host", "port", "name", "user", "password",
+	                                    "connect_timeout", "read_timeout", "write_timeout", NULL};
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			conf_error(c, g, "database.replicas[%d] must be a group { host = ...; }", i);
+			continue;
+		}
+		conf_check_members(c, g, "database.replicas", known);
+		struct conf_db *r = &c->replicas[c->nreplicas++];
+		r->socket = conf_str(c, g, "socket", NULL, 0);
+		r->host = conf_str(c, g, "host", NULL, 0);
+		r->port = (int)conf_int(c, g, "port", 3306, 1, 65535);
+		r->name = conf_str(c, g, "name", c->db.name, 0);
+		r->user = conf_str(c, g, "user", c->db.user, 0);
+		r->password = conf_str(c, g, "password", c->db.password, 0);
+		r->connect_timeout = (int)conf_int(c, g, "connect_timeout", c->db.connect_timeout, 1, 300);
+		r->read_timeout = (int)conf_int(c, g, "read_timeout", c->db.read_timeout, 1, 3600);
+		r->write_timeout = (int)conf_int(c, g, "write_timeout", c->db.write_timeout, 1, 3600);
+		if (r->socket == NULL && r->host == NULL)
+			conf_error(c, g, "database.replicas[%d] needs \"socket\" or \"host\"", i);
+	}
+}
+
 int
 conf_load(struct conf *c, const char *path)
 {
@@ -344,7 +389,8 @@ conf_load(struct conf *c, const char *path)
 	} else {
 		static const char *const known[] = {"socket", "host", "port", "name", "user",
 		                                    "password", "connect_timeout", "read_timeout",
-		                                    "write_timeout", NULL};
+		                                    "write_timeout", "replicas", "replica_retry",
+		                                    NULL};
 		conf_check_members(c, db, "database", known);
 	}
 	c->db.socket = conf_str(c, db, "socket", NULL, 0);
@@ -358,6 +404,8 @@ conf_load(struct conf *c, const char *path)
 	c->db.write_timeout = (int)conf_int(c, db, "write_timeout", 10, 1, 3600);
 	if (db && c->db.socket == NULL && c->db.host == NULL)
 		conf_error(c, db, "database needs \"socket\" or \"host\"");
+	c->replica_retry = (int)conf_int(c, db, "replica_retry", 5, 1, 3600);
+	conf_replicas(c, db);
 
 	/* cache = { size = 8388608; ttl = 300; check = "database"; };  (optional) */
 	config_setting_t *cache = config_lookup(&c->cfg, "cache");
@@ -376,6 +424,11 @@ conf_load(struct conf *c, const char *path)
 		conf_error(c, config_setting_get_member(cache, "check"),
 		           "cache.check must be \"database\" (several hosts may write) or \"host\" "
 		           "(this host is the only writer), not \"%s\"", check);
+	/* a replica may still lack a write this host has seen: an answer made
+	 * from it would be kept as fresh */
+	if (c->cache_check_host && c->nreplicas > 0 && c->cache_size > 0)
+		conf_error(c, config_setting_get_member(cache, "check"),
+		           "cache.check = \"host\" cannot be used with database.replicas; use \"database\"");
 
 	c->plugins = config_lookup(&c->cfg, "plugins");
 	if (c->plugins && config_setting_type(c->plugins) != CONFIG_TYPE_GROUP) {

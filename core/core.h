@@ -61,6 +61,10 @@ struct conf_db {
 	int port, connect_timeout, read_timeout, write_timeout;
 };
 
+/* Read replicas in database.replicas: few, since each worker opens one
+ * connection to one of them (conf_load refuses more). */
+#define CONF_MAX_REPLICAS 16
+
 struct conf_municipality {
 	const char *slug, *name, *country;
 	const char **languages;
@@ -92,6 +96,9 @@ struct conf {
 	long long cache_size; /* bytes per worker; 0: no response cache */
 	int cache_ttl;        /* seconds an entry may be served at most */
 	int cache_check_host; /* 1: validate against this host's writes only */
+	struct conf_db replicas[CONF_MAX_REPLICAS]; /* name, user, password, timeouts: db's unless given */
+	size_t nreplicas;
+	int replica_retry; /* seconds a worker reads from the primary after its replica failed */
 	config_setting_t *plugins; /* group of plugin sections, or NULL */
 	struct conf_municipality *munis;
 	size_t nmunis;
@@ -301,6 +308,11 @@ struct portal_req {
 	const struct conf_municipality *muni;
 	struct router_match match;
 	portal_plugin *plugin;
+	/* where this request's statements go: the primary for writes (and all
+	 * inside their transaction), a replica for reads when one is
+	 * configured (dispatch_api picks it; pages' sub-requests inherit it).
+	 * Tokens, idempotency keys and the audit log always use core->db. */
+	struct db *db;
 	struct json_object *body;
 	struct auth_token token;
 	int has_token; /* a valid, unrevoked token was presented */
@@ -332,6 +344,9 @@ struct portal_req {
  * recording a field error or setting detail. */
 int req_parse(struct portal_req *r, const char **detail);
 const char *req_param(struct portal_req *r, const char *name);
+/* The database r's statements go to (r->db), the primary when dispatch has
+ * not chosen (a request made up by a test harness). */
+struct db *req_db(struct portal_req *r);
 const char *req_header(struct portal_req *r, const char *name);
 const char *req_query(struct portal_req *r, const char *name);
 /* Reads and parses a JSON body: 0 or 400/413/415 with *detail set. */
@@ -364,6 +379,8 @@ struct metrics {
 	unsigned long db_errors;
 	unsigned long db_reconnects;
 	unsigned long worker_restarts;
+	unsigned long replica_reads;     /* reads answered by a replica */
+	unsigned long replica_fallbacks; /* reads sent to the primary since the replica failed */
 	long long db_holdoff_ms; /* after a failed connect: until then, 503 at once */
 	unsigned long cache[5]; /* enum metrics_cache_event */
 	/* this host's generation of each municipality (by hash of its slug),
@@ -373,7 +390,13 @@ struct metrics {
 };
 
 /* ---- metrics.c ---- */
-enum metrics_counter { METRICS_DB_ERRORS, METRICS_DB_RECONNECTS, METRICS_WORKER_RESTARTS };
+enum metrics_counter {
+	METRICS_DB_ERRORS,
+	METRICS_DB_RECONNECTS,
+	METRICS_WORKER_RESTARTS,
+	METRICS_REPLICA_READS,
+	METRICS_REPLICA_FALLBACKS
+};
 struct metrics *metrics_new(void); /* shared mapping, before fork; NULL on failure */
 void metrics_request(struct metrics *m, const char *route, int status, double seconds);
 void metrics_add(struct metrics *m, enum metrics_counter which, unsigned long n);
@@ -391,12 +414,21 @@ void metrics_text(struct metrics *m, struct buf *b, size_t plugins);
 struct core {
 	struct conf *conf;
 	struct plugins *plugins;
-	struct db *db;
+	struct db *db;  /* the primary */
+	struct db *rdb; /* this worker's read replica, or NULL without replicas */
+	long long rdb_retry_ms; /* after the replica failed: until then, reads go to db */
 	struct pool pool;
 	struct metrics *metrics; /* shared between workers (mmap), may be NULL */
 	struct cache *cache;     /* this worker's response cache, or NULL */
 	uint64_t gen_ready[CORE_GEN_WORDS]; /* municipalities whose cache row exists (cache_row) */
 };
+/* The replica worker `index` reads from (by index, so the workers spread
+ * over the replicas), or NULL when none is configured. */
+struct db *dispatch_replica_new(const struct conf *conf, int index);
+/* The database a read of r goes to: c->rdb unless it is absent, failed
+ * within core.replica_retry seconds or asked off by the client; else the
+ * primary. */
+struct db *dispatch_read_db(struct core *c, struct portal_req *r);
 /* Handles one request from io to the last byte written. */
 void dispatch_request(struct core *c, const struct req_io *io);
 /* /api/v1/...: the answer is left on r (also for pages' sub-requests). */

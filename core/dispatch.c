@@ -114,14 +114,14 @@ dispatch_db_hold_off(struct core *c)
 }
 
 /*
- * A connected database, or 503.  While the database does not answer every
+ * A connected primary, or 503.  While the database does not answer every
  * connect costs connect_timeout; so after one fails, every worker answers
  * 503 at once for a second (the hold-off is in the shared metrics page)
  * instead of queueing requests until nginx gives up with a 504.  Recovery
  * takes at most that second.
  */
 static int
-dispatch_db(struct core *c, struct portal_req *r)
+dispatch_primary(struct core *c, struct portal_req *r)
 {
 	if (db_is_down(c->db) && c->metrics &&
 	    dispatch_now_ms() < __atomic_load_n(&c->metrics->db_holdoff_ms, __ATOMIC_RELAXED)) {
@@ -138,6 +138,73 @@ dispatch_db(struct core *c, struct portal_req *r)
 	/* the database is back: let every worker try again at once */
 	if (c->metrics && __atomic_load_n(&c->metrics->db_holdoff_ms, __ATOMIC_RELAXED) != 0)
 		__atomic_store_n(&c->metrics->db_holdoff_ms, 0, __ATOMIC_RELAXED);
+	return 1;
+}
+
+struct db *
+dispatch_replica_new(const struct conf *conf, int index)
+{
+	if (conf->nreplicas == 0)
+		return NULL;
+	return db_new(&conf->replicas[(size_t)(index < 0 ? 0 : index) % conf->nreplicas]);
+}
+
+/*
+ * The replica failed (no connection, or lost in the middle of a read):
+ * this request and this worker's reads for the next replica_retry seconds
+ * go to the primary, which has every row the replica has.  Per worker,
+ * since each worker has its own replica connection: a replica that
+ * refuses connections costs one attempt per worker and period, one that
+ * hangs costs connect_timeout once per worker and period.
+ */
+static void
+dispatch_replica_failed(struct core *c, struct portal_req *r)
+{
+	log_msg(PORTAL_LOG_WARN, r->request_id, "replica: %s; reading from the primary for %ds",
+	        db_error(c->rdb), c->conf->replica_retry);
+	c->rdb_retry_ms = dispatch_now_ms() + 1000LL * c->conf->replica_retry;
+	metrics_add(c->metrics, METRICS_REPLICA_FALLBACKS, 1);
+	db_done_all(c->rdb);
+	r->db = c->db;
+}
+
+struct db *
+dispatch_read_db(struct core *c, struct portal_req *r)
+{
+	if (c->rdb == NULL)
+		return c->db;
+	/* read-your-writes on request: a client that has just written and
+	 * must see it asks for the primary (replicas lag) */
+	const char *h = req_header(r, "Portal-Read");
+	if (h && strcasecmp(h, "primary") == 0)
+		return c->db;
+	if (c->rdb_retry_ms != 0) {
+		if (dispatch_now_ms() < c->rdb_retry_ms) {
+			metrics_add(c->metrics, METRICS_REPLICA_FALLBACKS, 1);
+			return c->db;
+		}
+		c->rdb_retry_ms = 0;
+	}
+	return c->rdb;
+}
+
+/*
+ * r->db connected, or 503.  A replica that cannot be reached is not an
+ * error: the read goes to the primary.  A token is looked up on the
+ * primary whatever r->db is (a revocation takes effect at once), so a
+ * request with one needs the primary too; an anonymous read from a
+ * replica does not, and is answered while the primary is away.
+ */
+static int
+dispatch_db(struct core *c, struct portal_req *r)
+{
+	if (r->db == NULL)
+		r->db = c->db;
+	if (r->db != c->db && db_ensure(r->db) != PORTAL_OK)
+		dispatch_replica_failed(c, r);
+	const char *h = req_header(r, "Authorization");
+	if (r->db == c->db || (h && *h))
+		return dispatch_primary(c, r);
 	return 1;
 }
 
@@ -241,9 +308,16 @@ dispatch_api(struct core *c, struct portal_req *r)
 	}
 	r->plugin = r->match.route->plugin;
 
+	/* Writes, and everything in their transaction, go to the primary;
+	 * reads to the worker's replica, if any.  A sub-request of a page
+	 * comes with its page's choice. */
+	int write = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+	if (write)
+		r->db = c->db;
+	else if (r->db == NULL)
+		r->db = dispatch_read_db(c, r);
 	if (dispatch_authorize(c, r, r->match.route->def.min_role))
 		return;
-	int write = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
 	if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
 	    strcmp(r->method, "PATCH") == 0) {
 		if ((st = req_read_json(r, c->conf->max_body, c->conf->json_max_depth, &detail)) != 0) {
@@ -266,14 +340,20 @@ dispatch_api(struct core *c, struct portal_req *r)
 		return;
 	}
 	int rc = r->match.route->def.handler(r);
-	if (!write && rc != PORTAL_OK && db_is_down(c->db) && db_connect(c->db) == PORTAL_OK) {
-		log_msg(PORTAL_LOG_WARN, r->request_id, "database connection lost; reconnected, retrying");
-		r->responded = 0;
-		r->status = 0;
-		r->resp_headers = NULL;
-		r->resp_json = NULL;
-		r->errors = NULL;
-		rc = r->match.route->def.handler(r);
+	if (!write && rc != PORTAL_OK && db_is_down(r->db)) {
+		/* a replica that does not take a new connection either: the
+		 * read is done again on the primary, so it gets no 5xx */
+		if (r->db != c->db && db_connect(r->db) != PORTAL_OK)
+			dispatch_replica_failed(c, r);
+		if (db_ensure(r->db) == PORTAL_OK) {
+			log_msg(PORTAL_LOG_WARN, r->request_id, "database connection lost; reconnected, retrying");
+			r->responded = 0;
+			r->status = 0;
+			r->resp_headers = NULL;
+			r->resp_json = NULL;
+			r->errors = NULL;
+			rc = r->match.route->def.handler(r);
+		}
 	}
 	int ok = r->responded && r->status >= 200 && r->status < 300;
 	if (write) {
@@ -309,12 +389,13 @@ dispatch_api(struct core *c, struct portal_req *r)
 		r->resp_headers = NULL;
 		r->errors = NULL;
 		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
-		if (db_is_down(c->db)) {
-			dispatch_db_hold_off(c);
+		if (db_is_down(r->db)) {
+			if (r->db == c->db)
+				dispatch_db_hold_off(c);
 			out_problem(r, 503, "the database does not answer; try again shortly");
 		} else {
 			log_msg(PORTAL_LOG_ERR, r->request_id, "%s %s failed (database: %s)", r->method,
-			        r->path, db_error(c->db));
+			        r->path, db_error(r->db));
 			out_problem(r, 500, "the server failed to answer this request");
 		}
 	} else if (!r->responded) {
@@ -390,13 +471,19 @@ dispatch_route(struct portal_req *r)
 	return r->muni ? "page" : "-";
 }
 
+static unsigned long
+dispatch_reconnects(const struct core *c)
+{
+	return db_reconnects(c->db) + (c->rdb ? db_reconnects(c->rdb) : 0);
+}
+
 void
 dispatch_request(struct core *c, const struct req_io *io)
 {
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
-	unsigned long reconnects = db_reconnects(c->db);
+	unsigned long reconnects = dispatch_reconnects(c);
 	struct portal_req *r = pool_alloc(&c->pool, sizeof(*r));
 	r->pool = &c->pool;
 	r->core = c;
@@ -428,7 +515,11 @@ dispatch_request(struct core *c, const struct req_io *io)
 	        r->method, r->path ? r->path : "-", r->status, r->bytes_out, ms,
 	        r->muni ? r->muni->slug : "-", route);
 	metrics_request(c->metrics, route, r->status, ms / 1e3);
-	metrics_add(c->metrics, METRICS_DB_RECONNECTS, db_reconnects(c->db) - reconnects);
+	metrics_add(c->metrics, METRICS_DB_RECONNECTS, dispatch_reconnects(c) - reconnects);
+	if (r->db != NULL && r->db == c->rdb)
+		metrics_add(c->metrics, METRICS_REPLICA_READS, 1);
 	db_done_all(c->db);
+	if (c->rdb)
+		db_done_all(c->rdb);
 	pool_reset(&c->pool);
 }

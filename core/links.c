@@ -36,7 +36,7 @@ int
 links_set(portal_req *r, long long from_id, const char *to_module, const long long *ids, size_t n,
           const char *title, const char *date, int is_public)
 {
-	struct db *d = r->core->db;
+	struct db *d = req_db(r);
 	if (r->plugin == NULL || r->muni == NULL || to_module == NULL || title == NULL)
 		return PORTAL_ERROR;
 	struct portal_stmt *s = db_prepare(d, "DELETE FROM links WHERE municipality = ? AND "
@@ -64,7 +64,7 @@ links_forget(portal_req *r, long long id)
 	if (r->plugin == NULL || r->muni == NULL)
 		return PORTAL_ERROR;
 	struct portal_stmt *s = db_prepare(
-	    r->core->db, "DELETE FROM links WHERE municipality = ? AND ((from_module = ? AND from_id = ?) "
+	    req_db(r), "DELETE FROM links WHERE municipality = ? AND ((from_module = ? AND from_id = ?) "
 	                 "OR (to_module = ? AND to_id = ?))");
 	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
 	    db_bind_int(s, 2, id) || db_bind_text(s, 3, r->plugin->name) || db_bind_int(s, 4, id) ||
@@ -80,7 +80,7 @@ links_to(portal_req *r, long long id)
 	if (r->plugin == NULL || r->muni == NULL)
 		return NULL;
 	struct portal_stmt *s = db_prepare(
-	    r->core->db, "SELECT from_module, from_id, title, date FROM links WHERE municipality = ? AND "
+	    req_db(r), "SELECT from_module, from_id, title, date FROM links WHERE municipality = ? AND "
 	                 "to_module = ? AND to_id = ? AND (public = 1 OR ? = 1) "
 	                 "ORDER BY from_module, date DESC, from_id DESC");
 	int insider = r->role >= PORTAL_ROLE_READER;
@@ -150,7 +150,7 @@ links_fingerprint(portal_req *r, long long id)
 	if (r->plugin == NULL || r->plugin->link_exists == NULL || r->muni == NULL)
 		return "";
 	struct portal_stmt *s = db_prepare(
-	    r->core->db, "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', from_module, from_id, "
+	    req_db(r), "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', from_module, from_id, "
 	                 "title, date, public))), 0) FROM links WHERE municipality = ? AND "
 	                 "to_module = ? AND to_id = ? AND (public = 1 OR ? = 1)");
 	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
@@ -172,7 +172,7 @@ links_guard(portal_req *r, long long id)
 		return PORTAL_ERROR;
 	/* every link counts here, public or not */
 	struct portal_stmt *s = db_prepare(
-	    r->core->db, "SELECT from_module, GROUP_CONCAT(from_id ORDER BY from_id SEPARATOR ', ') "
+	    req_db(r), "SELECT from_module, GROUP_CONCAT(from_id ORDER BY from_id SEPARATOR ', ') "
 	                 "FROM links WHERE municipality = ? AND to_module = ? AND to_id = ? "
 	                 "GROUP BY from_module ORDER BY from_module");
 	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||

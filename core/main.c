@@ -115,7 +115,7 @@ fcgi_write(void *ctx, const char *buf, size_t n)
 }
 
 static void
-worker_main(int fd, struct metrics *metrics)
+worker_main(int fd, struct metrics *metrics, int index)
 {
 	static char name[64];
 	snprintf(name, sizeof(name), "portald[%d]", (int)getpid());
@@ -138,11 +138,14 @@ worker_main(int fd, struct metrics *metrics)
 	c.metrics = metrics;
 	c.db = db_new(&conf.db);
 	c.cache = cache_new(&conf);
+	c.rdb = dispatch_replica_new(&conf, index);
 	pool_init(&c.pool);
-	if (c.db == NULL)
+	if (c.db == NULL || (conf.nreplicas > 0 && c.rdb == NULL))
 		exit(1);
 	if (db_connect(c.db) != PORTAL_OK)
 		log_msg(PORTAL_LOG_WARN, NULL, "%s (will retry per request)", db_error(c.db));
+	/* the replica connects on the first read: a replica that is down must
+	 * not hold up the worker's start */
 
 	FCGX_Request req;
 	if (FCGX_InitRequest(&req, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -166,6 +169,7 @@ worker_main(int fd, struct metrics *metrics)
 	FCGX_Free(&req, 0);
 	db_free(c.db);
 	cache_free(c.cache);
+	db_free(c.rdb);
 	pool_destroy(&c.pool);
 	plugin_unload_all(&plugins);
 	conf_free(&conf);
@@ -442,7 +446,7 @@ main(int argc, char **argv)
 			}
 			if (pid == 0) {
 				sigprocmask(SIG_SETMASK, &old, NULL);
-				worker_main(fd, metrics);
+				worker_main(fd, metrics, i);
 			}
 			if (started[i] != 0)
 				metrics_add(metrics, METRICS_WORKER_RESTARTS, 1);

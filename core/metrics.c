@@ -81,9 +81,11 @@ metrics_add(struct metrics *m, enum metrics_counter which, unsigned long n)
 {
 	if (m == NULL || n == 0)
 		return;
-	unsigned long *c = which == METRICS_DB_ERRORS      ? &m->db_errors
-	                   : which == METRICS_DB_RECONNECTS ? &m->db_reconnects
-	                                                    : &m->worker_restarts;
+	unsigned long *c = which == METRICS_DB_ERRORS          ? &m->db_errors
+	                   : which == METRICS_DB_RECONNECTS     ? &m->db_reconnects
+	                   : which == METRICS_REPLICA_READS     ? &m->replica_reads
+	                   : which == METRICS_REPLICA_FALLBACKS ? &m->replica_fallbacks
+	                                                        : &m->worker_restarts;
 	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
 }
 
@@ -142,6 +144,14 @@ metrics_text(struct metrics *m, struct buf *b, size_t plugins)
 	buf_printf(b, "# HELP portal_db_reconnects_total Database connections made again after a loss.\n"
 	              "# TYPE portal_db_reconnects_total counter\nportal_db_reconnects_total %lu\n",
 	           LOAD(m->db_reconnects));
+	buf_printf(b, "# HELP portal_db_replica_reads_total Requests whose reads a replica answered.\n"
+	              "# TYPE portal_db_replica_reads_total counter\nportal_db_replica_reads_total %lu\n",
+	           LOAD(m->replica_reads));
+	buf_printf(b, "# HELP portal_db_replica_fallbacks_total Reads sent to the primary because "
+	              "the worker's replica failed (or failed within replica_retry seconds).\n"
+	              "# TYPE portal_db_replica_fallbacks_total counter\n"
+	              "portal_db_replica_fallbacks_total %lu\n",
+	           LOAD(m->replica_fallbacks));
 	buf_printf(b, "# HELP portal_worker_restarts_total Workers restarted by the master after dying.\n"
 	              "# TYPE portal_worker_restarts_total counter\nportal_worker_restarts_total %lu\n",
 	           LOAD(m->worker_restarts));

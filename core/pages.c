@@ -380,12 +380,18 @@ page_sub(struct page *pg, const char *path, const char *query)
 	sub->core = pg->c;
 	sub->io = io;
 	sub->max_args = r->max_args;
+	/* the page reads all its parts from one server: a replica that fails
+	 * in one sub-request is not asked by the next */
+	if (r->db == NULL)
+		r->db = dispatch_read_db(pg->c, r);
+	sub->db = r->db;
 	const char *detail = NULL;
 	int st = req_parse(sub, &detail);
 	if (st != 0)
 		out_problem(sub, st, detail);
 	else
 		dispatch_api(pg->c, sub);
+	r->db = sub->db;
 	return sub;
 }
 

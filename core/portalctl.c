@@ -242,6 +242,20 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "check") == 0) {
 		printf("portalctl: configuration file %s is OK (%zu plugins, %zu municipalities)\n",
 		       cfile, plugins.count, conf.nmunis);
+		/* where reads go: worker i reads from replica i % n */
+		for (size_t i = 0; i < conf.nreplicas; i++) {
+			const struct conf_db *r = &conf.replicas[i];
+			if (r->socket)
+				printf("portalctl: read replica %zu: socket %s, database %s, user %s\n", i + 1,
+				       r->socket, r->name, r->user);
+			else
+				printf("portalctl: read replica %zu: %s:%d, database %s, user %s\n", i + 1,
+				       r->host, r->port, r->name, r->user);
+		}
+		if (conf.nreplicas)
+			printf("portalctl: reads go to the replicas (a failed one: to the primary for %ds), "
+			       "writes and tokens to the primary\n",
+			       conf.replica_retry);
 		rc = 0;
 	} else if (strcmp(cmd, "migrate") == 0 || strcmp(cmd, "token") == 0 ||
 	           strcmp(cmd, "audit") == 0) {

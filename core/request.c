@@ -174,6 +174,12 @@ req_param(struct portal_req *r, const char *name)
 	return NULL;
 }
 
+struct db *
+req_db(struct portal_req *r)
+{
+	return r->db ? r->db : r->core->db;
+}
+
 const char *
 req_header(struct portal_req *r, const char *name)
 {

@@ -20,6 +20,10 @@
 #   MUNICIPALITIES  libconfig file with `plugins: {...}` and `municipalities = (...)`,
 #                   included by portal.conf (default conf/demo.conf)
 #   PORTAL_NO_DEMO  non-empty: do not load the demo data into a new database
+#   STACK_DB_PORT   a port: MariaDB also listens on 127.0.0.1:PORT and writes a
+#                   binary log (server_id 1), so that a replica can follow it
+#                   (tests/integration/test_replica.py; make test sets it).
+#                   Unset (make run): unix socket only, no binary log.
 #
 # Layout: $PORTAL_VAR/{portal.conf,nginx.conf,admin.token,mysql/,nginx/,
 # run/{mariadb,portald,nginx}.pid,run/{mysqld,portald}.sock,log/*.log}.
@@ -317,10 +321,21 @@ start_mariadb() {
 	else
 		set --
 	fi
-	say "starting mariadbd (log: $LOG/mariadb.log)"
+	if [ -n "${STACK_DB_PORT:-}" ]; then
+		case "$STACK_DB_PORT" in
+		*[!0-9]*) fail "STACK_DB_PORT=$STACK_DB_PORT is not a number" ;;
+		esac
+		# a primary for replicas: loopback only, GTIDs in a binary log
+		set -- "$@" --bind-address=127.0.0.1 --port="$STACK_DB_PORT" --skip-name-resolve --server-id=1 \
+			--log-bin=primary-bin --binlog-format=ROW
+		say "starting mariadbd (log: $LOG/mariadb.log; also 127.0.0.1:$STACK_DB_PORT, binary log)"
+	else
+		set -- "$@" --skip-networking
+		say "starting mariadbd (log: $LOG/mariadb.log)"
+	fi
 	rm -f "$DBSOCK" "$RUN/mariadb.pid"
 	$SETSID mariadbd --no-defaults --datadir="$VAR/mysql" --socket="$DBSOCK" \
-		--pid-file="$RUN/mariadb.pid" --skip-networking "$@" \
+		--pid-file="$RUN/mariadb.pid" "$@" \
 		--log-error="$LOG/mariadb.log" --character-set-server=utf8mb4 \
 		--collation-server=utf8mb4_unicode_ci </dev/null >>"$LOG/mariadb.log" 2>&1 &
 	dbpid=$!
@@ -357,6 +372,14 @@ CREATE USER IF NOT EXISTS '$dbuser'@'localhost' IDENTIFIED BY '$dbpass';
 ALTER USER '$dbuser'@'localhost' IDENTIFIED BY '$dbpass';
 GRANT ALL ON \`$dbname\`.* TO '$dbuser'@'localhost';
 EOF
+	if [ -n "${STACK_DB_PORT:-}" ]; then
+		# root has no password (the socket is ours alone): no root and no
+		# anonymous account may be reached over TCP
+		sql >"$LOG/mariadb-client.log" 2>&1 <<EOF || fail "cannot drop TCP accounts" "$LOG/mariadb-client.log"
+SET sql_log_bin = 0;
+DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1', 'root'@'%', ''@'localhost', ''@'%', ''@'127.0.0.1';
+EOF
+	fi
 }
 
 migrate() {

@@ -5,8 +5,9 @@
 #   2. integration: a private stack (MariaDB + portald + nginx, demo data) in a
 #      temporary PORTAL_VAR on a free loopback port, then every
 #      tests/integration/test_*.py (python3) and test_*.sh (sh) with
-#      PORTAL_URL, PORTAL_CONF, PORTALCTL, PORTAL_VAR (and PORTAL_ADMIN_TOKEN,
-#      an admin token for `*`) in the environment
+#      PORTAL_URL, PORTAL_CONF, PORTALCTL, PORTAL_VAR, PORTAL_DB_PORT (the
+#      stack's MariaDB on 127.0.0.1, with a binary log, for a replica) and
+#      PORTAL_ADMIN_TOKEN (an admin token for `*`) in the environment
 #   3. the stack is stopped and the temporary directory removed (KEEP=1
 #      keeps it); with SAN=1 every sanitizer report in the stack's logs is a
 #      failure
@@ -55,7 +56,7 @@ n_own=0
 
 stack() {
 	PORTAL_VAR=$tmp PORT=$port MUNICIPALITIES=$tmp/municipalities.conf \
-		PORTAL_NO_DEMO='' sh "$root/scripts/stack.sh" "$@"
+		STACK_DB_PORT=$db_port PORTAL_NO_DEMO='' sh "$root/scripts/stack.sh" "$@"
 }
 
 cleanup() {
@@ -196,6 +197,9 @@ fi
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
 	port=$((20000 + $$ % 20000))
+# MariaDB on loopback too, with a binary log, for test_replica.py's replica
+db_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
+	db_port=$((port + 1))
 
 if stack init && { stack_up=1; stack start; }; then
 	own "stack starts (MariaDB, migrations, portald, nginx on port $port, demo data)" OK
@@ -204,7 +208,8 @@ if stack init && { stack_up=1; stack start; }; then
 	PORTALCTL=$(realpath -m -- "$B/portalctl")
 	PORTAL_VAR=$tmp
 	PORTAL_ADMIN_TOKEN=$(cat "$tmp/admin.token" 2>/dev/null || true)
-	export PORTAL_URL PORTAL_CONF PORTALCTL PORTAL_VAR PORTAL_ADMIN_TOKEN
+	PORTAL_DB_PORT=$db_port
+	export PORTAL_URL PORTAL_CONF PORTALCTL PORTAL_VAR PORTAL_ADMIN_TOKEN PORTAL_DB_PORT
 	for t in tests/integration/test_*.py tests/integration/test_*.sh; do
 		[ -f "$t" ] || continue
 		case $t in
@@ -212,7 +217,7 @@ if stack init && { stack_up=1; stack start; }; then
 		*.sh) run "$t" sh "$t" ;;
 		esac
 	done
-	unset PORTAL_URL PORTAL_CONF PORTALCTL PORTAL_VAR PORTAL_ADMIN_TOKEN
+	unset PORTAL_URL PORTAL_CONF PORTALCTL PORTAL_VAR PORTAL_ADMIN_TOKEN PORTAL_DB_PORT
 	# the stack must still be whole after the tests
 	if stack status --no-http >"$out/status" 2>&1; then
 		own "the stack still runs after the integration tests" OK

@@ -160,6 +160,59 @@ main(void)
 	T_OK(strstr(e, "wikidata is an item id such as \"Q123\", not \"Borl\"") != NULL, "a bad Wikidata id refused");
 	conf_free(&c);
 
+	/* 6. read replicas: name, user, password and timeouts from the primary
+	 * unless given; a typo, a replica without an address and too many are
+	 * refused with their lines */
+	snprintf(buf, sizeof(buf),
+	         "core: { listen = \"/tmp/x.sock\"; plugin_dir = \"/nonexistent\"; };\n" /* 1 */
+	         "database: { socket = \"/tmp/m.sock\"; name = \"p\"; user = \"u\"; password = \"pw\";\n" /* 2 */
+	         "  read_timeout = 7; replica_retry = 2;\n"                /* 3 */
+	         "  replicas = ( { host = \"10.0.0.7\"; port = 3307; },\n" /* 4 */
+	         "               { socket = \"/tmp/r.sock\"; user = \"ro\"; password = \"x\"; } ); };\n" /* 5 */
+	         "municipalities = ();\n");
+	write_conf(buf);
+	T_OK(conf_load(&c, path) == PORTAL_OK, "replicas load: %s", errors_of(&c));
+	T_OK(c.nreplicas == 2 && c.replica_retry == 2 && strcmp(c.replicas[0].host, "10.0.0.7") == 0 &&
+	         c.replicas[0].port == 3307 && strcmp(c.replicas[0].name, "p") == 0 &&
+	         strcmp(c.replicas[0].user, "u") == 0 && strcmp(c.replicas[0].password, "pw") == 0 &&
+	         c.replicas[0].read_timeout == 7 && c.replicas[0].connect_timeout == 3,
+	     "a replica inherits the primary's name, user, password and timeouts");
+	T_OK(strcmp(c.replicas[1].socket, "/tmp/r.sock") == 0 && strcmp(c.replicas[1].user, "ro") == 0 &&
+	         strcmp(c.replicas[1].password, "x") == 0,
+	     "a replica's own user and password win");
+	conf_free(&c);
+
+	snprintf(buf, sizeof(buf),
+	         "core: { listen = \"/tmp/x.sock\"; plugin_dir = \"/nonexistent\"; };\n" /* 1 */
+	         "database: { socket = \"/tmp/m.sock\"; name = \"p\"; user = \"u\";\n" /* 2 */
+	         "  replicas = ( { prot = 3306; host = \"h\"; },\n"       /* 3 */
+	         "               { port = 3306; } ); };\n"               /* 4 */
+	         "municipalities = ();\n");
+	write_conf(buf);
+	T_OK(conf_load(&c, path) == PORTAL_ERROR, "bad replicas refused");
+	e = errors_of(&c);
+	snprintf(want, sizeof(want), "%s:3: unknown setting \"prot\" in database.replicas", path);
+	T_OK(strstr(e, want) != NULL, "a typo in a replica at line 3: %s", e);
+	snprintf(want, sizeof(want), "%s:4: database.replicas[1] needs \"socket\" or \"host\"", path);
+	T_OK(strstr(e, want) != NULL, "a replica without an address at line 4");
+	conf_free(&c);
+
+	{
+		char many[4096];
+		int len = snprintf(many, sizeof(many),
+		                   "core: { listen = \"/tmp/x.sock\"; plugin_dir = \"/nonexistent\"; };\n"
+		                   "database: { socket = \"/tmp/m.sock\"; name = \"p\"; user = \"u\";\n"
+		                   "  replicas = (");
+		for (int i = 0; i <= CONF_MAX_REPLICAS; i++)
+			len += snprintf(many + len, sizeof(many) - (size_t)len, "%s{ host = \"h%d\"; }",
+			                i ? ", " : "", i);
+		snprintf(many + len, sizeof(many) - (size_t)len, "); };\nmunicipalities = ();\n");
+		write_conf(many);
+		T_OK(conf_load(&c, path) == PORTAL_ERROR && strstr(errors_of(&c), "at most 16") != NULL,
+		     "more than %d replicas refused: %s", CONF_MAX_REPLICAS, errors_of(&c));
+		conf_free(&c);
+	}
+
 	T_OK(conf_load(&c, "/nonexistent/portal.conf") == PORTAL_ERROR &&
 	         strstr(errors_of(&c), "/nonexistent/portal.conf: cannot read"),
 	     "missing file named");
