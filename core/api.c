@@ -434,4 +434,5 @@ const struct portal_api api_table = {
 	.bind_member_json = item_bind_json,
 	.by_id_row = item_by_id_row,
 	.by_id_exec = item_by_id_exec,
+	.list_rows = item_list_rows,
 };

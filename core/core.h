@@ -391,6 +391,9 @@ int item_bind_json(portal_req *r, portal_stmt *s, unsigned i, struct json_object
                    const char *absent);
 int item_by_id_row(portal_req *r, const char *sql, long long id, portal_stmt **out);
 int item_by_id_exec(portal_req *r, const char *sql, long long id);
+int item_list_rows(portal_req *r, portal_stmt *s, unsigned i, const struct portal_list *l,
+                   struct json_object *(*from_row)(portal_req *r, portal_stmt *s), unsigned key_col,
+                   struct json_object *items, int *more, const char **last_key);
 
 /* ---- openapi.c ---- */
 extern const char core_openapi[]; /* core/openapi.json, compiled in */

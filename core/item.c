@@ -564,3 +564,46 @@ item_by_id_exec(portal_req *r, const char *sql, long long id)
 	api->done(s);
 	return PORTAL_OK;
 }
+
+int
+item_list_rows(portal_req *r, portal_stmt *s, unsigned i, const struct portal_list *l,
+               struct json_object *(*from_row)(portal_req *r, portal_stmt *s), unsigned key_col,
+               struct json_object *items, int *more, const char **last_key)
+{
+	for (int t = 0; t < PORTAL_LIST_TERMS; t++) {
+		api->bind_text(s, i++, l->terms[t]);
+		api->bind_text(s, i++, l->terms[t]);
+	}
+	if (l->after_key) {
+		api->bind_text(s, i++, l->after_key);
+		api->bind_text(s, i++, l->after_key);
+		api->bind_text(s, i++, l->after_key);
+		api->bind_int(s, i++, l->after_id);
+	} else {
+		for (int k = 0; k < 4; k++)
+			api->bind_null(s, i++);
+	}
+	api->bind_int(s, i, l->limit + 1); /* one more tells whether a next page exists */
+	if (api->execute(s) != PORTAL_OK) {
+		api->done(s);
+		return PORTAL_ERROR;
+	}
+	int n = 0, rc;
+	*more = 0;
+	while ((rc = api->fetch(s)) == 1) {
+		if (n == l->limit) {
+			*more = 1;
+			break;
+		}
+		struct json_object *it = from_row(r, s);
+		if (it == NULL) {
+			rc = PORTAL_ERROR;
+			break;
+		}
+		json_object_array_add(items, it); /* the array owns it */
+		*last_key = api->strdup(r, api->col_text(s, key_col));
+		n++;
+	}
+	api->done(s);
+	return rc < 0 ? PORTAL_ERROR : PORTAL_OK;
+}

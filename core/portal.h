@@ -495,6 +495,17 @@ struct portal_api {
 	 * (a DELETE, an UPDATE): PORTAL_OK or PORTAL_ERROR. */
 	int (*by_id_row)(portal_req *r, const char *sql, long long id, portal_stmt **out);
 	int (*by_id_exec)(portal_req *r, const char *sql, long long id);
+	/* The end of a list() whose SQL ends in PORTAL_LIST_TERMS times
+	 * "(? IS NULL OR search_text LIKE ? ...)", then "(? IS NULL OR key <
+	 * ? OR (key = ? AND id < ?))" (or >) and "LIMIT ?": binds those from
+	 * parameter i on (l->terms, l->after_key/after_id, l->limit + 1),
+	 * executes `s`, appends an item per row made by from_row (NULL: out of
+	 * memory) to `items` and ends `s`; sets *more when a further row
+	 * exists and *last_key to column key_col of the last item's row (a
+	 * request string).  PORTAL_OK or PORTAL_ERROR. */
+	int (*list_rows)(portal_req *r, portal_stmt *s, unsigned i, const struct portal_list *l,
+	                 struct json_object *(*from_row)(portal_req *r, portal_stmt *s),
+	                 unsigned key_col, struct json_object *items, int *more, const char **last_key);
 };
 
 #endif /* PORTAL_H */
