@@ -201,42 +201,19 @@ store_list(portal_req *r, const struct portal_list *l, struct json_object *items
 	i = store_bind_opt(s, i, l->arg[F_KIND]);
 	i = store_bind_opt(s, i, l->arg[F_STATUS]);
 	i = store_bind_opt(s, i, l->arg[F_AREA]);
-	for (int t = 0; t < PORTAL_LIST_TERMS; t++)
-		i = store_bind_opt(s, i, l->terms[t]);
-	if (l->after_key) {
-		api->bind_text(s, i++, l->after_key);
-		api->bind_text(s, i++, l->after_key);
-		api->bind_text(s, i++, l->after_key);
-		api->bind_int(s, i++, l->after_id);
-	} else {
-		for (int k = 0; k < 4; k++)
-			api->bind_null(s, i++);
-	}
-	api->bind_int(s, i, l->limit + 1); /* one more tells whether a next page exists */
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
+	size_t first = json_object_array_length(items);
+	if (api->list_rows(r, s, i, l, doc_from_row, COL_SORT_NAME, items, more, last_name) !=
+	    PORTAL_OK)
 		return PORTAL_ERROR;
+	size_t n = json_object_array_length(items) - first;
+	struct json_object **page = api->alloc(r, (n ? n : 1) * sizeof(*page));
+	long long *ids = api->alloc(r, (n ? n : 1) * sizeof(*ids));
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *id;
+		page[k] = json_object_array_get_idx(items, first + k);
+		json_object_object_get_ex(page[k], "id", &id);
+		ids[k] = json_object_get_int64(id);
 	}
-
-	struct json_object **page = api->alloc(r, (size_t)l->limit * sizeof(*page));
-	long long *ids = api->alloc(r, (size_t)l->limit * sizeof(*ids));
-	size_t n = 0;
-	int rc;
-	*more = 0;
-	while ((rc = api->fetch(s)) == 1) {
-		if (n == (size_t)l->limit) {
-			*more = 1;
-			break;
-		}
-		page[n] = doc_from_row(r, s);
-		ids[n] = api->col_int(s, COL_ID);
-		json_object_array_add(items, page[n]); /* the array owns it */
-		*last_name = api->strdup(r, api->col_text(s, COL_SORT_NAME));
-		n++;
-	}
-	api->done(s);
-	if (rc < 0)
-		return PORTAL_ERROR;
 	return store_attach_agreements(r, page, ids, n);
 }
 
