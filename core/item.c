@@ -360,8 +360,7 @@ item_filter_arg(portal_req *r, const struct portal_filter *f, const char *v)
 		const struct portal_field one[] = {{.name = f->name, .type = PF_LANG}, {.name = NULL}};
 		return api->validate(r, one, o, NULL) == PORTAL_OK ? v : NULL;
 	}
-	default:
-		api->field_error(r, f->name, "cannot be checked");
+	default: /* item_register refused it */
 		return NULL;
 	}
 }
@@ -444,8 +443,15 @@ item_register(portal_plugin *p, const struct portal_item *it)
 		return PORTAL_ERROR;
 	}
 	size_t nf = 0;
-	while (it->filters && it->filters[nf].name)
-		nf++;
+	for (; it->filters && it->filters[nf].name; nf++) {
+		const struct portal_filter *f = &it->filters[nf];
+		if (f->parse == NULL && !(f->type == PF_ENUM && f->values && f->values[0]) &&
+		    f->type != PF_COUNTRY && f->type != PF_DATE && f->type != PF_LANG) {
+			log_msg(PORTAL_LOG_ERR, NULL, "plugin %s: list filter \"%s\" has no check",
+			        p->name, f->name);
+			return PORTAL_ERROR;
+		}
+	}
 	if (nf > PORTAL_LIST_FILTERS) {
 		log_msg(PORTAL_LOG_ERR, NULL, "plugin %s: more than %d list filters", p->name,
 		        PORTAL_LIST_FILTERS);
