@@ -232,7 +232,7 @@ static const struct portal_item visits_item = {
 static int
 visits_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, by_id_exec)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, list_rows)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}
