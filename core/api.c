@@ -427,4 +427,12 @@ const struct portal_api api_table = {
 	.languages = api_languages,
 	.template = pages_register,
 	.messages = pages_messages,
+	.item = item_register,
+	.bind_member_text = item_bind_text,
+	.bind_member_int = item_bind_int,
+	.bind_member_double = item_bind_double,
+	.bind_member_json = item_bind_json,
+	.by_id_row = item_by_id_row,
+	.by_id_exec = item_by_id_exec,
+	.list_rows = item_list_rows,
 };

@@ -141,6 +141,9 @@ struct portal_plugin {
 	int (*link_exists)(portal_req *r, long long id); /* link target hook, or NULL */
 	struct json_object *messages; /* {"sv": {...}, ...} the plugin's words, or NULL */
 	const char *openapi; /* the plugin's OpenAPI fragment, or NULL */
+	const struct portal_item *item; /* the item lifecycle's declaration (item.c), or NULL */
+	char item_pattern[80];          /* "NAME/{id}", its routes' pattern */
+	char item_summary[4][96];       /* its routes' summaries */
 	struct portal_plugin *next;
 };
 
@@ -461,6 +464,19 @@ struct json_object *links_to(portal_req *r, long long id);
 struct json_object *links_from(portal_req *r, const char *module, long long id);
 const char *links_fingerprint(portal_req *r, long long id);
 int links_guard(portal_req *r, long long id);
+
+/* ---- item.c: the item lifecycle (portal.h, struct portal_item) ---- */
+int item_register(portal_plugin *p, const struct portal_item *it);
+int item_bind_text(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
+int item_bind_int(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
+int item_bind_double(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
+int item_bind_json(portal_req *r, portal_stmt *s, unsigned i, struct json_object *o, const char *key,
+                   const char *absent);
+int item_by_id_row(portal_req *r, const char *sql, long long id, portal_stmt **out);
+int item_by_id_exec(portal_req *r, const char *sql, long long id);
+int item_list_rows(portal_req *r, portal_stmt *s, unsigned i, const struct portal_list *l,
+                   struct json_object *(*from_row)(portal_req *r, portal_stmt *s), unsigned key_col,
+                   struct json_object *items, int *more, const char **last_key);
 
 /* ---- openapi.c ---- */
 extern const char core_openapi[]; /* core/openapi.json, compiled in */

@@ -160,6 +160,122 @@ struct portal_module {
 #define PORTAL_API_HAS(api, member)                                            \
 	((api)->size >= offsetof(struct portal_api, member) + sizeof((api)->member))
 
+/*
+ * The item lifecycle.  A module whose items are read, listed, created,
+ * changed with a merge patch and deleted declares a `struct portal_item`
+ * and hands it to api->item() in init; the core then registers the five
+ * routes ("NAME", "NAME/{id}") and runs them, the same way for every module:
+ *
+ *   GET    NAME        filters, q, limit, keyset cursor -> list(); 422 names
+ *                      each bad argument; {"items": [...], "next": cursor}
+ *   GET    NAME/{id}   load(), visible(), ETag / If-None-Match (304),
+ *                      "linked" when the module is a link target
+ *   POST   NAME        body an object; read-only members rejected then
+ *                      stripped; `defaults` added; prepare(); the schema;
+ *                      check(); 422 "the NOUN is not valid"; before_write();
+ *                      insert(); load(); written(); audit "create"; 201
+ *                      with Location and ETag
+ *   PATCH  NAME/{id}   load() FOR UPDATE, visible(), If-Match (412); the
+ *                      patch an object, read-only members rejected, unknown
+ *                      members set to null rejected; the stored item minus
+ *                      read-only members, merge-patched; prepare(); the
+ *                      schema; check(); 422 "the NOUN would not be valid
+ *                      after this patch"; before_write(); update(); load();
+ *                      written(); audit "update"; 200 with ETag
+ *   DELETE NAME/{id}   load() FOR UPDATE, visible(), If-Match (412);
+ *                      link_guard (409) when a link target; remove();
+ *                      link_forget; audit "delete"; 204
+ *
+ * An {id} that is not a positive decimal of at most 18 digits, an item
+ * load() does not find and one visible() hides all answer 404 "M has no
+ * NOUN ID".  Hooks answer PORTAL_ERROR only when the database failed (the
+ * core then answers 500/503); every JSON object in a portal_write belongs
+ * to the request.
+ */
+
+/* One write as it passes through the hooks. */
+struct portal_write {
+	long long id;               /* the item's id; 0 on a create until insert() */
+	struct json_object *before; /* PATCH: the stored item, as load() gave it; NULL on POST */
+	struct json_object *patch;  /* PATCH: the merge patch; NULL on POST */
+	struct json_object *doc;    /* the item to write: body or patched item, without read-only members */
+	struct json_object *item;   /* after the write: the stored item, as load() gives it */
+	void *data;                 /* the plugin's, from one hook to the next (request memory) */
+};
+
+#define PORTAL_LIST_FILTERS 8 /* filters of one list at the most */
+#define PORTAL_LIST_TERMS 4   /* words of `q` matched separately */
+
+/* A list's arguments as the core read them, for list(). */
+struct portal_list {
+	const char *arg[PORTAL_LIST_FILTERS]; /* per filter, in declared order: the value, NULL: any */
+	const char *terms[PORTAL_LIST_TERMS]; /* LIKE patterns of `q` (api->search_terms), NULL: none */
+	const char *after_key; /* keyset cursor: the last sort key given out, NULL: from the start */
+	long long after_id;    /* ... and the last item's id */
+	int limit;             /* 1..100 */
+	int insider;           /* 1 when the caller's role is reader or higher */
+};
+
+/* A list filter: query argument `name`.  With `parse`, parse decides (the
+ * value to use, possibly rewritten, or NULL after recording a field error
+ * named after the argument; earlier filters' values are in l->arg).
+ * Without: `type` PF_ENUM (one of `values`), PF_COUNTRY, PF_DATE (a
+ * partial date) or PF_LANG, with the core's messages. */
+struct portal_filter {
+	const char *name;
+	enum portal_ftype type;
+	const char *const *values;
+	const char *(*parse)(portal_req *r, struct portal_list *l, const char *value);
+};
+
+struct portal_item {
+	const char *noun;         /* one item in messages: "partnership", "news item" */
+	const char *list_summary; /* the list route's summary, e.g. "list visits (direction, ...)" */
+	const struct portal_field *schema; /* the item as a client writes it */
+	const char *const *readonly; /* server-owned members (NULL-terminated): rejected, stripped */
+	const char *defaults; /* JSON object text: members a POST gets when absent; NULL: none */
+	const struct portal_filter *filters; /* the list's, NULL-name-terminated; NULL: none */
+	/* 1 when `key` is a sort key list() gives out (a cursor's first key);
+	 * NULL: any string. */
+	int (*cursor_key)(const char *key);
+
+	/* --- the store: the plugin's SQL --- */
+	/* Item `id` of the request's municipality into *item (the request's)
+	 * and its version; `for_update` locks the row.  1 found, 0 not,
+	 * PORTAL_ERROR. */
+	int (*load)(portal_req *r, long long id, int for_update, struct json_object **item,
+	            long long *version);
+	/* Appends up to l->limit items to `items` (which owns them), sets
+	 * *more when further items follow and *last_key to the last item's
+	 * sort key (a request string).  PORTAL_OK or PORTAL_ERROR. */
+	int (*list)(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
+	            const char **last_key);
+	/* Writes w->doc as a new item: its id; 0 after answering (e.g. 409 on
+	 * a UNIQUE key); PORTAL_ERROR. */
+	long long (*insert)(portal_req *r, struct portal_write *w);
+	/* Writes w->doc over item w->id and bumps its version: PORTAL_OK; 1
+	 * after answering; PORTAL_ERROR. */
+	int (*update)(portal_req *r, struct portal_write *w);
+	int (*remove)(portal_req *r, long long id); /* PORTAL_OK or PORTAL_ERROR */
+	/* Set: the module is a link target (api->link_target with this hook),
+	 * single items carry "linked" and a linked item is not deleted (409). */
+	int (*exists)(portal_req *r, long long id);
+
+	/* --- the module's own rules, each may be NULL --- */
+	/* 0 when the caller may not see `item` (drafts, non-public items): 404. */
+	int (*visible)(portal_req *r, struct json_object *item);
+	/* Before the schema: derive members (a slug from the title). */
+	int (*prepare)(portal_req *r, struct portal_write *w);
+	/* After the schema: rules across members and links; records field
+	 * errors (the core answers 422); may normalise w->doc. */
+	int (*check)(portal_req *r, struct portal_write *w);
+	/* Once the item is valid, before the write: 0 to go on, 1 after
+	 * answering (409), PORTAL_ERROR. */
+	int (*before_write)(portal_req *r, struct portal_write *w);
+	/* After the write, w->item loaded: store links (api->link_set). */
+	int (*written)(portal_req *r, struct portal_write *w);
+};
+
 struct portal_api {
 	uint32_t abi_version;
 	size_t size; /* sizeof(struct portal_api) of the core */
@@ -356,6 +472,40 @@ struct portal_api {
 	 * ..., "en": ...}: "title" names the module in menus; the template
 	 * filter |label turns a code into its word. */
 	int (*messages)(portal_plugin *p, const char *json);
+
+	/* The item lifecycle (struct portal_item above): registers the five
+	 * routes of `item` and, when it has `exists`, the link target.  Only
+	 * inside init(); `item` must live as long as the plugin. */
+	int (*item)(portal_plugin *p, const struct portal_item *item);
+	/* Binds member `key` of object `o` to parameter i of `s`: a string
+	 * (else NULL) ... */
+	int (*bind_member_text)(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
+	/* ... an integer (else NULL) ... */
+	int (*bind_member_int)(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
+	/* ... a number (else NULL) ... */
+	int (*bind_member_double)(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
+	/* ... any JSON value as its text (a request string), `absent` (may be
+	 * NULL) when the member is absent or null. */
+	int (*bind_member_json)(portal_req *r, portal_stmt *s, unsigned i, struct json_object *o,
+	                        const char *key, const char *absent);
+	/* Runs `sql`, whose two parameters are an item's id and its
+	 * municipality, with `id` and the request's municipality.  by_id_row
+	 * fetches the first row: 1 with *out on it (read its columns, then
+	 * api->done(*out)), 0 when there is none, PORTAL_ERROR.  by_id_exec
+	 * (a DELETE, an UPDATE): PORTAL_OK or PORTAL_ERROR. */
+	int (*by_id_row)(portal_req *r, const char *sql, long long id, portal_stmt **out);
+	int (*by_id_exec)(portal_req *r, const char *sql, long long id);
+	/* The end of a list() whose SQL ends in PORTAL_LIST_TERMS times
+	 * "(? IS NULL OR search_text LIKE ? ...)", then "(? IS NULL OR key <
+	 * ? OR (key = ? AND id < ?))" (or >) and "LIMIT ?": binds those from
+	 * parameter i on (l->terms, l->after_key/after_id, l->limit + 1),
+	 * executes `s`, appends an item per row made by from_row (NULL: out of
+	 * memory) to `items` and ends `s`; sets *more when a further row
+	 * exists and *last_key to column key_col of the last item's row (a
+	 * request string).  PORTAL_OK or PORTAL_ERROR. */
+	int (*list_rows)(portal_req *r, portal_stmt *s, unsigned i, const struct portal_list *l,
+	                 struct json_object *(*from_row)(portal_req *r, portal_stmt *s),
+	                 unsigned key_col, struct json_object *items, int *more, const char **last_key);
 };
 
 #endif /* PORTAL_H */

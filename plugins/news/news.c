@@ -12,15 +12,10 @@
  * Drafts exist only for a token of the municipality with role reader or
  * higher: for everyone else a draft answers 404 and is absent from lists.
  *
- * Handlers answer through api->respond / api->problem and return
- * PORTAL_OK; they return PORTAL_ERROR without answering only when the
- * database failed, and the core then answers 500/503.  The core runs each
- * write in one transaction and commits it only on a 2xx answer, so a
- * handler that answers 409/422 halfway leaves nothing behind.
- *
- * Ownership: every JSON object a handler holds is owned by the request
- * (store_load keeps what it loads, copies are api->keep'ed); respond()
- * and audit() take a reference of their own via json_object_get().
+ * The core runs the five routes (api->item, portal.h): this file declares
+ * the item and keeps the module's own rules: drafts, slugs (derived,
+ * unique: 409), the related items and the list's since and slug
+ * arguments.
  */
 #include <stdio.h>
 #include <string.h>
@@ -45,31 +40,6 @@ struct file_src {
 extern const struct file_src news_templates[];
 extern const char news_messages[];
 
-/* The {id} of the path: digits without a leading zero, at most 18 of them
- * (fits a BIGINT).  Anything else is an id no item has: -1. */
-static long long
-news_id(portal_req *r)
-{
-	const char *s = api->param(r, "id");
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > 18 || s[0] == '0')
-		return -1;
-	long long id = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		id = id * 10 + (s[i] - '0');
-	}
-	return id;
-}
-
-static int
-news_not_found(portal_req *r)
-{
-	return api->problem(r, 404, "%s has no news item %s", api->municipality(r),
-	                    api->param(r, "id"));
-}
-
 /* 1 when the caller may see drafts: a token of this municipality (or of
  * all) with role reader or higher. */
 static int
@@ -78,34 +48,12 @@ news_insider(portal_req *r)
 	return api->role(r) >= PORTAL_ROLE_READER;
 }
 
-/* 1 when `item` is a draft that the caller may not see. */
+/* visible hook: a draft is a 404 for anyone but an insider. */
 static int
-news_hidden(portal_req *r, struct json_object *item)
+news_visible(portal_req *r, struct json_object *item)
 {
 	const char *status = doc_str(item, "status");
-	return !news_insider(r) && (status == NULL || strcmp(status, "published") != 0);
-}
-
-/* A deep copy of `o`, owned by the request; NULL when out of memory. */
-static struct json_object *
-news_copy(portal_req *r, struct json_object *o)
-{
-	struct json_object *copy = NULL;
-	if (json_object_deep_copy(o, &copy, NULL) != 0)
-		return NULL;
-	return api->keep(r, copy);
-}
-
-/* The body of a write, when it is an object; else records why not. */
-static struct json_object *
-news_body(portal_req *r)
-{
-	struct json_object *body = api->body(r);
-	if (!json_object_is_type(body, json_type_object)) {
-		api->field_error(r, "body", "must be a JSON object");
-		return NULL;
-	}
-	return body;
+	return news_insider(r) || (status != NULL && strcmp(status, "published") == 0);
 }
 
 /* ---- links to partnerships, projects and visits ---- */
@@ -291,23 +239,67 @@ news_slug_race(portal_req *r, struct json_object *doc)
 	                    api->municipality(r), slug ? slug : "");
 }
 
-/* ---- list ---- */
+/* ---- the item's hooks ---- */
 
-/* A query argument that must be one of `values`; records an error named
- * after the argument otherwise. */
-static const char *
-news_enum_arg(portal_req *r, const char *name, const char *const *values)
+/* prepare hook: a create without a slug gets one made of its title. */
+static int
+news_prepare(portal_req *r, struct portal_write *w)
 {
-	const char *v = api->query(r, name);
-	if (v != NULL && !doc_in(values, v)) {
-		const char *list = values[0];
-		for (const char *const *e = values + 1; *e; e++)
-			list = api->printf(r, "%s, %s", list, *e);
-		api->field_error(r, name, "must be one of: %s", list);
-		return NULL;
-	}
-	return v;
+	struct json_object *slug = NULL;
+	if (w->before != NULL ||
+	    (json_object_object_get_ex(w->doc, "slug", &slug) && slug != NULL))
+		return PORTAL_OK;
+	json_object_object_del(w->doc, "slug");
+	return news_derive_slug(r, w->doc);
 }
+
+/* check hook: the rules across members, normalising (doc.c), and the
+ * related items. */
+static int
+news_check(portal_req *r, struct portal_write *w)
+{
+	doc_check(r, w->doc);
+	return news_check_related(r, w->doc, w->before);
+}
+
+/* before_write hook: the slug must be free (409). */
+static int
+news_before_write(portal_req *r, struct portal_write *w)
+{
+	return news_slug_free(r, w->doc, w->id);
+}
+
+/* insert and update: a slug taken meanwhile is the same 409. */
+static long long
+news_insert(portal_req *r, struct portal_write *w)
+{
+	long long id = store_insert(r, w->doc);
+	if (id == STORE_DUPLICATE) {
+		news_slug_race(r, w->doc);
+		return 0;
+	}
+	return id;
+}
+
+static int
+news_update(portal_req *r, struct portal_write *w)
+{
+	int rc = store_update(r, w->id, w->doc);
+	if (rc == STORE_DUPLICATE) {
+		news_slug_race(r, w->doc);
+		return 1;
+	}
+	return rc;
+}
+
+/* written hook: the links to the related items. */
+static int
+news_written(portal_req *r, struct portal_write *w)
+{
+	return news_set_links(r, w->id, w->doc);
+}
+
+/* ---- list ---- */
 
 /* 1 when `s` is a sort key this list gives out: "YYYY-MM-DD HH:MM:SS". */
 static int
@@ -322,255 +314,71 @@ news_is_sort_key(const char *s)
 	return 1;
 }
 
-static const struct portal_field news_lang_arg[] = {
-	{.name = "lang", .type = PF_LANG},
+/* The `since` argument: a partial date or a timestamp, as a DATETIME. */
+static const char *
+news_since_arg(portal_req *r, struct portal_list *l, const char *v)
+{
+	char ts[NEWS_TS_LEN + 1];
+	if (doc_timestamp(v, 1, ts) == PORTAL_OK)
+		return doc_sql_time(r, ts);
+	api->field_error(r, "since",
+	                 "must be a date (YYYY, YYYY-MM or YYYY-MM-DD) or a timestamp "
+	                 "such as \"2024-09-09T08:00:00Z\"");
+	return NULL;
+}
+
+static const char *
+news_slug_arg(portal_req *r, struct portal_list *l, const char *v)
+{
+	if (doc_is_slug(v))
+		return v;
+	api->field_error(r, "slug", "must be a-z, 0-9 and hyphens, at most %d bytes", NEWS_SLUG_MAX);
+	return NULL;
+}
+
+/* The list's filters, in the order of enum store_filter. */
+static const struct portal_filter news_filters[] = {
+	[F_STATUS] = {.name = "status", .type = PF_ENUM, .values = doc_statuses},
+	[F_AREA] = {.name = "area", .type = PF_ENUM, .values = doc_areas},
+	[F_LANG] = {.name = "lang", .type = PF_LANG},
+	[F_SINCE] = {.name = "since", .parse = news_since_arg},
+	[F_SLUG] = {.name = "slug", .parse = news_slug_arg},
 	{.name = NULL},
 };
 
-/* Reads the list's arguments into f; records every problem. */
-static void
-news_list_args(portal_req *r, struct store_filter *f)
-{
-	f->insider = news_insider(r);
-	f->status = news_enum_arg(r, "status", doc_statuses);
-	f->area = news_enum_arg(r, "area", doc_areas);
-
-	const char *lang = api->query(r, "lang");
-	if (lang != NULL) {
-		struct json_object *o = api->keep(r, json_object_new_object());
-		json_object_object_add(o, "lang", json_object_new_string(lang));
-		if (api->validate(r, news_lang_arg, o, NULL) == PORTAL_OK)
-			f->lang = lang;
-	}
-
-	const char *since = api->query(r, "since");
-	char ts[NEWS_TS_LEN + 1];
-	if (since != NULL) {
-		if (doc_timestamp(since, 1, ts) == PORTAL_OK)
-			f->since = doc_sql_time(r, ts);
-		else
-			api->field_error(r, "since",
-			                 "must be a date (YYYY, YYYY-MM or YYYY-MM-DD) or a timestamp "
-			                 "such as \"2024-09-09T08:00:00Z\"");
-	}
-
-	const char *slug = api->query(r, "slug");
-	if (slug != NULL && !doc_is_slug(slug))
-		api->field_error(r, "slug", "must be a-z, 0-9 and hyphens, at most %d bytes",
-		                 NEWS_SLUG_MAX);
-	else
-		f->slug = slug;
-
-	api->search_terms(r, api->query(r, "q"), f->terms, NEWS_Q_TERMS);
-	f->limit = api->limit(r);
-
-	const char *cursor = api->query(r, "cursor");
-	if (cursor != NULL) {
-		struct json_object *keys = api->cursor_decode(r, cursor); /* the request's */
-		if (keys == NULL)
-			return; /* the core recorded the error */
-		struct json_object *at = json_object_array_get_idx(keys, 0);
-		struct json_object *id = json_object_array_get_idx(keys, 1);
-		if (json_object_array_length(keys) != 2 || !json_object_is_type(at, json_type_string) ||
-		    !news_is_sort_key(json_object_get_string(at)) ||
-		    !json_object_is_type(id, json_type_int) || json_object_get_int64(id) <= 0) {
-			api->field_error(r, "cursor", "is not a cursor of this list; start without it");
-			return;
-		}
-		f->after_sort = json_object_get_string(at);
-		f->after_id = json_object_get_int64(id);
-	}
-}
-
-static int
-news_list(portal_req *r)
-{
-	struct store_filter f;
-	memset(&f, 0, sizeof(f));
-	news_list_args(r, &f);
-	if (api->has_errors(r))
-		return api->problem(r, 422, "the list's arguments are not valid");
-
-	struct json_object *res = api->keep(r, json_object_new_object());
-	struct json_object *items = json_object_new_array();
-	json_object_object_add(res, "items", items);
-	int more = 0;
-	const char *last_sort = NULL;
-	if (store_list(r, &f, items, &more, &last_sort) != PORTAL_OK)
-		return PORTAL_ERROR;
-
-	struct json_object *next = NULL;
-	size_t n = json_object_array_length(items);
-	if (more && n > 0) {
-		struct json_object *last = json_object_array_get_idx(items, n - 1), *id;
-		json_object_object_get_ex(last, "id", &id);
-		struct json_object *keys = api->keep(r, json_object_new_array());
-		json_object_array_add(keys, json_object_new_string(last_sort));
-		json_object_array_add(keys, json_object_new_int64(json_object_get_int64(id)));
-		next = json_object_new_string(api->cursor_encode(r, keys));
-	}
-	json_object_object_add(res, "next", next);
-	return api->respond(r, 200, json_object_get(res));
-}
-
-/* ---- one item ---- */
-
-static int
-news_get(portal_req *r)
-{
-	long long id = news_id(r), version;
-	struct json_object *item;
-	if (id < 0)
-		return news_not_found(r);
-	int rc = store_load(r, id, 0, &item, &version);
-	if (rc < 0)
-		return PORTAL_ERROR;
-	if (rc == 0 || news_hidden(r, item))
-		return news_not_found(r);
-	if (api->etag(r, id, version) != PORTAL_OK)
-		return PORTAL_OK; /* 304 sent */
-	return api->respond(r, 200, json_object_get(item));
-}
-
-static int
-news_create(portal_req *r)
-{
-	struct json_object *body = news_body(r);
-	if (body == NULL)
-		return api->problem(r, 422, "the news item is not valid");
-	doc_reject_readonly(r, body);
-
-	struct json_object *doc = news_copy(r, body);
-	if (doc == NULL)
-		return PORTAL_ERROR;
-	doc_strip_readonly(doc);
-	if (!json_object_object_get_ex(doc, "status", NULL))
-		json_object_object_add(doc, "status", json_object_new_string("draft"));
-	struct json_object *slug = NULL;
-	int derive = !json_object_object_get_ex(doc, "slug", &slug) || slug == NULL;
-	if (derive) {
-		json_object_object_del(doc, "slug");
-		if (news_derive_slug(r, doc) != PORTAL_OK)
-			return PORTAL_ERROR;
-	}
-	doc_check(r, doc);
-	if (news_check_related(r, doc, NULL) != PORTAL_OK)
-		return PORTAL_ERROR;
-	if (api->has_errors(r))
-		return api->problem(r, 422, "the news item is not valid");
-	int taken = news_slug_free(r, doc, 0);
-	if (taken != 0)
-		return taken < 0 ? PORTAL_ERROR : PORTAL_OK;
-
-	long long id = store_insert(r, doc), version;
-	struct json_object *item;
-	if (id == STORE_DUPLICATE)
-		return news_slug_race(r, doc);
-	if (id < 0 || news_set_links(r, id, doc) != PORTAL_OK ||
-	    store_load(r, id, 0, &item, &version) != 1)
-		return PORTAL_ERROR;
-	if (api->audit(r, "create", id, NULL, json_object_get(item)) != PORTAL_OK)
-		return PORTAL_ERROR;
-	api->set_header(r, "Location", api->printf(r, "/api/v1/%s/news/%lld", api->municipality(r), id));
-	api->set_etag(r, id, version);
-	return api->respond(r, 201, json_object_get(item));
-}
-
-static int
-news_update(portal_req *r)
-{
-	long long id = news_id(r), version;
-	struct json_object *before, *after;
-	if (id < 0)
-		return news_not_found(r);
-	int rc = store_load(r, id, 1, &before, &version);
-	if (rc < 0)
-		return PORTAL_ERROR;
-	if (rc == 0)
-		return news_not_found(r);
-	if (api->etag(r, id, version) != PORTAL_OK)
-		return PORTAL_OK; /* 412 sent */
-
-	struct json_object *patch = news_body(r);
-	if (patch == NULL)
-		return api->problem(r, 422, "the patch is not valid");
-	doc_reject_readonly(r, patch);
-	doc_check_patch_names(r, doc_schema, patch, "");
-
-	/* the item as GET shows it, without what the server owns, patched */
-	struct json_object *doc = news_copy(r, before);
-	if (doc == NULL)
-		return PORTAL_ERROR;
-	doc_strip_readonly(doc);
-	api->merge_patch(doc, patch);
-	doc_strip_readonly(doc);
-	doc_check(r, doc);
-	if (news_check_related(r, doc, before) != PORTAL_OK)
-		return PORTAL_ERROR;
-	if (api->has_errors(r))
-		return api->problem(r, 422, "the news item would not be valid after this patch");
-	int taken = news_slug_free(r, doc, id);
-	if (taken != 0)
-		return taken < 0 ? PORTAL_ERROR : PORTAL_OK;
-
-	int urc = store_update(r, id, doc);
-	if (urc == STORE_DUPLICATE)
-		return news_slug_race(r, doc);
-	if (urc != PORTAL_OK || news_set_links(r, id, doc) != PORTAL_OK ||
-	    store_load(r, id, 0, &after, &version) != 1)
-		return PORTAL_ERROR;
-	if (api->audit(r, "update", id, json_object_get(before), json_object_get(after)) !=
-	    PORTAL_OK)
-		return PORTAL_ERROR;
-	api->set_etag(r, id, version);
-	return api->respond(r, 200, json_object_get(after));
-}
-
-static int
-news_delete(portal_req *r)
-{
-	long long id = news_id(r), version;
-	struct json_object *before;
-	if (id < 0)
-		return news_not_found(r);
-	int rc = store_load(r, id, 1, &before, &version);
-	if (rc < 0)
-		return PORTAL_ERROR;
-	if (rc == 0)
-		return news_not_found(r);
-	if (api->etag(r, id, version) != PORTAL_OK)
-		return PORTAL_OK; /* 412 sent */
-	if (store_delete(r, id) != PORTAL_OK || api->link_forget(r, id) != PORTAL_OK)
-		return PORTAL_ERROR;
-	if (api->audit(r, "delete", id, json_object_get(before), NULL) != PORTAL_OK)
-		return PORTAL_ERROR;
-	return api->respond(r, 204, NULL);
-}
+/* The item.  News items link to others but nothing links to them. */
+static const struct portal_item news_item = {
+	.noun = "news item",
+	.list_summary = "list news, newest first (area, lang, since, status, slug, q, limit, cursor)",
+	.schema = doc_schema,
+	.readonly = doc_readonly,
+	.defaults = "{\"status\": \"draft\"}",
+	.filters = news_filters,
+	.cursor_key = news_is_sort_key,
+	.load = store_load,
+	.list = store_list,
+	.insert = news_insert,
+	.update = news_update,
+	.remove = store_delete,
+	.visible = news_visible,
+	.prepare = news_prepare,
+	.check = news_check,
+	.before_write = news_before_write,
+	.written = news_written,
+};
 
 /* ---- the module ---- */
-
-static const struct portal_route news_routes[] = {
-	{"GET", "news", news_list, PORTAL_ROLE_NONE,
-	 "list news, newest first (area, lang, since, status, slug, q, limit, cursor)"},
-	{"GET", "news/{id}", news_get, PORTAL_ROLE_NONE, "one news item"},
-	{"POST", "news", news_create, PORTAL_ROLE_EDITOR, "create a news item"},
-	{"PATCH", "news/{id}", news_update, PORTAL_ROLE_EDITOR,
-	 "change a news item (JSON merge patch)"},
-	{"DELETE", "news/{id}", news_delete, PORTAL_ROLE_EDITOR, "delete a news item"},
-};
 
 static int
 news_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, is_duplicate) ||
-	    !PORTAL_API_HAS(core, messages)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, list_rows)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}
 	api = core;
-	for (size_t i = 0; i < sizeof(news_routes) / sizeof(news_routes[0]); i++)
-		if (api->route(p, &news_routes[i]) != PORTAL_OK)
-			return PORTAL_ERROR;
+	if (api->item(p, &news_item) != PORTAL_OK)
+		return PORTAL_ERROR;
 	for (const struct portal_migration_src *m = news_migrations; m->sql; m++)
 		if (api->migration(p, m->version, m->name, m->sql) != PORTAL_OK)
 			return PORTAL_ERROR;

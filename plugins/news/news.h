@@ -24,7 +24,6 @@
 /* The core's services, set once in init (SQLite's sqlite3_api). */
 extern const struct portal_api *api;
 
-#define NEWS_Q_TERMS 4        /* words of `q` matched separately */
 #define NEWS_SLUG_MAX 100     /* bytes of a slug */
 #define NEWS_SLUG_TRIES 50    /* derived slugs: base, base-2 .. base-50 */
 #define NEWS_MAX_RELATED 50   /* ids per related module */
@@ -37,9 +36,9 @@ extern const char *const doc_related_modules[];
 extern const char *const doc_statuses[];
 extern const char *const doc_areas[];
 extern const struct portal_field doc_schema[];
+/* Members the server owns (id, version, ...): never written by a client. */
+extern const char *const doc_readonly[];
 
-/* 1 when `s` is one of the NULL-terminated `values`. */
-int doc_in(const char *const *values, const char *s);
 /* 1 when `s` is a slug: a-z, 0-9 and inner hyphens, 1..NEWS_SLUG_MAX bytes. */
 int doc_is_slug(const char *s);
 /* A slug made of `title` (a request string): letters folded to a-z
@@ -58,15 +57,6 @@ int doc_timestamp(const char *s, int partial, char *out);
 const char *doc_sql_time(portal_req *r, const char *ts);
 /* The current time as "YYYY-MM-DDTHH:MM:SSZ" into out (NEWS_TS_LEN + 1). */
 void doc_now(char *out);
-/* Records "is read-only" for each server-owned member (id, municipality,
- * body_html, created_at, updated_at, version) present in `body`. */
-int doc_reject_readonly(portal_req *r, struct json_object *body);
-/* Records members of a merge patch that the schema does not know and that
- * the patch sets to null (a merge drops them, so validate never sees them). */
-void doc_check_patch_names(portal_req *r, const struct portal_field *schema,
-                           struct json_object *patch, const char *path);
-/* Removes the server-owned members from an item, in place. */
-void doc_strip_readonly(struct json_object *doc);
 /*
  * Validates a whole item (create body, or current item merged with a
  * patch) and normalises it in place: published_at to UTC "...Z", and set
@@ -116,15 +106,8 @@ enum store_col {
 	COL_SORT_AT
 };
 
-struct store_filter {
-	int insider;                            /* 1: drafts too (reader or higher) */
-	const char *status, *lang, *area, *slug; /* NULL: any */
-	const char *since;                       /* "YYYY-MM-DD HH:MM:SS", NULL: any */
-	const char *terms[NEWS_Q_TERMS];         /* LIKE patterns, NULL: none */
-	const char *after_sort;                  /* keyset cursor, NULL: from the start */
-	long long after_id;
-	int limit;
-};
+/* The list's filters: their values in struct portal_list's arg[]. */
+enum store_filter { F_STATUS, F_AREA, F_LANG, F_SINCE, F_SLUG };
 
 /* Loads item `id` of this request's municipality into *item (owned by the
  * request) and its version into *version.  `for_update` locks the row
@@ -132,11 +115,11 @@ struct store_filter {
  * decides who may see them.  Returns 1 found, 0 not found, PORTAL_ERROR. */
 int store_load(portal_req *r, long long id, int for_update, struct json_object **item,
                long long *version);
-/* Appends up to f->limit items to the array `items`, which owns them, in
+/* Appends up to l->limit items to the array `items`, which owns them, in
  * (sort_at, id) descending order; sets *more when further items follow and
  * *last_sort to the last item's sort key (a request string).  PORTAL_OK or
  * PORTAL_ERROR. */
-int store_list(portal_req *r, const struct store_filter *f, struct json_object *items, int *more,
+int store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
                const char **last_sort);
 /* 1 when another item of this municipality than `except_id` (0: none) has
  * `slug`, 0 when none, PORTAL_ERROR. */

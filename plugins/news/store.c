@@ -68,59 +68,28 @@ static const char store_sql_update[] =
 
 static const char store_sql_delete[] = "DELETE FROM news WHERE id = ? AND municipality = ?";
 
-/* Member `key` of `o` (NULL when absent, null or `o` is not an object). */
-static struct json_object *
-store_member(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	if (o == NULL || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-/* Binds a string member, or NULL. */
-static void
-store_bind_str(portal_stmt *s, unsigned i, struct json_object *o, const char *key)
-{
-	struct json_object *v = store_member(o, key);
-	api->bind_text(s, i, json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-	                                                               : NULL);
-}
-
-/* Binds a JSON member as text (a request string), `empty` when absent. */
-static void
-store_bind_json(portal_req *r, portal_stmt *s, unsigned i, struct json_object *o,
-                const char *key, const char *empty)
-{
-	struct json_object *v = store_member(o, key);
-	const char *text = empty;
-	if (v != NULL)
-		text = api->strdup(r, json_object_to_json_string_ext(
-		                          v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	api->bind_text(s, i, text);
-}
-
 /* Binds the STORE_ITEM_COLS columns of a validated item from parameter
  * `first` on, in the order of the INSERT and UPDATE statements. */
 static void
 store_bind_item(portal_req *r, portal_stmt *s, unsigned first, struct json_object *doc)
 {
-	struct json_object *image = store_member(doc, "image");
+	struct json_object *image = NULL;
+	json_object_object_get_ex(doc, "image", &image);
 	const char *at = doc_str(doc, "published_at"); /* normalised by doc_check */
 	unsigned i = first;
-	store_bind_str(s, i++, doc, "slug");
-	store_bind_str(s, i++, doc, "title");
-	store_bind_str(s, i++, doc, "lead");
-	store_bind_str(s, i++, doc, "body");
-	store_bind_str(s, i++, doc, "lang");
-	store_bind_str(s, i++, doc, "status");
+	api->bind_member_text(s, i++, doc, "slug");
+	api->bind_member_text(s, i++, doc, "title");
+	api->bind_member_text(s, i++, doc, "lead");
+	api->bind_member_text(s, i++, doc, "body");
+	api->bind_member_text(s, i++, doc, "lang");
+	api->bind_member_text(s, i++, doc, "status");
 	api->bind_text(s, i++, at ? doc_sql_time(r, at) : NULL);
-	store_bind_str(s, i++, doc, "author");
-	store_bind_json(r, s, i++, doc, "areas", "[]");
-	store_bind_json(r, s, i++, doc, "related", "{}");
-	store_bind_str(s, i++, image, "url");
-	store_bind_str(s, i++, image, "alt");
-	store_bind_str(s, i++, image, "credit");
+	api->bind_member_text(s, i++, doc, "author");
+	api->bind_member_json(r, s, i++, doc, "areas", "[]");
+	api->bind_member_json(r, s, i++, doc, "related", "{}");
+	api->bind_member_text(s, i++, image, "url");
+	api->bind_member_text(s, i++, image, "alt");
+	api->bind_member_text(s, i++, image, "credit");
 	api->bind_text(s, i++, doc_search_text(r, doc));
 }
 
@@ -128,20 +97,10 @@ int
 store_load(portal_req *r, long long id, int for_update, struct json_object **item,
            long long *version)
 {
-	portal_stmt *s = api->prepare(r, for_update ? store_sql_load_lock : store_sql_load);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
-	if (rc != 1) {
-		api->done(s);
-		return rc == 0 ? 0 : PORTAL_ERROR;
-	}
+	portal_stmt *s;
+	int rc = api->by_id_row(r, for_update ? store_sql_load_lock : store_sql_load, id, &s);
+	if (rc != 1)
+		return rc;
 	struct json_object *it = doc_from_row(r, s);
 	*version = api->col_int(s, COL_VERSION);
 	api->done(s);
@@ -161,7 +120,7 @@ store_bind_opt(portal_stmt *s, unsigned i, const char *v)
 }
 
 int
-store_list(portal_req *r, const struct store_filter *f, struct json_object *items, int *more,
+store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
            const char **last_sort)
 {
 	portal_stmt *s = api->prepare(r, store_sql_list);
@@ -169,49 +128,14 @@ store_list(portal_req *r, const struct store_filter *f, struct json_object *item
 		return PORTAL_ERROR;
 	unsigned i = 0;
 	api->bind_text(s, i++, api->municipality(r));
-	api->bind_int(s, i++, f->insider ? 1 : 0);
-	i = store_bind_opt(s, i, f->status);
-	i = store_bind_opt(s, i, f->lang);
-	api->bind_text(s, i++, f->lang);
-	i = store_bind_opt(s, i, f->area);
-	i = store_bind_opt(s, i, f->since);
-	i = store_bind_opt(s, i, f->slug);
-	for (int t = 0; t < NEWS_Q_TERMS; t++)
-		i = store_bind_opt(s, i, f->terms[t]);
-	if (f->after_sort) {
-		api->bind_text(s, i++, f->after_sort);
-		api->bind_text(s, i++, f->after_sort);
-		api->bind_text(s, i++, f->after_sort);
-		api->bind_int(s, i++, f->after_id);
-	} else {
-		for (int k = 0; k < 4; k++)
-			api->bind_null(s, i++);
-	}
-	api->bind_int(s, i, f->limit + 1); /* one more tells whether a next page exists */
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-
-	size_t n = 0;
-	int rc;
-	*more = 0;
-	while ((rc = api->fetch(s)) == 1) {
-		if (n == (size_t)f->limit) {
-			*more = 1;
-			break;
-		}
-		struct json_object *it = doc_from_row(r, s);
-		if (it == NULL) {
-			rc = PORTAL_ERROR;
-			break;
-		}
-		json_object_array_add(items, it); /* the array owns it */
-		*last_sort = api->strdup(r, api->col_text(s, COL_SORT_AT));
-		n++;
-	}
-	api->done(s);
-	return rc < 0 ? PORTAL_ERROR : PORTAL_OK;
+	api->bind_int(s, i++, l->insider ? 1 : 0);
+	i = store_bind_opt(s, i, l->arg[F_STATUS]);
+	i = store_bind_opt(s, i, l->arg[F_LANG]);
+	api->bind_text(s, i++, l->arg[F_LANG]);
+	i = store_bind_opt(s, i, l->arg[F_AREA]);
+	i = store_bind_opt(s, i, l->arg[F_SINCE]);
+	i = store_bind_opt(s, i, l->arg[F_SLUG]);
+	return api->list_rows(r, s, i, l, doc_from_row, COL_SORT_AT, items, more, last_sort);
 }
 
 int
@@ -269,12 +193,5 @@ store_update(portal_req *r, long long id, struct json_object *doc)
 int
 store_delete(portal_req *r, long long id)
 {
-	portal_stmt *s = api->prepare(r, store_sql_delete);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	int rc = api->execute(s);
-	api->done(s);
-	return rc;
+	return api->by_id_exec(r, store_sql_delete, id);
 }

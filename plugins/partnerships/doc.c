@@ -45,7 +45,7 @@ static const char *const doc_agreement_kinds[] = {"letter_of_intent", "twinning_
 
 /* Members the server owns: never written by a client.  "linked" is what
  * other modules link to the item (partnerships.c adds it to single items). */
-static const char *const doc_readonly[] = {"id", "municipality", "created_at", "updated_at",
+const char *const doc_readonly[] = {"id", "municipality", "created_at", "updated_at",
                                            "version", "linked", NULL};
 
 static const struct portal_field doc_other_name_fields[] = {
@@ -107,56 +107,6 @@ const struct portal_field doc_schema[] = {
 	{.name = NULL},
 };
 
-int
-doc_in(const char *const *values, const char *s)
-{
-	for (; s && *values; values++)
-		if (strcmp(*values, s) == 0)
-			return 1;
-	return 0;
-}
-
-int
-doc_reject_readonly(portal_req *r, struct json_object *body)
-{
-	int n = 0;
-	for (const char *const *k = doc_readonly; *k; k++)
-		if (json_object_object_get_ex(body, *k, NULL)) {
-			api->field_error(r, *k, "is read-only: the server sets it");
-			n++;
-		}
-	return n;
-}
-
-void
-doc_strip_readonly(struct json_object *doc)
-{
-	for (const char *const *k = doc_readonly; *k; k++)
-		json_object_object_del(doc, *k);
-}
-
-void
-doc_check_patch_names(portal_req *r, const struct portal_field *schema, struct json_object *patch,
-                      const char *path)
-{
-	if (!json_object_is_type(patch, json_type_object))
-		return;
-	json_object_object_foreach(patch, key, val) {
-		const struct portal_field *f = schema;
-		while (f->name && strcmp(f->name, key) != 0)
-			f++;
-		const char *sub = *path ? api->printf(r, "%s.%s", path, key) : key;
-		if (f->name == NULL) {
-			/* read-only members are reported by doc_reject_readonly; a
-			 * non-null unknown member by validate after the merge */
-			if (val == NULL && !(*path == '\0' && doc_in(doc_readonly, key)))
-				api->field_error(r, sub, "is not a known field");
-		} else if (f->type == PF_OBJECT && json_object_is_type(val, json_type_object)) {
-			doc_check_patch_names(r, f->fields, val, sub);
-		}
-	}
-}
-
 /* The member `key` of `o` when it is a string, else NULL. */
 static const char *
 doc_str(struct json_object *o, const char *key)
@@ -187,7 +137,6 @@ doc_date_cmp(const char *a, const char *b)
 int
 doc_check(portal_req *r, struct json_object *doc, int new_agreements)
 {
-	api->validate(r, doc_schema, doc, NULL);
 	if (!json_object_is_type(doc, json_type_object))
 		return PORTAL_ERROR;
 

@@ -24,32 +24,21 @@
 extern const struct portal_api *api;
 
 #define PARTNERSHIPS_MAX_AGREEMENTS 1000 /* the setting's upper bound */
-#define PARTNERSHIPS_Q_TERMS 4           /* words of `q` matched separately */
 
 /* ---- doc.c ---- */
 extern const char *const doc_kinds[];
 extern const char *const doc_statuses[];
 extern const char *const doc_areas[];
 extern const struct portal_field doc_schema[];
+/* Members the server owns (id, version, ...): never written by a client. */
+extern const char *const doc_readonly[];
 
-/* 1 when `s` is one of the NULL-terminated `values`. */
-int doc_in(const char *const *values, const char *s);
-/* Records "is read-only" for each server-owned member (id, municipality,
- * created_at, updated_at, version, linked) present in `body`.  Returns how
- * many. */
-int doc_reject_readonly(portal_req *r, struct json_object *body);
-/* Records members of a merge patch that the schema does not know and that
- * the patch sets to null (a merge drops them, so validate never sees them). */
-void doc_check_patch_names(portal_req *r, const struct portal_field *schema,
-                           struct json_object *patch, const char *path);
 /* Validates a whole item (create body, or current item merged with a
  * patch): the schema plus the rules across fields.  The municipality's
  * max_agreements applies when `new_agreements` (a create, or a patch that
  * writes "agreements"), so lowering the setting does not lock older items.
  * Records every problem; returns PORTAL_OK when there was none. */
 int doc_check(portal_req *r, struct json_object *doc, int new_agreements);
-/* Removes the server-owned members from an item, in place. */
-void doc_strip_readonly(struct json_object *doc);
 /* Text to search in, folded (api->search_fold); a request string. */
 const char *doc_search_text(portal_req *r, struct json_object *doc);
 /* A JSON number that prints as the shortest text reading back as `d`.
@@ -88,31 +77,27 @@ enum store_col {
 	COL_SORT_NAME
 };
 
-struct store_filter {
-	const char *country, *kind, *status, *area; /* NULL: any */
-	const char *terms[PARTNERSHIPS_Q_TERMS];    /* LIKE patterns, NULL: none */
-	const char *after_name;                     /* keyset cursor, NULL: from the start */
-	long long after_id;
-	int limit;
-};
+/* The list's filters: their values in struct portal_list's arg[]. */
+enum store_filter { F_COUNTRY, F_KIND, F_STATUS, F_AREA };
 
+/* The item's store, as struct portal_item (portal.h) calls it. */
 /* Loads item `id` of this request's municipality into *item (owned by the
  * request: json_object_get() it to hand it on) and its version into
  * *version.  `for_update` locks the row until the transaction ends.
  * Returns 1 found, 0 not found, PORTAL_ERROR. */
 int store_load(portal_req *r, long long id, int for_update, struct json_object **item,
                long long *version);
-/* Appends up to f->limit items (with their agreements) to the array
+/* Appends up to l->limit items (with their agreements) to the array
  * `items`, which owns them, in (sort_name, id) order; sets *more when
  * further items follow and *last_name to the last item's sort name (a
  * request string).  PORTAL_OK or PORTAL_ERROR. */
-int store_list(portal_req *r, const struct store_filter *f, struct json_object *items, int *more,
+int store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
                const char **last_name);
-/* Inserts a validated item; returns its id, or PORTAL_ERROR. */
-long long store_insert(portal_req *r, struct json_object *doc);
-/* Writes a validated item over `id` and bumps its version; replaces the
- * agreements when `agreements` is set.  PORTAL_OK or PORTAL_ERROR. */
-int store_update(portal_req *r, long long id, struct json_object *doc, int agreements);
+/* Inserts the validated w->doc; returns its id, or PORTAL_ERROR. */
+long long store_insert(portal_req *r, struct portal_write *w);
+/* Writes the validated w->doc over w->id and bumps its version; replaces
+ * the agreements when the patch writes them.  PORTAL_OK or PORTAL_ERROR. */
+int store_update(portal_req *r, struct portal_write *w);
 /* Whether item `id` of this request's municipality exists: 1, 0, or
  * PORTAL_ERROR.  Locks the row in share mode until the transaction ends. */
 int store_exists(portal_req *r, long long id);

@@ -84,80 +84,40 @@ static const char store_sql_agreement_insert[] =
     "INSERT INTO partnership_agreements (partnership_id, position, date, kind, title,"
     " signatories, unit, document_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
-/* Member `key` of `o` (NULL when absent, null or `o` is not an object). */
-static struct json_object *
-store_member(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	if (o == NULL || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-/* Binds a string member, or NULL. */
-static void
-store_bind_str(portal_stmt *s, unsigned i, struct json_object *o, const char *key)
-{
-	struct json_object *v = store_member(o, key);
-	api->bind_text(s, i, json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-	                                                               : NULL);
-}
-
-/* Binds a number member, or NULL. */
-static void
-store_bind_num(portal_stmt *s, unsigned i, struct json_object *o, const char *key)
-{
-	struct json_object *v = store_member(o, key);
-	if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
-		api->bind_double(s, i, json_object_get_double(v));
-	else
-		api->bind_null(s, i);
-}
-
-/* Binds a JSON member as text (a request string), `empty` when absent. */
-static void
-store_bind_json(portal_req *r, portal_stmt *s, unsigned i, struct json_object *o,
-                const char *key, const char *empty)
-{
-	struct json_object *v = store_member(o, key);
-	const char *text = empty;
-	if (v != NULL)
-		text = api->strdup(r, json_object_to_json_string_ext(
-		                          v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	api->bind_text(s, i, text);
-}
-
 /* Binds the STORE_ITEM_COLS columns of a validated item from parameter
  * `first` on, in the order of the INSERT and UPDATE statements. */
 static void
 store_bind_item(portal_req *r, portal_stmt *s, unsigned first, struct json_object *doc)
 {
-	struct json_object *partner = store_member(doc, "partner");
+	struct json_object *partner = NULL;
+	json_object_object_get_ex(doc, "partner", &partner);
 	unsigned i = first;
-	store_bind_str(s, i++, partner, "name");
-	store_bind_str(s, i++, partner, "name"); /* sort_name */
-	store_bind_json(r, s, i++, partner, "other_names", "[]");
-	store_bind_str(s, i++, partner, "country");
-	store_bind_str(s, i++, partner, "region");
-	store_bind_str(s, i++, partner, "wikidata");
-	store_bind_num(s, i++, partner, "lat");
-	store_bind_num(s, i++, partner, "lon");
-	store_bind_str(s, i++, partner, "website");
-	store_bind_str(s, i++, doc, "kind");
-	store_bind_str(s, i++, doc, "status");
-	store_bind_str(s, i++, doc, "start_date");
-	store_bind_str(s, i++, doc, "end_date");
-	store_bind_str(s, i++, doc, "end_reason");
-	store_bind_json(r, s, i++, doc, "areas", "[]");
-	store_bind_json(r, s, i++, doc, "description", "{}");
+	api->bind_member_text(s, i++, partner, "name");
+	api->bind_member_text(s, i++, partner, "name"); /* sort_name */
+	api->bind_member_json(r, s, i++, partner, "other_names", "[]");
+	api->bind_member_text(s, i++, partner, "country");
+	api->bind_member_text(s, i++, partner, "region");
+	api->bind_member_text(s, i++, partner, "wikidata");
+	api->bind_member_double(s, i++, partner, "lat");
+	api->bind_member_double(s, i++, partner, "lon");
+	api->bind_member_text(s, i++, partner, "website");
+	api->bind_member_text(s, i++, doc, "kind");
+	api->bind_member_text(s, i++, doc, "status");
+	api->bind_member_text(s, i++, doc, "start_date");
+	api->bind_member_text(s, i++, doc, "end_date");
+	api->bind_member_text(s, i++, doc, "end_reason");
+	api->bind_member_json(r, s, i++, doc, "areas", "[]");
+	api->bind_member_json(r, s, i++, doc, "description", "{}");
 	api->bind_text(s, i++, doc_search_text(r, doc));
 }
 
-/* The "agreements" array of an item. */
+/* The "agreements" member of an item, or NULL. */
 static struct json_object *
 store_agreements_of(struct json_object *item)
 {
-	return store_member(item, "agreements");
+	struct json_object *v = NULL;
+	json_object_object_get_ex(item, "agreements", &v);
+	return v;
 }
 
 /*
@@ -206,20 +166,10 @@ int
 store_load(portal_req *r, long long id, int for_update, struct json_object **item,
            long long *version)
 {
-	portal_stmt *s = api->prepare(r, for_update ? store_sql_load_lock : store_sql_load);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
-	if (rc != 1) {
-		api->done(s);
-		return rc == 0 ? 0 : PORTAL_ERROR;
-	}
+	portal_stmt *s;
+	int rc = api->by_id_row(r, for_update ? store_sql_load_lock : store_sql_load, id, &s);
+	if (rc != 1)
+		return rc;
 	struct json_object *it = api->keep(r, doc_from_row(r, s));
 	*version = api->col_int(s, COL_VERSION);
 	api->done(s);
@@ -239,7 +189,7 @@ store_bind_opt(portal_stmt *s, unsigned i, const char *v)
 }
 
 int
-store_list(portal_req *r, const struct store_filter *f, struct json_object *items, int *more,
+store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
            const char **last_name)
 {
 	portal_stmt *s = api->prepare(r, store_sql_list);
@@ -247,46 +197,23 @@ store_list(portal_req *r, const struct store_filter *f, struct json_object *item
 		return PORTAL_ERROR;
 	unsigned i = 0;
 	api->bind_text(s, i++, api->municipality(r));
-	i = store_bind_opt(s, i, f->country);
-	i = store_bind_opt(s, i, f->kind);
-	i = store_bind_opt(s, i, f->status);
-	i = store_bind_opt(s, i, f->area);
-	for (int t = 0; t < PARTNERSHIPS_Q_TERMS; t++)
-		i = store_bind_opt(s, i, f->terms[t]);
-	if (f->after_name) {
-		api->bind_text(s, i++, f->after_name);
-		api->bind_text(s, i++, f->after_name);
-		api->bind_text(s, i++, f->after_name);
-		api->bind_int(s, i++, f->after_id);
-	} else {
-		for (int k = 0; k < 4; k++)
-			api->bind_null(s, i++);
-	}
-	api->bind_int(s, i, f->limit + 1); /* one more tells whether a next page exists */
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
+	i = store_bind_opt(s, i, l->arg[F_COUNTRY]);
+	i = store_bind_opt(s, i, l->arg[F_KIND]);
+	i = store_bind_opt(s, i, l->arg[F_STATUS]);
+	i = store_bind_opt(s, i, l->arg[F_AREA]);
+	size_t first = json_object_array_length(items);
+	if (api->list_rows(r, s, i, l, doc_from_row, COL_SORT_NAME, items, more, last_name) !=
+	    PORTAL_OK)
 		return PORTAL_ERROR;
+	size_t n = json_object_array_length(items) - first;
+	struct json_object **page = api->alloc(r, (n ? n : 1) * sizeof(*page));
+	long long *ids = api->alloc(r, (n ? n : 1) * sizeof(*ids));
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *id;
+		page[k] = json_object_array_get_idx(items, first + k);
+		json_object_object_get_ex(page[k], "id", &id);
+		ids[k] = json_object_get_int64(id);
 	}
-
-	struct json_object **page = api->alloc(r, (size_t)f->limit * sizeof(*page));
-	long long *ids = api->alloc(r, (size_t)f->limit * sizeof(*ids));
-	size_t n = 0;
-	int rc;
-	*more = 0;
-	while ((rc = api->fetch(s)) == 1) {
-		if (n == (size_t)f->limit) {
-			*more = 1;
-			break;
-		}
-		page[n] = doc_from_row(r, s);
-		ids[n] = api->col_int(s, COL_ID);
-		json_object_array_add(items, page[n]); /* the array owns it */
-		*last_name = api->strdup(r, api->col_text(s, COL_SORT_NAME));
-		n++;
-	}
-	api->done(s);
-	if (rc < 0)
-		return PORTAL_ERROR;
 	return store_attach_agreements(r, page, ids, n);
 }
 
@@ -316,12 +243,12 @@ store_put_agreements(portal_req *r, long long id, struct json_object *agreements
 		struct json_object *a = json_object_array_get_idx(agreements, k);
 		api->bind_int(s, 0, id);
 		api->bind_int(s, 1, (long long)k);
-		store_bind_str(s, 2, a, "date");
-		store_bind_str(s, 3, a, "kind");
-		store_bind_str(s, 4, a, "title");
-		store_bind_json(r, s, 5, a, "signatories", "[]");
-		store_bind_str(s, 6, a, "unit");
-		store_bind_str(s, 7, a, "document_url");
+		api->bind_member_text(s, 2, a, "date");
+		api->bind_member_text(s, 3, a, "kind");
+		api->bind_member_text(s, 4, a, "title");
+		api->bind_member_json(r, s, 5, a, "signatories", "[]");
+		api->bind_member_text(s, 6, a, "unit");
+		api->bind_member_text(s, 7, a, "document_url");
 		if (api->execute(s) != PORTAL_OK) {
 			api->done(s);
 			return PORTAL_ERROR;
@@ -332,8 +259,9 @@ store_put_agreements(portal_req *r, long long id, struct json_object *agreements
 }
 
 long long
-store_insert(portal_req *r, struct json_object *doc)
+store_insert(portal_req *r, struct portal_write *w)
 {
+	struct json_object *doc = w->doc;
 	portal_stmt *s = api->prepare(r, store_sql_insert);
 	if (s == NULL)
 		return PORTAL_ERROR;
@@ -347,14 +275,16 @@ store_insert(portal_req *r, struct json_object *doc)
 	api->done(s);
 	if (id <= 0)
 		return PORTAL_ERROR;
-	if (store_put_agreements(r, id, store_member(doc, "agreements"), 0) != PORTAL_OK)
+	if (store_put_agreements(r, id, store_agreements_of(doc), 0) != PORTAL_OK)
 		return PORTAL_ERROR;
 	return id;
 }
 
 int
-store_update(portal_req *r, long long id, struct json_object *doc, int agreements)
+store_update(portal_req *r, struct portal_write *w)
 {
+	struct json_object *doc = w->doc;
+	long long id = w->id;
 	portal_stmt *s = api->prepare(r, store_sql_update);
 	if (s == NULL)
 		return PORTAL_ERROR;
@@ -365,37 +295,23 @@ store_update(portal_req *r, long long id, struct json_object *doc, int agreement
 	api->done(s);
 	if (rc != PORTAL_OK)
 		return PORTAL_ERROR;
-	if (agreements)
-		return store_put_agreements(r, id, store_member(doc, "agreements"), 1);
+	if (json_object_object_get_ex(w->patch, "agreements", NULL))
+		return store_put_agreements(r, id, store_agreements_of(doc), 1);
 	return PORTAL_OK;
 }
 
 int
 store_exists(portal_req *r, long long id)
 {
-	portal_stmt *s = api->prepare(r, store_sql_exists);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	if (api->execute(s) != PORTAL_OK) {
+	portal_stmt *s;
+	int rc = api->by_id_row(r, store_sql_exists, id, &s);
+	if (rc == 1)
 		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
-	api->done(s);
-	return rc < 0 ? PORTAL_ERROR : rc;
+	return rc;
 }
 
 int
 store_delete(portal_req *r, long long id)
 {
-	portal_stmt *s = api->prepare(r, store_sql_delete);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	int rc = api->execute(s);
-	api->done(s);
-	return rc;
+	return api->by_id_exec(r, store_sql_delete, id);
 }

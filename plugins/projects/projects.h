@@ -23,7 +23,6 @@
 /* The core's services, set once in init (SQLite's sqlite3_api). */
 extern const struct portal_api *api;
 
-#define PROJECTS_Q_TERMS 4       /* words of `q` matched separately */
 #define PROJECTS_MAX_PARTNERS 100
 #define PROJECTS_MAX_FUNDERS 20
 #define PROJECTS_MAX_REPORTS 100 /* fifty years of half-years */
@@ -34,23 +33,13 @@ extern const char *const doc_statuses[];
 extern const char *const doc_funder_kinds[];
 extern const char *const doc_areas[];
 extern const struct portal_field doc_schema[];
+/* Members the server owns (id, version, ...): never written by a client. */
+extern const char *const doc_readonly[];
 
-/* 1 when `s` is one of the NULL-terminated `values`. */
-int doc_in(const char *const *values, const char *s);
-/* Records "is read-only" for each server-owned member (id, municipality,
- * created_at, updated_at, version, linked) present in `body`.  Returns how
- * many. */
-int doc_reject_readonly(portal_req *r, struct json_object *body);
-/* Records members of a merge patch that the schema does not know and that
- * the patch sets to null (a merge drops them, so validate never sees them). */
-void doc_check_patch_names(portal_req *r, const struct portal_field *schema,
-                           struct json_object *patch, const char *path);
 /* Validates a whole item (create body, or current item merged with a
  * patch): the schema plus the rules across fields.  Records every
  * problem; returns PORTAL_OK when there was none. */
 int doc_check(portal_req *r, struct json_object *doc);
-/* Removes the server-owned members from an item, in place. */
-void doc_strip_readonly(struct json_object *doc);
 /* 1 when `s` is a whole date YYYY-MM-DD (the `active_on` argument). */
 int doc_is_full_date(const char *s);
 /* The first / last day (YYYY-MM-DD, a request string) of the period a
@@ -98,14 +87,8 @@ enum store_col {
 	COL_SORT_START
 };
 
-struct store_filter {
-	const char *status, *funder, *programme, *area; /* NULL: any */
-	const char *active_on;                          /* YYYY-MM-DD, NULL: any */
-	const char *terms[PROJECTS_Q_TERMS];            /* LIKE patterns, NULL: none */
-	const char *after_start;                        /* keyset cursor, NULL: from the start */
-	long long after_id;
-	int limit;
-};
+/* The list's filters: their values in struct portal_list's arg[]. */
+enum store_filter { F_STATUS, F_FUNDER, F_AREA, F_PROGRAMME, F_ACTIVE_ON };
 
 /* Loads item `id` of this request's municipality into *item (owned by the
  * request: json_object_get() it to hand it on) and its version into
@@ -116,17 +99,17 @@ int store_load(portal_req *r, long long id, int for_update, struct json_object *
 /* 1 when item `id` exists in this request's municipality, 0 when not,
  * PORTAL_ERROR.  Locks the row in share mode until the transaction ends. */
 int store_exists(portal_req *r, long long id);
-/* Appends up to f->limit items to the array `items`, which owns them, in
+/* Appends up to l->limit items to the array `items`, which owns them, in
  * (sort_start DESC, id DESC) order; sets *more when further items follow
  * and *last_start to the last item's sort key (a request string).
  * PORTAL_OK or PORTAL_ERROR. */
-int store_list(portal_req *r, const struct store_filter *f, struct json_object *items, int *more,
+int store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
                const char **last_start);
-/* Inserts a validated item; returns its id, or PORTAL_ERROR. */
-long long store_insert(portal_req *r, struct json_object *doc);
-/* Writes a validated item over `id` and bumps its version.
+/* Inserts the validated w->doc; returns its id, or PORTAL_ERROR. */
+long long store_insert(portal_req *r, struct portal_write *w);
+/* Writes the validated w->doc over w->id and bumps its version.
  * PORTAL_OK or PORTAL_ERROR. */
-int store_update(portal_req *r, long long id, struct json_object *doc);
+int store_update(portal_req *r, struct portal_write *w);
 /* Deletes `id`.  PORTAL_OK or PORTAL_ERROR. */
 int store_delete(portal_req *r, long long id);
 

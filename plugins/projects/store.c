@@ -73,75 +73,35 @@ static const char store_sql_update[] =
 
 static const char store_sql_delete[] = "DELETE FROM projects WHERE id = ? AND municipality = ?";
 
-/* Member `key` of `o` (NULL when absent, null or `o` is not an object). */
-static struct json_object *
-store_member(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	if (o == NULL || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-/* Binds a string member, or NULL. */
-static void
-store_bind_str(portal_stmt *s, unsigned i, struct json_object *o, const char *key)
-{
-	api->bind_text(s, i, doc_str(o, key));
-}
-
-/* Binds a number member, or NULL. */
-static void
-store_bind_num(portal_stmt *s, unsigned i, struct json_object *o, const char *key)
-{
-	struct json_object *v = store_member(o, key);
-	if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
-		api->bind_double(s, i, json_object_get_double(v));
-	else
-		api->bind_null(s, i);
-}
-
-/* Binds a JSON member as text (a request string), `empty` when absent. */
-static void
-store_bind_json(portal_req *r, portal_stmt *s, unsigned i, struct json_object *o,
-                const char *key, const char *empty)
-{
-	struct json_object *v = store_member(o, key);
-	const char *text = empty;
-	if (v != NULL)
-		text = api->strdup(r, json_object_to_json_string_ext(
-		                          v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	api->bind_text(s, i, text);
-}
-
 /* Binds the STORE_ITEM_COLS columns of a validated item from parameter
  * `first` on, in the order of the INSERT and UPDATE statements. */
 static void
 store_bind_item(portal_req *r, portal_stmt *s, unsigned first, struct json_object *doc)
 {
-	struct json_object *budget = store_member(doc, "budget");
+	struct json_object *budget = NULL;
+	json_object_object_get_ex(doc, "budget", &budget);
 	const char *start = doc_str(doc, "start_date"), *end = doc_str(doc, "end_date");
 	unsigned i = first;
-	store_bind_str(s, i++, doc, "title");
-	store_bind_str(s, i++, doc, "acronym");
-	store_bind_json(r, s, i++, doc, "summary", "{}");
-	store_bind_str(s, i++, doc, "programme");
-	store_bind_json(r, s, i++, doc, "funders", "[]");
+	api->bind_member_text(s, i++, doc, "title");
+	api->bind_member_text(s, i++, doc, "acronym");
+	api->bind_member_json(r, s, i++, doc, "summary", "{}");
+	api->bind_member_text(s, i++, doc, "programme");
+	api->bind_member_json(r, s, i++, doc, "funders", "[]");
 	api->bind_text(s, i++, doc_funder_kinds_json(r, doc));
-	store_bind_str(s, i++, doc, "status");
+	api->bind_member_text(s, i++, doc, "status");
 	api->bind_text(s, i++, start);
 	api->bind_text(s, i++, end);
 	api->bind_text(s, i++, start ? start : ""); /* sort_start */
 	api->bind_text(s, i++, doc_period_first(r, start));
 	api->bind_text(s, i++, doc_period_last(r, end));
-	store_bind_num(s, i++, budget, "total");
-	store_bind_num(s, i++, budget, "grant");
-	store_bind_str(s, i++, budget, "currency");
-	store_bind_json(r, s, i++, doc, "partners", "[]");
-	store_bind_str(s, i++, doc, "responsible_unit");
-	store_bind_json(r, s, i++, doc, "areas", "[]");
-	store_bind_str(s, i++, doc, "url");
-	store_bind_json(r, s, i++, doc, "reports", "[]");
+	api->bind_member_double(s, i++, budget, "total");
+	api->bind_member_double(s, i++, budget, "grant");
+	api->bind_member_text(s, i++, budget, "currency");
+	api->bind_member_json(r, s, i++, doc, "partners", "[]");
+	api->bind_member_text(s, i++, doc, "responsible_unit");
+	api->bind_member_json(r, s, i++, doc, "areas", "[]");
+	api->bind_member_text(s, i++, doc, "url");
+	api->bind_member_json(r, s, i++, doc, "reports", "[]");
 	api->bind_text(s, i++, doc_search_text(r, doc));
 }
 
@@ -149,20 +109,10 @@ int
 store_load(portal_req *r, long long id, int for_update, struct json_object **item,
            long long *version)
 {
-	portal_stmt *s = api->prepare(r, for_update ? store_sql_load_lock : store_sql_load);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
-	if (rc != 1) {
-		api->done(s);
-		return rc == 0 ? 0 : PORTAL_ERROR;
-	}
+	portal_stmt *s;
+	int rc = api->by_id_row(r, for_update ? store_sql_load_lock : store_sql_load, id, &s);
+	if (rc != 1)
+		return rc;
 	*item = api->keep(r, doc_from_row(r, s));
 	*version = api->col_int(s, COL_VERSION);
 	api->done(s);
@@ -172,18 +122,11 @@ store_load(portal_req *r, long long id, int for_update, struct json_object **ite
 int
 store_exists(portal_req *r, long long id)
 {
-	portal_stmt *s = api->prepare(r, store_sql_exists);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	if (api->execute(s) != PORTAL_OK) {
+	portal_stmt *s;
+	int rc = api->by_id_row(r, store_sql_exists, id, &s);
+	if (rc == 1)
 		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
-	api->done(s);
-	return rc < 0 ? PORTAL_ERROR : rc;
+	return rc;
 }
 
 /* Binds "(? IS NULL OR x = ?)": the value twice, or NULL twice. */
@@ -196,7 +139,7 @@ store_bind_opt(portal_stmt *s, unsigned i, const char *v)
 }
 
 int
-store_list(portal_req *r, const struct store_filter *f, struct json_object *items, int *more,
+store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
            const char **last_start)
 {
 	portal_stmt *s = api->prepare(r, store_sql_list);
@@ -204,48 +147,19 @@ store_list(portal_req *r, const struct store_filter *f, struct json_object *item
 		return PORTAL_ERROR;
 	unsigned i = 0;
 	api->bind_text(s, i++, api->municipality(r));
-	i = store_bind_opt(s, i, f->status);
-	i = store_bind_opt(s, i, f->funder);
-	i = store_bind_opt(s, i, f->programme);
-	i = store_bind_opt(s, i, f->area);
+	i = store_bind_opt(s, i, l->arg[F_STATUS]);
+	i = store_bind_opt(s, i, l->arg[F_FUNDER]);
+	i = store_bind_opt(s, i, l->arg[F_PROGRAMME]);
+	i = store_bind_opt(s, i, l->arg[F_AREA]);
 	for (int k = 0; k < 3; k++)
-		api->bind_text(s, i++, f->active_on);
-	for (int t = 0; t < PROJECTS_Q_TERMS; t++)
-		i = store_bind_opt(s, i, f->terms[t]);
-	if (f->after_start) {
-		api->bind_text(s, i++, f->after_start);
-		api->bind_text(s, i++, f->after_start);
-		api->bind_text(s, i++, f->after_start);
-		api->bind_int(s, i++, f->after_id);
-	} else {
-		for (int k = 0; k < 4; k++)
-			api->bind_null(s, i++);
-	}
-	api->bind_int(s, i, f->limit + 1); /* one more tells whether a next page exists */
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-
-	size_t n = 0;
-	int rc;
-	*more = 0;
-	while ((rc = api->fetch(s)) == 1) {
-		if (n == (size_t)f->limit) {
-			*more = 1;
-			break;
-		}
-		json_object_array_add(items, doc_from_row(r, s)); /* the array owns it */
-		*last_start = api->strdup(r, api->col_text(s, COL_SORT_START));
-		n++;
-	}
-	api->done(s);
-	return rc < 0 ? PORTAL_ERROR : PORTAL_OK;
+		api->bind_text(s, i++, l->arg[F_ACTIVE_ON]);
+	return api->list_rows(r, s, i, l, doc_from_row, COL_SORT_START, items, more, last_start);
 }
 
 long long
-store_insert(portal_req *r, struct json_object *doc)
+store_insert(portal_req *r, struct portal_write *w)
 {
+	struct json_object *doc = w->doc;
 	portal_stmt *s = api->prepare(r, store_sql_insert);
 	if (s == NULL)
 		return PORTAL_ERROR;
@@ -261,8 +175,10 @@ store_insert(portal_req *r, struct json_object *doc)
 }
 
 int
-store_update(portal_req *r, long long id, struct json_object *doc)
+store_update(portal_req *r, struct portal_write *w)
 {
+	struct json_object *doc = w->doc;
+	long long id = w->id;
 	portal_stmt *s = api->prepare(r, store_sql_update);
 	if (s == NULL)
 		return PORTAL_ERROR;
@@ -277,12 +193,5 @@ store_update(portal_req *r, long long id, struct json_object *doc)
 int
 store_delete(portal_req *r, long long id)
 {
-	portal_stmt *s = api->prepare(r, store_sql_delete);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	int rc = api->execute(s);
-	api->done(s);
-	return rc;
+	return api->by_id_exec(r, store_sql_delete, id);
 }

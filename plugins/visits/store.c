@@ -5,6 +5,7 @@
  * returns, and answers PORTAL_ERROR on a database failure, which the
  * handler passes on so the core answers 500/503.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "visits.h"
@@ -78,75 +79,22 @@ static const char store_sql_partnerships_delete[] =
 static const char store_sql_partnership_insert[] =
     "INSERT IGNORE INTO visit_partnerships (visit_id, partnership_id) VALUES (?, ?)";
 
-/* Member `key` of `o` (NULL when absent, null or `o` is not an object). */
-static struct json_object *
-store_member(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-	if (o == NULL || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-/* Binds a string member, or NULL. */
-static void
-store_bind_str(portal_stmt *s, unsigned i, struct json_object *o, const char *key)
-{
-	struct json_object *v = store_member(o, key);
-	api->bind_text(s, i, json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-	                                                               : NULL);
-}
-
-/* Binds an integer member, or NULL. */
-static void
-store_bind_int(portal_stmt *s, unsigned i, struct json_object *o, const char *key)
-{
-	struct json_object *v = store_member(o, key);
-	if (json_object_is_type(v, json_type_int))
-		api->bind_int(s, i, json_object_get_int64(v));
-	else
-		api->bind_null(s, i);
-}
-
-/* Binds a number member, or NULL. */
-static void
-store_bind_num(portal_stmt *s, unsigned i, struct json_object *o, const char *key)
-{
-	struct json_object *v = store_member(o, key);
-	if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
-		api->bind_double(s, i, json_object_get_double(v));
-	else
-		api->bind_null(s, i);
-}
-
-/* Binds a JSON member as text (a request string), "[]" when absent. */
-static void
-store_bind_array(portal_req *r, portal_stmt *s, unsigned i, struct json_object *o,
-                 const char *key)
-{
-	struct json_object *v = store_member(o, key);
-	const char *text = "[]";
-	if (json_object_is_type(v, json_type_array))
-		text = api->strdup(r, json_object_to_json_string_ext(
-		                          v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	api->bind_text(s, i, text);
-}
-
 /* Binds the STORE_ITEM_COLS columns of a validated item from parameter
  * `first` on, in the order of the INSERT and UPDATE statements. */
 static void
 store_bind_item(portal_req *r, portal_stmt *s, unsigned first, struct json_object *doc)
 {
-	struct json_object *delegation = store_member(doc, "delegation");
-	struct json_object *cost = store_member(doc, "cost");
-	struct json_object *pub = store_member(doc, "public");
+	struct json_object *delegation = NULL, *cost = NULL, *pub = NULL;
+	json_object_object_get_ex(doc, "delegation", &delegation);
+	json_object_object_get_ex(doc, "cost", &cost);
+	json_object_object_get_ex(doc, "public", &pub);
 	const char *start = doc_str(doc, "start_date"), *end = doc_str(doc, "end_date");
 	char lo[11], hi[11];
 	unsigned i = first;
 
-	store_bind_str(s, i++, doc, "title");
-	store_bind_str(s, i++, doc, "direction");
-	store_bind_str(s, i++, doc, "status");
+	api->bind_member_text(s, i++, doc, "title");
+	api->bind_member_text(s, i++, doc, "direction");
+	api->bind_member_text(s, i++, doc, "status");
 	api->bind_text(s, i++, start);
 	api->bind_text(s, i++, end);
 	/* undated visits sort after every dated one (descending order) */
@@ -161,17 +109,17 @@ store_bind_item(portal_req *r, portal_stmt *s, unsigned first, struct json_objec
 		api->bind_null(s, i++);
 		api->bind_null(s, i++);
 	}
-	store_bind_array(r, s, i++, doc, "partnership_ids");
-	store_bind_int(s, i++, doc, "project_id");
-	store_bind_array(r, s, i++, delegation, "organisations");
-	store_bind_array(r, s, i++, delegation, "countries");
-	store_bind_int(s, i++, delegation, "participants");
-	store_bind_str(s, i++, doc, "purpose");
-	store_bind_array(r, s, i++, doc, "programme");
-	store_bind_str(s, i++, doc, "host_unit");
-	store_bind_num(s, i++, cost, "amount");
-	store_bind_str(s, i++, cost, "currency");
-	store_bind_str(s, i++, doc, "outcome");
+	api->bind_member_json(r, s, i++, doc, "partnership_ids", "[]");
+	api->bind_member_int(s, i++, doc, "project_id");
+	api->bind_member_json(r, s, i++, delegation, "organisations", "[]");
+	api->bind_member_json(r, s, i++, delegation, "countries", "[]");
+	api->bind_member_int(s, i++, delegation, "participants");
+	api->bind_member_text(s, i++, doc, "purpose");
+	api->bind_member_json(r, s, i++, doc, "programme", "[]");
+	api->bind_member_text(s, i++, doc, "host_unit");
+	api->bind_member_double(s, i++, cost, "amount");
+	api->bind_member_text(s, i++, cost, "currency");
+	api->bind_member_text(s, i++, doc, "outcome");
 	api->bind_int(s, i++, pub == NULL || json_object_get_boolean(pub) ? 1 : 0);
 	api->bind_text(s, i++, doc_search_text(r, doc));
 }
@@ -189,7 +137,8 @@ store_put_partnerships(portal_req *r, long long id, struct json_object *doc)
 	api->done(s);
 	if (rc != PORTAL_OK)
 		return PORTAL_ERROR;
-	struct json_object *ids = store_member(doc, "partnership_ids");
+	struct json_object *ids = NULL;
+	json_object_object_get_ex(doc, "partnership_ids", &ids);
 	size_t n = json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
 	if (n == 0)
 		return PORTAL_OK;
@@ -209,25 +158,14 @@ store_put_partnerships(portal_req *r, long long id, struct json_object *doc)
 
 int
 store_load(portal_req *r, long long id, int for_update, struct json_object **item,
-           long long *version, int *is_public)
+           long long *version)
 {
-	portal_stmt *s = api->prepare(r, for_update ? store_sql_load_lock : store_sql_load);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
-	if (rc != 1) {
-		api->done(s);
-		return rc == 0 ? 0 : PORTAL_ERROR;
-	}
+	portal_stmt *s;
+	int rc = api->by_id_row(r, for_update ? store_sql_load_lock : store_sql_load, id, &s);
+	if (rc != 1)
+		return rc;
 	*item = api->keep(r, doc_from_row(r, s));
 	*version = api->col_int(s, COL_VERSION);
-	*is_public = api->col_int(s, COL_PUBLIC) != 0;
 	api->done(s);
 	return 1;
 }
@@ -235,18 +173,11 @@ store_load(portal_req *r, long long id, int for_update, struct json_object **ite
 int
 store_exists(portal_req *r, long long id)
 {
-	portal_stmt *s = api->prepare(r, store_sql_exists);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	if (api->execute(s) != PORTAL_OK) {
+	portal_stmt *s;
+	int rc = api->by_id_row(r, store_sql_exists, id, &s);
+	if (rc == 1)
 		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
-	api->done(s);
-	return rc < 0 ? PORTAL_ERROR : rc;
+	return rc;
 }
 
 /* Binds "(? IS NULL OR x = ?)": the value twice, or NULL twice. */
@@ -259,7 +190,7 @@ store_bind_opt(portal_stmt *s, unsigned i, const char *v)
 }
 
 int
-store_list(portal_req *r, const struct store_filter *f, struct json_object *items, int *more,
+store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
            const char **last_date)
 {
 	portal_stmt *s = api->prepare(r, store_sql_list);
@@ -267,53 +198,26 @@ store_list(portal_req *r, const struct store_filter *f, struct json_object *item
 		return PORTAL_ERROR;
 	unsigned i = 0;
 	api->bind_text(s, i++, api->municipality(r));
-	api->bind_int(s, i++, f->insider ? 1 : 0);
-	i = store_bind_opt(s, i, f->direction);
-	i = store_bind_opt(s, i, f->status);
-	i = store_bind_opt(s, i, f->from);
-	i = store_bind_opt(s, i, f->to);
-	if (f->partnership > 0) {
-		api->bind_int(s, i++, f->partnership);
-		api->bind_int(s, i++, f->partnership);
+	api->bind_int(s, i++, l->insider ? 1 : 0);
+	i = store_bind_opt(s, i, l->arg[F_DIRECTION]);
+	i = store_bind_opt(s, i, l->arg[F_STATUS]);
+	i = store_bind_opt(s, i, l->arg[F_FROM]);
+	i = store_bind_opt(s, i, l->arg[F_TO]);
+	if (l->arg[F_PARTNERSHIP] != NULL) { /* digits, checked by visits.c */
+		long long partnership = strtoll(l->arg[F_PARTNERSHIP], NULL, 10);
+		api->bind_int(s, i++, partnership);
+		api->bind_int(s, i++, partnership);
 	} else {
 		api->bind_null(s, i++);
 		api->bind_null(s, i++);
 	}
-	for (int t = 0; t < VISITS_Q_TERMS; t++)
-		i = store_bind_opt(s, i, f->terms[t]);
-	if (f->after_date) {
-		api->bind_text(s, i++, f->after_date);
-		api->bind_text(s, i++, f->after_date);
-		api->bind_text(s, i++, f->after_date);
-		api->bind_int(s, i++, f->after_id);
-	} else {
-		for (int k = 0; k < 4; k++)
-			api->bind_null(s, i++);
-	}
-	api->bind_int(s, i, f->limit + 1); /* one more tells whether a next page exists */
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-
-	int n = 0, rc;
-	*more = 0;
-	while ((rc = api->fetch(s)) == 1) {
-		if (n == f->limit) {
-			*more = 1;
-			break;
-		}
-		json_object_array_add(items, doc_from_row(r, s)); /* the array owns it */
-		*last_date = api->strdup(r, api->col_text(s, COL_SORT_DATE));
-		n++;
-	}
-	api->done(s);
-	return rc < 0 ? PORTAL_ERROR : PORTAL_OK;
+	return api->list_rows(r, s, i, l, doc_from_row, COL_SORT_DATE, items, more, last_date);
 }
 
 long long
-store_insert(portal_req *r, struct json_object *doc)
+store_insert(portal_req *r, struct portal_write *w)
 {
+	struct json_object *doc = w->doc;
 	portal_stmt *s = api->prepare(r, store_sql_insert);
 	if (s == NULL)
 		return PORTAL_ERROR;
@@ -331,8 +235,10 @@ store_insert(portal_req *r, struct json_object *doc)
 }
 
 int
-store_update(portal_req *r, long long id, struct json_object *doc)
+store_update(portal_req *r, struct portal_write *w)
 {
+	struct json_object *doc = w->doc;
+	long long id = w->id;
 	portal_stmt *s = api->prepare(r, store_sql_update);
 	if (s == NULL)
 		return PORTAL_ERROR;
@@ -349,12 +255,5 @@ store_update(portal_req *r, long long id, struct json_object *doc)
 int
 store_delete(portal_req *r, long long id)
 {
-	portal_stmt *s = api->prepare(r, store_sql_delete);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_int(s, 0, id);
-	api->bind_text(s, 1, api->municipality(r));
-	int rc = api->execute(s);
-	api->done(s);
-	return rc;
+	return api->by_id_exec(r, store_sql_delete, id);
 }

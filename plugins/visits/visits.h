@@ -23,7 +23,6 @@
 /* The core's services, set once in init (SQLite's sqlite3_api). */
 extern const struct portal_api *api;
 
-#define VISITS_Q_TERMS 4          /* words of `q` matched separately */
 #define VISITS_MAX_PARTNERSHIPS 50 /* partnership_ids per visit */
 #define VISITS_MAX_PROGRAMME 200  /* programme entries per visit */
 
@@ -31,19 +30,9 @@ extern const struct portal_api *api;
 extern const char *const doc_directions[];
 extern const char *const doc_statuses[];
 extern const struct portal_field doc_schema[];
+/* Members the server owns (id, version, ...): never written by a client. */
+extern const char *const doc_readonly[];
 
-/* 1 when `s` is one of the NULL-terminated `values`. */
-int doc_in(const char *const *values, const char *s);
-/* Records "is read-only" for each server-owned member (id, municipality,
- * created_at, updated_at, version, linked) present in `body`.  Returns how
- * many. */
-int doc_reject_readonly(portal_req *r, struct json_object *body);
-/* Records members of a merge patch that the schema does not know and that
- * the patch sets to null (a merge drops them, so validate never sees them). */
-void doc_check_patch_names(portal_req *r, const struct portal_field *schema,
-                           struct json_object *patch, const char *path);
-/* Removes the server-owned members from an item, in place. */
-void doc_strip_readonly(struct json_object *doc);
 
 /* Which links doc_check asks the target modules about. */
 #define DOC_CHECK_PARTNERSHIPS 0x1u
@@ -101,38 +90,29 @@ enum store_col {
 	COL_SORT_DATE
 };
 
-struct store_filter {
-	const char *direction, *status; /* NULL: any */
-	const char *from, *to;          /* "YYYY-MM-DD" bounds of the overlap, NULL: open */
-	long long partnership;          /* 0: any */
-	const char *terms[VISITS_Q_TERMS]; /* LIKE patterns, NULL: none */
-	int insider;                    /* 1: also non-public visits */
-	const char *after_date;         /* keyset cursor, NULL: from the start */
-	long long after_id;
-	int limit;
-};
+/* The list's filters: their values in struct portal_list's arg[]. */
+enum store_filter { F_DIRECTION, F_STATUS, F_FROM, F_TO, F_PARTNERSHIP };
 
-/* Loads visit `id` of this request's municipality into *item (owned by the
- * request: json_object_get() it to hand it on) and its version into
- * *version; *is_public tells whether it is public.  `for_update` locks the
- * row until the transaction ends.  Returns 1 found, 0 not found,
- * PORTAL_ERROR. */
+/* Loads visit `id` of this request's municipality, public or not, into
+ * *item (owned by the request: json_object_get() it to hand it on) and its
+ * version into *version.  `for_update` locks the row until the transaction
+ * ends.  Returns 1 found, 0 not found, PORTAL_ERROR. */
 int store_load(portal_req *r, long long id, int for_update, struct json_object **item,
-               long long *version, int *is_public);
+               long long *version);
 /* 1 when visit `id` exists in this request's municipality (public or
  * not), 0 when not, PORTAL_ERROR. */
 int store_exists(portal_req *r, long long id);
-/* Appends up to f->limit items to the array `items`, which owns them, in
+/* Appends up to l->limit items to the array `items`, which owns them, in
  * (sort_date, id) descending order; sets *more when further items follow
  * and *last_date to the last item's sort date (a request string).
  * PORTAL_OK or PORTAL_ERROR. */
-int store_list(portal_req *r, const struct store_filter *f, struct json_object *items, int *more,
+int store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
                const char **last_date);
 /* Inserts a validated, normalised item; returns its id, or PORTAL_ERROR. */
-long long store_insert(portal_req *r, struct json_object *doc);
+long long store_insert(portal_req *r, struct portal_write *w);
 /* Writes a validated, normalised item over `id` and bumps its version.
  * PORTAL_OK or PORTAL_ERROR. */
-int store_update(portal_req *r, long long id, struct json_object *doc);
+int store_update(portal_req *r, struct portal_write *w);
 /* Deletes `id` (its partnership rows go with it).  PORTAL_OK or
  * PORTAL_ERROR. */
 int store_delete(portal_req *r, long long id);
