@@ -736,12 +736,12 @@ transfer_load(const char *path, int max_depth)
 	char buf[65536];
 	long long total = 0;
 	size_t n;
-	int trailing = 0;
+	int trailing = 0, too_big = 0;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
 		total += (long long)n;
 		if (total > TRANSFER_MAX_FILE) {
 			fprintf(stderr, "import: %s: larger than %lld bytes\n", path, TRANSFER_MAX_FILE);
-			jerr = json_tokener_error_size;
+			too_big = 1;
 			break;
 		}
 		if (doc != NULL) {
@@ -762,18 +762,19 @@ transfer_load(const char *path, int max_depth)
 					trailing = 1;
 		}
 	}
-	int failed = ferror(f);
+	int failed = ferror(f) || too_big;
 	if (f != stdin)
 		fclose(f);
 	if (failed) {
-		fprintf(stderr, "import: %s: read error\n", path);
+		if (!too_big)
+			fprintf(stderr, "import: %s: read error\n", path);
 	} else if (doc == NULL && jerr == json_tokener_continue) {
 		/* a number at the very end needs to be told the text is over */
 		doc = json_tokener_parse_ex(tok, "", 1);
 		if (doc == NULL)
 			fprintf(stderr, "import: %s: the JSON ends early after %lld bytes (a truncated "
 			                "file?)\n", path, total);
-	} else if (doc == NULL && jerr != json_tokener_error_size) {
+	} else if (doc == NULL) {
 		fprintf(stderr, "import: %s: not valid JSON near byte %lld: %s\n", path,
 		        total - (long long)n + (long long)json_tokener_get_parse_end(tok),
 		        json_tokener_error_desc(jerr));
@@ -913,7 +914,12 @@ transfer_import(struct core *c, const char *slug, const char *path, const struct
 		goto out;
 
 	c->local_role = PORTAL_ROLE_ADMIN;
-	if (db_ensure(c->db) != PORTAL_OK || db_begin(c->db) != PORTAL_OK) {
+	/* Without autocommit, a transaction the server ends on its own (a
+	 * deadlock rolls it back) cannot leave the records after it committed
+	 * one by one: they open a new transaction, rolled back at the end as
+	 * the failed record makes the import fail. */
+	if (db_ensure(c->db) != PORTAL_OK || db_exec(c->db, "SET autocommit = 0") != PORTAL_OK ||
+	    db_begin(c->db) != PORTAL_OK) {
 		fprintf(stderr, "import: the database: %s\n", db_error(c->db));
 		goto out;
 	}
@@ -956,8 +962,9 @@ transfer_import(struct core *c, const char *slug, const char *path, const struct
 	}
 	if (o->dry_run) {
 		if (!o->quiet)
-			fprintf(stderr, "import: dry run: all %zu records are valid for %s; nothing was "
-			                "written\n", im->total, slug);
+			fprintf(stderr, "import: dry run: all %zu records are valid for %s (%.2f s, %.0f "
+			                "records/s); nothing was written\n", im->total, slug, secs,
+			        secs > 0 ? (double)im->total / secs : 0.0);
 		rc = 0;
 		goto out;
 	}
