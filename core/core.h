@@ -10,6 +10,7 @@
 #define CORE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <libconfig.h>
 #include <json.h>
@@ -424,6 +425,9 @@ struct core {
 	struct metrics *metrics; /* shared between workers (mmap), may be NULL */
 	struct cache *cache;     /* this worker's response cache, or NULL */
 	uint64_t gen_ready[CORE_GEN_WORDS]; /* municipalities whose cache row exists (cache_row) */
+	/* portalctl import/export (transfer.c) only; 0 in portald: */
+	int local_role;  /* a request without Authorization acts with this role */
+	int outer_txn;   /* the caller holds a transaction: writes are savepoints */
 };
 /* The replica worker `index` reads from (by index, so the workers spread
  * over the replicas), or NULL when none is configured. */
@@ -541,6 +545,23 @@ int pages_dispatch(struct core *c, struct portal_req *r);
 /* /api/v1/{m}/{module}.{ext} through the module's list.{ext} template;
  * 1 when answered, 0 when the module has no such template. */
 int pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext);
+
+/* ---- transfer.c: portalctl export / import ---- */
+struct transfer_opts {
+	int quiet;    /* no progress, no summary */
+	int dry_run;  /* import: check every record, then roll back */
+	int progress; /* import: a progress bar (stderr is a terminal) */
+};
+/* Writes municipality `slug`'s items of every enabled module as one JSON
+ * document to `out`.  0, or 1 after saying why on stderr. */
+int transfer_export(struct core *c, const char *slug, FILE *out, const struct transfer_opts *o);
+/* Writes DIR/{module}.csv for every enabled module with a CSV export. */
+int transfer_export_csv(struct core *c, const char *slug, const char *dir,
+                        const struct transfer_opts *o);
+/* Creates the records of the document in `path` in municipality `slug`,
+ * all in one transaction: every record, or (on any error, named on
+ * stderr) none.  0, or 1. */
+int transfer_import(struct core *c, const char *slug, const char *path, const struct transfer_opts *o);
 
 /* ---- api.c ---- */
 extern const struct portal_api api_table;

@@ -72,6 +72,10 @@ dispatch_auth(struct core *c, struct portal_req *r, const char **detail)
 {
 	const char *h = req_header(r, "Authorization");
 	r->role = PORTAL_ROLE_NONE;
+	/* portalctl's own requests (transfer.c): the operator at the shell
+	 * already holds the database password; no token to present */
+	if ((h == NULL || *h == '\0') && c->local_role > PORTAL_ROLE_NONE)
+		r->role = c->local_role;
 	if (h == NULL || *h == '\0')
 		return 0;
 	if (strncasecmp(h, "Bearer ", 7) != 0) {
@@ -248,6 +252,25 @@ dispatch_module_enabled(const struct conf_municipality *m, const char *seg)
 	return conf_muni_has_module(m, name);
 }
 
+/*
+ * A write's transaction.  In portald every write request is a transaction
+ * of its own.  portalctl import (c->outer_txn) runs all its writes inside
+ * one transaction it holds itself, all or nothing; there a write is a
+ * savepoint, so a refused record is undone alone and the importer decides
+ * about the whole.  what: 'b'egin, 'c'ommit, 'r'ollback.
+ */
+static int
+dispatch_txn(struct core *c, int what)
+{
+	if (!c->outer_txn)
+		return what == 'b' ? db_begin(c->db) : what == 'c' ? db_commit(c->db) : db_rollback(c->db);
+	if (what == 'b')
+		return db_exec(c->db, "SAVEPOINT portal_write");
+	if (what == 'r' && db_exec(c->db, "ROLLBACK TO SAVEPOINT portal_write") != PORTAL_OK)
+		return PORTAL_ERROR;
+	return db_exec(c->db, "RELEASE SAVEPOINT portal_write");
+}
+
 void
 dispatch_api(struct core *c, struct portal_req *r)
 {
@@ -327,16 +350,18 @@ dispatch_api(struct core *c, struct portal_req *r)
 	}
 	/* A connection that died since the last request (the database was
 	 * restarted, or closed an idle connection) is found by the first
-	 * statement: the cache row's (once), BEGIN, or the first query of a read.  Nothing has been
-	 * done yet in either case, so reconnect and try once more. */
-	if (write && (cache_row(c, r) != PORTAL_OK || db_begin(c->db) != PORTAL_OK) &&
-	    (!db_is_down(c->db) || db_connect(c->db) != PORTAL_OK || cache_row(c, r) != PORTAL_OK ||
+	 * statement: the cache row's (once per worker), BEGIN, or the first
+	 * query of a read.  Nothing has been done yet in either case, so
+	 * reconnect and try once more. */
+	if (write && (cache_row(c, r) != PORTAL_OK || dispatch_txn(c, 'b') != PORTAL_OK) &&
+	    (c->outer_txn || !db_is_down(c->db) || db_connect(c->db) != PORTAL_OK ||
+	     cache_row(c, r) != PORTAL_OK ||
 	     db_begin(c->db) != PORTAL_OK)) {
 		out_problem(r, 503, "the database does not answer; try again shortly");
 		return;
 	}
 	if (write && idem_replay(c, r)) {
-		db_rollback(c->db);
+		dispatch_txn(c, 'r');
 		return;
 	}
 	int rc = r->match.route->def.handler(r);
@@ -360,7 +385,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 		db_done_all(c->db);
 		if (ok && rc == PORTAL_OK && idem_store(c, r) != PORTAL_OK) {
 			/* the same key committed by a concurrent twin request */
-			db_rollback(c->db);
+			dispatch_txn(c, 'r');
 			r->resp_headers = NULL;
 			out_problem(r, 409, "a request with this Idempotency-Key is being or was just "
 			                    "processed; retry to get its answer");
@@ -369,11 +394,11 @@ dispatch_api(struct core *c, struct portal_req *r)
 		if (ok && rc == PORTAL_OK && cache_bump(c, r) != PORTAL_OK) {
 			log_msg(PORTAL_LOG_ERR, r->request_id, "cache generation: %s", db_error(c->db));
 			rc = PORTAL_ERROR;
-			db_rollback(c->db);
+			dispatch_txn(c, 'r');
 		} else if (ok && rc == PORTAL_OK) {
-			if (db_commit(c->db) != PORTAL_OK) {
+			if (dispatch_txn(c, 'c') != PORTAL_OK) {
 				log_msg(PORTAL_LOG_ERR, r->request_id, "commit failed: %s", db_error(c->db));
-				db_rollback(c->db);
+				dispatch_txn(c, 'r');
 				r->responded = 0;
 				r->resp_headers = NULL;
 				rc = PORTAL_ERROR;
@@ -381,7 +406,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 				cache_written(c, r);
 			}
 		} else {
-			db_rollback(c->db);
+			dispatch_txn(c, 'r');
 		}
 	}
 	if (rc != PORTAL_OK && (!r->responded || ok)) {

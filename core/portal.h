@@ -428,7 +428,12 @@ struct portal_api {
 	 * "paths" (relative to /api/v1/{municipality}, e.g. "/news/{id}") and
 	 * optionally "components"; merged by the core into
 	 * GET /api/v1/openapi.json.  Only inside init(); the text must live as
-	 * long as the plugin (a string literal). */
+	 * long as the plugin (a string literal).  `portalctl import` reads it
+	 * too: the members the item schema of GET "/{module}/{id}" shows and
+	 * the POST "/{module}" request schema lacks are the server's (dropped
+	 * on import), and "x-portal-links" on that POST operation,
+	 * {"partners[].partnership_id": "partnerships"}, names the members
+	 * holding other modules' ids (rewritten to the imported items' ids). */
 	int (*openapi)(portal_plugin *p, const char *json);
 
 	/*

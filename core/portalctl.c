@@ -7,6 +7,9 @@
  *   portalctl -c FILE token revoke ID
  *   portalctl -c FILE audit [--municipality SLUG] [--limit N]
  *   portalctl -c FILE check
+ *   portalctl -c FILE export MUNICIPALITY [-o FILE] [--format json|csv] [--quiet]
+ *   portalctl -c FILE import MUNICIPALITY FILE [--dry-run] [--quiet]
+ *   portalctl [COMMAND] --help
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,8 +37,92 @@ usage(FILE *f)
 	      "  audit [--municipality SLUG] [--limit N]\n"
 	      "                        the latest writes, newest first (default 50)\n"
 	      "  check                 check the configuration and every plugin's part of it\n"
-	      "  help                  this text\n",
+	      "  export SLUG [-o FILE] [--format json|csv]\n"
+	      "                        a municipality's items of every module, as one JSON\n"
+	      "                        document (or one CSV file per module in -o DIR)\n"
+	      "  import SLUG FILE [--dry-run]\n"
+	      "                        create the items of an exported document in a\n"
+	      "                        municipality: all of them, or none\n"
+	      "  help                  this text\n"
+	      "\n"
+	      "portalctl COMMAND --help explains one command.\n",
 	      f);
+}
+
+/* portalctl COMMAND --help */
+static const struct {
+	const char *cmd, *text;
+} helps[] = {
+    {"migrate", "usage: portalctl -c FILE migrate [status]\n"
+                "\n"
+                "Applies the schema migrations the database lacks: the core's first, then each\n"
+                "plugin's, in order, each recorded in schema_migrations.  `status` lists every\n"
+                "migration and whether it is applied, and changes nothing.\n"},
+    {"token", "usage: portalctl -c FILE token create --municipality SLUG|'*' --role ROLE [--label TEXT]\n"
+              "       portalctl -c FILE token list\n"
+              "       portalctl -c FILE token revoke ID\n"
+              "\n"
+              "create prints a new API token alone on stdout, once (only its hash is stored);\n"
+              "ROLE is reader (may also see drafts), editor (writes content) or admin (also\n"
+              "reads the audit log).  list shows id, prefix, scope, role and dates, never a\n"
+              "token.  revoke ID stops a token at once.\n"},
+    {"audit", "usage: portalctl -c FILE audit [--municipality SLUG] [--limit N]\n"
+              "\n"
+              "The latest writes, newest first: when, where, which item, what, by which token\n"
+              "and request.  --limit: 1 to 100000 (default 50).\n"},
+    {"check", "usage: portalctl -c FILE check\n"
+              "\n"
+              "Loads the configuration and every plugin and checks each plugin's settings;\n"
+              "says \"OK\" or names each problem as file:line.  Exit status 0 when OK.\n"},
+    {"export", "usage: portalctl -c FILE export SLUG [-o FILE] [--format json] [--quiet]\n"
+               "       portalctl -c FILE export SLUG --format csv -o DIR [--quiet]\n"
+               "\n"
+               "Writes every item of every module municipality SLUG enables, drafts and\n"
+               "non-public items included, as one JSON document (to FILE, else stdout):\n"
+               "  {\"format\": \"portal-export\", \"version\": 1, \"municipality\": SLUG,\n"
+               "   \"exported_at\": ..., \"modules\": {\"partnerships\": [items...], ...}}\n"
+               "Each item is what GET /api/v1/SLUG/MODULE/ID shows an admin (without\n"
+               "\"linked\"), oldest first.  `portalctl import` reads it back.\n"
+               "\n"
+               "--format csv writes DIR/MODULE.csv for each module with a CSV export, the\n"
+               "same as GET /api/v1/SLUG/MODULE.csv with an admin token.  --quiet: no\n"
+               "summary on stderr.\n"},
+    {"import", "usage: portalctl -c FILE import SLUG FILE [--dry-run] [--quiet]\n"
+               "\n"
+               "Creates the items of FILE (a document of `portalctl export`; - is stdin) in\n"
+               "municipality SLUG, through the same API handlers as POST, so every rule of\n"
+               "the API applies.  Link targets come first (partnerships before the projects\n"
+               "and visits naming them); each item gets a new id and links are rewritten to\n"
+               "the new ids.  The members the server sets (id, created_at, updated_at,\n"
+               "version, ...) are taken anew.\n"
+               "\n"
+               "All in one transaction: when any record is refused, nothing is written, and\n"
+               "each problem is named as\n"
+               "  import: modules.MODULE[INDEX] (id ID, \"TITLE\"): FIELD: what is wrong\n"
+               "--dry-run checks every record the same way and then writes nothing.\n"
+               "A progress bar is drawn on stderr when it is a terminal; --quiet: none, and\n"
+               "no summary.  Exit status 0 when imported (or valid), 1 when not.\n"},
+    {"help", "usage: portalctl help | portalctl --help | portalctl COMMAND --help\n"},
+};
+
+/* The help of the command in argv (after -c FILE), else the overview. */
+static int
+help(int argc, char **argv)
+{
+	const char *cmd = NULL;
+	for (int i = 1; i < argc && cmd == NULL; i++) {
+		if (strcmp(argv[i], "-c") == 0)
+			i++;
+		else if (argv[i][0] != '-')
+			cmd = argv[i];
+	}
+	for (size_t k = 0; cmd && k < sizeof(helps) / sizeof(helps[0]); k++)
+		if (strcmp(helps[k].cmd, cmd) == 0) {
+			fputs(helps[k].text, stdout);
+			return 0;
+		}
+	usage(stdout);
+	return 0;
 }
 
 static int
@@ -205,16 +292,115 @@ cmd_audit(struct db *d, int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_export(struct core *c, int argc, char **argv)
+{
+	const char *slug = NULL, *out = NULL, *format = "json";
+	struct transfer_opts o = {0, 0, 0};
+	for (int i = 0; i < argc; i++) {
+		if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) && i + 1 < argc)
+			out = argv[++i];
+		else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+			format = argv[++i];
+		else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
+			o.quiet = 1;
+		else if (argv[i][0] != '-' && slug == NULL)
+			slug = argv[i];
+		else {
+			fprintf(stderr, "portalctl: export: unexpected \"%s\" (see portalctl export --help)\n",
+			        argv[i]);
+			return 2;
+		}
+	}
+	if (slug == NULL || (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)) {
+		fprintf(stderr, "portalctl: export needs a municipality, and --format json or csv\n");
+		return 2;
+	}
+	if (strcmp(format, "csv") == 0) {
+		if (out == NULL) {
+			fprintf(stderr, "portalctl: export --format csv needs -o DIR\n");
+			return 2;
+		}
+		return transfer_export_csv(c, slug, out, &o);
+	}
+	if (out == NULL || strcmp(out, "-") == 0)
+		return transfer_export(c, slug, stdout, &o) || fflush(stdout) != 0;
+	/* FILE.tmp, then rename: no half-written document under the name */
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", out) >= sizeof(tmp)) {
+		fprintf(stderr, "portalctl: export: -o %s: name too long\n", out);
+		return 2;
+	}
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		fprintf(stderr, "portalctl: export: %s: %s\n", tmp, strerror(errno));
+		return 1;
+	}
+	int rc = transfer_export(c, slug, f, &o);
+	if (fclose(f) != 0 && rc == 0) {
+		fprintf(stderr, "portalctl: export: %s: %s\n", tmp, strerror(errno));
+		rc = 1;
+	}
+	if (rc == 0 && rename(tmp, out) != 0) {
+		fprintf(stderr, "portalctl: export: %s: %s\n", out, strerror(errno));
+		rc = 1;
+	}
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+static int
+cmd_import(struct core *c, int argc, char **argv)
+{
+	const char *slug = NULL, *file = NULL;
+	struct transfer_opts o = {0, 0, isatty(STDERR_FILENO)};
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0)
+			o.dry_run = 1;
+		else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
+			o.quiet = 1;
+		else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && slug == NULL)
+			slug = argv[i];
+		else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && file == NULL)
+			file = argv[i];
+		else {
+			fprintf(stderr, "portalctl: import: unexpected \"%s\" (see portalctl import --help)\n",
+			        argv[i]);
+			return 2;
+		}
+	}
+	if (slug == NULL || file == NULL) {
+		fprintf(stderr, "portalctl: import needs a municipality and a file\n");
+		return 2;
+	}
+	return transfer_import(c, slug, file, &o);
+}
+
+/* The core as portald runs it, in this process, for export and import. */
+static int
+cmd_transfer(struct db *d, const char *cmd, int argc, char **argv)
+{
+	struct core c;
+	memset(&c, 0, sizeof(c));
+	c.conf = &conf;
+	c.plugins = &plugins;
+	c.db = d;
+	pool_init(&c.pool);
+	int rc = strcmp(cmd, "export") == 0 ? cmd_export(&c, argc, argv) : cmd_import(&c, argc, argv);
+	db_done_all(d);
+	pool_destroy(&c.pool);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *cfile = NULL;
 	int ch;
 	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			return 0;
-		}
+		if (strcmp(argv[i], "--help") == 0)
+			return help(argc, argv);
 	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
 		switch (ch) {
 		case 'c': cfile = optarg; break;
@@ -258,11 +444,14 @@ main(int argc, char **argv)
 			       conf.replica_retry);
 		rc = 0;
 	} else if (strcmp(cmd, "migrate") == 0 || strcmp(cmd, "token") == 0 ||
-	           strcmp(cmd, "audit") == 0) {
+	           strcmp(cmd, "audit") == 0 || strcmp(cmd, "export") == 0 ||
+	           strcmp(cmd, "import") == 0) {
 		struct db *d = connect_db();
 		if (d == NULL)
 			return 1;
-		if (strcmp(cmd, "audit") == 0) {
+		if (strcmp(cmd, "export") == 0 || strcmp(cmd, "import") == 0) {
+			rc = cmd_transfer(d, cmd, argc - 1, argv + 1);
+		} else if (strcmp(cmd, "audit") == 0) {
 			rc = cmd_audit(d, argc - 1, argv + 1);
 		} else if (strcmp(cmd, "migrate") == 0) {
 			int status = argc >= 2 && strcmp(argv[1], "status") == 0;

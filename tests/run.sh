@@ -179,20 +179,23 @@ echo "# integration tests (stack in $tmp)"
 integ_failed_before=$failed
 
 # The test configuration is conf/demo.conf plus `provkommun`, a
-# municipality with no modules enabled (for the 404 tests): the entry goes
-# in before the list's closing ");".
+# municipality with no modules enabled (for the 404 tests), and
+# `flyttkommun`, every module and no demo data (what test_transfer.py
+# imports into): the entries go in before the list's closing ");".
 if awk '/^\);[[:space:]]*$/ { last = NR } { line[NR] = $0 }
 	END {
 		if (!last) exit 1
 		for (i = 1; i <= NR; i++) {
-			if (i == last)
+			if (i == last) {
 				print "  , { slug = \"provkommun\"; name = \"Provkommun\"; country = \"SE\"; languages = [\"sv\"]; modules = []; }"
+				print "  , { slug = \"flyttkommun\"; name = \"Flyttkommun\"; country = \"SE\"; languages = [\"sv\", \"en\"]; modules = [\"partnerships\", \"projects\", \"visits\", \"news\"]; }"
+			}
 			print line[i]
 		}
 	}' conf/demo.conf >"$tmp/municipalities.conf"; then
-	own "the test configuration is conf/demo.conf plus provkommun" OK
+	own "the test configuration is conf/demo.conf plus provkommun and flyttkommun" OK
 else
-	own "the test configuration is conf/demo.conf plus provkommun (no closing \");\" line in conf/demo.conf)" FAIL
+	own "the test configuration is conf/demo.conf plus provkommun and flyttkommun (no closing \");\" line in conf/demo.conf)" FAIL
 fi
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||

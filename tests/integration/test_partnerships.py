@@ -4,7 +4,8 @@
 Run by tests/run.sh with PORTAL_URL, PORTAL_CONF, PORTALCTL, PORTAL_VAR set,
 on a stack whose database holds the demo data (demo/partnerships/*.json) and
 whose configuration is tests/integration/municipalities.conf (the five demo
-municipalities plus `provkommun`, which enables no module).
+municipalities plus `provkommun`, which enables no module, and `flyttkommun`,
+which test_transfer.py imports into).
 
 Writes go to svenljunga (create/patch/delete) and herrljunga (pagination);
 every item created here is deleted again at the end.
@@ -114,8 +115,8 @@ def t_municipalities():
     items = j.get("items") if isinstance(j, dict) else None
     expect(isinstance(items, list), "no items array", r)
     by = {m.get("slug"): m for m in items if isinstance(m, dict)}
-    expect(set(by) == DEMO | {"provkommun"} and len(items) == 6,
-           "expected the six municipalities, got %r" % sorted(by), r)
+    expect(set(by) == DEMO | {"provkommun", "flyttkommun"} and len(items) == 7,
+           "expected the seven municipalities, got %r" % sorted(by), r)
     expect(by["borlange"].get("name") == "Borlänge kommun",
            "borlange name is %r, not 'Borlänge kommun'" % by["borlange"].get("name"), r)
     expect(by["lejre"].get("country") == "DK", "lejre country is not DK", r)
@@ -864,7 +865,7 @@ def t_cleanup_other():
 
 def main():
     t.check("GET /healthz answers 200 {\"status\":\"ok\"}", t_healthz)
-    t.check("GET /api/v1/municipalities lists the six municipalities with names and modules",
+    t.check("GET /api/v1/municipalities lists the seven municipalities with names and modules",
             t_municipalities)
     t.check("borlange lists exactly its six partners", t_borlange_six)
     t.check("lerum, herrljunga, lejre (empty) and svenljunga hold their demo partners", t_demo_counts)
