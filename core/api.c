@@ -206,29 +206,6 @@ api_problem(portal_req *r, int status, const char *fmt, ...)
 	return PORTAL_OK;
 }
 
-/* Is `tag` in the comma-separated list `hdr`?  W/ is ignored (weak
- * comparison) when `weak`. */
-static int
-api_etag_listed(const char *hdr, const char *tag, int weak)
-{
-	const char *p = hdr;
-	size_t tl = strlen(tag);
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '*')
-			return 1;
-		if (weak && strncmp(p, "W/", 2) == 0)
-			p += 2;
-		size_t n = strcspn(p, ",");
-		while (n > 0 && p[n - 1] == ' ')
-			n--;
-		if (n == tl && strncmp(p, tag, tl) == 0)
-			return 1;
-		p += strcspn(p, ",");
-	}
-	return 0;
-}
 
 /* "id-version", and for an item others link to, a fingerprint of those
  * links: the item's representation shows them ("linked"). */
@@ -246,7 +223,7 @@ api_etag(portal_req *r, long long id, long long version)
 	out_header(r, "ETag", tag);
 	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
 		const char *inm = req_header(r, "If-None-Match");
-		if (inm && api_etag_listed(inm, tag, 1)) {
+		if (inm && out_etag_listed(inm, tag, 1)) {
 			r->status = 304;
 			r->responded = 1;
 			r->resp_json = NULL;
@@ -256,7 +233,7 @@ api_etag(portal_req *r, long long id, long long version)
 		return PORTAL_OK;
 	}
 	const char *im = req_header(r, "If-Match");
-	if (im && !api_etag_listed(im, tag, 0)) {
+	if (im && !out_etag_listed(im, tag, 0)) {
 		out_problem(r, 412, pool_printf(r->pool,
 		                                "the item has changed since you read it; its ETag is now %s",
 		                                tag));

@@ -244,31 +244,6 @@ cache_find(struct cache *k, uint64_t hash, const char *key, size_t keylen)
 	return NULL;
 }
 
-/* Does the request's If-None-Match list `etag`?  (Weak comparison, as
- * RFC 9110 wants for GET.) */
-int
-cache_etag_matches(const char *inm, const char *etag)
-{
-	if (inm == NULL || etag == NULL)
-		return 0;
-	size_t tl = strlen(etag);
-	const char *p = inm;
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '*')
-			return 1;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		size_t n = strcspn(p, ",");
-		while (n > 0 && p[n - 1] == ' ')
-			n--;
-		if (n == tl && strncmp(p, etag, tl) == 0)
-			return 1;
-		p += strcspn(p, ",");
-	}
-	return 0;
-}
 
 /*
  * A miss: the answer will be made from a read replica when there is one,
@@ -355,7 +330,7 @@ cache_serve(struct core *c, struct portal_req *r)
 	r->content_type = e->content_type;
 	r->resp_head_raw = e->head;
 	r->resp_head_raw_len = e->headlen;
-	if (cache_etag_matches(req_header(r, "If-None-Match"), e->etag)) {
+	if (out_etag_listed(req_header(r, "If-None-Match"), e->etag, 1)) {
 		r->status = 304;
 	} else {
 		r->status = 200;

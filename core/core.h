@@ -362,6 +362,9 @@ const char *out_reason(int status);
 void out_header(struct portal_req *r, const char *name, const char *value);
 void out_json(struct portal_req *r, int status, struct json_object *body);
 void out_problem(struct portal_req *r, int status, const char *detail);
+/* Is `tag` in the comma-separated list `hdr` (If-Match, If-None-Match)?
+ * With `weak`, W/ is ignored (RFC 9110's weak comparison, for GET). */
+int out_etag_listed(const char *hdr, const char *tag, int weak);
 void out_field_error(struct portal_req *r, const char *field, const char *msg);
 /* Writes status line, headers and body through r->io. */
 int out_send(struct portal_req *r);
@@ -436,6 +439,11 @@ struct db *dispatch_replica_new(const struct conf *conf, int index);
  * within core.replica_retry seconds or asked off by the client; else the
  * primary. */
 struct db *dispatch_read_db(struct core *c, struct portal_req *r);
+/* A request on io, its memory in p, parsed (a request that cannot be is
+ * answered: r->responded).  Every way into the core starts here: FastCGI,
+ * a page's parts, portalctl's import and export.  db: the database its
+ * reads go to, or NULL for dispatch to choose. */
+struct portal_req *dispatch_new(struct core *c, struct pool *p, const struct req_io *io, struct db *db);
 /* Handles one request from io to the last byte written. */
 void dispatch_request(struct core *c, const struct req_io *io);
 /* /api/v1/...: the answer is left on r (also for pages' sub-requests). */
@@ -456,7 +464,6 @@ int cache_row(struct core *c, struct portal_req *r);
 int cache_bump(struct core *c, struct portal_req *r);
 /* After that write committed: this host's workers drop their entries. */
 void cache_written(struct core *c, struct portal_req *r);
-int cache_etag_matches(const char *if_none_match, const char *etag);
 
 /* ---- links.c ---- */
 int links_target(portal_plugin *p, int (*exists)(portal_req *r, long long id));

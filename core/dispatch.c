@@ -468,7 +468,7 @@ dispatch_validate(struct core *c, struct portal_req *r, const char *route)
 		out_header(r, "Cache-Control",
 		           req_header(r, "Authorization") ? "private, no-store" : "public, no-cache");
 	cache_store(c, r, route);
-	if (cache_etag_matches(req_header(r, "If-None-Match"), etag)) {
+	if (out_etag_listed(req_header(r, "If-None-Match"), etag, 1)) {
 		r->status = 304;
 		r->resp_raw = NULL;
 		r->resp_raw_len = 0;
@@ -502,6 +502,22 @@ dispatch_reconnects(const struct core *c)
 	return db_reconnects(c->db) + (c->rdb ? db_reconnects(c->rdb) : 0);
 }
 
+struct portal_req *
+dispatch_new(struct core *c, struct pool *p, const struct req_io *io, struct db *db)
+{
+	struct portal_req *r = pool_alloc(p, sizeof(*r));
+	r->pool = p;
+	r->core = c;
+	r->io = io;
+	r->max_args = (size_t)c->conf->max_query_args;
+	r->db = db;
+	const char *detail = NULL;
+	int st = req_parse(r, &detail);
+	if (st != 0)
+		out_problem(r, st, detail);
+	return r;
+}
+
 void
 dispatch_request(struct core *c, const struct req_io *io)
 {
@@ -509,15 +525,9 @@ dispatch_request(struct core *c, const struct req_io *io)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	unsigned long reconnects = dispatch_reconnects(c);
-	struct portal_req *r = pool_alloc(&c->pool, sizeof(*r));
-	r->pool = &c->pool;
-	r->core = c;
-	r->io = io;
-	r->max_args = (size_t)c->conf->max_query_args;
-	const char *detail = NULL;
-	int st = req_parse(r, &detail);
-	if (st != 0)
-		out_problem(r, st, detail);
+	struct portal_req *r = dispatch_new(c, &c->pool, io, NULL);
+	if (r->responded)
+		; /* a request that could not be parsed */
 	else if (cache_serve(c, r))
 		; /* answered from the cache */
 	else if (r->nseg == 1 && strcmp(r->seg[0], "healthz") == 0)

@@ -62,6 +62,32 @@ out_header(struct portal_req *r, const char *name, const char *value)
 	*pp = h;
 }
 
+/* Is `tag` in the comma-separated list `hdr`?  W/ is ignored (weak
+ * comparison) when `weak`. */
+int
+out_etag_listed(const char *hdr, const char *tag, int weak)
+{
+	if (hdr == NULL || tag == NULL)
+		return 0;
+	const char *p = hdr;
+	size_t tl = strlen(tag);
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (weak && strncmp(p, "W/", 2) == 0)
+			p += 2;
+		size_t n = strcspn(p, ",");
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (n == tl && strncmp(p, tag, tl) == 0)
+			return 1;
+		p += strcspn(p, ",");
+	}
+	return 0;
+}
+
 void
 out_json(struct portal_req *r, int status, struct json_object *body)
 {

@@ -375,21 +375,12 @@ page_sub(struct page *pg, const char *path, const char *query)
 	io->param = sub_param;
 	io->read = sub_read;
 	io->write = sub_write;
-	struct portal_req *sub = pool_alloc(r->pool, sizeof(*sub));
-	sub->pool = r->pool;
-	sub->core = pg->c;
-	sub->io = io;
-	sub->max_args = r->max_args;
 	/* the page reads all its parts from one server: a replica that fails
 	 * in one sub-request is not asked by the next */
 	if (r->db == NULL)
 		r->db = dispatch_read_db(pg->c, r);
-	sub->db = r->db;
-	const char *detail = NULL;
-	int st = req_parse(sub, &detail);
-	if (st != 0)
-		out_problem(sub, st, detail);
-	else
+	struct portal_req *sub = dispatch_new(pg->c, r->pool, io, r->db);
+	if (!sub->responded)
 		dispatch_api(pg->c, sub);
 	r->db = sub->db;
 	return sub;

@@ -110,16 +110,8 @@ transfer_request(struct core *c, const char *method, const char *path, const cha
 	io->param = transfer_param;
 	io->read = transfer_read;
 	io->write = transfer_write;
-	struct portal_req *r = pool_alloc(p, sizeof(*r));
-	r->pool = p;
-	r->core = c;
-	r->io = io;
-	r->max_args = (size_t)c->conf->max_query_args;
-	const char *detail = NULL;
-	int st = req_parse(r, &detail);
-	if (st != 0)
-		out_problem(r, st, detail);
-	else
+	struct portal_req *r = dispatch_new(c, p, io, NULL);
+	if (!r->responded)
 		dispatch_api(c, r);
 	return r;
 }
