@@ -383,7 +383,7 @@ cache_store(struct core *c, struct portal_req *r, const char *route)
 		return;
 	e->key = malloc(r->cache_keylen);
 	e->head = malloc(headlen + 1);
-	e->body = malloc(r->resp_raw_len ? r->resp_raw_len : 1);
+	e->body = malloc(r->resp_raw_len + 1); /* NUL-terminated, as resp_raw often is */
 	e->route = strdup(route);
 	e->etag = etag ? strdup(etag) : NULL;
 	if (!e->key || !e->head || !e->body || !e->route || (etag && !e->etag)) {
@@ -408,6 +408,7 @@ cache_store(struct core *c, struct portal_req *r, const char *route)
 	*p = '\0';
 	e->headlen = headlen;
 	memcpy(e->body, r->resp_raw, r->resp_raw_len);
+	e->body[r->resp_raw_len] = '\0';
 	e->bodylen = r->resp_raw_len;
 	e->content_type = ct;
 	e->token = r->cache_token;

@@ -1,0 +1,187 @@
+/* The response cache without a database (cache.check = "host"): what is
+ * cacheable, the key, 304s, invalidation by this host's writes, and the
+ * size bound with LRU eviction.  The database check is tested through
+ * nginx in tests/integration/test_cache.py. */
+#include <stdlib.h>
+
+#include "core.h"
+#include "t.h"
+
+struct fake {
+	const char *params[16][2];
+};
+
+static const char *
+fparam(void *ctx, const char *name)
+{
+	struct fake *f = ctx;
+	for (int i = 0; i < 16 && f->params[i][0]; i++)
+		if (strcmp(f->params[i][0], name) == 0)
+			return f->params[i][1];
+	return NULL;
+}
+
+static int
+fread_(void *ctx, char *buf, int n)
+{
+	(void)ctx, (void)buf, (void)n;
+	return 0;
+}
+
+static int
+fwrite_(void *ctx, const char *buf, size_t n)
+{
+	(void)ctx, (void)buf, (void)n;
+	return 0;
+}
+
+static struct fake fk;
+static struct req_io io = {&fk, fparam, fread_, fwrite_};
+static struct core core;
+
+/* A parsed request: method, URI, then header name/value pairs (CGI names). */
+static struct portal_req *
+mkreq(const char *method, const char *uri, const char *h1, const char *v1)
+{
+	pool_reset(&core.pool);
+	memset(&fk, 0, sizeof(fk));
+	const char *qs = strchr(uri, '?');
+	fk.params[0][0] = "REQUEST_METHOD", fk.params[0][1] = method;
+	fk.params[1][0] = "REQUEST_URI", fk.params[1][1] = uri;
+	fk.params[2][0] = "QUERY_STRING", fk.params[2][1] = qs ? qs + 1 : "";
+	fk.params[3][0] = "HTTP_HOST", fk.params[3][1] = "portal.example";
+	fk.params[4][0] = h1, fk.params[4][1] = v1;
+	struct portal_req *r = dispatch_new(&core, &core.pool, &io, NULL);
+	return r;
+}
+
+/* The answer a handler would have left. */
+static void
+answer(struct portal_req *r, const char *body, const char *cc, const char *etag)
+{
+	r->status = 200;
+	r->responded = 1;
+	r->content_type = "application/json";
+	r->resp_raw = body;
+	r->resp_raw_len = strlen(body);
+	if (cc)
+		out_header(r, "Cache-Control", cc);
+	if (etag)
+		out_header(r, "ETag", etag);
+}
+
+/* GET uri once (stored if it missed); 1 when it was a hit. */
+static int
+get(const char *uri, const char *body)
+{
+	struct portal_req *r = mkreq("GET", uri, NULL, NULL);
+	if (cache_serve(&core, r))
+		return 1;
+	answer(r, body, "public, no-cache", "\"e1\"");
+	cache_store(&core, r, "GET test");
+	return 0;
+}
+
+int
+main(void)
+{
+	static struct conf conf;
+	static struct conf_municipality lerum = {.slug = "lerum", .name = "Lerum", .country = "SE"};
+	conf.munis = &lerum;
+	conf.nmunis = 1;
+	conf.max_query_args = REQ_MAX_ARGS;
+	conf.cache_size = 64 * 1024;
+	conf.cache_ttl = 300;
+	conf.cache_check_host = 1;
+	T_OK(auth_init() == PORTAL_OK, "libsodium");
+	core.conf = &conf;
+	core.metrics = metrics_new();
+	core.cache = cache_new(&conf);
+	pool_init(&core.pool);
+	T_OK(core.metrics && core.cache, "a cache and the shared page");
+
+	const char *list = "/api/v1/lerum/partnerships?limit=2";
+	T_OK(get(list, "{\"items\":[]}") == 0, "first GET: a miss, stored");
+	struct portal_req *r = mkreq("GET", list, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 1 && r->status == 200, "second GET: a hit");
+	T_OK(r->resp_raw_len == 12 && memcmp(r->resp_raw, "{\"items\":[]}", 12) == 0,
+	     "the hit has the stored bytes");
+	T_OK(r->resp_head_raw && strstr(r->resp_head_raw, "ETag: \"e1\"\r\n") &&
+	         strstr(r->resp_head_raw, "Cache-Control: public, no-cache\r\n"),
+	     "and the handler's headers");
+	T_STR(r->cache_route, "GET test", "and its route, for the log line");
+
+	r = mkreq("GET", list, "HTTP_IF_NONE_MATCH", "\"zz\", W/\"e1\"");
+	T_OK(cache_serve(&core, r) == 1 && r->status == 304 && r->resp_raw == NULL,
+	     "If-None-Match listing the ETag: 304 without a body");
+	r = mkreq("HEAD", list, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 1 && r->status == 200, "HEAD is served from a GET's entry");
+
+	r = mkreq("GET", list, "HTTP_ACCEPT_LANGUAGE", "da");
+	T_OK(cache_serve(&core, r) == 0, "another Accept-Language is another entry");
+	r = mkreq("GET", "/api/v1/lerum/partnerships?limit=3", NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0, "another query is another entry");
+
+	r = mkreq("GET", list, "HTTP_AUTHORIZATION", "Bearer pt_x");
+	T_OK(cache_serve(&core, r) == 0 && !r->cache_eligible, "a token caller is never served from it");
+	answer(r, "{\"secret\":1}", "public", NULL);
+	cache_store(&core, r, "GET test");
+	r = mkreq("GET", list, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 1 && strstr(r->resp_raw, "secret") == NULL,
+	     "nor stored into it, even when the handler says public");
+	r = mkreq("GET", list, "HTTP_PORTAL_READ", "primary");
+	T_OK(cache_serve(&core, r) == 0 && !r->cache_eligible, "Portal-Read: primary bypasses it");
+	r = mkreq("GET", "/api/v1/nowhere/partnerships", NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0 && !r->cache_eligible, "an unknown municipality: not cacheable");
+	r = mkreq("POST", list, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0 && !r->cache_eligible, "a POST: not cacheable");
+
+	r = mkreq("GET", "/lerum/", NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0 && r->cache_eligible, "a page is cacheable");
+	answer(r, "<p>private</p>", "private, no-store", NULL);
+	cache_store(&core, r, "page");
+	r = mkreq("GET", "/lerum/", NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0, "an answer that is not public is not kept");
+	answer(r, "<p>x</p>", "public, max-age=60", NULL);
+	r->status = 404;
+	cache_store(&core, r, "page");
+	r = mkreq("GET", "/lerum/", NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0, "nor one that is not a 200");
+
+	/* a write committed on this host */
+	r = mkreq("PATCH", "/api/v1/lerum/partnerships/1", NULL, NULL);
+	r->muni = &lerum;
+	cache_written(&core, r);
+	unsigned long stale0 = core.metrics->cache[METRICS_CACHE_STALE];
+	r = mkreq("GET", list, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0 && core.metrics->cache[METRICS_CACHE_STALE] == stale0 + 1,
+	     "after a write in the municipality the entry is stale, dropped");
+	answer(r, "{\"items\":[1]}", "public, no-cache", "\"e2\"");
+	cache_store(&core, r, "GET test");
+	r = mkreq("GET", list, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 1 && strcmp(r->resp_raw, "{\"items\":[1]}") == 0,
+	     "and the next answer is kept under the new generation");
+
+	/* bound: 1 KiB answers into 64 KiB */
+	static char big[1025];
+	memset(big, 'x', 1024);
+	unsigned long ev0 = core.metrics->cache[METRICS_CACHE_EVICT];
+	char uri[64];
+	for (int i = 0; i < 200; i++) {
+		snprintf(uri, sizeof(uri), "/api/v1/lerum/news?limit=%d", i + 1);
+		get(uri, big);
+	}
+	unsigned long ev = core.metrics->cache[METRICS_CACHE_EVICT] - ev0;
+	T_OK(ev >= 140, "200 answers of 1 KiB in 64 KiB: %lu evicted", ev);
+	T_OK(get("/api/v1/lerum/news?limit=200", big) == 1, "the newest is still there");
+	T_OK(get("/api/v1/lerum/news?limit=1", big) == 0, "the oldest was evicted (LRU)");
+	static char huge[9000];
+	memset(huge, 'y', sizeof(huge) - 1);
+	get("/api/v1/lerum/news?limit=999", huge);
+	T_OK(get("/api/v1/lerum/news?limit=999", huge) == 0,
+	     "an answer over an eighth of the cache is not kept");
+
+	cache_free(core.cache);
+	pool_destroy(&core.pool);
+	return T_DONE();
+}
