@@ -342,6 +342,12 @@ struct portal_req {
 	long long cache_token;
 	unsigned long cache_local;
 	const char *cache_route; /* a hit's route, for the log line */
+	/* what links to item links_id of links_plugin, read once per GET for
+	 * both its ETag and its "linked" (links.c) */
+	const portal_plugin *links_plugin;
+	long long links_id;
+	struct json_object *links_res;
+	const char *links_fp;
 };
 
 /* Parses method, path, query.  Returns 0 or an HTTP status (400, 414) after

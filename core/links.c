@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core.h"
 
 int
@@ -74,11 +76,21 @@ links_forget(portal_req *r, long long id)
 	return PORTAL_OK;
 }
 
-struct json_object *
-links_to(portal_req *r, long long id)
+/*
+ * What links to item `id` of the request's module, as the caller may see
+ * it: {module: [{id, title, date}]} and a fingerprint of the same rows for
+ * the item's ETag ("" when nothing links to it).  A GET needs both; they
+ * are read with one statement and kept on the request.  NULL on a database
+ * failure.
+ */
+static struct json_object *
+links_read(portal_req *r, long long id, const char **fp)
 {
-	if (r->plugin == NULL || r->muni == NULL)
-		return NULL;
+	int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+	if (get && r->links_res && r->links_plugin == r->plugin && r->links_id == id) {
+		*fp = r->links_fp;
+		return r->links_res;
+	}
 	struct portal_stmt *s = db_prepare(
 	    req_db(r), "SELECT from_module, from_id, title, date FROM links WHERE municipality = ? AND "
 	                 "to_module = ? AND to_id = ? AND (public = 1 OR ? = 1) "
@@ -88,6 +100,9 @@ links_to(portal_req *r, long long id)
 	    db_bind_int(s, 2, id) || db_bind_int(s, 3, insider) || db_execute(s))
 		return NULL;
 	struct json_object *res = pool_keep_json(r->pool, json_object_new_object());
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, 8);
+	size_t n = 0;
 	int rc;
 	while ((rc = db_fetch(s)) == 1) {
 		const char *module = db_col_text(s, 0);
@@ -99,15 +114,53 @@ links_to(portal_req *r, long long id)
 			list = json_object_new_array();
 			json_object_object_add(res, module, list);
 		}
+		const char *title = db_col_text(s, 2), *date = db_col_text(s, 3);
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "id", json_object_new_int64(db_col_int(s, 1)));
-		json_object_object_add(o, "title", json_object_new_string(db_col_text(s, 2)));
-		const char *date = db_col_text(s, 3);
+		json_object_object_add(o, "title", json_object_new_string(title));
 		json_object_object_add(o, "date", date ? json_object_new_string(date) : NULL);
 		json_object_array_add(list, o);
+		const char *row = pool_printf(r->pool, "%s|%lld|%s|%s\n", module, db_col_int(s, 1),
+		                              title ? title : "", date ? date : "-");
+		crypto_generichash_update(&h, (const unsigned char *)row, strlen(row));
+		n++;
 	}
 	db_done(s);
-	return rc < 0 ? NULL : res;
+	if (rc < 0)
+		return NULL;
+	unsigned char sum[8];
+	char hex[17];
+	crypto_generichash_final(&h, sum, sizeof(sum));
+	sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
+	*fp = n == 0 ? "" : pool_printf(r->pool, "-%zx.%s", n, hex);
+	if (get) {
+		r->links_plugin = r->plugin;
+		r->links_id = id;
+		r->links_res = res;
+		r->links_fp = *fp;
+	}
+	return res;
+}
+
+struct json_object *
+links_to(portal_req *r, long long id)
+{
+	const char *fp;
+	if (r->plugin == NULL || r->muni == NULL)
+		return NULL;
+	return links_read(r, id, &fp);
+}
+
+/* A short text that changes whenever what links to item `id` (as the
+ * caller may see it) changes; part of the item's ETag.  "" when the plugin
+ * is not a link target; NULL on a database failure. */
+const char *
+links_fingerprint(portal_req *r, long long id)
+{
+	const char *fp = NULL;
+	if (r->plugin == NULL || r->plugin->link_exists == NULL || r->muni == NULL)
+		return "";
+	return links_read(r, id, &fp) ? fp : NULL;
 }
 
 /* What item `id` of `module` links to, for its page: {to_module: [to_id,
@@ -139,30 +192,6 @@ links_from(portal_req *r, const char *module, long long id)
 	}
 	db_done(s);
 	return rc < 0 ? NULL : res;
-}
-
-/* A short text that changes whenever what links to item `id` (as the
- * caller may see it) changes; part of the item's ETag.  "" when the plugin
- * is not a link target; NULL on a database failure. */
-const char *
-links_fingerprint(portal_req *r, long long id)
-{
-	if (r->plugin == NULL || r->plugin->link_exists == NULL || r->muni == NULL)
-		return "";
-	struct portal_stmt *s = db_prepare(
-	    req_db(r), "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', from_module, from_id, "
-	                 "title, date, public))), 0) FROM links WHERE municipality = ? AND "
-	                 "to_module = ? AND to_id = ? AND (public = 1 OR ? = 1)");
-	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
-	    db_bind_int(s, 2, id) || db_bind_int(s, 3, r->role >= PORTAL_ROLE_READER) || db_execute(s))
-		return NULL;
-	const char *fp = NULL;
-	if (db_fetch(s) == 1)
-		fp = db_col_int(s, 0) == 0 ? "" : pool_printf(r->pool, "-%llx.%llx",
-		                                              (unsigned long long)db_col_int(s, 0),
-		                                              (unsigned long long)db_col_int(s, 1));
-	db_done(s);
-	return fp;
 }
 
 int
