@@ -95,7 +95,7 @@ $(B)/tests/plugins/%.so: tests/plugins/%.c core/portal.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/t.h $(CORE_OBJ)
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
 

@@ -6,34 +6,7 @@
 
 #include "core.h"
 #include "t.h"
-
-struct fake {
-	const char *params[16][2];
-};
-
-static const char *
-fparam(void *ctx, const char *name)
-{
-	struct fake *f = ctx;
-	for (int i = 0; i < 16 && f->params[i][0]; i++)
-		if (strcmp(f->params[i][0], name) == 0)
-			return f->params[i][1];
-	return NULL;
-}
-
-static int
-fread_(void *ctx, char *buf, int n)
-{
-	(void)ctx, (void)buf, (void)n;
-	return 0;
-}
-
-static int
-fwrite_(void *ctx, const char *buf, size_t n)
-{
-	(void)ctx, (void)buf, (void)n;
-	return 0;
-}
+#include "fake_io.h"
 
 static struct fake fk;
 static struct req_io io = {&fk, fparam, fread_, fwrite_};
