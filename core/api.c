@@ -412,4 +412,5 @@ const struct portal_api api_table = {
 	.by_id_row = item_by_id_row,
 	.by_id_exec = item_by_id_exec,
 	.list_rows = item_list_rows,
+	.parse_id = item_parse_id,
 };

@@ -490,6 +490,7 @@ int item_bind_double(portal_stmt *s, unsigned i, struct json_object *o, const ch
 int item_bind_json(portal_req *r, portal_stmt *s, unsigned i, struct json_object *o, const char *key,
                    const char *absent);
 int item_by_id_row(portal_req *r, const char *sql, long long id, portal_stmt **out);
+long long item_parse_id(const char *s);
 int item_by_id_exec(portal_req *r, const char *sql, long long id);
 int item_list_rows(portal_req *r, portal_stmt *s, unsigned i, const struct portal_list *l,
                    struct json_object *(*from_row)(portal_req *r, portal_stmt *s), unsigned key_col,

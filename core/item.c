@@ -28,12 +28,9 @@ item_of(portal_req *r)
 	return r->plugin->item;
 }
 
-/* The {id} of the path: digits without a leading zero, at most 18 of them
- * (fits a BIGINT).  Anything else is an id no item has: -1. */
-static long long
-item_id(portal_req *r)
+long long
+item_parse_id(const char *s)
 {
-	const char *s = api->param(r, "id");
 	size_t n = s ? strlen(s) : 0;
 	if (n == 0 || n > 18 || s[0] == '0')
 		return -1;
@@ -44,6 +41,13 @@ item_id(portal_req *r)
 		id = id * 10 + (s[i] - '0');
 	}
 	return id;
+}
+
+/* The {id} of the path; an id no item has: -1. */
+static long long
+item_id(portal_req *r)
+{
+	return item_parse_id(api->param(r, "id"));
 }
 
 static int

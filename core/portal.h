@@ -511,6 +511,10 @@ struct portal_api {
 	int (*list_rows)(portal_req *r, portal_stmt *s, unsigned i, const struct portal_list *l,
 	                 struct json_object *(*from_row)(portal_req *r, portal_stmt *s),
 	                 unsigned key_col, struct json_object *items, int *more, const char **last_key);
+	/* An item id as a client writes it (in a path or a query argument):
+	 * digits without a leading zero, at most 18 of them (fits a BIGINT).
+	 * The id, or -1 for anything else. */
+	long long (*parse_id)(const char *s);
 };
 
 #endif /* PORTAL_H */

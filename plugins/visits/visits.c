@@ -44,23 +44,6 @@ struct file_src {
 extern const struct file_src visits_templates[];
 extern const char visits_messages[];
 
-/* A decimal id: digits without a leading zero, at most 18 of them (fits a
- * BIGINT).  Anything else: -1. */
-static long long
-visits_parse_id(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > 18 || s[0] == '0')
-		return -1;
-	long long id = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		id = id * 10 + (s[i] - '0');
-	}
-	return id;
-}
-
 /* 1 when the caller may see non-public visits of this municipality. */
 static int
 visits_insider(portal_req *r)
@@ -180,7 +163,7 @@ visits_to_arg(portal_req *r, struct portal_list *l, const char *v)
 static const char *
 visits_partnership_arg(portal_req *r, struct portal_list *l, const char *v)
 {
-	if (visits_parse_id(v) > 0)
+	if (api->parse_id(v) > 0)
 		return v;
 	api->field_error(r, "partnership", "must be a partnership id (a positive integer)");
 	return NULL;
@@ -232,7 +215,7 @@ static const struct portal_item visits_item = {
 static int
 visits_init(portal_plugin *p, const struct portal_api *core)
 {
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, list_rows)) {
+	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, parse_id)) {
 		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
 		return PORTAL_ERROR;
 	}
