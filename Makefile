@@ -14,21 +14,33 @@ PKGS    := $(DB) libconfig json-c libsodium
 
 WARN    := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
            -Wshadow -Wpointer-arith -Wformat=2 -Wvla -Wundef -Wno-unused-parameter
+# CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0 changes only the
+# optimisation); what the build needs is added in ALL_CFLAGS and ALL_LDFLAGS.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Icore $(shell pkg-config --cflags $(PKGS))
-LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lfcgi -ldl -lm
+LDFLAGS ?=
+# pkg-config runs once, when a compile first needs it (not when the Makefile
+# is read, so `make run` and `make test` can install the libraries first).
+pkg_ok   = $(eval pkg_ok := $$(shell pkg-config --exists $(PKGS) && echo yes))$(pkg_ok)
+pkgflags = $(if $(pkg_ok),$(shell pkg-config $(1) $(PKGS)),$(error pkg-config finds no $(PKGS): \
+           "make deps" installs the packages (so do "make run" and "make test", before they compile)))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkgflags,--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(call pkgflags,--libs))$(PKG_LIBS)
+SAN_FLAGS :=
 ifeq ($(FUZZ),1)
 # libFuzzer harnesses (tests/fuzz/): clang, the core built for fuzzing.
 CC      := clang
-CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=address,undefined
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+SAN_LDFLAGS := -fsanitize=address,undefined
 B       := build-fuzz
 endif
 ifeq ($(SAN),1)
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LDFLAGS := -fsanitize=address,undefined
 B       := build-san
 endif
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Icore $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_LDFLAGS) $(LDFLAGS)
+LDLIBS   = $(PKG_LIBS) -lfcgi -ldl -lm
 
 CORE_SRC := $(filter-out core/main.c core/portalctl.c,$(wildcard core/*.c))
 CORE_OBJ := $(CORE_SRC:core/%.c=$(B)/core/%.o) $(B)/core/schema_sql.o $(B)/core/openapi_json.o \
@@ -43,21 +55,21 @@ all: $(B)/portald $(B)/portalctl $(PLUGIN_SO)
 
 $(B)/core/%.o: core/%.c core/*.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Core migrations, compiled into the binaries (schema/NNN_name.sql, in order).
 $(B)/core/schema_sql.c: $(sort $(wildcard schema/*.sql)) tools/embed-migrations.sh
 	@mkdir -p $(@D)
 	sh tools/embed-migrations.sh core_migrations $(sort $(wildcard schema/*.sql)) > $@
 $(B)/core/schema_sql.o: $(B)/core/schema_sql.c
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -Icore -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Icore -c -o $@ $<
 
 # The core's OpenAPI description, compiled in as core_openapi.
 $(B)/core/openapi_json.c: core/openapi.json tools/embed-text.sh
 	@mkdir -p $(@D)
 	sh tools/embed-text.sh core_openapi core/openapi.json > $@
 $(B)/core/openapi_json.o: $(B)/core/openapi_json.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Templates, words and the stylesheet of the pages, compiled in.
 CORE_ASSETS := $(sort $(wildcard core/templates/*)) core/messages.json core/static/portal.css \
@@ -69,12 +81,12 @@ $(B)/core/assets.c: $(CORE_ASSETS) tools/embed-files.sh tools/embed-text.sh
 	  sh tools/embed-text.sh core_css core/static/portal.css | grep -v '^/\*'; \
 	  sh tools/embed-text.sh core_map_outline core/map/europe.txt | grep -v '^/\*'; } > $@
 $(B)/core/assets.o: $(B)/core/assets.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/portald: $(B)/core/main.o $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/portalctl: $(B)/core/portalctl.o $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A plugin: every .c in plugins/NAME/, plus its schema/*.sql embedded as
 # NAME_migrations, its openapi.json (if any) as NAME_openapi (an empty
@@ -89,15 +101,15 @@ $(B)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wild
 	sh tools/embed-text.sh $*_openapi $(wildcard plugins/$*/openapi.json) > $(B)/gen/$*_openapi.c
 	{ sh tools/embed-files.sh $*_templates $(sort $(wildcard plugins/$*/templates/*)); \
 	  sh tools/embed-text.sh $*_messages $(wildcard plugins/$*/messages.json) | grep -v '^/\*'; } > $(B)/gen/$*_pages.c
-	$(CC) $(CFLAGS) $(if $(wildcard plugins/$*/pkg-config),$$(pkg-config --cflags $$(cat plugins/$*/pkg-config))) -Wno-missing-prototypes -shared -o $@ $(filter %.c,$^) $(B)/gen/$*_schema.c $(B)/gen/$*_openapi.c $(B)/gen/$*_pages.c $(LDFLAGS) $(shell pkg-config --libs json-c) $(if $(wildcard plugins/$*/pkg-config),$$(pkg-config --libs $$(cat plugins/$*/pkg-config)))
+	$(CC) $(ALL_CFLAGS) $(if $(wildcard plugins/$*/pkg-config),$$(pkg-config --cflags $$(cat plugins/$*/pkg-config))) -Wno-missing-prototypes -shared -o $@ $(filter %.c,$^) $(B)/gen/$*_schema.c $(B)/gen/$*_openapi.c $(B)/gen/$*_pages.c $(ALL_LDFLAGS) $(shell pkg-config --libs json-c) $(if $(wildcard plugins/$*/pkg-config),$$(pkg-config --libs $$(cat plugins/$*/pkg-config)))
 
 $(B)/tests/plugins/%.so: tests/plugins/%.c core/portal.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
 
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
@@ -105,7 +117,7 @@ FUZZ_SECONDS ?= 60
 
 $(B)/fuzz/%: tests/fuzz/%.c $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
 fuzz-build: $(FUZZ_BIN) $(PLUGIN_SO)
 
@@ -117,18 +129,25 @@ fuzz:
 # In-process request replay, for valgrind (tests/integration/test_valgrind.sh).
 $(B)/tests/replay: tests/valgrind/replay.c $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
 check-build: all $(UNIT_BIN) $(TESTPLUG) $(B)/tests/replay
 
-test: check-build
+# `make run` and `make test` are a new user's first commands: each installs
+# the packages it needs (scripts/deps.sh run|test) before it compiles
+# anything, then builds with a make of its own.
+test:
+	sh scripts/deps.sh test
+	$(MAKE) check-build
 	B=$(B) SAN=$(SAN) sh tests/run.sh
 
-run: all
+run:
+	sh scripts/deps.sh run
+	$(MAKE) all
 	B=$(B) PORT=$(PORT) sh scripts/run.sh
 
 deps:
-	sh scripts/deps.sh
+	sh scripts/deps.sh test
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -14,7 +14,7 @@ BENCH_SECONDS ?= 10
 
 $(B)/bench/raw_fcgi: bench/raw_fcgi.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lfcgi
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lfcgi
 
 bench-build: all $(B)/bench/raw_fcgi
 

@@ -1,8 +1,16 @@
 #!/bin/sh
-# deps.sh - install the Debian (12, bookworm) packages the project needs, and
-# the npm packages of tests/contract (the OpenAPI lint and contract tests)
-# and tests/browser (playwright-core and axe-core: the accessibility tests in
-# Debian's chromium, which is one of the packages; no browser is downloaded).
+# deps.sh [run|test] - install the Debian (12, bookworm) packages the project
+# needs, before anything is compiled (the Makefile's `run`, `test` and `deps`
+# call it first).
+#
+#   run    what building and running needs: the compiler, pkg-config, the
+#          -dev libraries, MariaDB, nginx, python3 and curl (`make run`)
+#   test   all of run's, and what the tests and the bench need: clang and its
+#          sanitizer runtime, valgrind, chromium, jq, spawn-fcgi, wrk,
+#          Node.js and npm, then the npm packages of tests/contract (the
+#          OpenAPI lint and contract tests) and tests/browser (playwright-core
+#          and axe-core, driving Debian's chromium: no browser is downloaded)
+#          (`make test`, `make deps`; the default)
 #
 # Installs only what is missing, runs `apt-get update` only then, and says
 # nothing when all is there.  Not root: prints the apt-get command and exits 1
@@ -18,12 +26,22 @@ set -u
 
 # One entry per need; "a|b" is satisfied by either package (the first is
 # installed when none is).
-NEEDS="build-essential pkg-config libfcgi-dev libmariadb-dev libconfig-dev
+RUN_NEEDS="build-essential pkg-config libfcgi-dev libmariadb-dev libconfig-dev
 libjson-c-dev libsodium-dev libcmark-dev mariadb-server mariadb-client
-nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl jq
-spawn-fcgi wrk clang libclang-rt-14-dev valgrind chromium"
+nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl"
+TEST_NEEDS="jq spawn-fcgi wrk clang libclang-rt-14-dev valgrind chromium"
 
 say() { printf 'deps: %s\n' "$*" >&2; }
+
+set_=${1:-test}
+case $set_ in
+run) NEEDS=$RUN_NEEDS ;;
+test) NEEDS="$RUN_NEEDS $TEST_NEEDS" ;;
+*) say "usage: deps.sh [run|test]"; exit 2 ;;
+esac
+# the place of the temporary policy-rc.d (tests/integration/test_deps.sh
+# points it elsewhere)
+policy=${DEPS_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -32,6 +50,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # node_modules, so a changed lock (a pull, a version bump) installs again; a
 # failed install leaves no copy.
 npm_deps() {
+	[ "$set_" = test ] || return 0
 	rc=0
 	for sub in contract browser; do
 		npm_ci "$sub" || rc=1
@@ -78,8 +97,10 @@ for need in $NEEDS; do
 	[ "$ok" = 1 ] || missing="$missing ${need%%|*}"
 done
 # node and npm by command: a Node.js from elsewhere (NodeSource, nvm) is fine
-command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ "$set_" = test ]; then
+	command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+	command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
 missing=${missing# }
 if [ -z "$missing" ]; then
 	npm_deps
@@ -89,13 +110,13 @@ fi
 cmd="apt-get install -y --no-install-recommends $missing"
 if [ "$(id -u)" != 0 ]; then
 	say "missing Debian packages: $missing"
-	say "install them as root:"
+	say "not root, so nothing was installed; as root, run:"
 	echo "  apt-get update && $cmd" >&2
+	say "then this command again"
 	exit 1
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-policy=/usr/sbin/policy-rc.d
 made_policy=0
 cleanup() {
 	[ "$made_policy" = 1 ] && rm -f "$policy"
@@ -113,10 +134,15 @@ fi
 apt="apt-get -q -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
 say "installing: $missing"
 say "apt-get update"
-$apt update >&2 || { say "apt-get update failed"; exit 1; }
+if ! $apt update >&2; then
+	say "FAILED: apt-get update (is a Debian mirror reachable? see /etc/apt/sources.list*)"
+	say "nothing was compiled; run the same command again once apt-get works"
+	exit 1
+fi
 # shellcheck disable=SC2086
 if ! $apt install -y --no-install-recommends $missing >&2; then
 	say "FAILED: $cmd"
+	say "nothing was compiled; run the same command again once apt-get works"
 	exit 1
 fi
 cleanup
@@ -144,8 +170,10 @@ for need in $NEEDS; do
 	done
 	[ "$ok" = 1 ] || { say "still missing after apt-get: ${need%%|*}"; exit 1; }
 done
-for c in node npm; do
-	command -v "$c" >/dev/null 2>&1 || { say "still missing after apt-get: $c"; exit 1; }
-done
+if [ "$set_" = test ]; then
+	for c in node npm; do
+		command -v "$c" >/dev/null 2>&1 || { say "still missing after apt-get: $c"; exit 1; }
+	done
+fi
 say "all packages installed"
 npm_deps

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - `make run`: the whole local stack in the foreground.
 #
-# Installs missing Debian packages (when root), initialises $PORTAL_VAR once,
+# `make run` has installed the packages and built (scripts/deps.sh run);
+# this initialises $PORTAL_VAR once,
 # starts MariaDB, portald and nginx (scripts/stack.sh), prints the URL and
 # waits.  SIGINT (Ctrl-C), SIGTERM or SIGHUP stop everything it started; so
 # does one of the three dying.  The data in $PORTAL_VAR survives: the next
@@ -20,10 +21,6 @@ cd "$root" || exit 1
 
 say() { printf 'run: %s\n' "$*" >&2; }
 stack() { sh "$root/scripts/stack.sh" "$@"; }
-
-if [ "$(id -u)" = 0 ]; then
-	sh "$root/scripts/deps.sh" || exit 1
-fi
 
 if [ ! -f "$PORTAL_VAR/portal.conf" ] || [ ! -d "$PORTAL_VAR/mysql/mysql" ]; then
 	stack init || exit 1
