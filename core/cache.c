@@ -19,6 +19,12 @@
  * counter) also survive a restore from a backup: the restored token
  * belongs to exactly the restored data.
  *
+ * While the database cannot validate an entry (its breaker is open, or the
+ * token read fails), an entry made at most cache.stale_if_error seconds
+ * ago is served anyway, with an Age header and a log line (RFC 5861's
+ * stale-if-error; Varnish calls it grace), unless a write on this host has
+ * outdated it: citizens keep reading through a database restart.
+ *
  * That costs one primary-key read per hit.  `check = "host"` replaces it
  * with a generation in the memory the workers of this host share, bumped
  * after each commit here: a hit then touches no database, but writes made
@@ -45,7 +51,7 @@ struct cache_entry {
 	size_t keylen;
 	long long token;     /* database generation when made */
 	unsigned long local; /* host generation when made */
-	time_t expires;
+	time_t made, expires;
 	const char *content_type; /* static strings only (see cache_store) */
 	char *route;              /* for the log line and /metrics */
 	char *etag;
@@ -62,6 +68,7 @@ struct cache {
 	struct cache_entry lru; /* sentinel */
 	size_t bytes, max_bytes;
 	int ttl;
+	int stale_if_error;
 	int check_host;
 	/* SipHash key: the URI is the client's, so chains cannot be flooded */
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
@@ -86,6 +93,7 @@ cache_new(const struct conf *conf)
 	k->lru.prev = k->lru.next = &k->lru;
 	k->max_bytes = (size_t)conf->cache_size;
 	k->ttl = conf->cache_ttl;
+	k->stale_if_error = conf->cache_stale_if_error;
 	k->check_host = conf->cache_check_host;
 	randombytes_buf(k->hkey, sizeof(k->hkey));
 	return k;
@@ -268,6 +276,56 @@ cache_miss(struct core *c, struct portal_req *r)
 	}
 }
 
+/* r answered from e, which becomes the most recently used. */
+static void
+cache_answer(struct core *c, struct portal_req *r, struct cache_entry *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	e->next = c->cache->lru.next;
+	e->prev = &c->cache->lru;
+	e->next->prev = e;
+	c->cache->lru.next = e;
+
+	r->muni = r->cache_muni;
+	r->cache_route = e->route;
+	r->responded = 1;
+	r->content_type = e->content_type;
+	r->resp_head_raw = e->head;
+	r->resp_head_raw_len = e->headlen;
+	if (out_etag_listed(req_header(r, "If-None-Match"), e->etag, 1)) {
+		r->status = 304;
+	} else {
+		r->status = 200;
+		r->resp_raw = e->body;
+		r->resp_raw_len = e->bodylen;
+	}
+}
+
+/*
+ * The database cannot validate: serve the entry unvalidated when it was
+ * made at most stale_if_error seconds ago and no write on this host has
+ * outdated it, saying how old it is (Age).  Otherwise the normal path
+ * answers (503 without a database); its answer is not stored.
+ */
+static int
+cache_stale(struct core *c, struct portal_req *r)
+{
+	r->cache_eligible = 0;
+	struct cache_entry *e = cache_find(c->cache, r->cache_hash, r->cache_key, r->cache_keylen);
+	time_t age = e ? time(NULL) - e->made : 0;
+	if (e == NULL || c->cache->stale_if_error <= 0 || age > c->cache->stale_if_error ||
+	    e->local != r->cache_local)
+		return 0;
+	metrics_cache(c->metrics, METRICS_CACHE_STALE_IF_ERROR);
+	log_msg(PORTAL_LOG_WARN, r->request_id,
+	        "database unavailable: %s served from the cache unvalidated, %lld s old", r->uri,
+	        (long long)age);
+	cache_answer(c, r, e);
+	out_header(r, "Age", pool_printf(r->pool, "%lld", (long long)(age < 0 ? 0 : age)));
+	return 1;
+}
+
 int
 cache_serve(struct core *c, struct portal_req *r)
 {
@@ -291,15 +349,15 @@ cache_serve(struct core *c, struct portal_req *r)
 	/* the generations as they are before the answer is made */
 	r->cache_local = cache_local(c, m->slug);
 	if (!c->cache->check_host) {
-		/* a database known to be down: the normal path answers 503 */
-		if (db_is_down(c->db) || db_ensure(c->db) != PORTAL_OK) {
-			r->cache_eligible = 0; /* the normal path answers 503 */
-			return 0;
-		}
+		if (breaker_primary(c) != PORTAL_OK)
+			return cache_stale(c, r);
 		r->cache_token = cache_token(c->db, m->slug);
 		if (r->cache_token < 0) {
-			r->cache_eligible = 0;
-			return 0;
+			/* a connection the server had closed is made again at once */
+			breaker_lost(c);
+			if (breaker_is_open(c->metrics) || db_is_down(c->db) ||
+			    (r->cache_token = cache_token(c->db, m->slug)) < 0)
+				return cache_stale(c, r);
 		}
 	}
 	struct cache_entry *e = cache_find(c->cache, r->cache_hash, b.data, b.len);
@@ -315,28 +373,8 @@ cache_serve(struct core *c, struct portal_req *r)
 		cache_miss(c, r);
 		return 0;
 	}
-	/* most recently used first */
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-	e->next = c->cache->lru.next;
-	e->prev = &c->cache->lru;
-	e->next->prev = e;
-	c->cache->lru.next = e;
-
 	metrics_cache(c->metrics, METRICS_CACHE_HIT);
-	r->muni = m;
-	r->cache_route = e->route;
-	r->responded = 1;
-	r->content_type = e->content_type;
-	r->resp_head_raw = e->head;
-	r->resp_head_raw_len = e->headlen;
-	if (out_etag_listed(req_header(r, "If-None-Match"), e->etag, 1)) {
-		r->status = 304;
-	} else {
-		r->status = 200;
-		r->resp_raw = e->body;
-		r->resp_raw_len = e->bodylen;
-	}
+	cache_answer(c, r, e);
 	return 1;
 }
 
@@ -413,7 +451,8 @@ cache_store(struct core *c, struct portal_req *r, const char *route)
 	e->content_type = ct;
 	e->token = r->cache_token;
 	e->local = r->cache_local;
-	e->expires = time(NULL) + k->ttl;
+	e->made = time(NULL);
+	e->expires = e->made + k->ttl;
 	e->size = size;
 
 	struct cache_entry *old = cache_find(k, e->hash, e->key, e->keylen);

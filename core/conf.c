@@ -292,6 +292,8 @@ conf_replicas(struct conf *c, config_setting_t *db)
 		r->connect_timeout = (int)conf_int(c, g, "connect_timeout", c->db.connect_timeout, 1, 300);
 		r->read_timeout = (int)conf_int(c, g, "read_timeout", c->db.read_timeout, 1, 3600);
 		r->write_timeout = (int)conf_int(c, g, "write_timeout", c->db.write_timeout, 1, 3600);
+		r->statement_timeout = c->db.statement_timeout < r->read_timeout ? c->db.statement_timeout
+		                                                                  : r->read_timeout;
 		if (r->socket == NULL && r->host == NULL)
 			conf_error(c, g, "database.replicas[%d] needs \"socket\" or \"host\"", i);
 	}
@@ -389,8 +391,8 @@ conf_load(struct conf *c, const char *path)
 	} else {
 		static const char *const known[] = {"socket", "host", "port", "name", "user",
 		                                    "password", "connect_timeout", "read_timeout",
-		                                    "write_timeout", "replicas", "replica_retry",
-		                                    NULL};
+		                                    "write_timeout", "statement_timeout", "replicas",
+		                                    "replica_retry", NULL};
 		conf_check_members(c, db, "database", known);
 	}
 	c->db.socket = conf_str(c, db, "socket", NULL, 0);
@@ -402,6 +404,15 @@ conf_load(struct conf *c, const char *path)
 	c->db.connect_timeout = (int)conf_int(c, db, "connect_timeout", 3, 1, 300);
 	c->db.read_timeout = (int)conf_int(c, db, "read_timeout", 10, 1, 3600);
 	c->db.write_timeout = (int)conf_int(c, db, "write_timeout", 10, 1, 3600);
+	/* the server gives up on a statement before the client does (which
+	 * would take the connection down with it) and before nginx does */
+	c->db.statement_timeout = (int)conf_int(c, db, "statement_timeout",
+	                                        c->db.read_timeout < 8 ? c->db.read_timeout : 8, 0, 3600);
+	if (c->db.statement_timeout > c->db.read_timeout)
+		conf_error(c, config_setting_get_member(db, "statement_timeout"),
+		           "database.statement_timeout (%d s) must not exceed read_timeout (%d s): the "
+		           "client would give up on the statement first",
+		           c->db.statement_timeout, c->db.read_timeout);
 	if (db && c->db.socket == NULL && c->db.host == NULL)
 		conf_error(c, db, "database needs \"socket\" or \"host\"");
 	c->replica_retry = (int)conf_int(c, db, "replica_retry", 5, 1, 3600);
@@ -413,11 +424,12 @@ conf_load(struct conf *c, const char *path)
 		conf_error(c, cache, "\"cache\" must be a group { size = 8388608; ttl = 300; }");
 		cache = NULL;
 	} else if (cache) {
-		static const char *const known[] = {"size", "ttl", "check", NULL};
+		static const char *const known[] = {"size", "ttl", "check", "stale_if_error", NULL};
 		conf_check_members(c, cache, "cache", known);
 	}
 	c->cache_size = conf_int(c, cache, "size", 8LL * 1024 * 1024, 0, 1024LL * 1024 * 1024);
 	c->cache_ttl = (int)conf_int(c, cache, "ttl", 300, 1, 86400);
+	c->cache_stale_if_error = (int)conf_int(c, cache, "stale_if_error", 600, 0, 7 * 86400);
 	const char *check = conf_str(c, cache, "check", "database", 0);
 	c->cache_check_host = strcmp(check, "host") == 0;
 	if (!c->cache_check_host && strcmp(check, "database") != 0)

@@ -9,6 +9,7 @@
 #ifndef CORE_H
 #define CORE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -60,6 +61,9 @@ void buf_printf(struct buf *b, const char *fmt, ...) PORTAL_PRINTF(2, 3);
 struct conf_db {
 	const char *socket, *host, *name, *user, *password;
 	int port, connect_timeout, read_timeout, write_timeout;
+	/* seconds the server may spend on one statement (max_statement_time),
+	 * 0 for no bound; set in portald's workers only (db_connect) */
+	int statement_timeout;
 };
 
 /* Read replicas in database.replicas: few, since each worker opens one
@@ -97,6 +101,7 @@ struct conf {
 	long long cache_size; /* bytes per worker; 0: no response cache */
 	int cache_ttl;        /* seconds an entry may be served at most */
 	int cache_check_host; /* 1: validate against this host's writes only */
+	int cache_stale_if_error; /* seconds an entry may be served while the database is away */
 	struct conf_db replicas[CONF_MAX_REPLICAS]; /* name, user, password, timeouts: db's unless given */
 	size_t nreplicas;
 	int replica_retry; /* seconds a worker reads from the primary after its replica failed */
@@ -217,6 +222,11 @@ struct db *db_new(const struct conf_db *c);
 void db_free(struct db *d);
 int db_connect(struct db *d);   /* PORTAL_OK or PORTAL_ERROR (message in db_error) */
 int db_ensure(struct db *d);    /* connects when not connected */
+/* The last failure came after waiting a second or more (a timeout, not a
+ * connection found closed at once). */
+int db_waited(const struct db *d);
+/* The last failure was the server ending a statement at statement_timeout. */
+int db_timed_out(const struct db *d);
 int db_is_down(const struct db *d); /* 1 after a lost connection or failed connect */
 const char *db_error(const struct db *d);
 int db_exec(struct db *d, const char *sql); /* a trusted literal statement (DDL, BEGIN) */
@@ -387,6 +397,15 @@ struct metrics_route {
 	unsigned long sum_us;
 };
 
+/* While the primary does not answer, every worker of the host answers 503
+ * at once instead of sending statements; a probe process closes it. */
+struct breaker {
+	int open;               /* 1: no statements to the primary */
+	long long since_ms;     /* CLOCK_MONOTONIC ms when it last opened */
+	unsigned long opened;   /* times it opened (closed -> open) */
+	unsigned long closed;   /* times it closed again */
+};
+
 struct metrics {
 	unsigned long requests[6]; /* by status class 1xx..5xx; [0] unused */
 	unsigned long db_errors;
@@ -394,8 +413,8 @@ struct metrics {
 	unsigned long worker_restarts;
 	unsigned long replica_reads;     /* reads answered by a replica */
 	unsigned long replica_fallbacks; /* reads sent to the primary since the replica failed */
-	long long db_holdoff_ms; /* after a failed connect: until then, 503 at once */
-	unsigned long cache[5]; /* enum metrics_cache_event */
+	struct breaker breaker; /* the database's circuit breaker (breaker.c) */
+	unsigned long cache[6]; /* enum metrics_cache_event */
 	/* this host's generation of each municipality (by hash of its slug),
 	 * bumped after every committed write (cache.c) */
 	unsigned long cache_gen[METRICS_CACHE_SLOTS];
@@ -418,10 +437,32 @@ enum metrics_cache_event {
 	METRICS_CACHE_MISS,
 	METRICS_CACHE_STALE,
 	METRICS_CACHE_STORE,
-	METRICS_CACHE_EVICT
+	METRICS_CACHE_EVICT,
+	METRICS_CACHE_STALE_IF_ERROR /* served unvalidated while the database is away */
 };
 void metrics_cache(struct metrics *m, enum metrics_cache_event e);
 void metrics_text(struct metrics *m, struct buf *b, size_t plugins);
+
+/* ---- breaker.c: stop asking a database that does not answer ---- */
+long long breaker_now_ms(void); /* CLOCK_MONOTONIC */
+/* The primary failed (no connection, a lost one, a statement that timed
+ * out): open the breaker for every worker of the host.  m may be NULL
+ * (portalctl, tests): then nothing happens. */
+void breaker_trip(struct metrics *m, const char *why);
+int breaker_is_open(struct metrics *m);
+struct core;
+/* The primary (c->db), connected, or PORTAL_ERROR when the breaker is open
+ * or a connect fails (which opens it).  After the breaker closed, every
+ * worker connects anew: its old connection went with the outage. */
+int breaker_primary(struct core *c);
+/* A statement on the primary failed with the connection lost: open the
+ * breaker, unless the loss was found at once (a connection the server had
+ * closed, e.g. after its restart or wait_timeout) and a new connect works. */
+void breaker_lost(struct core *c);
+/* The probe process: while the breaker is open, connect and ping every
+ * quarter second with one-second timeouts; close it when that works.
+ * Returns when *stop becomes non-zero. */
+void breaker_probe(const struct conf_db *db, struct metrics *m, volatile sig_atomic_t *stop);
 
 #define CORE_GEN_WORDS 16
 struct core {
@@ -434,6 +475,7 @@ struct core {
 	struct metrics *metrics; /* shared between workers (mmap), may be NULL */
 	struct cache *cache;     /* this worker's response cache, or NULL */
 	uint64_t gen_ready[CORE_GEN_WORDS]; /* municipalities whose cache row exists (cache_row) */
+	unsigned long db_epoch; /* breaker closings seen when c->db connected (breaker.c) */
 	/* portalctl import/export (transfer.c) only; 0 in portald: */
 	int local_role;  /* a request without Authorization acts with this role */
 	int outer_txn;   /* the caller holds a transaction: writes are savepoints */

@@ -50,6 +50,9 @@ struct db {
 	const struct conf_db *conf;
 	MYSQL *my;
 	int down;
+	unsigned last_errno; /* of the last failure */
+	long long call_ms;   /* when the last call to the server began */
+	int slow;            /* the last failure came after a wait (a timeout) */
 	unsigned long reconnects;
 	char err[256];
 	struct portal_stmt *stmts;
@@ -122,6 +125,19 @@ db_is_down(const struct db *d)
 	return d->down || d->my == NULL;
 }
 
+int
+db_waited(const struct db *d)
+{
+	return d->slow;
+}
+
+int
+db_timed_out(const struct db *d)
+{
+	/* MariaDB's ER_STATEMENT_TIMEOUT, MySQL's ER_QUERY_TIMEOUT */
+	return d->last_errno == 1969 || d->last_errno == 3024;
+}
+
 unsigned long
 db_reconnects(const struct db *d)
 {
@@ -133,6 +149,8 @@ static void
 db_note_error(struct db *d, unsigned no, const char *msg)
 {
 	snprintf(d->err, sizeof(d->err), "%u: %s", no, msg ? msg : "");
+	d->last_errno = no;
+	d->slow = breaker_now_ms() - d->call_ms >= 1000;
 	switch (no) {
 	case CR_SERVER_GONE_ERROR:
 	case CR_SERVER_LOST:
@@ -147,6 +165,26 @@ db_note_error(struct db *d, unsigned no, const char *msg)
 	default:
 		break;
 	}
+}
+
+/*
+ * The server aborts a statement that runs longer than statement_timeout
+ * (MariaDB's max_statement_time; MySQL's max_execution_time bounds only
+ * SELECTs), so no worker goes on working for a request nginx has given up
+ * on.  A server that knows neither keeps its connection unbounded: only
+ * read_timeout then limits the wait.
+ */
+static void
+db_statement_timeout(struct db *d)
+{
+	char sql[96];
+	snprintf(sql, sizeof(sql), "SET SESSION max_statement_time = %d", d->conf->statement_timeout);
+	if (mysql_query(d->my, sql) == 0)
+		return;
+	snprintf(sql, sizeof(sql), "SET SESSION max_execution_time = %d",
+	         d->conf->statement_timeout * 1000);
+	if (mysql_query(d->my, sql) != 0)
+		log_msg(PORTAL_LOG_WARN, NULL, "database: no statement time limit (%s)", mysql_error(d->my));
 }
 
 int
@@ -178,6 +216,8 @@ db_connect(struct db *d)
 		d->down = 1;
 		return PORTAL_ERROR;
 	}
+	if (d->conf->statement_timeout > 0)
+		db_statement_timeout(d);
 	if (d->down)
 		d->reconnects++;
 	d->down = 0;
@@ -197,6 +237,7 @@ db_ping(struct db *d)
 {
 	if (db_ensure(d) != PORTAL_OK)
 		return PORTAL_ERROR;
+	d->call_ms = breaker_now_ms();
 	if (mysql_ping(d->my) != 0) {
 		db_note_error(d, mysql_errno(d->my), mysql_error(d->my));
 		d->down = 1;
@@ -210,6 +251,7 @@ db_exec(struct db *d, const char *sql)
 {
 	if (db_ensure(d) != PORTAL_OK)
 		return PORTAL_ERROR;
+	d->call_ms = breaker_now_ms();
 	if (mysql_real_query(d->my, sql, strlen(sql)) != 0) {
 		db_note_error(d, mysql_errno(d->my), mysql_error(d->my));
 		return PORTAL_ERROR;
@@ -232,6 +274,7 @@ db_begin(struct db *d)
 int
 db_commit(struct db *d)
 {
+	d->call_ms = breaker_now_ms();
 	if (d->my == NULL || mysql_commit(d->my) != 0) {
 		if (d->my)
 			db_note_error(d, mysql_errno(d->my), mysql_error(d->my));
@@ -245,6 +288,7 @@ db_rollback(struct db *d)
 {
 	if (d->my == NULL || d->down)
 		return PORTAL_ERROR;
+	d->call_ms = breaker_now_ms();
 	if (mysql_rollback(d->my) != 0) {
 		db_note_error(d, mysql_errno(d->my), mysql_error(d->my));
 		return PORTAL_ERROR;
@@ -412,6 +456,7 @@ db_execute(struct portal_stmt *s)
 			return PORTAL_ERROR;
 		}
 	s->last_errno = 0;
+	d->call_ms = breaker_now_ms();
 	if ((s->nparams && mysql_stmt_bind_param(s->st, s->pb)) || mysql_stmt_execute(s->st)) {
 		s->last_errno = mysql_stmt_errno(s->st);
 		db_note_error(d, mysql_stmt_errno(s->st), mysql_stmt_error(s->st));

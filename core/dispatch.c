@@ -16,8 +16,13 @@
 static void
 dispatch_healthz(struct core *c, struct portal_req *r)
 {
+	if (breaker_primary(c) != PORTAL_OK) {
+		out_problem(r, 503, "the database does not answer");
+		return;
+	}
 	if (db_ping(c->db) != PORTAL_OK) {
 		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
+		breaker_lost(c);
 		out_problem(r, 503, "the database does not answer");
 		return;
 	}
@@ -87,6 +92,7 @@ dispatch_auth(struct core *c, struct portal_req *r, const char **detail)
 		tok++;
 	int rc = auth_lookup(c->db, tok, &r->token);
 	if (rc < 0) {
+		breaker_lost(c);
 		*detail = "the database does not answer";
 		return 503;
 	}
@@ -100,48 +106,20 @@ dispatch_auth(struct core *c, struct portal_req *r, const char **detail)
 	return 0;
 }
 
-static long long
-dispatch_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* After a failed connect or a lost connection: every worker answers 503
- * at once for the next second (dispatch_db). */
-static void
-dispatch_db_hold_off(struct core *c)
-{
-	if (c->metrics)
-		__atomic_store_n(&c->metrics->db_holdoff_ms, dispatch_now_ms() + 1000, __ATOMIC_RELAXED);
-}
-
 /*
- * A connected primary, or 503.  While the database does not answer every
- * connect costs connect_timeout; so after one fails, every worker answers
- * 503 at once for a second (the hold-off is in the shared metrics page)
- * instead of queueing requests until nginx gives up with a 504.  Recovery
- * takes at most that second.
+ * A connected primary, or 503.  While the database does not answer, every
+ * statement costs read_timeout and every connect connect_timeout; so the
+ * first failure opens the host's breaker (breaker.c) and from then on
+ * every worker answers 503 at once, until the probe process finds the
+ * database answering again.
  */
 static int
 dispatch_primary(struct core *c, struct portal_req *r)
 {
-	if (db_is_down(c->db) && c->metrics &&
-	    dispatch_now_ms() < __atomic_load_n(&c->metrics->db_holdoff_ms, __ATOMIC_RELAXED)) {
+	if (breaker_primary(c) != PORTAL_OK) {
 		out_problem(r, 503, "the database does not answer; try again shortly");
 		return 0;
 	}
-	if (db_ensure(c->db) != PORTAL_OK) {
-		log_msg(PORTAL_LOG_WARN, r->request_id, "database: %s", db_error(c->db));
-		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
-		dispatch_db_hold_off(c);
-		out_problem(r, 503, "the database does not answer; try again shortly");
-		return 0;
-	}
-	/* the database is back: let every worker try again at once */
-	if (c->metrics && __atomic_load_n(&c->metrics->db_holdoff_ms, __ATOMIC_RELAXED) != 0)
-		__atomic_store_n(&c->metrics->db_holdoff_ms, 0, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -166,7 +144,7 @@ dispatch_replica_failed(struct core *c, struct portal_req *r)
 {
 	log_msg(PORTAL_LOG_WARN, r->request_id, "replica: %s; reading from the primary for %ds",
 	        db_error(c->rdb), c->conf->replica_retry);
-	c->rdb_retry_ms = dispatch_now_ms() + 1000LL * c->conf->replica_retry;
+	c->rdb_retry_ms = breaker_now_ms() + 1000LL * c->conf->replica_retry;
 	metrics_add(c->metrics, METRICS_REPLICA_FALLBACKS, 1);
 	db_done_all(c->rdb);
 	r->db = c->db;
@@ -183,7 +161,7 @@ dispatch_read_db(struct core *c, struct portal_req *r)
 	if (h && strcasecmp(h, "primary") == 0)
 		return c->db;
 	if (c->rdb_retry_ms != 0) {
-		if (dispatch_now_ms() < c->rdb_retry_ms) {
+		if (breaker_now_ms() < c->rdb_retry_ms) {
 			metrics_add(c->metrics, METRICS_REPLICA_FALLBACKS, 1);
 			return c->db;
 		}
@@ -416,8 +394,14 @@ dispatch_api(struct core *c, struct portal_req *r)
 		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
 		if (db_is_down(r->db)) {
 			if (r->db == c->db)
-				dispatch_db_hold_off(c);
+				breaker_lost(c);
 			out_problem(r, 503, "the database does not answer; try again shortly");
+		} else if (db_timed_out(r->db)) {
+			/* the server ended a statement at statement_timeout: it
+			 * answers, slowly; no breaker */
+			log_msg(PORTAL_LOG_WARN, r->request_id, "%s %s: %s", r->method, r->path,
+			        db_error(r->db));
+			out_problem(r, 503, "the database took too long to answer; try again shortly");
 		} else {
 			log_msg(PORTAL_LOG_ERR, r->request_id, "%s %s failed (database: %s)", r->method,
 			        r->path, db_error(r->db));

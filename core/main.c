@@ -9,7 +9,9 @@
  * worker has its own database connection and answers requests one at a
  * time.  SIGTERM/SIGINT: the master passes SIGTERM on, workers finish the
  * request in hand (accept is interrupted, not restarted) and exit.  A
- * worker that dies is replaced, with a pause when it dies young.
+ * worker that dies is replaced, with a pause when it dies young.  One more
+ * child, the probe, asks the database while the workers' breaker is open
+ * (breaker.c); it is replaced like a worker.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -171,6 +173,30 @@ worker_main(int fd, struct metrics *metrics, int index)
 	cache_free(c.cache);
 	db_free(c.rdb);
 	pool_destroy(&c.pool);
+	plugin_unload_all(&plugins);
+	conf_free(&conf);
+	db_library_end();
+	exit(0);
+}
+
+/* The database probe: its own process, so no worker waits for it. */
+static void
+probe_main(struct metrics *metrics)
+{
+	static char name[64];
+	snprintf(name, sizeof(name), "portald-probe[%d]", (int)getpid());
+	log_name = name;
+#ifdef __linux__
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+	set_signal(SIGTERM, on_stop);
+	set_signal(SIGINT, on_stop);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	if (getppid() == 1)
+		exit(0);
+	breaker_probe(&conf.db, metrics, &stop_flag);
 	plugin_unload_all(&plugins);
 	conf_free(&conf);
 	db_library_end();
@@ -390,9 +416,10 @@ main(int argc, char **argv)
 	if (drop_privileges(listen_path) != PORTAL_OK)
 		return 1;
 
+	/* slots 0..nworkers-1 are the workers, slot nworkers the probe */
 	int nworkers = conf.workers > 0 ? conf.workers : ncpu();
-	pid_t pids[MAX_WORKERS], old_pids[4 * MAX_WORKERS];
-	time_t started[MAX_WORKERS];
+	pid_t pids[MAX_WORKERS + 1], old_pids[4 * MAX_WORKERS + 4];
+	time_t started[MAX_WORKERS + 1];
 	int nold = 0;
 	memset(pids, 0, sizeof(pids));
 	memset(started, 0, sizeof(started));
@@ -420,10 +447,10 @@ main(int argc, char **argv)
 				/* the old workers finish the request in hand and exit;
 				 * new ones, forked from the new state, take over the
 				 * socket at once */
-				for (int i = 0; i < nworkers; i++) {
+				for (int i = 0; i <= nworkers; i++) {
 					if (pids[i] > 0) {
 						kill(pids[i], SIGTERM);
-						if (nold < 4 * MAX_WORKERS)
+						if (nold < 4 * MAX_WORKERS + 4)
 							old_pids[nold++] = pids[i];
 					}
 					pids[i] = 0;
@@ -433,8 +460,8 @@ main(int argc, char **argv)
 			}
 		}
 		time_t now = time(NULL);
-		for (int i = 0; i < nworkers; i++) {
-			if (pids[i] != 0)
+		for (int i = 0; i <= nworkers; i++) {
+			if (pids[i] != 0 || (i == nworkers && metrics == NULL))
 				continue;
 			/* a worker that died within a second of starting waits a second */
 			if (started[i] != 0 && now - started[i] < 1)
@@ -446,6 +473,10 @@ main(int argc, char **argv)
 			}
 			if (pid == 0) {
 				sigprocmask(SIG_SETMASK, &old, NULL);
+				if (i == nworkers) {
+					close(fd);
+					probe_main(metrics);
+				}
 				worker_main(fd, metrics, i);
 			}
 			if (started[i] != 0)
@@ -468,16 +499,17 @@ main(int argc, char **argv)
 			for (int k = 0; k < nold; k++)
 				if (old_pids[k] == pid)
 					old_pids[k] = old_pids[--nold];
-			for (int i = 0; i < nworkers; i++) {
+			for (int i = 0; i <= nworkers; i++) {
 				if (pids[i] != pid)
 					continue;
 				pids[i] = 0;
+				const char *what = i == nworkers ? "database probe" : "worker";
 				if (!stop_flag) {
 					if (WIFSIGNALED(status))
-						log_msg(PORTAL_LOG_ERR, NULL, "worker %d killed by signal %d; restarting",
-						        (int)pid, WTERMSIG(status));
+						log_msg(PORTAL_LOG_ERR, NULL, "%s %d killed by signal %d; restarting",
+						        what, (int)pid, WTERMSIG(status));
 					else
-						log_msg(PORTAL_LOG_ERR, NULL, "worker %d exited with %d; restarting",
+						log_msg(PORTAL_LOG_ERR, NULL, "%s %d exited with %d; restarting", what,
 						        (int)pid, WEXITSTATUS(status));
 				}
 			}
@@ -485,11 +517,12 @@ main(int argc, char **argv)
 	}
 
 	log_msg(PORTAL_LOG_INFO, NULL, "stopping: waiting for workers to finish their requests");
+	nworkers++; /* the probe too */
 	for (int i = 0; i < nworkers; i++)
 		if (pids[i] > 0)
 			kill(pids[i], SIGTERM);
 	/* workers of an earlier configuration still finishing: wait for them too */
-	for (int k = 0; k < nold && nworkers < MAX_WORKERS; k++)
+	for (int k = 0; k < nold && nworkers < MAX_WORKERS + 1; k++)
 		pids[nworkers++] = old_pids[k];
 	time_t deadline = time(NULL) + 10;
 	for (;;) {

@@ -155,11 +155,21 @@ metrics_text(struct metrics *m, struct buf *b, size_t plugins)
 	buf_printf(b, "# HELP portal_worker_restarts_total Workers restarted by the master after dying.\n"
 	              "# TYPE portal_worker_restarts_total counter\nportal_worker_restarts_total %lu\n",
 	           LOAD(m->worker_restarts));
-	static const char *const events[] = {"hit", "miss", "stale", "store", "evict"};
+	buf_printf(b, "# HELP portal_db_breaker_open 1 while the database breaker is open (no "
+	              "statements sent; 503 or stale cache entries).\n"
+	              "# TYPE portal_db_breaker_open gauge\nportal_db_breaker_open %d\n",
+	           breaker_is_open(m));
+	buf_printf(b, "# HELP portal_db_breaker_changes_total The database breaker's state changes.\n"
+	              "# TYPE portal_db_breaker_changes_total counter\n"
+	              "portal_db_breaker_changes_total{to=\"open\"} %lu\n"
+	              "portal_db_breaker_changes_total{to=\"closed\"} %lu\n",
+	           LOAD(m->breaker.opened), LOAD(m->breaker.closed));
+	static const char *const events[] = {"hit", "miss", "stale", "store", "evict", "stale_if_error"};
 	buf_puts(b, "# HELP portal_cache_total Response cache: hits, misses (no entry), stale "
-	            "entries dropped, answers stored, entries evicted for room.\n"
+	            "entries dropped, answers stored, entries evicted for room, entries served "
+	            "unvalidated while the database was away.\n"
 	            "# TYPE portal_cache_total counter\n");
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		buf_printf(b, "portal_cache_total{event=\"%s\"} %lu\n", events[i], LOAD(m->cache[i]));
 	buf_printf(b, "# HELP portal_plugins Plugins loaded.\n# TYPE portal_plugins gauge\n"
 	              "portal_plugins %zu\n",

@@ -148,6 +148,8 @@ connect_db(void)
 {
 	if (db_library_init() != PORTAL_OK)
 		return NULL;
+	/* migrations and imports may run statements longer than a request's */
+	conf.db.statement_timeout = 0;
 	struct db *d = db_new(&conf.db);
 	if (d == NULL || db_connect(d) != PORTAL_OK) {
 		fprintf(stderr, "portalctl: %s\n", d ? db_error(d) : "out of memory");

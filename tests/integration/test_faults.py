@@ -16,6 +16,12 @@
      write that got a 2xx is in the database as answered, no partnership is
      torn (all 3 agreements or none), the rows are the acknowledged ones plus
      at most the ones in flight at the kill, each with its audit entry.
+  e. The breaker and stale-if-error (issue 13): a page in every worker's
+     response cache, then MariaDB frozen (SIGSTOP) with no load: the first
+     uncached request may wait read_timeout; after it the next 4 uncached
+     requests answer portald's 503 within 1.5 s each, the cached page 200
+     with an Age header, /healthz 503 within 1.5 s, and /metrics shows the
+     breaker open; after SIGCONT a 200 within 10 s and the breaker closed.
 
 Every case leaves the stack as it found it: MariaDB and portald running, with
 valid pid files in $PORTAL_VAR/run (a restarted process writes its own).  A
@@ -379,10 +385,14 @@ def classify(r):
 
 class Load:
     """Threads GETting a list as fast as they can; every answer is recorded
-    as (start, end, kind)."""
+    as (start, end, kind).  With `uncached`, each request asks a search no
+    request asked before, so the response cache (which serves what it has
+    while the database is away) cannot answer it."""
 
-    def __init__(self, n, path=LIST, timeout=40):
+    def __init__(self, n, path=LIST, timeout=40, uncached=False):
         self.path = path
+        self.uncached = uncached
+        self.seq = 0
         self.timeout = timeout
         self.halt = False
         self.records = []
@@ -393,8 +403,13 @@ class Load:
     def run(self):
         while not self.halt:
             t0 = mono()
+            query = {"limit": "3"}
+            if self.uncached:
+                with self.lock:
+                    self.seq += 1
+                    query["q"] = "load%d%d" % (os.getpid(), self.seq)
             try:
-                r = request("GET", self.path, query={"limit": "3"}, timeout=self.timeout)
+                r = request("GET", self.path, query=query, timeout=self.timeout)
                 kind = classify(r)
                 ex = r
             except Exception as e:
@@ -542,7 +557,7 @@ def b_run():
     # default 4, frozen for at least that long (to try the core's limits)
     clients = int(os.environ.get("FAULTS_FREEZE_CLIENTS", "4"))
     least = float(os.environ.get("FAULTS_FREEZE_SECONDS", "0"))
-    with Load(clients, timeout=60) as load:
+    with Load(clients, timeout=60, uncached=True) as load:
         wait_for(lambda: load.count("ok") >= 20, 3)
         t_stop = mono()
         os.kill(dbpid, signal.SIGSTOP)
@@ -642,7 +657,11 @@ def c_run():
            % dbpid)
     C.update(stop_s=mono() - t0, master=mp, workers0=workers0, cap=cap)
     down = []
-    for path in (LIST, "/api/v1/lerum/partnerships/1", "/healthz", LIST, LIST):
+    # what the response cache cannot answer (it serves what it has while
+    # the database is away: case e)
+    fresh = LIST + "?q=down%d" % os.getpid()
+    for path in (fresh + "a", "/api/v1/lerum/partnerships/1?limit=1", "/healthz", fresh + "b",
+                 fresh + "c"):
         t1 = mono()
         r = request("GET", path, timeout=30)
         down.append((path, mono() - t1, classify(r), r))
@@ -681,6 +700,113 @@ def c_back():
     expect(alive(C["master"]) and read_pid(PORTALD_PIDFILE) == C["master"], "portald's master changed")
     expect(children(C["master"]) == C["workers0"], "the workers changed: %r -> %r"
            % (C["workers0"], children(C["master"])))
+
+
+# --- e. the breaker and stale-if-error -------------------------------------------
+
+E = {}
+
+
+def timed(path, **kw):
+    t0 = mono()
+    try:
+        r = request("GET", path, timeout=40, **kw)
+        return r, mono() - t0
+    except Exception as e:  # noqa: BLE001 (a time-out is a result here)
+        return e, mono() - t0
+
+
+def e_run():
+    mp = read_pid(PORTALD_PIDFILE)
+    dbpid = read_pid(MARIADB_PIDFILE)
+    expect(alive(mp) and alive(dbpid), "portald %r or mariadbd %r does not run" % (mp, dbpid))
+    nworkers = int(CORE.get("workers") or 0) or len(children(mp)) - 1
+    tag = "%d%d" % (os.getpid(), int(time.time()))
+    # a page no earlier request asked for (a query argument of its own), so
+    # that every worker stores it: warm up until the store counter says so
+    page = "/borlange/?warm=" + tag
+    stores0 = metric('portal_cache_total{event="store"}')
+    deadline = mono() + 20
+    while metric('portal_cache_total{event="store"}') - stores0 < nworkers and mono() < deadline:
+        ts = [threading.Thread(target=lambda: request("GET", page, timeout=10)) for _ in range(8)]
+        for th in ts:
+            th.start()
+        for th in ts:
+            th.join(15)
+    stored = metric('portal_cache_total{event="store"}') - stores0
+    expect(stored >= nworkers, "the page went into %d of %d workers' caches" % (stored, nworkers))
+    opened0 = metric('portal_db_breaker_changes_total{to="open"}')
+    closed0 = metric('portal_db_breaker_changes_total{to="closed"}')
+    uncached = lambda i: LIST + "?q=breaker%s%d" % (tag, i)  # noqa: E731 (never asked before)
+    res = {}
+    os.kill(dbpid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: all_threads_stopped(dbpid), 5, 0.01)
+        res["first"] = timed(uncached(0))
+        res["next"] = [timed(uncached(i)) for i in range(1, 5)]
+        res["page"] = [timed(page) for _ in range(3)]
+        res["health"] = timed("/healthz")
+        res["open"] = metric("portal_db_breaker_open")
+    finally:
+        t_cont = mono()
+        os.kill(dbpid, signal.SIGCONT)
+
+    def back():
+        r, _ = timed(uncached(99))
+        return not isinstance(r, Exception) and r.status == 200
+    ok = wait_for(back, 10, 0.05)
+    res["back"] = ok and mono() - t_cont
+    res["closed"] = wait_for(lambda: metric('portal_db_breaker_changes_total{to="closed"}') > closed0, 5)
+    res["opened"] = metric('portal_db_breaker_changes_total{to="open"}') - opened0
+    E.update(res)
+
+    def show(x):
+        r, s = x
+        return "%s in %.2f s" % (type(r).__name__ if isinstance(r, Exception) else r.status, s)
+    print("# e: MariaDB frozen; first uncached request %s; next 4: %s" % (
+        show(res["first"]), ", ".join(show(x) for x in res["next"])))
+    print("# e: cached page: %s (Age %s); /healthz %s; breaker opened %d time(s); 200 again %.2f s "
+          "after SIGCONT" % (", ".join(show(x) for x in res["page"]),
+                             ", ".join(str(x[0].header("age")) for x in res["page"]
+                                       if not isinstance(x[0], Exception)),
+                             show(res["health"]), res["opened"], res["back"] or -1))
+
+
+def e_fast_503():
+    expect(E.get("next"), "the scenario did not run")
+    for r, s in E["next"]:
+        expect(not isinstance(r, Exception), "a request failed: %r" % (r,))
+        expect(classify(r) == "core503", "an uncached GET while frozen: %s" % classify(r), r)
+        expect(s < 1.5, "an uncached GET while frozen took %.2f s (>= 1.5 s)" % s, r)
+
+
+def e_stale():
+    expect(E.get("page"), "the scenario did not run")
+    for r, s in E["page"]:
+        expect(not isinstance(r, Exception), "the cached page failed: %r" % (r,))
+        expect(r.status == 200, "the cached page while frozen: %d" % r.status, r)
+        expect(r.header("age") is not None and r.header("age").isdigit(), "no Age header", r)
+        expect(s < 1.5, "the cached page took %.2f s" % s, r)
+
+
+def e_healthz():
+    expect(E.get("health"), "the scenario did not run")
+    r, s = E["health"]
+    expect(not isinstance(r, Exception) and classify(r) == "core503",
+           "/healthz while frozen: %r" % (getattr(r, "status", r),))
+    expect(s < 1.5, "/healthz took %.2f s" % s)
+
+
+def e_breaker_metrics():
+    expect("opened" in E, "the scenario did not run")
+    expect(E["open"] == 1, "portal_db_breaker_open was %r while frozen" % E["open"])
+    expect(E["opened"] >= 1, "portal_db_breaker_changes_total{to=\"open\"} did not go up")
+    expect(E["closed"], "portal_db_breaker_changes_total{to=\"closed\"} did not go up")
+
+
+def e_recovery():
+    expect("back" in E, "the scenario did not run")
+    expect(E["back"] is not False and E["back"] is not None, "no 200 within 10 s of SIGCONT")
 
 
 # --- d. write storm and kill -9 of the whole portal ------------------------------
@@ -957,6 +1083,17 @@ def main():
         t.check("d: rows = acknowledged + at most the requests in flight, each audited",
                 d_counts, sql)
         t.check("d: the faulttest items are deleted", d_cleanup, sql)
+        for n in restore_stack(caps):
+            print("# restored: " + n)
+
+        t.check("e: a page in every worker's cache, MariaDB frozen, requests timed (scenario)", e_run)
+        t.check("e: after the first, 4 uncached GETs answer portald's 503 within 1.5 s each",
+                e_fast_503)
+        t.check("e: the cached page answers 200 with Age (stale-if-error)", e_stale)
+        t.check("e: /healthz answers 503 within 1.5 s", e_healthz)
+        t.check("e: /metrics shows the breaker open, then counts it opening and closing",
+                e_breaker_metrics)
+        t.check("e: after SIGCONT a 200 within 10 s", e_recovery)
     finally:
         try:
             for n in restore_stack(caps):

@@ -1,7 +1,9 @@
 /* The response cache without a database (cache.check = "host"): what is
  * cacheable, the key, 304s, invalidation by this host's writes, and the
- * size bound with LRU eviction.  The database check is tested through
- * nginx in tests/integration/test_cache.py. */
+ * size bound with LRU eviction; then, with the database check and its
+ * breaker open, entries served unvalidated (stale_if_error).  The database
+ * check is tested through nginx in tests/integration/test_cache.py, the
+ * breaker with a frozen MariaDB in tests/integration/test_faults.py. */
 #include <stdlib.h>
 
 #include "core.h"
@@ -154,6 +156,63 @@ main(void)
 	T_OK(get("/api/v1/lerum/news?limit=999", huge) == 0,
 	     "an answer over an eighth of the cache is not kept");
 
+	cache_free(core.cache);
+
+	/* the database check with the database away: the breaker is open */
+	conf.cache_check_host = 0;
+	conf.cache_stale_if_error = 600;
+	core.cache = cache_new(&conf);
+	T_OK(!breaker_is_open(core.metrics), "the breaker starts closed");
+	breaker_trip(core.metrics, "unit test");
+	breaker_trip(core.metrics, "a second worker");
+	T_OK(breaker_is_open(core.metrics) && core.metrics->breaker.opened == 1,
+	     "two trips open it once");
+	const char *ov = "/lerum/?lang=sv";
+	r = mkreq("GET", ov, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0 && !r->cache_eligible,
+	     "no entry: the normal path answers (503), and its answer is not kept");
+	/* an entry made while the database answered (token 42) */
+	r->cache_eligible = 1;
+	r->cache_token = 42;
+	answer(r, "<p>overview</p>", "public, max-age=60", "\"o1\"");
+	cache_store(&core, r, "page");
+	unsigned long grace0 = core.metrics->cache[METRICS_CACHE_STALE_IF_ERROR];
+	r = mkreq("GET", ov, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 1 && r->status == 200 && strcmp(r->resp_raw, "<p>overview</p>") == 0,
+	     "an entry is served unvalidated while the breaker is open");
+	const char *age = NULL;
+	for (struct req_header *h = r->resp_headers; h; h = h->next)
+		if (strcmp(h->name, "Age") == 0)
+			age = h->value;
+	T_OK(age && (strcmp(age, "0") == 0 || strcmp(age, "1") == 0), "with Age: %s", age ? age : "(none)");
+	T_OK(core.metrics->cache[METRICS_CACHE_STALE_IF_ERROR] == grace0 + 1,
+	     "counted as stale_if_error");
+	r = mkreq("GET", ov, "HTTP_IF_NONE_MATCH", "\"o1\"");
+	T_OK(cache_serve(&core, r) == 1 && r->status == 304, "If-None-Match still gives 304");
+	r = mkreq("PATCH", "/api/v1/lerum/partnerships/1", NULL, NULL);
+	r->muni = &lerum;
+	cache_written(&core, r);
+	r = mkreq("GET", ov, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0, "not after a write on this host made it outdated");
+	cache_free(core.cache);
+
+	conf.cache_stale_if_error = 0;
+	core.cache = cache_new(&conf);
+	r = mkreq("GET", ov, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0, "stale_if_error = 0: a miss");
+	r->cache_eligible = 1;
+	r->cache_token = 42;
+	answer(r, "<p>overview</p>", "public, max-age=60", NULL);
+	cache_store(&core, r, "page");
+	r = mkreq("GET", ov, NULL, NULL);
+	T_OK(cache_serve(&core, r) == 0, "stale_if_error = 0: never served unvalidated");
+	struct buf mb;
+	buf_init(&mb, &core.pool);
+	metrics_text(core.metrics, &mb, 0);
+	T_OK(strstr(mb.data, "portal_db_breaker_open 1\n") &&
+	         strstr(mb.data, "portal_db_breaker_changes_total{to=\"open\"} 1\n") &&
+	         strstr(mb.data, "portal_cache_total{event=\"stale_if_error\"} 2\n"),
+	     "/metrics shows the breaker and the stale answers");
 	cache_free(core.cache);
 	pool_destroy(&core.pool);
 	return T_DONE();
