@@ -23,14 +23,6 @@
 
 #include "core.h"
 
-long long
-breaker_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 breaker_is_open(struct metrics *m)
 {
@@ -46,7 +38,7 @@ breaker_trip(struct metrics *m, const char *why)
 	if (!__atomic_compare_exchange_n(&m->breaker.open, &expect, 1, 0, __ATOMIC_ACQ_REL,
 	                                 __ATOMIC_ACQUIRE))
 		return; /* another worker opened it first */
-	__atomic_store_n(&m->breaker.since_ms, breaker_now_ms(), __ATOMIC_RELEASE);
+	__atomic_store_n(&m->breaker.since_ms, log_now_ms(), __ATOMIC_RELEASE);
 	__atomic_add_fetch(&m->breaker.opened, 1, __ATOMIC_RELAXED);
 	log_msg(PORTAL_LOG_WARN, NULL,
 	        "database breaker open (%s): answering 503 without asking the database until a "
@@ -62,7 +54,7 @@ breaker_close(struct metrics *m)
 	                                 __ATOMIC_ACQUIRE))
 		return;
 	__atomic_add_fetch(&m->breaker.closed, 1, __ATOMIC_RELAXED);
-	long long ms = breaker_now_ms() - __atomic_load_n(&m->breaker.since_ms, __ATOMIC_ACQUIRE);
+	long long ms = log_now_ms() - __atomic_load_n(&m->breaker.since_ms, __ATOMIC_ACQUIRE);
 	log_msg(PORTAL_LOG_INFO, NULL, "database breaker closed: the database answers again after %.1f s",
 	        (double)ms / 1000.0);
 }

@@ -26,6 +26,7 @@ extern const char *log_name; /* "portald[1234]" */
 void log_msg(int level, const char *reqid, const char *fmt, ...) PORTAL_PRINTF(3, 4);
 void log_vmsg(int level, const char *reqid, const char *fmt, va_list ap) PORTAL_PRINTF(3, 0);
 int log_parse_level(const char *s);
+long long log_now_ms(void); /* CLOCK_MONOTONIC, for intervals */
 
 /* ---- pool.c: request memory, released in one place ---- */
 struct pool_block;
@@ -444,7 +445,6 @@ void metrics_cache(struct metrics *m, enum metrics_cache_event e);
 void metrics_text(struct metrics *m, struct buf *b, size_t plugins);
 
 /* ---- breaker.c: stop asking a database that does not answer ---- */
-long long breaker_now_ms(void); /* CLOCK_MONOTONIC */
 /* The primary failed (no connection, a lost one, a statement that timed
  * out): open the breaker for every worker of the host.  m may be NULL
  * (portalctl, tests): then nothing happens. */

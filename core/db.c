@@ -150,7 +150,7 @@ db_note_error(struct db *d, unsigned no, const char *msg)
 {
 	snprintf(d->err, sizeof(d->err), "%u: %s", no, msg ? msg : "");
 	d->last_errno = no;
-	d->slow = breaker_now_ms() - d->call_ms >= 1000;
+	d->slow = log_now_ms() - d->call_ms >= 1000;
 	switch (no) {
 	case CR_SERVER_GONE_ERROR:
 	case CR_SERVER_LOST:
@@ -237,7 +237,7 @@ db_ping(struct db *d)
 {
 	if (db_ensure(d) != PORTAL_OK)
 		return PORTAL_ERROR;
-	d->call_ms = breaker_now_ms();
+	d->call_ms = log_now_ms();
 	if (mysql_ping(d->my) != 0) {
 		db_note_error(d, mysql_errno(d->my), mysql_error(d->my));
 		d->down = 1;
@@ -251,7 +251,7 @@ db_exec(struct db *d, const char *sql)
 {
 	if (db_ensure(d) != PORTAL_OK)
 		return PORTAL_ERROR;
-	d->call_ms = breaker_now_ms();
+	d->call_ms = log_now_ms();
 	if (mysql_real_query(d->my, sql, strlen(sql)) != 0) {
 		db_note_error(d, mysql_errno(d->my), mysql_error(d->my));
 		return PORTAL_ERROR;
@@ -274,7 +274,7 @@ db_begin(struct db *d)
 int
 db_commit(struct db *d)
 {
-	d->call_ms = breaker_now_ms();
+	d->call_ms = log_now_ms();
 	if (d->my == NULL || mysql_commit(d->my) != 0) {
 		if (d->my)
 			db_note_error(d, mysql_errno(d->my), mysql_error(d->my));
@@ -288,7 +288,7 @@ db_rollback(struct db *d)
 {
 	if (d->my == NULL || d->down)
 		return PORTAL_ERROR;
-	d->call_ms = breaker_now_ms();
+	d->call_ms = log_now_ms();
 	if (mysql_rollback(d->my) != 0) {
 		db_note_error(d, mysql_errno(d->my), mysql_error(d->my));
 		return PORTAL_ERROR;
@@ -456,7 +456,7 @@ db_execute(struct portal_stmt *s)
 			return PORTAL_ERROR;
 		}
 	s->last_errno = 0;
-	d->call_ms = breaker_now_ms();
+	d->call_ms = log_now_ms();
 	if ((s->nparams && mysql_stmt_bind_param(s->st, s->pb)) || mysql_stmt_execute(s->st)) {
 		s->last_errno = mysql_stmt_errno(s->st);
 		db_note_error(d, mysql_stmt_errno(s->st), mysql_stmt_error(s->st));

@@ -144,7 +144,7 @@ dispatch_replica_failed(struct core *c, struct portal_req *r)
 {
 	log_msg(PORTAL_LOG_WARN, r->request_id, "replica: %s; reading from the primary for %ds",
 	        db_error(c->rdb), c->conf->replica_retry);
-	c->rdb_retry_ms = breaker_now_ms() + 1000LL * c->conf->replica_retry;
+	c->rdb_retry_ms = log_now_ms() + 1000LL * c->conf->replica_retry;
 	metrics_add(c->metrics, METRICS_REPLICA_FALLBACKS, 1);
 	db_done_all(c->rdb);
 	r->db = c->db;
@@ -161,7 +161,7 @@ dispatch_read_db(struct core *c, struct portal_req *r)
 	if (h && strcasecmp(h, "primary") == 0)
 		return c->db;
 	if (c->rdb_retry_ms != 0) {
-		if (breaker_now_ms() < c->rdb_retry_ms) {
+		if (log_now_ms() < c->rdb_retry_ms) {
 			metrics_add(c->metrics, METRICS_REPLICA_FALLBACKS, 1);
 			return c->db;
 		}

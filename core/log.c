@@ -14,6 +14,14 @@ const char *log_name = "portal";
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug"};
 
+long long
+log_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 log_parse_level(const char *s)
 {

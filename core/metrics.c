@@ -158,7 +158,7 @@ metrics_text(struct metrics *m, struct buf *b, size_t plugins)
 	buf_printf(b, "# HELP portal_db_breaker_open 1 while the database breaker is open (no "
 	              "statements sent; 503 or stale cache entries).\n"
 	              "# TYPE portal_db_breaker_open gauge\nportal_db_breaker_open %d\n",
-	           breaker_is_open(m));
+	           LOAD(m->breaker.open));
 	buf_printf(b, "# HELP portal_db_breaker_changes_total The database breaker's state changes.\n"
 	              "# TYPE portal_db_breaker_changes_total counter\n"
 	              "portal_db_breaker_changes_total{to=\"open\"} %lu\n"
