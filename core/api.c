@@ -10,8 +10,6 @@
 
 #include "core.h"
 
-int plugin_route_add(portal_plugin *p, const struct portal_route *def);
-int plugin_migration_add(portal_plugin *p, unsigned version, const char *name, const char *sql);
 
 static void api_log(portal_req *r, int level, const char *fmt, ...) PORTAL_PRINTF(3, 4);
 static void api_plugin_log(portal_plugin *p, int level, const char *fmt, ...) PORTAL_PRINTF(3, 4);

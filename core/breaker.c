@@ -1,5 +1,9 @@
 /*
- * breaker.c - the database's circuit breaker, shared by the host's workers.
+ * breaker.c - which database answers a request: the primary behind a
+ * circuit breaker the host's workers share, or the worker's read replica,
+ * which falls back to the primary for replica_retry seconds after it fails.
+ *
+ * The primary's breaker.
  *
  * A database that does not answer costs each statement sent to it the
  * client's read_timeout (a frozen server) and each connect connect_timeout;
@@ -19,6 +23,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core.h"
@@ -90,6 +95,55 @@ breaker_lost(struct core *c)
 		}
 	}
 	breaker_trip(c->metrics, db_error(c->db));
+}
+
+/* ---- the replica: a breaker of each worker's own ---- */
+
+struct db *
+breaker_replica_new(const struct conf *conf, int index)
+{
+	if (conf->nreplicas == 0)
+		return NULL;
+	return db_new(&conf->replicas[(size_t)(index < 0 ? 0 : index) % conf->nreplicas]);
+}
+
+/*
+ * The replica failed (no connection, or lost in the middle of a read):
+ * this request and this worker's reads for the next replica_retry seconds
+ * go to the primary, which has every row the replica has.  Per worker,
+ * since each worker has its own replica connection: a replica that
+ * refuses connections costs one attempt per worker and period, one that
+ * hangs costs connect_timeout once per worker and period.
+ */
+void
+breaker_replica_failed(struct core *c, struct portal_req *r)
+{
+	log_msg(PORTAL_LOG_WARN, r->request_id, "replica: %s; reading from the primary for %ds",
+	        db_error(c->rdb), c->conf->replica_retry);
+	c->rdb_retry_ms = log_now_ms() + 1000LL * c->conf->replica_retry;
+	metrics_add(c->metrics, METRICS_REPLICA_FALLBACKS, 1);
+	db_done_all(c->rdb);
+	r->db = c->db;
+}
+
+struct db *
+breaker_read_db(struct core *c, struct portal_req *r)
+{
+	if (c->rdb == NULL)
+		return c->db;
+	/* read-your-writes on request: a client that has just written and
+	 * must see it asks for the primary (replicas lag) */
+	const char *h = req_header(r, "Portal-Read");
+	if (h && strcasecmp(h, "primary") == 0)
+		return c->db;
+	if (c->rdb_retry_ms != 0) {
+		if (log_now_ms() < c->rdb_retry_ms) {
+			metrics_add(c->metrics, METRICS_REPLICA_FALLBACKS, 1);
+			return c->db;
+		}
+		c->rdb_retry_ms = 0;
+	}
+	return c->rdb;
 }
 
 static void

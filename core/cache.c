@@ -266,7 +266,7 @@ cache_miss(struct core *c, struct portal_req *r)
 {
 	if (c->rdb == NULL || c->cache->check_host)
 		return;
-	r->db = dispatch_read_db(c, r);
+	r->db = breaker_read_db(c, r);
 	if (r->db == c->db)
 		return;
 	if (db_is_down(r->db) || db_ensure(r->db) != PORTAL_OK ||

@@ -171,7 +171,12 @@ int plugin_load(struct plugins *ps, const char *path, const char *expect_name,
  * against the declared settings.  Errors go to c->errors. */
 int plugin_load_all(struct plugins *ps, struct conf *c);
 void plugin_unload_all(struct plugins *ps);
+/* registry.c: what the plugins registered */
 portal_plugin *plugin_find(struct plugins *ps, const char *name);
+void plugin_loading(struct plugins *ps); /* where api->route adds, during init; NULL after */
+int plugin_route_add(portal_plugin *p, const struct portal_route *def);
+int plugin_migration_add(portal_plugin *p, unsigned version, const char *name, const char *sql);
+void plugin_free_routes(const portal_plugin *p);
 const struct portal_setting *plugin_setting(const portal_plugin *p, const char *name);
 
 /* ---- router.c ---- */
@@ -459,6 +464,16 @@ int breaker_primary(struct core *c);
  * breaker, unless the loss was found at once (a connection the server had
  * closed, e.g. after its restart or wait_timeout) and a new connect works. */
 void breaker_lost(struct core *c);
+/* The replica worker `index` reads from (by index, so the workers spread
+ * over the replicas), or NULL when none is configured. */
+struct db *breaker_replica_new(const struct conf *conf, int index);
+/* The database a read of r goes to: c->rdb unless it is absent, failed
+ * within core.replica_retry seconds or asked off by the client; else the
+ * primary. */
+struct db *breaker_read_db(struct core *c, struct portal_req *r);
+/* The replica failed in r: r and this worker's reads for replica_retry
+ * seconds go to the primary. */
+void breaker_replica_failed(struct core *c, struct portal_req *r);
 /* The probe process: while the breaker is open, connect and ping every
  * quarter second with one-second timeouts; close it when that works.
  * Returns when *stop becomes non-zero. */
@@ -480,13 +495,7 @@ struct core {
 	int local_role;  /* a request without Authorization acts with this role */
 	int outer_txn;   /* the caller holds a transaction: writes are savepoints */
 };
-/* The replica worker `index` reads from (by index, so the workers spread
- * over the replicas), or NULL when none is configured. */
-struct db *dispatch_replica_new(const struct conf *conf, int index);
-/* The database a read of r goes to: c->rdb unless it is absent, failed
- * within core.replica_retry seconds or asked off by the client; else the
- * primary. */
-struct db *dispatch_read_db(struct core *c, struct portal_req *r);
+
 /* A request on io, its memory in p, parsed (a request that cannot be is
  * answered: r->responded).  Every way into the core starts here: FastCGI,
  * a page's parts, portalctl's import and export.  db: the database its
@@ -597,10 +606,16 @@ int pages_register(portal_plugin *p, const char *name, const char *text);
 int pages_messages(portal_plugin *p, const char *json);
 void pages_forget(const portal_plugin *p);
 /* 1 when the request was a page (or static file) and is answered. */
-int pages_dispatch(struct core *c, struct portal_req *r);
+/* How a page gets its parts: GET path?query through the JSON API as r's
+ * caller, the answer in the returned request (the dispatcher's
+ * dispatch_sub; pages do not call the dispatcher by name). */
+typedef struct portal_req *(*pages_api_fn)(struct core *c, struct portal_req *r, const char *path,
+                                           const char *query);
+int pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api);
 /* /api/v1/{m}/{module}.{ext} through the module's list.{ext} template;
  * 1 when answered, 0 when the module has no such template. */
-int pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext);
+int pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext,
+                 pages_api_fn api);
 
 /* ---- transfer.c: portalctl export / import ---- */
 struct transfer_opts {

@@ -13,6 +13,9 @@
 
 #include "core.h"
 
+static struct portal_req *dispatch_sub(struct core *c, struct portal_req *r, const char *path,
+                                       const char *query);
+
 static void
 dispatch_healthz(struct core *c, struct portal_req *r)
 {
@@ -123,53 +126,6 @@ dispatch_primary(struct core *c, struct portal_req *r)
 	return 1;
 }
 
-struct db *
-dispatch_replica_new(const struct conf *conf, int index)
-{
-	if (conf->nreplicas == 0)
-		return NULL;
-	return db_new(&conf->replicas[(size_t)(index < 0 ? 0 : index) % conf->nreplicas]);
-}
-
-/*
- * The replica failed (no connection, or lost in the middle of a read):
- * this request and this worker's reads for the next replica_retry seconds
- * go to the primary, which has every row the replica has.  Per worker,
- * since each worker has its own replica connection: a replica that
- * refuses connections costs one attempt per worker and period, one that
- * hangs costs connect_timeout once per worker and period.
- */
-static void
-dispatch_replica_failed(struct core *c, struct portal_req *r)
-{
-	log_msg(PORTAL_LOG_WARN, r->request_id, "replica: %s; reading from the primary for %ds",
-	        db_error(c->rdb), c->conf->replica_retry);
-	c->rdb_retry_ms = log_now_ms() + 1000LL * c->conf->replica_retry;
-	metrics_add(c->metrics, METRICS_REPLICA_FALLBACKS, 1);
-	db_done_all(c->rdb);
-	r->db = c->db;
-}
-
-struct db *
-dispatch_read_db(struct core *c, struct portal_req *r)
-{
-	if (c->rdb == NULL)
-		return c->db;
-	/* read-your-writes on request: a client that has just written and
-	 * must see it asks for the primary (replicas lag) */
-	const char *h = req_header(r, "Portal-Read");
-	if (h && strcasecmp(h, "primary") == 0)
-		return c->db;
-	if (c->rdb_retry_ms != 0) {
-		if (log_now_ms() < c->rdb_retry_ms) {
-			metrics_add(c->metrics, METRICS_REPLICA_FALLBACKS, 1);
-			return c->db;
-		}
-		c->rdb_retry_ms = 0;
-	}
-	return c->rdb;
-}
-
 /*
  * r->db connected, or 503.  A replica that cannot be reached is not an
  * error: the read goes to the primary.  A token is looked up on the
@@ -183,7 +139,7 @@ dispatch_db(struct core *c, struct portal_req *r)
 	if (r->db == NULL)
 		r->db = c->db;
 	if (r->db != c->db && db_ensure(r->db) != PORTAL_OK)
-		dispatch_replica_failed(c, r);
+		breaker_replica_failed(c, r);
 	const char *h = req_header(r, "Authorization");
 	if (r->db == c->db || (h && *h))
 		return dispatch_primary(c, r);
@@ -294,7 +250,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 	if (dot && dot[1] != '\0') {
 		char module[65];
 		snprintf(module, sizeof(module), "%.*s", (int)(dot - r->seg[3]), r->seg[3]);
-		if (pages_export(c, r, module, dot + 1))
+		if (pages_export(c, r, module, dot + 1, dispatch_sub))
 			return;
 	}
 	st = router_match(c->plugins->router, r->method, r->seg + 3, r->nseg - 3, &r->match);
@@ -316,7 +272,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 	if (write)
 		r->db = c->db;
 	else if (r->db == NULL)
-		r->db = dispatch_read_db(c, r);
+		r->db = breaker_read_db(c, r);
 	if (dispatch_authorize(c, r, r->match.route->def.min_role))
 		return;
 	if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
@@ -347,7 +303,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 		/* a replica that does not take a new connection either: the
 		 * read is done again on the primary, so it gets no 5xx */
 		if (r->db != c->db && db_connect(r->db) != PORTAL_OK)
-			dispatch_replica_failed(c, r);
+			breaker_replica_failed(c, r);
 		if (db_ensure(r->db) == PORTAL_OK) {
 			log_msg(PORTAL_LOG_WARN, r->request_id, "database connection lost; reconnected, retrying");
 			r->responded = 0;
@@ -459,6 +415,69 @@ dispatch_validate(struct core *c, struct portal_req *r, const char *route)
 	}
 }
 
+/* ---- sub-requests: a page's parts from the JSON API (pages.c) ---- */
+
+struct sub_io {
+	const struct req_io *parent;
+	const char *uri, *qs;
+};
+
+static const char *
+sub_param(void *ctx, const char *name)
+{
+	struct sub_io *s = ctx;
+	if (strcmp(name, "REQUEST_METHOD") == 0)
+		return "GET";
+	if (strcmp(name, "REQUEST_URI") == 0)
+		return s->uri;
+	if (strcmp(name, "QUERY_STRING") == 0)
+		return s->qs;
+	if (strncmp(name, "HTTP_IF_", 8) == 0 || strcmp(name, "CONTENT_TYPE") == 0 ||
+	    strcmp(name, "CONTENT_LENGTH") == 0)
+		return NULL; /* the page's own conditions are not the item's */
+	return s->parent->param(s->parent->ctx, name);
+}
+
+static int
+sub_read(void *ctx, char *buf, int n)
+{
+	(void)ctx, (void)buf, (void)n;
+	return 0;
+}
+
+static int
+sub_write(void *ctx, const char *buf, size_t n)
+{
+	(void)ctx, (void)buf, (void)n;
+	return 0;
+}
+
+/* Runs GET `path` (with `query`, already encoded) through the JSON API as
+ * r's caller; the answer is in the returned request.  Handed to pages as
+ * their pages_api_fn. */
+static struct portal_req *
+dispatch_sub(struct core *c, struct portal_req *r, const char *path, const char *query)
+{
+	struct sub_io *s = pool_alloc(r->pool, sizeof(*s));
+	s->parent = r->io;
+	s->qs = query ? query : "";
+	s->uri = pool_printf(r->pool, "%s%s%s", path, *s->qs ? "?" : "", s->qs);
+	struct req_io *io = pool_alloc(r->pool, sizeof(*io));
+	io->ctx = s;
+	io->param = sub_param;
+	io->read = sub_read;
+	io->write = sub_write;
+	/* the page reads all its parts from one server: a replica that fails
+	 * in one sub-request is not asked by the next */
+	if (r->db == NULL)
+		r->db = breaker_read_db(c, r);
+	struct portal_req *sub = dispatch_new(c, r->pool, io, r->db);
+	if (!sub->responded)
+		dispatch_api(c, sub);
+	r->db = sub->db;
+	return sub;
+}
+
 /* The route's name for the log line and /metrics. */
 static const char *
 dispatch_route(struct portal_req *r)
@@ -520,7 +539,7 @@ dispatch_request(struct core *c, const struct req_io *io)
 		dispatch_metrics(c, r);
 	else if (r->nseg >= 3 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[1], "v1") == 0)
 		dispatch_api(c, r);
-	else if (!pages_dispatch(c, r))
+	else if (!pages_dispatch(c, r, dispatch_sub))
 		out_problem(r, 404, "no such resource");
 
 	const char *route = dispatch_route(r);

@@ -140,7 +140,7 @@ worker_main(int fd, struct metrics *metrics, int index)
 	c.metrics = metrics;
 	c.db = db_new(&conf.db);
 	c.cache = cache_new(&conf);
-	c.rdb = dispatch_replica_new(&conf, index);
+	c.rdb = breaker_replica_new(&conf, index);
 	pool_init(&c.pool);
 	if (c.db == NULL || (conf.nreplicas > 0 && c.rdb == NULL))
 		exit(1);

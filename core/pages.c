@@ -130,6 +130,7 @@ pages_find(const char *owner, const char *name)
 struct page {
 	struct core *c;
 	struct portal_req *r;
+	pages_api_fn api; /* the page's parts through the JSON API */
 	const char *lang;
 	const char *module; /* the plugin whose templates are used, or "" */
 	struct json_object *root;
@@ -325,65 +326,13 @@ page_error(struct page *pg, int status, const char *detail)
 
 /* ---- sub-requests: the page's data from the JSON API ---- */
 
-struct sub_io {
-	const struct req_io *parent;
-	const char *uri, *qs;
-};
-
-static const char *
-sub_param(void *ctx, const char *name)
-{
-	struct sub_io *s = ctx;
-	if (strcmp(name, "REQUEST_METHOD") == 0)
-		return "GET";
-	if (strcmp(name, "REQUEST_URI") == 0)
-		return s->uri;
-	if (strcmp(name, "QUERY_STRING") == 0)
-		return s->qs;
-	if (strncmp(name, "HTTP_IF_", 8) == 0 || strcmp(name, "CONTENT_TYPE") == 0 ||
-	    strcmp(name, "CONTENT_LENGTH") == 0)
-		return NULL; /* the page's own conditions are not the item's */
-	return s->parent->param(s->parent->ctx, name);
-}
-
-static int
-sub_read(void *ctx, char *buf, int n)
-{
-	(void)ctx, (void)buf, (void)n;
-	return 0;
-}
-
-static int
-sub_write(void *ctx, const char *buf, size_t n)
-{
-	(void)ctx, (void)buf, (void)n;
-	return 0;
-}
-
-/* Runs GET `path` (with `query`, already encoded) through the JSON API as
- * the page's caller; the answer is in the returned request. */
+/* GET `path` (with `query`, already encoded) through the JSON API as the
+ * page's caller, by the dispatcher's hand (pg->api: pages do not know the
+ * dispatcher); the answer is in the returned request. */
 static struct portal_req *
 page_sub(struct page *pg, const char *path, const char *query)
 {
-	struct portal_req *r = pg->r;
-	struct sub_io *s = pool_alloc(r->pool, sizeof(*s));
-	s->parent = r->io;
-	s->qs = query ? query : "";
-	s->uri = pool_printf(r->pool, "%s%s%s", path, *s->qs ? "?" : "", s->qs);
-	struct req_io *io = pool_alloc(r->pool, sizeof(*io));
-	io->ctx = s;
-	io->param = sub_param;
-	io->read = sub_read;
-	io->write = sub_write;
-	/* the page reads all its parts from one server: a replica that fails
-	 * in one sub-request is not asked by the next */
-	if (r->db == NULL)
-		r->db = dispatch_read_db(pg->c, r);
-	struct portal_req *sub = dispatch_new(pg->c, r->pool, io, r->db);
-	if (!sub->responded)
-		dispatch_api(pg->c, sub);
-	r->db = sub->db;
-	return sub;
+	return pg->api(pg->c, pg->r, path, query);
 }
 
 /* The page's query arguments for the API, without `lang` (news has a
@@ -744,7 +693,8 @@ page_json_tidy(struct pool *pool, const char *s, size_t *len)
  * 10,000 items; the Atom feed only the first) through its list.{ext}
  * template.  1 when answered. */
 int
-pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext)
+pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext,
+             pages_api_fn api)
 {
 	portal_plugin *p = plugin_find(c->plugins, module);
 	char name[64];
@@ -760,6 +710,7 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 	memset(&pg, 0, sizeof(pg));
 	pg.c = c;
 	pg.r = r;
+	pg.api = api;
 	pg.module = p->name;
 	pg.lang = page_lang(r);
 	page_root(&pg, p->name);
@@ -858,12 +809,13 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 }
 
 int
-pages_dispatch(struct core *c, struct portal_req *r)
+pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 {
 	struct page pg;
 	memset(&pg, 0, sizeof(pg));
 	pg.c = c;
 	pg.r = r;
+	pg.api = api;
 	pg.module = "";
 
 	if (r->nseg == 2 && strcmp(r->seg[0], "static") == 0 && strcmp(r->seg[1], "portal.css") == 0) {
