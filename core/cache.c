@@ -217,6 +217,12 @@ cache_written(struct core *c, struct portal_req *r)
 
 /* ---- lookup and store ---- */
 
+struct cache_req *
+cache_req(struct portal_req *r)
+{
+	return r->ctx[REQ_CTX_CACHE];
+}
+
 /* The municipality a cacheable request is about, or NULL. */
 static const struct conf_municipality *
 cache_muni(struct core *c, struct portal_req *r)
@@ -264,14 +270,15 @@ cache_find(struct cache *k, uint64_t hash, const char *key, size_t keylen)
 static void
 cache_miss(struct core *c, struct portal_req *r)
 {
+	struct cache_req *q = cache_req(r);
 	if (c->rdb == NULL || c->cache->check_host)
 		return;
 	r->db = breaker_read_db(c, r);
 	if (r->db == c->db)
 		return;
 	if (db_is_down(r->db) || db_ensure(r->db) != PORTAL_OK ||
-	    (r->cache_token = cache_token(r->db, r->cache_muni->slug)) < 0) {
-		r->cache_eligible = 0; /* dispatch falls back to the primary */
+	    (q->token = cache_token(r->db, q->muni->slug)) < 0) {
+		q->eligible = 0; /* dispatch falls back to the primary */
 		r->db = NULL;
 	}
 }
@@ -287,8 +294,8 @@ cache_answer(struct core *c, struct portal_req *r, struct cache_entry *e)
 	e->next->prev = e;
 	c->cache->lru.next = e;
 
-	r->muni = r->cache_muni;
-	r->cache_route = e->route;
+	r->muni = cache_req(r)->muni;
+	r->route_name = e->route;
 	r->responded = 1;
 	r->content_type = e->content_type;
 	r->resp_head_raw = e->head;
@@ -311,11 +318,12 @@ cache_answer(struct core *c, struct portal_req *r, struct cache_entry *e)
 static int
 cache_stale(struct core *c, struct portal_req *r)
 {
-	r->cache_eligible = 0;
-	struct cache_entry *e = cache_find(c->cache, r->cache_hash, r->cache_key, r->cache_keylen);
+	struct cache_req *q = cache_req(r);
+	q->eligible = 0;
+	struct cache_entry *e = cache_find(c->cache, q->hash, q->key, q->keylen);
 	time_t age = e ? time(NULL) - e->made : 0;
 	if (e == NULL || c->cache->stale_if_error <= 0 || age > c->cache->stale_if_error ||
-	    e->local != r->cache_local)
+	    e->local != q->local)
 		return 0;
 	metrics_cache(c->metrics, METRICS_CACHE_STALE_IF_ERROR);
 	log_msg(PORTAL_LOG_WARN, r->request_id,
@@ -338,36 +346,38 @@ cache_serve(struct core *c, struct portal_req *r)
 	cache_key_part(&b, req_header(r, "Accept-Language"));
 	cache_key_part(&b, req_header(r, "Host"));
 	cache_key_part(&b, r->io->param(r->io->ctx, "REQUEST_SCHEME"));
-	r->cache_key = b.data;
-	r->cache_keylen = b.len;
+	struct cache_req *q = pool_alloc(r->pool, sizeof(*q));
+	r->ctx[REQ_CTX_CACHE] = q;
+	q->key = b.data;
+	q->keylen = b.len;
 	unsigned char h[crypto_shorthash_BYTES];
 	crypto_shorthash(h, (const unsigned char *)b.data, b.len, c->cache->hkey);
-	memcpy(&r->cache_hash, h, sizeof(r->cache_hash));
-	r->cache_muni = m;
-	r->cache_eligible = 1;
+	memcpy(&q->hash, h, sizeof(q->hash));
+	q->muni = m;
+	q->eligible = 1;
 
 	/* the generations as they are before the answer is made */
-	r->cache_local = cache_local(c, m->slug);
+	q->local = cache_local(c, m->slug);
 	if (!c->cache->check_host) {
 		if (breaker_primary(c) != PORTAL_OK)
 			return cache_stale(c, r);
-		r->cache_token = cache_token(c->db, m->slug);
-		if (r->cache_token < 0) {
+		q->token = cache_token(c->db, m->slug);
+		if (q->token < 0) {
 			/* a connection the server had closed is made again at once */
 			breaker_lost(c);
 			if (breaker_is_open(c->metrics) || db_is_down(c->db) ||
-			    (r->cache_token = cache_token(c->db, m->slug)) < 0)
+			    (q->token = cache_token(c->db, m->slug)) < 0)
 				return cache_stale(c, r);
 		}
 	}
-	struct cache_entry *e = cache_find(c->cache, r->cache_hash, b.data, b.len);
+	struct cache_entry *e = cache_find(c->cache, q->hash, b.data, b.len);
 	if (e == NULL) {
 		metrics_cache(c->metrics, METRICS_CACHE_MISS);
 		cache_miss(c, r);
 		return 0;
 	}
-	if (e->expires <= time(NULL) || e->local != r->cache_local ||
-	    (!c->cache->check_host && e->token != r->cache_token)) {
+	if (e->expires <= time(NULL) || e->local != q->local ||
+	    (!c->cache->check_host && e->token != q->token)) {
 		cache_unlink(c->cache, e);
 		metrics_cache(c->metrics, METRICS_CACHE_STALE);
 		cache_miss(c, r);
@@ -395,7 +405,8 @@ cache_content_type(const char *ct)
 void
 cache_store(struct core *c, struct portal_req *r, const char *route)
 {
-	if (c->cache == NULL || !r->cache_eligible || r->status != 200 || !r->responded ||
+	struct cache_req *q = cache_req(r);
+	if (c->cache == NULL || q == NULL || !q->eligible || r->status != 200 || !r->responded ||
 	    strcmp(r->method, "GET") != 0 || r->resp_raw == NULL || r->resp_json != NULL)
 		return;
 	const char *ct = cache_content_type(r->content_type);
@@ -411,7 +422,7 @@ cache_store(struct core *c, struct portal_req *r, const char *route)
 	if (ct == NULL || cc == NULL || strstr(cc, "public") == NULL)
 		return;
 	struct cache *k = c->cache;
-	size_t size = sizeof(struct cache_entry) + r->cache_keylen + headlen + r->resp_raw_len + 64 +
+	size_t size = sizeof(struct cache_entry) + q->keylen + headlen + r->resp_raw_len + 64 +
 	              strlen(route);
 	if (size > k->max_bytes / 8) /* one answer may not push out most of the others */
 		return;
@@ -419,7 +430,7 @@ cache_store(struct core *c, struct portal_req *r, const char *route)
 	struct cache_entry *e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return;
-	e->key = malloc(r->cache_keylen);
+	e->key = malloc(q->keylen);
 	e->head = malloc(headlen + 1);
 	e->body = malloc(r->resp_raw_len + 1); /* NUL-terminated, as resp_raw often is */
 	e->route = strdup(route);
@@ -428,9 +439,9 @@ cache_store(struct core *c, struct portal_req *r, const char *route)
 		cache_entry_free(e);
 		return;
 	}
-	memcpy(e->key, r->cache_key, r->cache_keylen);
-	e->keylen = r->cache_keylen;
-	e->hash = r->cache_hash;
+	memcpy(e->key, q->key, q->keylen);
+	e->keylen = q->keylen;
+	e->hash = q->hash;
 	char *p = e->head;
 	for (struct req_header *h = r->resp_headers; h; h = h->next) {
 		size_t nl = strlen(h->name), vl = strlen(h->value);
@@ -449,8 +460,8 @@ cache_store(struct core *c, struct portal_req *r, const char *route)
 	e->body[r->resp_raw_len] = '\0';
 	e->bodylen = r->resp_raw_len;
 	e->content_type = ct;
-	e->token = r->cache_token;
-	e->local = r->cache_local;
+	e->token = q->token;
+	e->local = q->local;
 	e->made = time(NULL);
 	e->expires = e->made + k->ttl;
 	e->size = size;

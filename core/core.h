@@ -312,6 +312,12 @@ struct req_arg {
 
 struct core; /* the process state (dispatch.c) */
 
+enum req_ctx {
+	REQ_CTX_CACHE, /* struct cache_req (cache.c) */
+	REQ_CTX_LINKS, /* struct links_req (links.c) */
+	REQ_CTX_N
+};
+
 struct portal_req {
 	struct pool *pool;
 	struct core *core;
@@ -349,21 +355,11 @@ struct portal_req {
 	const char *resp_head_raw; /* more header lines, "Name: value\r\n" (cache hits) */
 	size_t resp_head_raw_len;
 	size_t bytes_out;
-	/* the response cache (cache.c) */
-	int cache_eligible;
-	const char *cache_key;
-	size_t cache_keylen;
-	uint64_t cache_hash;
-	const struct conf_municipality *cache_muni;
-	long long cache_token;
-	unsigned long cache_local;
-	const char *cache_route; /* a hit's route, for the log line */
-	/* what links to item links_id of links_plugin, read once per GET for
-	 * both its ETag and its "linked" (links.c) */
-	const portal_plugin *links_plugin;
-	long long links_id;
-	struct json_object *links_res;
-	const char *links_fp;
+	const char *route_name; /* for the log line, when the answer's maker names it (a cache hit) */
+	/* the per-request state of a part of the core, kept off this struct
+	 * (nginx's r->ctx[module.ctx_index]): its owner allocates it from
+	 * the pool; NULL until then */
+	void *ctx[REQ_CTX_N];
 };
 
 /* Parses method, path, query.  Returns 0 or an HTTP status (400, 414) after
@@ -507,6 +503,17 @@ void dispatch_request(struct core *c, const struct req_io *io);
 void dispatch_api(struct core *c, struct portal_req *r);
 
 /* ---- cache.c: responses to anonymous GETs, never stale after a write ---- */
+/* What a request's lookup noted for its store (r->ctx[REQ_CTX_CACHE]). */
+struct cache_req {
+	int eligible; /* its answer may be stored */
+	const char *key;
+	size_t keylen;
+	uint64_t hash;
+	const struct conf_municipality *muni;
+	long long token;     /* the database generation read before the answer */
+	unsigned long local; /* this host's generation then */
+};
+struct cache_req *cache_req(struct portal_req *r); /* NULL before cache_serve looked */
 struct cache;
 struct cache *cache_new(const struct conf *conf); /* NULL when cache.size is 0 */
 void cache_free(struct cache *k);

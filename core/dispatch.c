@@ -482,8 +482,8 @@ dispatch_sub(struct core *c, struct portal_req *r, const char *path, const char 
 static const char *
 dispatch_route(struct portal_req *r)
 {
-	if (r->cache_route)
-		return r->cache_route;
+	if (r->route_name)
+		return r->route_name;
 	if (r->status == 404 && !r->match.route)
 		return "-"; /* unknown paths must not each take a slot */
 	if (r->match.route)
@@ -543,7 +543,7 @@ dispatch_request(struct core *c, const struct req_io *io)
 		out_problem(r, 404, "no such resource");
 
 	const char *route = dispatch_route(r);
-	if (!r->cache_route)
+	if (!r->route_name)
 		dispatch_validate(c, r, route);
 	out_send(r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -10,6 +10,15 @@
 
 #include "core.h"
 
+/* What links to item `id` of `plugin`, read once per GET for both its ETag
+ * and its "linked" (r->ctx[REQ_CTX_LINKS]). */
+struct links_req {
+	const portal_plugin *plugin;
+	long long id;
+	struct json_object *res;
+	const char *fp;
+};
+
 int
 links_target(portal_plugin *p, int (*exists)(portal_req *r, long long id))
 {
@@ -87,9 +96,10 @@ static struct json_object *
 links_read(portal_req *r, long long id, const char **fp)
 {
 	int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-	if (get && r->links_res && r->links_plugin == r->plugin && r->links_id == id) {
-		*fp = r->links_fp;
-		return r->links_res;
+	struct links_req *q = r->ctx[REQ_CTX_LINKS];
+	if (get && q && q->res && q->plugin == r->plugin && q->id == id) {
+		*fp = q->fp;
+		return q->res;
 	}
 	struct portal_stmt *s = db_prepare(
 	    req_db(r), "SELECT from_module, from_id, title, date FROM links WHERE municipality = ? AND "
@@ -134,10 +144,12 @@ links_read(portal_req *r, long long id, const char **fp)
 	sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
 	*fp = n == 0 ? "" : pool_printf(r->pool, "-%zx.%s", n, hex);
 	if (get) {
-		r->links_plugin = r->plugin;
-		r->links_id = id;
-		r->links_res = res;
-		r->links_fp = *fp;
+		if (q == NULL)
+			r->ctx[REQ_CTX_LINKS] = q = pool_alloc(r->pool, sizeof(*q));
+		q->plugin = r->plugin;
+		q->id = id;
+		q->res = res;
+		q->fp = *fp;
 	}
 	return res;
 }

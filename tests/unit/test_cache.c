@@ -30,6 +30,14 @@ mkreq(const char *method, const char *uri, const char *h1, const char *v1)
 	return r;
 }
 
+/* Whether the lookup let r's answer be stored. */
+static int
+eligible(struct portal_req *r)
+{
+	struct cache_req *q = cache_req(r);
+	return q && q->eligible;
+}
+
 /* The answer a handler would have left. */
 static void
 answer(struct portal_req *r, const char *body, const char *cc, const char *etag)
@@ -84,7 +92,7 @@ main(void)
 	T_OK(r->resp_head_raw && strstr(r->resp_head_raw, "ETag: \"e1\"\r\n") &&
 	         strstr(r->resp_head_raw, "Cache-Control: public, no-cache\r\n"),
 	     "and the handler's headers");
-	T_STR(r->cache_route, "GET test", "and its route, for the log line");
+	T_STR(r->route_name, "GET test", "and its route, for the log line");
 
 	r = mkreq("GET", list, "HTTP_IF_NONE_MATCH", "\"zz\", W/\"e1\"");
 	T_OK(cache_serve(&core, r) == 1 && r->status == 304 && r->resp_raw == NULL,
@@ -98,21 +106,21 @@ main(void)
 	T_OK(cache_serve(&core, r) == 0, "another query is another entry");
 
 	r = mkreq("GET", list, "HTTP_AUTHORIZATION", "Bearer pt_x");
-	T_OK(cache_serve(&core, r) == 0 && !r->cache_eligible, "a token caller is never served from it");
+	T_OK(cache_serve(&core, r) == 0 && !eligible(r), "a token caller is never served from it");
 	answer(r, "{\"secret\":1}", "public", NULL);
 	cache_store(&core, r, "GET test");
 	r = mkreq("GET", list, NULL, NULL);
 	T_OK(cache_serve(&core, r) == 1 && strstr(r->resp_raw, "secret") == NULL,
 	     "nor stored into it, even when the handler says public");
 	r = mkreq("GET", list, "HTTP_PORTAL_READ", "primary");
-	T_OK(cache_serve(&core, r) == 0 && !r->cache_eligible, "Portal-Read: primary bypasses it");
+	T_OK(cache_serve(&core, r) == 0 && !eligible(r), "Portal-Read: primary bypasses it");
 	r = mkreq("GET", "/api/v1/nowhere/partnerships", NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0 && !r->cache_eligible, "an unknown municipality: not cacheable");
+	T_OK(cache_serve(&core, r) == 0 && !eligible(r), "an unknown municipality: not cacheable");
 	r = mkreq("POST", list, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0 && !r->cache_eligible, "a POST: not cacheable");
+	T_OK(cache_serve(&core, r) == 0 && !eligible(r), "a POST: not cacheable");
 
 	r = mkreq("GET", "/lerum/", NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0 && r->cache_eligible, "a page is cacheable");
+	T_OK(cache_serve(&core, r) == 0 && eligible(r), "a page is cacheable");
 	answer(r, "<p>private</p>", "private, no-store", NULL);
 	cache_store(&core, r, "page");
 	r = mkreq("GET", "/lerum/", NULL, NULL);
@@ -169,11 +177,11 @@ main(void)
 	     "two trips open it once");
 	const char *ov = "/lerum/?lang=sv";
 	r = mkreq("GET", ov, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0 && !r->cache_eligible,
+	T_OK(cache_serve(&core, r) == 0 && !eligible(r),
 	     "no entry: the normal path answers (503), and its answer is not kept");
 	/* an entry made while the database answered (token 42) */
-	r->cache_eligible = 1;
-	r->cache_token = 42;
+	cache_req(r)->eligible = 1;
+	cache_req(r)->token = 42;
 	answer(r, "<p>overview</p>", "public, max-age=60", "\"o1\"");
 	cache_store(&core, r, "page");
 	unsigned long grace0 = core.metrics->cache[METRICS_CACHE_STALE_IF_ERROR];
@@ -200,8 +208,8 @@ main(void)
 	core.cache = cache_new(&conf);
 	r = mkreq("GET", ov, NULL, NULL);
 	T_OK(cache_serve(&core, r) == 0, "stale_if_error = 0: a miss");
-	r->cache_eligible = 1;
-	r->cache_token = 42;
+	cache_req(r)->eligible = 1;
+	cache_req(r)->token = 42;
 	answer(r, "<p>overview</p>", "public, max-age=60", NULL);
 	cache_store(&core, r, "page");
 	r = mkreq("GET", ov, NULL, NULL);
