@@ -899,6 +899,10 @@ def d_run(sql):
     st = proc_stat(mp)
     with lock:
         n_before = len(acked)
+    # the flag first: a request that fails from here on was in flight at
+    # the kill (set after it, a loaded machine could run a storm thread's
+    # answer in between and count it as failing before the kill)
+    killed.set()
     if st and st[2] == mp:
         os.killpg(mp, signal.SIGKILL)   # master and workers at once: none can fork in between
     else:
@@ -909,7 +913,6 @@ def d_run(sql):
         except ProcessLookupError:
             pass
     t_kill = mono()
-    killed.set()
     for t in threads:
         t.join(60)
     gone = wait_for(lambda: not any(alive(p) for p in [mp] + workers), 10)
