@@ -117,8 +117,10 @@ double() {
 	echo "$d"
 }
 
+first=1
 while :; do
-	nap 1
+	[ "$first" = 1 ] || nap 1
+	first=0
 	[ "$stopping" = 1 ] && break
 	status=$(stack status --no-http 2>&1)
 	now=$(date +%s)
@@ -144,6 +146,8 @@ while :; do
 		*) continue ;; # no answer about it: next time
 		esac
 		if [ "$down" = 0 ]; then
+			# (not seen running yet: the pid its pid file still names)
+			[ -n "$pid" ] || pid=$(tr -dc '0-9' <"$PORTAL_VAR/run/$(part_of "$p").pid" 2>/dev/null)
 			say "$p${pid:+ (pid $pid)} exited; restarting it in ${delay}s (the rest keeps running)"
 			log=$(log_of "$p")
 			if [ -s "$log" ]; then
