@@ -28,6 +28,16 @@ cd "$root" || exit 1
 
 say() { printf 'run: %s\n' "$*" >&2; }
 stack() { sh "$root/scripts/stack.sh" "$@"; }
+# stack_bg ARGS: stack.sh in the background, its pid in $child (stack.sh
+# itself, not a subshell: on_signal's SIGTERM must reach it), then waits
+stack_bg() {
+	sh "$root/scripts/stack.sh" "$@" &
+	child=$!
+	wait "$child"
+	rc=$?
+	child=
+	return $rc
+}
 
 if [ ! -f "$PORTAL_VAR/portal.conf" ] || [ ! -d "$PORTAL_VAR/mysql/mysql" ]; then
 	stack init || exit 1
@@ -67,10 +77,7 @@ trap 'on_signal TERM' TERM
 trap 'on_signal HUP' HUP
 
 # `start` stops what it started when it fails (or is interrupted)
-stack start &
-child=$!
-wait "$child" || exit 1
-child=
+stack_bg start || exit 1
 
 url="http://127.0.0.1:$PORT"
 {
@@ -162,11 +169,8 @@ while :; do
 		fi
 		[ "$now" -ge "$next" ] || continue
 		say "starting $p again (stack.sh start-$(part_of "$p"))"
-		stack "start-$(part_of "$p")" &
-		child=$!
-		wait "$child"
+		stack_bg "start-$(part_of "$p")"
 		rc=$?
-		child=
 		[ "$stopping" = 1 ] && break
 		now=$(date +%s)
 		if [ "$rc" = 0 ]; then
