@@ -153,8 +153,10 @@ while :; do
 		*) continue ;; # no answer about it: next time
 		esac
 		if [ "$down" = 0 ]; then
-			# (not seen running yet: the pid its pid file still names)
-			[ -n "$pid" ] || pid=$(tr -dc '0-9' <"$PORTAL_VAR/run/$(part_of "$p").pid" 2>/dev/null)
+			# the pid its pid file still names (SIGKILL leaves it), else
+			# the one last seen
+			f=$(tr -dc '0-9' <"$PORTAL_VAR/run/$(part_of "$p").pid" 2>/dev/null)
+			[ -n "$f" ] && pid=$f
 			say "$p${pid:+ (pid $pid)} exited; restarting it in ${delay}s (the rest keeps running)"
 			log=$(log_of "$p")
 			if [ -s "$log" ]; then
@@ -174,8 +176,9 @@ while :; do
 		[ "$stopping" = 1 ] && break
 		now=$(date +%s)
 		if [ "$rc" = 0 ]; then
-			say "$p is back"
-			eval "down_$p=0 since_$p=$now delay_$p=$(double "$delay")"
+			pid=$(tr -dc '0-9' <"$PORTAL_VAR/run/$(part_of "$p").pid" 2>/dev/null)
+			say "$p is back${pid:+ (pid $pid)}"
+			eval "down_$p=0 pid_$p=\$pid since_$p=$now delay_$p=$(double "$delay")"
 		else
 			delay=$(double "$delay")
 			say "$p did not start (above); next try in ${delay}s"

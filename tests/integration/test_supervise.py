@@ -14,19 +14,22 @@ as tests/run.sh), without the demo data.  Then:
      nginx's "not answering" page, a 502/504 or a refused connection);
      neither portald nor nginx is restarted; the supervisor says that
      mariadbd exited and starts it again; 200 within 60 s of the kill; every
-     write that got a 201 is there afterwards, with its 3 agreements;
+     write that got a 201 is there afterwards, with its 3 agreements; killed
+     again at once, it is started again after 2 s of back-off (not 1 s);
   c. kill -9 of nginx's master, then of portald's master: each is logged,
      started again (a new pid), what it left (nginx's workers, portald's
      workers) is gone, and /healthz answers 200 within 30 s;
   d. SIGTERM to the supervisor: it exits (143) within 90 s, and no process
-     of the stack is left, nor a pid file.
+     of the stack is left, nor a pid file; with SAN=1, no sanitizer report
+     in this stack's logs.
 
 Every wait is bounded; on any failure or interruption the supervisor is
 stopped, then `stack.sh stop` on the same PORTAL_VAR, and the directory is
 removed.  The times printed are fault-path bounds on a shared machine, not
-performance figures.  About 40 s.
+performance figures.  About 45 s.
 """
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -70,6 +73,7 @@ SUP_LOG = os.path.join(TMP, "run.sh.log")
 PIDFILES = {"mariadbd": "mariadb.pid", "portald": "portald.pid", "nginx": "nginx.pid"}
 M = "herrljunga"
 NGINX_503 = "the portal is not answering"   # nginx.conf.example's own 503 page
+SAN_REPORT = re.compile(r"==[0-9]+==ERROR: [A-Za-z]+Sanitizer|runtime error:")   # as tests/run.sh
 
 S = {"sup": None, "seen_groups": set(), "seen_pids": set()}
 
@@ -335,6 +339,24 @@ def b_nothing_lost():
     expect(not torn, "items without their 3 agreements: %r" % torn[:5])
 
 
+def b_backoff():
+    """MariaDB killed again soon after its restart: the supervisor waits 2 s
+    this time (1 s the first time), and it comes back again."""
+    expect("b_log_at" in S, "the scenario did not run")
+    db = running_pid("mariadbd")
+    expect(db, "mariadbd does not run")
+    log_at = len(sup_log())
+    os.kill(db, signal.SIGKILL)
+    t0 = mono()
+    back = wait_for(lambda: running_pid("mariadbd") not in (None, db) and healthy(), 60, 0.2)
+    took = mono() - t0
+    print("# b: MariaDB killed again (pid %d): back after %s" % (db, "%.1f s" % took if back else "NOT within 60 s"))
+    want = ["mariadbd (pid %d) exited; restarting it in 2s" % db, "mariadbd is back"]
+    missing, log = log_has(want, log_at)
+    expect(not missing, "the supervisor's output lacks %r:\n%s" % (missing, log[-2000:]))
+    expect(back, "MariaDB not back (200) within 60 s of the second kill")
+
+
 # --- c. kill -9 nginx's and portald's masters --------------------------------
 
 def kill_master(name):
@@ -414,6 +436,21 @@ def d_sigterm():
     expect("got SIGTERM, stopping" in sup_log(), "the supervisor did not say it stops")
 
 
+def d_sanitizers():
+    """SAN=1 (make test SAN=1): no sanitizer report in this stack's logs
+    (tests/run.sh counts only its own stack's)."""
+    found = []
+    for f in ("portald.log", "portalctl.log"):
+        try:
+            with open(os.path.join(LOG, f), encoding="utf-8", errors="replace") as fh:
+                for ln in fh:
+                    if SAN_REPORT.search(ln):
+                        found.append("%s: %s" % (f, ln.strip()[:200]))
+        except OSError:
+            pass
+    expect(not found, "sanitizer reports:\n" + "\n".join(found[:10]))
+
+
 # --- cleanup -------------------------------------------------------------------
 
 def cleanup():
@@ -465,12 +502,16 @@ def main():
             t.check("the supervisor says mariadbd exited, starts it again, and it is back",
                     b_logged)
             t.check("every acknowledged write is there after MariaDB's restart", b_nothing_lost)
+            t.check("kill -9 MariaDB again at once: restarted after a longer back-off (2 s)",
+                    b_backoff)
         t.check("kill -9 nginx's master: started again, its workers gone, 200 within 30 s",
                 c_nginx)
         t.check("kill -9 portald's master: started again, its workers gone, 200 within 30 s",
                 c_portald)
         t.check("SIGTERM: the supervisor stops everything (no process, no pid file left)",
                 d_sigterm)
+        if os.environ.get("SAN") == "1":
+            t.check("no sanitizer report in this stack's logs", d_sanitizers)
         if t.failed:
             t.diag("---- the supervisor's output (end)")
             t.diag(sup_log()[-4000:])
