@@ -39,9 +39,10 @@ run) NEEDS=$RUN_NEEDS ;;
 test) NEEDS="$RUN_NEEDS $TEST_NEEDS" ;;
 *) say "usage: deps.sh [run|test]"; exit 2 ;;
 esac
-# the place of the temporary policy-rc.d (tests/integration/test_deps.sh
-# points it elsewhere)
+# the place of the temporary policy-rc.d, and the init scripts' directory
+# (tests/integration/test_deps.sh points both elsewhere)
 policy=${DEPS_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+initd=${DEPS_INIT_D:-/etc/init.d}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -157,9 +158,9 @@ for p in $missing; do
 	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
 		say "stopping and disabling the system's $svc service (the project runs its own)"
 		systemctl disable --now "$svc" >/dev/null 2>&1 || true
-	elif [ -x "/etc/init.d/$svc" ] && "/etc/init.d/$svc" status >/dev/null 2>&1; then
+	elif [ -x "$initd/$svc" ] && "$initd/$svc" status >/dev/null 2>&1; then
 		say "stopping the system's $svc service (the project runs its own)"
-		"/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+		"$initd/$svc" stop >/dev/null 2>&1 || true
 	fi
 done
 

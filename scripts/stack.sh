@@ -10,6 +10,13 @@
 #           token for `*` ($PORTAL_VAR/admin.token) and loads the demo data
 #           (unless PORTAL_NO_DEMO is non-empty).  On failure it stops again.
 #   stop    nginx, portald, mariadbd (pid files in $PORTAL_VAR/run); bounded
+#   start-mariadb | start-portald | start-nginx
+#           one part of a stack whose others run (scripts/run.sh restarts
+#           with these what exited): what the dead one left (its stale pid
+#           file, processes of its group) is cleaned up first, then it is
+#           started as `start` starts it; on failure only that part is
+#           stopped again.  MariaDB's database, user and migrations are not
+#           touched (the data directory is the same).
 #   status  what runs, and GET /healthz; exit 0 only when all is well
 #           (status --no-http: the processes only)
 #
@@ -81,11 +88,14 @@ tail_log() {
 }
 
 STARTING=0
+PART=
+LAUNCHED=
 # fail MESSAGE [LOG...]: says what failed, shows the logs, stops what `start`
-# started, exits 1
+# (or `start-PART`) started, exits 1
 fail() {
 	msg=$1
 	shift
+	trap '' INT TERM HUP
 	say "FAILED: $msg"
 	for f in "$@"; do
 		tail_log "$f"
@@ -94,6 +104,16 @@ fail() {
 		STARTING=0
 		say "stopping what was started"
 		do_stop
+	elif [ -n "$PART" ]; then
+		p=$PART
+		PART=
+		say "stopping $p again"
+		stop_part "$p"
+	fi
+	# a process launched but not yet in its pid file
+	if [ -n "$LAUNCHED" ] && kill -0 "$LAUNCHED" 2>/dev/null; then
+		kill -TERM "$LAUNCHED" 2>/dev/null
+		wait_gone "$LAUNCHED" 100 || kill -KILL "$LAUNCHED" 2>/dev/null
 	fi
 	exit 1
 }
@@ -210,10 +230,19 @@ stop_one() {
 	rm -f "$pidfile"
 }
 
+# stop_part mariadb|portald|nginx
+stop_part() {
+	case $1 in
+	nginx) stop_one nginx "$RUN/nginx.pid" 100 "$LOG/nginx-error.log" ;;
+	portald) stop_one portald "$RUN/portald.pid" 150 "$LOG/portald.log" ;;
+	mariadb) stop_one mariadbd "$RUN/mariadb.pid" 600 "$LOG/mariadb.log" ;;
+	esac
+}
+
 do_stop() {
-	stop_one nginx "$RUN/nginx.pid" 100 "$LOG/nginx-error.log"
-	stop_one portald "$RUN/portald.pid" 150 "$LOG/portald.log"
-	stop_one mariadbd "$RUN/mariadb.pid" 600 "$LOG/mariadb.log"
+	stop_part nginx
+	stop_part portald
+	stop_part mariadb
 	rm -f "$PSOCK"
 }
 
@@ -339,6 +368,7 @@ start_mariadb() {
 		--log-error="$LOG/mariadb.log" --character-set-server=utf8mb4 \
 		--collation-server=utf8mb4_unicode_ci </dev/null >>"$LOG/mariadb.log" 2>&1 &
 	dbpid=$!
+	LAUNCHED=$dbpid
 	n=0
 	until mariadb-admin --no-defaults --protocol=socket --socket="$DBSOCK" --user=root \
 		--connect-timeout=2 ping >/dev/null 2>&1; do
@@ -349,6 +379,7 @@ start_mariadb() {
 		n=$((n + 1))
 	done
 	[ -s "$RUN/mariadb.pid" ] || echo "$dbpid" >"$RUN/mariadb.pid"
+	LAUNCHED=
 }
 
 setup_database() {
@@ -394,6 +425,7 @@ start_portald() {
 	rm -f "$PSOCK" "$RUN/portald.pid"
 	$SETSID "$B/portald" -c "$CONF" -p "$RUN/portald.pid" </dev/null >>"$LOG/portald.log" 2>&1 &
 	ppid_=$!
+	LAUNCHED=$ppid_
 	n=0
 	until [ -S "$PSOCK" ]; do
 		kill -0 "$ppid_" 2>/dev/null || fail "portald exited during start" "$LOG/portald.log"
@@ -403,6 +435,7 @@ start_portald() {
 		n=$((n + 1))
 	done
 	[ -s "$RUN/portald.pid" ] || echo "$ppid_" >"$RUN/portald.pid"
+	LAUNCHED=
 	case $(stat -c %a "$PSOCK" 2>/dev/null) in
 	*[2367]) fail "portald's socket $PSOCK is world-writable ($(stat -c %a "$PSOCK")); check core.socket_mode" "$LOG/portald.log" ;;
 	esac
@@ -491,16 +524,12 @@ load_demo() {
 	rm -f "$VAR/demo.pending"
 }
 
-do_start() {
+# prepare_start: what `start` and `start-PART` check and set up first
+prepare_start() {
 	[ -f "$CONF" ] && [ -d "$VAR/mysql/mysql" ] ||
 		fail "$VAR is not initialised: run \"sh scripts/stack.sh init\" first"
 	for f in "$B/portald" "$B/portalctl"; do
 		[ -x "$f" ] || fail "$f not found: build first (make B=$B)"
-	done
-	for c in mariadbd:mariadb.pid portald:portald.pid nginx:nginx.pid; do
-		if p=$(pid_of "${c%%:*}" "$RUN/${c#*:}"); then
-			fail "${c%%:*} already runs (pid $p) for $VAR; stop it first: PORTAL_VAR=$VAR sh scripts/stack.sh stop"
-		fi
 	done
 	case "$PORT" in
 	'' | *[!0-9]*) fail "PORT=$PORT is not a number" ;;
@@ -511,13 +540,24 @@ do_start() {
 	check_sock_len "$PSOCK"
 	SETSID=
 	command -v setsid >/dev/null 2>&1 && SETSID=setsid
-
 	stamp="---- stack.sh start $(date '+%Y-%m-%d %H:%M:%S') ----"
+}
+
+do_start() {
+	prepare_start
+	for c in mariadbd:mariadb.pid portald:portald.pid nginx:nginx.pid; do
+		if p=$(pid_of "${c%%:*}" "$RUN/${c#*:}"); then
+			fail "${c%%:*} already runs (pid $p) for $VAR; stop it first: PORTAL_VAR=$VAR sh scripts/stack.sh stop"
+		fi
+	done
+
 	for f in portald.log portalctl.log demo.log; do
 		echo "$stamp" >>"$LOG/$f"
 	done
 
 	STARTING=1
+	# interrupted: stop what was started (fail)
+	trap 'fail "interrupted"' INT TERM HUP
 	start_mariadb
 	setup_database
 	migrate
@@ -526,7 +566,29 @@ do_start() {
 	wait_healthz
 	load_demo
 	STARTING=0
+	trap - INT TERM HUP
 	say "running: http://127.0.0.1:$PORT/ (state: $VAR)"
+}
+
+# do_start_part mariadb|portald|nginx: one part again, the others running
+do_start_part() {
+	case $1 in
+	mariadb) name=mariadbd ;;
+	*) name=$1 ;;
+	esac
+	prepare_start
+	if p=$(pid_of "$name" "$RUN/$1.pid"); then
+		fail "$name already runs (pid $p) for $VAR"
+	fi
+	# what a process killed with SIGKILL left: its pid file, its group
+	stop_part "$1"
+	[ "$1" = portald ] && echo "$stamp" >>"$LOG/portald.log"
+	PART=$1
+	trap 'fail "interrupted"' INT TERM HUP
+	"start_$1"
+	PART=
+	trap - INT TERM HUP
+	say "$name runs again (pid $(pid_of "$name" "$RUN/$1.pid"))"
 }
 
 # ---------------------------------------------------------------- status
@@ -554,9 +616,10 @@ case "${1:-}" in
 init) do_init ;;
 start) do_start ;;
 stop) do_stop ;;
+start-mariadb | start-portald | start-nginx) do_start_part "${1#start-}" ;;
 status) do_status "${2:-}" ;;
 *)
-	echo "usage: [PORTAL_VAR=DIR] [PORT=N] [B=DIR] [MUNICIPALITIES=FILE] sh scripts/stack.sh init|start|stop|status [--no-http]" >&2
+	echo "usage: [PORTAL_VAR=DIR] [PORT=N] [B=DIR] [MUNICIPALITIES=FILE] sh scripts/stack.sh init|start|stop|status [--no-http]|start-mariadb|start-portald|start-nginx" >&2
 	exit 2
 	;;
 esac

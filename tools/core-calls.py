@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""core-calls.py BUILD_CORE_DIR [-v]: the calls between the core's files.
+"""core-calls.py BUILD_CORE_DIR [--layers A,B,...] [-v]: the calls between
+the core's files.
 
 Reads the symbols each object file in BUILD_CORE_DIR (e.g. build/core)
 defines and uses (nm), makes the graph "file A calls file B" and prints
 every circle in it (a strongly connected component of more than one file):
 `core/` is built in layers, and no two files may call each other, directly
-or through others.  Exits 1 when there is a circle.  -v prints every edge.
-Only the standard library and binutils' nm.
+or through others.  With --layers (the subfolders of core/, lowest first),
+a call from a file to a file in a higher layer is an error too.  Exits 1
+when there is a circle or such a call.  -v prints every edge.  Only the
+standard library and binutils' nm.
 """
 import collections
 import os
@@ -96,9 +99,24 @@ def main():
         print("circle: " + " ".join(comp))
         for f in comp:
             print("  %s -> %s" % (f, " ".join(sorted(x for x in edges[f] if x in comp))))
-    print("%d files, %d calls between files, %d circle(s)"
-          % (len(edges), sum(len(v) for v in edges.values()), len(found)))
-    return 1 if found else 0
+    upward = []
+    if "--layers" in sys.argv:
+        order = sys.argv[sys.argv.index("--layers") + 1].split(",")
+
+        def rank(f):
+            top = f.split("/", 1)[0] if "/" in f else ""
+            return order.index(top) if top in order else -1
+        for f in sorted(edges):
+            if rank(f) < 0:
+                upward.append("%s is in no layer (%s)" % (f, ", ".join(order)))
+            for g in sorted(edges[f]):
+                if rank(f) >= 0 and rank(g) > rank(f):
+                    upward.append("%s calls %s, a higher layer" % (f, g))
+        for u in upward:
+            print(u)
+    print("%d files, %d calls between files, %d circle(s), %d call(s) against the layers"
+          % (len(edges), sum(len(v) for v in edges.values()), len(found), len(upward)))
+    return 1 if found or upward else 0
 
 
 if __name__ == "__main__":
