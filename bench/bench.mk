@@ -21,7 +21,12 @@ bench-build: all $(B)/bench/raw_fcgi
 bench: bench-build
 	B=$(B) BENCH_SECONDS=$(BENCH_SECONDS) sh bench/run.sh
 
-bench-data: all
+# the list statements the core derives from the plugins' items (scale.py)
+$(B)/bench/list_sql: bench/list_sql.c $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
+bench-data: all $(B)/bench/list_sql
 	B=$(B) sh bench/data.sh
 
 .PHONY: bench bench-build bench-data

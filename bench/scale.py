@@ -5,15 +5,15 @@
     scale.py sql N_MUNI N_PARTNERSHIPS N_NEWS CHUNK
                                            the generator's SQL (INSERT ... SELECT from seq_1_to_N),
                                            one statement per CHUNK municipalities
-    scale.py list-sql PLUGIN               the plugin's list statement, taken from
-                                           plugins/PLUGIN/store.c through the C preprocessor
+    scale.py list-sql PLUGIN               the plugin's list statement, as the core derives it
+                                           from the declared item ($B/bench/list_sql)
     scale.py measure --url URL --sql-cmd CMD [--muni SLUG] [--reps N]
                                            page 1 vs page 500, EXPLAIN/ANALYZE, search p50
 
 The generated rows are what the plugins would write for the same items
 posted through the API: partner_name = sort_name (ASCII names: the plugin's
 folding changes nothing), search_text = the searched members, each followed
-by a line break, in doc_collect's order (partnerships: name, other names,
+by a line break, in the declared fields' order (partnerships: name, other names,
 region, description values; news: title, lead, body, author); JSON members
 always a value ('[]' / '{}'); sort_at is news' generated column.
 """
@@ -138,19 +138,12 @@ def cmd_sql(args):
 # ------------------------------------------------------------------ the plugin's SQL
 
 def list_sql(plugin):
-    """store_sql_list of plugins/PLUGIN/store.c: its #defines and the
-    declaration, expanded by the C preprocessor, string literals joined."""
-    with open(os.path.join(ROOT, "plugins", plugin, "store.c"), encoding="utf-8") as f:
-        src = f.read()
-    start = src.index("#define STORE_COLS")
-    end = src.index(";", src.index("store_sql_list[] ="))
-    cc = os.environ.get("CC", "cc")
-    pre = subprocess.run([cc, "-E", "-P", "-x", "c", "-"], input=src[start:end + 1], text=True,
-                         capture_output=True, check=True).stdout
-    decl = pre[pre.index("store_sql_list[] ="):]
-    decl = decl[:decl.index(";", decl.rindex('"'))]
-    parts = re.findall(r'"((?:[^"\\]|\\.)*)"', decl)
-    return "".join(bytes(p, "utf-8").decode("unicode_escape") for p in parts)
+    """The list statement the core derives from the plugin's declared item
+    (core/store.c), as $B/bench/list_sql prints it."""
+    b = os.environ.get("B", "build")
+    return subprocess.run([os.path.join(ROOT, b, "bench", "list_sql"),
+                           os.path.join(ROOT, b, "plugins", plugin + ".so"), plugin],
+                          text=True, capture_output=True, check=True).stdout.rstrip("\n")
 
 
 def cmd_list_sql(args):
@@ -260,7 +253,7 @@ def plan_ok(table, key, limit):
 
 
 def p_params(muni, term=None, after=None, limit=20):
-    """The partnerships list's parameters in store_list's order."""
+    """The partnerships list's parameters in the order the core binds them."""
     ps = [muni]
     ps += [None, None] * 4                      # country, kind, status, area
     ps += [term, term] + [None, None] * 3      # q: up to 4 words
@@ -272,7 +265,7 @@ def p_params(muni, term=None, after=None, limit=20):
 
 
 def n_params(muni, after=None, limit=20):
-    """The news list's parameters in store_list's order (no token: published only)."""
+    """The news list's parameters in the order the core binds them (no token: published only)."""
     ps = [muni, 0, None, None, None, None, None, None, None, None, None, None, None]
     ps += [None, None] * 4
     if after:
@@ -326,7 +319,7 @@ def cmd_measure(args):
             ok2, why = plan_ok(t, key, limit)
             plans.append((label, page, ok2, why, t))
     print("")
-    print("EXPLAIN (ANALYZE) of the plugins' own list statements (from plugins/*/store.c, "
+    print("EXPLAIN (ANALYZE) of the plugins' own list statements (derived from their items, "
           "prepared with ?, executed with the values the plugin binds):")
     print("")
     for label, page, ok, why, t in plans:

@@ -226,7 +226,7 @@ api_etag(portal_req *r, long long id, long long version)
 			r->responded = 1;
 			r->resp_json = NULL;
 			r->content_type = NULL;
-			return PORTAL_ERROR;
+			return PORTAL_DONE;
 		}
 		return PORTAL_OK;
 	}
@@ -235,7 +235,7 @@ api_etag(portal_req *r, long long id, long long version)
 		out_problem(r, 412, pool_printf(r->pool,
 		                                "the item has changed since you read it; its ETag is now %s",
 		                                tag));
-		return PORTAL_ERROR;
+		return PORTAL_DONE;
 	}
 	return PORTAL_OK;
 }
@@ -337,6 +337,75 @@ api_languages(portal_req *r)
 	return r->muni && r->muni->languages ? r->muni->languages : none;
 }
 
+
+static int
+api_plugin_setup(portal_plugin *p, const struct portal_bundle *b)
+{
+	if (b->item != NULL && item_register(p, b->item) != PORTAL_OK)
+		return PORTAL_ERROR;
+	for (const struct portal_migration_src *m = b->migrations; m && m->sql; m++)
+		if (plugin_migration_add(p, m->version, m->name, m->sql) != PORTAL_OK)
+			return PORTAL_ERROR;
+	if (b->openapi != NULL && *b->openapi && openapi_register(p, b->openapi) != PORTAL_OK) {
+		api_plugin_log(p, PORTAL_LOG_ERR, "cannot register the OpenAPI fragment");
+		return PORTAL_ERROR;
+	}
+	for (const struct portal_file *t = b->templates; t && t->name; t++)
+		if (pages_register(p, t->name, t->text) != PORTAL_OK)
+			return PORTAL_ERROR;
+	if (b->messages != NULL && *b->messages && pages_messages(p, b->messages) != PORTAL_OK)
+		return PORTAL_ERROR;
+	return b->setup != NULL ? b->setup(p) : PORTAL_OK;
+}
+
+static const char *
+api_member_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static const char *
+api_period(portal_req *r, const char *d, int last)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (d == NULL)
+		return NULL;
+	size_t n = strlen(d);
+	if (n >= 10)
+		return pool_printf(r->pool, "%.10s", d);
+	if (!last)
+		return pool_printf(r->pool, "%.4s-%.2s-01", d, n >= 7 ? d + 5 : "01");
+	int y = atoi(d), m = n >= 7 ? atoi(d + 5) : 12;
+	if (m < 1 || m > 12)
+		m = 12; /* not a valid date: validate reported it */
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return pool_printf(r->pool, "%.4s-%02d-%02d", d, m, mdays[m - 1] + (m == 2 && leap));
+}
+
+static long long *
+api_member_ids(portal_req *r, struct json_object *o, const char *key, size_t *n, int distinct)
+{
+	struct json_object *a = NULL;
+	*n = 0;
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+		return NULL;
+	size_t len = json_object_array_length(a);
+	long long *ids = pool_alloc(r->pool, (len ? len : 1) * sizeof(*ids));
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *v = json_object_array_get_idx(a, i);
+		long long id = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+		size_t k = 0;
+		while (distinct && k < *n && ids[k] != id)
+			k++;
+		if (id > 0 && (!distinct || k == *n))
+			ids[(*n)++] = id;
+	}
+	return ids;
+}
+
 const struct portal_api api_table = {
 	.abi_version = PORTAL_ABI_VERSION,
 	.size = sizeof(struct portal_api),
@@ -411,4 +480,11 @@ const struct portal_api api_table = {
 	.by_id_exec = item_by_id_exec,
 	.list_rows = item_list_rows,
 	.parse_id = item_parse_id,
+	.plugin_setup = api_plugin_setup,
+	.member_str = api_member_str,
+	.date_cmp = valid_date_cmp,
+	.period = api_period,
+	.member_ids = api_member_ids,
+	.row_object = store_row_object,
+	.bind_members = store_bind_object,
 };

@@ -151,6 +151,7 @@ struct portal_plugin {
 	const struct portal_item *item; /* the item lifecycle's declaration (item.c), or NULL */
 	char item_pattern[80];          /* "NAME/{id}", its routes' pattern */
 	char item_summary[4][96];       /* its routes' summaries */
+	struct store_sql *store;        /* the store derived from the item (store.c), or NULL */
 	struct portal_plugin *next;
 };
 
@@ -261,11 +262,6 @@ int db_ping(struct db *d);
 unsigned long db_reconnects(const struct db *d);
 
 /* ---- migrate.c ---- */
-struct portal_migration_src {
-	unsigned version;
-	const char *name;
-	const char *sql;
-};
 extern const struct portal_migration_src core_migrations[];
 /* Applies what is missing, prints progress to `out` (may be NULL).
  * `status_only` lists without applying.  Returns PORTAL_OK or PORTAL_ERROR. */
@@ -553,6 +549,34 @@ int item_by_id_exec(portal_req *r, const char *sql, long long id);
 int item_list_rows(portal_req *r, portal_stmt *s, unsigned i, const struct portal_list *l,
                    struct json_object *(*from_row)(portal_req *r, portal_stmt *s), unsigned key_col,
                    struct json_object *items, int *more, const char **last_key);
+
+/* ---- store.c: an item's store derived from its declaration ---- */
+struct store_sql {
+	char *load, *load_lock, *list, *insert, *update, *exists, *remove;
+	unsigned ncols;  /* columns a row is selected with: version ncols-2, sort key ncols-1 */
+	unsigned nwrite; /* parameters an item's write binds (before id, municipality) */
+	unsigned filter_marks[PORTAL_LIST_FILTERS]; /* '?' in each filter's condition */
+	const char **readonly; /* the server's members, NULL-terminated */
+	struct portal_item item; /* the declaration with the hooks above filled in */
+};
+/* The statements of `it` (with `table`); NULL when out of memory. */
+struct store_sql *store_build(const struct portal_item *it);
+void store_free(struct store_sql *q);
+/* The hooks of struct portal_item, for r->plugin's item. */
+int store_load(portal_req *r, long long id, int for_update, struct json_object **item,
+               long long *version);
+int store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
+               const char **last_key);
+long long store_insert(portal_req *r, struct portal_write *w);
+int store_update(portal_req *r, struct portal_write *w);
+int store_exists(portal_req *r, long long id);
+int store_remove(portal_req *r, long long id);
+/* A JSON number printed as the shortest text that reads back as d. */
+struct json_object *store_new_double(double d);
+struct json_object *store_row_object(portal_stmt *s, unsigned first,
+                                     const struct portal_field *fields);
+unsigned store_bind_object(portal_req *r, portal_stmt *s, unsigned first,
+                           const struct portal_field *fields, struct json_object *o);
 
 /* ---- openapi.c ---- */
 extern const char core_openapi[]; /* core/openapi.json, compiled in */

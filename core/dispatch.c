@@ -74,9 +74,10 @@ dispatch_municipalities(struct core *c, struct portal_req *r)
 	out_json(r, 200, res);
 }
 
-/* Authorization: Bearer TOKEN.  Returns 0 or an HTTP status (401, 503). */
+/* Authorization: Bearer TOKEN.  PORTAL_OK, or PORTAL_DONE after answering
+ * 401 or 503. */
 static int
-dispatch_auth(struct core *c, struct portal_req *r, const char **detail)
+dispatch_auth(struct core *c, struct portal_req *r)
 {
 	const char *h = req_header(r, "Authorization");
 	r->role = PORTAL_ROLE_NONE;
@@ -85,10 +86,10 @@ dispatch_auth(struct core *c, struct portal_req *r, const char **detail)
 	if ((h == NULL || *h == '\0') && c->local_role > PORTAL_ROLE_NONE)
 		r->role = c->local_role;
 	if (h == NULL || *h == '\0')
-		return 0;
+		return PORTAL_OK;
 	if (strncasecmp(h, "Bearer ", 7) != 0) {
-		*detail = "the Authorization header must be \"Bearer TOKEN\"";
-		return 401;
+		out_problem(r, 401, "the Authorization header must be \"Bearer TOKEN\"");
+		return PORTAL_DONE;
 	}
 	const char *tok = h + 7;
 	while (*tok == ' ')
@@ -96,21 +97,21 @@ dispatch_auth(struct core *c, struct portal_req *r, const char **detail)
 	int rc = auth_lookup(c->db, tok, &r->token);
 	if (rc < 0) {
 		breaker_lost(c);
-		*detail = "the database does not answer";
-		return 503;
+		out_problem(r, 503, "the database does not answer");
+		return PORTAL_DONE;
 	}
 	if (rc == 0 || r->token.revoked || r->token.role < PORTAL_ROLE_READER) {
-		*detail = "unknown or revoked token";
-		return 401;
+		out_problem(r, 401, "unknown or revoked token");
+		return PORTAL_DONE;
 	}
 	r->has_token = 1;
 	if (strcmp(r->token.municipality, "*") == 0 || strcmp(r->token.municipality, r->muni->slug) == 0)
 		r->role = r->token.role;
-	return 0;
+	return PORTAL_OK;
 }
 
 /*
- * A connected primary, or 503.  While the database does not answer, every
+ * A connected primary (PORTAL_OK), or 503 (PORTAL_DONE).  While the database does not answer, every
  * statement costs read_timeout and every connect connect_timeout; so the
  * first failure opens the host's breaker (breaker.c) and from then on
  * every worker answers 503 at once, until the probe process finds the
@@ -121,13 +122,13 @@ dispatch_primary(struct core *c, struct portal_req *r)
 {
 	if (breaker_primary(c) != PORTAL_OK) {
 		out_problem(r, 503, "the database does not answer; try again shortly");
-		return 0;
+		return PORTAL_DONE;
 	}
-	return 1;
+	return PORTAL_OK;
 }
 
 /*
- * r->db connected, or 503.  A replica that cannot be reached is not an
+ * r->db connected (PORTAL_OK), or 503 (PORTAL_DONE).  A replica that cannot be reached is not an
  * error: the read goes to the primary.  A token is looked up on the
  * primary whatever r->db is (a revocation takes effect at once), so a
  * request with one needs the primary too; an anonymous read from a
@@ -143,22 +144,16 @@ dispatch_db(struct core *c, struct portal_req *r)
 	const char *h = req_header(r, "Authorization");
 	if (r->db == c->db || (h && *h))
 		return dispatch_primary(c, r);
-	return 1;
+	return PORTAL_OK;
 }
 
 /* Database, token and role for a request that needs `min_role`.  Returns
- * 0 to go on, or answers (503, 401, 403) and returns 1. */
+ * PORTAL_OK to go on, or answers (503, 401, 403) and returns PORTAL_DONE. */
 static int
 dispatch_authorize(struct core *c, struct portal_req *r, int min_role)
 {
-	const char *detail = NULL;
-	int st;
-	if (!dispatch_db(c, r))
-		return 1;
-	if ((st = dispatch_auth(c, r, &detail)) != 0) {
-		out_problem(r, st, detail);
-		return 1;
-	}
+	if (dispatch_db(c, r) == PORTAL_DONE || dispatch_auth(c, r) == PORTAL_DONE)
+		return PORTAL_DONE;
 	if (min_role > r->role) {
 		if (!r->has_token)
 			out_problem(r, 401, "this request needs a token: Authorization: Bearer TOKEN");
@@ -167,9 +162,9 @@ dispatch_authorize(struct core *c, struct portal_req *r, int min_role)
 			                                         "%s for %s, this needs %s)",
 			                                r->muni->slug, auth_role_name(r->token.role),
 			                                r->token.municipality, auth_role_name(min_role)));
-		return 1;
+		return PORTAL_DONE;
 	}
-	return 0;
+	return PORTAL_OK;
 }
 
 /* The module a path under /api/v1/{m}/ belongs to: "partnerships.csv" ->
@@ -236,7 +231,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
 			out_header(r, "Allow", "GET");
 			out_problem(r, 405, "the audit log is read-only");
-		} else if (!dispatch_authorize(c, r, PORTAL_ROLE_ADMIN)) {
+		} else if (dispatch_authorize(c, r, PORTAL_ROLE_ADMIN) == PORTAL_OK) {
 			audit_list(c, r);
 		}
 		return;
@@ -273,7 +268,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 		r->db = c->db;
 	else if (r->db == NULL)
 		r->db = breaker_read_db(c, r);
-	if (dispatch_authorize(c, r, r->match.route->def.min_role))
+	if (dispatch_authorize(c, r, r->match.route->def.min_role) != PORTAL_OK)
 		return;
 	if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
 	    strcmp(r->method, "PATCH") == 0) {

@@ -2,14 +2,17 @@
  * item.c - the item lifecycle (struct portal_item in portal.h): the five
  * routes a module's items share (list, read, create, merge-patch, delete),
  * run the same way for every module that declares its item with
- * api->item().  The module keeps its schema, its SQL and its own rules
- * (the hooks); this file knows no module.
+ * api->item() (or PORTAL_PLUGIN).  The store is the module's hooks or, for
+ * an item declared with a table, derived from its fields (store.c); the
+ * module keeps its own rules (the other hooks); this file knows no module.
  *
  * It uses the core's services through the same table the plugins get
  * (api_table), so a hook and the lifecycle see one request alike.
  *
  * Handlers answer and return PORTAL_OK, or return PORTAL_ERROR without
- * answering when the database failed (dispatch answers 500/503).  Every
+ * answering when the database failed (dispatch answers 500/503).  A
+ * function or hook that has answered itself (304, 404, 409, 412) returns
+ * PORTAL_DONE, and its caller stops there.  Every
  * JSON object held here belongs to the request: what load() gives is the
  * request's, copies are kept with api->keep; respond() and audit() get a
  * reference of their own.
@@ -57,8 +60,8 @@ item_not_found(portal_req *r)
 	                    api->param(r, "id"));
 }
 
-/* Loads {id} for a handler: 1 found and visible to the caller; 0 when the
- * handler has answered 404; PORTAL_ERROR. */
+/* Loads {id} for a handler: PORTAL_OK found and visible to the caller;
+ * PORTAL_DONE after answering 404; PORTAL_ERROR. */
 static int
 item_load(portal_req *r, long long *id, int for_update, struct json_object **item,
           long long *version)
@@ -70,9 +73,9 @@ item_load(portal_req *r, long long *id, int for_update, struct json_object **ite
 		return PORTAL_ERROR;
 	if (rc == 0 || (it->visible != NULL && !it->visible(r, *item))) {
 		item_not_found(r);
-		return 0;
+		return PORTAL_DONE;
 	}
-	return 1;
+	return PORTAL_OK;
 }
 
 /* A single item as answered: with "linked", what other modules' items say
@@ -205,10 +208,10 @@ item_get(portal_req *r)
 	long long id, version;
 	struct json_object *item;
 	int rc = item_load(r, &id, 0, &item, &version);
-	if (rc <= 0)
-		return rc;
-	if (api->etag(r, id, version) != PORTAL_OK)
-		return PORTAL_OK; /* 304 sent */
+	if (rc == PORTAL_OK)
+		rc = api->etag(r, id, version); /* a 304 is PORTAL_DONE */
+	if (rc != PORTAL_OK)
+		return rc == PORTAL_DONE ? PORTAL_OK : rc;
 	if (item_add_linked(r, id, item) != PORTAL_OK)
 		return PORTAL_ERROR;
 	return api->respond(r, 200, json_object_get(item));
@@ -231,17 +234,15 @@ item_create(portal_req *r)
 		return PORTAL_ERROR;
 	if (api->has_errors(r))
 		return api->problem(r, 422, "the %s is not valid", it->noun);
-	if (it->before_write != NULL) {
-		int rc = it->before_write(r, &w);
-		if (rc != 0)
-			return rc > 0 ? PORTAL_OK : PORTAL_ERROR;
-	}
+	int rc = it->before_write != NULL ? it->before_write(r, &w) : PORTAL_OK;
+	if (rc != PORTAL_OK)
+		return rc == PORTAL_DONE ? PORTAL_OK : PORTAL_ERROR;
 
 	long long version;
 	w.id = it->insert(r, &w);
-	if (w.id == 0)
+	if (w.id == PORTAL_DONE)
 		return PORTAL_OK; /* answered */
-	if (w.id < 0 || it->load(r, w.id, 0, &w.item, &version) != 1)
+	if (w.id <= 0 || it->load(r, w.id, 0, &w.item, &version) != 1)
 		return PORTAL_ERROR;
 	if (it->written != NULL && it->written(r, &w) != PORTAL_OK)
 		return PORTAL_ERROR;
@@ -264,10 +265,10 @@ item_update(portal_req *r)
 	struct portal_write w = {0};
 	long long version;
 	int rc = item_load(r, &w.id, 1, &w.before, &version);
-	if (rc <= 0)
-		return rc;
-	if (api->etag(r, w.id, version) != PORTAL_OK)
-		return PORTAL_OK; /* 412 sent */
+	if (rc == PORTAL_OK)
+		rc = api->etag(r, w.id, version); /* a 412 is PORTAL_DONE */
+	if (rc != PORTAL_OK)
+		return rc == PORTAL_DONE ? PORTAL_OK : rc;
 
 	if ((w.patch = item_body(r)) == NULL)
 		return api->problem(r, 422, "the patch is not valid");
@@ -284,11 +285,11 @@ item_update(portal_req *r)
 		return PORTAL_ERROR;
 	if (api->has_errors(r))
 		return api->problem(r, 422, "the %s would not be valid after this patch", it->noun);
-	if (it->before_write != NULL && (rc = it->before_write(r, &w)) != 0)
-		return rc > 0 ? PORTAL_OK : PORTAL_ERROR;
+	if (it->before_write != NULL && (rc = it->before_write(r, &w)) != PORTAL_OK)
+		return rc == PORTAL_DONE ? PORTAL_OK : PORTAL_ERROR;
 
 	if ((rc = it->update(r, &w)) != PORTAL_OK)
-		return rc > 0 ? PORTAL_OK : PORTAL_ERROR;
+		return rc == PORTAL_DONE ? PORTAL_OK : PORTAL_ERROR;
 	if (it->load(r, w.id, 0, &w.item, &version) != 1)
 		return PORTAL_ERROR;
 	if (it->written != NULL && it->written(r, &w) != PORTAL_OK)
@@ -309,16 +310,16 @@ item_delete(portal_req *r)
 	long long id, version;
 	struct json_object *before;
 	int rc = item_load(r, &id, 1, &before, &version);
-	if (rc <= 0)
-		return rc;
-	if (api->etag(r, id, version) != PORTAL_OK)
-		return PORTAL_OK; /* 412 sent */
+	if (rc == PORTAL_OK)
+		rc = api->etag(r, id, version); /* a 412 is PORTAL_DONE */
+	if (rc != PORTAL_OK)
+		return rc == PORTAL_DONE ? PORTAL_OK : rc;
 	/* An item others link to is not deleted (409 naming them), so no item
 	 * keeps a dangling id.  The row is locked (FOR UPDATE above) and the
 	 * exists hook reads it in share mode, so a concurrent linking write
 	 * either ends before (and is seen here) or waits and finds nothing. */
-	if (it->exists != NULL && (rc = api->link_guard(r, id)) != 0)
-		return rc > 0 ? PORTAL_OK : PORTAL_ERROR;
+	if (it->exists != NULL && (rc = api->link_guard(r, id)) != PORTAL_OK)
+		return rc == PORTAL_DONE ? PORTAL_OK : PORTAL_ERROR;
 	/* its own links go with it */
 	if (it->remove(r, id) != PORTAL_OK || api->link_forget(r, id) != PORTAL_OK)
 		return PORTAL_ERROR;
@@ -395,6 +396,7 @@ item_list_args(portal_req *r, struct portal_list *l)
 	struct json_object *id = json_object_array_get_idx(keys, 1);
 	if (json_object_array_length(keys) != 2 || !json_object_is_type(key, json_type_string) ||
 	    (it->cursor_key != NULL && !it->cursor_key(json_object_get_string(key))) ||
+	    (it->cursor_max > 0 && strlen(json_object_get_string(key)) > it->cursor_max) ||
 	    !json_object_is_type(id, json_type_int) || json_object_get_int64(id) <= 0) {
 		api->field_error(r, "cursor", "is not a cursor of this list; start without it");
 		return;
@@ -439,6 +441,15 @@ item_list(portal_req *r)
 int
 item_register(portal_plugin *p, const struct portal_item *it)
 {
+	if (p != NULL && p->in_init && it != NULL && it->table != NULL && it->schema != NULL &&
+	    p->item == NULL && p->store == NULL) {
+		/* the store derived from the declaration (store.c) */
+		if ((p->store = store_build(it)) == NULL) {
+			log_msg(PORTAL_LOG_ERR, NULL, "plugin %s: out of memory", p->name);
+			return PORTAL_ERROR;
+		}
+		it = &p->store->item;
+	}
 	if (p == NULL || !p->in_init || it == NULL || p->item != NULL || it->noun == NULL ||
 	    it->schema == NULL || it->load == NULL || it->list == NULL || it->insert == NULL ||
 	    it->update == NULL || it->remove == NULL) {
@@ -449,9 +460,10 @@ item_register(portal_plugin *p, const struct portal_item *it)
 	size_t nf = 0;
 	for (; it->filters && it->filters[nf].name; nf++) {
 		const struct portal_filter *f = &it->filters[nf];
-		if (f->parse == NULL && !(f->type == PF_ENUM && f->values && f->values[0]) &&
-		    f->type != PF_COUNTRY && f->type != PF_DATE && f->type != PF_LANG) {
-			log_msg(PORTAL_LOG_ERR, NULL, "plugin %s: list filter \"%s\" has no check",
+		if ((f->parse == NULL && !(f->type == PF_ENUM && f->values && f->values[0]) &&
+		     f->type != PF_COUNTRY && f->type != PF_DATE && f->type != PF_LANG) ||
+		    (p->store != NULL && f->sql == NULL)) {
+			log_msg(PORTAL_LOG_ERR, NULL, "plugin %s: list filter \"%s\" has no check or no SQL",
 			        p->name, f->name);
 			return PORTAL_ERROR;
 		}

@@ -228,9 +228,9 @@ links_guard(portal_req *r, long long id)
 	if (rc < 0)
 		return PORTAL_ERROR;
 	if (b.len == 0)
-		return 0;
+		return PORTAL_OK;
 	out_problem(r, 409, pool_printf(r->pool, "%s %lld is linked from %s; change or delete those "
 	                                         "first (or keep it and change its status)",
 	                                r->plugin->name, id, b.data));
-	return 1;
+	return PORTAL_DONE;
 }

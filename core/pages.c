@@ -19,10 +19,7 @@
 
 #include "core.h"
 
-struct file_src {
-	const char *name, *text;
-};
-extern const struct file_src core_templates[];
+extern const struct portal_file core_templates[];
 extern const char core_messages[];
 extern const char core_css[];
 
@@ -68,7 +65,7 @@ pages_init(void)
 		log_msg(PORTAL_LOG_ERR, NULL, "core/messages.json is not valid JSON");
 		return PORTAL_ERROR;
 	}
-	for (const struct file_src *f = core_templates; f->name; f++)
+	for (const struct portal_file *f = core_templates; f->name; f++)
 		if (pages_add("", NULL, f->name, f->text) != PORTAL_OK)
 			return PORTAL_ERROR;
 	return map_init();

@@ -23,6 +23,7 @@ plugin_free(struct plugins *ps, portal_plugin *p)
 		router_remove_plugin(ps->router, p);
 	plugin_free_routes(p);
 	pages_forget(p);
+	store_free(p->store);
 	json_object_put(p->messages);
 	free(p->migrations);
 	if (p->dl)

@@ -12,7 +12,9 @@
  * tells a plugin which members exist (PORTAL_API_HAS).
  *
  * Return codes, one family everywhere (as nginx): PORTAL_OK (0) on success,
- * PORTAL_ERROR (-1) on failure.  Functions that answer a question say so.
+ * PORTAL_ERROR (-1) on failure, PORTAL_DONE (-4, nginx's NGX_DONE) when a
+ * function has answered the request itself (a 304, 409, 412 ...) and the
+ * caller only returns.  Functions that answer a question say so.
  *
  * Memory: everything a handler gets from the core (strings, statements,
  * JSON from body()/query) belongs to the request and is released by the core
@@ -30,6 +32,7 @@
 
 #define PORTAL_OK 0
 #define PORTAL_ERROR (-1)
+#define PORTAL_DONE (-4) /* answered already: the caller stops and returns */
 
 #define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
 #define PORTAL_ABI_VERSION 1u
@@ -54,6 +57,7 @@ typedef struct portal_req portal_req;       /* one HTTP request */
 typedef struct portal_stmt portal_stmt;     /* one prepared statement */
 typedef struct portal_plugin portal_plugin; /* the core's handle on a plugin */
 struct portal_api;
+struct portal_bundle;
 
 /* Roles, ordered: a higher role may do everything a lower one may. */
 enum portal_role {
@@ -113,6 +117,15 @@ enum portal_ftype {
 #define PF_REQUIRED 0x1u /* must be present (on create, and after a merge patch) */
 #define PF_NULLABLE 0x2u /* null is accepted (and means "not known") */
 #define PF_UNIQUE   0x4u /* for arrays: items must be distinct */
+/* For an item declared with a table (struct portal_item's `table`): */
+#define PF_SEARCH   0x8u  /* `q` searches it: a string, each text of a PF_LANGMAP, each
+                           * string of an array (members of objects say for themselves) */
+#define PF_READONLY 0x10u /* the server's member: shown (null until the item's render
+                           * hook sets it), never written by a client nor validated */
+#define PF_SHAPED   0x20u /* an array of objects shown with exactly the declared members
+                           * (null for a missing one), in declared order */
+#define PF_UTC      0x40u /* a timestamp "YYYY-MM-DDTHH:MM:SSZ" kept in a DATETIME column */
+#define PF_EXTERNAL 0x80u /* not in the item's row: the module keeps it (loaded, saved) */
 
 struct portal_field {
 	const char *name;
@@ -123,7 +136,29 @@ struct portal_field {
 	const char *const *values;         /* PF_ENUM: NULL-terminated */
 	const struct portal_field *fields; /* PF_OBJECT: NULL-name-terminated array */
 	const struct portal_field *items;  /* PF_ARRAY: the one element schema */
+	/*
+	 * Where an item declared with a table keeps the member (the core
+	 * derives SELECT, INSERT, UPDATE, the binding and the item's JSON from
+	 * it): the column `column`, by default the member's name; for
+	 * PF_LANGMAP, PF_ARRAY and a PF_OBJECT with a column, a JSON column.  A
+	 * PF_OBJECT without a column keeps each member in a column of its own
+	 * and shows {} of them, or null when it is PF_NULLABLE and its first
+	 * member's column is NULL.  PF_EXTERNAL and PF_READONLY members are not
+	 * in the row: an array shows [] and anything else null until a hook
+	 * (loaded, render) fills it in; saved() writes it.
+	 */
+	const char *column;
 };
+
+/* What the international work of a municipality is about: one vocabulary
+ * for every module's `areas`, so `area` means the same on each list.
+ * static const char *const m_areas[] = {PORTAL_AREAS, NULL}; */
+#define PORTAL_AREAS                                                                        \
+	"education", "culture", "environment", "climate", "energy", "public_health",             \
+	    "social_welfare", "democracy", "business", "trade", "labour_market", "youth", "sport", \
+	    "tourism", "research", "digitalisation", "gender_equality", "emergency_services",      \
+	    "infrastructure", "rural_development", "urban_development"
+#define PORTAL_NAREAS 21
 
 /* Plugin settings, checked by the core in the plugin's section and in every
  * municipality's override of it (`portald -t` reports file:line). */
@@ -157,13 +192,25 @@ struct portal_module {
 /* A plugin exports exactly this symbol. */
 #define PORTAL_MODULE_SYMBOL "portal_module"
 
+/* What the Makefile embeds of plugins/NAME/ (tools/embed-*.sh): the
+ * templates and migrations. */
+struct portal_file {
+	const char *name, *text;
+};
+struct portal_migration_src {
+	unsigned version;
+	const char *name;
+	const char *sql;
+};
+
 #define PORTAL_API_HAS(api, member)                                            \
 	((api)->size >= offsetof(struct portal_api, member) + sizeof((api)->member))
 
 /*
  * The item lifecycle.  A module whose items are read, listed, created,
  * changed with a merge patch and deleted declares a `struct portal_item`
- * and hands it to api->item() in init; the core then registers the five
+ * (its fields, and with `table` the store derived from them) and hands it
+ * to api->item() in init (PORTAL_PLUGIN does); the core then registers the five
  * routes ("NAME", "NAME/{id}") and runs them, the same way for every module:
  *
  *   GET    NAME        filters, q, limit, keyset cursor -> list(); 422 names
@@ -226,20 +273,45 @@ struct portal_filter {
 	enum portal_ftype type;
 	const char *const *values;
 	const char *(*parse)(portal_req *r, struct portal_list *l, const char *value);
+	/* With a table: the condition over the row `t`, each ? bound to the
+	 * value ("t.kind = ?", "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"); the
+	 * core switches it off while the argument is absent. */
+	const char *sql;
+};
+
+/* A column an item's row keeps besides its members (a sort key, a
+ * period), made of the valid item: `value`'s text (a request string or a
+ * literal; NULL for SQL NULL), or else made of the member `member`
+ * ("start_date", "partner.name"; `fallback` when it is absent) as `how` says. */
+enum portal_derive {
+	PC_TEXT,      /* the member's text, NULL when absent */
+	PC_SORT,      /* the member's text, "" when absent (sorts first, last descending) */
+	PC_FIRST_DAY, /* a partial date's first day, YYYY-MM-DD */
+	PC_LAST_DAY   /* a partial date's last day */
+};
+
+struct portal_column {
+	const char *name;
+	const char *(*value)(portal_req *r, struct json_object *doc);
+	const char *member, *fallback;
+	enum portal_derive how;
 };
 
 struct portal_item {
 	const char *noun;         /* one item in messages: "partnership", "news item" */
 	const char *list_summary; /* the list route's summary, e.g. "list visits (direction, ...)" */
 	const struct portal_field *schema; /* the item as a client writes it */
-	const char *const *readonly; /* server-owned members (NULL-terminated): rejected, stripped */
+	/* server-owned members (NULL-terminated): rejected, stripped; NULL
+	 * with `table`: id, municipality, the PF_READONLY fields, created_at,
+	 * updated_at, version, and linked on a link target */
+	const char *const *readonly;
 	const char *defaults; /* JSON object text: members a POST gets when absent; NULL: none */
 	const struct portal_filter *filters; /* the list's, NULL-name-terminated; NULL: none */
 	/* 1 when `key` is a sort key list() gives out (a cursor's first key);
 	 * NULL: any string. */
 	int (*cursor_key)(const char *key);
 
-	/* --- the store: the plugin's SQL --- */
+	/* --- the store: the plugin's SQL (NULL with `table`: derived) --- */
 	/* Item `id` of the request's municipality into *item (the request's)
 	 * and its version; `for_update` locks the row.  1 found, 0 not,
 	 * PORTAL_ERROR. */
@@ -250,11 +322,11 @@ struct portal_item {
 	 * sort key (a request string).  PORTAL_OK or PORTAL_ERROR. */
 	int (*list)(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
 	            const char **last_key);
-	/* Writes w->doc as a new item: its id; 0 after answering (e.g. 409 on
-	 * a UNIQUE key); PORTAL_ERROR. */
+	/* Writes w->doc as a new item: its id; PORTAL_DONE after answering
+	 * (e.g. 409 on a UNIQUE key); PORTAL_ERROR. */
 	long long (*insert)(portal_req *r, struct portal_write *w);
-	/* Writes w->doc over item w->id and bumps its version: PORTAL_OK; 1
-	 * after answering; PORTAL_ERROR. */
+	/* Writes w->doc over item w->id and bumps its version: PORTAL_OK;
+	 * PORTAL_DONE after answering; PORTAL_ERROR. */
 	int (*update)(portal_req *r, struct portal_write *w);
 	int (*remove)(portal_req *r, long long id); /* PORTAL_OK or PORTAL_ERROR */
 	/* Set: the module is a link target (api->link_target with this hook),
@@ -269,11 +341,42 @@ struct portal_item {
 	/* After the schema: rules across members and links; records field
 	 * errors (the core answers 422); may normalise w->doc. */
 	int (*check)(portal_req *r, struct portal_write *w);
-	/* Once the item is valid, before the write: 0 to go on, 1 after
-	 * answering (409), PORTAL_ERROR. */
+	/* Once the item is valid, before the write: PORTAL_OK to go on,
+	 * PORTAL_DONE after answering (409), PORTAL_ERROR. */
 	int (*before_write)(portal_req *r, struct portal_write *w);
 	/* After the write, w->item loaded: store links (api->link_set). */
 	int (*written)(portal_req *r, struct portal_write *w);
+
+	/*
+	 * --- or the store derived from the declaration ---
+	 * With `table` set and load, list, insert, update and remove NULL, the
+	 * core runs them from `schema`'s columns.  The table has the columns
+	 * id (AUTO_INCREMENT), municipality, version, created_at, updated_at
+	 * (DATETIME(3), UTC), search_text (the PF_SEARCH members, folded), the
+	 * members' and `columns`; an item shows id and municipality, its
+	 * members and created_at, updated_at and version, in that order.
+	 */
+	const char *table;
+	const struct portal_column *columns; /* NULL-name-terminated, or NULL */
+	const char *sort;      /* the list's key over the row `t`, e.g. "t.sort_name" */
+	const char *sort_text; /* how a cursor shows the key (SELECT); NULL: `sort` */
+	int sort_desc;         /* 1: highest key first */
+	/* The rows everyone may list, over the row `t` ("t.public = 1"); the
+	 * rest only readers and higher.  NULL: every row. */
+	const char *listed;
+	int link_target; /* 1: other modules link to the items (`exists` from the table) */
+	size_t cursor_max; /* a cursor's sort key has at most this many bytes; 0: any */
+	/* After the row was written (w->id set), before it is loaded: what
+	 * the module keeps in tables of its own.  PORTAL_OK or PORTAL_ERROR. */
+	int (*saved)(portal_req *r, struct portal_write *w);
+	/* After n rows were read into items (their ids in ids): members from
+	 * the module's own tables.  PORTAL_OK or PORTAL_ERROR. */
+	int (*loaded)(portal_req *r, struct json_object *const *items, const long long *ids,
+	              size_t n);
+	/* Each item read: its PF_READONLY members.  PORTAL_OK or PORTAL_ERROR. */
+	int (*render)(portal_req *r, struct json_object *item);
+	/* A UNIQUE key refused the write (a concurrent twin): answer (409). */
+	int (*conflict)(portal_req *r, struct portal_write *w);
 };
 
 struct portal_api {
@@ -339,7 +442,7 @@ struct portal_api {
 	/* Sets ETag for `version` of item `id` and checks the preconditions:
 	 * on GET/HEAD a matching If-None-Match answers 304, on other methods a
 	 * stale If-Match answers 412.  Returns PORTAL_OK when the request may
-	 * go on, PORTAL_ERROR when the core has answered (the handler then
+	 * go on, PORTAL_DONE when the core has answered (the handler then
 	 * returns PORTAL_OK).  After a write, use set_etag for the new version. */
 	int (*etag)(portal_req *r, long long id, long long version);
 	/* Opaque list cursors: encode a JSON array of keys (the caller keeps
@@ -448,9 +551,9 @@ struct portal_api {
 	char *(*search_fold)(portal_req *r, const char *text);
 	int (*search_terms)(portal_req *r, const char *q, const char **terms, int max);
 
-	/* For a link target's DELETE: 0 when nothing links to item `id`; 1
-	 * after answering 409 naming what links to it (the handler returns
-	 * PORTAL_OK); PORTAL_ERROR when the database failed.  Call it with the
+	/* For a link target's DELETE: PORTAL_OK when nothing links to item
+	 * `id`; PORTAL_DONE after answering 409 naming what links to it (the
+	 * handler returns PORTAL_OK); PORTAL_ERROR when the database failed.  Call it with the
 	 * item's row locked (SELECT ... FOR UPDATE), and read it in share mode
 	 * in the link_target hook, so no link can slip in between. */
 	int (*link_guard)(portal_req *r, long long id);
@@ -515,6 +618,89 @@ struct portal_api {
 	 * digits without a leading zero, at most 18 of them (fits a BIGINT).
 	 * The id, or -1 for anything else. */
 	long long (*parse_id)(const char *s);
+
+	/* PORTAL_PLUGIN's init: registers what `b` holds, then runs b->setup.
+	 * PORTAL_OK or PORTAL_ERROR (logged). */
+	int (*plugin_setup)(portal_plugin *p, const struct portal_bundle *b);
+	/* Member `key` of `o` when it is a string, else NULL. */
+	const char *(*member_str)(struct json_object *o, const char *key);
+	/* Partial dates compared on their common precision (strcmp's sign):
+	 * "2008" is neither before nor after "2008-05". */
+	int (*date_cmp)(const char *a, const char *b);
+	/* The first (last: the last) day of the period a valid partial date
+	 * names, "YYYY-MM-DD" (a request string); NULL for NULL. */
+	const char *(*period)(portal_req *r, const char *partial, int last);
+	/* The ids in the array member `key` of `o` (positive integers; others
+	 * skipped) as request memory; *n of them, distinct when `distinct`. */
+	long long *(*member_ids)(portal_req *r, struct json_object *o, const char *key, size_t *n,
+	                         int distinct);
+	/* A module's own table read and written with a field table (each
+	 * field's `column`), as the core does an item's row: row_object makes
+	 * a new object (the caller's) of the row's columns from `first` on;
+	 * bind_members binds the members of `o` from parameter `first` on and
+	 * returns the next parameter. */
+	struct json_object *(*row_object)(portal_stmt *s, unsigned first,
+	                                  const struct portal_field *fields);
+	unsigned (*bind_members)(portal_req *r, portal_stmt *s, unsigned first,
+	                         const struct portal_field *fields, struct json_object *o);
 };
+
+/*
+ * A plugin's glue, written once here (as SQLite's SQLITE_EXTENSION_INIT):
+ *
+ *   PORTAL_PLUGIN(news, "1.0.0", news_settings, &news_item, news_setup);
+ *
+ * defines the descriptor `portal_module` (name, version, settings or NULL),
+ * its init and fini, and `api`, the core's services (hidden: one per
+ * plugin).  init checks the core's table, then registers the item (or
+ * NULL), what the Makefile embedded of plugins/NAME/ (NAME_migrations
+ * from schema/, NAME_openapi from openapi.json, NAME_templates from
+ * templates/, NAME_messages from messages.json; each optional), then runs
+ * the plugin's own setup(p) (or NULL) for routes and settings of its own.
+ * Other files of the plugin say PORTAL_PLUGIN_API; to reach `api`.
+ */
+struct portal_bundle {
+	const struct portal_item *item;
+	const struct portal_migration_src *migrations;
+	const char *openapi;
+	const struct portal_file *templates;
+	const char *messages;
+	int (*setup)(portal_plugin *p);
+};
+
+#if defined(__GNUC__)
+#define PORTAL_HIDDEN __attribute__((visibility("hidden")))
+#define PORTAL_WEAK __attribute__((weak))
+#else
+#define PORTAL_HIDDEN
+#define PORTAL_WEAK
+#endif
+
+#define PORTAL_PLUGIN_API extern PORTAL_HIDDEN const struct portal_api *api
+
+#define PORTAL_PLUGIN(NAME, VERSION, SETTINGS, ITEM, SETUP)                                    \
+	PORTAL_HIDDEN const struct portal_api *api;                                                \
+	extern const struct portal_migration_src NAME##_migrations[] PORTAL_WEAK;                  \
+	extern const char NAME##_openapi[] PORTAL_WEAK;                                            \
+	extern const struct portal_file NAME##_templates[] PORTAL_WEAK;                            \
+	extern const char NAME##_messages[] PORTAL_WEAK;                                           \
+	static int NAME##_init(portal_plugin *p, const struct portal_api *core)                    \
+	{                                                                                          \
+		static const struct portal_bundle bundle = {ITEM, NAME##_migrations, NAME##_openapi,    \
+		                                            NAME##_templates, NAME##_messages, SETUP};  \
+		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, plugin_setup)) {  \
+			core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin"); \
+			return PORTAL_ERROR;                                                               \
+		}                                                                                      \
+		api = core;                                                                            \
+		return api->plugin_setup(p, &bundle);                                                  \
+	}                                                                                          \
+	static void NAME##_fini(portal_plugin *p)                                                  \
+	{                                                                                          \
+		(void)p;                                                                               \
+		api = NULL;                                                                            \
+	}                                                                                          \
+	const struct portal_module portal_module = {PORTAL_MODULE_V1, #NAME, VERSION, SETTINGS,   \
+	                                            NAME##_init, NAME##_fini, {0}}
 
 #endif /* PORTAL_H */

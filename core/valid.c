@@ -454,13 +454,15 @@ vobject(struct vctx *v, const struct portal_field *fields, struct json_object *o
 		const struct portal_field *f = fields;
 		while (f && f->name && strcmp(f->name, key) != 0)
 			f++;
-		if (f == NULL || f->name == NULL) {
+		if (f == NULL || f->name == NULL || (f->flags & PF_READONLY)) {
 			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
 			verr(v, sub, "is not a known field");
 		}
 	}
 	for (const struct portal_field *f = fields; f && f->name; f++) {
 		struct json_object *member;
+		if (f->flags & PF_READONLY)
+			continue; /* the server's */
 		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", f->name);
 		if (!json_object_object_get_ex(o, f->name, &member)) {
 			if (f->flags & PF_REQUIRED)

@@ -22,7 +22,10 @@
 
 #include <cmark.h>
 
-#include "news.h"
+#include "portal.h"
+
+PORTAL_PLUGIN_API;
+PORTAL_HIDDEN char *news_markdown(portal_req *r, const char *md);
 
 /* 1 when `url` may stay in a link (image: in an image's src). */
 static int
@@ -106,7 +109,7 @@ md_clean(cmark_node *doc)
 }
 
 char *
-md_render(portal_req *r, const char *md)
+news_markdown(portal_req *r, const char *md)
 {
 	cmark_node *doc = cmark_parse_document(md, strlen(md), CMARK_OPT_DEFAULT |
 	                                                           CMARK_OPT_VALIDATE_UTF8);

@@ -2,58 +2,408 @@
  * news.c - the news module: articles about a municipality's international
  * work, written in Markdown and served with their safe HTML.
  *
- *   GET    /api/v1/{m}/news        list, newest first (area, lang, since,
- *                                  status, slug, q, keyset cursor)
- *   GET    /api/v1/{m}/news/{id}   one item, ETag
- *   POST   /api/v1/{m}/news        create (editor)
- *   PATCH  /api/v1/{m}/news/{id}   JSON merge patch (editor)
- *   DELETE /api/v1/{m}/news/{id}   delete (editor)
+ * The item is declared once, below (fields, columns of the table `news`,
+ * filters, sort key); the core derives the five routes, the SQL and the
+ * item's JSON from it (portal.h, struct portal_item).  What is this
+ * module's own: drafts, slugs (derived from the title, unique: 409),
+ * published_at (normalised to UTC), the related items of other modules,
+ * the list's since and slug arguments, and body_html (markdown.c).
  *
  * Drafts exist only for a token of the municipality with role reader or
  * higher: for everyone else a draft answers 404 and is absent from lists.
- *
- * The core runs the five routes (api->item, portal.h): this file declares
- * the item and keeps the module's own rules: drafts, slugs (derived,
- * unique: 409), the related items and the list's since and slug
- * arguments.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "news.h"
+#include "portal.h"
 
-const struct portal_api *api;
+PORTAL_PLUGIN_API; /* defined by PORTAL_PLUGIN, at the end */
 
-/* Generated from schema/NNN_name.sql by tools/embed-migrations.sh, and
- * from openapi.json by tools/embed-text.sh. */
-struct portal_migration_src {
-	unsigned version;
-	const char *name;
-	const char *sql;
+#define NEWS_SLUG_MAX 100   /* bytes of a slug */
+#define NEWS_SLUG_TRIES 50  /* derived slugs: base, base-2 .. base-50 */
+#define NEWS_MAX_RELATED 50 /* ids per related module */
+#define NEWS_TS_LEN 20      /* "YYYY-MM-DDTHH:MM:SSZ" */
+
+/* markdown.c: `md` (CommonMark) as HTML safe to embed in a page; a
+ * request string, NULL when out of memory. */
+PORTAL_HIDDEN char *news_markdown(portal_req *r, const char *md);
+
+static const char *const news_statuses[] = {"draft", "published", NULL};
+/* The same areas as a partnership's, so one `area` finds both. */
+static const char *const news_areas[] = {PORTAL_AREAS, NULL};
+/* The modules a news item may point at, in the order of "related". */
+static const char *const news_related_modules[] = {"partnerships", "projects", "visits", NULL};
+
+static const struct portal_field news_area = {.name = "area", .type = PF_ENUM,
+                                              .values = news_areas};
+
+/* An id of another module's item; checked against that module on write. */
+static const struct portal_field news_related_id = {
+	.name = "id", .type = PF_INT, .min = 1, .max_num = 9007199254740991.0};
+
+static const struct portal_field news_related_fields[] = {
+	{.name = "partnerships", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = NEWS_MAX_RELATED,
+	 .items = &news_related_id},
+	{.name = "projects", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = NEWS_MAX_RELATED,
+	 .items = &news_related_id},
+	{.name = "visits", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = NEWS_MAX_RELATED,
+	 .items = &news_related_id},
+	{.name = NULL},
 };
-extern const struct portal_migration_src news_migrations[];
-extern const char news_openapi[];
-/* Generated from templates/ and messages.json (pages for citizens). */
-struct file_src {
-	const char *name, *text;
-};
-extern const struct file_src news_templates[];
-extern const char news_messages[];
 
-/* 1 when the caller may see drafts: a token of this municipality (or of
- * all) with role reader or higher. */
+/* An image needs its text alternative (WCAG 1.1.1): both are required;
+ * null without one (PF_NULLABLE: no url). */
+static const struct portal_field news_image_fields[] = {
+	{.name = "url", .type = PF_URL, .flags = PF_REQUIRED, .max = 2000, .column = "image_url"},
+	{.name = "alt", .type = PF_STRING, .flags = PF_REQUIRED, .max = 500, .column = "image_alt"},
+	{.name = "credit", .type = PF_STRING, .max = 200, .column = "image_credit"},
+	{.name = NULL},
+};
+
+/* The item.  slug and status are filled in before it is checked on
+ * create; published_at is checked by news_check_doc. */
+static const struct portal_field news_fields[] = {
+	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = NEWS_SLUG_MAX},
+	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
+	{.name = "lead", .type = PF_TEXT, .flags = PF_SEARCH, .max = 2000},
+	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH, .max = 100000},
+	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY}, /* news_render */
+	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
+	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = news_statuses},
+	{.name = "published_at", .type = PF_STRING, .flags = PF_UTC, .max = 40},
+	{.name = "author", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
+	{.name = "areas", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = PORTAL_NAREAS,
+	 .items = &news_area},
+	{.name = "related", .type = PF_OBJECT, .fields = news_related_fields, .column = "related"},
+	{.name = "image", .type = PF_OBJECT, .flags = PF_NULLABLE, .fields = news_image_fields},
+	{.name = NULL},
+};
+
 static int
-news_insider(portal_req *r)
+news_is_alnum(char c)
 {
-	return api->role(r) >= PORTAL_ROLE_READER;
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* 1 when `s` is a slug: a-z, 0-9 and inner hyphens, 1..NEWS_SLUG_MAX bytes. */
+static int
+news_is_slug(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > NEWS_SLUG_MAX || !news_is_alnum(s[0]) || !news_is_alnum(s[n - 1]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!news_is_alnum(s[i]) && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/*
+ * Latin letters as ASCII for slugs, the way Scandinavian URLs write them
+ * (ä -> a, ö -> o, ø -> o, å -> a).  Indexed by code point; '*' marks the
+ * letters that become two (news_fold2), '-' the signs that separate words.
+ */
+static const char news_fold_latin1[] = /* U+00C0 .. U+00FF */
+    "aaaaaa*ceeeeiiii"
+    "dnooooo-ouuuuy**"
+    "aaaaaa*ceeeeiiii"
+    "dnooooo-ouuuuy*y";
+static const char news_fold_exta[] = /* U+0100 .. U+017F */
+    "aaaaaaccccccccdd"
+    "ddeeeeeeeeeegggg"
+    "gggghhhhiiiiiiii"
+    "ii**jjkkklllllll"
+    "lllnnnnnnnnnoooo"
+    "oo**rrrrrrssssss"
+    "ssttttttuuuuuuuu"
+    "uuuuwwyyyzzzzzzs";
+
+static const char *
+news_fold2(unsigned cp)
+{
+	switch (cp) {
+	case 0xc6: case 0xe6: return "ae";
+	case 0xde: case 0xfe: return "th";
+	case 0xdf: return "ss";
+	case 0x132: case 0x133: return "ij";
+	case 0x152: case 0x153: return "oe";
+	}
+	return "";
+}
+
+/* The ASCII letters code point `cp` folds to; "" for none (a separator). */
+static const char *
+news_fold(unsigned cp, char *buf)
+{
+	char c = 0;
+	if (cp < 0x80) {
+		c = (char)cp;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!news_is_alnum(c))
+			c = 0;
+	} else if (cp >= 0xc0 && cp <= 0xff) {
+		c = news_fold_latin1[cp - 0xc0];
+	} else if (cp >= 0x100 && cp <= 0x17f) {
+		c = news_fold_exta[cp - 0x100];
+	} else if (cp == 0x218 || cp == 0x219) { /* Ș ș, Romanian */
+		c = 's';
+	} else if (cp == 0x21a || cp == 0x21b) { /* Ț ț */
+		c = 't';
+	}
+	if (c == '*')
+		return news_fold2(cp);
+	if (c == 0 || c == '-')
+		return "";
+	buf[0] = c;
+	buf[1] = '\0';
+	return buf;
+}
+
+/* The code point of the UTF-8 sequence at *p, which is advanced past it;
+ * a broken sequence is U+FFFD (a separator), and a NUL is never passed. */
+static unsigned
+news_next_cp(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	unsigned c = *s++;
+	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+	c &= more ? 0x3fu >> more : 0xffu;
+	for (; more > 0 && (*s & 0xc0) == 0x80; more--)
+		c = (c << 6) | (*s++ & 0x3fu);
+	*p = s;
+	return more ? 0xfffd : c;
+}
+
+/* A slug made of `title` (a request string): letters folded to a-z
+ * (Besök från Norge -> besok-fran-norge), everything else a hyphen.  NULL
+ * when the title has no letter or digit that folds to ASCII. */
+static char *
+news_slugify(portal_req *r, const char *title)
+{
+	char *out = api->alloc(r, NEWS_SLUG_MAX + 1), buf[2];
+	size_t n = 0;
+	int gap = 0;
+	const unsigned char *p = (const unsigned char *)title;
+	while (p && *p) {
+		const char *f = news_fold(news_next_cp(&p), buf);
+		if (*f == '\0') {
+			gap = n > 0;
+			continue;
+		}
+		size_t m = strlen(f);
+		if (n + gap + m > NEWS_SLUG_MAX)
+			break; /* cut at a word or letter boundary, never mid-fold */
+		if (gap)
+			out[n++] = '-';
+		gap = 0;
+		memcpy(out + n, f, m);
+		n += m;
+	}
+	out[n] = '\0';
+	return n > 0 ? out : NULL;
+}
+
+/* The `n` digits at s as a number, or -1 when they are not all digits. */
+static int
+news_num(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Writes `t` (UTC seconds) as "YYYY-MM-DDTHH:MM:SSZ"; PORTAL_ERROR when the
+ * year is outside 1000..9999 (what DATETIME holds). */
+static int
+news_format(time_t t, char *out)
+{
+	struct tm tm;
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1000 || tm.tm_year + 1900 > 9999)
+		return PORTAL_ERROR;
+	strftime(out, NEWS_TS_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return PORTAL_OK;
+}
+
+/*
+ * A timestamp "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" as UTC: writes
+ * "YYYY-MM-DDTHH:MM:SSZ" to out (NEWS_TS_LEN + 1 bytes; fractions are
+ * dropped).  With `partial`, a partial date YYYY, YYYY-MM or YYYY-MM-DD is
+ * accepted too and means its first second.  PORTAL_OK or PORTAL_ERROR.
+ */
+static int
+news_timestamp(const char *s, int partial, char *out)
+{
+	char date[11];
+	size_t n = s ? strlen(s) : 0;
+	if (partial && n <= 10 && api->is_partial_date(s)) {
+		snprintf(out, NEWS_TS_LEN + 1, "%.4s-%.2s-%.2sT00:00:00Z", s, n >= 7 ? s + 5 : "01",
+		         n == 10 ? s + 8 : "01");
+		return PORTAL_OK;
+	}
+	if (n < 20 || n > 40)
+		return PORTAL_ERROR;
+	memcpy(date, s, 10);
+	date[10] = '\0';
+	if (!api->is_partial_date(date) || strlen(date) != 10 || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':')
+		return PORTAL_ERROR;
+	int hh = news_num(s + 11, 2), mm = news_num(s + 14, 2), ss = news_num(s + 17, 2);
+	if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 59)
+		return PORTAL_ERROR;
+	const char *z = s + 19;
+	if (*z == '.') { /* a fraction of a second: dropped */
+		const char *f = ++z;
+		while (*z >= '0' && *z <= '9')
+			z++;
+		if (z == f || z - f > 9)
+			return PORTAL_ERROR;
+	}
+	long offset = 0;
+	if ((z[0] == 'Z' || z[0] == 'z') && z[1] == '\0') {
+		offset = 0;
+	} else if ((z[0] == '+' || z[0] == '-') && strlen(z) == 6 && z[3] == ':') {
+		int oh = news_num(z + 1, 2), om = news_num(z + 4, 2);
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
+			return PORTAL_ERROR;
+		offset = (oh * 60L + om) * 60L * (z[0] == '-' ? -1 : 1);
+	} else {
+		return PORTAL_ERROR;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = news_num(s, 4) - 1900;
+	tm.tm_mon = news_num(s + 5, 2) - 1;
+	tm.tm_mday = news_num(s + 8, 2);
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	return news_format(timegm(&tm) - offset, out);
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" -> "YYYY-MM-DD HH:MM:SS" for a DATETIME (a
+ * request string). */
+static const char *
+news_sql_time(portal_req *r, const char *ts)
+{
+	return api->printf(r, "%.10s %.8s", ts, ts + 11);
+}
+
+/* The current time as "YYYY-MM-DDTHH:MM:SSZ" into out (NEWS_TS_LEN + 1). */
+static void
+news_now(char *out)
+{
+	if (news_format(time(NULL), out) != PORTAL_OK)
+		snprintf(out, NEWS_TS_LEN + 1, "9999-12-31T23:59:59Z"); /* a clock past 9999 */
+}
+
+/* 1 when `s` is a string the core's PF_STRING check passed: no control
+ * character and not only white space (so a slug error is not reported
+ * twice). */
+static int
+news_plain_string(const char *s)
+{
+	int text = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+		if (*p != ' ')
+			text = 1;
+	}
+	return text;
+}
+
+/* "related" with its three arrays, null and absent ones as [] (in place,
+ * when it is an object or absent). */
+static void
+news_fill_related(struct json_object *doc)
+{
+	struct json_object *rel;
+	if (!json_object_object_get_ex(doc, "related", &rel) || rel == NULL) {
+		rel = json_object_new_object();
+		json_object_object_add(doc, "related", rel);
+	}
+	if (!json_object_is_type(rel, json_type_object))
+		return;
+	for (const char *const *m = news_related_modules; *m; m++) {
+		struct json_object *ids;
+		if (!json_object_object_get_ex(rel, *m, &ids) || ids == NULL)
+			json_object_object_add(rel, *m, json_object_new_array());
+	}
+}
+
+/*
+ * The rules across members of a whole item (create body, or current item
+ * merged with a patch), normalising it in place: published_at to UTC
+ * "...Z", and set to now when the item is published without one;
+ * "related" always with its three arrays.  Records every problem.
+ */
+static int
+news_check_doc(portal_req *r, struct json_object *doc)
+{
+	if (!json_object_is_type(doc, json_type_object))
+		return PORTAL_ERROR;
+
+	const char *slug = api->member_str(doc, "slug");
+	if (slug && strlen(slug) <= NEWS_SLUG_MAX && news_plain_string(slug) && !news_is_slug(slug))
+		api->field_error(r, "slug",
+		                 "must be a-z, 0-9 and hyphens (not first or last), at most %d bytes",
+		                 NEWS_SLUG_MAX);
+
+	/* published_at: normalised to UTC; a published item always has one */
+	char ts[NEWS_TS_LEN + 1];
+	const char *at = api->member_str(doc, "published_at"), *status = api->member_str(doc, "status");
+	struct json_object *atv = NULL;
+	int has_at = json_object_object_get_ex(doc, "published_at", &atv) && atv != NULL;
+	if (at != NULL) {
+		if (news_timestamp(at, 0, ts) == PORTAL_OK)
+			json_object_object_add(doc, "published_at", json_object_new_string(ts));
+		else if (strlen(at) <= 40 && news_plain_string(at))
+			api->field_error(r, "published_at",
+			                 "must be a timestamp such as \"2024-09-09T08:00:00Z\" (UTC, or "
+			                 "with an offset such as +02:00), years 1000 to 9999");
+	} else if (!has_at && status != NULL && strcmp(status, "published") == 0) {
+		news_now(ts); /* absent or null: published now */
+		json_object_object_add(doc, "published_at", json_object_new_string(ts));
+	}
+
+	news_fill_related(doc);
+	return api->has_errors(r) ? PORTAL_ERROR : PORTAL_OK;
+}
+
+/* 1 when another item of this municipality than `except_id` (0: none) has
+ * `slug`, 0 when none, PORTAL_ERROR. */
+static int
+news_slug_taken(portal_req *r, const char *slug, long long except_id)
+{
+	portal_stmt *s = api->prepare(
+	    r, "SELECT n.id FROM news n WHERE n.municipality = ? AND n.slug = ? AND n.id <> ?");
+	if (s == NULL)
+		return PORTAL_ERROR;
+	api->bind_text(s, 0, api->municipality(r));
+	api->bind_text(s, 1, slug);
+	api->bind_int(s, 2, except_id);
+	if (api->execute(s) != PORTAL_OK) {
+		api->done(s);
+		return PORTAL_ERROR;
+	}
+	int rc = api->fetch(s);
+	api->done(s);
+	return rc < 0 ? PORTAL_ERROR : rc;
 }
 
 /* visible hook: a draft is a 404 for anyone but an insider. */
 static int
 news_visible(portal_req *r, struct json_object *item)
 {
-	const char *status = doc_str(item, "status");
-	return news_insider(r) || (status != NULL && strcmp(status, "published") == 0);
+	const char *status = api->member_str(item, "status");
+	return api->role(r) >= PORTAL_ROLE_READER || (status != NULL && strcmp(status, "published") == 0);
 }
 
 /* ---- links to partnerships, projects and visits ---- */
@@ -98,7 +448,7 @@ news_check_related(portal_req *r, struct json_object *doc, struct json_object *b
 		return PORTAL_OK; /* validate said why */
 	if (before != NULL)
 		json_object_object_get_ex(before, "related", &old_rel);
-	for (const char *const *m = doc_related_modules; *m; m++) {
+	for (const char *const *m = news_related_modules; *m; m++) {
 		struct json_object *ids, *old = NULL, *keep;
 		if (!json_object_object_get_ex(rel, *m, &ids) || !json_object_is_type(ids, json_type_array))
 			continue;
@@ -132,34 +482,20 @@ news_check_related(portal_req *r, struct json_object *doc, struct json_object *b
 	return PORTAL_OK;
 }
 
-/* The ids of doc's related.`module` into a request array; *n of them. */
-static long long *
-news_related_ids(portal_req *r, struct json_object *doc, const char *module, size_t *n)
-{
-	struct json_object *rel, *ids;
-	*n = 0;
-	if (!json_object_object_get_ex(doc, "related", &rel) ||
-	    !json_object_object_get_ex(rel, module, &ids) || !json_object_is_type(ids, json_type_array))
-		return NULL;
-	size_t len = json_object_array_length(ids);
-	long long *out = api->alloc(r, (len ? len : 1) * sizeof(*out));
-	for (size_t i = 0; i < len; i++)
-		out[(*n)++] = json_object_get_int64(json_object_array_get_idx(ids, i));
-	return out;
-}
-
 /* Stores the links of item `id` (as stored: `item`) in the core, for each
  * module, also with none, so a changed title or status reaches them. */
 static int
 news_set_links(portal_req *r, long long id, struct json_object *item)
 {
-	const char *status = doc_str(item, "status");
+	const char *status = api->member_str(item, "status");
 	int is_public = status != NULL && strcmp(status, "published") == 0;
-	for (const char *const *m = doc_related_modules; *m; m++) {
+	struct json_object *rel = NULL;
+	json_object_object_get_ex(item, "related", &rel);
+	for (const char *const *m = news_related_modules; *m; m++) {
 		size_t n;
-		long long *ids = news_related_ids(r, item, *m, &n);
-		if (api->link_set(r, id, *m, ids, n, doc_str(item, "title"),
-		                  doc_str(item, "published_at"), is_public) != PORTAL_OK)
+		long long *ids = api->member_ids(r, rel, *m, &n, 0);
+		if (api->link_set(r, id, *m, ids, n, api->member_str(item, "title"),
+		                  api->member_str(item, "published_at"), is_public) != PORTAL_OK)
 			return PORTAL_ERROR;
 	}
 	return PORTAL_OK;
@@ -169,21 +505,21 @@ news_set_links(portal_req *r, long long id, struct json_object *item)
 
 /*
  * Gives doc a slug made of its title when it has none: the title folded
- * (doc_slugify), and when another item has that, the first free of
+ * (news_slugify), and when another item has that, the first free of
  * "-2" .. "-50" appended.  Records an error when the title gives no slug.
  * PORTAL_OK, or PORTAL_ERROR when the database failed.
  */
 static int
 news_derive_slug(portal_req *r, struct json_object *doc)
 {
-	const char *title = doc_str(doc, "title");
+	const char *title = api->member_str(doc, "title");
 	if (title == NULL) {
 		/* validate reports the title; the item fails on it anyway, so a
 		 * stand-in spares the client an error about a slug it never wrote */
 		json_object_object_add(doc, "slug", json_object_new_string("untitled"));
 		return PORTAL_OK;
 	}
-	char *base = doc_slugify(r, title);
+	char *base = news_slugify(r, title);
 	if (base == NULL) {
 		api->field_error(r, "slug", "is required: the title has no letters to make one of");
 		return PORTAL_OK;
@@ -199,7 +535,7 @@ news_derive_slug(portal_req *r, struct json_object *doc)
 				len--;
 			slug = api->printf(r, "%.*s%s", (int)len, base, suffix);
 		}
-		int rc = store_slug_taken(r, slug, 0);
+		int rc = news_slug_taken(r, slug, 0);
 		if (rc < 0)
 			return PORTAL_ERROR;
 		if (rc == 0) {
@@ -211,29 +547,29 @@ news_derive_slug(portal_req *r, struct json_object *doc)
 	return PORTAL_OK; /* news_slug_free answers 409 */
 }
 
-/* 0 when doc's slug is free (other than item `id`); else answers 409 (or
- * leaves the 500 to the core) and returns 1 / PORTAL_ERROR. */
+/* PORTAL_OK when doc's slug is free (other than item `id`); else answers
+ * 409 and returns PORTAL_DONE, or PORTAL_ERROR (the core answers 500). */
 static int
 news_slug_free(portal_req *r, struct json_object *doc, long long id)
 {
-	const char *slug = doc_str(doc, "slug");
-	int rc = store_slug_taken(r, slug, id);
+	const char *slug = api->member_str(doc, "slug");
+	int rc = news_slug_taken(r, slug, id);
 	if (rc < 0)
 		return PORTAL_ERROR;
 	if (rc == 0)
-		return 0;
+		return PORTAL_OK;
 	api->field_error(r, "slug", "is taken by another news item of %s", api->municipality(r));
 	api->problem(r, 409, "%s already has a news item with slug \"%s\"", api->municipality(r),
 	             slug);
-	return 1;
+	return PORTAL_DONE;
 }
 
-/* A concurrent write took the slug between news_slug_free and the write:
- * the same 409 (the core rolls the transaction back). */
+/* conflict hook: a concurrent write took the slug between news_slug_free
+ * and the write: the same 409 (the core rolls the transaction back). */
 static int
-news_slug_race(portal_req *r, struct json_object *doc)
+news_conflict(portal_req *r, struct portal_write *w)
 {
-	const char *slug = doc_str(doc, "slug");
+	const char *slug = api->member_str(w->doc, "slug");
 	api->field_error(r, "slug", "is taken by another news item of %s", api->municipality(r));
 	return api->problem(r, 409, "%s already has a news item with slug \"%s\"",
 	                    api->municipality(r), slug ? slug : "");
@@ -253,12 +589,12 @@ news_prepare(portal_req *r, struct portal_write *w)
 	return news_derive_slug(r, w->doc);
 }
 
-/* check hook: the rules across members, normalising (doc.c), and the
+/* check hook: the rules across members, normalising (news_check_doc), and the
  * related items. */
 static int
 news_check(portal_req *r, struct portal_write *w)
 {
-	doc_check(r, w->doc);
+	news_check_doc(r, w->doc);
 	return news_check_related(r, w->doc, w->before);
 }
 
@@ -269,37 +605,12 @@ news_before_write(portal_req *r, struct portal_write *w)
 	return news_slug_free(r, w->doc, w->id);
 }
 
-/* insert and update: a slug taken meanwhile is the same 409. */
-static long long
-news_insert(portal_req *r, struct portal_write *w)
-{
-	long long id = store_insert(r, w->doc);
-	if (id == STORE_DUPLICATE) {
-		news_slug_race(r, w->doc);
-		return 0;
-	}
-	return id;
-}
-
-static int
-news_update(portal_req *r, struct portal_write *w)
-{
-	int rc = store_update(r, w->id, w->doc);
-	if (rc == STORE_DUPLICATE) {
-		news_slug_race(r, w->doc);
-		return 1;
-	}
-	return rc;
-}
-
 /* written hook: the links to the related items. */
 static int
 news_written(portal_req *r, struct portal_write *w)
 {
 	return news_set_links(r, w->id, w->doc);
 }
-
-/* ---- list ---- */
 
 /* 1 when `s` is a sort key this list gives out: "YYYY-MM-DD HH:MM:SS". */
 static int
@@ -319,8 +630,8 @@ static const char *
 news_since_arg(portal_req *r, struct portal_list *l, const char *v)
 {
 	char ts[NEWS_TS_LEN + 1];
-	if (doc_timestamp(v, 1, ts) == PORTAL_OK)
-		return doc_sql_time(r, ts);
+	if (news_timestamp(v, 1, ts) == PORTAL_OK)
+		return news_sql_time(r, ts);
 	api->field_error(r, "since",
 	                 "must be a date (YYYY, YYYY-MM or YYYY-MM-DD) or a timestamp "
 	                 "such as \"2024-09-09T08:00:00Z\"");
@@ -330,78 +641,51 @@ news_since_arg(portal_req *r, struct portal_list *l, const char *v)
 static const char *
 news_slug_arg(portal_req *r, struct portal_list *l, const char *v)
 {
-	if (doc_is_slug(v))
+	if (news_is_slug(v))
 		return v;
 	api->field_error(r, "slug", "must be a-z, 0-9 and hyphens, at most %d bytes", NEWS_SLUG_MAX);
 	return NULL;
 }
 
-/* The list's filters, in the order of enum store_filter. */
+
+/* render hook: the body as safe HTML. */
+static int
+news_render(portal_req *r, struct json_object *item)
+{
+	const char *body = api->member_str(item, "body");
+	char *html = NULL;
+	if (body != NULL && (html = news_markdown(r, body)) == NULL)
+		return PORTAL_ERROR;
+	json_object_object_add(item, "body_html", html ? json_object_new_string(html) : NULL);
+	return PORTAL_OK;
+}
+
+/* `lang` matches a tag and its subtags (RFC 4647 basic filtering: "sv"
+ * finds "sv-FI"); the column's collation makes it case-insensitive. */
 static const struct portal_filter news_filters[] = {
-	[F_STATUS] = {.name = "status", .type = PF_ENUM, .values = doc_statuses},
-	[F_AREA] = {.name = "area", .type = PF_ENUM, .values = doc_areas},
-	[F_LANG] = {.name = "lang", .type = PF_LANG},
-	[F_SINCE] = {.name = "since", .parse = news_since_arg},
-	[F_SLUG] = {.name = "slug", .parse = news_slug_arg},
+	{.name = "status", .type = PF_ENUM, .values = news_statuses, .sql = "t.status = ?"},
+	{.name = "area", .type = PF_ENUM, .values = news_areas,
+	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
+	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')"},
+	{.name = "since", .parse = news_since_arg, .sql = "t.published_at >= ?"},
+	{.name = "slug", .parse = news_slug_arg, .sql = "t.slug = ?"},
 	{.name = NULL},
 };
 
-/* The item.  News items link to others but nothing links to them. */
+/* News items link to others but nothing links to them.  Newest first:
+ * sort_at is published_at, or the end of time for a draft that has none
+ * (so undated drafts come first, newest id first). */
 static const struct portal_item news_item = {
-	.noun = "news item",
+	.noun = "news item", .schema = news_fields, .defaults = "{\"status\": \"draft\"}",
 	.list_summary = "list news, newest first (area, lang, since, status, slug, q, limit, cursor)",
-	.schema = doc_schema,
-	.readonly = doc_readonly,
-	.defaults = "{\"status\": \"draft\"}",
+	.table = "news", .listed = "t.status = 'published'", /* drafts: readers only */
+	.sort = "t.sort_at", .sort_desc = 1, /* the index news_list */
+	.sort_text = "DATE_FORMAT(t.sort_at, '%Y-%m-%d %H:%i:%s')", .cursor_key = news_is_sort_key,
 	.filters = news_filters,
-	.cursor_key = news_is_sort_key,
-	.load = store_load,
-	.list = store_list,
-	.insert = news_insert,
-	.update = news_update,
-	.remove = store_delete,
-	.visible = news_visible,
-	.prepare = news_prepare,
-	.check = news_check,
-	.before_write = news_before_write,
-	.written = news_written,
+	/* the module's own rules */
+	.visible = news_visible, .prepare = news_prepare, .check = news_check,
+	.before_write = news_before_write, .conflict = news_conflict, .written = news_written,
+	.render = news_render,
 };
 
-/* ---- the module ---- */
-
-static int
-news_init(portal_plugin *p, const struct portal_api *core)
-{
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, list_rows)) {
-		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
-		return PORTAL_ERROR;
-	}
-	api = core;
-	if (api->item(p, &news_item) != PORTAL_OK)
-		return PORTAL_ERROR;
-	for (const struct portal_migration_src *m = news_migrations; m->sql; m++)
-		if (api->migration(p, m->version, m->name, m->sql) != PORTAL_OK)
-			return PORTAL_ERROR;
-	if (api->openapi(p, news_openapi) != PORTAL_OK)
-		return PORTAL_ERROR;
-	for (const struct file_src *t = news_templates; t->name; t++)
-		if (api->template(p, t->name, t->text) != PORTAL_OK)
-			return PORTAL_ERROR;
-	return api->messages(p, news_messages);
-}
-
-static void
-news_fini(portal_plugin *p)
-{
-	(void)p;
-	api = NULL;
-}
-
-const struct portal_module portal_module = {
-	PORTAL_MODULE_V1,
-	.name = "news",
-	.version = "1.0.0",
-	.settings = NULL,
-	.init = news_init,
-	.fini = news_fini,
-};
+PORTAL_PLUGIN(news, "1.0.0", NULL, &news_item, NULL);

@@ -3,42 +3,200 @@
  * municipality (EU, Sida/ICLD, Svenska institutet, Nordic funds ...), its
  * funders, partners, budget and half-yearly reports.
  *
- *   GET    /api/v1/{m}/projects        list (filters, q, keyset cursor)
- *   GET    /api/v1/{m}/projects/{id}   one item with "linked", ETag
- *   POST   /api/v1/{m}/projects        create (editor)
- *   PATCH  /api/v1/{m}/projects/{id}   JSON merge patch (editor)
- *   DELETE /api/v1/{m}/projects/{id}   delete (editor); 409 while linked
+ * The item is declared once, below (fields, columns of the table
+ * `projects`, filters, sort key); the core derives the five routes, the
+ * SQL and the item's JSON from it (portal.h, struct portal_item).  What is
+ * this module's own: the rules across members (budget, lead partner,
+ * reports), the links of partners[].partnership_id to partnerships, and
+ * the derived columns the list reads (funder kinds, the date period).
  *
- * Links: partners[].partnership_id points at a partnership of the same
- * municipality (checked with api->link_exists, stored with api->link_set so
- * the partnership lists the project), and projects are a link target
- * themselves (visits.project_id, news.related.projects).
- *
- * The core runs the five routes (api->item, portal.h): this file declares
- * the item and keeps the module's own rules, the links to partnerships
- * and the list's programme and active_on arguments.
+ * Projects are a link target themselves (visits.project_id,
+ * news.related.projects): a project something links to is not deleted
+ * (409) and single items carry "linked"; its own links go with it.
  */
 #include <string.h>
 
-#include "projects.h"
+#include "portal.h"
 
-const struct portal_api *api;
+PORTAL_PLUGIN_API; /* defined by PORTAL_PLUGIN, at the end */
 
-/* Generated from schema/NNN_name.sql by tools/embed-migrations.sh, and
- * from openapi.json by tools/embed-text.sh. */
-struct portal_migration_src {
-	unsigned version;
-	const char *name;
-	const char *sql;
+#define PROJECTS_MAX_PARTNERS 100
+#define PROJECTS_MAX_FUNDERS 20
+#define PROJECTS_MAX_REPORTS 100 /* fifty years of half-years */
+#define PROJECTS_MAX_AMOUNT 1e15 /* budget amounts, in the currency's units */
+
+static const char *const projects_statuses[] = {"planned", "applied", "granted", "running",
+                                                "completed", "rejected", NULL};
+
+/* eu: EU programmes; sida: Sida; icld: ICLD (Sida-funded, municipal
+ * partnerships); si: Svenska institutet; nordic: Nordiska ministerrådet and
+ * other Nordic funds; national: other national bodies; other: the rest
+ * (foundations, a municipality's own fund pool such as Lejre's IFIL). */
+static const char *const projects_funder_kinds[] = {"eu",     "sida",     "icld", "si",
+                                                    "nordic", "national", "other", NULL};
+static const char *const projects_roles[] = {"lead", "partner", "associated", NULL};
+static const char *const projects_areas[] = {PORTAL_AREAS, NULL};
+
+static const struct portal_field projects_funder_fields[] = {
+	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200},
+	{.name = "kind", .type = PF_ENUM, .flags = PF_REQUIRED, .values = projects_funder_kinds},
+	{.name = NULL},
 };
-extern const struct portal_migration_src projects_migrations[];
-extern const char projects_openapi[];
-/* Generated from templates/ and messages.json (pages for citizens). */
-struct file_src {
-	const char *name, *text;
+static const struct portal_field projects_funder = {.name = "funder", .type = PF_OBJECT,
+                                                    .fields = projects_funder_fields};
+
+static const struct portal_field projects_partner_fields[] = {
+	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200},
+	{.name = "country", .type = PF_COUNTRY},
+	{.name = "role", .type = PF_ENUM, .values = projects_roles},
+	{.name = "partnership_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0},
+	{.name = NULL},
 };
-extern const struct file_src projects_templates[];
-extern const char projects_messages[];
+static const struct portal_field projects_partner = {.name = "partner", .type = PF_OBJECT,
+                                                     .fields = projects_partner_fields};
+
+static const struct portal_field projects_budget_fields[] = {
+	{.name = "total", .type = PF_NUMBER, .min = 0, .max_num = PROJECTS_MAX_AMOUNT,
+	 .column = "budget_total"},
+	{.name = "grant", .type = PF_NUMBER, .min = 0, .max_num = PROJECTS_MAX_AMOUNT,
+	 .column = "budget_grant"},
+	{.name = "currency", .type = PF_CURRENCY, .column = "budget_currency"},
+	{.name = NULL},
+};
+
+/* `period` is a string here; projects_check reads it as YYYY-H1 / YYYY-H2. */
+static const struct portal_field projects_report_fields[] = {
+	{.name = "period", .type = PF_STRING, .flags = PF_REQUIRED, .max = 7},
+	{.name = "submitted_on", .type = PF_DATE},
+	{.name = "summary", .type = PF_TEXT, .max = 20000},
+	{.name = "document_url", .type = PF_URL, .max = 2000},
+	{.name = NULL},
+};
+static const struct portal_field projects_report = {.name = "report", .type = PF_OBJECT,
+                                                    .fields = projects_report_fields};
+
+static const struct portal_field projects_area = {.name = "area", .type = PF_ENUM,
+                                                  .values = projects_areas};
+
+/* The item: every member always shown (null, [] or {} when unknown), the
+ * objects inside its arrays too (PF_SHAPED). */
+static const struct portal_field projects_fields[] = {
+	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
+	{.name = "acronym", .type = PF_STRING, .flags = PF_SEARCH, .max = 50},
+	{.name = "summary", .type = PF_LANGMAP, .flags = PF_SEARCH, .max = 20000},
+	{.name = "programme", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
+	{.name = "funders", .type = PF_ARRAY, .flags = PF_UNIQUE | PF_SHAPED,
+	 .max = PROJECTS_MAX_FUNDERS, .items = &projects_funder},
+	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = projects_statuses},
+	{.name = "start_date", .type = PF_DATE},
+	{.name = "end_date", .type = PF_DATE},
+	{.name = "budget", .type = PF_OBJECT, .fields = projects_budget_fields},
+	{.name = "partners", .type = PF_ARRAY, .flags = PF_SHAPED, .max = PROJECTS_MAX_PARTNERS,
+	 .items = &projects_partner},
+	{.name = "responsible_unit", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
+	{.name = "areas", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = PORTAL_NAREAS,
+	 .items = &projects_area},
+	{.name = "url", .type = PF_URL, .max = 2000},
+	{.name = "reports", .type = PF_ARRAY, .flags = PF_SHAPED, .max = PROJECTS_MAX_REPORTS,
+	 .items = &projects_report},
+	{.name = NULL},
+};
+
+/* ---- the rules across members ---- */
+
+/* Member `key` of `o` when it is an array / a number, else NULL. */
+static struct json_object *
+projects_member(struct json_object *o, const char *key, int number)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	if (number)
+		return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)
+		           ? v
+		           : NULL;
+	return json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+/* A half-year "YYYY-H1" / "YYYY-H2": returns 1 or 2, 0 when not one. */
+static int
+projects_half_year(const char *s)
+{
+	if (s == NULL || strlen(s) != 7 || s[4] != '-' || s[5] != 'H' || (s[6] != '1' && s[6] != '2'))
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return s[0] == '0' ? 0 : s[6] - '0';
+}
+
+/* The budget: grant within total, a currency for any amount. */
+static void
+projects_check_budget(portal_req *r, struct json_object *budget)
+{
+	if (!json_object_is_type(budget, json_type_object))
+		return;
+	struct json_object *total = projects_member(budget, "total", 1);
+	struct json_object *grant = projects_member(budget, "grant", 1), *cur;
+	if (total && grant && json_object_get_double(grant) > json_object_get_double(total))
+		api->field_error(r, "budget.grant", "must not be larger than budget.total (%s)",
+		                 json_object_to_json_string(total));
+	int has_cur = json_object_object_get_ex(budget, "currency", &cur) && cur != NULL;
+	if ((total || grant) && !has_cur)
+		api->field_error(r, "budget.currency", "is required when an amount is given");
+}
+
+/* Only one partner leads. */
+static void
+projects_check_partners(portal_req *r, struct json_object *partners)
+{
+	size_t n = partners ? json_object_array_length(partners) : 0;
+	long lead = -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *role = api->member_str(json_object_array_get_idx(partners, i), "role");
+		if (role == NULL || strcmp(role, "lead") != 0)
+			continue;
+		if (lead >= 0)
+			api->field_error(r, api->printf(r, "partners[%zu].role", i),
+			                 "only one partner can be the lead (partners[%ld] is)", lead);
+		else
+			lead = (long)i;
+	}
+}
+
+/* Each report names a half-year once, and is not submitted before the
+ * half-year begins. */
+static void
+projects_check_reports(portal_req *r, struct json_object *reports)
+{
+	size_t n = reports ? json_object_array_length(reports) : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *rep = json_object_array_get_idx(reports, i);
+		const char *period = api->member_str(rep, "period");
+		if (period == NULL)
+			continue; /* validate said why */
+		int half = projects_half_year(period);
+		if (half == 0) {
+			api->field_error(r, api->printf(r, "reports[%zu].period", i),
+			                 "must be a half-year as YYYY-H1 or YYYY-H2, such as \"2024-H1\"");
+			continue;
+		}
+		for (size_t k = 0; k < i; k++) {
+			const char *prev = api->member_str(json_object_array_get_idx(reports, k), "period");
+			if (prev && strcmp(prev, period) == 0) {
+				api->field_error(r, api->printf(r, "reports[%zu].period", i),
+				                 "repeats reports[%zu]: one report per half-year", k);
+				break;
+			}
+		}
+		const char *sub = api->member_str(rep, "submitted_on");
+		const char *begins = api->printf(r, "%.4s-%s-01", period, half == 1 ? "01" : "07");
+		if (sub && api->is_partial_date(sub) && api->date_cmp(sub, begins) < 0)
+			api->field_error(r, api->printf(r, "reports[%zu].submitted_on", i),
+			                 "must not be before the half-year it reports on begins (%s)",
+			                 begins);
+	}
+}
 
 /*
  * The partnerships that partners[].partnership_id name.  Each id is asked
@@ -54,25 +212,19 @@ static int
 projects_partnerships(portal_req *r, struct json_object *doc, int strict, long long **ids,
                       size_t *n)
 {
-	struct json_object *partners;
-	*ids = NULL;
+	struct json_object *partners = projects_member(doc, "partners", 0);
+	size_t len = partners ? json_object_array_length(partners) : 0;
 	*n = 0;
-	if (!json_object_object_get_ex(doc, "partners", &partners) ||
-	    !json_object_is_type(partners, json_type_array))
-		return PORTAL_OK;
-	size_t len = json_object_array_length(partners);
+	*ids = api->alloc(r, (len ? len : 1) * sizeof(**ids));
 	if (len > PROJECTS_MAX_PARTNERS)
 		return PORTAL_OK; /* validate said so; ask nothing */
-	*ids = api->alloc(r, (len ? len : 1) * sizeof(**ids));
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *pid;
 		if (!json_object_object_get_ex(json_object_array_get_idx(partners, i), "partnership_id",
 		                               &pid) ||
-		    !json_object_is_type(pid, json_type_int))
+		    !json_object_is_type(pid, json_type_int) || json_object_get_int64(pid) <= 0)
 			continue; /* absent, null, or validate said why */
 		long long id = json_object_get_int64(pid);
-		if (id <= 0)
-			continue;
 		int rc = api->link_exists(r, "partnerships", id);
 		if (rc < 0)
 			return PORTAL_ERROR;
@@ -97,31 +249,70 @@ struct projects_links {
 	size_t n;
 };
 
-/* check hook: the rules across members (doc.c), then the partnerships
- * that partners[] name, strictly on a create or a patch that writes
- * "partners". */
+/* check hook: the rules across members, then the partnerships that
+ * partners[] name, strictly on a create or a patch that writes them. */
 static int
 projects_check(portal_req *r, struct portal_write *w)
 {
-	doc_check(r, w->doc);
+	struct json_object *doc = w->doc, *budget;
+	const char *start = api->member_str(doc, "start_date"), *end = api->member_str(doc, "end_date");
+	if (start && end && api->is_partial_date(start) && api->is_partial_date(end) &&
+	    api->date_cmp(end, start) < 0)
+		api->field_error(r, "end_date", "must not be before start_date (%s)", start);
+	if (json_object_object_get_ex(doc, "budget", &budget))
+		projects_check_budget(r, budget);
+	projects_check_partners(r, projects_member(doc, "partners", 0));
+	projects_check_reports(r, projects_member(doc, "reports", 0));
+
 	struct projects_links *links = api->alloc(r, sizeof(*links));
 	int strict = w->patch == NULL || json_object_object_get_ex(w->patch, "partners", NULL);
 	w->data = links;
-	return projects_partnerships(r, w->doc, strict, &links->ids, &links->n);
+	return projects_partnerships(r, doc, strict, &links->ids, &links->n);
 }
 
-/* written hook: replaces the links of the project (as stored) to
- * partnerships; on every write, as the title and date the partnership
- * lists may have changed. */
+/* written hook: replaces the project's links to partnerships; on every
+ * write, as the title and date the partnership lists may have changed. */
 static int
 projects_written(portal_req *r, struct portal_write *w)
 {
 	const struct projects_links *links = w->data;
 	return api->link_set(r, w->id, "partnerships", links->ids, links->n,
-	                     doc_str(w->item, "title"), doc_str(w->item, "start_date"), 1);
+	                     api->member_str(w->item, "title"), api->member_str(w->item, "start_date"),
+	                     1);
 }
 
-/* ---- list ---- */
+/* ---- the columns the list reads ---- */
+
+/* The distinct funders[].kind as JSON text, e.g. ["sida","icld"]. */
+static const char *
+projects_funder_kinds_json(portal_req *r, struct json_object *doc)
+{
+	struct json_object *funders = projects_member(doc, "funders", 0);
+	struct json_object *kinds = api->keep(r, json_object_new_array());
+	size_t n = funders ? json_object_array_length(funders) : 0;
+	for (const char *const *k = projects_funder_kinds; *k; k++)
+		for (size_t i = 0; i < n; i++) {
+			const char *kind = api->member_str(json_object_array_get_idx(funders, i), "kind");
+			if (kind && strcmp(kind, *k) == 0) {
+				json_object_array_add(kinds, json_object_new_string(*k));
+				break;
+			}
+		}
+	return api->strdup(r, json_object_to_json_string_ext(kinds, JSON_C_TO_STRING_PLAIN));
+}
+
+/* Undated projects sort after every dated one (descending order); the
+ * period runs from the first day of start_date's period to the last day
+ * of end_date's (open without end_date). */
+static const struct portal_column projects_columns[] = {
+	{.name = "funder_kinds", .value = projects_funder_kinds_json},
+	{.name = "sort_start", .member = "start_date", .how = PC_SORT},
+	{.name = "period_from", .member = "start_date", .how = PC_FIRST_DAY},
+	{.name = "period_to", .member = "end_date", .how = PC_LAST_DAY},
+	{.name = NULL},
+};
+
+/* ---- the list ---- */
 
 /* The `programme` argument: one line of 1..200 bytes. */
 static const char *
@@ -147,88 +338,33 @@ projects_programme_arg(portal_req *r, struct portal_list *l, const char *v)
 static const char *
 projects_active_on_arg(portal_req *r, struct portal_list *l, const char *v)
 {
-	if (doc_is_full_date(v))
+	if (strlen(v) == 10 && api->is_partial_date(v))
 		return v;
 	api->field_error(r, "active_on", "must be a real date as YYYY-MM-DD");
 	return NULL;
 }
 
-/* A cursor's sort key: a start date (or "" for none), at most 10 bytes. */
-static int
-projects_cursor_key(const char *key)
-{
-	return strlen(key) <= 10;
-}
-
-/* The list's filters, in the order of enum store_filter. */
+/* active_on: the project's period contains the day; a project without
+ * start_date never matches. */
 static const struct portal_filter projects_filters[] = {
-	[F_STATUS] = {.name = "status", .type = PF_ENUM, .values = doc_statuses},
-	[F_FUNDER] = {.name = "funder", .type = PF_ENUM, .values = doc_funder_kinds},
-	[F_AREA] = {.name = "area", .type = PF_ENUM, .values = doc_areas},
-	[F_PROGRAMME] = {.name = "programme", .parse = projects_programme_arg},
-	[F_ACTIVE_ON] = {.name = "active_on", .parse = projects_active_on_arg},
+	{.name = "status", .type = PF_ENUM, .values = projects_statuses, .sql = "t.status = ?"},
+	{.name = "funder", .type = PF_ENUM, .values = projects_funder_kinds,
+	 .sql = "JSON_CONTAINS(t.funder_kinds, JSON_QUOTE(?))"},
+	{.name = "area", .type = PF_ENUM, .values = projects_areas,
+	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
+	{.name = "programme", .parse = projects_programme_arg, .sql = "LOWER(t.programme) = LOWER(?)"},
+	{.name = "active_on", .parse = projects_active_on_arg,
+	 .sql = "t.period_from <= ? AND (t.period_to IS NULL OR t.period_to >= ?)"},
 	{.name = NULL},
 };
 
-/*
- * The item.  Projects are a link target (visits.project_id,
- * news.related.projects): a project something links to is not deleted
- * (409) and single items carry "linked"; its own links to partnerships go
- * with it.
- */
 static const struct portal_item projects_item = {
-	.noun = "project",
+	.noun = "project", .schema = projects_fields, .defaults = "{\"status\": \"planned\"}",
 	.list_summary = "list projects (status, funder, programme, area, active_on, q, limit, cursor)",
-	.schema = doc_schema,
-	.readonly = doc_readonly,
-	.defaults = "{\"status\": \"planned\"}",
-	.filters = projects_filters,
-	.cursor_key = projects_cursor_key,
-	.load = store_load,
-	.list = store_list,
-	.insert = store_insert,
-	.update = store_update,
-	.remove = store_delete,
-	.exists = store_exists,
-	.check = projects_check,
-	.written = projects_written,
+	/* the store: newest first (the index projects_list) */
+	.table = "projects", .columns = projects_columns, .link_target = 1, .sort = "t.sort_start",
+	.sort_desc = 1, .cursor_max = 10, .filters = projects_filters,
+	.check = projects_check, .written = projects_written, /* the module's own rules */
 };
 
-/* ---- the module ---- */
-
-static int
-projects_init(portal_plugin *p, const struct portal_api *core)
-{
-	if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, list_rows)) {
-		core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin");
-		return PORTAL_ERROR;
-	}
-	api = core;
-	if (api->item(p, &projects_item) != PORTAL_OK)
-		return PORTAL_ERROR;
-	for (const struct portal_migration_src *m = projects_migrations; m->sql; m++)
-		if (api->migration(p, m->version, m->name, m->sql) != PORTAL_OK)
-			return PORTAL_ERROR;
-	if (api->openapi(p, projects_openapi) != PORTAL_OK)
-		return PORTAL_ERROR;
-	for (const struct file_src *t = projects_templates; t->name; t++)
-		if (api->template(p, t->name, t->text) != PORTAL_OK)
-			return PORTAL_ERROR;
-	return api->messages(p, projects_messages);
-}
-
-static void
-projects_fini(portal_plugin *p)
-{
-	(void)p;
-	api = NULL;
-}
-
-const struct portal_module portal_module = {
-	PORTAL_MODULE_V1,
-	.name = "projects",
-	.version = "1.0.0",
-	.settings = NULL,
-	.init = projects_init,
-	.fini = projects_fini,
-};
+PORTAL_PLUGIN(projects, "1.0.0", NULL, &projects_item, NULL);

@@ -1,0 +1,666 @@
+/*
+ * store.c - an item's store derived from its declaration (struct
+ * portal_item with `table`, portal.h): the SQL of load, list, insert,
+ * update, exists and delete, the order its parameters are bound in, the
+ * item's JSON made of a row, and the folded text `q` searches, all from
+ * the one table of fields.  The statements are built once, when the
+ * plugin registers its item, and live as long as the plugin.
+ *
+ * A row is selected as: id, municipality, the members' columns in the
+ * order the fields declare them (an object without a column: its
+ * members'), created_at, updated_at, version and the sort key; a write
+ * binds the members' columns in the same order, then the declared extra
+ * columns, then search_text.  Nothing else knows these positions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+static const struct portal_api *const api = &api_table;
+
+#define STORE_TS "%Y-%m-%dT%H:%i:%sZ" /* DATE_FORMAT of a UTC timestamp */
+
+/* A growing malloc'd string for the statements (registration, not a request). */
+struct store_text {
+	char *s;
+	size_t len, cap;
+	int failed;
+};
+
+static void store_add(struct store_text *t, const char *fmt, ...) PORTAL_PRINTF(2, 3);
+
+static void
+store_add(struct store_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || t->failed) {
+		t->failed = 1;
+		return;
+	}
+	if (t->len + (size_t)n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 512;
+		while (cap < t->len + (size_t)n + 1)
+			cap *= 2;
+		char *s = realloc(t->s, cap);
+		if (s == NULL) {
+			t->failed = 1;
+			return;
+		}
+		t->s = s;
+		t->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+/* 1 when f is an object whose members are columns of their own. */
+static int
+store_is_flat(const struct portal_field *f)
+{
+	return f->type == PF_OBJECT && f->column == NULL && f->fields != NULL &&
+	       !(f->flags & (PF_EXTERNAL | PF_READONLY));
+}
+
+/* The column of field f in the item's row, or NULL when it has none (an
+ * object of columns, or a member kept elsewhere). */
+static const char *
+store_column(const struct portal_field *f)
+{
+	if ((f->flags & (PF_EXTERNAL | PF_READONLY)) || store_is_flat(f))
+		return NULL;
+	return f->column ? f->column : f->name;
+}
+
+/* The SELECT list (sel) and the written columns (ins: "a, b", upd: "a = ?,
+ * b = ?") of `fields`, in declared order; counts the columns read. */
+static void
+store_columns(const struct portal_field *fields, struct store_text *sel, struct store_text *ins,
+              struct store_text *upd, unsigned *nsel, unsigned *nwrite)
+{
+	for (const struct portal_field *f = fields; f && f->name; f++) {
+		if (store_is_flat(f)) {
+			store_columns(f->fields, sel, ins, upd, nsel, nwrite);
+			continue;
+		}
+		const char *col = store_column(f);
+		if (col == NULL)
+			continue;
+		if (f->flags & PF_UTC)
+			store_add(sel, ", DATE_FORMAT(t.%s, '%s')", col, STORE_TS);
+		else
+			store_add(sel, ", t.%s", col);
+		(*nsel)++;
+		store_add(ins, ", %s", col);
+		store_add(upd, "%s = ?, ", col);
+		(*nwrite)++;
+	}
+}
+
+/* How many '?' a filter's condition has. */
+static unsigned
+store_marks(const char *sql)
+{
+	unsigned n = 0;
+	for (; sql && *sql; sql++)
+		n += *sql == '?';
+	return n;
+}
+
+void
+store_free(struct store_sql *q)
+{
+	if (q == NULL)
+		return;
+	char *const sql[] = {q->load, q->load_lock, q->list, q->insert, q->update, q->exists, q->remove};
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
+		free(sql[i]);
+	free(q->readonly);
+	free(q);
+}
+
+/* The server's members, in the order a client is told about them: id,
+ * municipality, the PF_READONLY fields, created_at, updated_at, version,
+ * and "linked" on a link target. */
+static const char **
+store_readonly(const struct portal_item *it)
+{
+	size_t n = 7;
+	for (const struct portal_field *f = it->schema; f->name; f++)
+		n += (f->flags & PF_READONLY) != 0;
+	const char **ro = calloc(n + 1, sizeof(*ro));
+	if (ro == NULL)
+		return NULL;
+	size_t k = 0;
+	ro[k++] = "id";
+	ro[k++] = "municipality";
+	for (const struct portal_field *f = it->schema; f->name; f++)
+		if (f->flags & PF_READONLY)
+			ro[k++] = f->name;
+	ro[k++] = "created_at";
+	ro[k++] = "updated_at";
+	ro[k++] = "version";
+	if (it->link_target)
+		ro[k++] = "linked";
+	ro[k] = NULL;
+	return ro;
+}
+
+struct store_sql *
+store_build(const struct portal_item *it)
+{
+	struct store_sql *q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return NULL;
+	struct store_text sel = {0}, ins = {0}, upd = {0}, t = {0};
+	unsigned nsel = 2;
+	int failed = 0;
+	store_add(&sel, "t.id, t.municipality");
+	store_add(&ins, "municipality");
+	store_columns(it->schema, &sel, &ins, &upd, &nsel, &q->nwrite);
+	for (const struct portal_column *c = it->columns; c && c->name; c++) {
+		store_add(&ins, ", %s", c->name);
+		store_add(&upd, "%s = ?, ", c->name);
+		q->nwrite++;
+	}
+	q->nwrite++; /* search_text */
+	const char *sort = it->sort ? it->sort : "t.id";
+	store_add(&sel, ", DATE_FORMAT(t.created_at, '%s'), DATE_FORMAT(t.updated_at, '%s'), t.version, %s",
+	          STORE_TS, STORE_TS, it->sort_text ? it->sort_text : sort);
+	q->ncols = nsel + 4;
+	if (sel.failed || ins.failed || upd.failed) { /* out of memory */
+		free(sel.s);
+		free(ins.s);
+		free(upd.s);
+		store_free(q);
+		return NULL;
+	}
+
+	store_add(&t, "SELECT %s FROM %s t WHERE t.id = ? AND t.municipality = ?", sel.s, it->table);
+	q->load = t.s;
+	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "SELECT %s FROM %s t WHERE t.id = ? AND t.municipality = ? FOR UPDATE", sel.s,
+	          it->table);
+	q->load_lock = t.s;
+	failed |= t.failed;
+
+	/* every filter always in the statement, switched off by binding NULL:
+	 * one SQL text */
+	t = (struct store_text){0};
+	store_add(&t, "SELECT %s FROM %s t WHERE t.municipality = ?", sel.s, it->table);
+	if (it->listed)
+		store_add(&t, " AND (? = 1 OR (%s))", it->listed);
+	for (size_t i = 0; it->filters && it->filters[i].name && i < PORTAL_LIST_FILTERS; i++) {
+		store_add(&t, " AND (? IS NULL OR (%s))", it->filters[i].sql);
+		q->filter_marks[i] = store_marks(it->filters[i].sql);
+	}
+	for (int k = 0; k < PORTAL_LIST_TERMS; k++)
+		store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
+	const char *cmp = it->sort_desc ? "<" : ">", *dir = it->sort_desc ? " DESC" : "";
+	store_add(&t, " AND (? IS NULL OR %s %s ? OR (%s = ? AND t.id %s ?)) ORDER BY %s%s, t.id%s LIMIT ?",
+	          sort, cmp, sort, cmp, sort, dir, dir);
+	q->list = t.s;
+	failed |= t.failed;
+
+	t = (struct store_text){0};
+	store_add(&t, "INSERT INTO %s (%s, search_text, version, created_at, updated_at) VALUES (?",
+	          it->table, ins.s);
+	for (unsigned k = 0; k < q->nwrite; k++)
+		store_add(&t, ", ?");
+	store_add(&t, ", 1, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))");
+	q->insert = t.s;
+	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "UPDATE %s SET %ssearch_text = ?, version = version + 1, "
+	              "updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND municipality = ?",
+	          it->table, upd.s ? upd.s : "");
+	q->update = t.s;
+	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "SELECT 1 FROM %s WHERE id = ? AND municipality = ? LOCK IN SHARE MODE",
+	          it->table);
+	q->exists = t.s;
+	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "DELETE FROM %s WHERE id = ? AND municipality = ?", it->table);
+	q->remove = t.s;
+	failed |= t.failed;
+	q->readonly = store_readonly(it);
+	q->item = *it;
+	q->item.readonly = it->readonly ? it->readonly : q->readonly;
+	q->item.load = it->load ? it->load : store_load;
+	q->item.list = it->list ? it->list : store_list;
+	q->item.insert = it->insert ? it->insert : store_insert;
+	q->item.update = it->update ? it->update : store_update;
+	q->item.remove = it->remove ? it->remove : store_remove;
+	if (it->link_target && it->exists == NULL)
+		q->item.exists = store_exists;
+
+	failed |= sel.failed || ins.failed || upd.failed || !q->load || !q->load_lock ||
+	             !q->list || !q->insert || !q->update || !q->exists || !q->remove || !q->readonly;
+	free(sel.s);
+	free(ins.s);
+	free(upd.s);
+	if (failed) {
+		store_free(q);
+		return NULL;
+	}
+	return q;
+}
+
+/* ---- row -> JSON ---- */
+
+struct json_object *
+store_new_double(double d)
+{
+	char buf[40];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return json_object_new_double_s(d, buf);
+}
+
+/* A string column as a JSON string, or null. */
+static struct json_object *
+store_col_str(portal_stmt *s, unsigned i)
+{
+	const char *t = api->col_text(s, i);
+	return t ? json_object_new_string(t) : NULL;
+}
+
+/* `o` rebuilt with exactly the members `fields` (arrays [] and anything
+ * else null when missing); the values are shared with o. */
+static struct json_object *
+store_shape(const struct portal_field *fields, struct json_object *o)
+{
+	struct json_object *to = json_object_new_object(), *v;
+	for (const struct portal_field *f = fields; f->name; f++) {
+		if (!json_object_object_get_ex(o, f->name, &v))
+			v = NULL;
+		if (f->type == PF_ARRAY && !json_object_is_type(v, json_type_array))
+			json_object_object_add(to, f->name, json_object_new_array());
+		else
+			json_object_object_add(to, f->name, json_object_get(v));
+	}
+	return to;
+}
+
+/* A JSON column as field f shows it. */
+static struct json_object *
+store_col_json(const struct portal_field *f, portal_stmt *s, unsigned i)
+{
+	struct json_object *o = api->col_json(s, i); /* owned by the request */
+	if (f->type == PF_ARRAY) {
+		if (!json_object_is_type(o, json_type_array))
+			return json_object_new_array();
+		if (!(f->flags & PF_SHAPED) || f->items == NULL || f->items->fields == NULL)
+			return json_object_get(o);
+		struct json_object *out = json_object_new_array();
+		for (size_t k = 0; k < json_object_array_length(o); k++) {
+			struct json_object *e = json_object_array_get_idx(o, k);
+			if (json_object_is_type(e, json_type_object))
+				json_object_array_add(out, store_shape(f->items->fields, e));
+		}
+		return out;
+	}
+	if (f->type == PF_OBJECT && f->fields != NULL)
+		return store_shape(f->fields, json_object_is_type(o, json_type_object) ? o : NULL);
+	return json_object_is_type(o, json_type_object) ? json_object_get(o) : json_object_new_object();
+}
+
+/* Adds the members `fields` of a row to `obj`, from column *i on. */
+static void
+store_members(const struct portal_field *fields, portal_stmt *s, unsigned *i,
+              struct json_object *obj)
+{
+	for (const struct portal_field *f = fields; f->name; f++) {
+		struct json_object *v = NULL;
+		if (store_is_flat(f)) {
+			if ((f->flags & PF_NULLABLE) && api->col_is_null(s, *i)) {
+				for (const struct portal_field *m = f->fields; m->name; m++)
+					(*i)++;
+			} else {
+				v = json_object_new_object();
+				store_members(f->fields, s, i, v);
+			}
+		} else if (store_column(f) == NULL) {
+			v = f->type == PF_ARRAY ? json_object_new_array() : NULL;
+		} else {
+			unsigned c = (*i)++;
+			switch (f->type) {
+			case PF_INT:
+				v = api->col_is_null(s, c) ? NULL : json_object_new_int64(api->col_int(s, c));
+				break;
+			case PF_NUMBER:
+				v = api->col_is_null(s, c) ? NULL : store_new_double(api->col_double(s, c));
+				break;
+			case PF_BOOL:
+				v = json_object_new_boolean(api->col_int(s, c) != 0);
+				break;
+			case PF_LANGMAP:
+			case PF_ARRAY:
+			case PF_OBJECT:
+				v = store_col_json(f, s, c);
+				break;
+			default:
+				v = store_col_str(s, c);
+			}
+		}
+		json_object_object_add(obj, f->name, v);
+	}
+}
+
+/* The item of the statement's current row (selected as store_build
+ * says); NULL when the render hook failed.  Owned by the caller. */
+static struct json_object *
+store_from_row(portal_req *r, portal_stmt *s)
+{
+	const struct portal_item *it = r->plugin->item;
+	struct json_object *item = json_object_new_object();
+	unsigned i = 2;
+	json_object_object_add(item, "id", json_object_new_int64(api->col_int(s, 0)));
+	json_object_object_add(item, "municipality", store_col_str(s, 1));
+	store_members(it->schema, s, &i, item);
+	json_object_object_add(item, "created_at", store_col_str(s, i));
+	json_object_object_add(item, "updated_at", store_col_str(s, i + 1));
+	json_object_object_add(item, "version", json_object_new_int64(api->col_int(s, i + 2)));
+	if (it->render != NULL && it->render(r, item) != PORTAL_OK) {
+		json_object_put(item);
+		return NULL;
+	}
+	return item;
+}
+
+/* ---- the searched text ---- */
+
+static void
+store_search_add(struct buf *b, struct json_object *v)
+{
+	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+	if (s == NULL || *s == '\0')
+		return;
+	buf_puts(b, s);
+	buf_add(b, "\n", 1);
+}
+
+/* Each PF_SEARCH text of `o` (an object declared by `fields`), one a line. */
+static void
+store_search_collect(struct buf *b, const struct portal_field *fields, struct json_object *o)
+{
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	for (const struct portal_field *f = fields; f->name; f++) {
+		struct json_object *v;
+		if (!json_object_object_get_ex(o, f->name, &v) || v == NULL)
+			continue;
+		if (f->type == PF_OBJECT) {
+			store_search_collect(b, f->fields, v);
+		} else if (f->type == PF_ARRAY && json_object_is_type(v, json_type_array)) {
+			for (size_t k = 0; k < json_object_array_length(v); k++) {
+				struct json_object *e = json_object_array_get_idx(v, k);
+				if (f->items && f->items->type == PF_OBJECT)
+					store_search_collect(b, f->items->fields, e);
+				else if (f->flags & PF_SEARCH)
+					store_search_add(b, e);
+			}
+		} else if (f->type == PF_LANGMAP && (f->flags & PF_SEARCH) &&
+		           json_object_is_type(v, json_type_object)) {
+			json_object_object_foreach(v, lang, text) {
+				(void)lang;
+				store_search_add(b, text);
+			}
+		} else if (f->flags & PF_SEARCH) {
+			store_search_add(b, v);
+		}
+	}
+}
+
+/* ---- writing ---- */
+
+/* Binds the members `fields` of `o` from parameter *i on. */
+static void
+store_bind_members(portal_req *r, portal_stmt *s, unsigned *i, const struct portal_field *fields,
+                   struct json_object *o)
+{
+	for (const struct portal_field *f = fields; f->name; f++) {
+		if (store_is_flat(f)) {
+			struct json_object *sub = NULL;
+			if (o != NULL)
+				json_object_object_get_ex(o, f->name, &sub);
+			store_bind_members(r, s, i, f->fields, sub);
+			continue;
+		}
+		if (store_column(f) == NULL)
+			continue;
+		unsigned k = (*i)++;
+		struct json_object *v = NULL;
+		if (o != NULL)
+			json_object_object_get_ex(o, f->name, &v);
+		if (f->flags & PF_UTC) {
+			const char *ts = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+			                                                          : NULL;
+			api->bind_text(s, k, ts ? api->printf(r, "%.10s %.8s", ts, ts + 11) : NULL);
+			continue;
+		}
+		switch (f->type) {
+		case PF_INT:
+			api->bind_member_int(s, k, o, f->name);
+			break;
+		case PF_NUMBER:
+			api->bind_member_double(s, k, o, f->name);
+			break;
+		case PF_BOOL:
+			if (json_object_is_type(v, json_type_boolean))
+				api->bind_int(s, k, json_object_get_boolean(v) ? 1 : 0);
+			else
+				api->bind_null(s, k);
+			break;
+		case PF_ARRAY:
+			api->bind_member_json(r, s, k, o, f->name, "[]");
+			break;
+		case PF_LANGMAP:
+		case PF_OBJECT:
+			api->bind_member_json(r, s, k, o, f->name, "{}");
+			break;
+		default:
+			api->bind_member_text(s, k, o, f->name);
+		}
+	}
+}
+
+/* The text of column c made of the valid item `doc`, NULL for NULL. */
+static const char *
+store_derive(portal_req *r, const struct portal_column *c, struct json_object *doc)
+{
+	if (c->value != NULL)
+		return c->value(r, doc);
+	struct json_object *o = doc;
+	const char *key = c->member, *dot = strchr(key, '.');
+	if (dot != NULL) { /* one level down: "partner.name" */
+		if (!json_object_object_get_ex(doc, api->printf(r, "%.*s", (int)(dot - key), key), &o))
+			o = NULL;
+		key = dot + 1;
+	}
+	const char *v = api->member_str(o, key);
+	if (v == NULL && c->fallback != NULL)
+		v = api->member_str(doc, c->fallback);
+	switch (c->how) {
+	case PC_SORT:
+		return v ? v : "";
+	case PC_FIRST_DAY:
+	case PC_LAST_DAY:
+		return api->period(r, v, c->how == PC_LAST_DAY);
+	default:
+		return v;
+	}
+}
+
+/* Binds the item's columns, the extra columns and search_text from
+ * parameter `first` on; the next parameter. */
+static unsigned
+store_bind_item(portal_req *r, portal_stmt *s, unsigned first, struct json_object *doc)
+{
+	const struct portal_item *it = r->plugin->item;
+	unsigned i = first;
+	store_bind_members(r, s, &i, it->schema, doc);
+	for (const struct portal_column *c = it->columns; c && c->name; c++)
+		api->bind_text(s, i++, store_derive(r, c, doc));
+	struct buf b;
+	buf_init(&b, r->pool);
+	store_search_collect(&b, it->schema, doc);
+	api->bind_text(s, i++, api->search_fold(r, b.data ? b.data : ""));
+	return i;
+}
+
+/* After a failed write: the module's 409 for a UNIQUE key (PORTAL_DONE),
+ * else PORTAL_ERROR. */
+static int
+store_failed(portal_req *r, portal_stmt *s, struct portal_write *w)
+{
+	const struct portal_item *it = r->plugin->item;
+	int dup = api->is_duplicate(s);
+	api->done(s);
+	if (dup && it->conflict != NULL) {
+		it->conflict(r, w);
+		return PORTAL_DONE;
+	}
+	return PORTAL_ERROR;
+}
+
+struct json_object *
+store_row_object(portal_stmt *s, unsigned first, const struct portal_field *fields)
+{
+	struct json_object *o = json_object_new_object();
+	store_members(fields, s, &first, o);
+	return o;
+}
+
+unsigned
+store_bind_object(portal_req *r, portal_stmt *s, unsigned first, const struct portal_field *fields,
+                  struct json_object *o)
+{
+	store_bind_members(r, s, &first, fields, o);
+	return first;
+}
+
+/* ---- the hooks (struct portal_item) ---- */
+
+int
+store_load(portal_req *r, long long id, int for_update, struct json_object **item,
+           long long *version)
+{
+	const struct portal_item *it = r->plugin->item;
+	const struct store_sql *q = r->plugin->store;
+	portal_stmt *s;
+	int rc = api->by_id_row(r, for_update ? q->load_lock : q->load, id, &s);
+	if (rc != 1)
+		return rc;
+	struct json_object *o = store_from_row(r, s);
+	*version = api->col_int(s, q->ncols - 2);
+	api->done(s);
+	if (o == NULL)
+		return PORTAL_ERROR;
+	api->keep(r, o);
+	if (it->loaded != NULL && it->loaded(r, &o, &id, 1) != PORTAL_OK)
+		return PORTAL_ERROR;
+	*item = o;
+	return 1;
+}
+
+int
+store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
+           const char **last_key)
+{
+	const struct portal_item *it = r->plugin->item;
+	const struct store_sql *q = r->plugin->store;
+	portal_stmt *s = api->prepare(r, q->list);
+	if (s == NULL)
+		return PORTAL_ERROR;
+	unsigned i = 0;
+	api->bind_text(s, i++, api->municipality(r));
+	if (it->listed)
+		api->bind_int(s, i++, l->insider ? 1 : 0);
+	for (size_t f = 0; it->filters && it->filters[f].name; f++)
+		for (unsigned k = 0; k <= q->filter_marks[f]; k++)
+			api->bind_text(s, i++, l->arg[f]);
+	size_t first = json_object_array_length(items);
+	if (api->list_rows(r, s, i, l, store_from_row, q->ncols - 1, items, more, last_key) !=
+	    PORTAL_OK)
+		return PORTAL_ERROR;
+	size_t n = json_object_array_length(items) - first;
+	if (it->loaded == NULL || n == 0)
+		return PORTAL_OK;
+	struct json_object **page = api->alloc(r, n * sizeof(*page));
+	long long *ids = api->alloc(r, n * sizeof(*ids));
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *id;
+		page[k] = json_object_array_get_idx(items, first + k);
+		json_object_object_get_ex(page[k], "id", &id);
+		ids[k] = json_object_get_int64(id);
+	}
+	return it->loaded(r, page, ids, n);
+}
+
+long long
+store_insert(portal_req *r, struct portal_write *w)
+{
+	const struct portal_item *it = r->plugin->item;
+	portal_stmt *s = api->prepare(r, r->plugin->store->insert);
+	if (s == NULL)
+		return PORTAL_ERROR;
+	api->bind_text(s, 0, api->municipality(r));
+	store_bind_item(r, s, 1, w->doc);
+	if (api->execute(s) != PORTAL_OK)
+		return store_failed(r, s, w);
+	long long id = api->insert_id(s);
+	api->done(s);
+	if (id <= 0)
+		return PORTAL_ERROR;
+	w->id = id;
+	if (it->saved != NULL && it->saved(r, w) != PORTAL_OK)
+		return PORTAL_ERROR;
+	return id;
+}
+
+int
+store_update(portal_req *r, struct portal_write *w)
+{
+	const struct portal_item *it = r->plugin->item;
+	portal_stmt *s = api->prepare(r, r->plugin->store->update);
+	if (s == NULL)
+		return PORTAL_ERROR;
+	unsigned i = store_bind_item(r, s, 0, w->doc);
+	api->bind_int(s, i, w->id);
+	api->bind_text(s, i + 1, api->municipality(r));
+	if (api->execute(s) != PORTAL_OK)
+		return store_failed(r, s, w);
+	api->done(s);
+	if (it->saved != NULL && it->saved(r, w) != PORTAL_OK)
+		return PORTAL_ERROR;
+	return PORTAL_OK;
+}
+
+int
+store_exists(portal_req *r, long long id)
+{
+	portal_stmt *s;
+	int rc = api->by_id_row(r, r->plugin->store->exists, id, &s);
+	if (rc == 1)
+		api->done(s);
+	return rc;
+}
+
+int
+store_remove(portal_req *r, long long id)
+{
+	return api->by_id_exec(r, r->plugin->store->remove, id);
+}

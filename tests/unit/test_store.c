@@ -1,0 +1,89 @@
+/* The store derived from a declared item (core/store.c): the statements,
+ * and that every '?' in them is one the core binds. */
+#include "core.h"
+#include "t.h"
+
+static const char *const kinds[] = {"a", "b", NULL};
+
+static const struct portal_field inner[] = {
+	{.name = "name", .type = PF_STRING, .flags = PF_SEARCH, .column = "inner_name"},
+	{.name = "n", .type = PF_INT, .column = "inner_n"},
+	{.name = NULL},
+};
+
+static const struct portal_field fields[] = {
+	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH},
+	{.name = "kind", .type = PF_ENUM, .values = kinds},
+	{.name = "at", .type = PF_STRING, .flags = PF_UTC},
+	{.name = "inner", .type = PF_OBJECT, .flags = PF_NULLABLE, .fields = inner},
+	{.name = "tags", .type = PF_ARRAY, .column = "tag_list"},
+	{.name = "html", .type = PF_TEXT, .flags = PF_READONLY},
+	{.name = "kept", .type = PF_ARRAY, .flags = PF_EXTERNAL},
+	{.name = NULL},
+};
+
+static const struct portal_filter filters[] = {
+	{.name = "kind", .type = PF_ENUM, .values = kinds, .sql = "t.kind = ?"},
+	{.name = "tag", .type = PF_ENUM, .values = kinds, .sql = "t.a = ? OR t.b LIKE CONCAT(?, '%')"},
+	{.name = NULL},
+};
+
+static const struct portal_column columns[] = {
+	{.name = "sort_title", .member = "title", .how = PC_SORT},
+	{.name = NULL},
+};
+
+static unsigned
+marks(const char *s)
+{
+	unsigned n = 0;
+	for (; *s; s++)
+		n += *s == '?';
+	return n;
+}
+
+int
+main(void)
+{
+	const struct portal_item it = {.noun = "thing", .schema = fields, .filters = filters,
+	                               .table = "things", .columns = columns, .sort = "t.sort_title",
+	                               .sort_desc = 1, .listed = "t.kind = 'a'", .link_target = 1};
+	struct store_sql *q = store_build(&it);
+	T_OK(q != NULL, "a declared item gives a store");
+	if (q == NULL)
+		return T_DONE();
+	T_STR(q->load,
+	      "SELECT t.id, t.municipality, t.title, t.kind, DATE_FORMAT(t.at, '%Y-%m-%dT%H:%i:%sZ'), "
+	      "t.inner_name, t.inner_n, t.tag_list, DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
+	      "DATE_FORMAT(t.updated_at, '%Y-%m-%dT%H:%i:%sZ'), t.version, t.sort_title FROM things t "
+	      "WHERE t.id = ? AND t.municipality = ?",
+	      "SELECT: id, municipality, the columns in declared order (an object's members, no "
+	      "read-only or external ones), the timestamps, version, the sort key");
+	T_OK(q->ncols == 12, "12 columns: version is column 10, the sort key 11");
+	T_STR(q->insert,
+	      "INSERT INTO things (municipality, title, kind, at, inner_name, inner_n, tag_list, "
+	      "sort_title, search_text, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
+	      "?, ?, 1, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+	      "INSERT: the members, the extra columns, search_text");
+	T_OK(marks(q->insert) == 1 + q->nwrite, "INSERT binds municipality and %u columns", q->nwrite);
+	T_OK(marks(q->update) == q->nwrite + 2, "UPDATE binds the same columns, then id and "
+	                                        "municipality");
+	/* municipality, insider, each filter's value once more than its
+	 * condition has ?, the q terms, the cursor, the limit */
+	unsigned want = 1 + 1 + (1 + 1) + (1 + 2) + 2 * PORTAL_LIST_TERMS + 4 + 1;
+	T_OK(marks(q->list) == want, "the list has the %u parameters the core binds (has %u)", want,
+	     marks(q->list));
+	T_OK(strstr(q->list, "AND (? = 1 OR (t.kind = 'a'))") != NULL, "listed: readers see all");
+	T_OK(strstr(q->list, "ORDER BY t.sort_title DESC, t.id DESC LIMIT ?") != NULL &&
+	         strstr(q->list, "t.sort_title < ? OR (t.sort_title = ? AND t.id < ?)") != NULL,
+	     "descending keyset order and cursor");
+	T_OK(q->filter_marks[0] == 1 && q->filter_marks[1] == 2, "each filter's ? counted");
+	T_OK(q->item.readonly == q->readonly && q->item.load == store_load &&
+	         q->item.exists == store_exists,
+	     "the hooks are the derived store's; a link target has exists");
+	T_OK(strcmp(q->readonly[2], "html") == 0 && strcmp(q->readonly[6], "linked") == 0 &&
+	         q->readonly[7] == NULL,
+	     "read-only: id, municipality, html, created_at, updated_at, version, linked");
+	store_free(q);
+	return T_DONE();
+}
