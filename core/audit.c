@@ -59,7 +59,7 @@ audit_list(struct core *c, struct portal_req *r)
 	const char *module = req_query(r, "module"), *action = req_query(r, "action");
 	const char *since = req_query(r, "since");
 	long long item = audit_id_arg(r, "item"), after_id = 0;
-	int limit = api_table.limit(r);
+	int limit = paging_limit(r);
 	if (module && plugin_find(c->plugins, module) == NULL)
 		out_field_error(r, "module", "is not a loaded module");
 	if (action && strcmp(action, "create") && strcmp(action, "update") && strcmp(action, "delete"))
@@ -68,7 +68,7 @@ audit_list(struct core *c, struct portal_req *r)
 		out_field_error(r, "since", "must be a date as YYYY, YYYY-MM or YYYY-MM-DD");
 	const char *cursor = req_query(r, "cursor");
 	if (cursor) {
-		struct json_object *k = api_table.cursor_decode(r, cursor);
+		struct json_object *k = paging_cursor_decode(r, cursor);
 		struct json_object *id = k ? json_object_array_get_idx(k, 0) : NULL;
 		if (k && (json_object_array_length(k) != 1 || !json_object_is_type(id, json_type_int) ||
 		          json_object_get_int64(id) <= 0))
@@ -135,7 +135,7 @@ audit_list(struct core *c, struct portal_req *r)
 	if (n > limit) {
 		struct json_object *keys = json_object_new_array();
 		json_object_array_add(keys, json_object_new_int64(last));
-		json_object_object_add(res, "next", json_object_new_string(api_table.cursor_encode(r, keys)));
+		json_object_object_add(res, "next", json_object_new_string(paging_cursor_encode(r, keys)));
 		json_object_put(keys);
 	} else {
 		json_object_object_add(res, "next", NULL);

@@ -371,6 +371,12 @@ const char *req_query(struct portal_req *r, const char *name);
 int req_read_json(struct portal_req *r, long long max_body, int max_depth, const char **detail);
 int req_percent_decode(char *s, int plus_is_space); /* in place; -1 on bad encoding */
 
+/* ---- paging.c: limit and cursor of a list ---- */
+int paging_limit(struct portal_req *r); /* -1 after a field error */
+const char *paging_cursor_encode(struct portal_req *r, struct json_object *keys);
+/* The keys, kept by the request's pool; NULL after a field error. */
+struct json_object *paging_cursor_decode(struct portal_req *r, const char *cursor);
+
 /* ---- output.c ---- */
 const char *out_reason(int status);
 void out_header(struct portal_req *r, const char *name, const char *value);
