@@ -2,7 +2,7 @@
 """Integration tests of the news module through nginx (stdlib only).
 
 Run by tests/run.sh with PORTAL_URL, PORTAL_CONF, PORTALCTL, PORTAL_VAR set,
-on a stack whose database holds the demo data (demo/*/MUNICIPALITY.json:
+on a stack whose database holds the demo data (plugins/*/demo/MUNICIPALITY.json:
 Borlänge's article about the week-37 visit) and whose configuration is
 conf/demo.conf plus `provkommun` (no modules).  Lejre has not enabled
 visits.

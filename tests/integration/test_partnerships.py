@@ -2,7 +2,7 @@
 """Integration tests of the partnerships module through nginx (stdlib only).
 
 Run by tests/run.sh with PORTAL_URL, PORTAL_CONF, PORTALCTL, PORTAL_VAR set,
-on a stack whose database holds the demo data (demo/partnerships/*.json) and
+on a stack whose database holds the demo data (plugins/partnerships/demo/*.json) and
 whose configuration is tests/integration/municipalities.conf (the five demo
 municipalities plus `provkommun`, which enables no module, and `flyttkommun`,
 which test_transfer.py imports into).

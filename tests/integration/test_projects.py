@@ -2,8 +2,8 @@
 """Integration tests of the projects module through nginx (stdlib only).
 
 Run by tests/run.sh with PORTAL_URL, PORTAL_CONF, PORTALCTL, PORTAL_VAR set,
-on a stack whose database holds the demo data (demo/partnerships/*.json and
-demo/projects/*.json) and whose configuration is conf/demo.conf plus
+on a stack whose database holds the demo data (plugins/partnerships/demo/*.json and
+plugins/projects/demo/*.json) and whose configuration is conf/demo.conf plus
 `provkommun`, which enables no module.
 
 Writes go to svenljunga (scratch projects, and one scratch partnership for
@@ -167,7 +167,7 @@ def t_autism_linked_visits():
     j = expect_json(r, 200)
     visits = j["linked"].get("visits")
     if visits is None:
-        t.diag("no visit links to the project (nothing in demo/visits does)")
+        t.diag("no visit links to the project (nothing in plugins/visits/demo/ does)")
         return
     expect(isinstance(visits, list) and visits, "linked.visits %r" % visits, r)
     for v in visits:

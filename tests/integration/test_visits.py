@@ -2,8 +2,8 @@
 """Integration tests of the visits module through nginx (stdlib only).
 
 Run by tests/run.sh with PORTAL_URL, PORTAL_CONF, PORTALCTL, PORTAL_VAR set,
-on a stack whose database holds the demo data (demo/partnerships/*.json,
-demo/visits/*.json) and whose configuration is conf/demo.conf plus
+on a stack whose database holds the demo data (plugins/partnerships/demo/*.json,
+plugins/visits/demo/*.json) and whose configuration is conf/demo.conf plus
 `provkommun` (no modules).  Lejre has not enabled visits.
 
 Scratch visits go to herrljunga (which has no demo visits) and link to its
