@@ -35,7 +35,8 @@ from helpers import PORTAL_CONF, PORTALCTL, Fail, Tap, expect, expect_json, requ
 SRC = "borlange"
 DST = "flyttkommun"
 # every module, found in plugins/ (in the order load-demo.py loads them:
-# linked-to first); the source must hold items of those with demo data there
+# linked-to first) that both municipalities enable (setup()); the source
+# must hold items of those with demo data there
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES = tuple(subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "load-demo.py"), "--modules"],
                                capture_output=True, text=True, check=True).stdout.strip().split(", "))
@@ -123,7 +124,13 @@ def remap(obj, path_, fn):
 # --- checks ---------------------------------------------------------------------
 
 def setup():
+    global MODULES
     expect(ADMIN, "no PORTAL_ADMIN_TOKEN")
+    # the modules both municipalities enable (a module the source lacks is
+    # not exported)
+    served = {m["slug"]: m.get("modules", []) for m in
+              expect_json(request("GET", "/api/v1/municipalities"), 200)["items"]}
+    MODULES = tuple(m for m in MODULES if m in served.get(SRC, []) and m in served.get(DST, []))
     S["dir"] = tempfile.mkdtemp(prefix="portal-transfer-")
     c = counts(DST)
     expect(sum(c.values()) == 0, "%s is not empty: %r" % (DST, c))
