@@ -39,10 +39,14 @@ def cmd_conf(args):
         lines = f.read().split("\n")
     last = max(i for i, l in enumerate(lines) if re.match(r"^\);\s*$", l))
     extra = []
+    # every module, found in plugins/ (scripts/load-demo.py --modules)
+    mods = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                                        "scripts", "load-demo.py"), "--modules"],
+                          capture_output=True, text=True, check=True).stdout.strip().split(", ")
     for k in range(1, n + 1):
         extra.append('  , { slug = "bench-%03d"; name = "Benchkommun %03d"; country = "SE"; '
-                     'languages = ["sv", "en"]; modules = ["partnerships", "projects", "visits", '
-                     '"news"]; }' % (k, k))
+                     'languages = ["sv", "en"]; modules = [%s]; }'
+                     % (k, k, ", ".join('"%s"' % m for m in mods)))
     lines[last:last] = extra
     with open(out, "w", encoding="utf-8") as f:
         f.write("# make bench-data: conf/demo.conf plus %d generated municipalities\n" % n)

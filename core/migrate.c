@@ -16,7 +16,9 @@ migrate_apply_sql(struct db *d, const char *sql, FILE *out)
 	char *copy = strdup(sql);
 	if (copy == NULL)
 		return PORTAL_ERROR;
-	size_t cap = strlen(sql) + 1, len = 0;
+	/* each line is copied with a '\n' and a NUL after it: one byte more
+	 * than the text when its last line has no newline of its own */
+	size_t cap = strlen(sql) + 2, len = 0;
 	char *stmt = malloc(cap);
 	int rc = PORTAL_OK;
 	if (stmt == NULL) {

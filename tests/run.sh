@@ -180,15 +180,17 @@ integ_failed_before=$failed
 
 # The test configuration is conf/demo.conf plus `provkommun`, a
 # municipality with no modules enabled (for the 404 tests), and
-# `flyttkommun`, every module and no demo data (what test_transfer.py
-# imports into): the entries go in before the list's closing ");".
-if awk '/^\);[[:space:]]*$/ { last = NR } { line[NR] = $0 }
+# `flyttkommun`, every module found in plugins/ and no demo data (what
+# test_transfer.py imports into): the entries go in before the list's
+# closing ");".
+all_modules=$(python3 scripts/load-demo.py --modules | sed 's/[a-z0-9_][a-z0-9_]*/"&"/g')
+if [ -n "$all_modules" ] && awk -v mods="$all_modules" '/^\);[[:space:]]*$/ { last = NR } { line[NR] = $0 }
 	END {
 		if (!last) exit 1
 		for (i = 1; i <= NR; i++) {
 			if (i == last) {
 				print "  , { slug = \"provkommun\"; name = \"Provkommun\"; country = \"SE\"; languages = [\"sv\"]; modules = []; }"
-				print "  , { slug = \"flyttkommun\"; name = \"Flyttkommun\"; country = \"SE\"; languages = [\"sv\", \"en\"]; modules = [\"partnerships\", \"projects\", \"visits\", \"news\"]; }"
+				print "  , { slug = \"flyttkommun\"; name = \"Flyttkommun\"; country = \"SE\"; languages = [\"sv\", \"en\"]; modules = [" mods "]; }"
 			}
 			print line[i]
 		}

@@ -22,10 +22,12 @@
 // default 240: the pages not begun by then are skipped and listed, so the
 // file stays within tests/run.sh's TEST_TIMEOUT on a slow build).
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -41,7 +43,10 @@ const WIDTHS = [
 	{ name: 'phone', width: 375, height: 812 },
 	{ name: 'desktop', width: 1280, height: 800 },
 ];
-const MODULES = ['partnerships', 'projects', 'visits', 'news'];
+// every module, found in plugins/ (not listed here), in the order
+// scripts/load-demo.py loads them
+const MODULES = execFileSync('python3', [fileURLToPath(new URL('../../scripts/load-demo.py', import.meta.url)), '--modules'],
+	{ encoding: 'utf8' }).trim().split(', ').filter(Boolean);
 const MAX_TABS = 300;
 // seconds for the pages; the ones after that are skipped (A11Y_BUDGET)
 const BUDGET = Number(process.env.A11Y_BUDGET || 240);

@@ -2,13 +2,19 @@
 """Integration tests of the partnerships module through nginx (stdlib only).
 
 Run by tests/run.sh with PORTAL_URL, PORTAL_CONF, PORTALCTL, PORTAL_VAR set,
-on a stack whose database holds the demo data (demo/partnerships/*.json) and
+on a stack whose database holds the demo data (plugins/partnerships/demo/*.json) and
 whose configuration is tests/integration/municipalities.conf (the five demo
 municipalities plus `provkommun`, which enables no module, and `flyttkommun`,
 which test_transfer.py imports into).
 
-Writes go to svenljunga (create/patch/delete) and herrljunga (pagination);
-every item created here is deleted again at the end.
+Only what is the partnerships module's own: its demo data, its filters and
+search on it, the constraints of its members (codes, dates, coordinates,
+agreements, end after start), partner merge patches, and the links other
+modules make to a partnership.  The lifecycle every module shares (create,
+read, list, paging, PATCH, If-Match, 404s, the generic 422s, 400/413/415)
+is test_lifecycle.py's; the callers on every write route are
+test_authz_matrix.py's.  Writes go to svenljunga; every item created here
+is deleted again at the end.
 
 Links: a visit, project or news item created in svenljunga with a link to a
 scratch partnership (partnership_ids, partners[].partnership_id,
@@ -29,9 +35,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from helpers import (Fail, Tap, create_token, error_fields, expect, expect_field_error,  # noqa: E402
-                     expect_json, expect_names_param, expect_problem, expect_status, portalctl,
-                     raw_request_status, request, token_id)
+from helpers import (Fail, Tap, create_token, expect, expect_field_error,  # noqa: E402
+                     expect_json, expect_problem, expect_status, portalctl, request, token_id)
 
 API = "/api/v1"
 TAG = "itest-%d" % os.getpid()  # marks the items this run creates
@@ -102,32 +107,6 @@ def get_item(slug, pid, **kw):
 # ---------------------------------------------------------------------------
 # service-level
 
-def t_healthz():
-    r = request("GET", "/healthz")
-    j = expect_json(r, 200)
-    expect(j == {"status": "ok"} or (isinstance(j, dict) and j.get("status") == "ok"),
-           'expected {"status":"ok"}', r)
-
-
-def t_municipalities():
-    r = request("GET", API + "/municipalities")
-    j = expect_json(r, 200)
-    items = j.get("items") if isinstance(j, dict) else None
-    expect(isinstance(items, list), "no items array", r)
-    by = {m.get("slug"): m for m in items if isinstance(m, dict)}
-    expect(set(by) == DEMO | {"provkommun", "flyttkommun"} and len(items) == 7,
-           "expected the seven municipalities, got %r" % sorted(by), r)
-    expect(by["borlange"].get("name") == "Borlänge kommun",
-           "borlange name is %r, not 'Borlänge kommun'" % by["borlange"].get("name"), r)
-    expect(by["lejre"].get("country") == "DK", "lejre country is not DK", r)
-    for s in DEMO:
-        expect("partnerships" in (by[s].get("modules") or []),
-               "%s modules: %r" % (s, by[s].get("modules")), r)
-        expect(isinstance(by[s].get("languages"), list), "%s has no languages list" % s, r)
-    expect(by["provkommun"].get("modules") == [],
-           "provkommun modules: %r" % by["provkommun"].get("modules"), r)
-
-
 # ---------------------------------------------------------------------------
 # lists, filters, search
 
@@ -161,15 +140,6 @@ def filter_case(slug, query, expected):
     return fn
 
 
-def t_filter_bad_value():
-    r = request("GET", coll("borlange"), query={"kind": "no_such_kind"})
-    if r.status == 200:
-        j = expect_json(r, 200)
-        expect(j.get("items") == [], "an unknown kind matched items", r)
-    else:
-        expect_names_param(r, "kind")
-
-
 def t_q_sql_chars():
     for q in ("%", "_", "'", "\"", "\\", "' OR 1=1 --"):
         r = request("GET", coll("borlange"), query={"q": q})
@@ -182,58 +152,6 @@ def t_q_sql_chars():
 
 # ---------------------------------------------------------------------------
 # pagination (scratch items in herrljunga)
-
-def t_pagination_setup():
-    for i in range(7):
-        create("herrljunga", new_body("itest-page-%s-%02d" % (TAG, i), areas=["culture"]),
-               token=tok("*", "editor"))
-
-
-def walk(slug, limit, **query):
-    seen, pages, cursor = [], 0, None
-    while True:
-        q = dict(query, limit=str(limit))
-        if cursor is not None:
-            q["cursor"] = cursor
-        r = request("GET", coll(slug), query=q)
-        body = expect_json(r, 200)
-        items = body.get("items")
-        expect(isinstance(items, list), "page has no items", r)
-        expect(len(items) <= limit, "page of %d items for limit=%d" % (len(items), limit), r)
-        pages += 1
-        expect(pages <= 60, "more than 60 pages: the cursor does not advance", r)
-        seen += [i["id"] for i in items]
-        cursor = body.get("next")
-        if cursor is None:
-            return seen, pages, r
-        expect(isinstance(cursor, str) and cursor, "next is neither null nor a string", r)
-        expect(len(items) > 0, "empty page with a next cursor", r)
-
-
-def pagination_case(limit, **query):
-    def fn():
-        full, r = list_all("herrljunga", **query)
-        want = [i["id"] for i in full["items"]]
-        got, pages, r2 = walk("herrljunga", limit, **query)
-        expect(len(got) == len(set(got)), "duplicates across pages: %r" % got, r2)
-        expect(set(got) == set(want), "pages gave %r, the full list %r" % (got, want), r2)
-        expect(pages >= (len(want) + limit - 1) // limit,
-               "%d pages for %d items at limit %d" % (pages, len(want), limit), r2)
-    return fn
-
-
-def t_default_limit():
-    # 9+ items in herrljunga: a default page holds at most 20
-    r = request("GET", coll("herrljunga"))
-    j = expect_json(r, 200)
-    expect(len(j["items"]) <= 20, "default page has %d items" % len(j["items"]), r)
-
-
-def bad_param_case(query, name):
-    def fn():
-        expect_names_param(request("GET", coll("borlange"), query=query), name)
-    return fn
-
 
 # ---------------------------------------------------------------------------
 # single items
@@ -269,41 +187,6 @@ def t_nibe():
                                                                ("status", "end_date", "end_reason")})
 
 
-def t_unknown_id():
-    expect_problem(get_item("lerum", 987654321), 404)
-
-
-def t_bad_id():
-    expect_problem(get_item("lerum", "not-a-number"), 404, 400)
-
-
-def t_other_municipality_id():
-    pid = state.get("baldone") or find_id("lerum", "Baldone")
-    expect_problem(get_item("borlange", pid), 404)
-
-
-def t_other_municipality_write():
-    pid = state.get("baldone") or find_id("lerum", "Baldone")
-    tk = tok("borlange", "editor")
-    expect_problem(request("PATCH", item("borlange", pid), body={"status": "paused"}, token=tk), 404)
-    expect_problem(request("DELETE", item("borlange", pid), token=tk), 404)
-    j = expect_json(get_item("lerum", pid), 200)
-    expect(j.get("status") == "active", "Lerum's Baldone was changed through borlange")
-
-
-def t_unknown_municipality():
-    expect_problem(request("GET", API + "/nowhere/partnerships"), 404)
-
-
-def t_module_not_enabled():
-    expect_problem(request("GET", API + "/provkommun/partnerships"), 404)
-    expect_problem(request("GET", API + "/provkommun/partnerships/1"), 404)
-
-
-def t_unknown_module():
-    expect_problem(request("GET", API + "/lerum/no-such-module"), 404)
-
-
 # ---------------------------------------------------------------------------
 # create, auth
 
@@ -332,60 +215,6 @@ def t_create():
     expect(len(gj.get("agreements") or []) == 1, "agreement not stored", g)
 
 
-def t_create_admin():
-    create("svenljunga", new_body("itest-admin-" + TAG), token=tok("svenljunga", "admin"))
-
-
-def t_create_star():
-    create("svenljunga", new_body("itest-star-" + TAG), token=tok("*", "editor"))
-
-
-def auth_case(token_fn, code, header=None):
-    def fn():
-        h = {"Authorization": header} if header else None
-        tk = token_fn() if token_fn else None
-        r = request("POST", coll("svenljunga"), body=new_body("itest-auth-" + TAG), token=tk,
-                    headers=h)
-        if r.status == 201 and r.json and "id" in r.json:
-            created.append(("svenljunga", r.json["id"]))
-        expect_problem(r, code)
-    return fn
-
-
-def revoked_token():
-    tk = create_token("svenljunga", "editor")
-    tid = token_id(tk)
-    r = portalctl("token", "revoke", tid)
-    expect(r.returncode == 0, "portalctl token revoke %s exited %d: %s" % (tid, r.returncode,
-                                                                          r.stderr.strip()))
-    return tk
-
-
-def t_token_list():
-    tk = tok("svenljunga", "reader")
-    r = portalctl("token", "list")
-    expect(r.returncode == 0, "token list exited %d: %s" % (r.returncode, r.stderr.strip()))
-    expect(tk not in r.stdout, "token list shows a whole token")
-    expect(tk[:6] in r.stdout, "token list does not show the token's prefix:\n" + r.stdout)
-    expect("svenljunga" in r.stdout and "reader" in r.stdout,
-           "token list does not show municipality and role:\n" + r.stdout)
-
-
-def t_reader_reads():
-    j = expect_json(request("GET", coll("svenljunga"), token=tok("svenljunga", "reader")), 200)
-    expect(isinstance(j.get("items"), list), "no items")
-
-
-def t_writes_need_token():
-    pid = state["item"]
-    expect_problem(request("PATCH", item("svenljunga", pid), body={"status": "paused"}), 401)
-    expect_problem(request("DELETE", item("svenljunga", pid)), 401)
-    expect_problem(request("PATCH", item("svenljunga", pid), body={"status": "paused"},
-                           token=tok("svenljunga", "reader")), 403)
-    expect_problem(request("DELETE", item("svenljunga", pid), token=tok("lerum", "editor")), 403)
-    expect_json(get_item("svenljunga", pid), 200)
-
-
 # ---------------------------------------------------------------------------
 # validation
 
@@ -409,58 +238,10 @@ def m_set(path, value):
     return mutate
 
 
-def m_del_name(b):
-    del b["partner"]["name"]
-
-
-def m_two(b):
-    b["partner"]["country"] = "XX"
-    b["kind"] = "sister_city"
-
-
-def t_several_errors():
-    b = new_body("itest-invalid-" + TAG)
-    m_two(b)
-    b["start_date"] = "2008-13"
-    r = request("POST", coll("svenljunga"), body=b, token=tok("svenljunga", "editor"))
-    p = expect_problem(r, 422)
-    f = set(error_fields(p))
-    expect({"partner.country", "kind", "start_date"} <= f,
-           "all three errors should be reported at once, got %r" % sorted(f), r)
-
-
 def t_nothing_created():
     body, r = list_all("svenljunga")
     bad = [n for n in names(body["items"]) if str(n).startswith("itest-invalid-")]
     expect(not bad, "invalid bodies were stored: %r" % bad, r)
-
-
-def t_malformed_json():
-    r = request("POST", coll("svenljunga"), raw='{"partner": {"name": "x"',
-                token=tok("svenljunga", "editor"))
-    expect_problem(r, 400)
-
-
-def t_not_object():
-    r = request("POST", coll("svenljunga"), raw='[1, 2]', token=tok("svenljunga", "editor"))
-    expect_problem(r, 400, 422)
-
-
-def t_wrong_ctype():
-    r = request("POST", coll("svenljunga"), raw=json.dumps(new_body("itest-ct-" + TAG)),
-                content_type="text/plain", token=tok("svenljunga", "editor"))
-    if r.status == 201 and r.json and "id" in r.json:
-        created.append(("svenljunga", r.json["id"]))
-    expect_problem(r, 415)
-
-
-def t_too_large():
-    pad = "x" * (1024 * 1024 + 1024)
-    raw = json.dumps(new_body("itest-big-" + TAG, description={"sv": pad})).encode()
-    r = raw_request_status("POST", coll("svenljunga"), {
-        "Content-Type": "application/json",
-        "Authorization": "Bearer " + tok("svenljunga", "editor")}, raw)
-    expect_status(r, 413)  # nginx may answer itself, not necessarily with problem+json
 
 
 # ---------------------------------------------------------------------------
@@ -504,25 +285,6 @@ def t_patch_nested():
            "merge patch of partner.region lost other partner members: %r" % p, r)
 
 
-def t_patch_merge_ctype():
-    pid = state["item"]
-    r = request("PATCH", item("svenljunga", pid), body={"areas": ["culture", "youth", "sport"]},
-                content_type="application/merge-patch+json", token=tok("svenljunga", "editor"))
-    j = expect_json(r, 200)
-    expect(j.get("areas") == ["culture", "youth", "sport"], "areas not replaced", r)
-
-
-def t_patch_stale():
-    pid = state["item"]
-    before = expect_json(get_item("svenljunga", pid), 200)
-    r = request("PATCH", item("svenljunga", pid), body={"status": "inactive"},
-                token=tok("svenljunga", "editor"), headers={"If-Match": state["old_etag"]})
-    expect_problem(r, 412)
-    after = expect_json(get_item("svenljunga", pid), 200)
-    expect(after.get("status") == before.get("status") and after["version"] == before["version"],
-           "a PATCH answered 412 changed the item")
-
-
 def patch_invalid_case(patch, field, alternatives=()):
     def fn():
         pid = state["item"]
@@ -532,58 +294,6 @@ def patch_invalid_case(patch, field, alternatives=()):
         after = expect_json(get_item("svenljunga", pid), 200)
         expect(after == before, "a PATCH answered 422 changed the item: %r -> %r" % (before, after))
     return fn
-
-
-def t_patch_null_removes():
-    pid = state["item"]
-    r = request("PATCH", item("svenljunga", pid),
-                body={"start_date": None, "partner": {"region": None}},
-                token=tok("svenljunga", "editor"))
-    j = expect_json(r, 200)
-    expect(j.get("start_date") is None, "start_date still %r" % j.get("start_date"), r)
-    expect((j.get("partner") or {}).get("region") is None, "partner.region still there", r)
-    expect((j.get("partner") or {}).get("name"), "partner.name lost", r)
-    g = get_item("svenljunga", pid)
-    gj = expect_json(g, 200)
-    expect(gj.get("start_date") is None and (gj.get("partner") or {}).get("region") is None,
-           "GET still shows removed members", g)
-
-
-def t_if_none_match():
-    pid = state["item"]
-    g = get_item("svenljunga", pid)
-    expect_json(g, 200)
-    etag = g.header("etag")
-    expect(etag, "no ETag", g)
-    r = get_item("svenljunga", pid, headers={"If-None-Match": etag})
-    expect_status(r, 304)
-    expect(not r.body, "304 with a body", r)
-    r2 = get_item("svenljunga", pid, headers={"If-None-Match": '"something-else"'})
-    expect_json(r2, 200)
-
-
-def t_delete_stale():
-    pid = state["item"]
-    r = request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor"),
-                headers={"If-Match": state["old_etag"]})
-    expect_problem(r, 412)
-    expect_json(get_item("svenljunga", pid), 200)
-
-
-def t_delete():
-    pid = state["item"]
-    g = get_item("svenljunga", pid)
-    expect_json(g, 200)
-    r = request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor"),
-                headers={"If-Match": g.header("etag")})
-    expect_status(r, 204)
-    expect(not r.body, "204 with a body", r)
-    expect_problem(get_item("svenljunga", pid), 404)
-    expect_problem(request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor")), 404)
-    expect_problem(request("PATCH", item("svenljunga", pid), body={"status": "active"},
-                           token=tok("svenljunga", "editor")), 404)
-    body, lr = list_all("svenljunga")
-    expect(pid not in [i["id"] for i in body["items"]], "deleted item still listed", lr)
 
 
 def t_cleanup():
@@ -864,9 +574,6 @@ def t_cleanup_other():
 # ---------------------------------------------------------------------------
 
 def main():
-    t.check("GET /healthz answers 200 {\"status\":\"ok\"}", t_healthz)
-    t.check("GET /api/v1/municipalities lists the seven municipalities with names and modules",
-            t_municipalities)
     t.check("borlange lists exactly its six partners", t_borlange_six)
     t.check("lerum, herrljunga, lejre (empty) and svenljunga hold their demo partners", t_demo_counts)
 
@@ -883,8 +590,6 @@ def main():
     t.check("filter status=ended (lerum)", filter_case("lerum", {"status": "ended"}, ["Nibe"]))
     t.check("filter kind=friendship (svenljunga)",
             filter_case("svenljunga", {"kind": "friendship"}, ["Chizhou"]))
-    t.check("filter with an unknown kind matches nothing or is a problem naming kind",
-            t_filter_bad_value)
     t.check("q=chisinau finds Chișinău (accent-insensitive)",
             filter_case("borlange", {"q": "chisinau"}, ["Chișinău"]))
     t.check("q=pitesti finds Pitești (accent-insensitive)",
@@ -898,46 +603,10 @@ def main():
             filter_case("borlange", {"q": "nowhere-at-all"}, []))
     t.check("q with SQL wildcards and quotes answers 200 and matches nothing", t_q_sql_chars)
 
-    if t.check("create 7 scratch items in herrljunga for pagination", t_pagination_setup):
-        t.check("pagination limit=2 walks every item once", pagination_case(2))
-        t.check("pagination limit=3 walks every item once", pagination_case(3))
-        t.check("pagination limit=1 walks every item once", pagination_case(1))
-        t.check("pagination keeps filters across pages (kind=cooperation, limit=2)",
-                pagination_case(2, kind="cooperation"))
-        t.check("default limit is at most 20", t_default_limit)
-    for key, val in (("limit", "0"), ("limit", "101"), ("limit", "abc"), ("limit", "-1"),
-                     ("limit", "99999999999999999999"), ("cursor", "garbage!!"),
-                     ("cursor", "AAAA"), ("cursor", "x" * 3000)):
-        t.check("%s=%s is a 400/422 problem naming %s" % (key, val[:20], key),
-                bad_param_case({key: val}, key))
-
     t.check("GET lerum Baldone: ETag and its agreements in date order", t_baldone)
     t.check("Lerum–Nibe is ended (2007) with an end_reason", t_nibe)
-    t.check("unknown id is a 404 problem", t_unknown_id)
-    t.check("non-numeric id is a 404/400 problem", t_bad_id)
-    t.check("another municipality's item id is a 404 problem", t_other_municipality_id)
-    t.check("PATCH/DELETE through another municipality are 404 and change nothing",
-            t_other_municipality_write)
-    t.check("unknown municipality is a 404 problem", t_unknown_municipality)
-    t.check("provkommun (no modules) has no partnerships: 404 problem", t_module_not_enabled)
-    t.check("unknown module is a 404 problem", t_unknown_module)
 
     if t.check("POST creates: 201, Location, id/version/created_at", t_create):
-        t.check("an admin token of the municipality may create", t_create_admin)
-        t.check("an editor token for all municipalities (*) may create", t_create_star)
-        t.check("POST without a token is 401", auth_case(None, 401))
-        t.check("POST with an unknown token is 401", auth_case(lambda: "no-such-token-0123456789", 401))
-        t.check("POST with a non-Bearer Authorization is 401",
-                auth_case(None, 401, header="Basic dXNlcjpwYXNz"))
-        t.check("POST with a revoked token is 401", auth_case(revoked_token, 401))
-        t.check("POST with a reader token is 403", auth_case(lambda: tok("svenljunga", "reader"), 403))
-        t.check("POST with an editor token of another municipality is 403",
-                auth_case(lambda: tok("lerum", "editor"), 403))
-        t.check("portalctl token list shows prefix, municipality and role", t_token_list)
-        t.check("a reader token may read", t_reader_reads)
-        t.check("PATCH/DELETE need a token of the right municipality and role (401/403)",
-                t_writes_need_token)
-
         t.check("422 partner.country XX", invalid_case(m_set(["partner", "country"], "XX"),
                                                        "partner.country"))
         t.check("422 partner.country lower case 'se'",
@@ -951,13 +620,9 @@ def main():
         t.check("422 partner.lon -181", invalid_case(m_set(["partner", "lon"], -181), "partner.lon"))
         t.check("422 partner.lat as a string", invalid_case(m_set(["partner", "lat"], "57.1"),
                                                             "partner.lat"))
-        t.check("422 unknown member foo", invalid_case(m_set(["foo"], 1), "foo"))
         t.check("422 unknown member partner.foo",
                 invalid_case(m_set(["partner", "foo"], 1), "partner.foo"))
-        t.check("422 missing partner.name", invalid_case(m_del_name, "partner.name"))
         t.check("422 empty partner.name", invalid_case(m_set(["partner", "name"], ""), "partner.name"))
-        t.check("422 bad kind", invalid_case(m_set(["kind"], "sister_city"), "kind"))
-        t.check("422 bad status", invalid_case(m_set(["status"], "sleeping"), "status"))
         t.check("422 bad agreement date agreements[0].date",
                 invalid_case(m_set(["agreements"], [{"date": "2008-13-01",
                                                      "kind": "twinning_agreement"}]),
@@ -973,30 +638,13 @@ def main():
         t.check("422 end_date before start_date",
                 invalid_case(lambda b: b.update(start_date="2010", end_date="2008-05"), "end_date",
                              alternatives=("start_date",)))
-        t.check("422 reports several errors at once", t_several_errors)
         t.check("no invalid body was stored", t_nothing_created)
-        t.check("malformed JSON is a 400 problem", t_malformed_json)
-        t.check("a JSON array body is a 400/422 problem", t_not_object)
-        t.check("Content-Type text/plain is a 415 problem", t_wrong_ctype)
-        t.check("a body over 1 MiB is 413", t_too_large)
 
         if t.check("PATCH changes one field, keeps the rest, version+1, new ETag", t_patch):
             t.check("PATCH merges nested objects (partner.region)", t_patch_nested)
-            t.check("PATCH accepts application/merge-patch+json", t_patch_merge_ctype)
-            t.check("PATCH with a stale If-Match is a 412 problem and changes nothing", t_patch_stale)
-            t.check("PATCH making kind invalid is 422 and changes nothing",
-                    patch_invalid_case({"kind": "bogus"}, "kind"))
-            t.check("PATCH removing partner.name is 422 and changes nothing",
-                    patch_invalid_case({"partner": {"name": None}}, "partner.name"))
-            t.check("PATCH with an unknown member is 422 and changes nothing",
-                    patch_invalid_case({"foo": "bar"}, "foo"))
             t.check("PATCH with end_date before start_date is 422 and changes nothing",
                     patch_invalid_case({"start_date": "2010", "end_date": "2001"}, "end_date",
                                        alternatives=("start_date",)))
-            t.check("PATCH setting members to null removes them", t_patch_null_removes)
-            t.check("If-None-Match with the current ETag is 304", t_if_none_match)
-            t.check("DELETE with a stale If-Match is a 412 problem", t_delete_stale)
-            t.check("DELETE is 204, then GET/DELETE/PATCH are 404", t_delete)
 
     t.check("GET item has an object linked ({module: [{id, title, date}]}); list items have none",
             t_linked_shape)

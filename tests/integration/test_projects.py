@@ -2,9 +2,17 @@
 """Integration tests of the projects module through nginx (stdlib only).
 
 Run by tests/run.sh with PORTAL_URL, PORTAL_CONF, PORTALCTL, PORTAL_VAR set,
-on a stack whose database holds the demo data (demo/partnerships/*.json and
-demo/projects/*.json) and whose configuration is conf/demo.conf plus
+on a stack whose database holds the demo data (plugins/partnerships/demo/*.json and
+plugins/projects/demo/*.json) and whose configuration is conf/demo.conf plus
 `provkommun`, which enables no module.
+
+Only what is the projects module's own: its demo data, its filters
+(funder, programme, active_on) and search, its list order, its members'
+constraints (budget, funders, partners, reports, dates), its links to
+partnerships and from visits, and its audit entries.  The lifecycle every
+module shares (create, read, list, paging, PATCH, If-Match, 404s, the
+generic 422s, read-only members, 400/413/415) is test_lifecycle.py's; the
+callers on every write route are test_authz_matrix.py's.
 
 Writes go to svenljunga (scratch projects, and one scratch partnership for
 the stale-link case); every item created here is deleted again at the end.
@@ -167,7 +175,7 @@ def t_autism_linked_visits():
     j = expect_json(r, 200)
     visits = j["linked"].get("visits")
     if visits is None:
-        t.diag("no visit links to the project (nothing in demo/visits does)")
+        t.diag("no visit links to the project (nothing in plugins/visits/demo/ does)")
         return
     expect(isinstance(visits, list) and visits, "linked.visits %r" % visits, r)
     for v in visits:
@@ -330,39 +338,6 @@ def programme_case(value, found):
 # ---------------------------------------------------------------------------
 # single items, 404s
 
-def t_unknown_id():
-    expect_problem(get_item("borlange", 987654321), 404)
-
-
-def t_bad_id():
-    for bad in ("not-a-number", "0", "-1", "01", "1.5", "9" * 30):
-        expect_problem(get_item("borlange", bad), 404, 400)
-
-
-def t_other_municipality_id():
-    pid = state.get("autism") or project_id("borlange", AUTISM)
-    expect_problem(get_item("lerum", pid), 404)
-    tk = tok("lerum", "editor")
-    expect_problem(request("PATCH", item("lerum", pid), body={"status": "completed"}, token=tk), 404)
-    expect_problem(request("DELETE", item("lerum", pid), token=tk), 404)
-    j = expect_json(get_item("borlange", pid), 200)
-    expect(j["status"] == "running", "borlange's project was changed through lerum")
-
-
-def t_module_not_enabled():
-    expect_problem(request("GET", coll("provkommun")), 404)
-    expect_problem(request("GET", item("provkommun", 1)), 404)
-    r = request("POST", coll("provkommun"), body=new_body("prov"), token=tok("provkommun", "editor"))
-    expect_problem(r, 404)
-    expect_problem(request("PATCH", item("provkommun", 1), body={"status": "planned"},
-                           token=tok("provkommun", "editor")), 404)
-    expect_problem(request("DELETE", item("provkommun", 1), token=tok("provkommun", "editor")), 404)
-
-
-def t_unknown_municipality():
-    expect_problem(request("GET", API + "/nowhere/projects"), 404)
-
-
 # ---------------------------------------------------------------------------
 # create, auth
 
@@ -442,43 +417,6 @@ def t_create_any_status():
         expect(j["status"] == st, "status %r stored as %r" % (st, j["status"]), r)
 
 
-def t_create_star():
-    create("svenljunga", new_body("star"), token=tok("*", "editor"))
-
-
-def t_create_admin():
-    create("svenljunga", new_body("admin"), token=tok("svenljunga", "admin"))
-
-
-def auth_case(token_fn, code, header=None):
-    def fn():
-        h = {"Authorization": header} if header else None
-        tk = token_fn() if token_fn else None
-        r = request("POST", coll("svenljunga"), body=new_body("auth"), token=tk, headers=h)
-        if r.status == 201 and r.json and "id" in r.json:
-            created.append(("svenljunga", "projects", r.json["id"]))
-        expect_problem(r, code)
-    return fn
-
-
-def t_writes_need_token():
-    pid = state["item"]
-    expect_problem(request("PATCH", item("svenljunga", pid), body={"status": "running"}), 401)
-    expect_problem(request("DELETE", item("svenljunga", pid)), 401)
-    expect_problem(request("PATCH", item("svenljunga", pid), body={"status": "running"},
-                           token=tok("svenljunga", "reader")), 403)
-    expect_problem(request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "reader")),
-                   403)
-    expect_problem(request("DELETE", item("svenljunga", pid), token=tok("lerum", "editor")), 403)
-    j = expect_json(get_item("svenljunga", pid), 200)
-    expect(j["status"] == "granted" and j["version"] == 1, "a refused write changed the item")
-
-
-def t_reader_reads():
-    j = expect_json(request("GET", coll("svenljunga"), token=tok("svenljunga", "reader")), 200)
-    expect(isinstance(j.get("items"), list), "no items")
-
-
 # ---------------------------------------------------------------------------
 # validation
 
@@ -497,33 +435,9 @@ def m_set(**kv):
     return lambda b: b.update(kv)
 
 
-def m_del(key):
-    return lambda b: b.pop(key, None)
-
-
-def t_several_errors():
-    b = new_body("invalid", status="finished", start_date="2024-13",
-                 budget={"total": -1}, reports=[{"period": "2024-H3"}])
-    r = request("POST", coll("svenljunga"), body=b, token=tok("svenljunga", "editor"))
-    p = expect_problem(r, 422)
-    f = set(error_fields(p))
-    want = {"status", "start_date", "budget.total", "budget.currency", "reports[0].period"}
-    expect(want <= f, "expected all of %r at once, got %r" % (sorted(want), sorted(f)), r)
-
-
 def t_nothing_created():
     body, r = list_all("svenljunga", q="invalid " + TAG)
     expect(body["items"] == [], "invalid bodies were stored: %r" % titles(body["items"]), r)
-
-
-def t_not_object():
-    r = request("POST", coll("svenljunga"), raw="[1, 2]", token=tok("svenljunga", "editor"))
-    expect_problem(r, 400, 422)
-
-
-def t_malformed_json():
-    r = request("POST", coll("svenljunga"), raw='{"title": "x"', token=tok("svenljunga", "editor"))
-    expect_problem(r, 400)
 
 
 # ---------------------------------------------------------------------------
@@ -714,16 +628,6 @@ def t_patch_null_removes():
     expect(j["title"] == "full " + TAG, "title lost", r)
 
 
-def t_patch_stale():
-    pid = state["item"]
-    before = expect_json(get_item("svenljunga", pid), 200)
-    r = request("PATCH", item("svenljunga", pid), body={"status": "completed"},
-                token=tok("svenljunga", "editor"), headers={"If-Match": state["old_etag"]})
-    expect_problem(r, 412)
-    after = expect_json(get_item("svenljunga", pid), 200)
-    expect(after == before, "a PATCH answered 412 changed the item")
-
-
 def patch_invalid_case(patch, field, alternatives=()):
     def fn():
         pid = state["item"]
@@ -733,17 +637,6 @@ def patch_invalid_case(patch, field, alternatives=()):
         after = expect_json(get_item("svenljunga", pid), 200)
         expect(after == before, "a PATCH answered 422 changed the item: %r -> %r" % (before, after))
     return fn
-
-
-def t_if_none_match():
-    pid = state["item"]
-    g = get_item("svenljunga", pid)
-    expect_json(g, 200)
-    etag = g.header("etag")
-    r = get_item("svenljunga", pid, headers={"If-None-Match": etag})
-    expect_status(r, 304)
-    expect(not r.body, "304 with a body", r)
-    expect_json(get_item("svenljunga", pid, headers={"If-None-Match": '"1-999"'}), 200)
 
 
 def t_audit():
@@ -763,30 +656,6 @@ def t_audit():
     expect(last.get("action") == "update" and last.get("before") and last.get("after")
            and last["after"]["version"] == last["before"]["version"] + 1,
            "audit of the last update: %r" % last, r)
-
-
-def t_delete_stale():
-    pid = state["item"]
-    r = request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor"),
-                headers={"If-Match": state["old_etag"]})
-    expect_problem(r, 412)
-    expect_json(get_item("svenljunga", pid), 200)
-
-
-def t_delete():
-    pid = state["item"]
-    g = get_item("svenljunga", pid)
-    expect_json(g, 200)
-    r = request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor"),
-                headers={"If-Match": g.header("etag")})
-    expect_status(r, 204)
-    expect(not r.body, "204 with a body", r)
-    expect_problem(get_item("svenljunga", pid), 404)
-    expect_problem(request("DELETE", item("svenljunga", pid), token=tok("svenljunga", "editor")), 404)
-    expect_problem(request("PATCH", item("svenljunga", pid), body={"status": "running"},
-                           token=tok("svenljunga", "editor")), 404)
-    body, lr = list_all("svenljunga", q=TAG)
-    expect(pid not in [i["id"] for i in body["items"]], "deleted item still listed", lr)
 
 
 def t_visit_links():
@@ -887,9 +756,7 @@ def main():
     for key, val in (("status", "finished"), ("funder", "sweden"), ("area", "health"),
                      ("programme", "x" * 201), ("programme", ""), ("active_on", "2024"),
                      ("active_on", "2024-02-30"), ("active_on", "2024-13-01"),
-                     ("active_on", "yesterday"), ("limit", "0"), ("limit", "101"),
-                     ("limit", "abc"), ("cursor", "garbage!!"), ("cursor", "x" * 3000),
-                     ("q", "x" * 201)):
+                     ("active_on", "yesterday"), ("q", "x" * 201)):
         t.check("%s=%s is a 422 problem naming %s" % (key, val[:20], key),
                 bad_param_case({key: val}, key))
     t.check("undated demo projects page by id descending (limit=1)", t_pagination_borlange)
@@ -937,42 +804,19 @@ def main():
         t.check("filter funder=nordic finds it", filter_case(
             "svenljunga", {"funder": "nordic"}, ["search"], tagged=True))
 
-    t.check("unknown id is a 404 problem", t_unknown_id)
-    t.check("malformed ids are 404 problems", t_bad_id)
-    t.check("another municipality's project: GET/PATCH/DELETE 404, nothing changed",
-            t_other_municipality_id)
-    t.check("provkommun (no modules): list, item, POST, PATCH, DELETE are 404",
-            t_module_not_enabled)
-    t.check("unknown municipality is a 404 problem", t_unknown_municipality)
 
     if t.check("POST creates: 201, Location, ETag, every member, linked {}", t_create):
         t.check("status defaults to planned; empty members are [] / {}", t_create_default_status)
         t.check("null members on create mean unknown", t_create_nulls)
         t.check("any status may be set on create", t_create_any_status)
-        t.check("an editor token for all municipalities (*) may create", t_create_star)
-        t.check("an admin token of the municipality may create", t_create_admin)
-        t.check("POST without a token is 401", auth_case(None, 401))
-        t.check("POST with an unknown token is 401",
-                auth_case(lambda: "no-such-token-0123456789", 401))
-        t.check("POST with a non-Bearer Authorization is 401",
-                auth_case(None, 401, header="Basic dXNlcjpwYXNz"))
-        t.check("POST with a reader token is 403", auth_case(lambda: tok("svenljunga", "reader"), 403))
-        t.check("POST with an editor token of another municipality is 403",
-                auth_case(lambda: tok("lerum", "editor"), 403))
-        t.check("PATCH/DELETE need a token of the right municipality and role", t_writes_need_token)
-        t.check("a reader token may read", t_reader_reads)
 
         for desc, mutate, field in (
-                ("missing title", m_del("title"), "title"),
                 ("empty title", m_set(title="  "), "title"),
                 ("title over 300 bytes", m_set(title="x" * 301), "title"),
                 ("title with a line break", m_set(title="a\nb"), "title"),
-                ("bad status", m_set(status="finished"), "status"),
                 ("status null", m_set(status=None), "status"),
                 ("acronym over 50 bytes", m_set(acronym="A" * 51), "acronym"),
                 ("summary with a bad language tag", m_set(summary={"Swedish": "x"}), "summary.Swedish"),
-                ("summary not an object", m_set(summary="text"), "summary"),
-                ("funders not an array", m_set(funders={"name": "Sida"}), "funders"),
                 ("funder without name", m_set(funders=[{"kind": "sida"}]), "funders[0].name"),
                 ("funder with a bad kind", m_set(funders=[{"name": "Sida", "kind": "sida"},
                                                           {"name": "X", "kind": "bank"}]),
@@ -1018,7 +862,6 @@ def main():
                 ("partnership_id 0", m_set(partners=[{"name": "A", "partnership_id": 0}]),
                  "partners[0].partnership_id"),
                 ("responsible_unit empty", m_set(responsible_unit=""), "responsible_unit"),
-                ("unknown area", m_set(areas=["health"]), "areas[0]"),
                 ("repeated area", m_set(areas=["youth", "youth"]), "areas[1]"),
                 ("url javascript:", m_set(url="javascript:alert(1)"), "url"),
                 ("report period 2024-H3", m_set(reports=[{"period": "2024-H3"}]),
@@ -1039,16 +882,8 @@ def main():
                  "reports[0].submitted_on"),
                 ("report document_url ftp:",
                  m_set(reports=[{"period": "2024-H2", "document_url": "ftp://x/y"}]),
-                 "reports[0].document_url"),
-                ("unknown member foo", m_set(foo=1), "foo"),
-                ("read-only id", m_set(id=5), "id"),
-                ("read-only version", m_set(version=1), "version"),
-                ("read-only municipality", m_set(municipality="svenljunga"), "municipality"),
-                ("read-only linked", m_set(linked={}), "linked")):
+                 "reports[0].document_url")):
             t.check("422 %s names %s" % (desc, field), invalid_case(mutate, field))
-        t.check("422 reports several errors at once", t_several_errors)
-        t.check("a JSON array body is a 400/422 problem", t_not_object)
-        t.check("malformed JSON is a 400 problem", t_malformed_json)
         t.check("no invalid body was stored", t_nothing_created)
 
         if t.check("find the partnerships to link to (svenljunga Rehna, Tamsalu; lerum Baldone)",
@@ -1085,25 +920,16 @@ def main():
             t.check("PATCH merges budget member by member (merge-patch+json)", t_patch_budget_merge)
             t.check("PATCH replaces reports wholesale", t_patch_reports)
             t.check("PATCH with null removes members (also inside budget)", t_patch_null_removes)
-            t.check("PATCH with a stale If-Match is 412 and changes nothing", t_patch_stale)
-            for patch, field in (({"title": None}, "title"),
-                                 ({"status": None}, "status"),
-                                 ({"status": "done"}, "status"),
+            for patch, field in (({"status": None}, "status"),
                                  ({"end_date": "2024-08"}, "end_date"),
                                  ({"budget": {"currency": None}}, "budget.currency"),
                                  ({"budget": {"grant": 2000000}}, "budget.grant"),
-                                 ({"foo": None}, "foo"),
                                  ({"budget": {"foo": None}}, "budget.foo"),
-                                 ({"version": 7}, "version"),
-                                 ({"linked": None}, "linked"),
                                  ({"reports": [{"period": "2025-H1"}, {"period": "2025-H1"}]},
                                   "reports[1].period")):
                 t.check("PATCH %s is 422 naming %s, nothing changed" % (patch, field),
                         patch_invalid_case(patch, field))
-            t.check("If-None-Match with the current ETag is 304", t_if_none_match)
             t.check("the audit log holds the create and the updates, before and after", t_audit)
-            t.check("DELETE with a stale If-Match is 412", t_delete_stale)
-            t.check("DELETE is 204, then GET/DELETE/PATCH are 404", t_delete)
 
     t.check("clean up the items created by this run", t_cleanup)
     for (slug, role), tk in tokens.items():
