@@ -42,7 +42,10 @@ ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Icore $(PKG_CFLAGS) $(SAN_FL
 ALL_LDFLAGS = $(SAN_LDFLAGS) $(LDFLAGS)
 LDLIBS   = $(PKG_LIBS) -lfcgi -ldl -lm
 
-CORE_SRC := $(filter-out core/main.c core/portalctl.c,$(wildcard core/*.c))
+# core/ in layers, lowest first (tools/core-calls.py checks that no file
+# calls a higher layer, nor two files each other)
+CORE_LAYERS := base db items web server tools
+CORE_SRC := $(filter-out core/server/main.c core/tools/portalctl.c,$(wildcard $(CORE_LAYERS:%=core/%/*.c)))
 CORE_OBJ := $(CORE_SRC:core/%.c=$(B)/core/%.o) $(B)/core/schema_sql.o $(B)/core/openapi_json.o \
             $(B)/core/assets.o
 PLUGINS  := $(notdir $(wildcard plugins/*))
@@ -65,27 +68,27 @@ $(B)/core/schema_sql.o: $(B)/core/schema_sql.c
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Icore -c -o $@ $<
 
 # The core's OpenAPI description, compiled in as core_openapi.
-$(B)/core/openapi_json.c: core/openapi.json tools/embed-text.sh
+$(B)/core/openapi_json.c: core/server/openapi.json tools/embed-text.sh
 	@mkdir -p $(@D)
-	sh tools/embed-text.sh core_openapi core/openapi.json > $@
+	sh tools/embed-text.sh core_openapi core/server/openapi.json > $@
 $(B)/core/openapi_json.o: $(B)/core/openapi_json.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Templates, words and the stylesheet of the pages, compiled in.
-CORE_ASSETS := $(sort $(wildcard core/templates/*)) core/messages.json core/static/portal.css \
-               core/map/europe.txt
+CORE_ASSETS := $(sort $(wildcard core/web/templates/*)) core/web/messages.json \
+               core/web/static/portal.css core/web/map/europe.txt
 $(B)/core/assets.c: $(CORE_ASSETS) tools/embed-files.sh tools/embed-text.sh
 	@mkdir -p $(@D)
-	{ sh tools/embed-files.sh core_templates $(sort $(wildcard core/templates/*)); \
-	  sh tools/embed-text.sh core_messages core/messages.json | grep -v '^/\*'; \
-	  sh tools/embed-text.sh core_css core/static/portal.css | grep -v '^/\*'; \
-	  sh tools/embed-text.sh core_map_outline core/map/europe.txt | grep -v '^/\*'; } > $@
+	{ sh tools/embed-files.sh core_templates $(sort $(wildcard core/web/templates/*)); \
+	  sh tools/embed-text.sh core_messages core/web/messages.json | grep -v '^/\*'; \
+	  sh tools/embed-text.sh core_css core/web/static/portal.css | grep -v '^/\*'; \
+	  sh tools/embed-text.sh core_map_outline core/web/map/europe.txt | grep -v '^/\*'; } > $@
 $(B)/core/assets.o: $(B)/core/assets.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/portald: $(B)/core/main.o $(CORE_OBJ)
+$(B)/portald: $(B)/core/server/main.o $(CORE_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/portalctl: $(B)/core/portalctl.o $(CORE_OBJ)
+$(B)/portalctl: $(B)/core/tools/portalctl.o $(CORE_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A plugin: every .c in plugins/NAME/, plus its schema/*.sql embedded as

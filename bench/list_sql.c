@@ -1,6 +1,6 @@
 /*
  * list_sql.c - prints the list statement the core derives from a plugin's
- * declared item (core/store.c), for bench/scale.py's ANALYZE:
+ * declared item (core/items/store.c), for bench/scale.py's ANALYZE:
  *
  *   list_sql PLUGIN_SO NAME
  */

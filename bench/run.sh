@@ -35,7 +35,7 @@
 # the list and of the HTML page, not in the table, under `perf record` of
 # portald's workers; the profiles are printed).
 #
-# Caching (issue #6, core/cache.c): BENCH_CACHE_OFF, BENCH_CACHE_ON and
+# Caching (issue #6, core/server/cache.c): BENCH_CACHE_OFF, BENCH_CACHE_ON and
 # BENCH_CACHE_HOST are shell commands that set the `cache` group of the
 # stack's configuration ($CONF): off (cache.size = 0: every request reads
 # MariaDB), on (the default: cache.check = "database", one primary-key read

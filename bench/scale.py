@@ -143,7 +143,7 @@ def cmd_sql(args):
 
 def list_sql(plugin):
     """The list statement the core derives from the plugin's declared item
-    (core/store.c), as $B/bench/list_sql prints it."""
+    (core/items/store.c), as $B/bench/list_sql prints it."""
     b = os.environ.get("B", "build")
     return subprocess.run([os.path.join(ROOT, b, "bench", "list_sql"),
                            os.path.join(ROOT, b, "plugins", plugin + ".so"), plugin],

@@ -585,7 +585,7 @@ unsigned store_bind_object(portal_req *r, portal_stmt *s, unsigned first,
                            const struct portal_field *fields, struct json_object *o);
 
 /* ---- openapi.c ---- */
-extern const char core_openapi[]; /* core/openapi.json, compiled in */
+extern const char core_openapi[]; /* core/server/openapi.json, compiled in */
 /* Merges the core's description with every plugin's fragment.  Returns a
  * malloc'ed JSON text, or NULL after logging what was wrong. */
 char *openapi_build(struct plugins *ps);

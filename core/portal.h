@@ -573,7 +573,7 @@ struct portal_api {
 	 * item's title, "item.jsonld" for schema.org data, "overview.html" for
 	 * its part of /{m}/) inside the core's layout: one result object feeds
 	 * JSON and HTML.  Templates are logic-less and escape by default (see
-	 * core/tmpl.c); only inside init(), text living as long as the plugin.
+	 * core/web/tmpl.c); only inside init(), text living as long as the plugin.
 	 */
 	int (*template)(portal_plugin *p, const char *name, const char *text);
 	/* The plugin's words, {"sv": {"title": "...", "twin_town": "..."}, "da":

@@ -1,4 +1,4 @@
--- The response cache's generations (core/cache.c): one random token per
+-- The response cache's generations (core/server/cache.c): one random token per
 -- municipality, replaced in the transaction of every successful write.  A
 -- cached answer is served only while the token it was made under is still
 -- the one here, so no host serves an answer older than an acknowledged

@@ -19,7 +19,9 @@ import sys
 GENERATED = {"schema_sql", "openapi_json", "assets"}
 
 
-def graph(bdir):
+def graph(bdir, layers=None):
+    """With layers, only the objects in those subfolders (an object left
+    at the top by a build from before the layers is not the core's)."""
     defs, uses = {}, collections.defaultdict(set)
     for dirpath, _, files in os.walk(bdir):
         for f in files:
@@ -27,6 +29,8 @@ def graph(bdir):
                 continue
             name = os.path.relpath(os.path.join(dirpath, f), bdir)[:-2]
             if os.path.basename(name) in GENERATED:
+                continue
+            if layers is not None and ("/" not in name or name.split("/", 1)[0] not in layers):
                 continue
             out = subprocess.run(["nm", os.path.join(dirpath, f)], capture_output=True,
                                  text=True, check=True).stdout
@@ -90,7 +94,10 @@ def main():
     if len(sys.argv) < 2:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    edges = graph(sys.argv[1])
+    order = None
+    if "--layers" in sys.argv:
+        order = sys.argv[sys.argv.index("--layers") + 1].split(",")
+    edges = graph(sys.argv[1], order)
     if "-v" in sys.argv:
         for f in sorted(edges):
             print("%s -> %s" % (f, " ".join(sorted(edges[f])) or "-"))
@@ -100,9 +107,7 @@ def main():
         for f in comp:
             print("  %s -> %s" % (f, " ".join(sorted(x for x in edges[f] if x in comp))))
     upward = []
-    if "--layers" in sys.argv:
-        order = sys.argv[sys.argv.index("--layers") + 1].split(",")
-
+    if order is not None:
         def rank(f):
             top = f.split("/", 1)[0] if "/" in f else ""
             return order.index(top) if top in order else -1

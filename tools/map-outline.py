@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""map-outline.py - writes core/map/europe.txt, the country outlines under
+"""map-outline.py - writes core/web/map/europe.txt, the country outlines under
 the partner-town maps, from Natural Earth's admin-0 countries as the npm
 package `world-atlas` ships them (TopoJSON).  Run once by hand; the build
 only embeds the text it writes, so it needs neither npm nor the network:
 
     cd /tmp && npm pack world-atlas && tar xzf world-atlas-*.tgz
-    python3 tools/map-outline.py /tmp/package/countries-110m.json > core/map/europe.txt
+    python3 tools/map-outline.py /tmp/package/countries-110m.json > core/web/map/europe.txt
 
 Each country's rings are clipped to the box below (Sutherland-Hodgman
 against each side; the edges it adds along the box are hidden by the map's
 frame) and written as longitude/latitude in hundredths of a degree, one
-ring a line.  The projection is the server's (core/pages.c), not ours.
+ring a line.  The projection is the server's (core/web/pages.c), not ours.
 Python 3 standard library only.
 """
 import json

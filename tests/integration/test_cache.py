@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The response cache and conditional GETs (core/cache.c, dispatch.c), through nginx.
+"""The response cache and conditional GETs (core/server/cache.c, dispatch.c), through nginx.
 
 The stack runs the default cache (cache.check = "database"): an answer is
 served from a worker's cache only while the municipality's generation in

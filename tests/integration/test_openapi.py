@@ -8,7 +8,7 @@ Run by tests/run.sh (PORTAL_URL, PORTAL_VAR set) on the test stack.
   2. `npx --prefix tests/contract redocly lint --config
      tests/contract/redocly.yaml` on it (the recommended rules): one check
      that it has no error, then one per part of the document -- the core's
-     (core/openapi.json) and each plugin's (its paths and the components its
+     (core/server/openapi.json) and each plugin's (its paths and the components its
      plugins/NAME/openapi.json defines) -- that no problem, error or
      warning, points into it.  The core's warnings are shown, not counted.
      Needs node and tests/contract/node_modules (scripts/deps.sh); without
@@ -98,7 +98,7 @@ def part_of_pointer(pointer, owner):
 
 
 def core_has(section, name):
-    """Whether core/openapi.json defines components.SECTION.NAME."""
+    """Whether core/server/openapi.json defines components.SECTION.NAME."""
     if "core_doc" not in state:
         try:
             with open(os.path.join(ROOT, "core", "openapi.json"), encoding="utf-8") as fh:
@@ -167,7 +167,7 @@ def t_lint_errors():
     errors = [p for p in problems if p.get("severity") == "error"]
     for p in problems:
         if p.get("severity") != "error" and state["owner_of"](p) == "core":
-            t.diag("core/openapi.json (not counted): " + describe_problem(p))
+            t.diag("core/server/openapi.json (not counted): " + describe_problem(p))
     expect(not errors, "%d lint error(s):\n%s" % (len(errors), "\n".join(map(describe_problem, errors))))
     expect(state["lint_rc"] == 0, "redocly lint exited %d without errors in its report" % state["lint_rc"])
 

@@ -1,4 +1,4 @@
-/* The store derived from a declared item (core/store.c): the statements,
+/* The store derived from a declared item (core/items/store.c): the statements,
  * and that every '?' in them is one the core binds. */
 #include "core.h"
 #include "t.h"

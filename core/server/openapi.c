@@ -1,6 +1,6 @@
 /*
  * openapi.c - GET /api/v1/openapi.json: the core's own description
- * (core/openapi.json) merged with each plugin's fragment, whose paths are
+ * (core/server/openapi.json) merged with each plugin's fragment, whose paths are
  * relative to /api/v1/{municipality}.  Built once, before the workers fork.
  */
 #include <stdlib.h>
@@ -55,7 +55,7 @@ openapi_build(struct plugins *ps)
 {
 	struct json_object *doc = json_tokener_parse(core_openapi);
 	if (doc == NULL || !json_object_is_type(doc, json_type_object)) {
-		log_msg(PORTAL_LOG_ERR, NULL, "core/openapi.json is not a JSON object");
+		log_msg(PORTAL_LOG_ERR, NULL, "core/server/openapi.json is not a JSON object");
 		json_object_put(doc);
 		return NULL;
 	}

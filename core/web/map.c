@@ -3,7 +3,7 @@
  * maps): country outlines drawn once as one SVG path, and points projected
  * onto the same plane.  No JavaScript and no tile server: the outlines are
  * Natural Earth's (public domain), clipped to a box by tools/map-outline.py
- * into core/map/europe.txt and compiled in as core_map_outline.
+ * into core/web/map/europe.txt and compiled in as core_map_outline.
  *
  * Projection: equirectangular with the longitudes shrunk by the cosine of
  * the box's middle latitude, so that shapes near it keep their proportions
@@ -129,7 +129,7 @@ map_init(void)
 		}
 		free(line);
 		if (rc != PORTAL_OK) {
-			log_msg(PORTAL_LOG_ERR, NULL, "core/map/europe.txt: a ring is not \"lon lat ...\"");
+			log_msg(PORTAL_LOG_ERR, NULL, "core/web/map/europe.txt: a ring is not \"lon lat ...\"");
 			return PORTAL_ERROR;
 		}
 		p += len + (nl ? 1 : 0);

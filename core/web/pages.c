@@ -62,7 +62,7 @@ pages_init(void)
 		return PORTAL_OK;
 	catalogue = json_tokener_parse(core_messages);
 	if (catalogue == NULL) {
-		log_msg(PORTAL_LOG_ERR, NULL, "core/messages.json is not valid JSON");
+		log_msg(PORTAL_LOG_ERR, NULL, "core/web/messages.json is not valid JSON");
 		return PORTAL_ERROR;
 	}
 	for (const struct portal_file *f = core_templates; f->name; f++)
@@ -392,7 +392,7 @@ page_number(struct json_object *v, double *d)
  * {outline, width, height, id, points: [{x, y, label}], labels: [...],
  * outside: [label, ...] (placed beyond the map's box), home: {x, y, label}
  * (the municipality, when configured with lat/lon)}.  Nothing when no item
- * has a place: the list says it all then.  core/templates/map.html draws
+ * has a place: the list says it all then.  core/web/templates/map.html draws
  * it; the core knows only the field names the plugin gave. */
 static void
 page_map(struct page *pg, const portal_plugin *p, struct json_object *data)
