@@ -672,6 +672,10 @@ int transfer_export_csv(struct core *c, const char *slug, const char *dir,
 int transfer_import(struct core *c, const char *slug, const char *path, const struct transfer_opts *o);
 
 /* ---- api.c ---- */
+/* The table the item lifecycle (item.c) and the derived stores (store.c)
+ * work through, as plugins do; the loader hands it over before any init. */
+void item_use_api(const struct portal_api *a);
+void store_use_api(const struct portal_api *a);
 extern const struct portal_api api_table;
 
 #endif /* CORE_H */

@@ -6,8 +6,10 @@
  * an item declared with a table, derived from its fields (store.c); the
  * module keeps its own rules (the other hooks); this file knows no module.
  *
- * It uses the core's services through the same table the plugins get
- * (api_table), so a hook and the lifecycle see one request alike.
+ * It uses the core's services through the same table the plugins get,
+ * so a hook and the lifecycle see one request alike.  The server's loader
+ * hands that table over before any plugin's init (item_use_api): this
+ * layer names nothing of the server's.
  *
  * Handlers answer and return PORTAL_OK, or return PORTAL_ERROR without
  * answering when the database failed (dispatch answers 500/503).  A
@@ -22,7 +24,14 @@
 
 #include "core.h"
 
-static const struct portal_api *const api = &api_table;
+static const struct portal_api *api;
+
+void
+item_use_api(const struct portal_api *a)
+{
+	api = a;
+	store_use_api(a);
+}
 
 /* The module's declaration; dispatch set r->plugin from the route. */
 static const struct portal_item *

@@ -18,7 +18,14 @@
 
 #include "core.h"
 
-static const struct portal_api *const api = &api_table;
+/* the plugins' table, handed over by item_use_api (item.c) */
+static const struct portal_api *api;
+
+void
+store_use_api(const struct portal_api *a)
+{
+	api = a;
+}
 
 #define STORE_TS "%Y-%m-%dT%H:%i:%sZ" /* DATE_FORMAT of a UTC timestamp */
 

@@ -96,6 +96,7 @@ plugin_load(struct plugins *ps, const char *path, const char *expect_name,
 	p->section = section;
 	p->in_init = 1;
 	plugin_loading(ps);
+	item_use_api(&api_table); /* the lifecycle works through the plugins' table */
 	int rc = mod->init(p, &api_table);
 	plugin_loading(NULL);
 	p->in_init = 0;
