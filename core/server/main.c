@@ -116,11 +116,13 @@ fcgi_write(void *ctx, const char *buf, size_t n)
 	return 0;
 }
 
+/* A child of the master (a worker, the probe): its log name, its
+ * signals; it ends with the master. */
 static void
-worker_main(int fd, struct metrics *metrics, int index)
+child_start(const char *what)
 {
 	static char name[64];
-	snprintf(name, sizeof(name), "portald[%d]", (int)getpid());
+	snprintf(name, sizeof(name), "%s[%d]", what, (int)getpid());
 	log_name = name;
 #ifdef __linux__
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -132,6 +134,12 @@ worker_main(int fd, struct metrics *metrics, int index)
 	signal(SIGPIPE, SIG_IGN);
 	if (getppid() == 1)
 		exit(0);
+}
+
+static void
+worker_main(int fd, struct metrics *metrics, int index)
+{
+	child_start("portald");
 
 	struct core c;
 	memset(&c, 0, sizeof(c));
@@ -183,19 +191,7 @@ worker_main(int fd, struct metrics *metrics, int index)
 static void
 probe_main(struct metrics *metrics)
 {
-	static char name[64];
-	snprintf(name, sizeof(name), "portald-probe[%d]", (int)getpid());
-	log_name = name;
-#ifdef __linux__
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-#endif
-	set_signal(SIGTERM, on_stop);
-	set_signal(SIGINT, on_stop);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	if (getppid() == 1)
-		exit(0);
+	child_start("portald-probe");
 	breaker_probe(&conf.db, metrics, &stop_flag);
 	plugin_unload_all(&plugins);
 	conf_free(&conf);
