@@ -48,6 +48,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helpers import (PORTAL_CONF, PORTAL_VAR, Fail, Tap, create_token, expect,  # noqa: E402
                      portalctl, request, token_id)
+from proc import alive, mono, proc_stat, wait_for  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN = os.path.join(PORTAL_VAR, "run")
@@ -64,8 +65,6 @@ PREFIX = "faulttest-"
 NGINX_503 = "the portal is not answering"   # nginx.conf.example's own 502/503 page
 
 
-def mono():
-    return time.monotonic()
 
 
 # --- configuration -----------------------------------------------------------
@@ -200,20 +199,8 @@ def read_pid(path):
         return None
 
 
-def proc_stat(pid):
-    """(state, ppid, pgrp) of a process, None when it is gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return fields[0], int(fields[1]), int(fields[2])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
-def alive(pid):
-    """Runs (a zombie, which a container's init may never reap, does not)."""
-    s = proc_stat(pid) if pid else None
-    return s is not None and s[0] not in ("Z", "X")
 
 
 def children(pid):
@@ -226,15 +213,6 @@ def children(pid):
     return sorted(out)
 
 
-def wait_for(cond, seconds, step=0.02):
-    end = mono() + seconds
-    while True:
-        v = cond()
-        if v:
-            return v
-        if mono() >= end:
-            return v
-        time.sleep(step)
 
 
 class Captured:

@@ -34,6 +34,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helpers import Fail, Tap, expect, portalctl, create_token, token_id, request  # noqa: E402
+from proc import free_port  # noqa: E402
 
 VAR = os.environ.get("PORTAL_VAR", "")
 CONF = os.environ.get("PORTAL_CONF", "")
@@ -50,15 +51,6 @@ BSOCK = os.path.join(R, "run", "portald.sock")
 BCONF = os.path.join(VAR, "portal-b.conf")  # beside portal.conf: its @include is relative
 BLOG = os.path.join(R, "log", "portald.log")
 started = []  # (name, pid) to stop at the end, last first
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def conf_db(key):

@@ -31,7 +31,6 @@ performance figures.  About 45 s.
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,14 +39,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from proc import alive, free_port, mono, proc_stat, wait_for  # noqa: E402
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 PORT = free_port()
@@ -78,24 +73,10 @@ SAN_REPORT = re.compile(r"==[0-9]+==ERROR: [A-Za-z]+Sanitizer|runtime error:")  
 S = {"sup": None, "seen_groups": set(), "seen_pids": set()}
 
 
-def mono():
-    return time.monotonic()
 
 
-def proc_stat(pid):
-    """(state, ppid, pgrp), None when gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return fields[0], int(fields[1]), int(fields[2])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
-def alive(pid):
-    """Runs (a zombie, which a container's init may never reap, does not)."""
-    s = proc_stat(pid) if pid else None
-    return s is not None and s[0] not in ("Z", "X")
 
 
 def group_members(pgid):
@@ -129,13 +110,6 @@ def running_pid(name):
     return None
 
 
-def wait_for(cond, seconds, step=0.1):
-    end = mono() + seconds
-    while True:
-        v = cond()
-        if v or mono() >= end:
-            return v
-        time.sleep(step)
 
 
 def sup_log():
