@@ -217,7 +217,7 @@ flags_ok() { # flags_ok FILE: the compile line keeps what the build needs
 	done
 	case " $line " in *" -O2 "*) echo "-O2 still in: $line"; return 1 ;; esac
 }
-if make B="$ob" CFLAGS=-O0 "$ob/core/pool.o" >"$tmp/o0.log" 2>&1 && [ -s "$ob/core/pool.o" ] &&
+if make B="$ob" CFLAGS=-O0 "$ob/core/base/pool.o" >"$tmp/o0.log" 2>&1 && [ -s "$ob/core/base/pool.o" ] &&
 	flags_ok "$tmp/o0.log" >>"$tmp/o0.log"; then
 	ok "make CFLAGS=-O0: a core object is built with -O0 and still the warnings, -Werror and includes"
 else
