@@ -659,7 +659,7 @@ struct portal_api {
  * from schema/, NAME_openapi from openapi.json, NAME_templates from
  * templates/, NAME_messages from messages.json; each optional), then runs
  * the plugin's own setup(p) (or NULL) for routes and settings of its own.
- * Other files of the plugin say PORTAL_PLUGIN_API; to reach `api`.
+ * Code above it, and the plugin's other files, say PORTAL_PLUGIN_API; first.
  */
 struct portal_bundle {
 	const struct portal_item *item;
