@@ -642,15 +642,17 @@ int map_project(double lat, double lon, double *x, double *y);
 int pages_register(portal_plugin *p, const char *name, const char *text);
 int pages_messages(portal_plugin *p, const char *json);
 void pages_forget(const portal_plugin *p);
-/* 1 when the request was a page (or static file) and is answered. */
 /* How a page gets its parts: GET path?query through the JSON API as r's
  * caller, the answer in the returned request (the dispatcher's
  * dispatch_sub; pages do not call the dispatcher by name). */
 typedef struct portal_req *(*pages_api_fn)(struct core *c, struct portal_req *r, const char *path,
                                            const char *query);
+/* PORTAL_DONE when the request was a page (or static file) and is
+ * answered, PORTAL_DECLINED when it is not a page. */
 int pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api);
 /* /api/v1/{m}/{module}.{ext} through the module's list.{ext} template;
- * 1 when answered, 0 when the module has no such template. */
+ * PORTAL_DONE when answered, PORTAL_DECLINED when the module has no such
+ * template. */
 int pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext,
                  pages_api_fn api);
 

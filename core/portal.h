@@ -14,7 +14,8 @@
  * Return codes, one family everywhere (as nginx): PORTAL_OK (0) on success,
  * PORTAL_ERROR (-1) on failure, PORTAL_DONE (-4, nginx's NGX_DONE) when a
  * function has answered the request itself (a 304, 409, 412 ...) and the
- * caller only returns.  Functions that answer a question say so.
+ * caller only returns, PORTAL_DECLINED (-5) when a request is not the
+ * function's to answer.  Functions that answer a question say so.
  *
  * Memory: everything a handler gets from the core (strings, statements,
  * JSON from body()/query) belongs to the request and is released by the core
@@ -33,6 +34,7 @@
 #define PORTAL_OK 0
 #define PORTAL_ERROR (-1)
 #define PORTAL_DONE (-4) /* answered already: the caller stops and returns */
+#define PORTAL_DECLINED (-5) /* not this one's to answer: the caller tries the next */
 
 #define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
 #define PORTAL_ABI_VERSION 1u
@@ -657,7 +659,7 @@ struct portal_api {
  * from schema/, NAME_openapi from openapi.json, NAME_templates from
  * templates/, NAME_messages from messages.json; each optional), then runs
  * the plugin's own setup(p) (or NULL) for routes and settings of its own.
- * Other files of the plugin say PORTAL_PLUGIN_API; to reach `api`.
+ * Code above it, and the plugin's other files, say PORTAL_PLUGIN_API; first.
  */
 struct portal_bundle {
 	const struct portal_item *item;

@@ -324,6 +324,16 @@ store_col_json(const struct portal_field *f, portal_stmt *s, unsigned i)
 	return json_object_is_type(o, json_type_object) ? json_object_get(o) : json_object_new_object();
 }
 
+/* How many columns of the row `fields` have. */
+static unsigned
+store_ncols(const struct portal_field *fields)
+{
+	unsigned n = 0;
+	for (const struct portal_field *f = fields; f->name; f++)
+		n += store_is_flat(f) ? store_ncols(f->fields) : store_column(f) != NULL;
+	return n;
+}
+
 /* Adds the members `fields` of a row to `obj`, from column *i on. */
 static void
 store_members(const struct portal_field *fields, portal_stmt *s, unsigned *i,
@@ -333,8 +343,7 @@ store_members(const struct portal_field *fields, portal_stmt *s, unsigned *i,
 		struct json_object *v = NULL;
 		if (store_is_flat(f)) {
 			if ((f->flags & PF_NULLABLE) && api->col_is_null(s, *i)) {
-				for (const struct portal_field *m = f->fields; m->name; m++)
-					(*i)++;
+				*i += store_ncols(f->fields);
 			} else {
 				v = json_object_new_object();
 				store_members(f->fields, s, i, v);

@@ -245,7 +245,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 	if (dot && dot[1] != '\0') {
 		char module[65];
 		snprintf(module, sizeof(module), "%.*s", (int)(dot - r->seg[3]), r->seg[3]);
-		if (pages_export(c, r, module, dot + 1, dispatch_sub))
+		if (pages_export(c, r, module, dot + 1, dispatch_sub) == PORTAL_DONE)
 			return;
 	}
 	st = router_match(c->plugins->router, r->method, r->seg + 3, r->nseg - 3, &r->match);
@@ -534,7 +534,7 @@ dispatch_request(struct core *c, const struct req_io *io)
 		dispatch_metrics(c, r);
 	else if (r->nseg >= 3 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[1], "v1") == 0)
 		dispatch_api(c, r);
-	else if (!pages_dispatch(c, r, dispatch_sub))
+	else if (pages_dispatch(c, r, dispatch_sub) != PORTAL_DONE)
 		out_problem(r, 404, "no such resource");
 
 	const char *route = dispatch_route(r);

@@ -688,7 +688,8 @@ page_json_tidy(struct pool *pool, const char *s, size_t *len)
 
 /* /api/v1/{m}/{module}.{ext}: the module's list (every page, up to
  * 10,000 items; the Atom feed only the first) through its list.{ext}
- * template.  1 when answered. */
+ * template.  PORTAL_DONE when answered, PORTAL_DECLINED when the module
+ * has no such template. */
 int
 pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext,
              pages_api_fn api)
@@ -697,11 +698,11 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 	char name[64];
 	snprintf(name, sizeof(name), "list.%s", ext);
 	if (p == NULL || pages_find(p->name, name) == NULL)
-		return 0;
+		return PORTAL_DECLINED;
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
 		out_header(r, "Allow", "GET, HEAD");
 		out_problem(r, 405, "exports only answer GET");
-		return 1;
+		return PORTAL_DONE;
 	}
 	struct page pg;
 	memset(&pg, 0, sizeof(pg));
@@ -744,7 +745,7 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 			r->content_type = sub->content_type;
 			r->resp_json = sub->resp_json;
 			r->resp_headers = sub->resp_headers;
-			return 1;
+			return PORTAL_DONE;
 		}
 		struct json_object *got, *next;
 		if (json_object_object_get_ex(sub->resp_json, "items", &got))
@@ -772,7 +773,7 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 		buf_puts(&b, "\xef\xbb\xbf"); /* so spreadsheets read UTF-8 */
 	if (page_render(&pg, pages_find(p->name, name), data, &b) != PORTAL_OK) {
 		out_problem(r, 500, "the export could not be rendered");
-		return 1;
+		return PORTAL_DONE;
 	}
 	r->status = 200;
 	r->responded = 1;
@@ -790,7 +791,7 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 			log_msg(PORTAL_LOG_ERR, r->request_id, "template %s/%s does not make JSON", p->name, name);
 			r->resp_raw = NULL;
 			out_problem(r, 500, "the export could not be rendered");
-			return 1;
+			return PORTAL_DONE;
 		}
 		r->resp_raw = tidy;
 	} else if (strcmp(ext, "csv") == 0) {
@@ -802,7 +803,7 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 	}
 	out_header(r, "Cache-Control", req_header(r, "Authorization") ? "private, no-store" : "public, max-age=60");
 	out_header(r, "Vary", "Accept-Language, Authorization");
-	return 1;
+	return PORTAL_DONE;
 }
 
 int
@@ -817,7 +818,7 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 
 	if (r->nseg == 2 && strcmp(r->seg[0], "static") == 0 && strcmp(r->seg[1], "portal.css") == 0) {
 		page_static(r, core_css, "text/css");
-		return 1;
+		return PORTAL_DONE;
 	}
 	if (r->nseg == 3 && strcmp(r->seg[0], "static") == 0 && strcmp(r->seg[1], "look") == 0) {
 		char slug[80];
@@ -835,32 +836,32 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 		page_root(&pg, NULL);
 		page_render(&pg, pages_find("", "look.css"), d, &b);
 		page_static(r, b.data ? b.data : "", "text/css");
-		return 1;
+		return PORTAL_DONE;
 	}
 	if (r->nseg >= 1 && (strcmp(r->seg[0], "static") == 0 || strcmp(r->seg[0], "api") == 0))
-		return 0;
+		return PORTAL_DECLINED;
 	if (r->nseg >= 1 && (r->muni = conf_municipality(c->conf, r->seg[0])) == NULL) {
 		/* a mistyped address gets a page, not JSON */
 		pg.lang = page_lang(r);
 		page_root(&pg, NULL);
 		page_error(&pg, 404, NULL);
-		return 1;
+		return PORTAL_DONE;
 	}
 	pg.lang = page_lang(r);
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
 		out_header(r, "Allow", "GET, HEAD");
 		out_problem(r, 405, "pages only answer GET");
-		return 1;
+		return PORTAL_DONE;
 	}
 	if (r->nseg == 0) {
 		page_root(&pg, NULL);
 		page_index(&pg);
-		return 1;
+		return PORTAL_DONE;
 	}
 	if (r->nseg == 1) {
 		page_root(&pg, "");
 		page_overview(&pg);
-		return 1;
+		return PORTAL_DONE;
 	}
 	if (r->nseg == 2 && strcmp(r->seg[1], "accessibility") == 0) {
 		page_root(&pg, NULL);
@@ -870,14 +871,14 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 		            pool_keep_json(r->pool, json_object_new_object()), &b);
 		const char *title = json_object_get_string(json_object_object_get(json_object_object_get(catalogue, pg.lang), "accessibility"));
 		page_send(&pg, 200, title, b.data, NULL);
-		return 1;
+		return PORTAL_DONE;
 	}
 	portal_plugin *p = conf_muni_has_module(r->muni, r->seg[1]) ? plugin_find(c->plugins, r->seg[1]) : NULL;
 	const char *name = r->nseg == 2 ? "list.html" : r->nseg == 3 ? "item.html" : NULL;
 	page_root(&pg, p ? p->name : NULL);
 	if (p == NULL || name == NULL || pages_find(p->name, name) == NULL) {
 		page_error(&pg, 404, NULL);
-		return 1;
+		return PORTAL_DONE;
 	}
 	pg.module = p->name;
 	pg.labels = page_words(p, pg.lang);
@@ -891,5 +892,5 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 	    json_object_object_get_ex(sub->resp_json, "id", &idv) && json_object_is_type(idv, json_type_int))
 		page_outgoing(&pg, p, json_object_get_int64(idv));
 	page_module(&pg, p, name, sub);
-	return 1;
+	return PORTAL_DONE;
 }

@@ -1,0 +1,162 @@
+/*
+ * Every plugin in $B/plugins whose item is declared with a table: its
+ * OpenAPI request schema (POST /NAME) says what its field table says:
+ * the same members, at every level, the same enum values, maxLength and
+ * maxItems.  The OpenAPI text is written by hand; this keeps it the
+ * declaration's.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+
+#include "core.h"
+#include "t.h"
+
+static struct json_object *root; /* the plugin's OpenAPI fragment */
+
+static struct json_object *
+get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/* A schema with its $refs (into the fragment), allOf and nullable anyOf
+ * resolved: a new object (the caller's) or a reference; NULL for a
+ * reference outside the fragment (the core's PartialDate ...). */
+static struct json_object *
+resolve(struct json_object *s)
+{
+	for (int depth = 0; s && depth < 16; depth++) {
+		const char *ref = json_object_get_string(get(s, "$ref"));
+		struct json_object *alt = get(s, "anyOf") ? get(s, "anyOf") : get(s, "oneOf");
+		if (ref && strncmp(ref, "#/components/schemas/", 21) == 0)
+			s = get(get(get(root, "components"), "schemas"), ref + 21);
+		else if (ref)
+			return NULL;
+		else if (alt && json_object_array_length(alt) > 0) {
+			struct json_object *pick = NULL;
+			for (size_t i = 0; i < json_object_array_length(alt) && pick == NULL; i++) {
+				struct json_object *b = json_object_array_get_idx(alt, i);
+				const char *t = json_object_get_string(get(b, "type"));
+				if (t == NULL || strcmp(t, "null") != 0)
+					pick = b;
+			}
+			s = pick;
+		} else
+			return s;
+	}
+	return s;
+}
+
+/* The properties of an object schema, allOf merged into `into`. */
+static void
+properties(struct json_object *s, struct json_object *into)
+{
+	s = resolve(s);
+	struct json_object *all = get(s, "allOf");
+	for (size_t i = 0; all && i < json_object_array_length(all); i++)
+		properties(json_object_array_get_idx(all, i), into);
+	json_object_object_foreach(get(s, "properties"), k, v)
+		json_object_object_add(into, k, json_object_get(v));
+}
+
+static void compare(const char *path, const struct portal_field *fields, struct json_object *s);
+
+static void
+compare_field(const char *path, const struct portal_field *f, struct json_object *p)
+{
+	struct json_object *r = resolve(p), *e;
+	if (r == NULL)
+		return; /* a core schema */
+	if (f->type == PF_ARRAY && f->items != NULL) {
+		struct json_object *mi = get(r, "maxItems");
+		T_OK(mi == NULL || f->max == 0 || (size_t)json_object_get_int64(mi) == f->max,
+		     "%s: maxItems %s, declared %zu", path, mi ? json_object_get_string(mi) : "-",
+		     f->max);
+		char sub[256];
+		snprintf(sub, sizeof(sub), "%s[]", path);
+		compare_field(sub, f->items, get(r, "items"));
+		return;
+	}
+	if (f->type == PF_OBJECT && f->fields != NULL) {
+		compare(path, f->fields, r);
+		return;
+	}
+	if (f->type == PF_ENUM && (e = get(r, "enum")) != NULL) {
+		size_t n = 0, same = 1;
+		for (const char *const *v = f->values; v && *v; v++, n++)
+			same = same && n < json_object_array_length(e) &&
+			       strcmp(json_object_get_string(json_object_array_get_idx(e, n)), *v) == 0;
+		T_OK(same && n == json_object_array_length(e), "%s: the enum's %zu values", path, n);
+	}
+	struct json_object *ml = get(r, "maxLength");
+	if (ml && f->max && (f->type == PF_STRING || f->type == PF_TEXT))
+		T_OK((size_t)json_object_get_int64(ml) == f->max, "%s: maxLength %s, declared %zu", path,
+		     json_object_get_string(ml), f->max);
+}
+
+static void
+compare(const char *path, const struct portal_field *fields, struct json_object *s)
+{
+	struct json_object *props = json_object_new_object();
+	properties(s, props);
+	size_t n = 0;
+	for (const struct portal_field *f = fields; f->name; f++) {
+		if (f->flags & PF_READONLY)
+			continue;
+		char sub[256];
+		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", f->name);
+		struct json_object *p = get(props, f->name);
+		T_OK(p != NULL, "%s is in the OpenAPI schema", sub);
+		if (p != NULL)
+			compare_field(sub, f, p);
+		n++;
+	}
+	T_OK(json_object_object_length(props) == (int)n, "%s: %zu members, as declared (the schema "
+	     "has %d)", *path ? path : "the item", n, json_object_object_length(props));
+	json_object_put(props);
+}
+
+int
+main(void)
+{
+	const char *b = getenv("B");
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/plugins", b ? b : "build");
+	log_level = -1; /* quiet */
+	struct plugins ps = {0};
+	ps.router = router_new();
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int tested = 0;
+	while (d && (de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len < 4 || strcmp(de->d_name + len - 3, ".so") != 0)
+			continue;
+		char path[1024], name[256], err[512] = "";
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 3), de->d_name);
+		T_OK(plugin_load(&ps, path, name, NULL, err, sizeof(err)) == PORTAL_OK, "%s loads %s",
+		     name, err);
+		portal_plugin *p = plugin_find(&ps, name);
+		if (p == NULL || p->store == NULL || p->openapi == NULL)
+			continue;
+		root = json_tokener_parse(p->openapi);
+		char post[300];
+		snprintf(post, sizeof(post), "/%s", name);
+		struct json_object *s =
+		    get(get(get(get(get(get(get(root, "paths"), post), "post"), "requestBody"), "content"),
+		            "application/json"),
+		        "schema");
+		T_OK(s != NULL, "%s: POST /%s has a request schema", name, name);
+		printf("# %s\n", name);
+		compare("", p->item->schema, s);
+		json_object_put(root);
+		tested++;
+	}
+	if (d)
+		closedir(d);
+	T_OK(tested > 0, "%d plugins with a declared item checked", tested);
+	plugin_unload_all(&ps);
+	return T_DONE();
+}
