@@ -519,8 +519,8 @@ struct cache_req *cache_req(struct portal_req *r); /* NULL before cache_serve lo
 struct cache;
 struct cache *cache_new(const struct conf *conf); /* NULL when cache.size is 0 */
 void cache_free(struct cache *k);
-/* 1 when r was answered from the cache (status, headers and body set);
- * otherwise notes what cache_store needs and returns 0. */
+/* PORTAL_DONE when r was answered from the cache (status, headers and body
+ * set); otherwise notes what cache_store needs and returns PORTAL_DECLINED. */
 int cache_serve(struct core *c, struct portal_req *r);
 /* Keeps r's answer when it is a public 200 to a cacheable request. */
 void cache_store(struct core *c, struct portal_req *r, const char *route);

@@ -313,7 +313,8 @@ cache_answer(struct core *c, struct portal_req *r, struct cache_entry *e)
  * The database cannot validate: serve the entry unvalidated when it was
  * made at most stale_if_error seconds ago and no write on this host has
  * outdated it, saying how old it is (Age).  Otherwise the normal path
- * answers (503 without a database); its answer is not stored.
+ * answers (503 without a database; PORTAL_DECLINED); its answer is not
+ * stored.
  */
 static int
 cache_stale(struct core *c, struct portal_req *r)
@@ -324,14 +325,14 @@ cache_stale(struct core *c, struct portal_req *r)
 	time_t age = e ? time(NULL) - e->made : 0;
 	if (e == NULL || c->cache->stale_if_error <= 0 || age > c->cache->stale_if_error ||
 	    e->local != q->local)
-		return 0;
+		return PORTAL_DECLINED;
 	metrics_cache(c->metrics, METRICS_CACHE_STALE_IF_ERROR);
 	log_msg(PORTAL_LOG_WARN, r->request_id,
 	        "database unavailable: %s served from the cache unvalidated, %lld s old", r->uri,
 	        (long long)age);
 	cache_answer(c, r, e);
 	out_header(r, "Age", pool_printf(r->pool, "%lld", (long long)(age < 0 ? 0 : age)));
-	return 1;
+	return PORTAL_DONE;
 }
 
 int
@@ -339,7 +340,7 @@ cache_serve(struct core *c, struct portal_req *r)
 {
 	const struct conf_municipality *m;
 	if (c->cache == NULL || (m = cache_muni(c, r)) == NULL)
-		return 0;
+		return PORTAL_DECLINED;
 	struct buf b;
 	buf_init(&b, r->pool);
 	cache_key_part(&b, r->uri);
@@ -374,18 +375,18 @@ cache_serve(struct core *c, struct portal_req *r)
 	if (e == NULL) {
 		metrics_cache(c->metrics, METRICS_CACHE_MISS);
 		cache_miss(c, r);
-		return 0;
+		return PORTAL_DECLINED;
 	}
 	if (e->expires <= time(NULL) || e->local != q->local ||
 	    (!c->cache->check_host && e->token != q->token)) {
 		cache_unlink(c->cache, e);
 		metrics_cache(c->metrics, METRICS_CACHE_STALE);
 		cache_miss(c, r);
-		return 0;
+		return PORTAL_DECLINED;
 	}
 	metrics_cache(c->metrics, METRICS_CACHE_HIT);
 	cache_answer(c, r, e);
-	return 1;
+	return PORTAL_DONE;
 }
 
 /* Only the content types the core itself sets are cached: the entry keeps

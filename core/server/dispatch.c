@@ -526,7 +526,7 @@ dispatch_request(struct core *c, const struct req_io *io)
 	struct portal_req *r = dispatch_new(c, &c->pool, io, NULL);
 	if (r->responded)
 		; /* a request that could not be parsed */
-	else if (cache_serve(c, r))
+	else if (cache_serve(c, r) == PORTAL_DONE)
 		; /* answered from the cache */
 	else if (r->nseg == 1 && strcmp(r->seg[0], "healthz") == 0)
 		dispatch_healthz(c, r);

@@ -58,7 +58,7 @@ static int
 get(const char *uri, const char *body)
 {
 	struct portal_req *r = mkreq("GET", uri, NULL, NULL);
-	if (cache_serve(&core, r))
+	if (cache_serve(&core, r) == PORTAL_DONE)
 		return 1;
 	answer(r, body, "public, no-cache", "\"e1\"");
 	cache_store(&core, r, "GET test");
@@ -86,7 +86,7 @@ main(void)
 	const char *list = "/api/v1/lerum/partnerships?limit=2";
 	T_OK(get(list, "{\"items\":[]}") == 0, "first GET: a miss, stored");
 	struct portal_req *r = mkreq("GET", list, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 1 && r->status == 200, "second GET: a hit");
+	T_OK(cache_serve(&core, r) == PORTAL_DONE && r->status == 200, "second GET: a hit");
 	T_OK(r->resp_raw_len == 12 && memcmp(r->resp_raw, "{\"items\":[]}", 12) == 0,
 	     "the hit has the stored bytes");
 	T_OK(r->resp_head_raw && strstr(r->resp_head_raw, "ETag: \"e1\"\r\n") &&
@@ -95,41 +95,41 @@ main(void)
 	T_STR(r->route_name, "GET test", "and its route, for the log line");
 
 	r = mkreq("GET", list, "HTTP_IF_NONE_MATCH", "\"zz\", W/\"e1\"");
-	T_OK(cache_serve(&core, r) == 1 && r->status == 304 && r->resp_raw == NULL,
+	T_OK(cache_serve(&core, r) == PORTAL_DONE && r->status == 304 && r->resp_raw == NULL,
 	     "If-None-Match listing the ETag: 304 without a body");
 	r = mkreq("HEAD", list, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 1 && r->status == 200, "HEAD is served from a GET's entry");
+	T_OK(cache_serve(&core, r) == PORTAL_DONE && r->status == 200, "HEAD is served from a GET's entry");
 
 	r = mkreq("GET", list, "HTTP_ACCEPT_LANGUAGE", "da");
-	T_OK(cache_serve(&core, r) == 0, "another Accept-Language is another entry");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "another Accept-Language is another entry");
 	r = mkreq("GET", "/api/v1/lerum/partnerships?limit=3", NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0, "another query is another entry");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "another query is another entry");
 
 	r = mkreq("GET", list, "HTTP_AUTHORIZATION", "Bearer pt_x");
-	T_OK(cache_serve(&core, r) == 0 && !eligible(r), "a token caller is never served from it");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && !eligible(r), "a token caller is never served from it");
 	answer(r, "{\"secret\":1}", "public", NULL);
 	cache_store(&core, r, "GET test");
 	r = mkreq("GET", list, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 1 && strstr(r->resp_raw, "secret") == NULL,
+	T_OK(cache_serve(&core, r) == PORTAL_DONE && strstr(r->resp_raw, "secret") == NULL,
 	     "nor stored into it, even when the handler says public");
 	r = mkreq("GET", list, "HTTP_PORTAL_READ", "primary");
-	T_OK(cache_serve(&core, r) == 0 && !eligible(r), "Portal-Read: primary bypasses it");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && !eligible(r), "Portal-Read: primary bypasses it");
 	r = mkreq("GET", "/api/v1/nowhere/partnerships", NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0 && !eligible(r), "an unknown municipality: not cacheable");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && !eligible(r), "an unknown municipality: not cacheable");
 	r = mkreq("POST", list, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0 && !eligible(r), "a POST: not cacheable");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && !eligible(r), "a POST: not cacheable");
 
 	r = mkreq("GET", "/lerum/", NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0 && eligible(r), "a page is cacheable");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && eligible(r), "a page is cacheable");
 	answer(r, "<p>private</p>", "private, no-store", NULL);
 	cache_store(&core, r, "page");
 	r = mkreq("GET", "/lerum/", NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0, "an answer that is not public is not kept");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "an answer that is not public is not kept");
 	answer(r, "<p>x</p>", "public, max-age=60", NULL);
 	r->status = 404;
 	cache_store(&core, r, "page");
 	r = mkreq("GET", "/lerum/", NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0, "nor one that is not a 200");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "nor one that is not a 200");
 
 	/* a write committed on this host */
 	r = mkreq("PATCH", "/api/v1/lerum/partnerships/1", NULL, NULL);
@@ -137,12 +137,12 @@ main(void)
 	cache_written(&core, r);
 	unsigned long stale0 = core.metrics->cache[METRICS_CACHE_STALE];
 	r = mkreq("GET", list, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0 && core.metrics->cache[METRICS_CACHE_STALE] == stale0 + 1,
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && core.metrics->cache[METRICS_CACHE_STALE] == stale0 + 1,
 	     "after a write in the municipality the entry is stale, dropped");
 	answer(r, "{\"items\":[1]}", "public, no-cache", "\"e2\"");
 	cache_store(&core, r, "GET test");
 	r = mkreq("GET", list, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 1 && strcmp(r->resp_raw, "{\"items\":[1]}") == 0,
+	T_OK(cache_serve(&core, r) == PORTAL_DONE && strcmp(r->resp_raw, "{\"items\":[1]}") == 0,
 	     "and the next answer is kept under the new generation");
 
 	/* bound: 1 KiB answers into 64 KiB */
@@ -177,7 +177,7 @@ main(void)
 	     "two trips open it once");
 	const char *ov = "/lerum/?lang=sv";
 	r = mkreq("GET", ov, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0 && !eligible(r),
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && !eligible(r),
 	     "no entry: the normal path answers (503), and its answer is not kept");
 	/* an entry made while the database answered (token 42) */
 	cache_req(r)->eligible = 1;
@@ -186,7 +186,7 @@ main(void)
 	cache_store(&core, r, "page");
 	unsigned long grace0 = core.metrics->cache[METRICS_CACHE_STALE_IF_ERROR];
 	r = mkreq("GET", ov, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 1 && r->status == 200 && strcmp(r->resp_raw, "<p>overview</p>") == 0,
+	T_OK(cache_serve(&core, r) == PORTAL_DONE && r->status == 200 && strcmp(r->resp_raw, "<p>overview</p>") == 0,
 	     "an entry is served unvalidated while the breaker is open");
 	const char *age = NULL;
 	for (struct req_header *h = r->resp_headers; h; h = h->next)
@@ -196,24 +196,24 @@ main(void)
 	T_OK(core.metrics->cache[METRICS_CACHE_STALE_IF_ERROR] == grace0 + 1,
 	     "counted as stale_if_error");
 	r = mkreq("GET", ov, "HTTP_IF_NONE_MATCH", "\"o1\"");
-	T_OK(cache_serve(&core, r) == 1 && r->status == 304, "If-None-Match still gives 304");
+	T_OK(cache_serve(&core, r) == PORTAL_DONE && r->status == 304, "If-None-Match still gives 304");
 	r = mkreq("PATCH", "/api/v1/lerum/partnerships/1", NULL, NULL);
 	r->muni = &lerum;
 	cache_written(&core, r);
 	r = mkreq("GET", ov, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0, "not after a write on this host made it outdated");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "not after a write on this host made it outdated");
 	cache_free(core.cache);
 
 	conf.cache_stale_if_error = 0;
 	core.cache = cache_new(&conf);
 	r = mkreq("GET", ov, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0, "stale_if_error = 0: a miss");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "stale_if_error = 0: a miss");
 	cache_req(r)->eligible = 1;
 	cache_req(r)->token = 42;
 	answer(r, "<p>overview</p>", "public, max-age=60", NULL);
 	cache_store(&core, r, "page");
 	r = mkreq("GET", ov, NULL, NULL);
-	T_OK(cache_serve(&core, r) == 0, "stale_if_error = 0: never served unvalidated");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "stale_if_error = 0: never served unvalidated");
 	struct buf mb;
 	buf_init(&mb, &core.pool);
 	metrics_text(core.metrics, &mb, 0);
