@@ -84,6 +84,8 @@ struct conf_municipality {
 	int has_place;               /* lat and lon were given */
 	double lat, lon;             /* decimal degrees (the map's home point) */
 	const char *wikidata;        /* "Q...", or NULL (JSON-LD sameAs) */
+	const char *public_url;      /* base of absolute links ("https://host[/path]"), or NULL:
+	                              * then core.public_url */
 };
 
 struct conf {
@@ -98,6 +100,8 @@ struct conf {
 	int json_max_depth;
 	int max_query_args;
 	const char *user, *group; /* privileges to drop to after opening the socket, or NULL */
+	const char *public_url;   /* core.public_url: base of absolute links, or NULL */
+	int idempotency_ttl;      /* seconds an Idempotency-Key is kept (and honoured) */
 	struct conf_db db;
 	long long cache_size; /* bytes per worker; 0: no response cache */
 	int cache_ttl;        /* seconds an entry may be served at most */
@@ -273,6 +277,7 @@ struct auth_token {
 	char municipality[65];
 	int role;
 	int revoked;
+	int expired; /* its expires_at has passed */
 };
 #define AUTH_TOKEN_LEN 46 /* "pt_" + 43 base64url characters */
 int auth_init(void); /* libsodium */
@@ -602,6 +607,10 @@ int idem_replay(struct core *c, struct portal_req *r);
 /* Stores the handler's 2xx answer under the request's key, in its
  * transaction.  PORTAL_ERROR when that failed (a concurrent twin). */
 int idem_store(struct core *c, struct portal_req *r);
+/* After a POST that stored a key (its answer written): deletes keys older
+ * than core.idempotency_ttl, each by its primary key, outside any
+ * transaction. */
+void idem_purge(struct core *c, struct portal_req *r);
 
 /* ---- audit.c ---- */
 int audit_record(struct portal_req *r, const char *action, long long id, struct json_object *before,
@@ -665,6 +674,9 @@ struct transfer_opts {
 /* Writes municipality `slug`'s items of every enabled module as one JSON
  * document to `out`.  0, or 1 after saying why on stderr. */
 int transfer_export(struct core *c, const char *slug, FILE *out, const struct transfer_opts *o);
+/* A new file for an export, mode 0600 whatever the umask (it holds drafts,
+ * non-public items and contact details), never through a symbolic link. */
+FILE *transfer_fopen_private(const char *path);
 /* Writes DIR/{module}.csv for every enabled module with a CSV export. */
 int transfer_export_csv(struct core *c, const char *slug, const char *dir,
                         const struct transfer_opts *o);

@@ -321,6 +321,8 @@ core: {
   log_level = "info";
   max_body = 1048576;         # nginx.conf: client_max_body_size 1m
   json_max_depth = 16;
+  # absolute links in feeds, exports and JSON-LD: never the Host header
+  public_url = "http://127.0.0.1:$PORT";
 };
 
 database: {

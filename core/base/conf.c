@@ -3,6 +3,7 @@
  * municipalities and where each plugin's section is.  Every problem is
  * collected with its file:line, so `portald -t` can list them all.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,33 @@ conf_slug_ok(const char *s)
 	return s[0] != '-';
 }
 
+/*
+ * A base URL for absolute links (feeds, exports, JSON-LD): "http://" or
+ * "https://", a host (name, IPv4 or [IPv6]) and optionally a port and a
+ * path, no query, fragment, user or space.
+ * The Host header never makes a link (issue 20, point 3).
+ */
+static const char *
+conf_public_url(struct conf *c, config_setting_t *g)
+{
+	const char *v = conf_str(c, g, "public_url", NULL, 0);
+	if (v == NULL)
+		return NULL;
+	const char *host = strncmp(v, "https://", 8) == 0 ? v + 8 : strncmp(v, "http://", 7) == 0 ? v + 7 : NULL;
+	size_t len = strlen(v);
+	int ok = host != NULL && len <= 200 && *host != '\0' && *host != '/' && *host != ':';
+	for (const char *p = host; ok && *p; p++)
+		ok = isalnum((unsigned char)*p) || strchr("-._~/:[]%", *p) != NULL;
+	if (ok && strchr(host, '/') && strstr(strchr(host, '/'), "//"))
+		ok = 0;
+	if (!ok) {
+		conf_error(c, config_setting_get_member(g, "public_url"),
+		           "public_url must be \"http(s)://host[:port][/path]\", not \"%s\"", v);
+		return NULL;
+	}
+	return v; /* a trailing slash is dropped where it is used */
+}
+
 /* The optional place of the municipality: `lat` and `lon` (decimal
  * degrees, both or neither; the partner-town map marks the municipality
  * there) and `wikidata` (its Wikidata item "Q..."; the overview's JSON-LD
@@ -188,7 +216,8 @@ conf_municipalities(struct conf *c)
 	if (c->munis == NULL)
 		return;
 	static const char *const known[] = {"slug", "name", "country", "languages", "modules",
-	                                    "overrides", "look", "lat", "lon", "wikidata", NULL};
+	                                    "overrides", "look", "lat", "lon", "wikidata",
+	                                    "public_url", NULL};
 	for (int i = 0; i < n; i++) {
 		config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -220,6 +249,7 @@ conf_municipalities(struct conf *c)
 		m->modules = conf_str_list(c, config_setting_get_member(g, "modules"), "modules",
 		                           &m->nmodules);
 		conf_place(c, g, m);
+		m->public_url = conf_public_url(c, g);
 		config_setting_t *look = config_setting_get_member(g, "look");
 		if (look && config_setting_type(look) != CONFIG_TYPE_GROUP) {
 			conf_error(c, look, "\"look\" must be a group { logo = \"https://...\"; accent = \"#00528a\"; }");
@@ -347,7 +377,8 @@ conf_load(struct conf *c, const char *path)
 	else {
 		static const char *const known[] = {"listen", "socket_mode", "workers", "plugin_dir",
 		                                    "log_level", "max_body", "json_max_depth",
-		                                    "max_query_args", "user", "group", NULL};
+		                                    "max_query_args", "user", "group",
+		                                    "public_url", "idempotency_ttl", NULL};
 		conf_check_members(c, core, "core", known);
 	}
 	if (core && config_setting_type(core) != CONFIG_TYPE_GROUP)
@@ -381,6 +412,8 @@ conf_load(struct conf *c, const char *path)
 	c->max_query_args = (int)conf_int(c, core, "max_query_args", REQ_MAX_ARGS, 1, 1000);
 	c->user = conf_str(c, core, "user", NULL, 0);
 	c->group = conf_str(c, core, "group", NULL, 0);
+	c->public_url = core ? conf_public_url(c, core) : NULL;
+	c->idempotency_ttl = (int)conf_int(c, core, "idempotency_ttl", 86400, 60, 366 * 86400);
 
 	config_setting_t *db = config_lookup(&c->cfg, "database");
 	if (db == NULL)

@@ -108,6 +108,15 @@ out_field_error(struct portal_req *r, const char *field, const char *msg)
 		r->errors = pool_keep_json(r->pool, json_object_new_array());
 	if (json_object_array_length(r->errors) >= 100)
 		return;
+	/* one message per field: the first (a hook's own reason, such as
+	 * "the title has no letters to make one of") says more than a
+	 * later generic one ("is required") */
+	for (size_t i = 0; i < json_object_array_length(r->errors); i++) {
+		struct json_object *f;
+		if (json_object_object_get_ex(json_object_array_get_idx(r->errors, i), "field", &f) &&
+		    strcmp(json_object_get_string(f), field) == 0)
+			return;
+	}
 	struct json_object *e = json_object_new_object();
 	json_object_object_add(e, "field", json_object_new_string(field));
 	json_object_object_add(e, "message", json_object_new_string(msg));

@@ -346,6 +346,17 @@ req_read_json(struct portal_req *r, long long max_body, int max_depth, const cha
 		*detail = "the body contains a NUL byte";
 		return 400;
 	}
+	size_t lead = 0, end = len;
+	while (lead < len && isspace((unsigned char)data[lead]))
+		lead++;
+	while (end > lead && isspace((unsigned char)data[end - 1]))
+		end--;
+	if (end - lead == 4 && memcmp(data + lead, "null", 4) == 0) {
+		/* valid JSON, but no object (json-c would call it "ends too early") */
+		out_field_error(r, "body", "must be a JSON object, not null");
+		*detail = "the body is the JSON value null; send a JSON object";
+		return 422;
+	}
 	long nobj = req_json_scan(data, len, NULL, max_depth);
 	if (nobj < 0) {
 		*detail = "the body is not valid JSON: only double-quoted strings, numbers, true, false "

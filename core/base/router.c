@@ -149,11 +149,14 @@ router_match(struct router *rt, const char *method, char **seg, size_t nseg,
 			if (router_score(rt->routes[i], seg, nseg) < 0 ||
 			    strstr(m->allow, rt->routes[i]->def.method))
 				continue;
+			/* HEAD is answered wherever GET is */
+			const char *meth = strcmp(rt->routes[i]->def.method, "GET") == 0 ? "GET, HEAD"
+			                                                                  : rt->routes[i]->def.method;
 			size_t len = strlen(m->allow);
-			if (len + strlen(rt->routes[i]->def.method) + 3 < sizeof(m->allow)) {
+			if (len + strlen(meth) + 3 < sizeof(m->allow)) {
 				if (len)
 					strcat(m->allow, ", ");
-				strcat(m->allow, rt->routes[i]->def.method);
+				strcat(m->allow, meth);
 			}
 		}
 		return 405;

@@ -73,7 +73,8 @@ auth_lookup(struct db *d, const char *token, struct auth_token *t)
 	}
 	auth_hash(token, hex);
 	struct portal_stmt *s = db_prepare(
-	    d, "SELECT id, municipality, role, revoked_at IS NOT NULL FROM tokens WHERE hash = ?");
+	    d, "SELECT id, municipality, role, revoked_at IS NOT NULL, "
+	       "expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(3) FROM tokens WHERE hash = ?");
 	if (s == NULL || db_bind_text(s, 0, hex) != PORTAL_OK || db_execute(s) != PORTAL_OK)
 		return PORTAL_ERROR;
 	int rc = db_fetch(s);
@@ -82,6 +83,7 @@ auth_lookup(struct db *d, const char *token, struct auth_token *t)
 		snprintf(t->municipality, sizeof(t->municipality), "%s", db_col_text(s, 1));
 		t->role = auth_role_parse(db_col_text(s, 2));
 		t->revoked = (int)db_col_int(s, 3);
+		t->expired = (int)db_col_int(s, 4);
 	}
 	db_done(s);
 	return rc;

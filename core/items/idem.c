@@ -51,6 +51,19 @@ idem_hash(struct portal_req *r, char hex[65])
 	sodium_bin2hex(hex, 65, h, sizeof(h));
 }
 
+/* One key's row, by its primary key (a record lock only, no gap). */
+static int
+idem_delete(struct core *c, const char *muni, long long token_id, const char *key)
+{
+	struct portal_stmt *s = db_prepare(c->db, "DELETE FROM idempotency_keys WHERE municipality = ? "
+	                                          "AND token_id = ? AND idem_key = ?");
+	if (s == NULL || db_bind_text(s, 0, muni) || db_bind_int(s, 1, token_id) ||
+	    db_bind_text(s, 2, key) || db_execute(s))
+		return PORTAL_ERROR;
+	db_done(s);
+	return PORTAL_OK;
+}
+
 int
 idem_replay(struct core *c, struct portal_req *r)
 {
@@ -68,10 +81,12 @@ idem_replay(struct core *c, struct portal_req *r)
 	char hash[65];
 	idem_hash(r, hash);
 	struct portal_stmt *s = db_prepare(
-	    c->db, "SELECT request_hash, status, location, etag, body FROM idempotency_keys "
+	    c->db, "SELECT request_hash, status, location, etag, body, "
+	           "created_at < NOW(3) - INTERVAL ? SECOND FROM idempotency_keys "
 	           "WHERE municipality = ? AND token_id = ? AND idem_key = ?");
-	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_int(s, 1, r->token.id) ||
-	    db_bind_text(s, 2, key) || db_execute(s)) {
+	if (s == NULL || db_bind_int(s, 0, c->conf->idempotency_ttl) ||
+	    db_bind_text(s, 1, r->muni->slug) || db_bind_int(s, 2, r->token.id) ||
+	    db_bind_text(s, 3, key) || db_execute(s)) {
 		out_problem(r, 503, "the database does not answer; try again shortly");
 		return 1;
 	}
@@ -79,6 +94,15 @@ idem_replay(struct core *c, struct portal_req *r)
 	if (rc != 1) {
 		db_done(s);
 		return rc < 0 ? (out_problem(r, 503, "the database does not answer"), 1) : 0;
+	}
+	if (db_col_int(s, 5)) {
+		/* older than core.idempotency_ttl: forgotten, the key is new again */
+		db_done(s);
+		if (idem_delete(c, r->muni->slug, r->token.id, key) != PORTAL_OK) {
+			out_problem(r, 503, "the database does not answer; try again shortly");
+			return 1;
+		}
+		return 0;
 	}
 	if (strcmp(db_col_text(s, 0), hash) != 0) {
 		db_done(s);
@@ -125,4 +149,40 @@ idem_store(struct core *c, struct portal_req *r)
 		return PORTAL_ERROR;
 	db_done(s);
 	return PORTAL_OK;
+}
+
+void
+idem_purge(struct core *c, struct portal_req *r)
+{
+	int bad;
+	const char *key = idem_key(r, &bad);
+	if (key == NULL || bad || strcmp(r->method, "POST") != 0 || !r->has_token || r->status < 200 ||
+	    r->status > 299 || c->outer_txn)
+		return;
+	/* the expired keys first (a plain read takes no locks), then each by
+	 * its primary key: a range DELETE would lock gaps that concurrent
+	 * POSTs insert into */
+	struct portal_stmt *s = db_prepare(
+	    c->db, "SELECT municipality, token_id, idem_key FROM idempotency_keys "
+	           "WHERE created_at < NOW(3) - INTERVAL ? SECOND ORDER BY created_at LIMIT 100");
+	if (s == NULL || db_bind_int(s, 0, c->conf->idempotency_ttl) || db_execute(s))
+		return;
+	struct old_key {
+		char *muni, *key;
+		long long token_id;
+	} old[100];
+	size_t n = 0;
+	while (n < 100 && db_fetch(s) == 1) {
+		old[n].muni = pool_strdup(r->pool, db_col_text(s, 0));
+		old[n].token_id = db_col_int(s, 1);
+		old[n].key = pool_strdup(r->pool, db_col_text(s, 2));
+		n++;
+	}
+	db_done(s);
+	size_t gone = 0;
+	for (size_t i = 0; i < n; i++)
+		gone += idem_delete(c, old[i].muni, old[i].token_id, old[i].key) == PORTAL_OK;
+	if (n)
+		log_msg(PORTAL_LOG_INFO, r->request_id, "idempotency keys older than %d s purged: %zu",
+		        c->conf->idempotency_ttl, gone);
 }

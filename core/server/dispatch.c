@@ -100,6 +100,10 @@ dispatch_auth(struct core *c, struct portal_req *r)
 		out_problem(r, 503, "the database does not answer");
 		return PORTAL_DONE;
 	}
+	if (rc == 1 && r->token.expired && !r->token.revoked) {
+		out_problem(r, 401, "this token has expired");
+		return PORTAL_DONE;
+	}
 	if (rc == 0 || r->token.revoked || r->token.role < PORTAL_ROLE_READER) {
 		out_problem(r, 401, "unknown or revoked token");
 		return PORTAL_DONE;
@@ -208,8 +212,8 @@ dispatch_api(struct core *c, struct portal_req *r)
 
 	if (r->nseg == 3 && strcmp(r->seg[2], "municipalities") == 0) {
 		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
-			out_header(r, "Allow", "GET");
-			out_problem(r, 405, "this resource only answers GET");
+			out_header(r, "Allow", "GET, HEAD");
+			out_problem(r, 405, "this resource only answers GET and HEAD");
 			return;
 		}
 		dispatch_municipalities(c, r);
@@ -229,7 +233,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 	}
 	if (r->nseg == 4 && strcmp(r->seg[3], "audit") == 0) {
 		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
-			out_header(r, "Allow", "GET");
+			out_header(r, "Allow", "GET, HEAD");
 			out_problem(r, 405, "the audit log is read-only");
 		} else if (dispatch_authorize(c, r, PORTAL_ROLE_ADMIN) == PORTAL_OK) {
 			audit_list(c, r);
@@ -237,8 +241,8 @@ dispatch_api(struct core *c, struct portal_req *r)
 		return;
 	}
 	if (!dispatch_module_enabled(r->muni, r->seg[3])) {
-		out_problem(r, 404, pool_printf(r->pool, "%s has no module \"%s\"", r->muni->name,
-		                                r->seg[3]));
+		out_problem(r, 404, pool_printf(r->pool, "%s has no module \"%.*s\"", r->muni->name,
+		                                (int)strcspn(r->seg[3], "."), r->seg[3]));
 		return;
 	}
 	const char *dot = r->nseg == 4 ? strchr(r->seg[3], '.') : NULL;
@@ -530,8 +534,9 @@ dispatch_request(struct core *c, const struct req_io *io)
 		; /* answered from the cache */
 	else if (r->nseg == 1 && strcmp(r->seg[0], "healthz") == 0)
 		dispatch_healthz(c, r);
-	else if (r->nseg == 1 && strcmp(r->seg[0], "metrics") == 0)
-		dispatch_metrics(c, r);
+	else if (r->nseg == 1 && strcmp(r->path, "/metrics") == 0)
+		dispatch_metrics(c, r); /* only at its canonical path, which nginx guards:
+		                         * /metrics/ or /%6detrics would slip past its ACL */
 	else if (r->nseg >= 3 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[1], "v1") == 0)
 		dispatch_api(c, r);
 	else if (pages_dispatch(c, r, dispatch_sub) != PORTAL_DONE)
@@ -541,6 +546,7 @@ dispatch_request(struct core *c, const struct req_io *io)
 	if (!r->route_name)
 		dispatch_validate(c, r, route);
 	out_send(r);
+	idem_purge(c, r); /* after a keyed POST: keys older than core.idempotency_ttl */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	int level = r->status >= 500 ? PORTAL_LOG_WARN : PORTAL_LOG_INFO;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -325,6 +326,30 @@ drop_privileges(const char *sock)
 	return PORTAL_OK;
 }
 
+/*
+ * No core dumps: one would hold the database password and the tokens of
+ * the requests in hand.  RLIMIT_CORE 0 (inherited by the workers and the
+ * probe), and not dumpable, which also keeps other processes of the same
+ * user from reading its memory (/proc/PID/mem, ptrace).  Again after the
+ * privileges were dropped, since a change of uid resets the flag.
+ */
+static int
+no_core_dumps(void)
+{
+	struct rlimit rl = {0, 0};
+	if (setrlimit(RLIMIT_CORE, &rl) != 0) {
+		log_msg(PORTAL_LOG_ERR, NULL, "setrlimit(RLIMIT_CORE, 0): %s", strerror(errno));
+		return PORTAL_ERROR;
+	}
+#ifdef __linux__
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		log_msg(PORTAL_LOG_ERR, NULL, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+		return PORTAL_ERROR;
+	}
+#endif
+	return PORTAL_OK;
+}
+
 static int
 ncpu(void)
 {
@@ -362,6 +387,8 @@ main(int argc, char **argv)
 		log_msg(PORTAL_LOG_ERR, NULL, "libsodium failed to initialise");
 		return 1;
 	}
+	if (no_core_dumps() != PORTAL_OK)
+		return 1;
 	if (test)
 		log_level = PORTAL_LOG_WARN;
 	int rc = conf_load(&conf, cfile);
@@ -401,15 +428,21 @@ main(int argc, char **argv)
 		log_msg(PORTAL_LOG_WARN, NULL, "no shared memory for /metrics: counters stay at zero");
 
 	if (pidfile) {
-		FILE *f = fopen(pidfile, "w");
+		/* never through a symbolic link (one planted where the pid file
+		 * goes would have root write elsewhere); 0644, whatever the umask */
+		int pfd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+		FILE *f = pfd >= 0 ? fdopen(pfd, "w") : NULL;
 		if (f == NULL) {
-			log_msg(PORTAL_LOG_ERR, NULL, "cannot write %s: %s", pidfile, strerror(errno));
+			log_msg(PORTAL_LOG_ERR, NULL, "cannot write %s: %s%s", pidfile, strerror(errno),
+			        errno == ELOOP ? " (a symbolic link: refused)" : "");
+			if (pfd >= 0)
+				close(pfd);
 			return 1;
 		}
 		fprintf(f, "%d\n", (int)getpid());
 		fclose(f);
 	}
-	if (drop_privileges(listen_path) != PORTAL_OK)
+	if (drop_privileges(listen_path) != PORTAL_OK || no_core_dumps() != PORTAL_OK)
 		return 1;
 
 	/* slots 0..nworkers-1 are the workers, slot nworkers the probe */

@@ -3,6 +3,7 @@
  *
  *   portalctl -c FILE migrate [status]
  *   portalctl -c FILE token create --municipality SLUG|'*' --role ROLE [--label TEXT]
+ *                                  [--expires 30d|12h|YYYY-MM-DD]
  *   portalctl -c FILE token list
  *   portalctl -c FILE token revoke ID
  *   portalctl -c FILE audit [--municipality SLUG] [--limit N]
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -31,6 +33,7 @@ usage(FILE *f)
 	      "  migrate               apply the pending schema migrations (core, then plugins)\n"
 	      "  migrate status        list every migration and whether it is applied\n"
 	      "  token create --municipality SLUG|'*' --role reader|editor|admin [--label TEXT]\n"
+	      "               [--expires 90s|45m|12h|30d|YYYY-MM-DD|YYYY-MM-DDTHH:MM:SSZ]\n"
 	      "                        create an API token; prints it alone on stdout, once\n"
 	      "  token list            list tokens (never the tokens themselves)\n"
 	      "  token revoke ID       revoke a token; it stops working at once\n"
@@ -59,13 +62,16 @@ static const struct {
                 "plugin's, in order, each recorded in schema_migrations.  `status` lists every\n"
                 "migration and whether it is applied, and changes nothing.\n"},
     {"token", "usage: portalctl -c FILE token create --municipality SLUG|'*' --role ROLE [--label TEXT]\n"
+              "                  [--expires 90s|45m|12h|30d|YYYY-MM-DD|YYYY-MM-DDTHH:MM:SSZ]\n"
               "       portalctl -c FILE token list\n"
               "       portalctl -c FILE token revoke ID\n"
               "\n"
               "create prints a new API token alone on stdout, once (only its hash is stored);\n"
               "ROLE is reader (may also see drafts), editor (writes content) or admin (also\n"
               "reads the audit log).  list shows id, prefix, scope, role and dates, never a\n"
-              "token.  revoke ID stops a token at once.\n"},
+              "token.  revoke ID stops a token at once.  --expires ends a token: a time\n"
+              "from now (90s, 45m, 12h, 30d) or a UTC date; after it the token is refused\n"
+              "(401, \"this token has expired\").\n"},
     {"audit", "usage: portalctl -c FILE audit [--municipality SLUG] [--limit N]\n"
               "\n"
               "The latest writes, newest first: when, where, which item, what, by which token\n"
@@ -159,10 +165,41 @@ connect_db(void)
 	return d;
 }
 
+/* --expires: "90s", "45m", "12h", "30d" from now, or a UTC date
+ * "YYYY-MM-DD" (its start) or "YYYY-MM-DDTHH:MM:SSZ", in the future.
+ * Writes "YYYY-MM-DD HH:MM:SS" (UTC) for MariaDB; 0 when valid. */
+static int
+token_expiry(const char *s, char *out, size_t outlen)
+{
+	time_t now = time(NULL), at;
+	struct tm tm;
+	char *end = NULL;
+	memset(&tm, 0, sizeof(tm));
+	long long n = (*s >= '0' && *s <= '9') ? strtoll(s, &end, 10) : 0;
+	if (end && end > s && end[0] != '\0' && end[1] == '\0' && strchr("smhd", end[0])) {
+		long long mult = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : 86400;
+		if (n <= 0 || n > 3660LL * 86400 / mult)
+			return -1;
+		at = now + (time_t)(n * mult);
+	} else {
+		const char *rest = strptime(s, "%Y-%m-%d", &tm);
+		if (rest && *rest == 'T')
+			rest = strptime(rest, "T%H:%M:%SZ", &tm);
+		if (rest == NULL || *rest != '\0')
+			return -1;
+		at = timegm(&tm);
+		if (at <= now || at == (time_t)-1)
+			return -1;
+	}
+	if (gmtime_r(&at, &tm) == NULL || strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		return -1;
+	return 0;
+}
+
 static int
 cmd_token_create(struct db *d, int argc, char **argv)
 {
-	const char *muni = NULL, *role = NULL, *label = NULL;
+	const char *muni = NULL, *role = NULL, *label = NULL, *expires = NULL;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--municipality") == 0 && i + 1 < argc)
 			muni = argv[++i];
@@ -170,6 +207,8 @@ cmd_token_create(struct db *d, int argc, char **argv)
 			role = argv[++i];
 		else if (strcmp(argv[i], "--label") == 0 && i + 1 < argc)
 			label = argv[++i];
+		else if (strcmp(argv[i], "--expires") == 0 && i + 1 < argc)
+			expires = argv[++i];
 		else {
 			fprintf(stderr, "portalctl: token create: unexpected \"%s\"\n", argv[i]);
 			return 2;
@@ -192,21 +231,30 @@ cmd_token_create(struct db *d, int argc, char **argv)
 		fprintf(stderr, "portalctl: --label must be at most 200 bytes of UTF-8\n");
 		return 2;
 	}
+	char until[32] = "";
+	if (expires && token_expiry(expires, until, sizeof(until)) != 0) {
+		fprintf(stderr, "portalctl: --expires takes a time from now (90s, 45m, 12h, 30d) or a "
+		                "UTC date in the future (2027-06-30, 2027-06-30T12:00:00Z), not \"%s\"\n",
+		        expires);
+		return 2;
+	}
 	char token[AUTH_TOKEN_LEN + 1], hash[65], prefix[12];
 	if (auth_token_new(token, sizeof(token), hash) != PORTAL_OK)
 		return 1;
 	snprintf(prefix, sizeof(prefix), "%.10s", token);
 	struct portal_stmt *s = db_prepare(
-	    d, "INSERT INTO tokens (hash, prefix, municipality, role, label) VALUES (?, ?, ?, ?, ?)");
+	    d, "INSERT INTO tokens (hash, prefix, municipality, role, label, expires_at) "
+	       "VALUES (?, ?, ?, ?, ?, ?)");
 	if (s == NULL || db_bind_text(s, 0, hash) || db_bind_text(s, 1, prefix) ||
 	    db_bind_text(s, 2, muni) || db_bind_text(s, 3, auth_role_name(r)) ||
-	    db_bind_text(s, 4, label) || db_execute(s) != PORTAL_OK) {
+	    db_bind_text(s, 4, label) || db_bind_text(s, 5, *until ? until : NULL) ||
+	    db_execute(s) != PORTAL_OK) {
 		fprintf(stderr, "portalctl: cannot store the token: %s (did you run migrate?)\n",
 		        db_error(d));
 		return 1;
 	}
-	fprintf(stderr, "portalctl: token %lld created: %s for %s\n", db_insert_id(s),
-	        auth_role_name(r), muni);
+	fprintf(stderr, "portalctl: token %lld created: %s for %s%s%s%s\n", db_insert_id(s),
+	        auth_role_name(r), muni, *until ? ", expires " : "", until, *until ? " UTC" : "");
 	printf("%s\n", token);
 	return 0;
 }
@@ -216,17 +264,19 @@ cmd_token_list(struct db *d)
 {
 	struct portal_stmt *s = db_prepare(
 	    d, "SELECT id, prefix, municipality, role, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), "
-	       "DATE_FORMAT(revoked_at, '%Y-%m-%dT%H:%i:%sZ'), COALESCE(label, '') FROM tokens ORDER BY id");
+	       "DATE_FORMAT(revoked_at, '%Y-%m-%dT%H:%i:%sZ'), COALESCE(label, ''), "
+	       "DATE_FORMAT(expires_at, '%Y-%m-%dT%H:%i:%sZ') FROM tokens ORDER BY id");
 	if (s == NULL || db_execute(s) != PORTAL_OK) {
 		fprintf(stderr, "portalctl: %s\n", db_error(d));
 		return 1;
 	}
-	printf("%-6s %-12s %-16s %-7s %-21s %-21s %s\n", "ID", "PREFIX", "MUNICIPALITY", "ROLE",
-	       "CREATED", "REVOKED", "LABEL");
+	printf("%-6s %-12s %-16s %-7s %-21s %-21s %-21s %s\n", "ID", "PREFIX", "MUNICIPALITY", "ROLE",
+	       "CREATED", "REVOKED", "EXPIRES", "LABEL");
 	while (db_fetch(s) == 1)
-		printf("%-6s %-12s %-16s %-7s %-21s %-21s %s\n", db_col_text(s, 0), db_col_text(s, 1),
+		printf("%-6s %-12s %-16s %-7s %-21s %-21s %-21s %s\n", db_col_text(s, 0), db_col_text(s, 1),
 		       db_col_text(s, 2), db_col_text(s, 3), db_col_text(s, 4),
-		       db_col_text(s, 5) ? db_col_text(s, 5) : "-", db_col_text(s, 6));
+		       db_col_text(s, 5) ? db_col_text(s, 5) : "-", db_col_text(s, 7) ? db_col_text(s, 7) : "-",
+		       db_col_text(s, 6));
 	return 0;
 }
 
@@ -333,7 +383,7 @@ cmd_export(struct core *c, int argc, char **argv)
 		fprintf(stderr, "portalctl: export: -o %s: name too long\n", out);
 		return 2;
 	}
-	FILE *f = fopen(tmp, "w");
+	FILE *f = transfer_fopen_private(tmp);
 	if (f == NULL) {
 		fprintf(stderr, "portalctl: export: %s: %s\n", tmp, strerror(errno));
 		return 1;

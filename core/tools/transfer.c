@@ -25,6 +25,7 @@
  * to rewrite (an imported item gets a new id).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,13 +263,28 @@ transfer_export(struct core *c, const char *slug, FILE *out, const struct transf
 	return rc;
 }
 
+FILE *
+transfer_fopen_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
 int
 transfer_export_csv(struct core *c, const char *slug, const char *dir, const struct transfer_opts *o)
 {
 	const struct conf_municipality *m = transfer_muni(c, slug, "export");
 	if (m == NULL)
 		return 1;
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "export: %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
@@ -290,7 +306,7 @@ transfer_export_csv(struct core *c, const char *slug, const char *dir, const str
 			/* FILE.tmp, then rename: no half-written file under the name */
 			char *file = pool_printf(&c->pool, "%s/%s.csv", dir, module);
 			char *tmp = pool_printf(&c->pool, "%s.tmp", file);
-			FILE *f = fopen(tmp, "w");
+			FILE *f = transfer_fopen_private(tmp);
 			if (f == NULL || fwrite(r->resp_raw, 1, r->resp_raw_len, f) != r->resp_raw_len ||
 			    fclose(f) != 0 || rename(tmp, file) != 0) {
 				fprintf(stderr, "export: %s: %s\n", file, strerror(errno));

@@ -231,7 +231,12 @@ page_root(struct page *pg, const char *current)
 		json_object_object_add(m, "home_current", json_object_new_boolean(current && *current == '\0'));
 		json_object_object_add(root, "municipality", m);
 	}
-	/* the same page in every language the catalogues have */
+	/* the same page in every language the catalogues have; the path
+	 * without its leading slashes (and backslashes, which browsers take
+	 * for slashes), so that "//evil.example/x" never becomes a
+	 * protocol-relative link */
+	const char *here = r->path ? r->path : "/";
+	here += strspn(here, "/\\");
 	struct json_object *langs = json_object_new_array();
 	json_object_object_foreach(catalogue, code, words) {
 		struct json_object *e = json_object_new_object(), *self;
@@ -239,7 +244,7 @@ page_root(struct page *pg, const char *current)
 		json_object_object_add(e, "label", json_object_object_get_ex(words, "language_name", &self)
 		                                       ? json_object_get(self)
 		                                       : json_object_new_string(code));
-		json_object_object_add(e, "href", json_object_new_string(pool_printf(r->pool, "%s?lang=%s", r->path, code)));
+		json_object_object_add(e, "href", json_object_new_string(pool_printf(r->pool, "/%s?lang=%s", here, code)));
 		json_object_object_add(e, "current", json_object_new_boolean(strcmp(code, pg->lang) == 0));
 		json_object_array_add(langs, e);
 	}
@@ -256,18 +261,37 @@ page_render(struct page *pg, const struct tmpl *t, struct json_object *data, str
 	return tmpl_render(t, data, &env, out);
 }
 
-/* "base" in the root: the address the client used, for absolute links in
- * feeds and JSON-LD. */
+/* "base" in the root: the start of absolute links in feeds, exports and
+ * JSON-LD.  From the configuration (the municipality's public_url, else
+ * core.public_url), never from the Host header a client sends; without
+ * either, the server name and port nginx is configured with (SERVER_NAME,
+ * SERVER_PORT), else localhost. */
 static void
 page_base(struct page *pg)
 {
 	struct portal_req *r = pg->r;
-	const char *scheme = r->io->param(r->io->ctx, "REQUEST_SCHEME");
-	const char *host = req_header(r, "Host");
-	if (host == NULL || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != strlen(host))
-		host = "localhost";
-	json_object_object_add(pg->root, "base", json_object_new_string(pool_printf(
-	    r->pool, "%s://%s", scheme && strcmp(scheme, "https") == 0 ? "https" : "http", host)));
+	const char *url = r->muni && r->muni->public_url ? r->muni->public_url : pg->c->conf->public_url;
+	const char *base;
+	if (url) {
+		size_t n = strlen(url);
+		while (n > 0 && url[n - 1] == '/')
+			n--;
+		base = pool_strndup(r->pool, url, n);
+	} else {
+		const char *scheme = r->io->param(r->io->ctx, "REQUEST_SCHEME");
+		const char *name = r->io->param(r->io->ctx, "SERVER_NAME");
+		const char *port = r->io->param(r->io->ctx, "SERVER_PORT");
+		int https = scheme && strcmp(scheme, "https") == 0;
+		static const char host_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-";
+		if (name == NULL || *name == '\0' || strlen(name) > 253 || strspn(name, host_chars) != strlen(name))
+			name = "localhost";
+		if (port == NULL || *port == '\0' || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port) ||
+		    strcmp(port, https ? "443" : "80") == 0)
+			port = NULL;
+		base = pool_printf(r->pool, "%s://%s%s%s", https ? "https" : "http", name, port ? ":" : "",
+		                   port ? port : "");
+	}
+	json_object_object_add(pg->root, "base", json_object_new_string(base));
 }
 
 /* Wraps `content` in the layout and answers 200/404/... as HTML. */

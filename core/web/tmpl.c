@@ -28,6 +28,10 @@
  *                     (a news body rendered by cmark in safe mode)
  *   {{! comment}}
  *
+ * In a CSV template every line end of the template's own text is written
+ * as CRLF (RFC 4180); a template puts each record's line end before it
+ * ("header{{#items}}\nrecord{{/items}}\n"), so there is no empty record.
+ *
  * Templates are compiled once (errors name the template and line) and
  * rendered per request into a pool buffer.
  */
@@ -660,6 +664,15 @@ tmpl_run(struct tmpl_ctx *c, const struct tmpl_node *n)
 		struct json_object *v;
 		switch (n->kind) {
 		case T_TEXT:
+			if (c->mode == TMPL_CSV) {
+				/* RFC 4180: records end in CRLF, whatever the template file has */
+				for (size_t i = 0; i < n->len; i++) {
+					if (n->text[i] == '\n' && (i == 0 || n->text[i - 1] != '\r'))
+						buf_add(c->out, "\r", 1);
+					buf_add(c->out, n->text + i, 1);
+				}
+				break;
+			}
 			buf_add(c->out, n->text, n->len);
 			break;
 		case T_VAR:

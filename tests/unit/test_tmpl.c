@@ -76,7 +76,7 @@ main(void)
 	T_STR(render("a.html", "{{#items.0}}has {{items|count}}{{/items.0}}{{^e.0}}, e empty{{/e.0}}",
 	             "{\"items\":[1,2],\"e\":[]}", "sv"),
 	      "has 2, e empty", "items.0 tests for items without a loop");
-	T_STR(render("a.csv", "{{a|join}}\n", "{\"a\":[\"culture\",\"=x\",3]}", "sv"), "\"culture; =x\"\n",
+	T_STR(render("a.csv", "{{a|join}}\n", "{\"a\":[\"culture\",\"=x\",3]}", "sv"), "\"culture; =x\"\r\n",
 	      "join filter makes one CSV field");
 	T_STR(render("a.ics", "{{#items}}{{#status=cancelled}}STATUS:CANCELLED{{/status=cancelled}}{{^status=cancelled}}STATUS:CONFIRMED{{/status=cancelled}};{{/items}}",
 	             "{\"items\":[{\"status\":\"cancelled\"},{\"status\":\"planned\"},{}]}", "sv"),
@@ -93,7 +93,10 @@ main(void)
 	      "<title>R&amp;D &lt;b&gt;</title>", "XML mode, control characters dropped");
 	T_STR(render("a.csv", "{{a}},{{b}},{{c}},{{n}}\n",
 	             "{\"a\":\"x, \\\"y\\\"\",\"b\":\"=HYPERLINK(1)\",\"c\":\"-2+3\",\"n\":-5}", "sv"),
-	      "\"x, \"\"y\"\"\",\"'=HYPERLINK(1)\",\"'-2+3\",\"-5\"\n", "CSV: quoted, formulas neutralised");
+	      "\"x, \"\"y\"\"\",\"'=HYPERLINK(1)\",\"'-2+3\",\"-5\"\r\n", "CSV: quoted, formulas neutralised");
+	T_STR(render("a.csv", "\"h\"{{#items}}\n{{.}}{{/items}}\r\n", "{\"items\":[\"a\nb\",\"c\"]}", "sv"),
+	      "\"h\"\r\n\"a\nb\"\r\n\"c\"\r\n",
+	      "CSV: the template's line ends are CRLF (RFC 4180), a value's own newline stays quoted");
 	T_STR(render("a.ics", "SUMMARY:{{s}}\nDTSTART;VALUE=DATE:{{d|ics_date}}\n",
 	             "{\"s\":\"Bes\xc3\xb6k; m\xc3\xb6te, dag 1\\nrad 2\",\"d\":\"2019-09\"}", "sv"),
 	      "SUMMARY:Bes\xc3\xb6k\\; m\xc3\xb6te\\, dag 1\\nrad 2\nDTSTART;VALUE=DATE:20190901\n",

@@ -1,0 +1,556 @@
+#!/usr/bin/env python3
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 6, 8, 9, 19).
+
+  1  /metrics only at its canonical path: /metrics/ and the like are 404
+     from portald, and nginx's ACL (a prefix match) covers them all; tried
+     from 127.0.0.2, which nginx does not allow.
+  2  no link built from the request path starts with // (or /\\).
+  3  the Host header never reaches absolute links (Atom, iCalendar, GeoJSON,
+     JSON-LD): they start with the configured public_url; a bad public_url
+     is a configuration error.
+  6  portald: RLIMIT_CORE 0 and not dumpable (master and workers); the pid
+     file is not written through a symbolic link; portalctl's exports are
+     0600; tokens with --expires are refused after it; Idempotency-Keys older
+     than core.idempotency_ttl are forgotten and purged.
+  8  CSV exports: CRLF record ends, no empty record at the end.
+  9  iCalendar: no METHOD without ORGANIZER; an empty calendar still has a
+     component (python3-icalendar reads them).
+  19 small errors: visits.csv of a municipality without visits names the
+     module; a null body is called null; Allow on 405 lists HEAD; an
+     emoji-only news title names slug once.
+"""
+import csv
+import http.client
+import io
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from helpers import (HOST, PORT, PORTAL_CONF, PORTAL_URL, PORTAL_VAR, Tap, create_token,  # noqa: E402
+                     expect, expect_json, expect_problem, portalctl, request, token_id)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+B = os.path.join(ROOT, os.environ.get("B", "build"))
+ADMIN = os.environ.get("PORTAL_ADMIN_TOKEN", "")
+TAG = "harden-%d" % os.getpid()
+
+t = Tap()
+state = {}
+
+
+def get_from(source, path, headers=None):
+    """GET path (sent as is) from the source address `source`."""
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=30, source_address=(source, 0))
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, r.read().decode("utf-8", "replace"), dict((k.lower(), v) for k, v in r.getheaders())
+    finally:
+        conn.close()
+
+
+def conf_text():
+    with open(PORTAL_CONF, encoding="utf-8") as f:
+        return f.read()
+
+
+def public_url():
+    m = re.search(r'^\s*public_url\s*=\s*"([^"]*)"', conf_text(), re.M)
+    return m.group(1).rstrip("/") if m else None
+
+
+def sql(query):
+    sock = os.path.join(PORTAL_VAR, "run", "mysqld.sock")
+    r = subprocess.run(["mariadb", "--no-defaults", "--protocol=socket", "--socket=" + sock, "--user=root",
+                        "--batch", "--skip-column-names", "portal", "-e", query],
+                       capture_output=True, text=True, timeout=30)
+    expect(r.returncode == 0, "mariadb: %s" % r.stderr.strip())
+    return r.stdout
+
+
+# ---------------------------------------------------------------- 1 /metrics
+
+METRICS_LIKE = ("/metrics/", "/metrics/x", "/%6detrics", "/%6Detrics/", "/metrics%2f", "//metrics",
+                "/./metrics", "/metrics.txt")
+
+
+def is_metrics(body):
+    return "portal_requests_total" in body
+
+
+def t_metrics_loopback():
+    st, body, _ = get_from("127.0.0.1", "/metrics")
+    expect(st == 200 and is_metrics(body), "GET /metrics from 127.0.0.1: %d" % st)
+    bad = []
+    for p in METRICS_LIKE:
+        st, body, _ = get_from("127.0.0.1", p)
+        if is_metrics(body):
+            bad.append("%s answered %d with the metrics" % (p, st))
+    expect(not bad, "\n".join(bad))
+
+
+def t_metrics_other_address():
+    try:
+        st, body, _ = get_from("127.0.0.2", "/healthz")
+    except OSError as e:
+        raise AssertionError("cannot connect from 127.0.0.2: %s" % e)
+    expect(st == 200, "GET /healthz from 127.0.0.2: %d" % st)
+    bad = []
+    for p in ("/metrics",) + METRICS_LIKE:
+        st, body, _ = get_from("127.0.0.2", p)
+        if is_metrics(body) or st == 200:
+            bad.append("%s from 127.0.0.2 answered %d%s" % (p, st, " with the metrics" if is_metrics(body) else ""))
+    expect(not bad, "\n".join(bad))
+
+
+def t_metrics_nginx_prefix():
+    with open(os.path.join(ROOT, "nginx.conf.example"), encoding="utf-8") as f:
+        text = f.read()
+    expect(not re.search(r"location\s*=\s*/metrics\b", text), "nginx.conf.example still has `location = /metrics`")
+    expect(re.search(r"location\s+(\^~\s+)?/metrics\s*\{", text), "nginx.conf.example has no prefix location for /metrics")
+
+
+# ---------------------------------------------------------------- 2 //
+
+def t_no_protocol_relative():
+    bad = []
+    for p in ("//evil.example/x", "///evil.example/x", "/\\evil.example/x", "//evil.example/",
+              "//borlange/", "/%2F%2Fevil.example/x"):
+        st, body, _ = get_from("127.0.0.1", p)
+        for m in re.finditer(r'(?:href|src|action)\s*=\s*"([^"]*)"', body):
+            v = m.group(1).replace("&#x2F;", "/").replace("&#47;", "/").replace("&#92;", "\\")
+            if re.match(r"^\s*[/\\]{2}", v):
+                bad.append("%s (%d): %s" % (p, st, m.group(0)))
+    expect(not bad, "\n".join(bad[:10]))
+
+
+# ---------------------------------------------------------------- 3 Host
+
+EXPORTS = ("/api/v1/borlange/news.atom", "/api/v1/lerum/visits.ics", "/api/v1/borlange/partnerships.geojson",
+           "/borlange/")
+
+
+def t_host_not_in_links():
+    base = public_url()
+    bad = []
+    for p in EXPORTS:
+        for host in ("evil.example", "evil.example:666"):
+            r = request("GET", p, headers={"Host": host, "Accept-Language": "en"})
+            expect(r.status == 200, "%s with Host %s: %d" % (p, host, r.status), r)
+            if "evil.example" in r.text:
+                bad.append("%s with Host: %s puts it in the answer" % (p, host))
+            if base and p != "/borlange/" and base not in r.text:
+                bad.append("%s has no link under public_url %s" % (p, base))
+    expect(not bad, "\n".join(bad))
+
+
+def t_jsonld_base():
+    base = public_url()
+    r = request("GET", "/borlange/", headers={"Host": "evil.example"})
+    m = re.search(r'<script type="application/ld\+json">(.*?)</script>', r.text, re.S)
+    expect(m, "no JSON-LD on /borlange/", r)
+    expect("evil.example" not in m.group(1), "the JSON-LD names the Host header: %s" % m.group(1)[:300])
+    if base:
+        expect('"url": "%s/borlange/"' % base in m.group(1), "JSON-LD url is not under %s: %s" % (base, m.group(1)[:300]))
+
+
+def write_conf(name, text):
+    path = os.path.join(os.path.dirname(PORTAL_CONF), name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def t_public_url_checked():
+    text = conf_text()
+    bad_url = 'public_url = "javascript:alert(1)";'
+    if re.search(r'^\s*public_url\s*=.*$', text, re.M):
+        text = re.sub(r'^\s*public_url\s*=.*$', "  " + bad_url, text, count=1, flags=re.M)
+    else:
+        text = re.sub(r"(core\s*[:=]\s*\{)", r"\1 " + bad_url, text, count=1)
+    path = write_conf("harden-bad-url.conf", text)
+    try:
+        r = subprocess.run([os.path.join(B, "portald"), "-t", "-c", path], capture_output=True, text=True, timeout=60)
+    finally:
+        os.unlink(path)
+    expect(r.returncode != 0 and "public_url" in r.stderr,
+           "portald -t accepts public_url = javascript:... (exit %d): %s" % (r.returncode, r.stderr.strip()[-300:]))
+
+
+# ---------------------------------------------------------------- 6 process
+
+def portald_pids():
+    with open(os.path.join(PORTAL_VAR, "run", "portald.pid")) as f:
+        master = int(f.read().strip())
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            if int(st.rsplit(")", 1)[1].split()[1]) == master:
+                kids.append(int(d))
+    return master, kids
+
+
+def core_limit(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for ln in f:
+            if ln.startswith("Max core file size"):
+                return ln.split()[4:6]
+    return None
+
+
+def t_no_core_dumps():
+    master, kids = portald_pids()
+    expect(kids, "portald %d has no workers" % master)
+    bad = ["pid %d: Max core file size %r" % (p, core_limit(p)) for p in [master] + kids
+           if core_limit(p) != ["0", "0"]]
+    expect(not bad, "\n".join(bad))
+
+
+def t_not_dumpable():
+    """A non-dumpable process's /proc/PID/* belong to root whatever its uid:
+    portald started as nobody (no database: it need not serve) shows it."""
+    d = tempfile.mkdtemp(prefix="harden-dump.")
+    os.chmod(d, 0o755)
+    conf = re.sub(r'^(\s*listen\s*=\s*)"[^"]*"', r'\1"%s/s.sock"' % d, conf_text(), count=1, flags=re.M)
+    conf = re.sub(r'@include\s+"[^"]*"', '@include "municipalities.conf"', conf)
+    with open(os.path.join(d, "portal.conf"), "w") as f:
+        f.write(conf)
+    inc = re.search(r'@include\s+"([^"]*)"', conf_text())
+    expect(inc, "no @include in %s" % PORTAL_CONF)
+    with open(os.path.join(os.path.dirname(PORTAL_CONF), inc.group(1))) as src, \
+            open(os.path.join(d, "municipalities.conf"), "w") as dst:
+        dst.write(src.read())
+    os.chmod(os.path.join(d, "portal.conf"), 0o600)  # it holds the database password
+    for n in ("", "portal.conf", "municipalities.conf"):
+        os.chown(os.path.join(d, n), 65534, 65534)
+    p = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                          os.path.join(B, "portald"), "-c", os.path.join(d, "portal.conf")],
+                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "log"), "w+"),
+                         start_new_session=True)
+    try:
+        deadline = time.time() + 20
+        while not os.path.exists(os.path.join(d, "s.sock")) and time.time() < deadline and p.poll() is None:
+            time.sleep(0.1)
+        if p.poll() is not None:
+            with open(os.path.join(d, "log")) as f:
+                raise AssertionError("portald as nobody exited: %s" % f.read()[-500:])
+        time.sleep(0.5)
+        pids = [p.pid] + [int(x) for x in os.listdir("/proc") if x.isdigit() and os.path.exists("/proc/%s/stat" % x)
+                          and open("/proc/%s/stat" % x).read().rsplit(")", 1)[1].split()[1] == str(p.pid)]
+        bad = []
+        for pid in pids:
+            with open("/proc/%d/status" % pid) as f:
+                uid = re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1)
+            owner = os.stat("/proc/%d/status" % pid).st_uid
+            if uid != "65534":
+                bad.append("pid %d runs as uid %s, not nobody" % (pid, uid))
+            elif owner != 0:
+                bad.append("pid %d (uid nobody) is dumpable: /proc/%d/status belongs to uid %d" % (pid, pid, owner))
+            if core_limit(pid) != ["0", "0"]:
+                bad.append("pid %d: Max core file size %r" % (pid, core_limit(pid)))
+        t.diag("portald as nobody: pids %s" % pids)
+        expect(len(pids) >= 2, "no worker of portald as nobody: %r" % pids)
+        expect(not bad, "\n".join(bad))
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(5)
+        subprocess.run(["rm", "-rf", d])
+
+
+def t_pidfile_symlink():
+    d = tempfile.mkdtemp(prefix="harden-pid.", dir=os.path.join(PORTAL_VAR, "run"))
+    target = os.path.join(d, "target")
+    with open(target, "w") as f:
+        f.write("keep\n")
+    link = os.path.join(d, "portald.pid")
+    os.symlink(target, link)
+    conf = re.sub(r'^(\s*listen\s*=\s*)"[^"]*"', r'\1"%s/s.sock"' % d, conf_text(), count=1, flags=re.M)
+    path = write_conf("harden-pid.conf", conf)
+    p = subprocess.Popen([os.path.join(B, "portald"), "-c", path, "-p", link], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        try:
+            rc = p.wait(30)
+        except subprocess.TimeoutExpired:
+            rc = None
+        err = p.stderr.read().decode() if rc is not None else ""
+        with open(target) as f:
+            content = f.read()
+        expect(content == "keep\n", "portald wrote through the symbolic link: the target now holds %r" % content)
+        expect(rc is not None and rc != 0, "portald started with a symbolic link as its pid file (exit %r)" % rc)
+        expect("symbolic link" in err or "too many levels" in err.lower(), "no word of the link: %s" % err[-300:])
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        os.unlink(path)
+        subprocess.run(["rm", "-rf", d])
+
+
+def t_export_private():
+    d = tempfile.mkdtemp(prefix="harden-export.")
+    old = os.umask(0o022)
+    try:
+        out = os.path.join(d, "b.json")
+        with open(out, "w") as f:
+            f.write("old")
+        os.chmod(out, 0o644)
+        r = portalctl("export", "borlange", "-o", out, "--quiet")
+        expect(r.returncode == 0, "export exited %d: %s" % (r.returncode, r.stderr.strip()))
+        csvdir = os.path.join(d, "csv")
+        r = portalctl("export", "borlange", "--format", "csv", "-o", csvdir, "--quiet")
+        expect(r.returncode == 0, "export --format csv exited %d: %s" % (r.returncode, r.stderr.strip()))
+    finally:
+        os.umask(old)
+    try:
+        bad = []
+        files = [out] + [os.path.join(csvdir, n) for n in sorted(os.listdir(csvdir))]
+        expect(len(files) >= 3, "too few files exported: %r" % files)
+        for f in files:
+            mode = stat.S_IMODE(os.stat(f).st_mode)
+            if mode != 0o600:
+                bad.append("%s is %o" % (f, mode))
+        mode = stat.S_IMODE(os.stat(csvdir).st_mode)
+        if mode & 0o077:
+            bad.append("%s (made by export) is %o" % (csvdir, mode))
+        expect(not bad, "\n".join(bad))
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+def t_token_expires():
+    for when in ("2001-01-01", "soon", "0d", "-5m", "2001-01-01T00:00:00Z"):
+        r = portalctl("token", "create", "--municipality", "borlange", "--role", "reader", "--expires", when)
+        expect(r.returncode == 2 and not r.stdout.strip(), "--expires %s: exit %d, stdout %r" % (when, r.returncode, r.stdout))
+    r = portalctl("token", "create", "--municipality", "borlange", "--role", "reader", "--expires", "3s",
+                  "--label", TAG)
+    expect(r.returncode == 0, "token create --expires 3s exited %d: %s" % (r.returncode, r.stderr.strip()))
+    tok = r.stdout.strip()
+    born = time.time()
+    ok = request("GET", "/api/v1/borlange/visits", token=tok)
+    expect(ok.status == 200 or time.time() - born > 2.5, "a fresh token with --expires 3s: %d" % ok.status, ok)
+    r = portalctl("token", "list")
+    line = [ln for ln in r.stdout.splitlines() if TAG in ln]
+    expect(line and re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+%s" % TAG, line[0]), "token list shows no expiry: %r" % line)
+    time.sleep(max(0.0, born + 4.2 - time.time()))
+    r = request("GET", "/api/v1/borlange/visits", token=tok)
+    p = expect_problem(r, 401)
+    expect("expired" in str(p.get("detail")), "the detail does not say expired: %r" % p.get("detail"), r)
+    # one with a far expiry still works
+    r = portalctl("token", "create", "--municipality", "borlange", "--role", "reader", "--expires", "30d")
+    expect(r.returncode == 0, "--expires 30d exited %d" % r.returncode)
+    expect_json(request("GET", "/api/v1/borlange/visits", token=r.stdout.strip()), 200)
+
+
+def t_idempotency_purge():
+    tok = create_token("borlange", "editor")
+    tid = int(token_id(tok))
+    state["idem_token"] = tok
+    for k in ("old-%s-1" % TAG, "old-%s-2" % TAG):
+        sql("INSERT INTO idempotency_keys (municipality, token_id, idem_key, request_hash, status, body, created_at) "
+            "VALUES ('borlange', %d, '%s', '%s', 201, '{}', NOW(3) - INTERVAL 3 DAY)" % (tid, k, "0" * 64))
+    body = {"partner": {"name": "Harden %s" % TAG, "country": "SE"}, "kind": "cooperation", "status": "active"}
+    r = request("POST", "/api/v1/borlange/partnerships", body=body, token=tok,
+                headers={"Idempotency-Key": "old-%s-1" % TAG})
+    j = expect_json(r, 201)
+    state["idem_item"] = j.get("id")
+    expect(r.header("Idempotent-Replayed") is None, "a key 3 days old was replayed", r)
+    rows = sql("SELECT idem_key, created_at > NOW(3) - INTERVAL 1 HOUR FROM idempotency_keys "
+               "WHERE token_id = %d ORDER BY idem_key" % tid).split("\n")
+    rows = [x.split("\t") for x in rows if x]
+    expect(rows == [["old-%s-1" % TAG, "1"]], "keys of the token after the POST: %r (the old one not purged)" % rows)
+    # and the new key replays as before
+    r = request("POST", "/api/v1/borlange/partnerships", body=body, token=tok,
+                headers={"Idempotency-Key": "old-%s-1" % TAG})
+    expect_json(r, 201)
+    expect(r.header("Idempotent-Replayed") == "true", "the fresh key is not replayed", r)
+
+
+# ---------------------------------------------------------------- 8 CSV
+
+def csv_check(path, want_rows=None):
+    r = request("GET", path)
+    expect(r.status == 200 and r.ctype == "text/csv", "%s: %d %s" % (path, r.status, r.ctype), r)
+    raw = r.body
+    expect(raw.startswith(b"\xef\xbb\xbf"), "%s: no BOM" % path)
+    raw = raw[3:]
+    expect(raw.endswith(b"\r\n"), "%s does not end with CRLF: %r" % (path, raw[-20:]))
+    expect(not raw.endswith(b"\r\n\r\n") and not raw.endswith(b"\n\n"), "%s ends with an empty record" % path)
+    quoted = False
+    for i, ch in enumerate(raw):
+        if ch == 0x22:
+            quoted = not quoted
+        elif ch == 0x0a and not quoted and (i == 0 or raw[i - 1] != 0x0d):
+            raise AssertionError("%s: a record ends in a bare LF at byte %d" % (path, i))
+        elif ch == 0x0d and not quoted and raw[i + 1:i + 2] != b"\n":
+            raise AssertionError("%s: a bare CR at byte %d" % (path, i))
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
+    expect(all(rows), "%s: an empty record in %r" % (path, [i for i, x in enumerate(rows) if not x]))
+    expect(len({len(x) for x in rows}) == 1, "%s: records of different lengths" % path)
+    if want_rows is not None:
+        expect(len(rows) == want_rows + 1, "%s: %d records, want %d items + header" % (path, len(rows), want_rows))
+    return rows
+
+
+def t_csv():
+    for m, mod in (("borlange", "partnerships"), ("borlange", "projects"), ("lerum", "visits"), ("borlange", "news")):
+        n = len(expect_json(request("GET", "/api/v1/%s/%s" % (m, mod), query={"limit": "100"}), 200)["items"])
+        csv_check("/api/v1/%s/%s.csv" % (m, mod), n)
+    # an empty export: the header alone
+    rows = csv_check("/api/v1/borlange/partnerships.csv?q=zz-no-such-partner-zz", 0)
+    expect(rows[0][0] == "id", "header %r" % rows[0])
+
+
+# ---------------------------------------------------------------- 9 iCalendar
+
+ICS_READER = r"""
+import json, sys
+import icalendar
+cal = icalendar.Calendar.from_ical(sys.stdin.buffer.read())
+print(json.dumps({
+    "name": cal.name, "method": str(cal["METHOD"]) if "METHOD" in cal else None,
+    "components": [c.name for c in cal.subcomponents],
+    "errors": [[c.name, list(map(str, getattr(c, "errors", []) or []))] for c in cal.walk()],
+    "events": [{"uid": str(e.get("UID")), "organizer": "ORGANIZER" in e,
+                "dtstart": str(e.decoded("DTSTART")) if "DTSTART" in e else None}
+               for e in cal.walk() if e.name == "VEVENT"]}))
+"""
+
+
+def ics_python():
+    """A python3 that has icalendar: this one, else Debian's (python3-icalendar)."""
+    for py in (sys.executable, "/usr/bin/python3"):
+        if py and subprocess.run([py, "-c", "import icalendar"], capture_output=True).returncode == 0:
+            return py
+    raise AssertionError("python3-icalendar is not installed (scripts/deps.sh test installs it)")
+
+
+def ics(path):
+    r = request("GET", path)
+    expect(r.status == 200 and r.ctype == "text/calendar", "%s: %d %s" % (path, r.status, r.ctype), r)
+    p = subprocess.run([ics_python(), "-c", ICS_READER], input=r.body, capture_output=True, timeout=60)
+    expect(p.returncode == 0, "%s: icalendar cannot read it: %s" % (path, p.stderr.decode()[-500:]), r)
+    cal = json.loads(p.stdout)
+    expect(cal["name"] == "VCALENDAR", "%s: not a VCALENDAR" % path)
+    if cal["method"]:
+        bad = [e["uid"] for e in cal["events"] if not e["organizer"]]
+        expect(not bad, "%s: METHOD:%s, but VEVENTs without ORGANIZER (RFC 5546): %s"
+               % (path, cal["method"], ", ".join(bad[:5])))
+    expect(cal["components"], "%s: a calendar without a component (RFC 5545 3.6 wants one)" % path)
+    bad = [e for e in cal["errors"] if e[1]]
+    expect(not bad, "%s: %r" % (path, bad))
+    return cal, cal["events"]
+
+
+def t_ics():
+    _, events = ics("/api/v1/lerum/visits.ics")
+    expect(events, "lerum's calendar has no events")
+    cal, events = ics("/api/v1/lerum/visits.ics?q=zz-no-such-visit-zz")
+    expect(not events, "an event in the empty calendar")
+    t.diag("empty calendar: %s" % ", ".join(cal["components"]))
+
+
+# ---------------------------------------------------------------- 19 small errors
+
+def t_module_name():
+    for path, mod in (("/api/v1/lejre/visits.csv", "visits"), ("/api/v1/lejre/visits.ics", "visits"),
+                      ("/api/v1/provkommun/news.atom", "news")):
+        p = expect_problem(request("GET", path), 404)
+        d = str(p.get("detail"))
+        expect('"%s"' % mod in d and "." not in d.split('"')[1], "%s: %r" % (path, d))
+
+
+def t_null_body():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    for method, path in (("POST", "/api/v1/borlange/partnerships"), ("PATCH", "/api/v1/borlange/partnerships/1"),
+                         ("POST", "/api/v1/borlange/news")):
+        for raw in ("null", " null\n"):
+            r = request(method, path, raw=raw, token=ADMIN)
+            p = expect_problem(r, 400, 422)
+            text = (str(p.get("detail")) + " " + " ".join(str(e.get("message")) for e in p.get("errors") or [])).lower()
+            expect("empty" not in text and "too early" not in text and "null" in text,
+                   "%s %s with %r: %r" % (method, path, raw, text), r)
+
+
+def t_allow_head():
+    bad = []
+    cases = [("DELETE", "/api/v1/borlange/partnerships", None), ("PUT", "/api/v1/borlange/partnerships/1", ADMIN),
+             ("PUT", "/api/v1/municipalities", None), ("POST", "/api/v1/borlange/audit", ADMIN),
+             ("POST", "/api/v1/borlange/news.atom", None), ("OPTIONS", "/api/v1/borlange/visits/1", None)]
+    for method, path, tok in cases:
+        r = request(method, path, token=tok, raw="{}" if method in ("POST", "PUT") else None)
+        allow = [x.strip() for x in (r.header("Allow") or "").split(",")]
+        if r.status != 405 or "GET" not in allow or "HEAD" not in allow:
+            bad.append("%s %s: %d, Allow: %r" % (method, path, r.status, r.header("Allow")))
+        h = request("HEAD", path, token=tok)
+        if h.status == 405:
+            bad.append("HEAD %s: %d" % (path, h.status))
+    expect(not bad, "\n".join(bad))
+
+
+def t_emoji_slug():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    r = request("POST", "/api/v1/borlange/news", token=ADMIN,
+                body={"title": "\U0001F389\U0001F389\U0001F680", "lang": "sv", "body": "x"})
+    p = expect_problem(r, 422)
+    fields = [e.get("field") for e in p.get("errors") or []]
+    expect(fields.count("slug") == 1, "errors name slug %d times: %r" % (fields.count("slug"), p.get("errors")), r)
+
+
+def cleanup():
+    if state.get("idem_item") and state.get("idem_token"):
+        request("DELETE", "/api/v1/borlange/partnerships/%s" % state["idem_item"], token=state["idem_token"])
+
+
+def main():
+    t.diag("PORTAL_URL %s, public_url %s" % (PORTAL_URL, public_url()))
+    t.check("/metrics/, /%6detrics and the like are not the metrics (from 127.0.0.1, which nginx allows)",
+            t_metrics_loopback)
+    t.check("no form of /metrics answers 127.0.0.2 (nginx's ACL and portald's canonical path)", t_metrics_other_address)
+    t.check("nginx.conf.example guards /metrics with a prefix match", t_metrics_nginx_prefix)
+    t.check("no link built from the request path starts with // (GET //evil.example/x)", t_no_protocol_relative)
+    t.check("the Host header reaches no absolute link (Atom, iCalendar, GeoJSON, overview)", t_host_not_in_links)
+    t.check("the overview's JSON-LD url is under public_url, whatever the Host", t_jsonld_base)
+    t.check("portald -t refuses a public_url that is not http(s)://host", t_public_url_checked)
+    t.check("portald's master and workers: RLIMIT_CORE 0", t_no_core_dumps)
+    t.check("portald's master and workers are not dumpable (run as nobody: /proc/PID/status is root's)", t_not_dumpable)
+    t.check("portald -p refuses a symbolic link as its pid file and writes nothing through it", t_pidfile_symlink)
+    t.check("portalctl export (json and csv) writes 0600 files whatever the umask", t_export_private)
+    t.check("token create --expires: bad or past values refused; the token is refused after it (401)",
+            t_token_expires)
+    t.check("an Idempotency-Key older than core.idempotency_ttl is forgotten, and old keys purged",
+            t_idempotency_purge)
+    t.check("CSV exports: CRLF record ends, no empty record at the end, the header alone when empty", t_csv)
+    t.check("iCalendar (python3-icalendar): no METHOD without ORGANIZER; an empty calendar has a component", t_ics)
+    t.check("a module's export in a municipality without it names the module (\"visits\", not \"visits.csv\")",
+            t_module_name)
+    t.check("a null body is called null, not empty", t_null_body)
+    t.check("Allow on 405 lists HEAD next to GET, and HEAD is answered", t_allow_head)
+    t.check("an emoji-only news title names slug once in errors", t_emoji_slug)
+    cleanup()
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
