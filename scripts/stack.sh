@@ -246,22 +246,8 @@ do_stop() {
 	rm -f "$PSOCK"
 }
 
-# conf_db KEY: a string setting of the database group in portal.conf
-conf_db() {
-	awk -v key="$1" '
-		/^[[:space:]]*database[[:space:]]*[:=]/ { in_db = 1; next }
-		in_db && /^[[:space:]]*}/ { in_db = 0 }
-		in_db {
-			line = $0
-			sub(/#.*/, "", line)
-			if (match(line, "^[[:space:]]*" key "[[:space:]]*[:=][[:space:]]*\"")) {
-				v = substr(line, RLENGTH + 1)
-				sub(/".*/, "", v)
-				print v
-				exit
-			}
-		}' "$CONF"
-}
+# conf_db KEY FILE: a string setting of the database group of a portal.conf
+. "$root/scripts/conf_db.sh"
 
 sql() {
 	mariadb --no-defaults --protocol=socket --socket="$DBSOCK" --user=root \
@@ -385,9 +371,9 @@ start_mariadb() {
 }
 
 setup_database() {
-	dbname=$(conf_db name)
-	dbuser=$(conf_db user)
-	dbpass=$(conf_db password)
+	dbname=$(conf_db name "$CONF")
+	dbuser=$(conf_db user "$CONF")
+	dbpass=$(conf_db password "$CONF")
 	[ -n "$dbname" ] && [ -n "$dbuser" ] ||
 		fail "no database.name or database.user in $CONF"
 	case "$dbname$dbuser$dbpass" in

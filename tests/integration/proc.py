@@ -36,6 +36,26 @@ def alive(pid):
     return s is not None and s[0] not in ("Z", "X")
 
 
+def _live(match):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            s = proc_stat(int(d))
+            if s and match(s) and s[0] not in ("Z", "X"):
+                out.append(int(d))
+    return sorted(out)
+
+
+def children(pid):
+    """The live children of pid (portald's workers and probe), sorted."""
+    return _live(lambda s: s[1] == pid)
+
+
+def group_members(pgid):
+    """The live processes of process group pgid, sorted."""
+    return _live(lambda s: s[2] == pgid)
+
+
 def wait_for(cond, seconds, step=0.02):
     """cond() until it is true or `seconds` have passed; its last value."""
     end = mono() + seconds

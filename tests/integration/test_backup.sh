@@ -29,22 +29,7 @@ for c in mariadb mariadb-dump; do
 	fi
 done
 
-# conf_db KEY: a string setting of the database group (as scripts/stack.sh)
-conf_db() {
-	awk -v key="$1" '
-		/^[[:space:]]*database[[:space:]]*[:=]/ { in_db = 1; next }
-		in_db && /^[[:space:]]*}/ { in_db = 0 }
-		in_db {
-			line = $0
-			sub(/#.*/, "", line)
-			if (match(line, "^[[:space:]]*" key "[[:space:]]*[:=][[:space:]]*\"")) {
-				v = substr(line, RLENGTH + 1)
-				sub(/".*/, "", v)
-				print v
-				exit
-			}
-		}' "$PORTAL_CONF"
-}
+. "$(dirname "$0")/../../scripts/conf_db.sh"
 sock=$(conf_db socket)
 name=$(conf_db name)
 user=$(conf_db user)

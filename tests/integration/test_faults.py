@@ -48,7 +48,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helpers import (PORTAL_CONF, PORTAL_VAR, Fail, Tap, create_token, expect,  # noqa: E402
                      portalctl, request, token_id)
-from proc import alive, mono, proc_stat, wait_for  # noqa: E402
+from proc import alive, children, mono, proc_stat, wait_for  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN = os.path.join(PORTAL_VAR, "run")
@@ -203,14 +203,6 @@ def read_pid(path):
 
 
 
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            s = proc_stat(int(d))
-            if s and s[1] == pid and s[0] not in ("Z", "X"):
-                out.append(int(d))
-    return sorted(out)
 
 
 

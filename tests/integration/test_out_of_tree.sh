@@ -157,21 +157,7 @@ fi
 
 # a request to its route, in a database of its own on the stack's MariaDB
 # (created as root over the stack's private socket, as test_backup.sh does)
-conf_db() {
-	awk -v key="$1" '
-		/^[[:space:]]*database[[:space:]]*[:=]/ { in_db = 1; next }
-		in_db && /^[[:space:]]*}/ { in_db = 0 }
-		in_db {
-			line = $0
-			sub(/#.*/, "", line)
-			if (match(line, "^[[:space:]]*" key "[[:space:]]*[:=][[:space:]]*\"")) {
-				v = substr(line, RLENGTH + 1)
-				sub(/".*/, "", v)
-				print v
-				exit
-			}
-		}' "$PORTAL_CONF"
-}
+. "$(dirname "$0")/../../scripts/conf_db.sh"
 admin() {
 	mariadb --no-defaults --protocol=socket --socket="$sock" --user=root --batch \
 		--skip-column-names "$@"

@@ -34,7 +34,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helpers import Fail, Tap, expect, portalctl, create_token, token_id, request  # noqa: E402
-from proc import free_port  # noqa: E402
+from proc import children, free_port  # noqa: E402
 
 VAR = os.environ.get("PORTAL_VAR", "")
 CONF = os.environ.get("PORTAL_CONF", "")
@@ -370,28 +370,15 @@ def reload_b_with_replica():
     expect(r.returncode == 0 and ("read replica 1: 127.0.0.1:%d" % RPORT) in r.stdout,
            "portalctl check does not report the replica: %s %s" % (r.stdout, r.stderr))
     off = os.path.getsize(BLOG)
-    old = children(BPID)
+    old = set(children(BPID))
     os.kill(BPID, signal.SIGHUP)
     expect(wait_for(lambda: "reloaded:" in open(BLOG, errors="replace").read()[off:], 30),
            "portald B did not reload:\n" + tail(BLOG))
     # the old workers finish and the new ones (with replica connections) take over
-    expect(wait_for(lambda: children(BPID) and not children(BPID) & old, 30),
+    expect(wait_for(lambda: children(BPID) and not set(children(BPID)) & old, 30),
            "portald B's old workers still run after the reload")
 
 
-def children(pid):
-    """The pids of pid's live children (portald's workers)."""
-    out = set()
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[1] == str(pid) and fields[0] != "Z":
-                out.add(int(d))
-    return out
 
 
 def replica_executes():

@@ -40,7 +40,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from proc import alive, free_port, mono, proc_stat, wait_for  # noqa: E402
+from proc import alive, free_port, group_members, mono, proc_stat, wait_for  # noqa: E402
 
 
 
@@ -79,14 +79,6 @@ S = {"sup": None, "seen_groups": set(), "seen_pids": set()}
 
 
 
-def group_members(pgid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            s = proc_stat(int(d))
-            if s and s[2] == pgid and s[0] not in ("Z", "X"):
-                out.append(int(d))
-    return sorted(out)
 
 
 def read_pid(name):
