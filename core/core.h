@@ -406,6 +406,16 @@ struct metrics_route {
 	unsigned long sum_us;
 };
 
+enum metrics_cache_event {
+	METRICS_CACHE_HIT,
+	METRICS_CACHE_MISS,
+	METRICS_CACHE_STALE,
+	METRICS_CACHE_STORE,
+	METRICS_CACHE_EVICT,
+	METRICS_CACHE_STALE_IF_ERROR, /* served unvalidated while the database is away */
+	METRICS_CACHE_EVENTS
+};
+
 /* While the primary does not answer, every worker of the host answers 503
  * at once instead of sending statements; a probe process closes it. */
 struct breaker {
@@ -423,7 +433,7 @@ struct metrics {
 	unsigned long replica_reads;     /* reads answered by a replica */
 	unsigned long replica_fallbacks; /* reads sent to the primary since the replica failed */
 	struct breaker breaker; /* the database's circuit breaker (breaker.c) */
-	unsigned long cache[6]; /* enum metrics_cache_event */
+	unsigned long cache[METRICS_CACHE_EVENTS]; /* enum metrics_cache_event */
 	/* this host's generation of each municipality (by hash of its slug),
 	 * bumped after every committed write (cache.c) */
 	unsigned long cache_gen[METRICS_CACHE_SLOTS];
@@ -441,14 +451,6 @@ enum metrics_counter {
 struct metrics *metrics_new(void); /* shared mapping, before fork; NULL on failure */
 void metrics_request(struct metrics *m, const char *route, int status, double seconds);
 void metrics_add(struct metrics *m, enum metrics_counter which, unsigned long n);
-enum metrics_cache_event {
-	METRICS_CACHE_HIT,
-	METRICS_CACHE_MISS,
-	METRICS_CACHE_STALE,
-	METRICS_CACHE_STORE,
-	METRICS_CACHE_EVICT,
-	METRICS_CACHE_STALE_IF_ERROR /* served unvalidated while the database is away */
-};
 void metrics_cache(struct metrics *m, enum metrics_cache_event e);
 void metrics_text(struct metrics *m, struct buf *b, size_t plugins);
 
@@ -463,10 +465,13 @@ struct core;
  * or a connect fails (which opens it).  After the breaker closed, every
  * worker connects anew: its old connection went with the outage. */
 int breaker_primary(struct core *c);
-/* A statement on the primary failed with the connection lost: open the
- * breaker, unless the loss was found at once (a connection the server had
- * closed, e.g. after its restart or wait_timeout) and a new connect works. */
-void breaker_lost(struct core *c);
+/* After a statement on the primary failed: PORTAL_OK when the primary is
+ * connected again, or was not lost (the failure was another; the caller
+ * may try once more), else PORTAL_ERROR with the breaker open.  A loss
+ * found at once (a connection the server had closed, e.g. after its
+ * restart or wait_timeout) is connected again; a statement that waited
+ * (a frozen server) opens the breaker without another connect_timeout. */
+int breaker_reconnect(struct core *c);
 /* The replica worker `index` reads from (by index, so the workers spread
  * over the replicas), or NULL when none is configured. */
 struct db *breaker_replica_new(const struct conf *conf, int index);

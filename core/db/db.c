@@ -328,6 +328,7 @@ db_prepare(struct db *d, const char *sql)
 		db_stmt_free(s);
 		return NULL;
 	}
+	d->call_ms = log_now_ms();
 	if (mysql_stmt_prepare(s->st, sql, strlen(sql)) != 0) {
 		db_note_error(d, mysql_stmt_errno(s->st), mysql_stmt_error(s->st));
 		log_msg(PORTAL_LOG_ERR, NULL, "cannot prepare \"%.80s\": %s", sql, d->err);

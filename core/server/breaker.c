@@ -81,20 +81,23 @@ breaker_primary(struct core *c)
 	return PORTAL_OK;
 }
 
-void
-breaker_lost(struct core *c)
+int
+breaker_reconnect(struct core *c)
 {
+	if (breaker_is_open(c->metrics))
+		return PORTAL_ERROR;
 	if (!db_is_down(c->db))
-		return;
+		return PORTAL_OK;
 	if (!db_waited(c->db)) {
 		char was[256];
 		snprintf(was, sizeof(was), "%s", db_error(c->db));
 		if (db_connect(c->db) == PORTAL_OK) {
 			log_msg(PORTAL_LOG_WARN, NULL, "database: connection lost (%s); connected again", was);
-			return;
+			return PORTAL_OK;
 		}
 	}
 	breaker_trip(c->metrics, db_error(c->db));
+	return PORTAL_ERROR;
 }
 
 /* ---- the replica: a breaker of each worker's own ---- */

@@ -365,8 +365,7 @@ cache_serve(struct core *c, struct portal_req *r)
 		q->token = cache_token(c->db, m->slug);
 		if (q->token < 0) {
 			/* a connection the server had closed is made again at once */
-			breaker_lost(c);
-			if (breaker_is_open(c->metrics) || db_is_down(c->db) ||
+			if (breaker_reconnect(c) != PORTAL_OK ||
 			    (q->token = cache_token(c->db, m->slug)) < 0)
 				return cache_stale(c, r);
 		}

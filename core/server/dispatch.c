@@ -25,7 +25,7 @@ dispatch_healthz(struct core *c, struct portal_req *r)
 	}
 	if (db_ping(c->db) != PORTAL_OK) {
 		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
-		breaker_lost(c);
+		breaker_reconnect(c);
 		out_problem(r, 503, "the database does not answer");
 		return;
 	}
@@ -96,7 +96,7 @@ dispatch_auth(struct core *c, struct portal_req *r)
 		tok++;
 	int rc = auth_lookup(c->db, tok, &r->token);
 	if (rc < 0) {
-		breaker_lost(c);
+		breaker_reconnect(c);
 		out_problem(r, 503, "the database does not answer");
 		return PORTAL_DONE;
 	}
@@ -115,11 +115,11 @@ dispatch_auth(struct core *c, struct portal_req *r)
 }
 
 /*
- * A connected primary (PORTAL_OK), or 503 (PORTAL_DONE).  While the database does not answer, every
- * statement costs read_timeout and every connect connect_timeout; so the
- * first failure opens the host's breaker (breaker.c) and from then on
- * every worker answers 503 at once, until the probe process finds the
- * database answering again.
+ * A connected primary (PORTAL_OK), or 503 (PORTAL_DONE).  While the
+ * database does not answer, every statement costs read_timeout and every
+ * connect connect_timeout; so the first failure opens the host's breaker
+ * (breaker.c) and from then on every worker answers 503 at once, until the
+ * probe process finds the database answering again.
  */
 static int
 dispatch_primary(struct core *c, struct portal_req *r)
@@ -132,11 +132,12 @@ dispatch_primary(struct core *c, struct portal_req *r)
 }
 
 /*
- * r->db connected (PORTAL_OK), or 503 (PORTAL_DONE).  A replica that cannot be reached is not an
- * error: the read goes to the primary.  A token is looked up on the
- * primary whatever r->db is (a revocation takes effect at once), so a
- * request with one needs the primary too; an anonymous read from a
- * replica does not, and is answered while the primary is away.
+ * r->db connected (PORTAL_OK), or 503 (PORTAL_DONE).  A replica that
+ * cannot be reached is not an error: the read goes to the primary.  A
+ * token is looked up on the primary whatever r->db is (a revocation takes
+ * effect at once), so a request with one needs the primary too; an
+ * anonymous read from a replica does not, and is answered while the
+ * primary is away.
  */
 static int
 dispatch_db(struct core *c, struct portal_req *r)
@@ -287,7 +288,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 	 * query of a read.  Nothing has been done yet in either case, so
 	 * reconnect and try once more. */
 	if (write && (cache_row(c, r) != PORTAL_OK || dispatch_txn(c, 'b') != PORTAL_OK) &&
-	    (c->outer_txn || !db_is_down(c->db) || db_connect(c->db) != PORTAL_OK ||
+	    (c->outer_txn || !db_is_down(c->db) || breaker_reconnect(c) != PORTAL_OK ||
 	     cache_row(c, r) != PORTAL_OK ||
 	     db_begin(c->db) != PORTAL_OK)) {
 		out_problem(r, 503, "the database does not answer; try again shortly");
@@ -303,7 +304,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 		 * read is done again on the primary, so it gets no 5xx */
 		if (r->db != c->db && db_connect(r->db) != PORTAL_OK)
 			breaker_replica_failed(c, r);
-		if (db_ensure(r->db) == PORTAL_OK) {
+		if (r->db == c->db ? breaker_reconnect(c) == PORTAL_OK : !db_is_down(r->db)) {
 			log_msg(PORTAL_LOG_WARN, r->request_id, "database connection lost; reconnected, retrying");
 			r->responded = 0;
 			r->status = 0;
@@ -349,7 +350,7 @@ dispatch_api(struct core *c, struct portal_req *r)
 		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
 		if (db_is_down(r->db)) {
 			if (r->db == c->db)
-				breaker_lost(c);
+				breaker_reconnect(c);
 			out_problem(r, 503, "the database does not answer; try again shortly");
 		} else if (db_timed_out(r->db)) {
 			/* the server ended a statement at statement_timeout: it
