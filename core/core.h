@@ -279,6 +279,22 @@ struct auth_token {
 	int revoked;
 	int expired; /* its expires_at has passed */
 };
+/* A browser session's user (users.c): who, and their role in each
+ * municipality (a slug, or "*" for all). */
+#define AUTH_USER_ROLES 32
+struct auth_user {
+	long long id;
+	char email[255];
+	char name[201];
+	size_t nroles;
+	struct {
+		char municipality[65];
+		int role;
+	} roles[AUTH_USER_ROLES];
+	char csrf[64]; /* the session's CSRF token, put in every form */
+};
+/* The user's role in municipality `slug` (PORTAL_ROLE_NONE when none). */
+int auth_user_role(const struct auth_user *u, const char *slug);
 #define AUTH_TOKEN_LEN 46 /* "pt_" + 43 base64url characters */
 int auth_init(void); /* libsodium */
 /* Writes a new token (NUL-terminated, AUTH_TOKEN_LEN chars) and its hash. */
@@ -343,6 +359,10 @@ struct portal_req {
 	struct json_object *body;
 	struct auth_token token;
 	int has_token; /* a valid, unrevoked token was presented */
+	/* the signed-in user of a browser session (the editor's pages and
+	 * their sub-requests); NULL otherwise.  With no token, the role is
+	 * the user's in r->muni. */
+	const struct auth_user *user;
 	int role;
 	struct json_object *errors; /* field errors recorded */
 	/* the response, written after the handler (and the commit) */
@@ -375,6 +395,32 @@ const char *req_query(struct portal_req *r, const char *name);
 /* Reads and parses a JSON body: 0 or 400/413/415 with *detail set. */
 int req_read_json(struct portal_req *r, long long max_body, int max_depth, const char **detail);
 int req_percent_decode(char *s, int plus_is_space); /* in place; -1 on bad encoding */
+
+/* Reads the body, at most max_body bytes: 0 with *data (NUL-terminated,
+ * the request's) and *len, or 400/413 with *detail set. */
+int req_read_body(struct portal_req *r, long long max_body, char **data, size_t *len,
+                  const char **detail);
+
+/* ---- form.c: application/x-www-form-urlencoded bodies ---- */
+#define FORM_MAX_BODY (1024 * 1024) /* bytes of one form */
+#define FORM_MAX_FIELDS 5000        /* name=value pairs */
+#define FORM_MAX_NAME 200           /* bytes of a name (a field path) */
+#define FORM_MAX_VALUE 100000       /* bytes of a value */
+#define FORM_MAX_DEPTH 8            /* levels of a field path ("a.b[2].c" is 4) */
+struct form_pair {
+	char *name, *value; /* decoded, valid UTF-8; names unique */
+};
+struct form {
+	struct form_pair *pairs;
+	size_t n;
+};
+/* Parses a body: 0, or 400 (bad escape, invalid UTF-8, control
+ * characters), 413 (too large) or 422 (too many fields, a name that is no
+ * field path, too deep, twice) with *detail saying which. */
+int form_parse(struct pool *p, const char *body, size_t len, struct form *f, const char **detail);
+const char *form_get(const struct form *f, const char *name); /* NULL when absent */
+/* The request's form body (Content-Type checked: 415), as form_parse. */
+int req_read_form(struct portal_req *r, struct form *f, const char **detail);
 
 /* ---- paging.c: limit and cursor of a list ---- */
 int paging_limit(struct portal_req *r); /* -1 after a field error */
@@ -656,11 +702,19 @@ int map_project(double lat, double lon, double *x, double *y);
 int pages_register(portal_plugin *p, const char *name, const char *text);
 int pages_messages(portal_plugin *p, const char *json);
 void pages_forget(const portal_plugin *p);
-/* How a page gets its parts: GET path?query through the JSON API as r's
- * caller, the answer in the returned request (the dispatcher's
- * dispatch_sub; pages do not call the dispatcher by name). */
-typedef struct portal_req *(*pages_api_fn)(struct core *c, struct portal_req *r, const char *path,
-                                           const char *query);
+/* A request a page makes through the JSON API as the page's caller (the
+ * signed-in user, for the editor): a GET for its parts, a write for a
+ * form.  The dispatcher's dispatch_sub runs it; pages do not call the
+ * dispatcher by name.  The answer is in the returned request. */
+struct pages_call {
+	const char *method;   /* NULL: GET */
+	const char *path;     /* "/api/v1/{m}/{module}[/{id}]" */
+	const char *query;    /* encoded, or NULL */
+	const char *body;     /* JSON text of a POST or PATCH, or NULL */
+	const char *if_match; /* or NULL */
+};
+typedef struct portal_req *(*pages_api_fn)(struct core *c, struct portal_req *r,
+                                           const struct pages_call *call);
 /* PORTAL_DONE when the request was a page (or static file) and is
  * answered, PORTAL_DECLINED when it is not a page. */
 int pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api);

@@ -295,16 +295,14 @@ req_json_dups(struct json_object *o, const unsigned *counts, long nobj, long *ne
 	return 0;
 }
 
+/* Reads the body (at most max_body bytes, after Content-Length):
+ * 0 with *data (NUL-terminated, request memory) and *len, or 400/413 with
+ * *detail set. */
 int
-req_read_json(struct portal_req *r, long long max_body, int max_depth, const char **detail)
+req_read_body(struct portal_req *r, long long max_body, char **out, size_t *out_len,
+              const char **detail)
 {
-	const char *ct = req_header(r, "Content-Type");
 	const char *cl = req_header(r, "Content-Length");
-
-	if (!req_json_type(ct)) {
-		*detail = "the body must be JSON, sent with Content-Type: application/json";
-		return 415;
-	}
 	if (cl && *cl) {
 		char *end;
 		long long len = strtoll(cl, &end, 10);
@@ -338,6 +336,26 @@ req_read_json(struct portal_req *r, long long max_body, int max_depth, const cha
 		*detail = "the body is larger than the server accepts";
 		return 413;
 	}
+	data[len] = '\0';
+	*out = data;
+	*out_len = len;
+	return 0;
+}
+
+int
+req_read_json(struct portal_req *r, long long max_body, int max_depth, const char **detail)
+{
+	const char *ct = req_header(r, "Content-Type");
+
+	if (!req_json_type(ct)) {
+		*detail = "the body must be JSON, sent with Content-Type: application/json";
+		return 415;
+	}
+	char *data;
+	size_t len;
+	int st = req_read_body(r, max_body, &data, &len, detail);
+	if (st != 0)
+		return st;
 	if (len == 0) {
 		*detail = "the request body is empty; send a JSON object";
 		return 400;

@@ -109,3 +109,15 @@ auth_b64url_decode(struct pool *p, const char *s, size_t *n)
 	out[*n] = '\0';
 	return out;
 }
+
+int
+auth_user_role(const struct auth_user *u, const char *slug)
+{
+	int role = PORTAL_ROLE_NONE;
+	for (size_t i = 0; u && i < u->nroles; i++)
+		if ((strcmp(u->roles[i].municipality, "*") == 0 ||
+		     strcmp(u->roles[i].municipality, slug) == 0) &&
+		    u->roles[i].role > role)
+			role = u->roles[i].role;
+	return role;
+}

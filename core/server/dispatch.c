@@ -13,8 +13,8 @@
 
 #include "core.h"
 
-static struct portal_req *dispatch_sub(struct core *c, struct portal_req *r, const char *path,
-                                       const char *query);
+static struct portal_req *dispatch_sub(struct core *c, struct portal_req *r,
+                                       const struct pages_call *call);
 
 static void
 dispatch_healthz(struct core *c, struct portal_req *r)
@@ -85,6 +85,9 @@ dispatch_auth(struct core *c, struct portal_req *r)
 	 * already holds the database password; no token to present */
 	if ((h == NULL || *h == '\0') && c->local_role > PORTAL_ROLE_NONE)
 		r->role = c->local_role;
+	/* the editor's write or read on behalf of its signed-in user */
+	if ((h == NULL || *h == '\0') && r->user != NULL)
+		r->role = auth_user_role(r->user, r->muni->slug);
 	if (h == NULL || *h == '\0')
 		return PORTAL_OK;
 	if (strncasecmp(h, "Bearer ", 7) != 0) {
@@ -419,21 +422,29 @@ dispatch_validate(struct core *c, struct portal_req *r, const char *route)
 
 struct sub_io {
 	const struct req_io *parent;
-	const char *uri, *qs;
+	const struct pages_call *call;
+	const char *uri, *qs, *length;
+	size_t done; /* bytes of the body read */
 };
 
 static const char *
 sub_param(void *ctx, const char *name)
 {
 	struct sub_io *s = ctx;
+	const struct pages_call *call = s->call;
 	if (strcmp(name, "REQUEST_METHOD") == 0)
-		return "GET";
+		return call->method ? call->method : "GET";
 	if (strcmp(name, "REQUEST_URI") == 0)
 		return s->uri;
 	if (strcmp(name, "QUERY_STRING") == 0)
 		return s->qs;
-	if (strncmp(name, "HTTP_IF_", 8) == 0 || strcmp(name, "CONTENT_TYPE") == 0 ||
-	    strcmp(name, "CONTENT_LENGTH") == 0)
+	if (strcmp(name, "CONTENT_TYPE") == 0)
+		return call->body ? "application/json" : NULL;
+	if (strcmp(name, "CONTENT_LENGTH") == 0)
+		return s->length;
+	if (strcmp(name, "HTTP_IF_MATCH") == 0)
+		return call->if_match;
+	if (strncmp(name, "HTTP_IF_", 8) == 0 || strcmp(name, "HTTP_IDEMPOTENCY_KEY") == 0)
 		return NULL; /* the page's own conditions are not the item's */
 	return s->parent->param(s->parent->ctx, name);
 }
@@ -441,8 +452,14 @@ sub_param(void *ctx, const char *name)
 static int
 sub_read(void *ctx, char *buf, int n)
 {
-	(void)ctx, (void)buf, (void)n;
-	return 0;
+	struct sub_io *s = ctx;
+	const char *body = s->call->body;
+	size_t left = body ? strlen(body + s->done) : 0;
+	size_t k = left < (size_t)n ? left : (size_t)n;
+	if (k)
+		memcpy(buf, body + s->done, k);
+	s->done += k;
+	return (int)k;
 }
 
 static int
@@ -452,29 +469,36 @@ sub_write(void *ctx, const char *buf, size_t n)
 	return 0;
 }
 
-/* Runs GET `path` (with `query`, already encoded) through the JSON API as
- * r's caller; the answer is in the returned request.  Handed to pages as
- * their pages_api_fn. */
+/* Runs `call` through the JSON API as r's caller (its token, else r->user
+ * when the page has one; never the page's conditions); the answer is
+ * in the returned request.  Handed to pages as their pages_api_fn. */
 static struct portal_req *
-dispatch_sub(struct core *c, struct portal_req *r, const char *path, const char *query)
+dispatch_sub(struct core *c, struct portal_req *r, const struct pages_call *call)
 {
 	struct sub_io *s = pool_alloc(r->pool, sizeof(*s));
+	struct pages_call *copy = pool_alloc(r->pool, sizeof(*copy));
+	*copy = *call; /* the strings are the request's already */
 	s->parent = r->io;
-	s->qs = query ? query : "";
-	s->uri = pool_printf(r->pool, "%s%s%s", path, *s->qs ? "?" : "", s->qs);
+	s->call = copy;
+	s->qs = call->query ? call->query : "";
+	s->uri = pool_printf(r->pool, "%s%s%s", call->path, *s->qs ? "?" : "", s->qs);
+	s->length = call->body ? pool_printf(r->pool, "%zu", strlen(call->body)) : NULL;
 	struct req_io *io = pool_alloc(r->pool, sizeof(*io));
 	io->ctx = s;
 	io->param = sub_param;
 	io->read = sub_read;
 	io->write = sub_write;
+	int write = call->method && strcmp(call->method, "GET") != 0;
 	/* the page reads all its parts from one server: a replica that fails
 	 * in one sub-request is not asked by the next */
-	if (r->db == NULL)
+	if (r->db == NULL && !write)
 		r->db = breaker_read_db(c, r);
-	struct portal_req *sub = dispatch_new(c, r->pool, io, r->db);
+	struct portal_req *sub = dispatch_new(c, r->pool, io, write ? c->db : r->db);
+	sub->user = r->user;
 	if (!sub->responded)
 		dispatch_api(c, sub);
-	r->db = sub->db;
+	if (!write)
+		r->db = sub->db;
 	return sub;
 }
 

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "core.h"
+#include "page.h"
 
 extern const struct portal_file core_templates[];
 extern const char core_messages[];
@@ -31,7 +32,7 @@ struct page_tmpl {
 };
 
 static struct page_tmpl *templates;
-static struct json_object *catalogue; /* {"sv": {...}, "da": {...}, "en": {...}} */
+struct json_object *catalogue; /* {"sv": {...}, "da": {...}, "en": {...}} */
 
 static int
 pages_add(const char *owner, const portal_plugin *p, const char *name, const char *text)
@@ -113,7 +114,7 @@ pages_forget(const portal_plugin *p)
 	}
 }
 
-static const struct tmpl *
+const struct tmpl *
 pages_find(const char *owner, const char *name)
 {
 	for (struct page_tmpl *t = templates; t; t = t->next)
@@ -122,19 +123,9 @@ pages_find(const char *owner, const char *name)
 	return NULL;
 }
 
-/* ---- one page ---- */
+/* ---- one page (struct page: page.h) ---- */
 
-struct page {
-	struct core *c;
-	struct portal_req *r;
-	pages_api_fn api; /* the page's parts through the JSON API */
-	const char *lang;
-	const char *module; /* the plugin whose templates are used, or "" */
-	struct json_object *root;
-	struct json_object *labels;
-};
-
-static const struct tmpl *
+const struct tmpl *
 page_partial(void *ctx, const char *name)
 {
 	struct page *pg = ctx;
@@ -148,7 +139,7 @@ page_has_lang(const char *lang)
 	return lang && json_object_object_get_ex(catalogue, lang, NULL);
 }
 
-static const char *
+const char *
 page_lang(struct portal_req *r)
 {
 	const char *q = req_query(r, "lang");
@@ -176,7 +167,7 @@ page_lang(struct portal_req *r)
 	return "en";
 }
 
-static struct json_object *
+struct json_object *
 page_words(const portal_plugin *p, const char *lang)
 {
 	struct json_object *w;
@@ -185,7 +176,7 @@ page_words(const portal_plugin *p, const char *lang)
 	return NULL;
 }
 
-static const char *
+const char *
 page_word(const portal_plugin *p, const char *lang, const char *key, const char *def)
 {
 	struct json_object *w = page_words(p, lang), *v;
@@ -195,7 +186,7 @@ page_word(const portal_plugin *p, const char *lang, const char *key, const char 
 }
 
 /* The outermost context every template sees. */
-static void
+void
 page_root(struct page *pg, const char *current)
 {
 	struct portal_req *r = pg->r;
@@ -252,7 +243,7 @@ page_root(struct page *pg, const char *current)
 	pg->root = root;
 }
 
-static int
+int
 page_render(struct page *pg, const struct tmpl *t, struct json_object *data, struct buf *out)
 {
 	struct tmpl_env env = {pg->lang, pg->r->muni && pg->r->muni->nlanguages ? pg->r->muni->languages[0] : "en",
@@ -295,7 +286,7 @@ page_base(struct page *pg)
 }
 
 /* Wraps `content` in the layout and answers 200/404/... as HTML. */
-static void
+void
 page_send(struct page *pg, int status, const char *title, const char *content, const char *jsonld)
 {
 	struct portal_req *r = pg->r;
@@ -327,7 +318,7 @@ page_send(struct page *pg, int status, const char *title, const char *content, c
 	                                   : "private, no-store");
 }
 
-static void
+void
 page_error(struct page *pg, int status, const char *detail)
 {
 	struct json_object *t = json_object_object_get(catalogue, pg->lang);
@@ -353,7 +344,8 @@ page_error(struct page *pg, int status, const char *detail)
 static struct portal_req *
 page_sub(struct page *pg, const char *path, const char *query)
 {
-	return pg->api(pg->c, pg->r, path, query);
+	struct pages_call call = {.path = path, .query = query};
+	return pg->api(pg->c, pg->r, &call);
 }
 
 /* The page's query arguments for the API, without `lang` (news has a
@@ -621,7 +613,7 @@ page_index(struct page *pg)
 	page_send(pg, 200, title, b.data, NULL);
 }
 
-static void
+void
 page_static(struct portal_req *r, const char *body, const char *type)
 {
 	r->status = 200;
@@ -864,6 +856,10 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 	}
 	if (r->nseg >= 1 && (strcmp(r->seg[0], "static") == 0 || strcmp(r->seg[0], "api") == 0))
 		return PORTAL_DECLINED;
+	if (r->nseg >= 1 && strcmp(r->seg[0], "edit") == 0)
+		return edit_dispatch(&pg);
+	if (r->nseg == 1 && account_dispatch(&pg) == PORTAL_DONE)
+		return PORTAL_DONE;
 	if (r->nseg >= 1 && (r->muni = conf_municipality(c->conf, r->seg[0])) == NULL) {
 		/* a mistyped address gets a page, not JSON */
 		pg.lang = page_lang(r);

@@ -1,0 +1,60 @@
+/*
+ * page.h - what the web layer's parts share (pages.c, the editor, sign-in):
+ * one page being made, the templates and the words.  Not for plugins, not
+ * for the server layer (core.h says what they may call).
+ */
+#ifndef PAGE_H
+#define PAGE_H
+
+#include "core.h"
+
+struct page {
+	struct core *c;
+	struct portal_req *r;
+	pages_api_fn api; /* the page's parts (and the editor's writes) through the JSON API */
+	const char *lang;
+	const char *module; /* the plugin whose templates are used, or "" */
+	struct json_object *root;
+	struct json_object *labels;
+};
+
+extern struct json_object *catalogue; /* the core's words: {"sv": {...}, "da": ..., "en": ...} */
+
+/* A template of `owner` (a plugin's name, or "" for the core's). */
+const struct tmpl *pages_find(const char *owner, const char *name);
+const struct tmpl *page_partial(void *ctx, const char *name);
+/* ?lang=, else Accept-Language, else the municipality's first language. */
+const char *page_lang(struct portal_req *r);
+struct json_object *page_words(const portal_plugin *p, const char *lang);
+const char *page_word(const portal_plugin *p, const char *lang, const char *key, const char *def);
+/* The outermost context every template sees; `current` the module the
+ * menu marks ("" the overview, NULL none). */
+void page_root(struct page *pg, const char *current);
+int page_render(struct page *pg, const struct tmpl *t, struct json_object *data, struct buf *out);
+/* Wraps `content` in the layout and answers `status` as HTML. */
+void page_send(struct page *pg, int status, const char *title, const char *content,
+               const char *jsonld);
+void page_error(struct page *pg, int status, const char *detail);
+void page_static(struct portal_req *r, const char *body, const char *type);
+
+/* ---- account.c: sign-in, sessions, CSRF, users and tokens in the browser ---- */
+/* /login and /logout: PORTAL_DONE when answered, PORTAL_DECLINED when the
+ * path is not theirs. */
+int account_dispatch(struct page *pg);
+/* For every page under /edit/: the session's user in pg->r->user
+ * (PORTAL_OK), or PORTAL_DONE after answering 303 to /login (no or an
+ * expired session) or 503. */
+int account_require(struct page *pg);
+/* For every POST under /edit/ (and /logout): the form's `csrf` field is
+ * the session's token and Origin / Sec-Fetch-Site say the form is this
+ * site's.  PORTAL_OK, or PORTAL_DONE after answering 403. */
+int account_csrf(struct page *pg, const struct form *f);
+/* /edit/{m}/users... and /edit/{m}/tokens...: an admin's pages.
+ * PORTAL_DONE when answered, PORTAL_DECLINED when not theirs. */
+int account_admin(struct page *pg);
+
+/* ---- edit.c: the editor, forms made from each module's declared fields ---- */
+/* Everything under /edit/: PORTAL_DONE. */
+int edit_dispatch(struct page *pg);
+
+#endif /* PAGE_H */
