@@ -16,6 +16,7 @@ struct page {
 	const char *module; /* the plugin whose templates are used, or "" */
 	struct json_object *root;
 	struct json_object *labels;
+	int personal; /* the page is for one person (sign-in, the editor): never cached */
 };
 
 extern struct json_object *catalogue; /* the core's words: {"sv": {...}, "da": ..., "en": ...} */

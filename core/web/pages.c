@@ -313,7 +313,9 @@ page_send(struct page *pg, int status, const char *title, const char *content, c
 	out_header(r, "Referrer-Policy", "strict-origin-when-cross-origin");
 	out_header(r, "Content-Language", pg->lang);
 	out_header(r, "Vary", "Accept-Language, Authorization");
-	out_header(r, "Cache-Control", status == 200 && req_header(r, "Authorization") == NULL
+	/* a signed-in user's pages (the editor, sign-in) are theirs alone */
+	out_header(r, "Cache-Control", status == 200 && req_header(r, "Authorization") == NULL &&
+	                                       r->user == NULL && !pg->personal
 	                                   ? "public, max-age=60"
 	                                   : "private, no-store");
 }
