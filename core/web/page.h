@@ -50,9 +50,32 @@ int account_require(struct page *pg);
  * the session's token and Origin / Sec-Fetch-Site say the form is this
  * site's.  PORTAL_OK, or PORTAL_DONE after answering 403. */
 int account_csrf(struct page *pg, const struct form *f);
-/* /edit/{m}/users... and /edit/{m}/tokens...: an admin's pages.
- * PORTAL_DONE when answered, PORTAL_DECLINED when not theirs. */
+/* For every page under /edit/ after account_require: for /edit/{m}/...
+ * of a configured municipality it sets r->muni and refuses (403 page,
+ * PORTAL_DONE) a user with no role in {m}; it answers /edit/{m}/users and
+ * /edit/{m}/tokens (an admin's pages: 403 for others).  PORTAL_DECLINED
+ * when the page is not theirs (then r->muni is set when {m} is known). */
 int account_admin(struct page *pg);
+/* The signed-in user's role in r->muni (PORTAL_ROLE_NONE without either):
+ * what the editor checks before showing a form (editor) or writing. */
+int account_role(struct page *pg);
+/* PORTAL_OK when account_role(pg) >= role, else PORTAL_DONE after a 403
+ * page ("You do not have access to this page"). */
+int account_need(struct page *pg, int role);
+/* After page_root: root.user = {name, email, csrf} of the signed-in user,
+ * for the sign-out form (templates/account_bar.html). */
+void account_root(struct page *pg);
+/* The value of cookie `name` in a Cookie header (the first of that name):
+ * 1 with it in out, 0 when absent, malformed (not RFC 6265
+ * cookie-octets), empty, or not shorter than outlen; a header longer than
+ * 8 KiB is not looked at. */
+int account_cookie_get(const char *header, const char *name, char *out, size_t outlen);
+/* The request came over https (REQUEST_SCHEME https, or HTTPS on). */
+int account_secure(struct portal_req *r);
+/* A Set-Cookie value: HttpOnly, SameSite, Path, Max-Age, Secure behind
+ * https. */
+const char *account_cookie_line(struct portal_req *r, const char *name, const char *value,
+                                const char *path, const char *samesite, long max_age);
 
 /* ---- edit.c: the editor, forms made from each module's declared fields ---- */
 /* Everything under /edit/: PORTAL_DONE. */
