@@ -54,6 +54,19 @@ int account_csrf(struct page *pg, const struct form *f);
  * PORTAL_DONE when answered, PORTAL_DECLINED when not theirs. */
 int account_admin(struct page *pg);
 
+/* ---- form_doc.c: forms made from declared fields, and back ---- */
+/* The item document a form describes (names are the JSON paths of
+ * `fields`; dates as X.year/X.month/X.day or X), owned by the request;
+ * names that are no field are recorded as field errors. */
+struct json_object *form_doc(struct portal_req *r, const struct portal_field *fields,
+                             const struct form *f);
+/* The inverse: {path: text} of `doc` as a form shows it. */
+struct json_object *form_values(struct portal_req *r, const struct portal_field *fields,
+                                struct json_object *doc);
+/* A validator's English message in `lang` (sv, da; en and unknown
+ * messages unchanged), request memory. */
+const char *msg_translate(struct pool *p, const char *lang, const char *english);
+
 /* ---- edit.c: the editor, forms made from each module's declared fields ---- */
 /* Everything under /edit/: PORTAL_DONE. */
 int edit_dispatch(struct page *pg);
