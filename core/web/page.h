@@ -37,6 +37,8 @@ void page_send(struct page *pg, int status, const char *title, const char *conte
                const char *jsonld);
 void page_error(struct page *pg, int status, const char *detail);
 void page_static(struct portal_req *r, const char *body, const char *type);
+/* "base" in the root: the start of absolute links, from the configuration. */
+void page_base(struct page *pg);
 
 /* ---- account.c: sign-in, sessions, CSRF, users and tokens in the browser ---- */
 /* /login and /logout: PORTAL_DONE when answered, PORTAL_DECLINED when the
