@@ -732,6 +732,11 @@ void idem_purge(struct core *c, struct portal_req *r);
 int audit_record(struct portal_req *r, const char *action, long long id, struct json_object *before,
                  struct json_object *after);
 void audit_list(struct core *c, struct portal_req *r);
+/* One item's history, newest first: [{"id", "at", "action", "user",
+ * "token_id", "before", "after"}] (request memory).  PORTAL_ERROR when the
+ * database failed. */
+int audit_history(struct portal_req *r, const char *slug, const char *module, long long id,
+                  struct json_object **out);
 
 /* ---- tmpl.c: logic-less templates, escaping by default ---- */
 enum tmpl_mode { TMPL_TEXT, TMPL_HTML, TMPL_XML, TMPL_CSV, TMPL_ICS, TMPL_JSON };

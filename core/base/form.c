@@ -40,6 +40,35 @@ form_name_ok(const char *s)
 }
 
 static int
+form_hex(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Decodes '+' and %XX in place: the length, or -1 for a bad escape. */
+static long
+form_decode(char *s)
+{
+	char *w = s;
+	for (const char *p = s; *p; p++) {
+		if (*p == '+') {
+			*w++ = ' ';
+		} else if (*p == '%') {
+			int hi = form_hex((unsigned char)p[1]), lo = hi < 0 ? -1 : form_hex((unsigned char)p[2]);
+			if (lo < 0)
+				return -1;
+			*w++ = (char)(hi * 16 + lo);
+			p += 2;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+	return (long)(w - s);
+}
+
+static int
 form_value_ok(const char *s, size_t n)
 {
 	if (!valid_utf8(s, n) || strlen(s) != n)
@@ -81,7 +110,7 @@ form_parse(struct pool *p, const char *body, size_t len, struct form *f, const c
 		const char *nend = eq ? eq : stop;
 		char *name = pool_strndup(p, s, (size_t)(nend - s));
 		char *value = eq ? pool_strndup(p, eq + 1, (size_t)(stop - eq - 1)) : pool_strdup(p, "");
-		int nlen = req_percent_decode(name, 1), vlen = req_percent_decode(value, 1);
+		long nlen = form_decode(name), vlen = form_decode(value);
 		if (nlen < 0 || vlen < 0) {
 			*detail = "the form is not valid: a bad %-escape";
 			return 400;

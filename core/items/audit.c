@@ -158,3 +158,40 @@ audit_list(struct core *c, struct portal_req *r)
 	}
 	out_json(r, 200, res);
 }
+
+/*
+ * The history of one item, newest first (at most 200 entries): [{"id",
+ * "at", "action", "user" (the browser user's name, or null), "token_id"
+ * (or null), "before", "after"}], owned by the request.  For the editor's
+ * history page; the caller checks the role.
+ */
+int
+audit_history(struct portal_req *r, const char *slug, const char *module, long long id,
+              struct json_object **out)
+{
+	struct portal_stmt *s = db_prepare(
+	    r->core->db, "SELECT a.id, DATE_FORMAT(a.at, '%Y-%m-%d %H:%i:%s'), a.action, u.name, "
+	                 "a.token_id, a.before_doc, a.after_doc FROM audit_log a "
+	                 "LEFT JOIN users u ON u.id = a.user_id "
+	                 "WHERE a.municipality = ? AND a.module = ? AND a.item_id = ? "
+	                 "ORDER BY a.id DESC LIMIT 200");
+	if (s == NULL || db_bind_text(s, 0, slug) != PORTAL_OK || db_bind_text(s, 1, module) != PORTAL_OK ||
+	    db_bind_int(s, 2, id) != PORTAL_OK || db_execute(s) != PORTAL_OK)
+		return PORTAL_ERROR;
+	struct json_object *list = pool_keep_json(r->pool, json_object_new_array());
+	int rc;
+	while ((rc = db_fetch(s)) == 1) {
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "id", json_object_new_string(db_col_text(s, 0)));
+		json_object_object_add(e, "at", json_object_new_string(db_col_text(s, 1)));
+		json_object_object_add(e, "action", json_object_new_string(db_col_text(s, 2)));
+		json_object_object_add(e, "user", db_col_text(s, 3) ? json_object_new_string(db_col_text(s, 3)) : NULL);
+		json_object_object_add(e, "token_id", db_col_is_null(s, 4) ? NULL : json_object_new_int64(db_col_int(s, 4)));
+		json_object_object_add(e, "before", db_col_text(s, 5) ? json_tokener_parse(db_col_text(s, 5)) : NULL);
+		json_object_object_add(e, "after", db_col_text(s, 6) ? json_tokener_parse(db_col_text(s, 6)) : NULL);
+		json_object_array_add(list, e);
+	}
+	db_done(s);
+	*out = list;
+	return rc < 0 ? PORTAL_ERROR : PORTAL_OK;
+}

@@ -37,6 +37,8 @@ void page_send(struct page *pg, int status, const char *title, const char *conte
                const char *jsonld);
 void page_error(struct page *pg, int status, const char *detail);
 void page_static(struct portal_req *r, const char *body, const char *type);
+/* "base" in the root: the start of absolute links, from the configuration. */
+void page_base(struct page *pg);
 
 /* ---- account.c: sign-in, sessions, CSRF, users and tokens in the browser ---- */
 /* /login and /logout: PORTAL_DONE when answered, PORTAL_DECLINED when the
@@ -76,6 +78,19 @@ int account_secure(struct portal_req *r);
  * https. */
 const char *account_cookie_line(struct portal_req *r, const char *name, const char *value,
                                 const char *path, const char *samesite, long max_age);
+
+/* ---- form_doc.c: forms made from declared fields, and back ---- */
+/* The item document a form describes (names are the JSON paths of
+ * `fields`; dates as X.year/X.month/X.day or X), owned by the request;
+ * names that are no field are recorded as field errors. */
+struct json_object *form_doc(struct portal_req *r, const struct portal_field *fields,
+                             const struct form *f);
+/* The inverse: {path: text} of `doc` as a form shows it. */
+struct json_object *form_values(struct portal_req *r, const struct portal_field *fields,
+                                struct json_object *doc);
+/* A validator's English message in `lang` (sv, da; en and unknown
+ * messages unchanged), request memory. */
+const char *msg_translate(struct pool *p, const char *lang, const char *english);
 
 /* ---- edit.c: the editor, forms made from each module's declared fields ---- */
 /* Everything under /edit/: PORTAL_DONE. */
