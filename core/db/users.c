@@ -77,8 +77,9 @@ users_add(struct db *d, const char *email, const char *name, const char *passwor
 	if (s == NULL || db_bind_text(s, 0, mail) || db_bind_text(s, 1, name) ||
 	    db_bind_text(s, 2, hash))
 		return PORTAL_ERROR;
+	int rc = db_execute(s); /* the bound hash is read here: zeroed after */
 	sodium_memzero(hash, sizeof(hash));
-	if (db_execute(s) != PORTAL_OK)
+	if (rc != PORTAL_OK)
 		return db_is_duplicate(s) ? 0 : PORTAL_ERROR;
 	long long id = db_insert_id(s);
 	db_done(s);
