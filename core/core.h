@@ -355,8 +355,9 @@ int users_roles(struct db *d, struct auth_user *u); /* u->id's roles into u */
 struct json_object *users_list(struct db *d, const char *municipality);
 void users_random(char out[USERS_SESSION_ID_LEN + 1]); /* 32 random bytes, base64url */
 /* A new session of max_seconds at most: its id (for the cookie) and CSRF
- * token. */
-int users_session_new(struct db *d, long long user_id, int max_seconds,
+ * token.  Deletes up to 100 ended sessions (idle_seconds unused, or past
+ * their end) on the way. */
+int users_session_new(struct db *d, long long user_id, int idle_seconds, int max_seconds,
                       char id[USERS_SESSION_ID_LEN + 1], char csrf[USERS_SESSION_ID_LEN + 1]);
 /* The live session `id` (the cookie's value): 1 with u filled (roles,
  * csrf) and *stale set when last_seen is over a minute old; 0 when there

@@ -37,6 +37,7 @@ CREATE TABLE sessions (
   PRIMARY KEY (id_hash),
   KEY sessions_user (user_id),
   KEY sessions_expiry (expires_at),
+  KEY sessions_seen (last_seen),
   CONSTRAINT sessions_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 

@@ -421,7 +421,7 @@ account_login(struct page *pg)
 	if (account_cookie(r, ACCOUNT_SESSION_COOKIE, old))
 		users_session_end(d, old);
 	users_throttle_clear(d, email);
-	if (users_session_new(d, id, c->conf->session_max, sid, csrf) != PORTAL_OK)
+	if (users_session_new(d, id, c->conf->session_idle, c->conf->session_max, sid, csrf) != PORTAL_OK)
 		return account_unavailable(pg);
 	log_msg(PORTAL_LOG_INFO, r->request_id, "signed in: user %lld", id);
 	out_header(r, "Set-Cookie", account_cookie_line(r, ACCOUNT_SESSION_COOKIE, sid, "/", "Lax",
