@@ -831,6 +831,7 @@ account_admin(struct page *pg)
 	if (d == NULL)
 		return account_unavailable(pg);
 	account_page(pg);
+	account_root(pg);
 	struct json_object *data = account_admin_data(pg, users ? "users" : "tokens");
 	if (get) {
 		account_str(data, "role", "editor");
