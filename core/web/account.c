@@ -178,6 +178,9 @@ account_render(struct page *pg, int status, const char *name, struct json_object
 	struct buf b;
 	account_page(pg);
 	buf_init(&b, pg->r->pool);
+	/* GOV.UK: a page with errors says so first in its title */
+	if (json_object_object_get_ex(d, "errors", NULL))
+		title = pool_printf(pg->r->pool, "%s: %s", account_word(pg, "acct_error_prefix"), title);
 	if (page_render(pg, pages_find("", name), d, &b) != PORTAL_OK) {
 		page_error(pg, 500, NULL);
 		return;
