@@ -35,14 +35,22 @@ static struct json_object *edit_words_all; /* edit_words.json, parsed once */
 
 /* ---- words ---- */
 
-static const char *
-ew(struct page *pg, const char *key)
+/* edit_words.json, parsed at its first use (in each worker; it lives as
+ * long as the process). */
+static struct json_object *
+ew_all(void)
 {
 	if (edit_words_all == NULL)
 		edit_words_all = json_tokener_parse(core_edit_words);
+	return edit_words_all;
+}
+
+static const char *
+ew(struct page *pg, const char *key)
+{
 	struct json_object *l, *v;
-	if ((json_object_object_get_ex(edit_words_all, pg->lang, &l) ||
-	     json_object_object_get_ex(edit_words_all, "en", &l)) &&
+	if ((json_object_object_get_ex(ew_all(), pg->lang, &l) ||
+	     json_object_object_get_ex(ew_all(), "en", &l)) &&
 	    json_object_object_get_ex(l, key, &v))
 		return json_object_get_string(v);
 	return key;
@@ -57,9 +65,7 @@ ew_field(struct page *pg, const portal_plugin *p, const char *name)
 	struct json_object *f, *l, *v;
 	if (w)
 		return w;
-	if (edit_words_all == NULL)
-		edit_words_all = json_tokener_parse(core_edit_words);
-	if (json_object_object_get_ex(edit_words_all, "fields", &f) &&
+	if (json_object_object_get_ex(ew_all(), "fields", &f) &&
 	    (json_object_object_get_ex(f, pg->lang, &l) || json_object_object_get_ex(f, "en", &l)) &&
 	    json_object_object_get_ex(l, name, &v))
 		return json_object_get_string(v);
@@ -81,7 +87,7 @@ ew_code(struct page *pg, const portal_plugin *p, const char *code)
 	struct json_object *c, *l, *v;
 	if (w)
 		return w;
-	if (json_object_object_get_ex(edit_words_all, "codes", &c) &&
+	if (json_object_object_get_ex(ew_all(), "codes", &c) &&
 	    (json_object_object_get_ex(c, pg->lang, &l) || json_object_object_get_ex(c, "en", &l)) &&
 	    json_object_object_get_ex(l, code, &v))
 		return json_object_get_string(v);
