@@ -642,6 +642,33 @@ ed_checkboxes(struct ed *e, const struct portal_field *f, const char *path,
 		esc(&e->b, label);
 		buf_puts(&e->b, "</label></div>\n");
 	}
+	/* a value that is no choice (an item beyond the first 100, or one the
+	 * user may not see) stays chosen, shown as it is */
+	size_t extra = n, plen = strlen(path);
+	json_object_object_foreach(e->vals, key, val) {
+		const char *v = json_object_get_string(val);
+		if (strncmp(key, path, plen) != 0 || key[plen] != '[' || *v == '\0')
+			continue;
+		int known = 0;
+		for (size_t i = 0; i < n && !known; i++)
+			known = strcmp(v, values ? values[i]
+			                         : json_object_get_string(json_object_object_get(
+			                               json_object_array_get_idx(opts, i), "id"))) == 0;
+		if (known)
+			continue;
+		const char *p = pool_printf(e->r->pool, "%s[%zu]", path, extra++);
+		buf_puts(&e->b, "<div class=\"checkbox\"><input type=\"checkbox\" checked name=\"");
+		esc(&e->b, p);
+		buf_puts(&e->b, "\" value=\"");
+		esc(&e->b, v);
+		buf_puts(&e->b, "\" id=\"f-");
+		esc(&e->b, p);
+		buf_puts(&e->b, "\"> <label for=\"f-");
+		esc(&e->b, p);
+		buf_puts(&e->b, "\">");
+		esc(&e->b, v);
+		buf_puts(&e->b, "</label></div>\n");
+	}
 	buf_puts(&e->b, "</div>\n</fieldset>\n</div>\n");
 }
 
