@@ -58,4 +58,23 @@ int account_admin(struct page *pg);
 /* Everything under /edit/: PORTAL_DONE. */
 int edit_dispatch(struct page *pg);
 
+/* ---- form_doc.c: a posted form as the item's JSON document, and back ---- */
+/* The document the form `f` gives for an item of `fields`, a new object
+ * the request keeps (pool_keep_json): names are JSON paths
+ * ("partner.name", "agreements[0].date", "description.sv", a date's
+ * "X.year"/"X.month"/"X.day"), empty inputs are left out, arrays
+ * compacted in index order, strict decimals made numbers.  A name that is
+ * no field (nor "_...", "csrf", "version") and a date with a day but no
+ * month or a month but no year are field errors (out_field_error), left
+ * out of the document. */
+struct json_object *form_doc(struct portal_req *r, const struct portal_field *fields,
+                             const struct form *f);
+/* The form's values for document `doc`: a flat object {name: text}
+ * (dates split into X.year/X.month/X.day, booleans "true"/"false",
+ * numbers in their shortest form, arrays by index; PF_READONLY members
+ * left out), kept by the request, such that form_doc of them gives `doc`
+ * again for a valid document. */
+struct json_object *form_values(struct portal_req *r, const struct portal_field *fields,
+                                struct json_object *doc);
+
 #endif /* PAGE_H */
