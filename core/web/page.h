@@ -77,4 +77,17 @@ struct json_object *form_doc(struct portal_req *r, const struct portal_field *fi
 struct json_object *form_values(struct portal_req *r, const struct portal_field *fields,
                                 struct json_object *doc);
 
+/* ---- translate.c: the validators' messages in the reader's language ---- */
+/* `english` (a message of the API's problem+json errors) in `lang` ("sv",
+ * "da"; a region such as "sv-FI" counts as its language) by the patterns
+ * of core/web/validation.json, in pool p; `english` itself for "en", an
+ * unknown language or a message no pattern matches. */
+const char *msg_translate(struct pool *p, const char *lang, const char *english);
+/* The table, parsed once (msg_translate calls it): PORTAL_OK, or
+ * PORTAL_ERROR when validation.json is no JSON object. */
+int msg_init(void);
+/* The printf placeholders (%s, %zu, %.0f, ...) in fmt; with lit, the n+1
+ * literal pieces around them, malloc'd, at most max.  For the tests. */
+size_t msg_placeholders(const char *fmt, char **lit, size_t max);
+
 #endif /* PAGE_H */
