@@ -244,8 +244,12 @@ fd_number(const char *s, int frac)
 	memcpy(buf, s, n + 1);
 	if (sep)
 		buf[sep - s] = '.';
-	/* shown as typed (59.3, not 59.299999999999997) */
-	return json_object_new_double_s(strtod(buf, NULL), buf);
+	/* shown as typed (59.3, not 59.299999999999997) when that is JSON's
+	 * form of a number (no leading zero) */
+	double x = strtod(buf, NULL);
+	if (d[0] == '0' && d[1] != '.' && d[1] != ',')
+		return json_object_new_double(x);
+	return json_object_new_double_s(x, buf);
 }
 
 /* A scalar's value from the text typed, or NULL when it is absent. */

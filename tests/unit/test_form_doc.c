@@ -105,6 +105,9 @@ test_scalars(void)
 	      "PF_INT out of range: the string");
 	T_STR(doc("partner.lat=59,3&partner.lon=15.25"),
 	      "{\"partner\":{\"lat\":59.3,\"lon\":15.25}}", "PF_NUMBER with a decimal comma or point");
+	T_STR(doc("partner.lat=059,30&partner.lon=-0,5"),
+	      "{\"partner\":{\"lat\":59.299999999999997,\"lon\":-0.5}}",
+	      "PF_NUMBER with a leading zero: a number, shown as JSON's");
 	T_STR(doc("partner.lat=60"), "{\"partner\":{\"lat\":60}}", "PF_NUMBER integral: an int");
 	T_STR(doc("partner.lat=-0.5"), "{\"partner\":{\"lat\":-0.5}}", "PF_NUMBER negative");
 	T_STR(doc("partner.lat=59%2C"), "{\"partner\":{\"lat\":\"59,\"}}",
