@@ -18,6 +18,8 @@
 
 extern const char core_validation[];
 
+#define MSG_MAX 1000 /* bytes of a message translated */
+
 /* A format split at its placeholders: n+1 literal pieces around n holes. */
 struct msg_pat {
 	char **lit;
@@ -144,7 +146,9 @@ msg_piece(struct pool *pl, const char *lang, const char *s, size_t n)
 const char *
 msg_translate(struct pool *pl, const char *lang, const char *english)
 {
-	if (english == NULL || lang == NULL || msg_init() != PORTAL_OK)
+	/* the validators' messages are short; a long one is not matched (the
+	 * matcher's backtracking is quadratic in the worst case) */
+	if (english == NULL || lang == NULL || strlen(english) > MSG_MAX || msg_init() != PORTAL_OK)
 		return english;
 	char l[4] = "";
 	size_t ln = strcspn(lang, "-_");

@@ -5,7 +5,8 @@
  * form_get (names unique), each value valid UTF-8 of at most
  * FORM_MAX_VALUE bytes; a refusal has a status the editor answers and a
  * detail; form_doc gives an object, and form_doc of its form_values gives
- * an object again. */
+ * an object again; every field error form_doc makes has a Swedish text;
+ * msg_translate of the input (as a message) gives valid UTF-8. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,9 +83,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (!json_object_is_type(form_doc(r, fields, &g), json_type_object))
 			abort();
+		for (size_t i = 0; r->errors && i < json_object_array_length(r->errors); i++) {
+			struct json_object *e = json_object_array_get_idx(r->errors, i), *m;
+			if (!json_object_object_get_ex(e, "message", &m))
+				abort();
+			const char *en = json_object_get_string(m), *sv = msg_translate(&pool, "sv", en);
+			if (sv == en || !valid_utf8(sv, strlen(sv)))
+				abort(); /* form_doc's messages are all in the table */
+		}
 	} else if ((st != 400 && st != 413 && st != 422) || detail == NULL || *detail == '\0' ||
 	           !valid_utf8(detail, strlen(detail))) {
 		abort();
+	}
+	/* the input as a message: translated or itself, valid UTF-8 either way */
+	if (size <= 400 && valid_utf8((const char *)data, size) && memchr(data, 0, size) == NULL) {
+		char *m = pool_strndup(&pool, (const char *)data, size);
+		const char *t = msg_translate(&pool, size % 2 ? "da" : "sv", m);
+		if (t == NULL || !valid_utf8(t, strlen(t)))
+			abort();
 	}
 	pool_reset(&pool);
 	return 0;

@@ -133,6 +133,10 @@ test_messages(void)
 	T_OK(sv(odd) == odd, "an unknown message stays English");
 	T_STR(sv("is required!"), "is required!", "patterns are anchored at the end");
 	T_STR(sv("it is required"), "it is required", "... and at the start");
+	char *longmsg = pool_alloc(&pool, 1200);
+	memcpy(longmsg, "must be one of: ", 16);
+	memset(longmsg + 16, 'a', 1100);
+	T_OK(sv(longmsg) == longmsg, "a message over 1000 bytes stays English (bounded matching)");
 	T_STR(sv("must be one of: "), "måste vara ett av alternativen: ", "a placeholder may match nothing");
 	T_STR(sv("must be at most 5% bytes long (is %s)"),
 	      "får vara högst 5% byte lång (nu %s); korta texten",
