@@ -1,6 +1,8 @@
 /* translate.c: the validators' English messages in Swedish and Danish by
  * the patterns of core/web/validation.json (read here from the file, as
  * the binary embeds it). */
+#include <ctype.h>
+#include <glob.h>
 #include <stdlib.h>
 
 #include "web/page.h"
@@ -208,6 +210,121 @@ test_validator(void)
 	     seen.missing);
 }
 
+/* The string literal(s) that are all of s[0..n) ("a" "b" joined, C
+ * escapes decoded), or NULL when it is anything else. */
+static char *
+literal(const char *s, size_t n)
+{
+	char *out = pool_alloc(&pool, n + 1), *w = out;
+	size_t i = 0;
+	int any = 0;
+	for (;;) {
+		while (i < n && isspace((unsigned char)s[i]))
+			i++;
+		if (i == n)
+			break;
+		if (s[i] != '"')
+			return NULL;
+		for (i++; i < n && s[i] != '"'; i++) {
+			if (s[i] == '\\' && i + 1 < n) {
+				i++;
+				*w++ = s[i] == 'n' ? '\n' : s[i] == 't' ? '\t' : s[i];
+			} else {
+				*w++ = s[i];
+			}
+		}
+		if (i == n)
+			return NULL;
+		i++;
+		any = 1;
+	}
+	*w = '\0';
+	return any ? out : NULL;
+}
+
+/* The third argument of each call of field_error (api->field_error,
+ * out_field_error) and verr in `text` when it is a string literal. */
+static void
+messages_in(const char *file, const char *text, int *n, int *missing)
+{
+	static const char *const calls[] = {"field_error(", "verr(", NULL};
+	/* formats whose printed forms are in the table one by one */
+	static const char *const made[] = {"must not contain control characters%s", NULL};
+	for (const char *const *c = calls; *c; c++) {
+		for (const char *p = strstr(text, *c); p; p = strstr(p + 1, *c)) {
+			if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_') && strcmp(*c, "verr(") == 0)
+				continue;
+			const char *a = p + strlen(*c), *start[4] = {a, NULL, NULL, NULL};
+			int depth = 0, arg = 0;
+			const char *q = a;
+			for (; *q && arg < 3; q++) {
+				if (*q == '"' || *q == '\'') {
+					char quote = *q;
+					for (q++; *q && *q != quote; q++)
+						if (*q == '\\' && q[1])
+							q++;
+					if (!*q)
+						break;
+				} else if (*q == '(') {
+					depth++;
+				} else if (*q == ')') {
+					if (depth-- == 0)
+						break;
+				} else if (*q == ',' && depth == 0) {
+					start[++arg] = q + 1;
+				}
+			}
+			if (start[2] == NULL)
+				continue;
+			const char *end = start[3] ? start[3] - 1 : q;
+			char *fmt = literal(start[2], (size_t)(end - start[2]));
+			if (fmt == NULL)
+				continue;
+			int skip = 0;
+			for (const char *const *m = made; *m; m++)
+				skip |= strcmp(*m, fmt) == 0;
+			if (skip)
+				continue;
+			(*n)++;
+			if (sv(fmt) == fmt || da(fmt) == fmt) {
+				(*missing)++;
+				printf("#   %s: no pattern in core/web/validation.json for \"%s\"\n", file, fmt);
+			}
+		}
+	}
+}
+
+/* Every literal message of the core's and the plugins' sources. */
+static void
+test_sources(void)
+{
+	glob_t g;
+	int n = 0, missing = 0;
+	if (glob("core/*/*.c", 0, NULL, &g) != 0 || glob("plugins/*/*.c", GLOB_APPEND, NULL, &g) != 0) {
+		T_OK(0, "the sources are found (run from the repository)");
+		return;
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "r");
+		if (f == NULL)
+			continue;
+		struct buf b;
+		buf_init(&b, &pool);
+		char chunk[4096];
+		size_t k;
+		while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			buf_add(&b, chunk, k);
+		fclose(f);
+		if (b.data)
+			messages_in(g.gl_pathv[i], b.data, &n, &missing);
+	}
+	globfree(&g);
+	T_OK(n > 60 && missing == 0,
+	     "each of the %d messages in field_error and verr calls of core/ and plugins/ has a "
+	     "pattern (%d missing: add them to core/web/validation.json)",
+	     n, missing);
+}
+
 int
 main(void)
 {
@@ -215,6 +332,7 @@ main(void)
 	test_table();
 	test_messages();
 	test_validator();
+	test_sources();
 	pool_destroy(&pool);
 	return T_DONE();
 }
