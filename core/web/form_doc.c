@@ -285,7 +285,7 @@ fd_scalar_value(struct pool *p, enum portal_ftype t, const char *v)
 	return *v ? json_object_new_string(v) : NULL;
 }
 
-/* A one- or two-digit month or day made two digits; anything else kept. */
+/* A one-digit month or day made two digits; anything else kept as typed. */
 static const char *
 fd_pad(struct pool *p, const char *s)
 {
@@ -313,13 +313,11 @@ fd_date(struct portal_req *r, const char *path, const struct fd_name *v, size_t 
 		else
 			day = t;
 	}
-	if (!parts) {
+	int y = year && *year, m = month && *month, dd = day && *day;
+	if (!parts || (!y && !m && !dd)) { /* the one input, if any */
 		const char *t = whole ? fd_trim(r->pool, whole) : "";
 		return *t ? json_object_new_string(t) : NULL;
 	}
-	int y = year && *year, m = month && *month, dd = day && *day;
-	if (!y && !m && !dd)
-		return NULL;
 	if (!y || (dd && !m)) {
 		out_field_error(r, path,
 		                !y && dd && !m ? "give the year and month too, not only the day"

@@ -144,6 +144,10 @@ test_dates(void)
 	      "{\"start_date\":\"24-01-02\"}", "a short year kept as typed");
 	T_STR(doc("start_date=+1992-05+"), "{\"start_date\":\"1992-05\"}", "one input: the whole date");
 	T_STR(doc("start_date="), "{}", "one input empty: absent");
+	T_STR(doc("start_date=2001&start_date.year=1992&start_date.month="),
+	      "{\"start_date\":\"1992\"}", "parts and the one input: the parts");
+	T_STR(doc("start_date=2001&start_date.year=&start_date.month="),
+	      "{\"start_date\":\"2001\"}", "empty parts and the one input: the one input");
 	T_STR(doc("agreements[0].date.year=2001&agreements[0].date.month=2&agreements[0].kind=x"),
 	      "{\"agreements\":[{\"date\":\"2001-02\",\"kind\":\"x\"}]}", "a date in an array");
 	T_STR(doc("agreements[4].date.day=2&agreements[4].kind=x"),
@@ -302,6 +306,36 @@ test_values(void)
 	round_trip("{\"public\":false,\"start_date\":\"2024-02-29\"}", "false and a full date");
 }
 
+static void
+sink_error(void *ctx, const char *field, const char *msg)
+{
+	out_field_error(ctx, field, msg);
+}
+
+/* A form through form_doc and the schema checker, as the editor will: the
+ * messages name the inputs' paths. */
+static void
+test_validated(void)
+{
+	struct form f;
+	const char *detail;
+	const char *body = "partner.name=X&kind=twin_town&start_date.year=2024&start_date.month=13&"
+	                   "count=4.5&public=yes&ids[3]=x&partner.lat=91&agreements[2].date.year=2001";
+	fresh();
+	form_parse(&pool, body, strlen(body), &f, &detail);
+	struct json_object *d = form_doc(r, fields, &f);
+	struct valid_sink sink = {r, sink_error};
+	valid_doc(fields, d, "", &sink);
+	T_STR(errors(),
+	      "[{\"field\":\"partner.lat\",\"message\":\"must be a number from -90 to 90\"},"
+	      "{\"field\":\"start_date\",\"message\":\"must be a real date as YYYY, YYYY-MM or YYYY-MM-DD\"},"
+	      "{\"field\":\"agreements[0].kind\",\"message\":\"is required\"},"
+	      "{\"field\":\"public\",\"message\":\"must be true or false, not a string\"},"
+	      "{\"field\":\"ids[0]\",\"message\":\"must be an integer, not a string\"},"
+	      "{\"field\":\"count\",\"message\":\"must be an integer, not a string\"}]",
+	      "the schema checker names the inputs of a form_doc document");
+}
+
 int
 main(void)
 {
@@ -311,6 +345,7 @@ main(void)
 	test_maps_arrays();
 	test_names();
 	test_values();
+	test_validated();
 	pool_destroy(&pool);
 	return T_DONE();
 }
