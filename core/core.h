@@ -477,12 +477,15 @@ struct form_pair {
 	char *name, *value; /* decoded, valid UTF-8; names unique */
 };
 struct form {
-	struct form_pair *pairs;
+	struct form_pair *pairs; /* in the body's order */
 	size_t n;
+	struct form_pair **sorted; /* by name, for form_get (NULL: it searches pairs) */
 };
 /* Parses a body: 0, or 400 (bad escape, invalid UTF-8, control
  * characters), 413 (too large) or 422 (too many fields, a name that is no
- * field path, too deep, twice) with *detail saying which. */
+ * field path, too deep, twice) with *detail saying which.  A name is a
+ * field path: SEG ("." SEG | "[" INDEX "]")*, SEG of [A-Za-z0-9_:-], INDEX
+ * at most 9 digits without a leading zero. */
 int form_parse(struct pool *p, const char *body, size_t len, struct form *f, const char **detail);
 const char *form_get(const struct form *f, const char *name); /* NULL when absent */
 /* The request's form body (Content-Type checked: 415), as form_parse. */

@@ -35,14 +35,22 @@ static struct json_object *edit_words_all; /* edit_words.json, parsed once */
 
 /* ---- words ---- */
 
-static const char *
-ew(struct page *pg, const char *key)
+/* edit_words.json, parsed at its first use (in each worker; it lives as
+ * long as the process). */
+static struct json_object *
+ew_all(void)
 {
 	if (edit_words_all == NULL)
 		edit_words_all = json_tokener_parse(core_edit_words);
+	return edit_words_all;
+}
+
+static const char *
+ew(struct page *pg, const char *key)
+{
 	struct json_object *l, *v;
-	if ((json_object_object_get_ex(edit_words_all, pg->lang, &l) ||
-	     json_object_object_get_ex(edit_words_all, "en", &l)) &&
+	if ((json_object_object_get_ex(ew_all(), pg->lang, &l) ||
+	     json_object_object_get_ex(ew_all(), "en", &l)) &&
 	    json_object_object_get_ex(l, key, &v))
 		return json_object_get_string(v);
 	return key;
@@ -57,9 +65,7 @@ ew_field(struct page *pg, const portal_plugin *p, const char *name)
 	struct json_object *f, *l, *v;
 	if (w)
 		return w;
-	if (edit_words_all == NULL)
-		edit_words_all = json_tokener_parse(core_edit_words);
-	if (json_object_object_get_ex(edit_words_all, "fields", &f) &&
+	if (json_object_object_get_ex(ew_all(), "fields", &f) &&
 	    (json_object_object_get_ex(f, pg->lang, &l) || json_object_object_get_ex(f, "en", &l)) &&
 	    json_object_object_get_ex(l, name, &v))
 		return json_object_get_string(v);
@@ -67,6 +73,28 @@ ew_field(struct page *pg, const portal_plugin *p, const char *name)
 	for (char *c = s; *c; c++)
 		if (*c == '_')
 			*c = ' ';
+	if (*s >= 'a' && *s <= 'z')
+		*s = (char)(*s - 'a' + 'A');
+	return s;
+}
+
+/* A code's word ("labour_market"): the module's, else the editor's, else
+ * the code made readable. */
+static const char *
+ew_code(struct page *pg, const portal_plugin *p, const char *code)
+{
+	const char *w = page_word(p, pg->lang, code, NULL);
+	struct json_object *c, *l, *v;
+	if (w)
+		return w;
+	if (json_object_object_get_ex(ew_all(), "codes", &c) &&
+	    (json_object_object_get_ex(c, pg->lang, &l) || json_object_object_get_ex(c, "en", &l)) &&
+	    json_object_object_get_ex(l, code, &v))
+		return json_object_get_string(v);
+	char *s = pool_strdup(pg->r->pool, code);
+	for (char *x = s; *x; x++)
+		if (*x == '_')
+			*x = ' ';
 	if (*s >= 'a' && *s <= 'z')
 		*s = (char)(*s - 'a' + 'A');
 	return s;
@@ -338,7 +366,7 @@ ed_select(struct ed *e, const char *path, const char *const *values, struct json
 			found = 1;
 		}
 		buf_puts(&e->b, ">");
-		esc(&e->b, page_word(e->p, e->pg->lang, values[i], values[i]));
+		esc(&e->b, ew_code(e->pg, e->p, values[i]));
 		buf_puts(&e->b, "</option>\n");
 	}
 	for (size_t i = 0; opts && i < json_object_array_length(opts); i++) {
@@ -592,7 +620,7 @@ ed_checkboxes(struct ed *e, const struct portal_field *f, const char *path,
 		const char *v, *label;
 		if (values) {
 			v = values[i];
-			label = page_word(e->p, e->pg->lang, v, v);
+			label = ew_code(e->pg, e->p, v);
 		} else {
 			struct json_object *o = json_object_array_get_idx(opts, i);
 			v = json_object_get_string(json_object_object_get(o, "id"));
@@ -612,6 +640,33 @@ ed_checkboxes(struct ed *e, const struct portal_field *f, const char *path,
 		esc(&e->b, p);
 		buf_puts(&e->b, "\">");
 		esc(&e->b, label);
+		buf_puts(&e->b, "</label></div>\n");
+	}
+	/* a value that is no choice (an item beyond the first 100, or one the
+	 * user may not see) stays chosen, shown as it is */
+	size_t extra = n, plen = strlen(path);
+	json_object_object_foreach(e->vals, key, val) {
+		const char *v = json_object_get_string(val);
+		if (strncmp(key, path, plen) != 0 || key[plen] != '[' || *v == '\0')
+			continue;
+		int known = 0;
+		for (size_t i = 0; i < n && !known; i++)
+			known = strcmp(v, values ? values[i]
+			                         : json_object_get_string(json_object_object_get(
+			                               json_object_array_get_idx(opts, i), "id"))) == 0;
+		if (known)
+			continue;
+		const char *p = pool_printf(e->r->pool, "%s[%zu]", path, extra++);
+		buf_puts(&e->b, "<div class=\"checkbox\"><input type=\"checkbox\" checked name=\"");
+		esc(&e->b, p);
+		buf_puts(&e->b, "\" value=\"");
+		esc(&e->b, v);
+		buf_puts(&e->b, "\" id=\"f-");
+		esc(&e->b, p);
+		buf_puts(&e->b, "\"> <label for=\"f-");
+		esc(&e->b, p);
+		buf_puts(&e->b, "\">");
+		esc(&e->b, v);
 		buf_puts(&e->b, "</label></div>\n");
 	}
 	buf_puts(&e->b, "</div>\n</fieldset>\n</div>\n");
@@ -913,29 +968,38 @@ ed_index(struct ed *e, const struct conf_municipality *only)
 
 /* ---- a module's items ---- */
 
+/* Percent-encodes `s` as a query argument's value. */
+static void
+ed_url_part(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '-' || *s == '_' || *s == '.')
+			buf_add(b, s, 1);
+		else
+			buf_printf(b, "%%%02X", (unsigned char)*s);
+	}
+}
+
 static void
 ed_list(struct ed *e)
 {
 	struct portal_req *r = e->r;
-	const char *cursor = req_query(r, "cursor");
-	struct pages_call call = {
-	    .path = pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, e->p->name),
-	    .query = cursor ? pool_printf(r->pool, "limit=50&cursor=%s", cursor) : "limit=50"};
-	/* the cursor is the API's own text: put it back encoded */
+	const char *cursor = req_query(r, "cursor"), *q = req_query(r, "q");
+	struct buf qs;
+	buf_init(&qs, r->pool);
+	buf_puts(&qs, "limit=50");
 	if (cursor) {
-		struct buf q;
-		buf_init(&q, r->pool);
-		buf_puts(&q, "limit=50&cursor=");
-		for (const char *s = cursor; *s; s++) {
-			if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-			    *s == '-' || *s == '_' || *s == '.')
-				buf_add(&q, s, 1);
-			else
-				buf_printf(&q, "%%%02X", (unsigned char)*s);
-		}
-		buf_add(&q, "", 1);
-		call.query = q.data;
+		buf_puts(&qs, "&cursor=");
+		ed_url_part(&qs, cursor);
 	}
+	if (q && *q) {
+		buf_puts(&qs, "&q=");
+		ed_url_part(&qs, q);
+	}
+	buf_add(&qs, "", 1);
+	struct pages_call call = {
+	    .path = pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, e->p->name), .query = qs.data};
 	struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
 	struct json_object *items = NULL, *next = NULL;
 	if (sub->status != 200 || sub->resp_json == NULL ||
@@ -959,6 +1023,15 @@ ed_list(struct ed *e)
 		esc(&e->b, ew(e->pg, "read_only"));
 		buf_puts(&e->b, "</p>\n");
 	}
+	buf_puts(&e->b, "<form method=\"get\" class=\"search\" role=\"search\" action=\"");
+	esc(&e->b, e->base);
+	buf_puts(&e->b, "/\"><label class=\"label\" for=\"f-q\">");
+	esc(&e->b, ew(e->pg, "search"));
+	buf_puts(&e->b, "</label>\n<input class=\"input width-20\" type=\"search\" id=\"f-q\" name=\"q\" value=\"");
+	esc(&e->b, q ? q : "");
+	buf_puts(&e->b, "\"> <button class=\"button button-secondary\" type=\"submit\">");
+	esc(&e->b, ew(e->pg, "search_button"));
+	buf_puts(&e->b, "</button></form>\n");
 	size_t n = json_object_array_length(items);
 	if (n == 0) {
 		buf_puts(&e->b, "<p>");
@@ -987,7 +1060,7 @@ ed_list(struct ed *e)
 			esc(&e->b, ed_title(e->pg, e->p, it));
 			buf_puts(&e->b, "</a></td><td>");
 			if (st)
-				esc(&e->b, page_word(e->p, e->pg->lang, st, st));
+				esc(&e->b, ew_code(e->pg, e->p, st));
 			buf_puts(&e->b, "</td><td>");
 			esc(&e->b, up ? up : "");
 			buf_puts(&e->b, "</td></tr>\n");
@@ -998,14 +1071,15 @@ ed_list(struct ed *e)
 		buf_puts(&e->b, "<p><a href=\"");
 		esc(&e->b, e->base);
 		buf_puts(&e->b, "/?cursor=");
-		const char *cur = json_object_get_string(next);
-		for (const char *s = cur; *s; s++) {
-			if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-			    *s == '-' || *s == '_' || *s == '.')
-				buf_add(&e->b, s, 1);
-			else
-				buf_printf(&e->b, "%%%02X", (unsigned char)*s);
+		struct buf u;
+		buf_init(&u, r->pool);
+		ed_url_part(&u, json_object_get_string(next));
+		if (q && *q) {
+			buf_puts(&u, "&q=");
+			ed_url_part(&u, q);
 		}
+		buf_add(&u, "", 1);
+		esc(&e->b, u.data);
 		buf_puts(&e->b, "\">");
 		esc(&e->b, ew(e->pg, "next_page"));
 		buf_puts(&e->b, "</a></p>\n");

@@ -79,21 +79,40 @@ int account_secure(struct portal_req *r);
 const char *account_cookie_line(struct portal_req *r, const char *name, const char *value,
                                 const char *path, const char *samesite, long max_age);
 
-/* ---- form_doc.c: forms made from declared fields, and back ---- */
-/* The item document a form describes (names are the JSON paths of
- * `fields`; dates as X.year/X.month/X.day or X), owned by the request;
- * names that are no field are recorded as field errors. */
-struct json_object *form_doc(struct portal_req *r, const struct portal_field *fields,
-                             const struct form *f);
-/* The inverse: {path: text} of `doc` as a form shows it. */
-struct json_object *form_values(struct portal_req *r, const struct portal_field *fields,
-                                struct json_object *doc);
-/* A validator's English message in `lang` (sv, da; en and unknown
- * messages unchanged), request memory. */
-const char *msg_translate(struct pool *p, const char *lang, const char *english);
-
 /* ---- edit.c: the editor, forms made from each module's declared fields ---- */
 /* Everything under /edit/: PORTAL_DONE. */
 int edit_dispatch(struct page *pg);
+
+/* ---- form_doc.c: a posted form as the item's JSON document, and back ---- */
+/* The document the form `f` gives for an item of `fields`, a new object
+ * the request keeps (pool_keep_json): names are JSON paths
+ * ("partner.name", "agreements[0].date", "description.sv", a date's
+ * "X.year"/"X.month"/"X.day"), empty inputs are left out, arrays
+ * compacted in index order, strict decimals made numbers.  A name that is
+ * no field (nor "_...", "csrf", "version") and a date with a day but no
+ * month or a month but no year are field errors (out_field_error), left
+ * out of the document. */
+struct json_object *form_doc(struct portal_req *r, const struct portal_field *fields,
+                             const struct form *f);
+/* The form's values for document `doc`: a flat object {name: text}
+ * (dates split into X.year/X.month/X.day, booleans "true"/"false",
+ * numbers in their shortest form, arrays by index; PF_READONLY members
+ * left out), kept by the request, such that form_doc of them gives `doc`
+ * again for a valid document. */
+struct json_object *form_values(struct portal_req *r, const struct portal_field *fields,
+                                struct json_object *doc);
+
+/* ---- translate.c: the validators' messages in the reader's language ---- */
+/* `english` (a message of the API's problem+json errors) in `lang` ("sv",
+ * "da"; a region such as "sv-FI" counts as its language) by the patterns
+ * of core/web/validation.json, in pool p; `english` itself for "en", an
+ * unknown language or a message no pattern matches. */
+const char *msg_translate(struct pool *p, const char *lang, const char *english);
+/* The table, parsed once (msg_translate calls it): PORTAL_OK, or
+ * PORTAL_ERROR when validation.json is no JSON object. */
+int msg_init(void);
+/* The printf placeholders (%s, %zu, %.0f, ...) in fmt; with lit, the n+1
+ * literal pieces around them, malloc'd, at most max.  For the tests. */
+size_t msg_placeholders(const char *fmt, char **lit, size_t max);
 
 #endif /* PAGE_H */
