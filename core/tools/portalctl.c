@@ -559,10 +559,10 @@ cmd_audit(struct db *d, int argc, char **argv)
 		fprintf(stderr, "portalctl: %s\n", db_error(d));
 		return 1;
 	}
-	printf("%-8s %-20s %-14s %-14s %-8s %-7s %-12s %-24s %s\n", "ID", "AT", "MUNICIPALITY",
+	printf("%-8s %-20s %-14s %-14s %-8s %-7s %-12s %-32s %s\n", "ID", "AT", "MUNICIPALITY",
 	       "MODULE", "ITEM", "ACTION", "TOKEN", "REQUEST", "USER");
 	while (db_fetch(s) == 1)
-		printf("%-8s %-20s %-14s %-14s %-8s %-7s %-12s %-24s %s\n", db_col_text(s, 0),
+		printf("%-8s %-20s %-14s %-14s %-8s %-7s %-12s %-32s %s\n", db_col_text(s, 0),
 		       db_col_text(s, 1), db_col_text(s, 2), db_col_text(s, 3), db_col_text(s, 4),
 		       db_col_text(s, 5), db_col_text(s, 6), db_col_text(s, 7), db_col_text(s, 8));
 	return 0;
