@@ -312,7 +312,7 @@ account_form(struct page *pg, struct form *f)
 /* An error for the GOV.UK pattern: in `errors` (the summary, linking to
  * #field) and as FIELD_error (beside the field). */
 static void
-account_field_error(struct page *pg, struct json_object *d, const char *field, const char *key)
+account_invalid(struct page *pg, struct json_object *d, const char *field, const char *key)
 {
 	struct json_object *errors;
 	if (!json_object_object_get_ex(d, "errors", &errors)) {
@@ -358,7 +358,7 @@ account_login_form(struct page *pg, int status, const char *email, const char *n
 	account_str(d, "email", email ? email : "");
 	account_str(d, "next", strcmp(account_next(next), "/edit/") ? account_next(next) : NULL);
 	if (error_field)
-		account_field_error(pg, d, error_field, error_key);
+		account_invalid(pg, d, error_field, error_key);
 	if (status == 429)
 		account_str(d, "throttled", account_word(pg, "acct_throttled"));
 	account_render(pg, status, "login.html", d, account_word(pg, "acct_signin"));
@@ -658,11 +658,11 @@ account_users_post(struct page *pg, struct db *d, const struct form *f, struct j
 		account_str(data, "name", name);
 		account_str(data, "role", rl > 0 ? role : "editor");
 		if (!users_email_ok(email))
-			account_field_error(pg, data, "email", "acct_bad_email");
+			account_invalid(pg, data, "email", "acct_bad_email");
 		if (*name == '\0' || strlen(name) > 200)
-			account_field_error(pg, data, "name", "acct_bad_name");
+			account_invalid(pg, data, "name", "acct_bad_name");
 		if (rl < 0)
-			account_field_error(pg, data, "role", "acct_bad_role");
+			account_invalid(pg, data, "role", "acct_bad_role");
 		char made[USERS_SESSION_ID_LEN + 1] = "";
 		if (password == NULL || *password == '\0') {
 			unsigned char raw[15];
@@ -671,7 +671,7 @@ account_users_post(struct page *pg, struct db *d, const struct form *f, struct j
 			                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 			password = made;
 		} else if (users_password_problem(password)) {
-			account_field_error(pg, data, "password", "acct_bad_password");
+			account_invalid(pg, data, "password", "acct_bad_password");
 		}
 		if (account_has_errors(data))
 			return account_users_page(pg, d, 422, data);
@@ -754,16 +754,16 @@ account_tokens_post(struct page *pg, struct db *d, const struct form *f, struct 
 		account_str(data, "expires", expires);
 		account_str(data, "role", rl > 0 ? role : "editor");
 		if (rl < 0)
-			account_field_error(pg, data, "role", "acct_bad_role");
+			account_invalid(pg, data, "role", "acct_bad_role");
 		if (strlen(label) > 200)
-			account_field_error(pg, data, "label", "acct_bad_label");
+			account_invalid(pg, data, "label", "acct_bad_label");
 		long long days = 0;
 		char until[32] = "";
 		if (*expires) {
 			char *end;
 			days = *expires >= '1' && *expires <= '9' ? strtoll(expires, &end, 10) : 0;
 			if (days <= 0 || *end != '\0' || days > 3660) {
-				account_field_error(pg, data, "expires", "acct_bad_expires");
+				account_invalid(pg, data, "expires", "acct_bad_expires");
 			} else {
 				time_t at = time(NULL) + (time_t)(days * 86400);
 				struct tm tm;
