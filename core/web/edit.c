@@ -826,7 +826,8 @@ ed_summary(struct ed *e, struct buf *out, const char *detail)
 				esc(out, path);
 				buf_puts(out, "\">");
 			}
-			esc(out, ed_error_label(e, path));
+			/* a field the form does not show is named by its path */
+			esc(out, shown ? ed_error_label(e, path) : path);
 			buf_puts(out, ": ");
 			esc(out, json_object_get_string(msg));
 			if (shown)

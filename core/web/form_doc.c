@@ -382,8 +382,15 @@ fd_build(struct portal_req *r, const struct portal_field *f, const char *path,
 		}
 		return o;
 	}
-	case PF_OBJECT:
-		return fd_object(r, f->fields, path, v, lo, hi, d);
+	case PF_OBJECT: {
+		/* a required object whose boxes were all left empty is {}: then
+		 * the messages name its required members (partner.name), beside
+		 * their boxes, not the object */
+		struct json_object *o = fd_object(r, f->fields, path, v, lo, hi, d);
+		if (o == NULL && (f->flags & PF_REQUIRED) && hi > lo)
+			o = json_object_new_object();
+		return o;
+	}
 	case PF_ARRAY: {
 		struct json_object *a = NULL;
 		for (size_t i = lo; i < hi;) {

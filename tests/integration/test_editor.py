@@ -143,7 +143,8 @@ def form_of(p):
         f[unescape(m.group(1))] = unescape(m.group(2))
     for m in re.finditer(r'<select [^>]*name="([^"]*)"[^>]*>(.*?)</select>', p.text, re.S):
         sel = re.search(r'<option value="([^"]*)" selected|<option selected value="([^"]*)"', m.group(2))
-        f[unescape(m.group(1))] = unescape((sel.group(1) or sel.group(2)) if sel else "")
+        v = "" if sel is None else sel.group(1) if sel.group(1) is not None else sel.group(2)
+        f[unescape(m.group(1))] = unescape(v)
     return f
 
 

@@ -80,8 +80,9 @@ test_scalars(void)
 	      "{\"partner\":{\"name\":\"Chișinău\",\"country\":\"MD\"},\"kind\":\"twin_town\"}",
 	      "scalar members, nested, in the declared order; a country trimmed");
 	T_STR(errors(), "", "no errors");
-	T_STR(doc("kind=&partner.name=&partner.country="), "{}", "empty inputs left out, and the "
-	                                                          "object with none");
+	T_STR(doc("kind=&partner.name=&partner.country="), "{\"partner\":{}}",
+	      "empty inputs left out; a required object with none is {} (its members are then "
+	      "named as required)");
 	T_STR(doc("partner.name=+B%C3%B6rl%C3%A4nge+"), "{\"partner\":{\"name\":\" Börlänge \"}}",
 	      "a PF_STRING is not trimmed");
 	T_STR(doc("end_reason=one%0D%0Atwo%0D%0A"), "{\"end_reason\":\"one\\ntwo\\n\"}",
@@ -115,7 +116,7 @@ test_scalars(void)
 	T_STR(doc("partner.lat=.5"), "{\"partner\":{\"lat\":\".5\"}}", "PF_NUMBER \".5\": the string");
 	T_STR(doc("partner.lat=1.2.3"), "{\"partner\":{\"lat\":\"1.2.3\"}}",
 	      "PF_NUMBER \"1.2.3\": the string");
-	T_STR(doc("partner.lat=+"), "{}", "PF_NUMBER blank: absent");
+	T_STR(doc("partner.lat=+"), "{\"partner\":{}}", "PF_NUMBER blank: absent");
 }
 
 static void
@@ -181,7 +182,8 @@ test_maps_arrays(void)
 	      "an array of objects, with an array in it, in index order");
 	T_STR(doc("agreements[0].kind=&agreements[0].date.year=&agreements[1].kind=x"),
 	      "{\"agreements\":[{},{\"kind\":\"x\"}]}", "an element with every member empty is kept");
-	T_STR(doc("partner.lat=&partner.lon="), "{}", "an object with no member present left out");
+	T_STR(doc("partner.lat=&partner.lon="), "{\"partner\":{}}",
+	      "a required object with no member present is {}");
 }
 
 static void
