@@ -97,7 +97,7 @@ tmpl_mode_of(const char *name)
 		return TMPL_XML;
 	if (strcmp(dot, ".csv") == 0)
 		return TMPL_CSV;
-	if (strcmp(dot, ".ics") == 0)
+	if (strcmp(dot, ".ics") == 0 || strcmp(dot, ".vcf") == 0) /* vCard escapes as iCalendar */
 		return TMPL_ICS;
 	if (strcmp(dot, ".json") == 0 || strcmp(dot, ".geojson") == 0 || strcmp(dot, ".jsonld") == 0)
 		return TMPL_JSON;
