@@ -406,6 +406,47 @@ pages_render(portal_req *r, struct json_object *item)
 	return rc < 0 ? PORTAL_ERROR : PORTAL_OK;
 }
 
+/* 1 when member `key` differs between a and b (both absent: the same). */
+static int
+pages_differs(struct json_object *a, struct json_object *b, const char *key)
+{
+	struct json_object *x = NULL, *y = NULL;
+	json_object_object_get_ex(a, key, &x);
+	json_object_object_get_ex(b, key, &y);
+	return !json_object_equal(x, y);
+}
+
+/* saved hook: a page's translations are part of what its other languages
+ * show, so their versions (their ETags) move when one of them is created
+ * or changes what `translations` shows (title, slug, lang, status, key).
+ * (A DELETE has no hook: the other languages keep their version then.) */
+static int
+pages_saved(portal_req *r, struct portal_write *w)
+{
+	static const char *const shown[] = {"title", "slug", "lang", "status", "key", NULL};
+	const char *key = api->member_str(w->doc, "key"), *old = key;
+	if (w->before != NULL) {
+		int changed = 0;
+		for (const char *const *m = shown; *m && !changed; m++)
+			changed = pages_differs(w->before, w->doc, *m);
+		if (!changed)
+			return PORTAL_OK;
+		if (api->member_str(w->before, "key") != NULL)
+			old = api->member_str(w->before, "key");
+	}
+	portal_stmt *s = api->prepare(r, "UPDATE pages SET version = version + 1 WHERE municipality = ?"
+	                                 " AND page_key IN (?, ?) AND id <> ?");
+	if (s == NULL)
+		return PORTAL_ERROR;
+	api->bind_text(s, 0, api->municipality(r));
+	api->bind_text(s, 1, key);
+	api->bind_text(s, 2, old);
+	api->bind_int(s, 3, w->id);
+	int rc = api->execute(s);
+	api->done(s);
+	return rc;
+}
+
 /* ---- the list ---- */
 
 /* sort_key: the order as five digits, so the text sorts as the number. */
@@ -474,7 +515,8 @@ static const struct portal_item pages_item = {
 	.filters = pages_filters,
 	/* the module's own rules */
 	.visible = pages_visible, .prepare = pages_prepare, .check = pages_check,
-	.before_write = pages_before_write, .conflict = pages_conflict, .render = pages_render,
+	.before_write = pages_before_write, .conflict = pages_conflict, .saved = pages_saved,
+	.render = pages_render,
 };
 
 PORTAL_PLUGIN(pages, "1.0.0", NULL, &pages_item, NULL);

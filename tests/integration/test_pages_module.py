@@ -221,6 +221,18 @@ def t_translations():
     state["tr"] = (sv, en, da)
 
 
+def t_translation_etag():
+    sv, en, da = state["tr"]
+    r = request("GET", one(SCRATCH, sv["id"]))
+    etag = r.header("etag")
+    expect_json(request("PATCH", one(SCRATCH, en["id"]), body={"title": "Strategy again %s" % TAG},
+                        token=tok(SCRATCH, "editor"), content_type="application/merge-patch+json"), 200)
+    r = request("GET", one(SCRATCH, sv["id"]), headers={"If-None-Match": etag})
+    j = expect_json(r, 200)
+    expect(r.header("etag") != etag, "the ETag did not change", r)
+    expect([x["title"] for x in j["translations"]] == ["Strategy again %s" % TAG], "translations %r" % j["translations"])
+
+
 def t_translation_patch_conflict():
     sv, en, da = state["tr"]
     r = request("PATCH", one(SCRATCH, en["id"]), body={"lang": "sv"}, token=tok(SCRATCH, "editor"),
@@ -280,6 +292,7 @@ def main():
     if t.check("translations: a shared key links them both ways; drafts only for readers; a second page "
                "in one language is 409; key= and lang= filter", t_translations):
         t.check("PATCH a translation's lang to one its key has is 409", t_translation_patch_conflict)
+        t.check("changing a translation changes the other languages' ETags (not a stale 304)", t_translation_etag)
     t.check("the list is in order, then id; cursors walk the same order", t_order)
     t.check("the body's HTML: raw HTML and javascript: links removed, https kept", t_safe_html)
     t.check("clean up the pages created by this run", t_cleanup)
