@@ -8,7 +8,7 @@
  * `contacts`, filters, sort key); the core derives the five routes, the SQL
  * and the item's JSON from it (portal.h, struct portal_item).  What is this
  * module's own: who sees a contact that is not public, the shape of an
- * e-mail address and a phone number, the links to partnerships and
+ * e-mail address and a phone number, its `links` to partnerships and
  * projects, and the list's language, partnership and project arguments.
  *
  * A contact with public = false (the default: personal data are shown
@@ -34,7 +34,18 @@ static const struct portal_field contacts_language = {.name = "language", .type 
 static const struct portal_field contacts_id = {.name = "id", .type = PF_INT, .min = 1,
                                                 .max_num = CONTACTS_MAX_ID};
 
-/* The item.  public gets its default (false) on create. */
+/* What a contact answers for: ids of this municipality's partnerships and
+ * projects, checked with those modules on write. */
+static const struct portal_field contacts_links_fields[] = {
+	{.name = "partnerships", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = CONTACTS_MAX_LINKS,
+	 .items = &contacts_id},
+	{.name = "projects", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = CONTACTS_MAX_LINKS,
+	 .items = &contacts_id},
+	{.name = NULL},
+};
+
+/* The item.  public gets its default (false) on create; links is always
+ * stored with both arrays (contacts_check). */
 static const struct portal_field contacts_fields[] = {
 	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200},
 	{.name = "title", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
@@ -45,20 +56,17 @@ static const struct portal_field contacts_fields[] = {
 	 .items = &contacts_language},
 	{.name = "areas", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = PORTAL_NAREAS,
 	 .items = &contacts_area},
-	{.name = "partnership_ids", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = CONTACTS_MAX_LINKS,
-	 .items = &contacts_id},
-	{.name = "project_ids", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = CONTACTS_MAX_LINKS,
-	 .items = &contacts_id},
+	{.name = "links", .type = PF_OBJECT, .fields = contacts_links_fields, .column = "links"},
 	{.name = "public", .type = PF_BOOL, .flags = PF_REQUIRED},
 	{.name = NULL},
 };
 
-/* The modules a contact links to, with the member holding the ids. */
+/* The modules a contact links to (each a member of `links`). */
 static const struct {
-	const char *module, *member, *noun;
+	const char *module, *noun;
 } contacts_links[] = {
-	{"partnerships", "partnership_ids", "partnership"},
-	{"projects", "project_ids", "project"},
+	{"partnerships", "partnership"},
+	{"projects", "project"},
 };
 
 /* ---- the module's own rules ---- */
@@ -126,22 +134,38 @@ contacts_check(portal_req *r, struct portal_write *w)
 	if (phone && strlen(phone) <= 40 && !contacts_is_phone(phone))
 		api->field_error(r, "phone", "must be a phone number: digits, blanks, a leading +, "
 		                             "and - ( ) / .");
+	struct json_object *links = NULL, *plinks = NULL;
+	if (!json_object_object_get_ex(w->doc, "links", &links) || links == NULL) {
+		links = json_object_new_object(); /* absent or null: none */
+		json_object_object_add(w->doc, "links", links);
+	}
+	if (!json_object_is_type(links, json_type_object))
+		return PORTAL_OK; /* validate said why */
+	if (w->patch != NULL)
+		json_object_object_get_ex(w->patch, "links", &plinks);
 	for (size_t k = 0; k < sizeof(contacts_links) / sizeof(contacts_links[0]); k++) {
-		struct json_object *ids;
-		if (w->patch != NULL && !json_object_object_get_ex(w->patch, contacts_links[k].member, NULL))
+		struct json_object *ids = NULL;
+		const char *m = contacts_links[k].module;
+		if (!json_object_object_get_ex(links, m, &ids) || ids == NULL) {
+			json_object_object_add(links, m, json_object_new_array());
 			continue;
-		if (!json_object_object_get_ex(w->doc, contacts_links[k].member, &ids) ||
-		    !json_object_is_type(ids, json_type_array))
+		}
+		/* a patch checks again only the arrays it names: an item deleted
+		 * since (or a module switched off) does not lock the rest */
+		if (w->patch != NULL && !(json_object_is_type(plinks, json_type_object) &&
+		                          json_object_object_get_ex(plinks, m, NULL)))
+			continue;
+		if (!json_object_is_type(ids, json_type_array))
 			continue;
 		for (size_t i = 0; i < json_object_array_length(ids); i++) {
 			struct json_object *id = json_object_array_get_idx(ids, i);
 			if (!json_object_is_type(id, json_type_int) || json_object_get_int64(id) <= 0)
 				continue; /* validate reported it */
-			int rc = api->link_exists(r, contacts_links[k].module, json_object_get_int64(id));
+			int rc = api->link_exists(r, m, json_object_get_int64(id));
 			if (rc < 0)
 				return PORTAL_ERROR;
 			if (rc == 0)
-				api->field_error(r, api->printf(r, "%s[%zu]", contacts_links[k].member, i),
+				api->field_error(r, api->printf(r, "links.%s[%zu]", m, i),
 				                 "is not a %s of %s", contacts_links[k].noun,
 				                 api->municipality(r));
 		}
@@ -156,13 +180,14 @@ contacts_check(portal_req *r, struct portal_write *w)
 static int
 contacts_written(portal_req *r, struct portal_write *w)
 {
-	struct json_object *doc = w->doc, *pub;
+	struct json_object *doc = w->doc, *pub, *links = NULL;
 	const char *name = api->member_str(doc, "name"), *title = api->member_str(doc, "title");
 	const char *label = title ? api->printf(r, "%s, %s", name ? name : "", title) : name;
 	int is_public = json_object_object_get_ex(doc, "public", &pub) && json_object_get_boolean(pub);
+	json_object_object_get_ex(doc, "links", &links);
 	for (size_t k = 0; k < sizeof(contacts_links) / sizeof(contacts_links[0]); k++) {
 		size_t n;
-		long long *ids = api->member_ids(r, doc, contacts_links[k].member, &n, 0);
+		long long *ids = api->member_ids(r, links, contacts_links[k].module, &n, 0);
 		if (api->link_set(r, w->id, contacts_links[k].module, ids, n, label, NULL, is_public) !=
 		    PORTAL_OK)
 			return PORTAL_ERROR;
@@ -199,8 +224,9 @@ static const struct portal_filter contacts_filters[] = {
 	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
 	{.name = "language", .type = PF_LANG, .sql = "JSON_CONTAINS(t.languages, JSON_QUOTE(?))"},
 	{.name = "partnership", .parse = contacts_partnership_arg,
-	 .sql = "JSON_CONTAINS(t.partnership_ids, ?)"},
-	{.name = "project", .parse = contacts_project_arg, .sql = "JSON_CONTAINS(t.project_ids, ?)"},
+	 .sql = "JSON_CONTAINS(t.links, ?, '$.partnerships')"},
+	{.name = "project", .parse = contacts_project_arg,
+	 .sql = "JSON_CONTAINS(t.links, ?, '$.projects')"},
 	{.name = NULL},
 };
 

@@ -104,7 +104,7 @@ def t_demo():
     b = {c["name"]: c for c in list_all("borlange")}
     kw = b.get("Kristina Westhed")
     expect(kw and kw["title"] == "internationell samordnare" and kw["public"], "Borlänge: %r" % kw)
-    ids = set(kw["partnership_ids"])
+    ids = set(kw["links"]["partnerships"])
     for name in ("Larvik", "Frederikshavn", "Chișinău"):
         expect(partnership("borlange", name) in ids, "Kristina Westhed is not linked to %s" % name)
     sc = b.get("Servicecenter")
@@ -147,7 +147,7 @@ def t_html_and_jsonld():
 
 def t_not_public():
     pid = partnership("borlange", "Frederikshavn")
-    c = post({"name": "Hemlig %s" % TAG, "title": "handläggare", "partnership_ids": [pid]})
+    c = post({"name": "Hemlig %s" % TAG, "title": "handläggare", "links": {"partnerships": [pid]}})
     expect(c["public"] is False, "a contact without public is public=%r" % c["public"])
     state["hidden"] = (c, pid)
     expect_problem(request("GET", one(SCRATCH, c["id"])), 404)
@@ -198,13 +198,13 @@ def t_shapes():
 
 def t_links():
     other = partnership("lerum", "Baldone")
-    expect_field_error(post({"name": "x", "partnership_ids": [other]}, status=422), "partnership_ids[0]")
-    expect_field_error(post({"name": "x", "project_ids": [999999999]}, status=422), "project_ids[0]")
+    expect_field_error(post({"name": "x", "links": {"partnerships": [other]}}, status=422), "links.partnerships[0]")
+    expect_field_error(post({"name": "x", "links": {"projects": [999999999]}}, status=422), "links.projects[0]")
     projects = list_all(SCRATCH, module="projects")
     expect(projects, "borlange has no demo projects")
     prid = projects[0]["id"]
     pid = partnership("borlange", "Wuhan")
-    c = post({"name": "Projekt %s" % TAG, "title": "projektledare", "project_ids": [prid], "partnership_ids": [pid],
+    c = post({"name": "Projekt %s" % TAG, "title": "projektledare", "links": {"projects": [prid], "partnerships": [pid]},
               "areas": ["education"], "languages": ["sv", "ro"], "public": True})
     j = expect_json(request("GET", one(SCRATCH, prid, "projects")), 200)
     expect(c["id"] in [x["id"] for x in j["linked"].get("contacts", [])], "the project does not list it")
@@ -218,8 +218,10 @@ def t_links():
     expect_problem(request("GET", coll(SCRATCH), query={"partnership": "abc"}), 422)
     r = request("DELETE", one(SCRATCH, pid, "partnerships"), token=tok(SCRATCH, "editor"))
     expect_problem(r, 409)
-    expect_json(request("PATCH", one(SCRATCH, c["id"]), body={"project_ids": [], "partnership_ids": None},
+    expect_json(request("PATCH", one(SCRATCH, c["id"]), body={"links": {"projects": [], "partnerships": None}},
                         token=tok(SCRATCH, "editor"), content_type="application/merge-patch+json"), 200)
+    j = expect_json(request("GET", one(SCRATCH, c["id"])), 200)
+    expect(j["links"] == {"partnerships": [], "projects": []}, "links after the PATCH: %r" % j["links"])
     j = expect_json(request("GET", one(SCRATCH, prid, "projects")), 200)
     expect(c["id"] not in [x["id"] for x in j["linked"].get("contacts", [])], "still linked after the PATCH")
 

@@ -1,8 +1,9 @@
 -- contacts: the people and units to ask about a municipality's
 -- international work, as the municipality publishes them.  One row per
--- contact; languages, areas and the ids of the partnerships and projects
--- it answers for are JSON members of the row (LONGTEXT checked with
--- JSON_VALID, always a value, never NULL).  The core's `links` table holds
+-- contact; languages, areas and links (the ids of the partnerships and
+-- projects it answers for, {"partnerships": [...], "projects": [...]}) are
+-- JSON members of the row (LONGTEXT checked with JSON_VALID, always a
+-- value, never NULL).  The core's `links` table holds
 -- the same links for the partnerships' and projects' side; the ids are not
 -- foreign keys (other plugins' tables), they are checked through the core
 -- on write.
@@ -23,8 +24,7 @@ CREATE TABLE contacts (
   phone            VARCHAR(40) NULL,
   languages        LONGTEXT NOT NULL DEFAULT '[]' CHECK (JSON_VALID(languages)),
   areas            LONGTEXT NOT NULL DEFAULT '[]' CHECK (JSON_VALID(areas)),
-  partnership_ids  LONGTEXT NOT NULL DEFAULT '[]' CHECK (JSON_VALID(partnership_ids)),
-  project_ids      LONGTEXT NOT NULL DEFAULT '[]' CHECK (JSON_VALID(project_ids)),
+  links            LONGTEXT NOT NULL DEFAULT '{}' CHECK (JSON_VALID(links)),
   public           TINYINT(1) NOT NULL DEFAULT 0,
   search_text      LONGTEXT COLLATE utf8mb4_unicode_520_ci NOT NULL,
   version          INT UNSIGNED NOT NULL DEFAULT 1,
