@@ -483,8 +483,9 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 	r->resp_raw_len = b.len;
 	if (strcmp(ext, "atom") == 0) {
 		r->content_type = "application/atom+xml";
-	} else if (strcmp(ext, "ics") == 0) {
-		r->content_type = "text/calendar";
+	} else if (strcmp(ext, "ics") == 0 || strcmp(ext, "vcf") == 0) {
+		/* vCard (RFC 6350 3.2) folds and ends lines as iCalendar does */
+		r->content_type = strcmp(ext, "vcf") == 0 ? "text/vcard" : "text/calendar";
 		r->resp_raw = page_ics_fold(r->pool, r->resp_raw, &r->resp_raw_len);
 	} else if (strcmp(ext, "geojson") == 0 || strcmp(ext, "json") == 0) {
 		r->content_type = strcmp(ext, "json") ? "application/geo+json" : "application/json";
