@@ -699,6 +699,9 @@ enum tmpl_mode tmpl_mode_of(const char *name);
 const char *tmpl_name(const struct tmpl *t);
 int tmpl_render(const struct tmpl *t, struct json_object *data, const struct tmpl_env *env,
                 struct buf *out);
+/* The country and language names of |country and |language, parsed once
+ * (pages_init; else on first use).  PORTAL_OK or PORTAL_ERROR (logged). */
+int tmpl_names_init(void);
 
 /* ---- pages.c: HTML pages from the API's answers and templates ---- */
 int pages_init(void); /* the core's templates and catalogue, once */

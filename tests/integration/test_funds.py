@@ -23,6 +23,14 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 
+try:
+    import icalendar  # noqa: F401  (Debian's python3-icalendar)
+except ImportError:  # another python3 first on PATH: Debian's has it (scripts/deps.sh)
+    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != "/usr/bin/python3" \
+            and not os.environ.get("FUNDS_TEST_REEXEC"):
+        os.environ["FUNDS_TEST_REEXEC"] = "1"
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from helpers import (Tap, create_token, expect, expect_field_error,  # noqa: E402
