@@ -14,7 +14,9 @@ LOCALE/LANG/LC_MESSAGES/iso_3166-1.mo and iso_639-2.mo (default
 
 Countries by ISO 3166-1 alpha-2 (the short `common_name` where iso-codes
 has one: "Moldova", not "Moldova, Republic of"); languages by the code a
-BCP 47 tag starts with (ISO 639-1 alpha-2, else ISO 639-2 alpha-3).  A
+BCP 47 tag starts with (ISO 639-1 alpha-2, else ISO 639-2 alpha-3), the
+first of the names iso-codes gives ("Romanian", not "Romanian; Moldavian;
+Moldovan").  A
 language without a translation of a name gets none (the core then falls
 back to English).  The Makefile runs it at build time (the package
 iso-codes is in scripts/deps.sh); core/web/tmpl.c's |country and
@@ -50,7 +52,7 @@ def translate(cat, lang, entry):
     return None
 
 
-def build(kind, path, key, domain, localedir, codes):
+def build(kind, path, key, domain, localedir, codes, first=False):
     with open(path, encoding="utf-8") as f:
         entries = json.load(f)[key]
     cats = {lang: catalogue(domain, localedir, lang) for lang in LANGS}
@@ -62,6 +64,8 @@ def build(kind, path, key, domain, localedir, codes):
         names = {}
         for lang in LANGS:
             n = translate(cats[lang], lang, e)
+            if n and first:  # "Romanian; Moldavian; Moldovan": the first name
+                n = n.split(";")[0].strip()
             if n:
                 names[lang] = n
         out[code] = names
@@ -83,7 +87,8 @@ def main():
                       "iso_3166-1", a.locale, lambda e: e.get("alpha_2"))
     languages = build("languages", os.path.join(a.iso_codes, "iso_639-2.json"), "639-2",
                       "iso_639-2", a.locale,
-                      lambda e: e.get("alpha_2") or (e.get("alpha_3") if "-" not in e.get("alpha_3", "-") else None))
+                      lambda e: e.get("alpha_2") or (e.get("alpha_3") if "-" not in e.get("alpha_3", "-") else None),
+                      first=True)
     json.dump({"countries": countries, "languages": languages}, sys.stdout, ensure_ascii=False,
               sort_keys=True, separators=(",", ":"))
     sys.stdout.write("\n")
