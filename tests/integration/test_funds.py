@@ -142,6 +142,12 @@ def t_ics():
            "a fund without closes_on has an event")
     month = events.get("fund-%d@%s.portal" % (state["month"], SCRATCH))
     expect(month is not None, "no event for a deadline given as a month")
+    # a calendar without deadlines (Lejre's pool has none) is still a valid one
+    r = request("GET", "%s/lejre/funds.ics" % API, headers={"Accept": "text/calendar"})
+    expect_status(r, 200)
+    cal = icalendar.Calendar.from_ical(r.body)
+    expect(not cal.walk("VEVENT") and cal.walk("VTIMEZONE"),
+           "Lejre's calendar: no events, and one component (RFC 5545)", r)
 
 
 def t_atom():
