@@ -175,6 +175,12 @@ def t_overview():
                 query={"lang": "sv"})
     expect_status(r, 200)
     expect("Stängd" in r.text, "the page of a closed call does not say Stängd", r)
+    r = request("GET", "/%s/funds/" % SCRATCH, headers={"Accept": "text/html"},
+                query={"lang": "da", "status": "closed"})
+    expect_status(r, 200)
+    expect("%s closed" % TAG in r.text and "%s open" % TAG not in r.text,
+           "the list page's status=closed does not show exactly the closed calls", r)
+    expect("?status=upcoming&amp;lang=da" in r.text, "no link to the upcoming calls", r)
 
 
 def t_demo():
@@ -223,7 +229,8 @@ def main():
                 t_status_filter)
         t.check("funds.ics: each deadline an all-day event (python3-icalendar)", t_ics)
         t.check("funds.atom is a well-formed Atom feed with the new calls", t_atom)
-        t.check("the overview shows open calls only; a closed call's page says so", t_overview)
+        t.check("the overview shows open calls only; a closed call's page says so; the list "
+                "page filters by status", t_overview)
         t.check("a project names its call (fund_id): linked, 409 on delete, another municipality's refused",
                 t_project_link)
     t.check("closes_on before opens_on, min above max, status sent, a bad funder kind: 422", t_rules)
