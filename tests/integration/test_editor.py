@@ -312,6 +312,23 @@ def t_public_page_fresh():
     expect("Färsk region" in r.text, "the public page shows the change at once")
 
 
+def t_preview():
+    b = state["b"]
+    p = b.go("GET", "/edit/borlange/news/new")
+    expect(p.status == 403, "an editor of lerum has no borlange news form: %s" % p.status)
+    p = b.go("GET", "/edit/%s/news/new" % MUNI)
+    if p.status == 404:
+        return  # lerum without news
+    f = form_of(p)
+    f.update({"title": "Förhandsvisning", "body": "Hej **fet** text <script>x</script>",
+              "_action": "preview:body"})
+    p = b.go("POST", "/edit/%s/news/new" % MUNI, form=f)
+    expect(p.status == 200, "preview: %s" % p.status)
+    expect("<strong>fet</strong>" in p.text, "the Markdown is shown rendered")
+    expect("<script>x</script>" not in p.text, "in safe mode (no raw HTML)")
+    expect("Hej **fet** text" in p.text, "and the text kept in its box")
+
+
 def hostile(body, what):
     b = state["b"]
     before = request("GET", "/api/v1/%s/partnerships/%s" % (MUNI, state["id"]), token=state["admin_token"]).json
@@ -353,6 +370,7 @@ def main():
     t.check("a reader sees no form and may not post", t_reader)
     t.check("an editor of lerum gets 403 in borlange", t_other_municipality)
     t.check("a save invalidates the public page's cache", t_public_page_fresh)
+    t.check("a Markdown field's preview renders it safely, nothing saved", t_preview)
     t.check("hostile form bodies: 4xx, never 5xx, nothing written", t_hostile)
     return t.done()
 
