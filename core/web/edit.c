@@ -25,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmark.h>
-
 #include "page.h"
 
 extern const char core_edit_words[];
@@ -544,15 +542,14 @@ ed_scalar(struct ed *e, const struct portal_field *f, const char *path)
 	else
 		ed_input(e, path, "", "", "input", NULL);
 	if ((f->flags & PF_MARKDOWN) && e->preview && *ed_val(e, path)) {
-		char *html = cmark_markdown_to_html(ed_val(e, path), strlen(ed_val(e, path)),
-		                                    CMARK_OPT_SAFE);
+		/* the same rendering the published item gets */
+		char *html = markdown_html(e->r->pool, ed_val(e, path));
 		if (html) {
 			buf_puts(&e->b, "<div class=\"preview\"><h3>");
 			esc(&e->b, ew(e->pg, "preview_heading"));
 			buf_puts(&e->b, "</h3>\n");
 			buf_puts(&e->b, html);
 			buf_puts(&e->b, "</div>\n");
-			free(html);
 		}
 	}
 	if (f->flags & PF_MARKDOWN)
