@@ -99,6 +99,26 @@ try {
 	await axe(page, 'list');
 	await page.goto(`${BASE}/edit/${MUNI}/partnerships/new`);
 	await axe(page, 'new');
+	// the keyboard alone: Enter in a text box saves (the form's first
+	// submit button is Save, not "Add"), and the error summary is reached
+	{
+		await page.focus('[name="partner.name"]');
+		await page.keyboard.type('Tangentby');
+		const posted = page.waitForResponse((r) => r.request().isNavigationRequest() && r.request().method() === 'POST');
+		await page.keyboard.press('Enter');
+		const r = await posted;
+		await page.waitForLoadState('load');
+		const action = r.request().postData() || '';
+		ok(r.status() === 422 && !action.includes('_action='),
+			`Enter in a text box saves (422: kind is missing), got ${r.status()} ${action.includes('_action=') ? 'with an _action' : ''}`);
+		const links = await page.locator('.error-summary a').count();
+		ok(links >= 1 && (await page.inputValue('[name="partner.name"]')) === 'Tangentby',
+			`the summary links to the missing field (${links}) and the typed name is kept`);
+		await page.locator('.error-summary a').first().press('Enter');
+		const target = await page.evaluate('location.hash');
+		ok(target.startsWith('#f-'), `following a summary link with Enter goes to its field (${target})`);
+		await page.goto(`${BASE}/edit/${MUNI}/partnerships/new`);
+	}
 	const name = `Editorby ${Date.now()}`;
 	await page.fill('[name="partner.name"]', name);
 	await page.fill('[name="partner.country"]', 'LV');
