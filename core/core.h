@@ -597,6 +597,7 @@ struct json_object *links_to(portal_req *r, long long id);
 struct json_object *links_from(portal_req *r, const char *module, long long id);
 const char *links_fingerprint(portal_req *r, long long id);
 int links_guard(portal_req *r, long long id);
+int links_visible(portal_req *r, const char *module, long long *ids, size_t *n);
 
 /* ---- item.c: the item lifecycle (portal.h, struct portal_item) ---- */
 int item_register(portal_plugin *p, const struct portal_item *it);

@@ -645,6 +645,13 @@ struct portal_api {
 	                                  const struct portal_field *fields);
 	unsigned (*bind_members)(portal_req *r, portal_stmt *s, unsigned first,
 	                         const struct portal_field *fields, struct json_object *o);
+	/* Keeps in ids[0..*n) the ids of `module`'s items the caller may see
+	 * (module enabled; for a caller without a token of the municipality,
+	 * only what that module lists to everyone, e.g. public visits), in
+	 * their order, and sets *n to how many.  For the ids an item shows of
+	 * other modules' items, so that a public item does not reveal which
+	 * non-public ones exist.  PORTAL_OK or PORTAL_ERROR. */
+	int (*link_visible)(portal_req *r, const char *module, long long *ids, size_t *n);
 };
 
 /*

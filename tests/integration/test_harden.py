@@ -185,6 +185,33 @@ def t_public_url_checked():
            "portald -t accepts public_url = javascript:... (exit %d): %s" % (r.returncode, r.stderr.strip()[-300:]))
 
 
+# ---------------------------------------------------------------- 5 ids of non-public items
+
+def t_related_hidden():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    ids = {}
+    for name, public in (("open", True), ("closed", False)):
+        r = request("POST", "/api/v1/borlange/visits", token=ADMIN,
+                    body={"title": "%s-%s" % (TAG, name), "direction": "incoming", "status": "planned",
+                          "start_date": "2031-05-01", "public": public})
+        ids[name] = expect_json(r, 201)["id"]
+    state["visits"] = list(ids.values())
+    r = request("POST", "/api/v1/borlange/news", token=ADMIN,
+                body={"title": "%s related" % TAG, "lang": "sv", "body": "x", "status": "published",
+                      "published_at": "2031-04-01T10:00:00Z",
+                      "related": {"visits": [ids["closed"], ids["open"]]}})
+    news = expect_json(r, 201)["id"]
+    state["news"] = news
+    path = "/api/v1/borlange/news/%d" % news
+    got = expect_json(request("GET", path), 200)["related"]["visits"]
+    expect(got == [ids["open"]], "anonymous GET %s: related.visits %r (non-public %d)" % (path, got, ids["closed"]))
+    got = expect_json(request("GET", path, token=ADMIN), 200)["related"]["visits"]
+    expect(got == [ids["closed"], ids["open"]], "with a token: related.visits %r" % got)
+    lst = expect_json(request("GET", "/api/v1/borlange/news", query={"slug": "%s-related" % TAG}), 200)["items"]
+    expect(len(lst) == 1 and lst[0]["related"]["visits"] == [ids["open"]],
+           "anonymous list: %r" % [i["related"] for i in lst])
+
+
 # ---------------------------------------------------------------- 6 process
 
 def portald_pids():
@@ -519,6 +546,10 @@ def t_emoji_slug():
 
 
 def cleanup():
+    if state.get("news"):
+        request("DELETE", "/api/v1/borlange/news/%s" % state["news"], token=ADMIN)
+    for v in state.get("visits") or []:
+        request("DELETE", "/api/v1/borlange/visits/%s" % v, token=ADMIN)
     if state.get("idem_item") and state.get("idem_token"):
         request("DELETE", "/api/v1/borlange/partnerships/%s" % state["idem_item"], token=state["idem_token"])
 
@@ -533,6 +564,8 @@ def main():
     t.check("the Host header reaches no absolute link (Atom, iCalendar, GeoJSON, overview)", t_host_not_in_links)
     t.check("the overview's JSON-LD url is under public_url, whatever the Host", t_jsonld_base)
     t.check("portald -t refuses a public_url that is not http(s)://host", t_public_url_checked)
+    t.check("a published news item shows anonymous readers no id of a non-public visit (item and list)",
+            t_related_hidden)
     t.check("portald's master and workers: RLIMIT_CORE 0", t_no_core_dumps)
     t.check("portald's master and workers are not dumpable (run as nobody: /proc/PID/status is root's)", t_not_dumpable)
     t.check("portald -p refuses a symbolic link as its pid file and writes nothing through it", t_pidfile_symlink)
