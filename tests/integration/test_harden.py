@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening and format conformance (issue 20, points 1, 2, 3, 6, 8, 9, 19).
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 18, 19).
 
   1  /metrics only at its canonical path: /metrics/ and the like are 404
      from portald, and nginx's ACL (a prefix match) covers them all; tried
@@ -8,6 +8,8 @@
   3  the Host header never reaches absolute links (Atom, iCalendar, GeoJSON,
      JSON-LD): they start with the configured public_url; a bad public_url
      is a configuration error.
+  5  a published news item's related lists anonymous readers only the ids
+     of items they may see (no non-public visit).
   6  portald: RLIMIT_CORE 0 and not dumpable (master and workers); the pid
      file is not written through a symbolic link; portalctl's exports are
      0600; tokens with --expires are refused after it; Idempotency-Keys older
@@ -15,6 +17,8 @@
   8  CSV exports: CRLF record ends, no empty record at the end.
   9  iCalendar: no METHOD without ORGANIZER; an empty calendar still has a
      component (python3-icalendar reads them).
+  18 every null a Patch schema allows is accepted (2xx); members removed
+     only together are sent together and their description says so.
   19 small errors: visits.csv of a municipality without visits names the
      module; a null body is called null; Allow on 405 lists HEAD; an
      emoji-only news title names slug once.
@@ -498,6 +502,132 @@ def t_ics():
     t.diag("empty calendar: %s" % ", ".join(cal["components"]))
 
 
+# ---------------------------------------------------------------- 18 Patch schemas and null
+
+def resolve(doc, schema):
+    while isinstance(schema, dict) and "$ref" in schema:
+        ref = schema["$ref"]
+        expect(ref.startswith("#/"), "external $ref %s" % ref)
+        node = doc
+        for part in ref[2:].split("/"):
+            node = node[part]
+        schema = dict(node, **{k: v for k, v in schema.items() if k != "$ref"})
+    return schema
+
+
+def allows_null(doc, schema):
+    schema = resolve(doc, schema)
+    if not isinstance(schema, dict):
+        return schema is True
+    t_ = schema.get("type")
+    if t_ == "null" or (isinstance(t_, list) and "null" in t_):
+        return True
+    if "enum" in schema and None in schema["enum"]:
+        return True
+    return any(allows_null(doc, s) for s in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+def object_branch(doc, schema):
+    """The object schema among schema's branches (a merge patch merges into it), or None."""
+    schema = resolve(doc, schema)
+    if not isinstance(schema, dict):
+        return None
+    if "properties" in schema:
+        return schema
+    for s in schema.get("anyOf", []) + schema.get("oneOf", []):
+        o = object_branch(doc, s)
+        if o is not None:
+            return o
+    return None
+
+
+def null_paths(doc, schema, prefix=()):
+    """Every member path a merge patch may set to null, two levels deep."""
+    schema = object_branch(doc, schema)
+    out = []
+    for name, sub in sorted((schema or {}).get("properties", {}).items()):
+        if allows_null(doc, sub):
+            out.append(prefix + (name,))
+        if len(prefix) < 1 and object_branch(doc, sub) is not None and \
+                (resolve(doc, sub).get("additionalProperties") is not True):
+            out.extend(null_paths(doc, sub, prefix + (name,)))
+    return out
+
+
+def nested(path, value):
+    d = value
+    for k in reversed(path):
+        d = {k: d}
+    return d
+
+
+# Members removed only together (a rule across members, which a JSON Schema
+# of a merge patch cannot say): sent with their companions, and the member's
+# description must name them.
+PATCH_COMPANIONS = {
+    ("partnerships", "partner.lat"): ["partner.lon"],
+    ("partnerships", "partner.lon"): ["partner.lat"],
+    ("projects", "budget.currency"): ["budget.total", "budget.grant"],
+    ("visits", "start_date"): ["end_date"],
+}
+# What the POST example lacks, so that a nested null has something to merge into.
+PATCH_BASE = {"news": {"image": {"url": "https://example.org/a.jpg", "alt": "A picture", "credit": "Someone"}}}
+
+
+def member_schema(doc, schema, path):
+    for k in path:
+        schema = object_branch(doc, schema)["properties"][k]
+    return resolve(doc, schema)
+
+
+def t_patch_nulls():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    doc = expect_json(request("GET", "/api/v1/openapi.json"), 200)
+    bad, tried = [], 0
+    for path, ops in sorted(doc["paths"].items()):
+        if "patch" not in ops or not path.endswith("/{id}"):
+            continue
+        module = path.split("/")[-2]
+        post = doc["paths"][path.rsplit("/", 1)[0]]["post"]["requestBody"]["content"]["application/json"]
+        example = dict(post["example"])
+        example.pop("slug", None)
+        example.pop("related", None)
+        example.update(PATCH_BASE.get(module, {}))
+        schema = ops["patch"]["requestBody"]["content"]["application/json"]["schema"]
+        for np in null_paths(doc, schema):
+            body = dict(example)
+            if "title" in body:
+                body["title"] = "%s %s %s" % (TAG, module, ".".join(np))
+            r = request("POST", "/api/v1/borlange/%s" % module, body=body, token=ADMIN)
+            item = expect_json(r, 201)["id"]
+            patch = nested(np, None)
+            companions = PATCH_COMPANIONS.get((module, ".".join(np)), [])
+            if companions:
+                text = json.dumps(member_schema(doc, schema, np))
+                missing = [c for c in companions if c.split(".")[-1] not in text]
+                if missing:
+                    bad.append("%s %s: removed only with %s, which its description does not say"
+                               % (module, ".".join(np), ", ".join(missing)))
+            for c in companions:
+                cp = tuple(c.split("."))
+                if len(cp) == 2:
+                    patch.setdefault(cp[0], {})[cp[1]] = None
+                else:
+                    patch[cp[0]] = None
+            r = request("PATCH", "/api/v1/borlange/%s/%d" % (module, item), body=patch, token=ADMIN)
+            tried += 1
+            if r.status // 100 != 2:
+                try:
+                    detail = json.loads(r.body).get("errors") or json.loads(r.body).get("detail")
+                except ValueError:
+                    detail = r.body[:200]
+                bad.append("%s %s: null allowed by the schema, answered %d %s" % (module, ".".join(np), r.status, detail))
+            request("DELETE", "/api/v1/borlange/%s/%d" % (module, item), token=ADMIN)
+    t.diag("%d nulls the Patch schemas allow, sent" % tried)
+    expect(tried > 20, "only %d nullable members found" % tried)
+    expect(not bad, "\n".join(bad))
+
+
 # ---------------------------------------------------------------- 19 small errors
 
 def t_module_name():
@@ -576,6 +706,7 @@ def main():
             t_idempotency_purge)
     t.check("CSV exports: CRLF record ends, no empty record at the end, the header alone when empty", t_csv)
     t.check("iCalendar (python3-icalendar): no METHOD without ORGANIZER; an empty calendar has a component", t_ics)
+    t.check("every null a Patch schema allows is accepted (2xx)", t_patch_nulls)
     t.check("a module's export in a municipality without it names the module (\"visits\", not \"visits.csv\")",
             t_module_name)
     t.check("a null body is called null, not empty", t_null_body)
