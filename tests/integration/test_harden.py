@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 18, 19).
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 14, 18, 19).
 
   1  /metrics only at its canonical path: /metrics/ and the like are 404
      from portald, and nginx's ACL (a prefix match) covers them all; tried
@@ -17,6 +17,8 @@
   8  CSV exports: CRLF record ends, no empty record at the end.
   9  iCalendar: no METHOD without ORGANIZER; an empty calendar still has a
      component (python3-icalendar reads them).
+  14 DELETE of a linked item is a 409 naming the linking items, and every
+     DELETE with a 409 response says so (no "links are forgotten").
   18 every null a Patch schema allows is accepted (2xx); members removed
      only together are sent together and their description says so.
   19 small errors: visits.csv of a municipality without visits names the
@@ -39,7 +41,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from helpers import (HOST, PORT, PORTAL_CONF, PORTAL_URL, PORTAL_VAR, Tap, create_token,  # noqa: E402
-                     expect, expect_json, expect_problem, portalctl, request, token_id)
+                     expect, expect_json, expect_problem, expect_status, portalctl, request, token_id)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 B = os.path.join(ROOT, os.environ.get("B", "build"))
@@ -628,6 +630,35 @@ def t_patch_nulls():
     expect(not bad, "\n".join(bad))
 
 
+# ---------------------------------------------------------------- 14 DELETE of a linked item
+
+def t_delete_linked():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    doc = expect_json(request("GET", "/api/v1/openapi.json"), 200)
+    bad = []
+    for path, ops in sorted(doc["paths"].items()):
+        op = ops.get("delete")
+        if not op or "409" not in op.get("responses", {}):
+            continue
+        text = op.get("description") or ""
+        if "forgotten" in text or "409" not in text:
+            bad.append("DELETE %s: the description does not say 409 for a linked item: %r" % (path, text))
+    expect(not bad, "\n".join(bad))
+    r = request("POST", "/api/v1/borlange/partnerships", token=ADMIN,
+                body={"partner": {"name": "%s linked" % TAG, "country": "LV"}, "kind": "cooperation",
+                      "status": "active"})
+    pid = expect_json(r, 201)["id"]
+    r = request("POST", "/api/v1/borlange/visits", token=ADMIN,
+                body={"title": "%s linking" % TAG, "direction": "incoming", "partnership_ids": [pid],
+                      "public": False})
+    vid = expect_json(r, 201)["id"]
+    p = expect_problem(request("DELETE", "/api/v1/borlange/partnerships/%d" % pid, token=ADMIN), 409)
+    expect("visits %d" % vid in str(p.get("detail")), "409 does not name visits %d: %r" % (vid, p.get("detail")))
+    expect_json(request("GET", "/api/v1/borlange/partnerships/%d" % pid, token=ADMIN), 200)
+    expect_status(request("DELETE", "/api/v1/borlange/visits/%d" % vid, token=ADMIN), 204)
+    expect_status(request("DELETE", "/api/v1/borlange/partnerships/%d" % pid, token=ADMIN), 204)
+
+
 # ---------------------------------------------------------------- 19 small errors
 
 def t_module_name():
@@ -707,6 +738,8 @@ def main():
     t.check("CSV exports: CRLF record ends, no empty record at the end, the header alone when empty", t_csv)
     t.check("iCalendar (python3-icalendar): no METHOD without ORGANIZER; an empty calendar has a component", t_ics)
     t.check("every null a Patch schema allows is accepted (2xx)", t_patch_nulls)
+    t.check("DELETE of a linked item: 409 naming what links to it, as its OpenAPI description says",
+            t_delete_linked)
     t.check("a module's export in a municipality without it names the module (\"visits\", not \"visits.csv\")",
             t_module_name)
     t.check("a null body is called null, not empty", t_null_body)
