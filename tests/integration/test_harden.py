@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 14, 18, 19).
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 14, 15, 18, 19).
 
   1  /metrics only at its canonical path: /metrics/ and the like are 404
      from portald, and nginx's ACL (a prefix match) covers them all; tried
@@ -19,6 +19,8 @@
      component (python3-icalendar reads them).
   14 DELETE of a linked item is a 409 naming the linking items, and every
      DELETE with a 409 response says so (no "links are forgotten").
+  15 the ETag is documented as opaque and strong, with a pattern every ETag
+     (also an item others link to) matches; If-None-Match/If-Match lists.
   18 every null a Patch schema allows is accepted (2xx); members removed
      only together are sent together and their description says so.
   19 small errors: visits.csv of a municipality without visits names the
@@ -504,6 +506,34 @@ def t_ics():
     t.diag("empty calendar: %s" % ", ".join(cal["components"]))
 
 
+# ---------------------------------------------------------------- 15 ETag
+
+def t_etag_opaque():
+    doc = expect_json(request("GET", "/api/v1/openapi.json"), 200)
+    text = json.dumps(doc)
+    expect("ID-VERSION" not in text, "the OpenAPI document still promises \"ID-VERSION\"")
+    h = doc["components"]["headers"]["ETag"]
+    desc = h.get("description", "").lower()
+    expect("opaque" in desc and "strong" in desc, "ETag header: %r" % h.get("description"))
+    pattern = re.compile(h["schema"]["pattern"])
+    # an item others link to: its ETag has more than id and version
+    linked = None
+    for it in expect_json(request("GET", "/api/v1/borlange/partnerships", query={"limit": "100"}), 200)["items"]:
+        r = request("GET", "/api/v1/borlange/partnerships/%d" % it["id"])
+        if expect_json(r, 200).get("linked"):
+            linked = r
+            break
+    expect(linked is not None, "no borlange partnership is linked")
+    for r in (linked, request("GET", "/api/v1/borlange/partnerships"), request("GET", "/api/v1/municipalities")):
+        tag = r.header("ETag")
+        expect(tag and pattern.match(tag) and not tag.startswith("W/"), "ETag %r does not match %s" % (tag, pattern.pattern), r)
+    path = "/api/v1/borlange/partnerships/%d" % json.loads(linked.body)["id"]
+    tag = linked.header("ETag")
+    expect_status(request("GET", path, headers={"If-None-Match": tag}), 304)
+    expect_status(request("GET", path, headers={"If-None-Match": '"x", ' + tag}), 304)
+    expect_problem(request("PATCH", path, body={}, token=ADMIN, headers={"If-Match": '"0-0"'}), 412)
+
+
 # ---------------------------------------------------------------- 18 Patch schemas and null
 
 def resolve(doc, schema):
@@ -737,6 +767,7 @@ def main():
             t_idempotency_purge)
     t.check("CSV exports: CRLF record ends, no empty record at the end, the header alone when empty", t_csv)
     t.check("iCalendar (python3-icalendar): no METHOD without ORGANIZER; an empty calendar has a component", t_ics)
+    t.check("the ETag is documented as an opaque strong tag and is one (pattern, 304, 412)", t_etag_opaque)
     t.check("every null a Patch schema allows is accepted (2xx)", t_patch_nulls)
     t.check("DELETE of a linked item: 409 naming what links to it, as its OpenAPI description says",
             t_delete_linked)
