@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 14, 15, 18, 19).
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 14, 15, 16, 18, 19).
 
   1  /metrics only at its canonical path: /metrics/ and the like are 404
      from portald, and nginx's ACL (a prefix match) covers them all; tried
@@ -21,6 +21,8 @@
      DELETE with a 409 response says so (no "links are forgotten").
   15 the ETag is documented as opaque and strong, with a pattern every ETag
      (also an item others link to) matches; If-None-Match/If-Match lists.
+  16 every export documents its Cache-Control (public, max-age=60 without a
+     token, private, no-store with one) and sends what it documents.
   18 every null a Patch schema allows is accepted (2xx); members removed
      only together are sent together and their description says so.
   19 small errors: visits.csv of a municipality without visits names the
@@ -534,6 +536,41 @@ def t_etag_opaque():
     expect_problem(request("PATCH", path, body={}, token=ADMIN, headers={"If-Match": '"0-0"'}), 412)
 
 
+# ---------------------------------------------------------------- 16 Cache-Control
+
+def t_cache_control_documented():
+    doc = expect_json(request("GET", "/api/v1/openapi.json"), 200)
+    bad, seen = [], 0
+    for path, ops in sorted(doc["paths"].items()):
+        op = ops.get("get")
+        if not op or "{municipality}" not in path:
+            continue
+        is_export = path.rsplit("/", 1)[-1].count(".") == 1 and not path.endswith("openapi.json")
+        hdr = (op["responses"].get("200", {}).get("headers") or {}).get("Cache-Control")
+        if is_export and hdr is None:
+            bad.append("GET %s: an export without a documented Cache-Control" % path)
+            continue
+        if hdr is None:
+            continue
+        values = resolve(doc, hdr)["schema"]["enum"]
+        concrete = path.replace("{municipality}", "borlange")
+        if "{" in concrete:
+            continue
+        seen += 1
+        for tok in (None, ADMIN):
+            r = request("GET", concrete, token=tok)
+            cc = r.header("Cache-Control")
+            if r.status != 200 or cc not in values:
+                bad.append("GET %s %s: %d, Cache-Control %r, documented %r"
+                           % (concrete, "with a token" if tok else "anonymous", r.status, cc, values))
+        if is_export and not any("max-age" in v for v in values):
+            bad.append("GET %s: documented %r" % (path, values))
+    expect(seen >= 6, "only %d exports document Cache-Control" % seen)
+    info = doc["info"]["description"]
+    expect("max-age=60" in info, "info.description does not say what exports send")
+    expect(not bad, "\n".join(bad))
+
+
 # ---------------------------------------------------------------- 18 Patch schemas and null
 
 def resolve(doc, schema):
@@ -768,6 +805,7 @@ def main():
     t.check("CSV exports: CRLF record ends, no empty record at the end, the header alone when empty", t_csv)
     t.check("iCalendar (python3-icalendar): no METHOD without ORGANIZER; an empty calendar has a component", t_ics)
     t.check("the ETag is documented as an opaque strong tag and is one (pattern, 304, 412)", t_etag_opaque)
+    t.check("exports document the Cache-Control they send (anonymous and with a token)", t_cache_control_documented)
     t.check("every null a Patch schema allows is accepted (2xx)", t_patch_nulls)
     t.check("DELETE of a linked item: 409 naming what links to it, as its OpenAPI description says",
             t_delete_linked)
