@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 14, 15, 16, 18, 19).
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 10, 14, 15, 16, 18, 19).
 
   1  /metrics only at its canonical path: /metrics/ and the like are 404
      from portald, and nginx's ACL (a prefix match) covers them all; tried
@@ -17,6 +17,9 @@
   8  CSV exports: CRLF record ends, no empty record at the end.
   9  iCalendar: no METHOD without ORGANIZER; an empty calendar still has a
      component (python3-icalendar reads them).
+  10 JSON-LD of every item page: funder entries {"@type": "Organization",
+     "name"} only, no empty description, Date properties full ISO values (a
+     partial date as its first or last day).
   14 DELETE of a linked item is a 409 naming the linking items, and every
      DELETE with a 409 response says so (no "links are forgotten").
   15 the ETag is documented as opaque and strong, with a pattern every ETag
@@ -550,7 +553,7 @@ def t_cache_control_documented():
         if is_export and hdr is None:
             bad.append("GET %s: an export without a documented Cache-Control" % path)
             continue
-        if hdr is None:
+        if hdr is None or not is_export:
             continue
         values = resolve(doc, hdr)["schema"]["enum"]
         concrete = path.replace("{municipality}", "borlange")
@@ -697,6 +700,77 @@ def t_patch_nulls():
     expect(not bad, "\n".join(bad))
 
 
+# ---------------------------------------------------------------- 10 JSON-LD
+
+LD_DATES = ("startDate", "endDate", "foundingDate", "dissolutionDate", "datePublished", "dateModified")
+FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$")
+
+
+def page_jsonld(path):
+    r = request("GET", path)
+    expect(r.status == 200, "GET %s: %d" % (path, r.status), r)
+    html = r.body.decode("utf-8")
+    out = []
+    for text in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S):
+        try:
+            out.append(json.loads(text))
+        except ValueError as e:
+            raise AssertionError("%s: JSON-LD does not parse: %s" % (path, e))
+    expect(out, "%s has no JSON-LD" % path)
+    return out
+
+
+def ld_problems(path, node, where="$"):
+    bad = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "description" and (v is None or (isinstance(v, str) and not v.strip())):
+                bad.append("%s: %s.description is empty" % (path, where))
+            if k in LD_DATES and not (isinstance(v, str) and FULL_DATE.match(v)):
+                bad.append("%s: %s.%s is %r, not a full ISO date" % (path, where, k, v))
+            if k == "funder":
+                for f in v if isinstance(v, list) else [v]:
+                    if not isinstance(f, dict) or set(f) != {"@type", "name"} or f.get("@type") != "Organization":
+                        bad.append("%s: a funder %r is not {\"@type\": \"Organization\", \"name\"}" % (path, f))
+            bad.extend(ld_problems(path, v, "%s.%s" % (where, k)))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            bad.extend(ld_problems(path, v, "%s[%d]" % (where, i)))
+    return bad
+
+
+def t_jsonld_items():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    r = request("POST", "/api/v1/borlange/projects", token=ADMIN,
+                body={"title": "%s funded" % TAG, "status": "running", "start_date": "2030-03",
+                      "funders": [{"name": "Sida", "kind": "sida"}, {"name": "Svenska institutet", "kind": "si"}]})
+    state.setdefault("ld", []).append(("projects", expect_json(r, 201)["id"]))
+    r = request("POST", "/api/v1/borlange/visits", token=ADMIN,
+                body={"title": "%s month" % TAG, "direction": "outgoing", "start_date": "2030-02",
+                      "end_date": "2030-02", "public": True})
+    state["ld"].append(("visits", expect_json(r, 201)["id"]))
+    bad, seen = [], 0
+    for module in ("partnerships", "projects", "visits", "news"):
+        items = expect_json(request("GET", "/api/v1/borlange/%s" % module, query={"limit": "100"}), 200)["items"]
+        for it in items:
+            path = "/borlange/%s/%d" % (module, it["id"])
+            for ld in page_jsonld(path):
+                seen += 1
+                bad.extend(ld_problems(path, ld))
+    pid = state["ld"][0][1]
+    ld = page_jsonld("/borlange/projects/%d" % pid)[0]
+    expect(ld.get("funder") == [{"@type": "Organization", "name": "Sida"},
+                                {"@type": "Organization", "name": "Svenska institutet"}],
+           "funder %r" % ld.get("funder"))
+    expect("description" not in ld, "a project without summary has a description %r" % ld.get("description"))
+    expect(ld.get("foundingDate") == "2030-03-01", "foundingDate %r" % ld.get("foundingDate"))
+    ld = page_jsonld("/borlange/visits/%d" % state["ld"][1][1])[0]
+    expect((ld.get("startDate"), ld.get("endDate")) == ("2030-02-01", "2030-02-28"),
+           "a visit in February 2030: %r .. %r" % (ld.get("startDate"), ld.get("endDate")))
+    t.diag("%d JSON-LD objects read" % seen)
+    expect(not bad, "\n".join(bad[:30]))
+
+
 # ---------------------------------------------------------------- 14 DELETE of a linked item
 
 def t_delete_linked():
@@ -774,6 +848,8 @@ def t_emoji_slug():
 
 
 def cleanup():
+    for module, i in state.get("ld") or []:
+        request("DELETE", "/api/v1/borlange/%s/%d" % (module, i), token=ADMIN)
     if state.get("news"):
         request("DELETE", "/api/v1/borlange/news/%s" % state["news"], token=ADMIN)
     for v in state.get("visits") or []:
@@ -807,6 +883,8 @@ def main():
     t.check("the ETag is documented as an opaque strong tag and is one (pattern, 304, 412)", t_etag_opaque)
     t.check("exports document the Cache-Control they send (anonymous and with a token)", t_cache_control_documented)
     t.check("every null a Patch schema allows is accepted (2xx)", t_patch_nulls)
+    t.check("JSON-LD of item pages: funders {@type, name} only, no empty description, full ISO dates",
+            t_jsonld_items)
     t.check("DELETE of a linked item: 409 naming what links to it, as its OpenAPI description says",
             t_delete_linked)
     t.check("a module's export in a municipality without it names the module (\"visits\", not \"visits.csv\")",
