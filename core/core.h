@@ -217,6 +217,7 @@ int valid_lang(const char *s);
 int valid_url(const char *s);
 int valid_qid(const char *s);
 int valid_utf8(const char *s, size_t n);
+size_t valid_chars(const char *s, size_t n);
 struct valid_sink {
 	void *ctx;
 	void (*error)(void *ctx, const char *field, const char *msg);

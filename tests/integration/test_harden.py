@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 10, 14, 15, 16, 18, 19).
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 10, 13, 14, 15, 16, 18, 19).
 
   1  /metrics only at its canonical path: /metrics/ and the like are 404
      from portald, and nginx's ACL (a prefix match) covers them all; tried
@@ -20,6 +20,9 @@
   10 JSON-LD of every item page: funder entries {"@type": "Organization",
      "name"} only, no empty description, Date properties full ISO values (a
      partial date as its first or last day).
+  13 lengths count characters (code points) wherever a schema says
+     maxLength (bodies, q, programme); language tags are documented as at
+     most 35 characters.
   14 DELETE of a linked item is a 409 naming the linking items, and every
      DELETE with a 409 response says so (no "links are forgotten").
   15 the ETag is documented as opaque and strong, with a pattern every ETag
@@ -771,6 +774,49 @@ def t_jsonld_items():
     expect(not bad, "\n".join(bad[:30]))
 
 
+# ---------------------------------------------------------------- 13 lengths in characters
+
+def t_lengths_in_characters():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    r = request("POST", "/api/v1/borlange/partnerships", token=ADMIN,
+                body={"partner": {"name": "\u00f6" * 200, "country": "LV"}, "kind": "cooperation", "status": "active"})
+    j = expect_json(r, 201)
+    state.setdefault("ld", []).append(("partnerships", j["id"]))
+    expect(j["partner"]["name"] == "\u00f6" * 200, "the name of 200 characters came back changed")
+    p = expect_problem(request("POST", "/api/v1/borlange/partnerships", token=ADMIN,
+                               body={"partner": {"name": "\u00f6" * 201, "country": "LV"}, "kind": "cooperation",
+                                     "status": "active"}), 422)
+    msgs = [e.get("message", "") for e in p.get("errors") or [] if e.get("field") == "partner.name"]
+    expect(msgs and "201" in msgs[0] and "character" in msgs[0], "201 characters: %r" % msgs)
+    r = request("POST", "/api/v1/borlange/visits", token=ADMIN,
+                body={"title": "\U0001F389" * 300, "direction": "incoming", "public": False})
+    state["ld"].append(("visits", expect_json(r, 201)["id"]))
+    expect_json(request("GET", "/api/v1/borlange/partnerships", query={"q": "\u00e5" * 200}), 200)
+    expect_problem(request("GET", "/api/v1/borlange/partnerships", query={"q": "\u00e5" * 201}), 422)
+    expect_json(request("GET", "/api/v1/borlange/projects", query={"programme": "\u00f6" * 200}), 200)
+    # the language tag's cap is documented
+    doc = expect_json(request("GET", "/api/v1/openapi.json"), 200)
+    caps = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("pattern", "").startswith("^[a-z]{2,3}"):
+                caps.add(node.get("maxLength"))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(doc)
+    expect(caps == {35}, "language tag schemas with maxLength %r" % caps)
+    tag = "sv-" + "-".join(["abcdefgh"] * 4)[:32]
+    expect(len(tag) == 35, tag)
+    r = request("POST", "/api/v1/borlange/news", token=ADMIN, body={"title": "%s lang" % TAG, "lang": tag, "body": "x"})
+    state["ld"].append(("news", expect_json(r, 201)["id"]))
+    expect_problem(request("POST", "/api/v1/borlange/news", token=ADMIN,
+                           body={"title": "%s lang2" % TAG, "lang": tag + "x", "body": "x"}), 422)
+
+
 # ---------------------------------------------------------------- 14 DELETE of a linked item
 
 def t_delete_linked():
@@ -885,6 +931,8 @@ def main():
     t.check("every null a Patch schema allows is accepted (2xx)", t_patch_nulls)
     t.check("JSON-LD of item pages: funders {@type, name} only, no empty description, full ISO dates",
             t_jsonld_items)
+    t.check("lengths count characters: 200 \u00f6 in partner.name, 300 emoji in a title, q and programme of 200; lang capped at 35",
+            t_lengths_in_characters)
     t.check("DELETE of a linked item: 409 naming what links to it, as its OpenAPI description says",
             t_delete_linked)
     t.check("a module's export in a municipality without it names the module (\"visits\", not \"visits.csv\")",
