@@ -393,7 +393,8 @@ const char *req_param(struct portal_req *r, const char *name);
 struct db *req_db(struct portal_req *r);
 const char *req_header(struct portal_req *r, const char *name);
 const char *req_query(struct portal_req *r, const char *name);
-/* Reads and parses a JSON body: 0 or 400/413/415 with *detail set. */
+/* Reads and parses a JSON body, its strings in Unicode NFC: 0 or
+ * 400/413/415/422 with *detail set (500 when out of memory). */
 int req_read_json(struct portal_req *r, long long max_body, int max_depth, const char **detail);
 int req_percent_decode(char *s, int plus_is_space); /* in place; -1 on bad encoding */
 

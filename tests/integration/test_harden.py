@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 10, 13, 14, 15, 16, 18, 19).
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16, 18, 19).
 
   1  /metrics only at its canonical path: /metrics/ and the like are 404
      from portald, and nginx's ACL (a prefix match) covers them all; tried
@@ -20,6 +20,8 @@
   10 JSON-LD of every item page: funder entries {"@type": "Organization",
      "name"} only, no empty description, Date properties full ISO values (a
      partial date as its first or last day).
+  11 text is written in Unicode NFC (POST and PATCH, at any depth): a title
+     typed with combining marks gets the slug of the precomposed one.
   13 lengths count characters (code points) wherever a schema says
      maxLength (bodies, q, programme); language tags are documented as at
      most 35 characters.
@@ -774,6 +776,35 @@ def t_jsonld_items():
     expect(not bad, "\n".join(bad[:30]))
 
 
+# ---------------------------------------------------------------- 11 NFC
+
+def t_nfc():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    decomposed = "Skagen Zu\u0308rich %s" % TAG       # u + COMBINING DIAERESIS
+    r = request("POST", "/api/v1/borlange/news", token=ADMIN,
+                body={"title": decomposed, "lang": "sv", "body": "Ko\u0308penhamn", "status": "published",
+                      "published_at": "2031-01-01T10:00:00Z"})
+    j = expect_json(r, 201)
+    state.setdefault("ld", []).append(("news", j["id"]))
+    expect(j["title"] == "Skagen Z\u00fcrich %s" % TAG, "title stored as %r, not NFC" % j["title"])
+    expect(j["body"] == "K\u00f6penhamn", "body stored as %r" % j["body"])
+    want = "skagen-zurich-%s" % TAG
+    expect(j["slug"] == want, "slug %r, want %r" % (j["slug"], want))
+    r = request("POST", "/api/v1/borlange/partnerships", token=ADMIN,
+                body={"partner": {"name": "Ja\u0308rvenpa\u0308a\u0308", "other_names": [{"lang": "sv", "name": "A\u030angermanland"}],
+                                  "country": "FI"}, "kind": "cooperation", "status": "active"})
+    j = expect_json(r, 201)
+    state["ld"].append(("partnerships", j["id"]))
+    expect(j["partner"]["name"] == "J\u00e4rvenp\u00e4\u00e4", "partner.name %r" % j["partner"]["name"])
+    expect(j["partner"]["other_names"][0]["name"] == "\u00c5ngermanland", "other_names %r" % j["partner"]["other_names"])
+    # a PATCH too, and what is precomposed is found by what was typed precomposed
+    r = request("PATCH", "/api/v1/borlange/partnerships/%d" % j["id"], token=ADMIN,
+                body={"partner": {"region": "Uusimaa Nyla\u0308nd"}})
+    expect(expect_json(r, 200)["partner"]["region"] == "Uusimaa Nyl\u00e4nd", "PATCH: region not NFC")
+    found = expect_json(request("GET", "/api/v1/borlange/partnerships", query={"q": "J\u00e4rvenp\u00e4\u00e4"}), 200)
+    expect(any(i["id"] == j["id"] for i in found["items"]), "q J\u00e4rvenp\u00e4\u00e4 does not find it")
+
+
 # ---------------------------------------------------------------- 13 lengths in characters
 
 def t_lengths_in_characters():
@@ -931,6 +962,8 @@ def main():
     t.check("every null a Patch schema allows is accepted (2xx)", t_patch_nulls)
     t.check("JSON-LD of item pages: funders {@type, name} only, no empty description, full ISO dates",
             t_jsonld_items)
+    t.check("text is stored in NFC: a title with combining marks gets the precomposed title and slug skagen-zurich",
+            t_nfc)
     t.check("lengths count characters: 200 \u00f6 in partner.name, 300 emoji in a title, q and programme of 200; lang capped at 35",
             t_lengths_in_characters)
     t.check("DELETE of a linked item: 409 naming what links to it, as its OpenAPI description says",
