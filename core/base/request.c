@@ -349,7 +349,8 @@ req_read_body(struct portal_req *r, long long max_body, char **out, size_t *out_
  * libunistring's u8_normalize: text typed with combining marks ("u" +
  * U+0308) is stored as the precomposed text ("\u00fc"), so the two
  * compare, search, sort and make slugs alike.  ASCII is NFC already and is
- * not copied.  Keys are left as sent (the schema's names and language
+ * not copied; invalid UTF-8 (an overlong form) is kept as sent, for the
+ * validator to refuse, not turned into U+FFFD.  Keys are left as sent (the schema's names and language
  * tags are ASCII).  0, or -1 when out of memory.
  */
 static int
@@ -361,8 +362,8 @@ req_nfc(struct json_object *o)
 		size_t n = (size_t)json_object_get_string_len(o), i = 0;
 		while (i < n && s[i] < 0x80)
 			i++;
-		if (i == n)
-			return 0;
+		if (i == n || !valid_utf8((const char *)s, n))
+			return 0; /* ASCII is NFC; invalid UTF-8 is left for the validator to refuse */
 		size_t len = 0;
 		uint8_t *nfc = u8_normalize(UNINORM_NFC, s, n, NULL, &len);
 		if (nfc == NULL)
