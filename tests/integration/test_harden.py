@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16, 18, 19).
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19).
 
   1  /metrics only at its canonical path: /metrics/ and the like are 404
      from portald, and nginx's ACL (a prefix match) covers them all; tried
@@ -31,6 +31,9 @@
      (also an item others link to) matches; If-None-Match/If-Match lists.
   16 every export documents its Cache-Control (public, max-age=60 without a
      token, private, no-store with one) and sends what it documents.
+  17 nginx's own 4xx (TRACE, a 20 KB header, a long request line, HTTP/2.0
+     in the request line, its internal paths) are problem+json, in
+     nginx.conf.example and the stack's nginx.
   18 every null a Patch schema allows is accepted (2xx); members removed
      only together are sent together and their description says so.
   19 small errors: visits.csv of a municipality without visits names the
@@ -579,6 +582,78 @@ def t_cache_control_documented():
     expect(not bad, "\n".join(bad))
 
 
+# ---------------------------------------------------------------- 17 nginx's own errors
+
+def raw_exchange(data):
+    """Sends raw bytes, returns (status, headers, body) of the answer."""
+    import socket
+    s = socket.create_connection((HOST, PORT), timeout=30)
+    try:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                c = s.recv(65536)
+            except OSError:
+                break
+            if not c:
+                break
+            chunks.append(c)
+    finally:
+        s.close()
+    raw = b"".join(chunks)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.match(r"HTTP/\d\.\d (\d{3})", lines[0])
+    expect(m, "not an HTTP answer: %r" % raw[:200])
+    hdrs = {}
+    for ln in lines[1:]:
+        k, _, v = ln.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return int(m.group(1)), hdrs, body
+
+
+def t_nginx_problems():
+    host = "Host: %s:%d\r\n" % (HOST, PORT)
+    cases = [
+        ("TRACE", b"TRACE /api/v1/municipalities HTTP/1.1\r\n" + host.encode() + b"Connection: close\r\n\r\n", 405),
+        ("TRACE on a page", b"TRACE /borlange/ HTTP/1.1\r\n" + host.encode() + b"Connection: close\r\n\r\n", 405),
+        ("a 20 KB header", b"GET /api/v1/municipalities HTTP/1.1\r\n" + host.encode() + b"X-Big: " + b"a" * 20480 +
+         b"\r\nConnection: close\r\n\r\n", 400),
+        ("a 40 KB request line", b"GET /api/v1/municipalities?x=" + b"a" * 40960 + b" HTTP/1.1\r\n" + host.encode() +
+         b"Connection: close\r\n\r\n", 414),
+        ("HTTP/2.0 in a request line", b"GET /api/v1/municipalities HTTP/2.0\r\n" + host.encode() + b"Connection: close\r\n\r\n", 505),
+        ("a POST without length", b"POST /api/v1/borlange/partnerships HTTP/1.1\r\n" + host.encode() +
+         b"Transfer-Encoding: gzip\r\nConnection: close\r\n\r\n", None),
+        ("nginx's internal error path", b"GET /_nginx/400 HTTP/1.1\r\n" + host.encode() + b"Connection: close\r\n\r\n", 404),
+    ]
+    bad = []
+    for what, data, want in cases:
+        st, hdrs, body = raw_exchange(data)
+        ctype = hdrs.get("content-type", "")
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except ValueError:
+            doc = None
+        if (want is not None and st != want) or st < 400 or ctype != "application/problem+json" or \
+                not isinstance(doc, dict) or doc.get("status") != st or not doc.get("title"):
+            bad.append("%s: %d %s %r" % (what, st, ctype, body[:120]))
+        if st == 405 and "GET" not in hdrs.get("allow", ""):
+            bad.append("%s: 405 without Allow" % what)
+    expect(not bad, "\n".join(bad))
+
+
+def t_nginx_problems_config():
+    with open(os.path.join(ROOT, "nginx.conf.example"), encoding="utf-8") as f:
+        text = f.read()
+    for code in ("400", "405", "414", "494", "505"):
+        expect(re.search(r"error_page\s+[^;]*\b%s\b" % code, text), "nginx.conf.example: no error_page for %s" % code)
+    stack_conf = os.path.join(PORTAL_VAR, "nginx.conf")
+    if os.path.exists(stack_conf):
+        with open(stack_conf, encoding="utf-8") as f:
+            expect("error_page 405" in f.read(), "the stack's nginx.conf has no error_page 405")
+
+
 # ---------------------------------------------------------------- 18 Patch schemas and null
 
 def resolve(doc, schema):
@@ -959,6 +1034,10 @@ def main():
     t.check("iCalendar (python3-icalendar): no METHOD without ORGANIZER; an empty calendar has a component", t_ics)
     t.check("the ETag is documented as an opaque strong tag and is one (pattern, 304, 412)", t_etag_opaque)
     t.check("exports document the Cache-Control they send (anonymous and with a token)", t_cache_control_documented)
+    t.check("nginx's own errors are problem+json: TRACE 405, a 20 KB header 400, 414, 505, its internal paths 404",
+            t_nginx_problems)
+    t.check("nginx.conf.example (and the stack's nginx.conf made of it) map nginx's 4xx to problem+json",
+            t_nginx_problems_config)
     t.check("every null a Patch schema allows is accepted (2xx)", t_patch_nulls)
     t.check("JSON-LD of item pages: funders {@type, name} only, no empty description, full ISO dates",
             t_jsonld_items)
