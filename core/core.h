@@ -347,6 +347,12 @@ struct portal_req {
 	size_t nseg;
 	struct req_arg *args; /* in the pool */
 	size_t nargs;
+	/* Set by the response cache (cache.c) when the answer may be stored:
+	 * 1 when `name` is part of the cache key.  req_query sets arg_unkeyed
+	 * when a handler reads any other argument, and the answer is not
+	 * stored (it may depend on what the key leaves out). */
+	int (*arg_keyed)(struct portal_req *r, const char *name);
+	int arg_unkeyed;
 	size_t max_args; /* 0: REQ_MAX_ARGS */
 	const char *request_id;
 	const struct conf_municipality *muni;

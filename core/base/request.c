@@ -158,6 +158,8 @@ req_parse(struct portal_req *r, const char **detail)
 const char *
 req_query(struct portal_req *r, const char *name)
 {
+	if (r->arg_keyed && !r->arg_keyed(r, name))
+		r->arg_unkeyed = 1;
 	for (size_t i = 0; i < r->nargs; i++)
 		if (strcmp(r->args[i].name, name) == 0)
 			return r->args[i].value;

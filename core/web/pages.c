@@ -351,14 +351,19 @@ page_sub(struct page *pg, const char *path, const char *query)
 }
 
 /* The page's query arguments for the API, without `lang` (news has a
- * `lang` filter of its own). */
+ * `lang` filter of its own); without `limit` and `cursor` when `own_paging`
+ * (an export pages through the whole list itself: a client's limit=1 made
+ * it run 100 statements of one row, a client's cursor made it fetch the
+ * same page 100 times, since the first of two arguments wins). */
 static const char *
-page_query(struct portal_req *r)
+page_query(struct portal_req *r, int own_paging)
 {
 	struct buf b;
 	buf_init(&b, r->pool);
 	for (size_t i = 0; i < r->nargs; i++) {
-		if (strcmp(r->args[i].name, "lang") == 0)
+		if (strcmp(r->args[i].name, "lang") == 0 ||
+		    (own_paging && (strcmp(r->args[i].name, "limit") == 0 ||
+		                    strcmp(r->args[i].name, "cursor") == 0)))
 			continue;
 		if (b.len)
 			buf_puts(&b, "&");
@@ -744,7 +749,7 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 	json_object_object_add(pg.root, "now_ics", json_object_new_string(ts));
 
 	int all = strcmp(ext, "atom") != 0;
-	const char *base = page_query(r);
+	const char *base = page_query(r, 1);
 	const char *path = pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name);
 	struct json_object *items = json_object_new_array();
 	struct json_object *data = pool_keep_json(r->pool, json_object_new_object());
@@ -908,7 +913,7 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 		json_object_object_add(pg.root, "words", json_object_get(pg.labels));
 	const char *path = r->nseg == 2 ? pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name)
 	                                : pool_printf(r->pool, "/api/v1/%s/%s/%s", r->muni->slug, p->name, r->seg[2]);
-	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r) : "");
+	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r, 0) : "");
 	struct json_object *idv;
 	if (r->nseg == 3 && sub->status == 200 && sub->resp_json &&
 	    json_object_object_get_ex(sub->resp_json, "id", &idv) && json_object_is_type(idv, json_type_int))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening and format conformance (issue 20, points 1, 2, 3, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19).
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19).
 
   1  /metrics only at its canonical path: /metrics/ and the like are 404
      from portald, and nginx's ACL (a prefix match) covers them all; tried
@@ -8,6 +8,11 @@
   3  the Host header never reaches absolute links (Atom, iCalendar, GeoJSON,
      JSON-LD): they start with the configured public_url; a bad public_url
      is a configuration error.
+  4  the response cache's key is the parsed request (known arguments in
+     order, the language resolved): ?_=123, another Accept-Language,
+     Portal-Read or Host without a token hit the cache; an export pages
+     itself (a client's limit or cursor neither repeats nor drops rows);
+     nginx limits anonymous traffic, stricter for exports and q.
   5  a published news item's related lists anonymous readers only the ids
      of items they may see (no non-public visit).
   6  portald: RLIMIT_CORE 0 and not dumpable (master and workers); the pid
@@ -204,6 +209,92 @@ def t_public_url_checked():
         os.unlink(path)
     expect(r.returncode != 0 and "public_url" in r.stderr,
            "portald -t accepts public_url = javascript:... (exit %d): %s" % (r.returncode, r.stderr.strip()[-300:]))
+
+
+# ---------------------------------------------------------------- 4 anonymous cost
+
+def cache_hits():
+    r = request("GET", "/metrics")
+    m = re.search(r'^portal_cache_total\{event="hit"\} (\d+)$', r.body.decode(), re.M)
+    expect(m, "/metrics has no portal_cache_total{event=\"hit\"}")
+    return int(m.group(1))
+
+
+def t_cache_key_parsed():
+    base = "/api/v1/herrljunga/partnerships"
+    for _ in range(8):  # every worker has made and kept it
+        expect_json(request("GET", base, query={"limit": "3", "q": "a"}), 200)
+    variants = [
+        (base + "?limit=3&q=a&_=%d" % time.time_ns(), {}),
+        (base + "?q=a&limit=3", {}),
+        (base + "?%%71=a&limit=3&utm_source=%d" % time.time_ns(), {}),
+        (base + "?limit=3&q=a", {"Accept-Language": "x-%d" % time.time_ns()}),
+        (base + "?limit=3&q=a", {"Portal-Read": "primary"}),
+        (base + "?limit=3&q=a&q=zzz", {"Host": "other.example"}),
+    ]
+    before = cache_hits()
+    for path, headers in variants * 2:
+        conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+        try:
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            r.read()
+            expect(r.status == 200, "GET %s %r: %d" % (path, headers, r.status))
+        finally:
+            conn.close()
+    hits = cache_hits() - before
+    t.diag("%d of %d spelled-differently reads were cache hits" % (hits, 2 * len(variants)))
+    expect(hits >= 2 * len(variants) - 2, "only %d of %d reads spelled differently were hits" % (hits, 2 * len(variants)))
+
+
+def csv_ids(path):
+    r = request("GET", path)
+    expect(r.status == 200, "GET %s: %d" % (path, r.status), r)
+    rows = list(csv.reader(io.StringIO(r.body.decode("utf-8-sig"), newline="")))
+    return [row[0] for row in rows[1:]]
+
+
+def t_export_paging_own():
+    whole = csv_ids("/api/v1/borlange/partnerships.csv")
+    expect(len(whole) >= 3, "borlange has %d partnerships" % len(whole))
+    page = expect_json(request("GET", "/api/v1/borlange/partnerships", query={"limit": "1"}), 200)
+    expect(page.get("next"), "no cursor after the first partnership")
+    for q in ("limit=1", "cursor=%s" % page["next"], "limit=2&cursor=%s" % page["next"]):
+        got = csv_ids("/api/v1/borlange/partnerships.csv?" + q)
+        expect(got == whole, "partnerships.csv?%s: %d rows (%d distinct), want the %d of the export"
+               % (q, len(got), len(set(got)), len(whole)))
+
+
+def t_portal_read_needs_token():
+    with open(os.path.join(ROOT, "core", "server", "breaker.c"), encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r'"Portal-Read"\);\s*if \(([^)]*\)[^{]*)', text)
+    expect(m and "Authorization" in m.group(1), "breaker_read_db honours Portal-Read without a token")
+
+
+def t_nginx_anonymous_limits():
+    with open(os.path.join(ROOT, "nginx.conf.example"), encoding="utf-8") as f:
+        text = f.read()
+    for zone in ("portal_anon", "portal_exports", "portal_search"):
+        expect(re.search(r"limit_req_zone\s+\S+\s+zone=%s:" % zone, text), "no limit_req_zone %s" % zone)
+        expect(re.search(r"limit_req\s+zone=%s\b" % zone, text), "zone %s is not used" % zone)
+    expect(re.search(r"limit_conn_zone\s+\S+\s+zone=portal_conn:", text) and re.search(r"limit_conn\s+portal_conn\s+\d+", text),
+           "no limit_conn for anonymous clients")
+    # from an address the limits apply to (loopback 127.0.0.1 is exempt)
+    def burst(path, n):
+        codes = []
+        for _ in range(n):
+            st, body, hdrs = get_from("127.0.0.2", path)
+            codes.append(st)
+            if st == 429:
+                expect(hdrs.get("content-type") == "application/problem+json", "429 is %r" % hdrs.get("content-type"))
+        return codes
+    codes = burst("/api/v1/borlange/partnerships.csv", 20)
+    expect(429 in codes and codes[0] == 200, "20 exports at once from 127.0.0.2: %r" % codes)
+    codes = burst("/api/v1/borlange/partnerships?q=a", 40)
+    expect(429 in codes and codes[0] == 200, "40 searches at once from 127.0.0.2: %r" % codes)
+    codes = burst("/api/v1/borlange/partnerships/1", 30)
+    expect(429 not in codes, "30 plain reads at once from 127.0.0.2 were limited: %r" % codes)
 
 
 # ---------------------------------------------------------------- 5 ids of non-public items
@@ -1020,6 +1111,12 @@ def main():
     t.check("the Host header reaches no absolute link (Atom, iCalendar, GeoJSON, overview)", t_host_not_in_links)
     t.check("the overview's JSON-LD url is under public_url, whatever the Host", t_jsonld_base)
     t.check("portald -t refuses a public_url that is not http(s)://host", t_public_url_checked)
+    t.check("the cache key is the parsed request: ?_=, argument order and spelling, Accept-Language, "
+            "Portal-Read and Host without a token all hit", t_cache_key_parsed)
+    t.check("an export pages itself: a client's limit or cursor neither repeats nor drops rows", t_export_paging_own)
+    t.check("Portal-Read: primary is honoured only with a token", t_portal_read_needs_token)
+    t.check("nginx limits anonymous traffic (limit_req, limit_conn), stricter for exports and q (from 127.0.0.2)",
+            t_nginx_anonymous_limits)
     t.check("a published news item shows anonymous readers no id of a non-public visit (item and list)",
             t_related_hidden)
     t.check("portald's master and workers: RLIMIT_CORE 0", t_no_core_dumps)
