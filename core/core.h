@@ -663,6 +663,9 @@ int search_terms(portal_req *r, const char *q, const char **terms, int max);
 /* ---- idem.c ---- */
 /* 1 when the request was answered from a stored Idempotency-Key answer (or
  * refused for its key); 0 to go on. */
+/* The request's Idempotency-Key (unquoted), or NULL when none was sent;
+ * *bad set when it is not 1..200 visible ASCII characters. */
+const char *idem_key(struct portal_req *r, int *bad);
 int idem_replay(struct core *c, struct portal_req *r);
 /* Stores the handler's 2xx answer under the request's key, in its
  * transaction.  PORTAL_ERROR when that failed (a concurrent twin). */
@@ -700,6 +703,9 @@ int tmpl_render(const struct tmpl *t, struct json_object *data, const struct tmp
 
 /* ---- pages.c: HTML pages from the API's answers and templates ---- */
 int pages_init(void); /* the core's templates and catalogue, once */
+/* s (NUL-terminated) with CRLF line ends and lines of at most 75 octets
+ * (RFC 5545 3.1), not splitting a UTF-8 character; *len its length. */
+char *pages_ics_fold(struct pool *pool, const char *s, size_t *len);
 
 /* ---- map.c ---- */
 int map_init(void);             /* the outline path, once; pages_init calls it */

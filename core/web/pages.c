@@ -632,9 +632,11 @@ page_static(struct portal_req *r, const char *body, const char *type)
 }
 
 /* iCalendar wants CRLF and lines of at most 75 octets (RFC 5545 3.1),
- * folded without splitting a UTF-8 character. */
-static char *
-page_ics_fold(struct pool *pool, const char *s, size_t *len)
+ * folded without splitting a UTF-8 character.  A sequence cut short (by
+ * the end of s, a line end, any byte that does not continue it) is copied
+ * as far as it goes: never past the NUL, never swallowing a line end. */
+char *
+pages_ics_fold(struct pool *pool, const char *s, size_t *len)
 {
 	struct buf b;
 	buf_init(&b, pool);
@@ -655,6 +657,13 @@ page_ics_fold(struct pool *pool, const char *s, size_t *len)
 			clen = 3;
 		else if (ch >= 0xc0)
 			clen = 2;
+		/* a sequence is its lead byte and the continuation bytes that
+		 * follow (fewer in invalid UTF-8: never a NUL or a line end) */
+		for (size_t k = 1; k < clen; k++)
+			if (((unsigned char)p[k] & 0xc0) != 0x80) {
+				clen = k;
+				break;
+			}
 		if (col + clen > 75) {
 			buf_puts(&b, "\r\n ");
 			col = 1;
@@ -806,7 +815,7 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 		r->content_type = "application/atom+xml";
 	} else if (strcmp(ext, "ics") == 0) {
 		r->content_type = "text/calendar";
-		r->resp_raw = page_ics_fold(r->pool, r->resp_raw, &r->resp_raw_len);
+		r->resp_raw = pages_ics_fold(r->pool, r->resp_raw, &r->resp_raw_len);
 	} else if (strcmp(ext, "geojson") == 0 || strcmp(ext, "json") == 0) {
 		r->content_type = strcmp(ext, "json") ? "application/geo+json" : "application/json";
 		char *tidy = page_json_tidy(r->pool, r->resp_raw, &r->resp_raw_len);
