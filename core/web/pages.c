@@ -718,14 +718,23 @@ page_json_tidy(struct pool *pool, const char *s, size_t *len)
 	return (char *)out;
 }
 
+/* The formats an export may have: a module's list.html (its page) or any
+ * other template is not one. */
+static const char *const pages_export_formats[] = {"atom", "csv", "geojson", "ics", "json", NULL};
+
 /* /api/v1/{m}/{module}.{ext}: the module's list (every page, up to
  * 10,000 items; the Atom feed only the first) through its list.{ext}
- * template.  PORTAL_DONE when answered, PORTAL_DECLINED when the module
- * has no such template. */
+ * template.  PORTAL_DONE when answered, PORTAL_DECLINED when ext is not an
+ * export format or the module has no such template. */
 int
 pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext,
              pages_api_fn api)
 {
+	const char *const *fmt = pages_export_formats;
+	while (*fmt && strcmp(*fmt, ext) != 0)
+		fmt++;
+	if (*fmt == NULL)
+		return PORTAL_DECLINED;
 	portal_plugin *p = plugin_find(c->plugins, module);
 	char name[64];
 	snprintf(name, sizeof(name), "list.%s", ext);

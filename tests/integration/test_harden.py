@@ -265,6 +265,14 @@ def t_export_paging_own():
                % (q, len(got), len(set(got)), len(whole)))
 
 
+def t_list_html_not_export():
+    for ext in ("html", "txt", "title.txt"):
+        r = request("GET", "/api/v1/borlange/partnerships.%s" % ext)
+        expect(r.status == 404 and r.ctype == "application/problem+json",
+               "partnerships.%s: %d %s (a page template served as an export)" % (ext, r.status, r.ctype), r)
+    expect_status(request("GET", "/api/v1/borlange/partnerships.csv"), 200)
+
+
 def t_portal_read_needs_token():
     with open(os.path.join(ROOT, "core", "server", "breaker.c"), encoding="utf-8") as f:
         text = f.read()
@@ -1114,6 +1122,7 @@ def main():
     t.check("the cache key is the parsed request: ?_=, argument order and spelling, Accept-Language, "
             "Portal-Read and Host without a token all hit", t_cache_key_parsed)
     t.check("an export pages itself: a client's limit or cursor neither repeats nor drops rows", t_export_paging_own)
+    t.check("list.html is not an export route: partnerships.html is a 404", t_list_html_not_export)
     t.check("Portal-Read: primary is honoured only with a token", t_portal_read_needs_token)
     t.check("nginx limits anonymous traffic (limit_req, limit_conn), stricter for exports and q (from 127.0.0.2)",
             t_nginx_anonymous_limits)
