@@ -10,7 +10,7 @@ CC      ?= cc
 DB      ?= libmariadb
 PORT    ?= 8080
 B       := build
-PKGS    := $(DB) libconfig json-c libsodium
+PKGS    := $(DB) libconfig json-c libsodium libcmark
 
 WARN    := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
            -Wshadow -Wpointer-arith -Wformat=2 -Wvla -Wundef -Wno-unused-parameter
@@ -76,12 +76,14 @@ $(B)/core/openapi_json.o: $(B)/core/openapi_json.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Templates, words and the stylesheet of the pages, compiled in.
-CORE_ASSETS := $(sort $(wildcard core/web/templates/*)) core/web/messages.json \
-               core/web/static/portal.css core/web/map/europe.txt
+CORE_ASSETS := $(sort $(wildcard core/web/templates/*)) core/web/messages.json core/web/edit_words.json \
+               core/web/validation.json core/web/static/portal.css core/web/map/europe.txt
 $(B)/core/assets.c: $(CORE_ASSETS) tools/embed-files.sh tools/embed-text.sh
 	@mkdir -p $(@D)
 	{ sh tools/embed-files.sh core_templates $(sort $(wildcard core/web/templates/*)); \
 	  sh tools/embed-text.sh core_messages core/web/messages.json | grep -v '^/\*'; \
+	  sh tools/embed-text.sh core_edit_words core/web/edit_words.json | grep -v '^/\*'; \
+	  sh tools/embed-text.sh core_validation core/web/validation.json | grep -v '^/\*'; \
 	  sh tools/embed-text.sh core_css core/web/static/portal.css | grep -v '^/\*'; \
 	  sh tools/embed-text.sh core_map_outline core/web/map/europe.txt | grep -v '^/\*'; } > $@
 $(B)/core/assets.o: $(B)/core/assets.c

@@ -102,6 +102,8 @@ struct conf {
 	const char *user, *group; /* privileges to drop to after opening the socket, or NULL */
 	const char *public_url;   /* core.public_url: base of absolute links, or NULL */
 	int idempotency_ttl;      /* seconds an Idempotency-Key is kept (and honoured) */
+	int session_idle;         /* seconds a browser session lives unused (core.session_idle) */
+	int session_max;          /* seconds a browser session lives at most (core.session_max) */
 	struct conf_db db;
 	long long cache_size; /* bytes per worker; 0: no response cache */
 	int cache_ttl;        /* seconds an entry may be served at most */
@@ -125,6 +127,9 @@ void conf_free(struct conf *c);
 void conf_error(struct conf *c, const config_setting_t *s, const char *fmt, ...) PORTAL_PRINTF(3, 4);
 const struct conf_municipality *conf_municipality(const struct conf *c, const char *slug);
 int conf_muni_has_module(const struct conf_municipality *m, const char *module);
+/* 1 when `slug` names a path of the portal's own (edit, login, logout,
+ * static, api, ...), which no municipality may be called. */
+int conf_slug_reserved(const char *slug);
 
 /* ---- plugin.c ---- */
 struct plugin_route {
@@ -309,6 +314,67 @@ const char *auth_role_name(int role);
 char *auth_b64url(struct pool *p, const unsigned char *bin, size_t n);
 unsigned char *auth_b64url_decode(struct pool *p, const char *s, size_t *n);
 
+/* Tokens of one municipality for its admins' pages (account.c); the
+ * token is written once into `token` (AUTH_TOKEN_LEN + 1).  until: UTC
+ * "YYYY-MM-DD HH:MM:SS" or NULL.  The id, or PORTAL_ERROR. */
+long long auth_token_create(struct db *d, const char *municipality, int role, const char *label,
+                            const char *until, char *token, size_t toklen);
+/* [{id, prefix, role, label, created_at, revoked_at, expires_at}], newest
+ * first; NULL on a database failure. */
+struct json_object *auth_token_list(struct db *d, const char *municipality);
+/* 1 revoked, 0 no such active token of that municipality, PORTAL_ERROR. */
+int auth_token_revoke(struct db *d, long long id, const char *municipality);
+
+/* ---- users.c: accounts, sessions, login throttling ---- */
+#define USERS_PASSWORD_MIN 10   /* characters (bytes) a password has at least */
+#define USERS_PASSWORD_MAX 1000
+#define USERS_HASH_LEN 128      /* crypto_pwhash_STRBYTES */
+#define USERS_SESSION_BYTES 32
+#define USERS_SESSION_ID_LEN 43 /* base64url of 32 bytes, no padding */
+/* NULL when `password` may be used, else why not ("the password is ..."). */
+const char *users_password_problem(const char *password);
+int users_email_ok(const char *email);
+int users_hash_password(const char *password, char out[USERS_HASH_LEN]);
+/* A new user (e-mail folded to lower case): the id, 0 when the e-mail is
+ * taken, PORTAL_ERROR. */
+long long users_add(struct db *d, const char *email, const char *name, const char *password);
+long long users_find(struct db *d, const char *email); /* id, 0 none, PORTAL_ERROR */
+/* 1 done, 0 no such (active) user, PORTAL_ERROR.  Both end the user's
+ * sessions. */
+int users_passwd(struct db *d, long long id, const char *password);
+int users_disable(struct db *d, long long id);
+/* role PORTAL_ROLE_NONE removes the user's role in `municipality`. */
+int users_set_role(struct db *d, long long id, const char *municipality, int role);
+/* 1 with *id when the password is the active user's; 0 for an unknown
+ * user, a disabled one and a wrong password alike (and as slowly);
+ * PORTAL_ERROR on a database failure. */
+int users_verify(struct db *d, const char *email, const char *password, long long *id);
+int users_roles(struct db *d, struct auth_user *u); /* u->id's roles into u */
+/* [{id, email, name, disabled_at, created_at, roles: [{municipality, role}]}]
+ * of every user, or of those with a role in `municipality`; NULL on a
+ * database failure. */
+struct json_object *users_list(struct db *d, const char *municipality);
+void users_random(char out[USERS_SESSION_ID_LEN + 1]); /* 32 random bytes, base64url */
+/* A new session of max_seconds at most: its id (for the cookie) and CSRF
+ * token.  Deletes up to 100 ended sessions (idle_seconds unused, or past
+ * their end) on the way. */
+int users_session_new(struct db *d, long long user_id, int idle_seconds, int max_seconds,
+                      char id[USERS_SESSION_ID_LEN + 1], char csrf[USERS_SESSION_ID_LEN + 1]);
+/* The live session `id` (the cookie's value): 1 with u filled (roles,
+ * csrf) and *stale set when last_seen is over a minute old; 0 when there
+ * is none, or it ended (idle, absolute, user disabled: then it is
+ * deleted); PORTAL_ERROR on a database failure. */
+int users_session_get(struct db *d, const char *id, int idle_seconds, struct auth_user *u,
+                      int *stale);
+int users_session_touch(struct db *d, const char *id);
+int users_session_end(struct db *d, const char *id);
+/* Failed sign-ins within `window` seconds, for the account and the
+ * client address. */
+int users_throttle_count(struct db *d, const char *email, const char *address, int window,
+                         int *by_email, int *by_address);
+int users_throttle_record(struct db *d, const char *email, const char *address, int window);
+int users_throttle_clear(struct db *d, const char *email); /* after a good sign-in */
+
 /* ---- request.c: one request, independent of FastCGI ---- */
 struct req_io {
 	void *ctx;
@@ -419,12 +485,15 @@ struct form_pair {
 	char *name, *value; /* decoded, valid UTF-8; names unique */
 };
 struct form {
-	struct form_pair *pairs;
+	struct form_pair *pairs; /* in the body's order */
 	size_t n;
+	struct form_pair **sorted; /* by name, for form_get (NULL: it searches pairs) */
 };
 /* Parses a body: 0, or 400 (bad escape, invalid UTF-8, control
  * characters), 413 (too large) or 422 (too many fields, a name that is no
- * field path, too deep, twice) with *detail saying which. */
+ * field path, too deep, twice) with *detail saying which.  A name is a
+ * field path: SEG ("." SEG | "[" INDEX "]")*, SEG of [A-Za-z0-9_:-], INDEX
+ * at most 9 digits without a leading zero. */
 int form_parse(struct pool *p, const char *body, size_t len, struct form *f, const char **detail);
 const char *form_get(const struct form *f, const char *name); /* NULL when absent */
 /* The request's form body (Content-Type checked: 415), as form_parse. */
@@ -679,6 +748,11 @@ void idem_purge(struct core *c, struct portal_req *r);
 int audit_record(struct portal_req *r, const char *action, long long id, struct json_object *before,
                  struct json_object *after);
 void audit_list(struct core *c, struct portal_req *r);
+/* One item's history, newest first: [{"id", "at", "action", "user",
+ * "token_id", "before", "after"}] (request memory).  PORTAL_ERROR when the
+ * database failed. */
+int audit_history(struct portal_req *r, const char *slug, const char *module, long long id,
+                  struct json_object **out);
 
 /* ---- tmpl.c: logic-less templates, escaping by default ---- */
 enum tmpl_mode { TMPL_TEXT, TMPL_HTML, TMPL_XML, TMPL_CSV, TMPL_ICS, TMPL_JSON };

@@ -128,6 +128,7 @@ enum portal_ftype {
                            * (null for a missing one), in declared order */
 #define PF_UTC      0x40u /* a timestamp "YYYY-MM-DDTHH:MM:SSZ" kept in a DATETIME column */
 #define PF_EXTERNAL 0x80u /* not in the item's row: the module keeps it (loaded, saved) */
+#define PF_MARKDOWN 0x100u /* a PF_TEXT written in Markdown: the editor offers a preview */
 
 struct portal_field {
 	const char *name;

@@ -8,6 +8,7 @@
 #   test   all of run's, and what the tests and the bench need: clang and its
 #          sanitizer runtime, valgrind, chromium, jq, spawn-fcgi, wrk,
 #          python3-icalendar (test_harden.py reads the iCalendar export with it),
+#          python3-vobject (test_contacts.py reads the vCard export with it),
 #          Node.js and npm, then the npm packages of tests/contract (the
 #          OpenAPI lint and contract tests) and tests/browser (playwright-core
 #          and axe-core, driving Debian's chromium: no browser is downloaded)
@@ -30,7 +31,7 @@ set -u
 RUN_NEEDS="build-essential pkg-config libfcgi-dev libmariadb-dev libconfig-dev
 libjson-c-dev libsodium-dev libcmark-dev libunistring-dev mariadb-server mariadb-client
 nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl"
-TEST_NEEDS="jq spawn-fcgi wrk clang libclang-rt-14-dev valgrind chromium python3-icalendar"
+TEST_NEEDS="jq spawn-fcgi wrk clang libclang-rt-14-dev valgrind chromium python3-icalendar python3-vobject"
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 

@@ -88,6 +88,11 @@ url="http://127.0.0.1:$PORT"
 	if [ -s "$PORTAL_VAR/admin.token" ]; then
 		echo "  curl -s -H \"Authorization: Bearer \$(cat $PORTAL_VAR/admin.token)\" $url/api/v1/lerum/partnerships"
 	fi
+	if [ -s "$PORTAL_VAR/demo-users.txt" ]; then
+		echo
+		echo "  Edit in the browser: sign in at $url/login"
+		echo "  with a demo account; e-mail addresses and passwords: $PORTAL_VAR/demo-users.txt"
+	fi
 	echo
 	echo "  Ctrl-C stops it."
 	echo

@@ -7,8 +7,12 @@
 #           $PORTAL_VAR/portal.conf (with a random database password)
 #   start   mariadbd, database + user, `portalctl migrate`, portald, nginx;
 #           waits for GET /healthz = 200; on a new database creates an admin
-#           token for `*` ($PORTAL_VAR/admin.token) and loads the demo data
-#           (unless PORTAL_NO_DEMO is non-empty).  On failure it stops again.
+#           token for `*` ($PORTAL_VAR/admin.token), loads the demo data and
+#           creates demo accounts for the browser (/login): editor@SLUG.example
+#           (editor of SLUG) per municipality and admin@demo.example (admin
+#           of all), with random passwords in $PORTAL_VAR/demo-users.txt
+#           (mode 0600) -- unless PORTAL_NO_DEMO is non-empty.  On failure
+#           it stops again.
 #   stop    nginx, portald, mariadbd (pid files in $PORTAL_VAR/run); bounded
 #   start-mariadb | start-portald | start-nginx
 #           one part of a stack whose others run (scripts/run.sh restarts
@@ -32,7 +36,7 @@
 #                   (tests/integration/test_replica.py; make test sets it).
 #                   Unset (make run): unix socket only, no binary log.
 #
-# Layout: $PORTAL_VAR/{portal.conf,nginx.conf,admin.token,mysql/,nginx/,
+# Layout: $PORTAL_VAR/{portal.conf,nginx.conf,admin.token,demo-users.txt,mysql/,nginx/,
 # run/{mariadb,portald,nginx}.pid,run/{mysqld,portald}.sock,log/*.log}.
 # Progress goes to stderr as "stack: ..." lines.
 set -u
@@ -509,7 +513,34 @@ load_demo() {
 		</dev/null >>"$LOG/demo.log" 2>&1; then
 		fail "scripts/load-demo.py" "$LOG/demo.log" "$LOG/portald.log"
 	fi
+	demo_users
 	rm -f "$VAR/demo.pending"
+}
+
+# demo_users: an editor per demo municipality and an admin of all, each with
+# a random password, listed in $VAR/demo-users.txt (0600; never printed)
+demo_users() {
+	list="$VAR/demo-users.txt"
+	say "new database: demo accounts for /login (passwords in $list)"
+	(umask 077 && : >"$list") || fail "cannot write $list"
+	chmod 600 "$list"
+	printf '# Demo accounts of this stack: sign in at http://127.0.0.1:%s/login\n' "$PORT" >>"$list"
+	printf '# email password role municipality\n' >>"$list"
+	slugs=$(grep -o 'slug *= *"[a-z0-9-]*"' "$MUNI" | sed 's/.*"\(.*\)"/\1/')
+	for who in $slugs '*'; do
+		if [ "$who" = '*' ]; then
+			email=admin@demo.example name="Demo admin" role=admin
+		else
+			email=editor@$who.example name="Demo editor ($who)" role=editor
+		fi
+		pw=$(head -c 15 /dev/urandom | base64 | tr '+/' '-_')
+		if printf '%s\n' "$pw" | "$B/portalctl" -c "$CONF" user add "$email" --name "$name" \
+			--municipality "$who" --role "$role" 2>>"$LOG/portalctl.log"; then
+			printf '%s %s %s %s\n' "$email" "$pw" "$role" "$who" >>"$list"
+		else
+			say "WARNING: could not create the demo account $email (see $LOG/portalctl.log)"
+		fi
+	done
 }
 
 # prepare_start: what `start` and `start-PART` check and set up first

@@ -122,6 +122,19 @@ conf_str_list(struct conf *c, config_setting_t *s, const char *name, size_t *n)
 	return v;
 }
 
+/* The first path segments the portal answers itself (pages.c, dispatch.c,
+ * account.c): a municipality so called would never be reached. */
+int
+conf_slug_reserved(const char *slug)
+{
+	static const char *const reserved[] = {"edit", "login", "logout", "static", "api",
+	                                       "healthz", "metrics", NULL};
+	for (const char *const *r = reserved; *r; r++)
+		if (strcmp(slug, *r) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 conf_slug_ok(const char *s)
 {
@@ -235,6 +248,10 @@ conf_municipalities(struct conf *c)
 		if (!conf_slug_ok(m->slug))
 			conf_error(c, config_setting_get_member(g, "slug"),
 			           "slug \"%s\" must be 1-64 characters a-z, 0-9 and '-'", m->slug);
+		else if (conf_slug_reserved(m->slug))
+			conf_error(c, config_setting_get_member(g, "slug"),
+			           "slug \"%s\" is reserved: /%s/ is the portal's own path", m->slug,
+			           m->slug);
 		if (!valid_country(m->country))
 			conf_error(c, config_setting_get_member(g, "country"),
 			           "country \"%s\" is not an ISO 3166-1 alpha-2 code", m->country);
@@ -378,7 +395,8 @@ conf_load(struct conf *c, const char *path)
 		static const char *const known[] = {"listen", "socket_mode", "workers", "plugin_dir",
 		                                    "log_level", "max_body", "json_max_depth",
 		                                    "max_query_args", "user", "group",
-		                                    "public_url", "idempotency_ttl", NULL};
+		                                    "public_url", "idempotency_ttl", "session_idle",
+		                                    "session_max", NULL};
 		conf_check_members(c, core, "core", known);
 	}
 	if (core && config_setting_type(core) != CONFIG_TYPE_GROUP)
@@ -414,6 +432,14 @@ conf_load(struct conf *c, const char *path)
 	c->group = conf_str(c, core, "group", NULL, 0);
 	c->public_url = core ? conf_public_url(c, core) : NULL;
 	c->idempotency_ttl = (int)conf_int(c, core, "idempotency_ttl", 86400, 60, 366 * 86400);
+	/* a browser session ends after session_idle seconds unused, and
+	 * session_max seconds after sign-in whatever happens */
+	c->session_idle = (int)conf_int(c, core, "session_idle", 7200, 60, 7 * 86400);
+	c->session_max = (int)conf_int(c, core, "session_max", 43200, 60, 30 * 86400);
+	if (c->session_idle > c->session_max)
+		conf_error(c, config_setting_get_member(core, "session_idle"),
+		           "core.session_idle (%d s) must not exceed core.session_max (%d s)",
+		           c->session_idle, c->session_max);
 
 	config_setting_t *db = config_lookup(&c->cfg, "database");
 	if (db == NULL)

@@ -121,3 +121,71 @@ auth_user_role(const struct auth_user *u, const char *slug)
 			role = u->roles[i].role;
 	return role;
 }
+
+long long
+auth_token_create(struct db *d, const char *municipality, int role, const char *label,
+                  const char *until, char *token, size_t toklen)
+{
+	char hash[65], prefix[12];
+	if (auth_token_new(token, toklen, hash) != PORTAL_OK)
+		return PORTAL_ERROR;
+	snprintf(prefix, sizeof(prefix), "%.10s", token);
+	struct portal_stmt *s = db_prepare(
+	    d, "INSERT INTO tokens (hash, prefix, municipality, role, label, expires_at) "
+	       "VALUES (?, ?, ?, ?, ?, ?)");
+	if (s == NULL || db_bind_text(s, 0, hash) || db_bind_text(s, 1, prefix) ||
+	    db_bind_text(s, 2, municipality) || db_bind_text(s, 3, auth_role_name(role)) ||
+	    db_bind_text(s, 4, label && *label ? label : NULL) || db_bind_text(s, 5, until) ||
+	    db_execute(s) != PORTAL_OK)
+		return PORTAL_ERROR;
+	long long id = db_insert_id(s);
+	db_done(s);
+	return id;
+}
+
+struct json_object *
+auth_token_list(struct db *d, const char *municipality)
+{
+	struct portal_stmt *s = db_prepare(
+	    d, "SELECT id, prefix, role, COALESCE(label, ''), "
+	       "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i'), DATE_FORMAT(revoked_at, '%Y-%m-%d %H:%i'), "
+	       "DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i'), "
+	       "expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(3) "
+	       "FROM tokens WHERE municipality = ? ORDER BY id DESC");
+	if (s == NULL || db_bind_text(s, 0, municipality) || db_execute(s))
+		return NULL;
+	struct json_object *items = json_object_new_array();
+	int rc;
+	while ((rc = db_fetch(s)) == 1) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int64(db_col_int(s, 0)));
+		json_object_object_add(o, "prefix", json_object_new_string(db_col_text(s, 1)));
+		json_object_object_add(o, "role", json_object_new_string(db_col_text(s, 2)));
+		json_object_object_add(o, "label", json_object_new_string(db_col_text(s, 3)));
+		json_object_object_add(o, "created_at", json_object_new_string(db_col_text(s, 4)));
+		json_object_object_add(o, "revoked_at", db_col_text(s, 5) ? json_object_new_string(db_col_text(s, 5)) : NULL);
+		json_object_object_add(o, "expires_at", db_col_text(s, 6) ? json_object_new_string(db_col_text(s, 6)) : NULL);
+		json_object_object_add(o, "expired", json_object_new_boolean(db_col_int(s, 7) != 0));
+		json_object_object_add(o, "active", json_object_new_boolean(!db_col_text(s, 5) && db_col_int(s, 7) == 0));
+		json_object_array_add(items, o);
+	}
+	db_done(s);
+	if (rc < 0) {
+		json_object_put(items);
+		return NULL;
+	}
+	return items;
+}
+
+int
+auth_token_revoke(struct db *d, long long id, const char *municipality)
+{
+	struct portal_stmt *s =
+	    db_prepare(d, "UPDATE tokens SET revoked_at = UTC_TIMESTAMP(3) WHERE id = ? AND "
+	                  "municipality = ? AND revoked_at IS NULL");
+	if (s == NULL || db_bind_int(s, 0, id) || db_bind_text(s, 1, municipality) || db_execute(s))
+		return PORTAL_ERROR;
+	int n = db_affected(s) > 0;
+	db_done(s);
+	return n;
+}

@@ -17,8 +17,8 @@ audit_record(struct portal_req *r, const char *action, long long id, struct json
 	pool_keep_json(r->pool, after);
 	struct portal_stmt *s = db_prepare(r->core->db,
 	                                   "INSERT INTO audit_log (token_id, municipality, module, item_id, "
-	                                   "action, request_id, before_doc, after_doc) "
-	                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	                                   "action, request_id, before_doc, after_doc, user_id) "
+	                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (s == NULL)
 		return PORTAL_ERROR;
 	if (r->has_token)
@@ -32,6 +32,12 @@ audit_record(struct portal_req *r, const char *action, long long id, struct json
 	db_bind_text(s, 5, r->request_id);
 	db_bind_text(s, 6, before ? json_object_to_json_string_ext(before, JSON_C_TO_STRING_PLAIN) : NULL);
 	db_bind_text(s, 7, after ? json_object_to_json_string_ext(after, JSON_C_TO_STRING_PLAIN) : NULL);
+	/* a browser write: its signed-in user (a token, when one was sent, is
+	 * recorded as well) */
+	if (r->user)
+		db_bind_int(s, 8, r->user->id);
+	else
+		db_bind_null(s, 8);
 	int rc = db_execute(s);
 	db_done(s);
 	return rc;
@@ -83,8 +89,10 @@ audit_list(struct core *c, struct portal_req *r)
 	struct portal_stmt *s = db_prepare(
 	    c->db,
 	    "SELECT a.id, DATE_FORMAT(a.at, '%Y-%m-%dT%H:%i:%s.%fZ'), a.token_id, t.prefix, t.label, "
-	    "a.module, a.item_id, a.action, a.request_id, a.before_doc, a.after_doc "
+	    "a.module, a.item_id, a.action, a.request_id, a.before_doc, a.after_doc, "
+	    "a.user_id, u.name, u.email "
 	    "FROM audit_log a LEFT JOIN tokens t ON t.id = a.token_id "
+	    "LEFT JOIN users u ON u.id = a.user_id "
 	    "WHERE a.municipality = ? AND (? IS NULL OR a.module = ?) AND (? = 0 OR a.item_id = ?) "
 	    "AND (? IS NULL OR a.action = ?) AND (? IS NULL OR a.at >= ?) AND (? = 0 OR a.id < ?) "
 	    "ORDER BY a.id DESC LIMIT ?");
@@ -117,6 +125,14 @@ audit_list(struct core *c, struct portal_req *r)
 			json_object_object_add(tok, "label", db_col_text(s, 4) ? json_object_new_string(db_col_text(s, 4)) : NULL);
 		}
 		json_object_object_add(o, "token", tok);
+		struct json_object *user = NULL;
+		if (!db_col_is_null(s, 11)) {
+			user = json_object_new_object();
+			json_object_object_add(user, "id", json_object_new_int64(db_col_int(s, 11)));
+			json_object_object_add(user, "name", db_col_text(s, 12) ? json_object_new_string(db_col_text(s, 12)) : NULL);
+			json_object_object_add(user, "email", db_col_text(s, 13) ? json_object_new_string(db_col_text(s, 13)) : NULL);
+		}
+		json_object_object_add(o, "user", user);
 		json_object_object_add(o, "module", json_object_new_string(db_col_text(s, 5)));
 		json_object_object_add(o, "item_id", db_col_is_null(s, 6) ? NULL : json_object_new_int64(db_col_int(s, 6)));
 		json_object_object_add(o, "action", json_object_new_string(db_col_text(s, 7)));
@@ -141,4 +157,41 @@ audit_list(struct core *c, struct portal_req *r)
 		json_object_object_add(res, "next", NULL);
 	}
 	out_json(r, 200, res);
+}
+
+/*
+ * The history of one item, newest first (at most 200 entries): [{"id",
+ * "at", "action", "user" (the browser user's name, or null), "token_id"
+ * (or null), "before", "after"}], owned by the request.  For the editor's
+ * history page; the caller checks the role.
+ */
+int
+audit_history(struct portal_req *r, const char *slug, const char *module, long long id,
+              struct json_object **out)
+{
+	struct portal_stmt *s = db_prepare(
+	    r->core->db, "SELECT a.id, DATE_FORMAT(a.at, '%Y-%m-%d %H:%i:%s'), a.action, u.name, "
+	                 "a.token_id, a.before_doc, a.after_doc FROM audit_log a "
+	                 "LEFT JOIN users u ON u.id = a.user_id "
+	                 "WHERE a.municipality = ? AND a.module = ? AND a.item_id = ? "
+	                 "ORDER BY a.id DESC LIMIT 200");
+	if (s == NULL || db_bind_text(s, 0, slug) != PORTAL_OK || db_bind_text(s, 1, module) != PORTAL_OK ||
+	    db_bind_int(s, 2, id) != PORTAL_OK || db_execute(s) != PORTAL_OK)
+		return PORTAL_ERROR;
+	struct json_object *list = pool_keep_json(r->pool, json_object_new_array());
+	int rc;
+	while ((rc = db_fetch(s)) == 1) {
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "id", json_object_new_string(db_col_text(s, 0)));
+		json_object_object_add(e, "at", json_object_new_string(db_col_text(s, 1)));
+		json_object_object_add(e, "action", json_object_new_string(db_col_text(s, 2)));
+		json_object_object_add(e, "user", db_col_text(s, 3) ? json_object_new_string(db_col_text(s, 3)) : NULL);
+		json_object_object_add(e, "token_id", db_col_is_null(s, 4) ? NULL : json_object_new_int64(db_col_int(s, 4)));
+		json_object_object_add(e, "before", db_col_text(s, 5) ? json_tokener_parse(db_col_text(s, 5)) : NULL);
+		json_object_object_add(e, "after", db_col_text(s, 6) ? json_tokener_parse(db_col_text(s, 6)) : NULL);
+		json_object_array_add(list, e);
+	}
+	db_done(s);
+	*out = list;
+	return rc < 0 ? PORTAL_ERROR : PORTAL_OK;
 }

@@ -6,6 +6,11 @@
  *                                  [--expires 30d|12h|YYYY-MM-DD]
  *   portalctl -c FILE token list
  *   portalctl -c FILE token revoke ID
+ *   portalctl -c FILE user add EMAIL --name NAME --municipality SLUG|'*' --role ROLE  (password: stdin)
+ *   portalctl -c FILE user list
+ *   portalctl -c FILE user disable EMAIL
+ *   portalctl -c FILE user passwd EMAIL  (password: stdin)
+ *   portalctl -c FILE user role EMAIL --municipality SLUG|'*' --role ROLE|none
  *   portalctl -c FILE audit [--municipality SLUG] [--limit N]
  *   portalctl -c FILE check
  *   portalctl -c FILE export MUNICIPALITY [-o FILE] [--format json|csv] [--quiet]
@@ -18,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "core.h"
 
@@ -37,6 +44,14 @@ usage(FILE *f)
 	      "                        create an API token; prints it alone on stdout, once\n"
 	      "  token list            list tokens (never the tokens themselves)\n"
 	      "  token revoke ID       revoke a token; it stops working at once\n"
+	      "  user add EMAIL --name NAME --municipality SLUG|'*' --role ROLE\n"
+	      "                        create an account for the browser; its password is\n"
+	      "                        read, one line, from stdin\n"
+	      "  user list             list accounts and their roles\n"
+	      "  user disable EMAIL    disable an account; its sessions end at once\n"
+	      "  user passwd EMAIL     set a new password (stdin); its sessions end\n"
+	      "  user role EMAIL --municipality SLUG|'*' --role ROLE|none\n"
+	      "                        set (or with none remove) a role in a municipality\n"
 	      "  audit [--municipality SLUG] [--limit N]\n"
 	      "                        the latest writes, newest first (default 50)\n"
 	      "  check                 check the configuration and every plugin's part of it\n"
@@ -72,6 +87,21 @@ static const struct {
               "token.  revoke ID stops a token at once.  --expires ends a token: a time\n"
               "from now (90s, 45m, 12h, 30d) or a UTC date; after it the token is refused\n"
               "(401, \"this token has expired\").\n"},
+    {"user", "usage: portalctl -c FILE user add EMAIL --name NAME --municipality SLUG|'*' --role ROLE\n"
+             "       portalctl -c FILE user list\n"
+             "       portalctl -c FILE user disable EMAIL\n"
+             "       portalctl -c FILE user passwd EMAIL\n"
+             "       portalctl -c FILE user role EMAIL --municipality SLUG|'*' --role ROLE|none\n"
+             "\n"
+             "Accounts for signing in at /login (the editor, /edit/).  add and passwd read\n"
+             "the password, one line, from standard input (at least 10 characters; it is\n"
+             "stored as an Argon2id hash):\n"
+             "  printf '%s\\n' \"$PASSWORD\" | portalctl -c FILE user add a@b.se --name 'A B' \\\n"
+             "      --municipality lerum --role editor\n"
+             "ROLE is reader (sees drafts), editor (writes content) or admin (also manages\n"
+             "the municipality's users and API tokens in the browser); a user may have a\n"
+             "role in several municipalities (user role), '*' is all of them.  disable\n"
+             "and passwd end the account's sessions at once.\n"},
     {"audit", "usage: portalctl -c FILE audit [--municipality SLUG] [--limit N]\n"
               "\n"
               "The latest writes, newest first: when, where, which item, what, by which token\n"
@@ -305,6 +335,198 @@ cmd_token_revoke(struct db *d, const char *idstr)
 	return 0;
 }
 
+/* One line of standard input: the password (without its line end), in
+ * buf.  0, or 1 after saying what is wrong with it. */
+static int
+user_read_password(const char *cmd, char *buf, size_t len)
+{
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "password (one line, at least %d characters): ", USERS_PASSWORD_MIN);
+	if (fgets(buf, (int)len, stdin) == NULL)
+		buf[0] = '\0';
+	size_t n = strlen(buf);
+	if (n == len - 1 && buf[n - 1] != '\n') {
+		fprintf(stderr, "portalctl: user %s: the password is longer than %d bytes\n", cmd,
+		        USERS_PASSWORD_MAX);
+		return 1;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	const char *why = users_password_problem(buf);
+	if (why) {
+		fprintf(stderr, "portalctl: user %s: %s; give it, one line, on standard input "
+		                "(at least %d characters)\n", cmd, why, USERS_PASSWORD_MIN);
+		return 1;
+	}
+	return 0;
+}
+
+/* --municipality and --role of user add / user role; 0, or 2 after
+ * saying what is wrong. */
+static int
+user_scope(const char *cmd, int argc, char **argv, const char **name, const char **muni, int *role,
+           int none_ok)
+{
+	const char *r = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--municipality") == 0 && i + 1 < argc)
+			*muni = argv[++i];
+		else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+			r = argv[++i];
+		else if (name && strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+			*name = argv[++i];
+		else {
+			fprintf(stderr, "portalctl: user %s: unexpected \"%s\" (see portalctl user --help)\n",
+			        cmd, argv[i]);
+			return 2;
+		}
+	}
+	if (*muni == NULL || r == NULL || (name && *name == NULL)) {
+		fprintf(stderr, "portalctl: user %s needs %s--municipality SLUG|'*' and --role ROLE\n", cmd,
+		        name ? "--name NAME, " : "");
+		return 2;
+	}
+	if (strcmp(*muni, "*") != 0 && conf_municipality(&conf, *muni) == NULL) {
+		fprintf(stderr, "portalctl: no municipality \"%s\" in %s\n", *muni, conf.path);
+		return 2;
+	}
+	*role = none_ok && strcmp(r, "none") == 0 ? PORTAL_ROLE_NONE : auth_role_parse(r);
+	if (*role < 0) {
+		fprintf(stderr, "portalctl: role must be reader, editor or admin%s, not \"%s\"\n",
+		        none_ok ? " (or none)" : "", r);
+		return 2;
+	}
+	if (name && (**name == '\0' || strlen(*name) > 200 || !valid_utf8(*name, strlen(*name)))) {
+		fprintf(stderr, "portalctl: --name must be 1 to 200 bytes of UTF-8\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* The id of the account EMAIL, or 0 after saying there is none. */
+static long long
+user_id(struct db *d, const char *email)
+{
+	long long id = users_find(d, email);
+	if (id < 0)
+		fprintf(stderr, "portalctl: %s\n", db_error(d));
+	else if (id == 0)
+		fprintf(stderr, "portalctl: no account \"%s\" (see portalctl user list)\n", email);
+	return id > 0 ? id : 0;
+}
+
+static int
+cmd_user(struct db *d, int argc, char **argv)
+{
+	const char *cmd = argc >= 1 ? argv[0] : "";
+	char pw[USERS_PASSWORD_MAX + 2];
+	int rc = 2;
+	if (strcmp(cmd, "list") == 0 && argc == 1) {
+		struct json_object *users = users_list(d, NULL);
+		if (users == NULL) {
+			fprintf(stderr, "portalctl: %s (did you run migrate?)\n", db_error(d));
+			return 1;
+		}
+		printf("%-6s %-32s %-24s %-9s %s\n", "ID", "EMAIL", "NAME", "STATUS", "ROLES");
+		for (size_t i = 0; i < json_object_array_length(users); i++) {
+			struct json_object *u = json_object_array_get_idx(users, i), *roles;
+			json_object_object_get_ex(u, "roles", &roles);
+			char rl[1024] = "";
+			size_t off = 0;
+			for (size_t k = 0; k < json_object_array_length(roles) && off < sizeof(rl); k++) {
+				struct json_object *r = json_object_array_get_idx(roles, k);
+				off += (size_t)snprintf(rl + off, sizeof(rl) - off, "%s%s:%s", k ? "," : "",
+				                        json_object_get_string(json_object_object_get(r, "municipality")),
+				                        json_object_get_string(json_object_object_get(r, "role")));
+			}
+			printf("%-6s %-32s %-24s %-9s %s\n",
+			       json_object_get_string(json_object_object_get(u, "id")),
+			       json_object_get_string(json_object_object_get(u, "email")),
+			       json_object_get_string(json_object_object_get(u, "name")),
+			       json_object_object_get(u, "disabled_at") ? "disabled" : "active", *rl ? rl : "-");
+		}
+		json_object_put(users);
+		return 0;
+	}
+	if (argc < 2) {
+		fprintf(stderr, "portalctl: user add|list|disable|passwd|role (see portalctl user --help)\n");
+		return 2;
+	}
+	const char *email = argv[1];
+	if (strcmp(cmd, "add") == 0) {
+		const char *name = NULL, *muni = NULL;
+		int role;
+		if ((rc = user_scope(cmd, argc - 2, argv + 2, &name, &muni, &role, 0)) != 0)
+			return rc;
+		if (!users_email_ok(email)) {
+			fprintf(stderr, "portalctl: \"%s\" is not an e-mail address\n", email);
+			return 2;
+		}
+		if (user_read_password(cmd, pw, sizeof(pw)) != 0)
+			return 1;
+		long long id = users_add(d, email, name, pw);
+		sodium_memzero(pw, sizeof(pw));
+		if (id == 0) {
+			fprintf(stderr, "portalctl: an account \"%s\" exists already (user role, user passwd "
+			                "change it)\n", email);
+			return 1;
+		}
+		if (id < 0 || users_set_role(d, id, muni, role) != PORTAL_OK) {
+			fprintf(stderr, "portalctl: cannot store the account: %s (did you run migrate?)\n",
+			        db_error(d));
+			return 1;
+		}
+		fprintf(stderr, "portalctl: user %lld created: %s, %s for %s\n", id, email,
+		        auth_role_name(role), muni);
+		return 0;
+	}
+	if (strcmp(cmd, "role") == 0) {
+		const char *muni = NULL;
+		int role;
+		if ((rc = user_scope(cmd, argc - 2, argv + 2, NULL, &muni, &role, 1)) != 0)
+			return rc;
+		long long id = user_id(d, email);
+		if (id == 0)
+			return 1;
+		if (users_set_role(d, id, muni, role) != PORTAL_OK) {
+			fprintf(stderr, "portalctl: %s\n", db_error(d));
+			return 1;
+		}
+		fprintf(stderr, "portalctl: %s is now %s for %s\n", email, auth_role_name(role), muni);
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "portalctl: user %s: unexpected \"%s\"\n", cmd, argv[2]);
+		return 2;
+	}
+	if (strcmp(cmd, "disable") == 0) {
+		long long id = user_id(d, email);
+		if (id == 0)
+			return 1;
+		rc = users_disable(d, id);
+		if (rc < 0)
+			fprintf(stderr, "portalctl: %s\n", db_error(d));
+		else
+			fprintf(stderr, "portalctl: %s %s\n", email, rc ? "disabled; its sessions ended" : "was disabled already");
+		return rc < 0;
+	}
+	if (strcmp(cmd, "passwd") == 0) {
+		long long id = user_id(d, email);
+		if (id == 0 || user_read_password(cmd, pw, sizeof(pw)) != 0)
+			return 1;
+		rc = users_passwd(d, id, pw);
+		sodium_memzero(pw, sizeof(pw));
+		if (rc < 0) {
+			fprintf(stderr, "portalctl: %s\n", db_error(d));
+			return 1;
+		}
+		fprintf(stderr, "portalctl: new password for %s; its sessions ended\n", email);
+		return 0;
+	}
+	fprintf(stderr, "portalctl: user add|list|disable|passwd|role (see portalctl user --help)\n");
+	return 2;
+}
+
 static int
 cmd_audit(struct db *d, int argc, char **argv)
 {
@@ -327,20 +549,22 @@ cmd_audit(struct db *d, int argc, char **argv)
 	}
 	struct portal_stmt *s = db_prepare(
 	    d, "SELECT a.id, DATE_FORMAT(a.at, '%Y-%m-%dT%H:%i:%sZ'), a.municipality, a.module, "
-	       "COALESCE(a.item_id, ''), a.action, COALESCE(t.prefix, '-'), COALESCE(a.request_id, '-') "
+	       "COALESCE(a.item_id, ''), a.action, COALESCE(t.prefix, '-'), COALESCE(a.request_id, '-'), "
+	       "COALESCE(u.email, '-') "
 	       "FROM audit_log a LEFT JOIN tokens t ON t.id = a.token_id "
+	       "LEFT JOIN users u ON u.id = a.user_id "
 	       "WHERE (? IS NULL OR a.municipality = ?) ORDER BY a.id DESC LIMIT ?");
 	if (s == NULL || db_bind_text(s, 0, muni) || db_bind_text(s, 1, muni) || db_bind_int(s, 2, limit) ||
 	    db_execute(s)) {
 		fprintf(stderr, "portalctl: %s\n", db_error(d));
 		return 1;
 	}
-	printf("%-8s %-20s %-14s %-14s %-8s %-7s %-12s %s\n", "ID", "AT", "MUNICIPALITY", "MODULE",
-	       "ITEM", "ACTION", "TOKEN", "REQUEST");
+	printf("%-8s %-20s %-14s %-14s %-8s %-7s %-12s %-32s %s\n", "ID", "AT", "MUNICIPALITY",
+	       "MODULE", "ITEM", "ACTION", "TOKEN", "REQUEST", "USER");
 	while (db_fetch(s) == 1)
-		printf("%-8s %-20s %-14s %-14s %-8s %-7s %-12s %s\n", db_col_text(s, 0), db_col_text(s, 1),
-		       db_col_text(s, 2), db_col_text(s, 3), db_col_text(s, 4), db_col_text(s, 5),
-		       db_col_text(s, 6), db_col_text(s, 7));
+		printf("%-8s %-20s %-14s %-14s %-8s %-7s %-12s %-32s %s\n", db_col_text(s, 0),
+		       db_col_text(s, 1), db_col_text(s, 2), db_col_text(s, 3), db_col_text(s, 4),
+		       db_col_text(s, 5), db_col_text(s, 6), db_col_text(s, 7), db_col_text(s, 8));
 	return 0;
 }
 
@@ -496,7 +720,7 @@ main(int argc, char **argv)
 			       conf.replica_retry);
 		rc = 0;
 	} else if (strcmp(cmd, "migrate") == 0 || strcmp(cmd, "token") == 0 ||
-	           strcmp(cmd, "audit") == 0 || strcmp(cmd, "export") == 0 ||
+	           strcmp(cmd, "audit") == 0 || strcmp(cmd, "export") == 0 || strcmp(cmd, "user") == 0 ||
 	           strcmp(cmd, "import") == 0) {
 		struct db *d = connect_db();
 		if (d == NULL)
@@ -505,6 +729,8 @@ main(int argc, char **argv)
 			rc = cmd_transfer(d, cmd, argc - 1, argv + 1);
 		} else if (strcmp(cmd, "audit") == 0) {
 			rc = cmd_audit(d, argc - 1, argv + 1);
+		} else if (strcmp(cmd, "user") == 0) {
+			rc = cmd_user(d, argc - 1, argv + 1);
 		} else if (strcmp(cmd, "migrate") == 0) {
 			int status = argc >= 2 && strcmp(argv[1], "status") == 0;
 			if (argc >= 2 && !status && strcmp(argv[1], "up") != 0) {

@@ -34,6 +34,9 @@
  *                     (a news body rendered by cmark in safe mode)
  *   {{! comment}}
  *
+ * A vCard template (.vcf) escapes as an iCalendar one (.ics): RFC 6350 3.4
+ * and RFC 5545 3.3.11 escape the same characters in a text value.
+ *
  * In a CSV template every line end of the template's own text is written
  * as CRLF (RFC 4180); a template puts each record's line end before it
  * ("header{{#items}}\nrecord{{/items}}\n"), so there is no empty record.
@@ -104,7 +107,7 @@ tmpl_mode_of(const char *name)
 		return TMPL_XML;
 	if (strcmp(dot, ".csv") == 0)
 		return TMPL_CSV;
-	if (strcmp(dot, ".ics") == 0)
+	if (strcmp(dot, ".ics") == 0 || strcmp(dot, ".vcf") == 0) /* vCard escapes as iCalendar */
 		return TMPL_ICS;
 	if (strcmp(dot, ".json") == 0 || strcmp(dot, ".geojson") == 0 || strcmp(dot, ".jsonld") == 0)
 		return TMPL_JSON;

@@ -68,7 +68,7 @@ static const struct portal_field news_fields[] = {
 	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = NEWS_SLUG_MAX},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
 	{.name = "lead", .type = PF_TEXT, .flags = PF_SEARCH, .max = 2000},
-	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH, .max = 100000},
+	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
 	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY}, /* news_render */
 	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
 	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = news_statuses},

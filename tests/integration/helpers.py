@@ -224,12 +224,13 @@ def expect_names_param(resp, name, codes=(400, 422)):
 
 # --- portalctl ---------------------------------------------------------------
 
-def portalctl(*args):
+def portalctl(*args, input=None):
+    """Runs portalctl with the stack's configuration; `input` goes to its stdin."""
     cmd = [PORTALCTL]
     if PORTAL_CONF:
         cmd += ["-c", PORTAL_CONF]
     cmd += list(args)
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, input=input)
 
 
 def create_token(slug, role):

@@ -46,7 +46,7 @@ CORE_PATHS = ("/healthz", "/metrics", "/api/v1/municipalities", "/api/v1/openapi
 CORE_MUNI_PATHS = (PREFIX + "/audit",)
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # path shapes a module may answer besides those described (SPEC's exports)
-SHAPES = ("", "/{id}", ".csv", ".atom", ".ics", ".geojson", ".json")
+SHAPES = ("", "/{id}", ".csv", ".atom", ".ics", ".vcf", ".geojson", ".json")
 
 t = Tap()
 state = {}

@@ -101,6 +101,10 @@ main(void)
 	             "{\"s\":\"Bes\xc3\xb6k; m\xc3\xb6te, dag 1\\nrad 2\",\"d\":\"2019-09\"}", "sv"),
 	      "SUMMARY:Bes\xc3\xb6k\\; m\xc3\xb6te\\, dag 1\\nrad 2\nDTSTART;VALUE=DATE:20190901\n",
 	      "iCalendar TEXT escaping and dates");
+	T_STR(render("list.vcf", "FN:{{n}}\nTITLE:{{t}}\n",
+	             "{\"n\":\"\u00c5sa \\\\ \u00d6berg\",\"t\":\"samordnare, EU; Norden\\nrad 2\"}", "sv"),
+	      "FN:\xc3\x85sa \\\\ \xc3\x96" "berg\nTITLE:samordnare\\, EU\\; Norden\\nrad 2\n",
+	      "vCard values escaped as RFC 6350 3.4 wants (as iCalendar TEXT)");
 	/* DTEND of an all-day event is the day after its last day (RFC 5545
 	 * 3.6.1), across months, years and 29 February */
 	T_STR(render("a.ics", "{{a|ics_end}} {{b|ics_end}} {{c|ics_end}} {{d|ics_end}} {{e|ics_end}}",
@@ -142,7 +146,7 @@ main(void)
 	T_OK(strstr(render("bad.html", "{{a b}}", "{}", "sv"), "bad name") != NULL, "bad name refused");
 	T_OK(strstr(render("bad.html", "{{x", "{}", "sv"), "is not closed") != NULL, "unclosed tag refused");
 	T_OK(tmpl_mode_of("x.geojson") == TMPL_JSON && tmpl_mode_of("x.ics") == TMPL_ICS &&
-	         tmpl_mode_of("x.atom") == TMPL_XML && tmpl_mode_of("x.csv") == TMPL_CSV,
+	         tmpl_mode_of("x.vcf") == TMPL_ICS && tmpl_mode_of("x.atom") == TMPL_XML && tmpl_mode_of("x.csv") == TMPL_CSV,
 	     "mode from the extension");
 	tmpl_free(partial_t);
 	pool_destroy(&pool);

@@ -1,0 +1,127 @@
+/*
+ * markdown.c - a page body (CommonMark) as HTML safe to put in a page,
+ * with libcmark.
+ *
+ * cmark's default (safe) mode already renders raw HTML as a comment and
+ * empties javascript:, vbscript:, file: and most data: URLs.  We go
+ * further on the parsed tree before rendering, so the rules are ours and
+ * not a library default that could change:
+ *
+ *   - raw HTML (blocks and inline) is removed, comment and all;
+ *   - a link keeps its URL only when it is relative or http:, https:,
+ *     mailto: or tel: (an image: relative, http: or https:), judged the
+ *     way a browser reads a scheme (leading blanks and tabs/line breaks
+ *     inside ignored, any case); otherwise the link is replaced by its
+ *     text, and an autolink (whose text is the URL) disappears.
+ *
+ * The HTML is rendered when an item is read, not stored, so a fix here
+ * applies to every item at once.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include <cmark.h>
+
+#include "portal.h"
+
+PORTAL_PLUGIN_API;
+PORTAL_HIDDEN char *pages_markdown(portal_req *r, const char *md);
+
+/* 1 when `url` may stay in a link (image: in an image's src). */
+static int
+md_url_ok(const char *url, int image)
+{
+	char scheme[8];
+	size_t n = 0;
+	int long_scheme = 0;
+	const unsigned char *p = (const unsigned char *)url;
+	while (*p && *p <= 0x20) /* browsers strip leading C0 controls and spaces */
+		p++;
+	for (; *p; p++) {
+		if (*p == '\t' || *p == '\n' || *p == '\r') /* removed anywhere by browsers */
+			continue;
+		if (*p == ':')
+			break;
+		if (*p == '/' || *p == '?' || *p == '#')
+			return 1; /* a path, query or fragment before any ':': relative */
+		if (n + 1 < sizeof(scheme))
+			scheme[n++] = (char)tolower(*p);
+		else
+			long_scheme = 1;
+	}
+	if (*p == '\0')
+		return 1; /* no scheme: relative */
+	scheme[n] = '\0';
+	if (long_scheme)
+		return 0;
+	if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)
+		return 1;
+	return !image && (strcmp(scheme, "mailto") == 0 || strcmp(scheme, "tel") == 0);
+}
+
+/* 1 when link `node` is an autolink: its only child is its URL as text. */
+static int
+md_is_autolink(cmark_node *node, const char *url)
+{
+	cmark_node *c = cmark_node_first_child(node);
+	if (c == NULL || c != cmark_node_last_child(node) || cmark_node_get_type(c) != CMARK_NODE_TEXT)
+		return 0;
+	const char *text = cmark_node_get_literal(c);
+	return text != NULL &&
+	       (strcmp(text, url) == 0 || (strncmp(url, "mailto:", 7) == 0 && strcmp(text, url + 7) == 0));
+}
+
+/* Replaces `node` by its children (in place), then frees it. */
+static void
+md_unwrap(cmark_node *node)
+{
+	cmark_node *c;
+	while ((c = cmark_node_first_child(node)) != NULL)
+		cmark_node_insert_before(node, c); /* moves c out of node */
+	cmark_node_free(node);
+}
+
+/* Applies the rules above to the tree under `doc`.  cmark allows changing
+ * a node at its EXIT event, or at ENTER for a leaf: the iterator has
+ * already stepped past it then. */
+static void
+md_clean(cmark_node *doc)
+{
+	cmark_iter *it = cmark_iter_new(doc);
+	cmark_event_type ev;
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *node = cmark_iter_get_node(it);
+		cmark_node_type type = cmark_node_get_type(node);
+		if (type == CMARK_NODE_HTML_BLOCK || type == CMARK_NODE_HTML_INLINE) {
+			cmark_node_free(node); /* a leaf: ENTER is its only event */
+		} else if (ev == CMARK_EVENT_EXIT &&
+		           (type == CMARK_NODE_LINK || type == CMARK_NODE_IMAGE)) {
+			const char *url = cmark_node_get_url(node);
+			if (url == NULL || md_url_ok(url, type == CMARK_NODE_IMAGE))
+				continue;
+			if (md_is_autolink(node, url))
+				cmark_node_free(node);
+			else
+				md_unwrap(node);
+		}
+	}
+	cmark_iter_free(it);
+}
+
+char *
+pages_markdown(portal_req *r, const char *md)
+{
+	cmark_node *doc = cmark_parse_document(md, strlen(md), CMARK_OPT_DEFAULT |
+	                                                           CMARK_OPT_VALIDATE_UTF8);
+	if (doc == NULL)
+		return NULL;
+	md_clean(doc);
+	/* never CMARK_OPT_UNSAFE: the renderer's own safe mode stays on */
+	char *html = cmark_render_html(doc, CMARK_OPT_DEFAULT);
+	cmark_node_free(doc);
+	if (html == NULL)
+		return NULL;
+	char *out = api->strdup(r, html); /* the request's; cmark's copy is freed here */
+	cmark_get_default_mem_allocator()->free(html);
+	return out;
+}

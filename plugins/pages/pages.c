@@ -1,0 +1,522 @@
+/*
+ * pages.c - the pages module: the municipality's own texts about its
+ * international work (its strategy, goals, organisation, an introduction,
+ * how to take part), written in Markdown and served with their safe HTML.
+ *
+ * The item is declared once, below (fields, columns of the table `pages`,
+ * filters, sort key); the core derives the five routes, the SQL and the
+ * item's JSON from it (portal.h, struct portal_item).  What is this
+ * module's own: drafts, slugs (derived from the title, unique in the
+ * municipality: 409), translations (a shared `key`: the pages with one
+ * key are one text in several languages, at most one page per language:
+ * 409), the order of the list, and body_html (markdown.c).
+ *
+ * Drafts exist only for a token of the municipality with role reader or
+ * higher: for everyone else a draft answers 404, is absent from lists and
+ * from a page's `translations`.
+ *
+ * The overview (/{m}/) shows the page whose key is "introduction"
+ * (messages.json, overview_query).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "portal.h"
+
+PORTAL_PLUGIN_API; /* defined by PORTAL_PLUGIN, at the end */
+
+#define PAGES_SLUG_MAX 100  /* bytes of a slug and of a key */
+#define PAGES_SLUG_TRIES 50 /* derived slugs: base, base-2 .. base-50 */
+#define PAGES_ORDER_MAX 9999
+
+/* markdown.c: `md` (CommonMark) as HTML safe to embed in a page; a
+ * request string, NULL when out of memory. */
+PORTAL_HIDDEN char *pages_markdown(portal_req *r, const char *md);
+
+static const char *const pages_statuses[] = {"draft", "published", NULL};
+
+/* The item.  slug, key and status are filled in before it is checked on
+ * create (pages_prepare, defaults). */
+static const struct portal_field pages_fields[] = {
+	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = PAGES_SLUG_MAX},
+	{.name = "key", .type = PF_STRING, .flags = PF_REQUIRED, .max = PAGES_SLUG_MAX,
+	 .column = "page_key"},
+	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
+	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
+	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY},    /* pages_render */
+	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
+	{.name = "order", .type = PF_INT, .flags = PF_REQUIRED, .min = 0,
+	 .max_num = PAGES_ORDER_MAX, .column = "position"},
+	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = pages_statuses},
+	{.name = "translations", .type = PF_ARRAY, .flags = PF_READONLY}, /* pages_render */
+	{.name = NULL},
+};
+
+static int
+pages_is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* 1 when `s` is a slug: a-z, 0-9 and inner hyphens, 1..PAGES_SLUG_MAX bytes. */
+static int
+pages_is_slug(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > PAGES_SLUG_MAX || !pages_is_alnum(s[0]) || !pages_is_alnum(s[n - 1]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!pages_is_alnum(s[i]) && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/*
+ * Latin letters as ASCII for slugs, the way Scandinavian URLs write them
+ * (ä -> a, ö -> o, ø -> o, å -> a).  Indexed by code point; '*' marks the
+ * letters that become two (pages_fold2), '-' the signs that separate words.
+ */
+static const char pages_fold_latin1[] = /* U+00C0 .. U+00FF */
+    "aaaaaa*ceeeeiiii"
+    "dnooooo-ouuuuy**"
+    "aaaaaa*ceeeeiiii"
+    "dnooooo-ouuuuy*y";
+static const char pages_fold_exta[] = /* U+0100 .. U+017F */
+    "aaaaaaccccccccdd"
+    "ddeeeeeeeeeegggg"
+    "gggghhhhiiiiiiii"
+    "ii**jjkkklllllll"
+    "lllnnnnnnnnnoooo"
+    "oo**rrrrrrssssss"
+    "ssttttttuuuuuuuu"
+    "uuuuwwyyyzzzzzzs";
+
+static const char *
+pages_fold2(unsigned cp)
+{
+	switch (cp) {
+	case 0xc6: case 0xe6: return "ae";
+	case 0xde: case 0xfe: return "th";
+	case 0xdf: return "ss";
+	case 0x132: case 0x133: return "ij";
+	case 0x152: case 0x153: return "oe";
+	}
+	return "";
+}
+
+/* The ASCII letters code point `cp` folds to; "" for none (a separator). */
+static const char *
+pages_fold(unsigned cp, char *buf)
+{
+	char c = 0;
+	if (cp < 0x80) {
+		c = (char)cp;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!pages_is_alnum(c))
+			c = 0;
+	} else if (cp >= 0xc0 && cp <= 0xff) {
+		c = pages_fold_latin1[cp - 0xc0];
+	} else if (cp >= 0x100 && cp <= 0x17f) {
+		c = pages_fold_exta[cp - 0x100];
+	} else if (cp == 0x218 || cp == 0x219) { /* Ș ș, Romanian */
+		c = 's';
+	} else if (cp == 0x21a || cp == 0x21b) { /* Ț ț */
+		c = 't';
+	}
+	if (c == '*')
+		return pages_fold2(cp);
+	if (c == 0 || c == '-')
+		return "";
+	buf[0] = c;
+	buf[1] = '\0';
+	return buf;
+}
+
+/* The code point of the UTF-8 sequence at *p, which is advanced past it;
+ * a broken sequence is U+FFFD (a separator), and a NUL is never passed. */
+static unsigned
+pages_next_cp(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	unsigned c = *s++;
+	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+	c &= more ? 0x3fu >> more : 0xffu;
+	for (; more > 0 && (*s & 0xc0) == 0x80; more--)
+		c = (c << 6) | (*s++ & 0x3fu);
+	*p = s;
+	return more ? 0xfffd : c;
+}
+
+/* A slug made of `title` (a request string): letters folded to a-z
+ * (Besök från Norge -> besok-fran-norge), everything else a hyphen.  NULL
+ * when the title has no letter or digit that folds to ASCII. */
+static char *
+pages_slugify(portal_req *r, const char *title)
+{
+	char *out = api->alloc(r, PAGES_SLUG_MAX + 1), buf[2];
+	size_t n = 0;
+	int gap = 0;
+	const unsigned char *p = (const unsigned char *)title;
+	while (p && *p) {
+		const char *f = pages_fold(pages_next_cp(&p), buf);
+		if (*f == '\0') {
+			gap = n > 0;
+			continue;
+		}
+		size_t m = strlen(f);
+		if (n + gap + m > PAGES_SLUG_MAX)
+			break; /* cut at a word or letter boundary, never mid-fold */
+		if (gap)
+			out[n++] = '-';
+		gap = 0;
+		memcpy(out + n, f, m);
+		n += m;
+	}
+	out[n] = '\0';
+	return n > 0 ? out : NULL;
+}
+
+/* 1 when `s` has no control character and not only white space (so a
+ * slug error is not reported twice: validate reported those). */
+static int
+pages_plain_string(const char *s)
+{
+	int text = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+		if (*p != ' ')
+			text = 1;
+	}
+	return text;
+}
+
+/* 1 when another page of this municipality than `except_id` (0: none)
+ * matches: `sql` with the municipality, `a`, then `b` unless it is NULL,
+ * then the id.  0 when none, PORTAL_ERROR. */
+static int
+pages_taken(portal_req *r, const char *sql, const char *a, const char *b, long long except_id)
+{
+	portal_stmt *s = api->prepare(r, sql);
+	if (s == NULL)
+		return PORTAL_ERROR;
+	api->bind_text(s, 0, api->municipality(r));
+	api->bind_text(s, 1, a);
+	if (b != NULL)
+		api->bind_text(s, 2, b);
+	api->bind_int(s, b != NULL ? 3 : 2, except_id);
+	if (api->execute(s) != PORTAL_OK) {
+		api->done(s);
+		return PORTAL_ERROR;
+	}
+	int rc = api->fetch(s);
+	api->done(s);
+	return rc < 0 ? PORTAL_ERROR : rc;
+}
+
+static int
+pages_slug_taken(portal_req *r, const char *slug, long long except_id)
+{
+	return pages_taken(r, "SELECT p.id FROM pages p WHERE p.municipality = ? AND p.slug = ?"
+	                      " AND p.id <> ?", slug, NULL, except_id);
+}
+
+static int
+pages_translation_taken(portal_req *r, const char *key, const char *lang, long long except_id)
+{
+	return pages_taken(r, "SELECT p.id FROM pages p WHERE p.municipality = ? AND p.page_key = ?"
+	                      " AND p.lang = ? AND p.id <> ?", key, lang, except_id);
+}
+
+/* visible hook: a draft is a 404 for anyone but an insider. */
+static int
+pages_visible(portal_req *r, struct json_object *item)
+{
+	const char *status = api->member_str(item, "status");
+	return api->role(r) >= PORTAL_ROLE_READER || (status != NULL && strcmp(status, "published") == 0);
+}
+
+/*
+ * Gives doc a slug made of its title when it has none: the title folded
+ * (pages_slugify), and when another page has that, the first free of
+ * "-2" .. "-50" appended.  Records an error when the title gives no slug.
+ * PORTAL_OK, or PORTAL_ERROR when the database failed.
+ */
+static int
+pages_derive_slug(portal_req *r, struct json_object *doc)
+{
+	const char *title = api->member_str(doc, "title");
+	if (title == NULL) {
+		/* validate reports the title; a stand-in spares the client an
+		 * error about a slug it never wrote */
+		json_object_object_add(doc, "slug", json_object_new_string("untitled"));
+		return PORTAL_OK;
+	}
+	char *base = pages_slugify(r, title);
+	if (base == NULL) {
+		api->field_error(r, "slug", "is required: the title has no letters to make one of");
+		return PORTAL_OK;
+	}
+	for (int k = 1; k <= PAGES_SLUG_TRIES; k++) {
+		const char *slug = base;
+		if (k > 1) {
+			char suffix[8];
+			size_t n = (size_t)snprintf(suffix, sizeof(suffix), "-%d", k), len = strlen(base);
+			if (len + n > PAGES_SLUG_MAX)
+				len = PAGES_SLUG_MAX - n;
+			while (len > 0 && base[len - 1] == '-')
+				len--;
+			slug = api->printf(r, "%.*s%s", (int)len, base, suffix);
+		}
+		int rc = pages_slug_taken(r, slug, 0);
+		if (rc < 0)
+			return PORTAL_ERROR;
+		if (rc == 0) {
+			json_object_object_add(doc, "slug", json_object_new_string(slug));
+			return PORTAL_OK;
+		}
+	}
+	json_object_object_add(doc, "slug", json_object_new_string(base));
+	return PORTAL_OK; /* pages_before_write answers 409 */
+}
+
+/* 1 when member `key` of `o` is absent or null. */
+static int
+pages_absent(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+	return !json_object_object_get_ex(o, key, &v) || v == NULL;
+}
+
+/* prepare hook: a create without a slug gets one made of its title, and
+ * without a key its slug (a page of its own, until a translation names it). */
+static int
+pages_prepare(portal_req *r, struct portal_write *w)
+{
+	if (w->before != NULL)
+		return PORTAL_OK;
+	if (pages_absent(w->doc, "slug")) {
+		json_object_object_del(w->doc, "slug");
+		if (pages_derive_slug(r, w->doc) != PORTAL_OK)
+			return PORTAL_ERROR;
+	}
+	if (pages_absent(w->doc, "key")) {
+		const char *slug = api->member_str(w->doc, "slug");
+		json_object_object_del(w->doc, "key");
+		if (slug != NULL)
+			json_object_object_add(w->doc, "key", json_object_new_string(slug));
+	}
+	return PORTAL_OK;
+}
+
+/* check hook: slug and key are slugs. */
+static int
+pages_check(portal_req *r, struct portal_write *w)
+{
+	static const char *const members[] = {"slug", "key", NULL};
+	for (const char *const *m = members; *m; m++) {
+		const char *v = api->member_str(w->doc, *m);
+		if (v && strlen(v) <= PAGES_SLUG_MAX && pages_plain_string(v) && !pages_is_slug(v))
+			api->field_error(r, *m,
+			                 "must be a-z, 0-9 and hyphens (not first or last), at most %d bytes",
+			                 PAGES_SLUG_MAX);
+	}
+	return PORTAL_OK;
+}
+
+/* before_write hook: the slug must be free, and the key must not have a
+ * page in this language yet (409). */
+static int
+pages_before_write(portal_req *r, struct portal_write *w)
+{
+	const char *slug = api->member_str(w->doc, "slug"), *key = api->member_str(w->doc, "key");
+	const char *lang = api->member_str(w->doc, "lang");
+	int rc = pages_slug_taken(r, slug, w->id);
+	if (rc < 0)
+		return PORTAL_ERROR;
+	if (rc > 0) {
+		api->field_error(r, "slug", "is taken by another page of %s", api->municipality(r));
+		api->problem(r, 409, "%s already has a page with slug \"%s\"", api->municipality(r), slug);
+		return PORTAL_DONE;
+	}
+	rc = pages_translation_taken(r, key, lang, w->id);
+	if (rc < 0)
+		return PORTAL_ERROR;
+	if (rc > 0) {
+		api->field_error(r, "lang", "page \"%s\" already has a translation in %s", key, lang);
+		api->problem(r, 409, "%s already has a page with key \"%s\" in %s",
+		             api->municipality(r), key, lang);
+		return PORTAL_DONE;
+	}
+	return PORTAL_OK;
+}
+
+/* conflict hook: a concurrent write took the slug or the key's language
+ * between pages_before_write and the write: the same 409 (the core rolls
+ * the transaction back). */
+static int
+pages_conflict(portal_req *r, struct portal_write *w)
+{
+	const char *slug = api->member_str(w->doc, "slug"), *key = api->member_str(w->doc, "key");
+	return api->problem(r, 409, "%s already has a page with slug \"%s\", or with key \"%s\" in "
+	                    "this language", api->municipality(r), slug ? slug : "", key ? key : "");
+}
+
+/* render hook: the body as safe HTML, and the other languages of the page
+ * (the pages with its key), as far as the caller may see them. */
+static int
+pages_render(portal_req *r, struct json_object *item)
+{
+	const char *body = api->member_str(item, "body");
+	char *html = NULL;
+	if (body != NULL && (html = pages_markdown(r, body)) == NULL)
+		return PORTAL_ERROR;
+	json_object_object_add(item, "body_html", html ? json_object_new_string(html) : NULL);
+
+	struct json_object *list = json_object_new_array(), *idv;
+	json_object_object_add(item, "translations", list);
+	const char *key = api->member_str(item, "key");
+	if (key == NULL || !json_object_object_get_ex(item, "id", &idv))
+		return PORTAL_OK;
+	portal_stmt *s = api->prepare(
+	    r, "SELECT p.id, p.lang, p.title, p.slug FROM pages p WHERE p.municipality = ?"
+	       " AND p.page_key = ? AND p.id <> ? AND (? OR p.status = 'published')"
+	       " ORDER BY p.lang, p.id");
+	if (s == NULL)
+		return PORTAL_ERROR;
+	api->bind_text(s, 0, api->municipality(r));
+	api->bind_text(s, 1, key);
+	api->bind_int(s, 2, json_object_get_int64(idv));
+	api->bind_int(s, 3, api->role(r) >= PORTAL_ROLE_READER);
+	if (api->execute(s) != PORTAL_OK) {
+		api->done(s);
+		return PORTAL_ERROR;
+	}
+	int rc;
+	while ((rc = api->fetch(s)) == 1) {
+		struct json_object *t = json_object_new_object();
+		json_object_object_add(t, "id", json_object_new_int64(api->col_int(s, 0)));
+		json_object_object_add(t, "lang", json_object_new_string(api->col_text(s, 1)));
+		json_object_object_add(t, "title", json_object_new_string(api->col_text(s, 2)));
+		json_object_object_add(t, "slug", json_object_new_string(api->col_text(s, 3)));
+		json_object_array_add(list, t);
+	}
+	api->done(s);
+	return rc < 0 ? PORTAL_ERROR : PORTAL_OK;
+}
+
+/* 1 when member `key` differs between a and b (both absent: the same). */
+static int
+pages_differs(struct json_object *a, struct json_object *b, const char *key)
+{
+	struct json_object *x = NULL, *y = NULL;
+	json_object_object_get_ex(a, key, &x);
+	json_object_object_get_ex(b, key, &y);
+	return !json_object_equal(x, y);
+}
+
+/* saved hook: a page's translations are part of what its other languages
+ * show, so their versions (their ETags) move when one of them is created
+ * or changes what `translations` shows (title, slug, lang, status, key).
+ * (A DELETE has no hook: the other languages keep their version then.) */
+static int
+pages_saved(portal_req *r, struct portal_write *w)
+{
+	static const char *const shown[] = {"title", "slug", "lang", "status", "key", NULL};
+	const char *key = api->member_str(w->doc, "key"), *old = key;
+	if (w->before != NULL) {
+		int changed = 0;
+		for (const char *const *m = shown; *m && !changed; m++)
+			changed = pages_differs(w->before, w->doc, *m);
+		if (!changed)
+			return PORTAL_OK;
+		if (api->member_str(w->before, "key") != NULL)
+			old = api->member_str(w->before, "key");
+	}
+	portal_stmt *s = api->prepare(r, "UPDATE pages SET version = version + 1 WHERE municipality = ?"
+	                                 " AND page_key IN (?, ?) AND id <> ?");
+	if (s == NULL)
+		return PORTAL_ERROR;
+	api->bind_text(s, 0, api->municipality(r));
+	api->bind_text(s, 1, key);
+	api->bind_text(s, 2, old);
+	api->bind_int(s, 3, w->id);
+	int rc = api->execute(s);
+	api->done(s);
+	return rc;
+}
+
+/* ---- the list ---- */
+
+/* sort_key: the order as five digits, so the text sorts as the number. */
+static const char *
+pages_sort_value(portal_req *r, struct json_object *doc)
+{
+	struct json_object *o;
+	long long order = 0;
+	if (json_object_object_get_ex(doc, "order", &o) && json_object_is_type(o, json_type_int))
+		order = json_object_get_int64(o);
+	return api->printf(r, "%05lld", order);
+}
+
+static const struct portal_column pages_columns[] = {
+	{.name = "sort_key", .value = pages_sort_value},
+	{.name = NULL},
+};
+
+/* 1 when `s` is a sort key this list gives out: five digits. */
+static int
+pages_is_sort_key(const char *s)
+{
+	if (strlen(s) != 5)
+		return 0;
+	for (int i = 0; i < 5; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static const char *
+pages_slug_arg(portal_req *r, struct portal_list *l, const char *v)
+{
+	if (pages_is_slug(v))
+		return v;
+	api->field_error(r, "slug", "must be a-z, 0-9 and hyphens, at most %d bytes", PAGES_SLUG_MAX);
+	return NULL;
+}
+
+static const char *
+pages_key_arg(portal_req *r, struct portal_list *l, const char *v)
+{
+	if (pages_is_slug(v))
+		return v;
+	api->field_error(r, "key", "must be a-z, 0-9 and hyphens, at most %d bytes", PAGES_SLUG_MAX);
+	return NULL;
+}
+
+/* `lang` matches a tag and its subtags (RFC 4647 basic filtering: "sv"
+ * finds "sv-FI"); the column's collation makes it case-insensitive. */
+static const struct portal_filter pages_filters[] = {
+	{.name = "status", .type = PF_ENUM, .values = pages_statuses, .sql = "t.status = ?"},
+	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')"},
+	{.name = "slug", .parse = pages_slug_arg, .sql = "t.slug = ?"},
+	{.name = "key", .parse = pages_key_arg, .sql = "t.page_key = ?"},
+	{.name = NULL},
+};
+
+/* In `order`, then by id (the order they were written). */
+static const struct portal_item pages_item = {
+	.noun = "page", .schema = pages_fields,
+	.defaults = "{\"status\": \"draft\", \"order\": 0}",
+	.list_summary = "list pages in their order (status, lang, slug, key, q, limit, cursor)",
+	.table = "pages", .columns = pages_columns, .listed = "t.status = 'published'",
+	.sort = "t.sort_key", .cursor_key = pages_is_sort_key, .cursor_max = 5,
+	.filters = pages_filters,
+	/* the module's own rules */
+	.visible = pages_visible, .prepare = pages_prepare, .check = pages_check,
+	.before_write = pages_before_write, .conflict = pages_conflict, .saved = pages_saved,
+	.render = pages_render,
+};
+
+PORTAL_PLUGIN(pages, "1.0.0", NULL, &pages_item, NULL);
