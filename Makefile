@@ -78,9 +78,16 @@ $(B)/core/openapi_json.o: $(B)/core/openapi_json.c
 # Templates, words and the stylesheet of the pages, compiled in.
 CORE_ASSETS := $(sort $(wildcard core/web/templates/*)) core/web/messages.json core/web/edit_words.json \
                core/web/validation.json core/web/static/portal.css core/web/map/europe.txt
-$(B)/core/assets.c: $(CORE_ASSETS) tools/embed-files.sh tools/embed-text.sh
+# Country and language names in the pages' languages (the |country and
+# |language filters), made from Debian's iso-codes at build time.
+ISO_CODES ?= /usr/share/iso-codes/json
+$(B)/core/iso_names.json: tools/iso-names.py $(wildcard $(ISO_CODES)/iso_3166-1.json $(ISO_CODES)/iso_639-2.json)
+	@mkdir -p $(@D)
+	python3 tools/iso-names.py --iso-codes $(ISO_CODES) > $@.tmp && mv $@.tmp $@
+$(B)/core/assets.c: $(CORE_ASSETS) $(B)/core/iso_names.json tools/embed-files.sh tools/embed-text.sh
 	@mkdir -p $(@D)
 	{ sh tools/embed-files.sh core_templates $(sort $(wildcard core/web/templates/*)); \
+	  sh tools/embed-text.sh core_iso_names $(B)/core/iso_names.json | grep -v '^/\*'; \
 	  sh tools/embed-text.sh core_messages core/web/messages.json | grep -v '^/\*'; \
 	  sh tools/embed-text.sh core_edit_words core/web/edit_words.json | grep -v '^/\*'; \
 	  sh tools/embed-text.sh core_validation core/web/validation.json | grep -v '^/\*'; \

@@ -697,8 +697,14 @@ struct store_sql {
 	unsigned nwrite; /* parameters an item's write binds (before id, municipality) */
 	unsigned filter_marks[PORTAL_LIST_FILTERS]; /* '?' in each filter's condition */
 	const char **readonly; /* the server's members, NULL-terminated */
+	struct portal_field *schema; /* the module's fields and the core's `sources` */
 	struct portal_item item; /* the declaration with the hooks above filled in */
 };
+/* `sources`: the member the core adds to every item declared with a
+ * table (store.c), its column (migrate.c), its schema (openapi.c). */
+#define STORE_SOURCES "sources"
+#define STORE_SOURCES_MAX 20
+extern const struct portal_field store_sources;
 /* The statements of `it` (with `table`); NULL when out of memory. */
 struct store_sql *store_build(const struct portal_item *it);
 void store_free(struct store_sql *q);
@@ -774,6 +780,9 @@ enum tmpl_mode tmpl_mode_of(const char *name);
 const char *tmpl_name(const struct tmpl *t);
 int tmpl_render(const struct tmpl *t, struct json_object *data, const struct tmpl_env *env,
                 struct buf *out);
+/* The country and language names of |country and |language, parsed once
+ * (pages_init; else on first use).  PORTAL_OK or PORTAL_ERROR (logged). */
+int tmpl_names_init(void);
 
 /* ---- pages.c: HTML pages from the API's answers and templates ---- */
 int pages_init(void); /* the core's templates and catalogue, once */

@@ -4,7 +4,8 @@
 # call it first).
 #
 #   run    what building and running needs: the compiler, pkg-config, the
-#          -dev libraries, MariaDB, nginx, python3 and curl (`make run`)
+#          -dev libraries, MariaDB, nginx, python3, curl and iso-codes (the
+#          country and language names the build compiles in) (`make run`)
 #   test   all of run's, and what the tests and the bench need: clang and its
 #          sanitizer runtime, valgrind, chromium, jq, spawn-fcgi, wrk,
 #          python3-icalendar (test_harden.py reads the iCalendar export with it),
@@ -30,7 +31,7 @@ set -u
 # installed when none is).
 RUN_NEEDS="build-essential pkg-config libfcgi-dev libmariadb-dev libconfig-dev
 libjson-c-dev libsodium-dev libcmark-dev libunistring-dev mariadb-server mariadb-client
-nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl"
+nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl iso-codes"
 TEST_NEEDS="jq spawn-fcgi wrk clang libclang-rt-14-dev valgrind chromium python3-icalendar python3-vobject"
 
 say() { printf 'deps: %s\n' "$*" >&2; }

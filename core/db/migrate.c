@@ -124,6 +124,50 @@ migrate_component(struct db *d, const char *component, const struct plugin_migra
 	return PORTAL_OK;
 }
 
+/* The column of the core's `sources` member (store.c) in the table of a
+ * module's item, added after the module's own migrations when it lacks it:
+ * so every module, and every module to come, keeps sources without a
+ * migration of its own.  Idempotent (ADD COLUMN IF NOT EXISTS); a table
+ * the module has not made (yet) is left alone. */
+static int
+migrate_sources(struct db *d, const portal_plugin *p, FILE *out)
+{
+	if (p->store == NULL || p->store->item.table == NULL)
+		return PORTAL_OK;
+	const char *table = p->store->item.table;
+	for (const char *c = table; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+			return PORTAL_OK; /* not a plain name: the module's own business */
+	struct portal_stmt *s = db_prepare(
+	    d, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()"
+	       " AND table_name = ? AND column_name IN ('id', '" STORE_SOURCES "')");
+	if (s == NULL || db_bind_text(s, 0, table) != PORTAL_OK || db_execute(s) != PORTAL_OK) {
+		if (out)
+			fprintf(out, "migrate: %s: %s\n", p->name, db_error(d));
+		return PORTAL_ERROR;
+	}
+	long long n = db_fetch(s) == 1 ? db_col_int(s, 0) : -1;
+	db_done(s);
+	if (n != 1) /* no table (0), or it has the column already (2) */
+		return n < 0 ? PORTAL_ERROR : PORTAL_OK;
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "ALTER TABLE %s ADD COLUMN IF NOT EXISTS " STORE_SOURCES
+	         " LONGTEXT NOT NULL DEFAULT '[]' CHECK (JSON_VALID(" STORE_SOURCES "))",
+	         table);
+	if (out)
+		fprintf(out, "migrate: %s: the column %s.%s ... ", p->name, table, STORE_SOURCES),
+		    fflush(out);
+	if (db_exec(d, sql) != PORTAL_OK) {
+		if (out)
+			fprintf(out, "failed: %s\n", db_error(d));
+		return PORTAL_ERROR;
+	}
+	if (out)
+		fprintf(out, "added\n");
+	return PORTAL_OK;
+}
+
 int
 migrate_run(struct db *d, struct plugins *ps, int status_only, void *outp)
 {
@@ -152,7 +196,10 @@ migrate_run(struct db *d, struct plugins *ps, int status_only, void *outp)
 	}
 	int rc = migrate_component(d, "core", cm, n, status_only, out);
 	free(cm);
-	for (portal_plugin *p = ps->head; rc == PORTAL_OK && p; p = p->next)
+	for (portal_plugin *p = ps->head; rc == PORTAL_OK && p; p = p->next) {
 		rc = migrate_component(d, p->name, p->migrations, p->nmigrations, status_only, out);
+		if (rc == PORTAL_OK && !status_only)
+			rc = migrate_sources(d, p, out);
+	}
 	return rc;
 }

@@ -129,7 +129,51 @@ store_free(struct store_sql *q)
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		free(sql[i]);
 	free(q->readonly);
+	free(q->schema);
 	free(q);
+}
+
+/*
+ * `sources`, the core's member of every item declared with a table: where
+ * the item's facts come from, [{url, title, retrieved_on}] (title
+ * required: a source without a web address, such as a printed strategy,
+ * is named by its title).  Appended to the module's fields once, here, so
+ * every module (and every module to come) gets it without a line of its
+ * own: validated, stored in the JSON column `sources` (which migrate.c
+ * adds to the module's table), shown, exported and imported like any other
+ * member; openapi.c adds it to the module's schemas and pages.c shows it
+ * on the item's page.  A module that declares a member `sources` itself
+ * keeps its own.
+ */
+static const struct portal_field store_source_fields[] = {
+	{.name = "url", .type = PF_URL, .max = 2000},
+	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED, .max = 300},
+	{.name = "retrieved_on", .type = PF_DATE},
+	{.name = NULL},
+};
+static const struct portal_field store_source = {.name = "source", .type = PF_OBJECT,
+                                                 .fields = store_source_fields};
+const struct portal_field store_sources = {.name = STORE_SOURCES, .type = PF_ARRAY,
+                                           .flags = PF_SHAPED, .max = STORE_SOURCES_MAX,
+                                           .items = &store_source};
+
+/* The module's fields with `sources` appended (malloc'd), or NULL when
+ * out of memory; a module that declares `sources` keeps its own. */
+static struct portal_field *
+store_with_sources(const struct portal_field *fields)
+{
+	size_t n = 0;
+	int own = 0;
+	for (; fields[n].name; n++)
+		own |= strcmp(fields[n].name, STORE_SOURCES) == 0;
+	struct portal_field *all = calloc(n + 2, sizeof(*all));
+	if (all == NULL)
+		return NULL;
+	memcpy(all, fields, n * sizeof(*all));
+	if (!own)
+		all[n++] = store_sources;
+	all[n].name = NULL;
+	return all;
 }
 
 /* The server's members, in the order a client is told about them: id,
@@ -165,12 +209,16 @@ store_build(const struct portal_item *it)
 	struct store_sql *q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return NULL;
+	if ((q->schema = store_with_sources(it->schema)) == NULL) {
+		free(q);
+		return NULL;
+	}
 	struct store_text sel = {0}, ins = {0}, upd = {0}, t = {0};
 	unsigned nsel = 2;
 	int failed = 0;
 	store_add(&sel, "t.id, t.municipality");
 	store_add(&ins, "municipality");
-	store_columns(it->schema, &sel, &ins, &upd, &nsel, &q->nwrite);
+	store_columns(q->schema, &sel, &ins, &upd, &nsel, &q->nwrite);
 	for (const struct portal_column *c = it->columns; c && c->name; c++) {
 		store_add(&ins, ", %s", c->name);
 		store_add(&upd, "%s = ?, ", c->name);
@@ -241,6 +289,7 @@ store_build(const struct portal_item *it)
 	failed |= t.failed;
 	q->readonly = store_readonly(it);
 	q->item = *it;
+	q->item.schema = q->schema;
 	q->item.readonly = it->readonly ? it->readonly : q->readonly;
 	q->item.load = it->load ? it->load : store_load;
 	q->item.list = it->list ? it->list : store_list;

@@ -50,6 +50,96 @@ openapi_member(struct json_object *o, const char *name)
 	return m;
 }
 
+/* The schema a $ref "#/components/schemas/NAME" names in `schemas`, or
+ * `o` itself when it is no $ref. */
+static struct json_object *
+openapi_deref(struct json_object *schemas, struct json_object *o)
+{
+	struct json_object *ref, *to;
+	static const char prefix[] = "#/components/schemas/";
+	if (!json_object_object_get_ex(o, "$ref", &ref) || !json_object_is_type(ref, json_type_string))
+		return o;
+	const char *name = json_object_get_string(ref);
+	if (strncmp(name, prefix, sizeof(prefix) - 1) != 0 ||
+	    !json_object_object_get_ex(schemas, name + sizeof(prefix) - 1, &to))
+		return NULL;
+	return to;
+}
+
+/* Adds `sources` to the object schema `o` (through $refs and allOf): as
+ * the item shows it (`shown`: $ref Sources, required) or as a client
+ * writes it (SourcesInput). */
+static void
+openapi_add_sources(struct json_object *schemas, struct json_object *o, int shown, int depth)
+{
+	struct json_object *props, *all, *req;
+	o = openapi_deref(schemas, o);
+	if (o == NULL || !json_object_is_type(o, json_type_object) || depth > 4)
+		return;
+	if (json_object_object_get_ex(o, "allOf", &all) && json_object_is_type(all, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(all); i++)
+			openapi_add_sources(schemas, json_object_array_get_idx(all, i), shown, depth + 1);
+	if (!json_object_object_get_ex(o, "properties", &props) ||
+	    !json_object_is_type(props, json_type_object) ||
+	    json_object_object_get_ex(props, STORE_SOURCES, NULL))
+		return;
+	struct json_object *ref = json_object_new_object();
+	json_object_object_add(ref, "$ref", json_object_new_string(shown ? "#/components/schemas/Sources"
+	                                                                 : "#/components/schemas/SourcesInput"));
+	json_object_object_add(props, STORE_SOURCES, ref);
+	if (shown && json_object_object_get_ex(o, "required", &req) &&
+	    json_object_is_type(req, json_type_array))
+		json_object_array_add(req, json_object_new_string(STORE_SOURCES));
+}
+
+/* The schema of operation `method` of path `path` in `paths`: its
+ * request body's (`request`) or its 200/201 answer's, application/json. */
+static struct json_object *
+openapi_op_schema(struct json_object *paths, const char *path, const char *method, int request)
+{
+	struct json_object *p, *op, *x, *content, *json, *schema;
+	if (!json_object_object_get_ex(paths, path, &p) || !json_object_object_get_ex(p, method, &op))
+		return NULL;
+	if (request) {
+		if (!json_object_object_get_ex(op, "requestBody", &x))
+			return NULL;
+	} else if (!json_object_object_get_ex(op, "responses", &x) ||
+	           (!json_object_object_get_ex(x, "200", &x) && !json_object_object_get_ex(x, "201", &x))) {
+		return NULL;
+	}
+	if (!json_object_object_get_ex(x, "content", &content) ||
+	    !json_object_object_get_ex(content, "application/json", &json) ||
+	    !json_object_object_get_ex(json, "schema", &schema))
+		return NULL;
+	return schema;
+}
+
+/* The core's `sources` member (store.c) in the schemas of a module whose
+ * item is declared with a table: the item as GET /{module}/{id} and the
+ * list show it, and the bodies of POST and PATCH.  So every module's
+ * description has it without the module writing it. */
+static void
+openapi_sources(struct json_object *paths, struct json_object *schemas, const portal_plugin *p)
+{
+	if (p->store == NULL)
+		return;
+	for (const struct portal_field *f = p->item->schema; f && f->name; f++)
+		if (strcmp(f->name, STORE_SOURCES) == 0 && f->items != store_sources.items)
+			return; /* the module's own sources: its own description */
+	char list[128], one[160];
+	snprintf(list, sizeof(list), "/api/v1/{municipality}/%s", p->name);
+	snprintf(one, sizeof(one), "/api/v1/{municipality}/%s/{id}", p->name);
+	struct json_object *items, *lst = openapi_op_schema(paths, list, "get", 0);
+	lst = lst ? openapi_deref(schemas, lst) : NULL;
+	if (lst && json_object_object_get_ex(lst, "properties", &items) &&
+	    json_object_object_get_ex(items, "items", &items) &&
+	    json_object_object_get_ex(items, "items", &items))
+		openapi_add_sources(schemas, items, 1, 0);
+	openapi_add_sources(schemas, openapi_op_schema(paths, one, "get", 0), 1, 0);
+	openapi_add_sources(schemas, openapi_op_schema(paths, list, "post", 1), 0, 0);
+	openapi_add_sources(schemas, openapi_op_schema(paths, one, "patch", 1), 0, 0);
+}
+
 char *
 openapi_build(struct plugins *ps)
 {
@@ -103,6 +193,9 @@ openapi_build(struct plugins *ps)
 		}
 		json_object_put(frag);
 	}
+	struct json_object *schemas = openapi_member(comps, "schemas");
+	for (portal_plugin *p = ps->head; p; p = p->next)
+		openapi_sources(paths, schemas, p);
 	char *text = strdup(json_object_to_json_string_ext(
 	    doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);

@@ -62,6 +62,8 @@ pages_init(void)
 	for (const struct portal_file *f = core_templates; f->name; f++)
 		if (pages_add("", NULL, f->name, f->text) != PORTAL_OK)
 			return PORTAL_ERROR;
+	if (tmpl_names_init() != PORTAL_OK)
+		return PORTAL_ERROR;
 	return map_init();
 }
 

@@ -219,12 +219,15 @@ page_module(struct page *pg, portal_plugin *p, const char *name, struct portal_r
 	buf_init(&jb, r->pool);
 	if (strcmp(name, "list.html") == 0)
 		page_map(pg, p, sub->resp_json);
-	if (page_render(pg, pages_find(p->name, name), sub->resp_json, &b) != PORTAL_OK) {
+	int item = strcmp(name, "item.html") == 0;
+	/* an item's sources (the core's member, store.c) under the module's
+	 * own template, the same on every module's pages */
+	if (page_render(pg, pages_find(p->name, name), sub->resp_json, &b) != PORTAL_OK ||
+	    (item && page_render(pg, pages_find("", "sources.html"), sub->resp_json, &b) != PORTAL_OK)) {
 		page_error(pg, 500, NULL);
 		return;
 	}
 	const char *title = page_word(p, pg->lang, "title", p->name);
-	int item = strcmp(name, "item.html") == 0;
 	const struct tmpl *tt = item ? pages_find(p->name, "title.txt") : NULL;
 	if (tt && page_render(pg, tt, sub->resp_json, &tb) == PORTAL_OK && tb.data) {
 		while (tb.len > 0 && isspace((unsigned char)tb.data[tb.len - 1]))

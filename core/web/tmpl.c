@@ -20,7 +20,16 @@
  *                     (a code such as "twin_town" as the module's
  *                     catalogue words it, else the code itself), join
  *                     (an array of strings as one text, "a; b"), langcode (the
- *                     language |lang picks: <p lang="{{d|langcode}}">)
+ *                     language |lang picks: <p lang="{{d|langcode}}">),
+ *                     country (an ISO 3166-1 code as the country's name in
+ *                     the page's language: LV is "Lettland" in Swedish,
+ *                     "Letland" in Danish), language (a BCP 47 tag as the
+ *                     language's name: "da" is "danska" in Swedish; "ro-MD"
+ *                     "rumänska (Moldavien)"); both from Debian's
+ *                     iso-codes (tools/iso-names.py), English when the
+ *                     page's language has no name, the code itself when
+ *                     unknown; an array of codes gives the names, ", "
+ *                     between them
  *   {{#name}}..{{/name}}  a section: each item of an array, once for a
  *                     true value (an object becomes the current value)
  *   {{^name}}..{{/name}}  inverted: when missing, false, null, "", [] or {}
@@ -55,7 +64,7 @@
 enum tmpl_kind { T_TEXT, T_VAR, T_RAW, T_SECTION, T_INVERTED, T_PARTIAL };
 
 enum tmpl_filter { F_NONE, F_LANG, F_LANGCODE, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE, F_ICS_END, F_LABEL, F_JOIN,
-                   F_FIRST_DAY, F_LAST_DAY };
+                   F_COUNTRY, F_LANGUAGE, F_FIRST_DAY, F_LAST_DAY };
 
 struct tmpl_node {
 	enum tmpl_kind kind;
@@ -222,6 +231,7 @@ tmpl_parse(struct tmpl_parser *ps, const char *end, int *ok)
 			} filters[] = {{"lang", F_LANG}, {"date", F_DATE}, {"count", F_COUNT},
 			               {"json", F_JSON}, {"url", F_URL}, {"ics_date", F_ICS_DATE}, {"ics_end", F_ICS_END},
 			               {"label", F_LABEL}, {"join", F_JOIN}, {"langcode", F_LANGCODE},
+			               {"country", F_COUNTRY}, {"language", F_LANGUAGE},
 			               {"first_day", F_FIRST_DAY}, {"last_day", F_LAST_DAY}};
 			for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
 				if (strlen(filters[i].name) == fl && strncmp(filters[i].name, f, fl) == 0)
@@ -427,6 +437,80 @@ tmpl_escape(struct buf *b, enum tmpl_mode mode, const char *s, size_t n)
 	buf_add(b, s + start, n - start);
 }
 
+/* ---- country and language names (|country, |language) ---- */
+
+/* tools/iso-names.py's output, compiled in (the Makefile, from Debian's
+ * iso-codes): {"countries": {"LV": {"sv": ...}}, "languages": {...}} */
+extern const char core_iso_names[];
+static struct json_object *tmpl_names;
+
+int
+tmpl_names_init(void)
+{
+	if (tmpl_names == NULL)
+		tmpl_names = json_tokener_parse(core_iso_names);
+	if (!json_object_is_type(tmpl_names, json_type_object)) {
+		log_msg(PORTAL_LOG_ERR, NULL, "the compiled-in country and language names are not JSON");
+		return PORTAL_ERROR;
+	}
+	return PORTAL_OK;
+}
+
+/* The name of `code` in the `kind` ("countries", "languages") of the
+ * page's language (its primary subtag), else English; NULL when unknown. */
+static const char *
+tmpl_name_of(struct tmpl_ctx *c, const char *kind, const char *code)
+{
+	struct json_object *k, *names, *n;
+	char lang[9];
+	const char *l = c->env->lang ? c->env->lang : "en";
+	size_t ll = strcspn(l, "-_");
+	if (tmpl_names == NULL && tmpl_names_init() != PORTAL_OK)
+		return NULL;
+	if (ll >= sizeof(lang))
+		ll = 0;
+	memcpy(lang, l, ll);
+	lang[ll] = '\0';
+	if (!json_object_object_get_ex(tmpl_names, kind, &k) ||
+	    !json_object_object_get_ex(k, code, &names))
+		return NULL;
+	if ((json_object_object_get_ex(names, lang, &n) || json_object_object_get_ex(names, "en", &n)) &&
+	    json_object_is_type(n, json_type_string))
+		return json_object_get_string(n);
+	return NULL;
+}
+
+/* One code's name: a country's, or a language tag's ("ro-MD": the
+ * language's, then the region's country in brackets); the code when
+ * unknown. */
+static const char *
+tmpl_code_name(struct tmpl_ctx *c, enum tmpl_filter f, const char *code)
+{
+	struct pool *p = c->out->pool;
+	if (f == F_COUNTRY) {
+		const char *n = tmpl_name_of(c, "countries", code);
+		return n ? n : code;
+	}
+	char primary[9];
+	size_t pl = strcspn(code, "-");
+	if (pl == 0 || pl >= sizeof(primary))
+		return code;
+	for (size_t i = 0; i < pl; i++)
+		primary[i] = (char)tolower((unsigned char)code[i]);
+	primary[pl] = '\0';
+	const char *n = tmpl_name_of(c, "languages", primary);
+	if (n == NULL)
+		return code;
+	const char *rest = code + pl;
+	if (*rest == '-' && strlen(rest + 1) == 2 && isalpha((unsigned char)rest[1]) &&
+	    isalpha((unsigned char)rest[2])) {
+		char region[3] = {(char)toupper((unsigned char)rest[1]), (char)toupper((unsigned char)rest[2]), '\0'};
+		const char *r = tmpl_name_of(c, "countries", region);
+		return pool_printf(p, "%s (%s)", n, r ? r : region);
+	}
+	return n;
+}
+
 /* A {lang: text} map's text in the request's language, else the
  * fallback's, else any. */
 static const char *
@@ -593,6 +677,24 @@ tmpl_value(struct tmpl_ctx *c, const struct tmpl_node *n, struct json_object *v,
 		s = code ? code : c->env->lang;
 		break;
 	}
+	case F_COUNTRY:
+	case F_LANGUAGE:
+		if (json_object_is_type(v, json_type_string)) {
+			s = tmpl_code_name(c, n->filter, json_object_get_string(v));
+		} else if (json_object_is_type(v, json_type_array)) {
+			struct buf j;
+			buf_init(&j, p);
+			for (size_t i = 0; i < json_object_array_length(v); i++) {
+				struct json_object *e = json_object_array_get_idx(v, i);
+				if (!json_object_is_type(e, json_type_string))
+					continue;
+				if (j.len)
+					buf_puts(&j, ", ");
+				buf_puts(&j, tmpl_code_name(c, n->filter, json_object_get_string(e)));
+			}
+			s = j.data ? j.data : "";
+		}
+		break;
 	case F_JOIN:
 		if (json_object_is_type(v, json_type_array)) {
 			struct buf j;

@@ -99,6 +99,8 @@ static const struct portal_field projects_fields[] = {
 	{.name = "url", .type = PF_URL, .max = 2000},
 	{.name = "reports", .type = PF_ARRAY, .flags = PF_SHAPED, .max = PROJECTS_MAX_REPORTS,
 	 .items = &projects_report},
+	/* the call (funds module) the project applied to */
+	{.name = "fund_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0},
 	{.name = NULL},
 };
 
@@ -243,11 +245,36 @@ projects_partnerships(portal_req *r, struct json_object *doc, int strict, long l
 	return PORTAL_OK;
 }
 
-/* The partnerships a write links to, from check to written. */
+/* The partnerships a write links to, from check to written, and the fund
+ * (0: none). */
 struct projects_links {
 	long long *ids;
 	size_t n;
+	long long fund;
 };
+
+/* fund_id names a call of the funds module, same municipality (asked of
+ * it, as partnerships are), strictly on a create or a patch that writes it;
+ * a fund deleted since is not linked.  PORTAL_OK or PORTAL_ERROR. */
+static int
+projects_fund(portal_req *r, struct json_object *doc, int strict, long long *fund)
+{
+	struct json_object *fid;
+	*fund = 0;
+	if (!json_object_object_get_ex(doc, "fund_id", &fid) ||
+	    !json_object_is_type(fid, json_type_int) || json_object_get_int64(fid) <= 0)
+		return PORTAL_OK; /* absent, null, or validate said why */
+	int rc = api->link_exists(r, "funds", json_object_get_int64(fid));
+	if (rc < 0)
+		return PORTAL_ERROR;
+	if (rc == 0) {
+		if (strict)
+			api->field_error(r, "fund_id", "is not a fund of %s", api->municipality(r));
+		return PORTAL_OK;
+	}
+	*fund = json_object_get_int64(fid);
+	return PORTAL_OK;
+}
 
 /* check hook: the rules across members, then the partnerships that
  * partners[] name, strictly on a create or a patch that writes them. */
@@ -267,6 +294,9 @@ projects_check(portal_req *r, struct portal_write *w)
 	struct projects_links *links = api->alloc(r, sizeof(*links));
 	int strict = w->patch == NULL || json_object_object_get_ex(w->patch, "partners", NULL);
 	w->data = links;
+	if (projects_fund(r, doc, w->patch == NULL || json_object_object_get_ex(w->patch, "fund_id", NULL),
+	                  &links->fund) != PORTAL_OK)
+		return PORTAL_ERROR;
 	return projects_partnerships(r, doc, strict, &links->ids, &links->n);
 }
 
@@ -276,9 +306,11 @@ static int
 projects_written(portal_req *r, struct portal_write *w)
 {
 	const struct projects_links *links = w->data;
-	return api->link_set(r, w->id, "partnerships", links->ids, links->n,
-	                     api->member_str(w->item, "title"), api->member_str(w->item, "start_date"),
-	                     1);
+	const char *title = api->member_str(w->item, "title");
+	const char *date = api->member_str(w->item, "start_date");
+	if (api->link_set(r, w->id, "partnerships", links->ids, links->n, title, date, 1) != PORTAL_OK)
+		return PORTAL_ERROR;
+	return api->link_set(r, w->id, "funds", &links->fund, links->fund > 0 ? 1 : 0, title, date, 1);
 }
 
 /* ---- the columns the list reads ---- */

@@ -149,6 +149,8 @@ try {
 	ok(described && described.includes('f-end_date-error') && (await page.getAttribute('[id="f-end_date"]', 'aria-invalid')) === 'true',
 		'the field is aria-invalid and described by its message');
 	await axe(page, 'item-with-errors');
+	// what the README shows (docs/editor.png): the top of the page
+	await page.screenshot({ path: join(shots, 'editor-errors-top.png') });
 	item = await api(`/api/v1/${MUNI}/partnerships/${id}`);
 	ok(item.body.version === 1, 'nothing was written');
 

@@ -180,11 +180,15 @@ def t_baldone():
 
 
 def t_nibe():
+    # the seed names Nibe a twin town of Lerum; its merger into Aalborg is
+    # in no seed, so the demo does not claim it (issue 16: facts sourced)
     pid = find_id("lerum", "Nibe")
     j = expect_json(get_item("lerum", pid), 200)
-    expect(j.get("status") == "ended" and j.get("end_date") == "2007" and j.get("end_reason"),
-           "Nibe should be ended in 2007 with a reason: %r" % {k: j.get(k) for k in
-                                                               ("status", "end_date", "end_reason")})
+    expect(j.get("status") == "active" and j.get("end_date") is None and not j.get("end_reason")
+           and j.get("sources"),
+           "Nibe should be as its source gives it: %r" % {k: j.get(k) for k in
+                                                          ("status", "end_date", "end_reason",
+                                                           "sources")})
 
 
 # ---------------------------------------------------------------------------
@@ -580,14 +584,18 @@ def main():
     t.check("filter country=MD", filter_case("borlange", {"country": "MD"}, ["Chișinău"]))
     t.check("filter kind=twin_town", filter_case("borlange", {"kind": "twin_town"},
                                                  ["Larvik", "Frederikshavn", "Vestmannaeyjar"]))
-    t.check("filter status=inactive", filter_case("borlange", {"status": "inactive"},
-                                                  ["Vestmannaeyjar", "Pitești"]))
+    t.check("filter status=inactive (none in the demo)",
+            filter_case("borlange", {"status": "inactive"}, []))
+    t.check("filter kind=municipal_partnership", filter_case("borlange",
+                                                             {"kind": "municipal_partnership"},
+                                                             ["Pitești", "Chișinău", "Wuhan"]))
     t.check("filter area=culture", filter_case("borlange", {"area": "culture"},
                                                ["Larvik", "Frederikshavn"]))
-    t.check("filters combine (kind=twin_town&status=active)",
-            filter_case("borlange", {"kind": "twin_town", "status": "active"},
-                        ["Larvik", "Frederikshavn"]))
-    t.check("filter status=ended (lerum)", filter_case("lerum", {"status": "ended"}, ["Nibe"]))
+    t.check("filters combine (kind=municipal_partnership&area=democracy)",
+            filter_case("borlange", {"kind": "municipal_partnership", "area": "democracy"},
+                        ["Chișinău"]))
+    t.check("filter status=ended (lerum: none in the demo)",
+            filter_case("lerum", {"status": "ended"}, []))
     t.check("filter kind=friendship (svenljunga)",
             filter_case("svenljunga", {"kind": "friendship"}, ["Chizhou"]))
     t.check("q=chisinau finds Chișinău (accent-insensitive)",
@@ -604,7 +612,7 @@ def main():
     t.check("q with SQL wildcards and quotes answers 200 and matches nothing", t_q_sql_chars)
 
     t.check("GET lerum Baldone: ETag and its agreements in date order", t_baldone)
-    t.check("Lerum–Nibe is ended (2007) with an end_reason", t_nibe)
+    t.check("Lerum–Nibe as its source gives it (no merger, no end date)", t_nibe)
 
     if t.check("POST creates: 201, Location, id/version/created_at", t_create):
         t.check("422 partner.country XX", invalid_case(m_set(["partner", "country"], "XX"),

@@ -1,9 +1,10 @@
 /*
  * Every plugin in $B/plugins whose item is declared with a table: its
- * OpenAPI request schema (POST /NAME) says what its field table says:
- * the same members, at every level, the same enum values, maxLength and
- * maxItems.  The OpenAPI text is written by hand; this keeps it the
- * declaration's.
+ * OpenAPI request schema (POST /NAME, in the description the core merges
+ * of its fragment: with the core's `sources`) says what its field table
+ * (with the core's `sources`) says: the same members, at every level, the
+ * same enum values, maxLength and maxItems.  The OpenAPI text is written
+ * by hand; this keeps it the declaration's.
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 #include "core.h"
 #include "t.h"
 
-static struct json_object *root; /* the plugin's OpenAPI fragment */
+static struct json_object *root; /* the merged OpenAPI description */
 
 static struct json_object *
 get(struct json_object *o, const char *key)
@@ -138,22 +139,26 @@ main(void)
 		snprintf(name, sizeof(name), "%.*s", (int)(len - 3), de->d_name);
 		T_OK(plugin_load(&ps, path, name, NULL, err, sizeof(err)) == PORTAL_OK, "%s loads %s",
 		     name, err);
-		portal_plugin *p = plugin_find(&ps, name);
-		if (p == NULL || p->store == NULL || p->openapi == NULL)
+	}
+	char *merged = openapi_build(&ps);
+	T_OK(merged != NULL, "the core merges the plugins' OpenAPI fragments");
+	root = merged ? json_tokener_parse(merged) : NULL;
+	free(merged);
+	for (portal_plugin *p = ps.head; root && p; p = p->next) {
+		if (p->store == NULL || p->openapi == NULL)
 			continue;
-		root = json_tokener_parse(p->openapi);
 		char post[300];
-		snprintf(post, sizeof(post), "/%s", name);
+		snprintf(post, sizeof(post), "/api/v1/{municipality}/%s", p->name);
 		struct json_object *s =
 		    get(get(get(get(get(get(get(root, "paths"), post), "post"), "requestBody"), "content"),
 		            "application/json"),
 		        "schema");
-		T_OK(s != NULL, "%s: POST /%s has a request schema", name, name);
-		printf("# %s\n", name);
+		T_OK(s != NULL, "%s: POST /%s has a request schema", p->name, p->name);
+		printf("# %s\n", p->name);
 		compare("", p->item->schema, s);
-		json_object_put(root);
 		tested++;
 	}
+	json_object_put(root);
 	if (d)
 		closedir(d);
 	T_OK(tested > 0, "%d plugins with a declared item checked", tested);

@@ -54,17 +54,26 @@ main(void)
 		return T_DONE();
 	T_STR(q->load,
 	      "SELECT t.id, t.municipality, t.title, t.kind, DATE_FORMAT(t.at, '%Y-%m-%dT%H:%i:%sZ'), "
-	      "t.inner_name, t.inner_n, t.tag_list, DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
+	      "t.inner_name, t.inner_n, t.tag_list, t.sources, DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
 	      "DATE_FORMAT(t.updated_at, '%Y-%m-%dT%H:%i:%sZ'), t.version, t.sort_title FROM things t "
 	      "WHERE t.id = ? AND t.municipality = ?",
 	      "SELECT: id, municipality, the columns in declared order (an object's members, no "
-	      "read-only or external ones), the timestamps, version, the sort key");
-	T_OK(q->ncols == 12, "12 columns: version is column 10, the sort key 11");
+	      "read-only or external ones) and the core's sources, the timestamps, version, the "
+	      "sort key");
+	T_OK(q->ncols == 13, "13 columns: version is column 11, the sort key 12");
 	T_STR(q->insert,
 	      "INSERT INTO things (municipality, title, kind, at, inner_name, inner_n, tag_list, "
-	      "sort_title, search_text, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
-	      "?, ?, 1, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-	      "INSERT: the members, the extra columns, search_text");
+	      "sources, sort_title, search_text, version, created_at, updated_at) VALUES (?, ?, ?, ?, "
+	      "?, ?, ?, ?, ?, ?, 1, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+	      "INSERT: the members, the core's sources, the extra columns, search_text");
+	{
+		const struct portal_field *last = NULL;
+		for (const struct portal_field *f = q->item.schema; f->name; f++)
+			last = f;
+		T_OK(q->item.schema != fields && last && strcmp(last->name, "sources") == 0 &&
+		         last->type == PF_ARRAY && last->items == store_sources.items,
+		     "the item's fields are the module's and the core's sources, last");
+	}
 	T_OK(marks(q->insert) == 1 + q->nwrite, "INSERT binds municipality and %u columns", q->nwrite);
 	T_OK(marks(q->update) == q->nwrite + 2, "UPDATE binds the same columns, then id and "
 	                                        "municipality");

@@ -83,6 +83,24 @@ main(void)
 	      "STATUS:CANCELLED;STATUS:CONFIRMED;STATUS:CONFIRMED;", "value tests: {{#status=cancelled}}");
 	T_OK(strstr(render("bad.html", "{{#=x}}{{/=x}}", "{}", "sv"), "bad test") != NULL, "a test without a name is refused");
 	T_STR(render("a.html", "{{items|count}}", "{\"items\":[1,2,3]}", "sv"), "3", "count filter");
+	/* names from Debian's iso-codes, compiled in (tools/iso-names.py) */
+	T_STR(render("a.html", "{{c|country}}", "{\"c\":\"LV\"}", "sv"), "Lettland", "country filter: sv");
+	T_STR(render("a.html", "{{c|country}}", "{\"c\":\"LV\"}", "da"), "Letland", "country filter: da");
+	T_STR(render("a.html", "{{c|country}}", "{\"c\":\"LV\"}", "en"), "Latvia", "country filter: en");
+	T_STR(render("a.html", "{{c|country}}", "{\"c\":\"MD\"}", "en"), "Moldova",
+	      "country filter: the common name, not \"Moldova, Republic of\"");
+	T_STR(render("a.html", "{{c|country}}", "{\"c\":\"LV\"}", "xx"), "Latvia",
+	      "country filter: English for a language without names");
+	T_STR(render("a.html", "{{c|country}}", "{\"c\":\"XK\"}", "sv"), "XK",
+	      "country filter: an unknown code stays");
+	T_STR(render("a.html", "{{c|country}}", "{\"c\":[\"DK\",\"NO\"]}", "sv-SE"), "Danmark, Norge",
+	      "country filter: an array of codes; a page language with a region");
+	T_STR(render("a.html", "{{l|language}}", "{\"l\":\"da\"}", "en"), "Danish", "language filter: en");
+	T_STR(render("a.html", "{{l|language}}", "{\"l\":\"fi\"}", "da"), "finsk", "language filter: da");
+	T_STR(render("a.html", "{{l|language}}", "{\"l\":\"ro-MD\"}", "en"), "Romanian (Moldova)",
+	      "language filter: a tag with a region names the country too");
+	T_STR(render("a.html", "{{l|language}}", "{\"l\":\"x-klingon\"}", "en"), "x-klingon",
+	      "language filter: an unknown tag stays");
 	T_STR(render("a.html", "<script type=\"application/ld+json\">{{data|json}}</script>",
 	             "{\"data\":{\"name\":\"</script><script>alert(1)</script>\"}}", "sv"),
 	      "<script type=\"application/ld+json\">{\"name\":\"\\u003c/script\\u003e\\u003cscript\\u003ealert(1)\\u003c/script\\u003e\"}</script>",
