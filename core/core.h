@@ -419,6 +419,9 @@ struct portal_req {
 	 * stored (it may depend on what the key leaves out). */
 	int (*arg_keyed)(struct portal_req *r, const char *name);
 	int arg_unkeyed;
+	/* What a plugin added to the item's ETag for this caller
+	 * (api->etag_part): ".HASH" per part, or NULL. */
+	const char *etag_part;
 	size_t max_args; /* 0: REQ_MAX_ARGS */
 	const char *request_id;
 	const struct conf_municipality *muni;

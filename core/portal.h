@@ -653,6 +653,13 @@ struct portal_api {
 	 * other modules' items, so that a public item does not reveal which
 	 * non-public ones exist.  PORTAL_OK or PORTAL_ERROR. */
 	int (*link_visible)(portal_req *r, const char *module, long long *ids, size_t *n);
+	/* Adds a short hash of `text` to the ETag of the item this request
+	 * answers: for what an item shows differently to different callers
+	 * and its version does not cover (the related ids an anonymous
+	 * reader may see), so that a 304 never keeps a view that changed.
+	 * Call it from the load or loaded hook, before the core sets the
+	 * ETag. */
+	void (*etag_part)(portal_req *r, const char *text);
 };
 
 /*

@@ -535,6 +535,14 @@ news_loaded(portal_req *r, struct json_object *const *items, const long long *id
 		}
 		if (api->link_visible(r, *m, all, &nall) != PORTAL_OK)
 			return PORTAL_ERROR;
+		if (n == 1 && PORTAL_API_HAS(api, etag_part)) {
+			/* the item's ETag follows what this caller sees of it: a
+			 * visit made public (or not) changes it */
+			const char *seen = *m;
+			for (size_t j = 0; j < nall; j++)
+				seen = api->printf(r, "%s,%lld", seen, all[j]);
+			api->etag_part(r, seen);
+		}
 		for (size_t k = 0; k < n; k++) {
 			struct json_object *rel = NULL, *a = NULL;
 			if (!json_object_object_get_ex(items[k], "related", &rel) ||

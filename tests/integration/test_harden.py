@@ -330,6 +330,17 @@ def t_related_hidden():
     lst = expect_json(request("GET", "/api/v1/borlange/news", query={"slug": "%s-related" % TAG}), 200)["items"]
     expect(len(lst) == 1 and lst[0]["related"]["visits"] == [ids["open"]],
            "anonymous list: %r" % [i["related"] for i in lst])
+    # what an anonymous reader sees changes when the visit is made public:
+    # the ETag follows, so a conditional GET is not a 304 of the old view
+    r = request("GET", path)
+    etag = r.header("ETag")
+    expect_json(request("PATCH", "/api/v1/borlange/visits/%d" % ids["closed"], token=ADMIN, body={"public": True}), 200)
+    r = request("GET", path, headers={"If-None-Match": etag})
+    expect(r.status == 200, "the visit was made public, yet If-None-Match %s answered %d" % (etag, r.status), r)
+    got = expect_json(r, 200)["related"]["visits"]
+    expect(sorted(got) == sorted(ids.values()), "after the visit was made public: %r" % got)
+    expect(r.header("ETag") != etag, "the ETag did not change: %s" % etag)
+    expect_status(request("GET", path, headers={"If-None-Match": r.header("ETag")}), 304)
 
 
 # ---------------------------------------------------------------- 6 process
