@@ -106,7 +106,7 @@ $(B)/portalctl: $(B)/core/tools/portalctl.o $(CORE_OBJ)
 # string without one), templates/* as NAME_templates ({name, text}, NULL-
 # ended) and messages.json as NAME_messages.  It links to nothing of the core's: all goes through
 # the api table handed to init().  Extra libraries: pkg-config package names
-# in plugins/NAME/pkg-config (one line), e.g. "libcmark".
+# in plugins/NAME/pkg-config (one line), e.g. "libxml-2.0".
 .SECONDEXPANSION:
 $(B)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) $$(wildcard plugins/%/openapi.json) $$(wildcard plugins/%/pkg-config) $$(wildcard plugins/%/templates/*) $$(wildcard plugins/%/messages.json) core/portal.h tools/embed-migrations.sh tools/embed-text.sh tools/embed-files.sh
 	@mkdir -p $(@D) $(B)/gen

@@ -478,6 +478,11 @@ int req_percent_decode(char *s, int plus_is_space); /* in place; -1 on bad encod
 int req_read_body(struct portal_req *r, long long max_body, char **data, size_t *len,
                   const char **detail);
 
+/* ---- markdown.c, slug.c (api->markdown, api->slugify, api->is_slug) ---- */
+char *markdown_html(struct pool *p, const char *md); /* NULL when out of memory */
+char *slug_make(struct pool *p, const char *title, size_t max); /* NULL: no letter */
+int slug_valid(const char *s, size_t max);
+
 /* ---- form.c: application/x-www-form-urlencoded bodies ---- */
 #define FORM_MAX_BODY (1024 * 1024) /* bytes of one form */
 #define FORM_MAX_FIELDS 5000        /* name=value pairs */

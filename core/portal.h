@@ -646,6 +646,17 @@ struct portal_api {
 	                                  const struct portal_field *fields);
 	unsigned (*bind_members)(portal_req *r, portal_stmt *s, unsigned first,
 	                         const struct portal_field *fields, struct json_object *o);
+	/* Markdown (CommonMark) as HTML safe to put in a page (libcmark: raw
+	 * HTML removed, links only relative, http(s), mailto and tel), a
+	 * request string; NULL when out of memory.  The editor's preview is
+	 * the same rendering. */
+	char *(*markdown)(portal_req *r, const char *md);
+	/* A slug of at most `max` bytes made of `title` (Besök från Norge ->
+	 * besok-fran-norge), a request string; NULL when the title has no
+	 * letter or digit that folds to a-z/0-9. */
+	char *(*slugify)(portal_req *r, const char *title, size_t max);
+	/* 1 when `s` is a slug: a-z, 0-9 and inner hyphens, 1..max bytes. */
+	int (*is_slug)(const char *s, size_t max);
 	/* Keeps in ids[0..*n) the ids of `module`'s items the caller may see
 	 * (module enabled; for a caller without a token of the municipality,
 	 * only what that module lists to everyone, e.g. public visits), in

@@ -371,6 +371,18 @@ api_member_ids(portal_req *r, struct json_object *o, const char *key, size_t *n,
 	return ids;
 }
 
+static char *
+api_markdown(portal_req *r, const char *md)
+{
+	return markdown_html(r->pool, md);
+}
+
+static char *
+api_slugify(portal_req *r, const char *title, size_t max)
+{
+	return slug_make(r->pool, title, max);
+}
+
 const struct portal_api api_table = {
 	.abi_version = PORTAL_ABI_VERSION,
 	.size = sizeof(struct portal_api),
@@ -452,6 +464,9 @@ const struct portal_api api_table = {
 	.member_ids = api_member_ids,
 	.row_object = store_row_object,
 	.bind_members = store_bind_object,
+	.markdown = api_markdown,
+	.slugify = api_slugify,
+	.is_slug = slug_valid,
 	.link_visible = links_visible,
 	.etag_part = api_etag_part,
 };

@@ -34,6 +34,35 @@ page_sub(struct page *pg, const char *path, const char *query)
 	return pg->api(pg->c, pg->r, &call);
 }
 
+/*
+ * /{m}/{module}/{x}: x is an item's id, or, for a module whose list has a
+ * `slug` filter (pages, news), an item's slug: the id of the item the list
+ * finds for ?slug=x (as the reader may see it), else x itself (the item
+ * request then answers 404).
+ */
+static const char *
+page_slug_id(struct page *pg, const portal_plugin *p, const char *x)
+{
+	struct portal_req *r = pg->r;
+	if (item_parse_id(x) >= 0 || p->item == NULL || p->item->filters == NULL)
+		return x;
+	const struct portal_filter *f = p->item->filters;
+	while (f->name && strcmp(f->name, "slug") != 0)
+		f++;
+	if (f->name == NULL || strspn(x, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(x))
+		return x;
+	struct portal_req *sub =
+	    page_sub(pg, pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name),
+	             pool_printf(r->pool, "slug=%s&limit=1", x));
+	struct json_object *items, *id;
+	if (sub->status == 200 && sub->resp_json &&
+	    json_object_object_get_ex(sub->resp_json, "items", &items) &&
+	    json_object_array_length(items) == 1 &&
+	    json_object_object_get_ex(json_object_array_get_idx(items, 0), "id", &id))
+		return json_object_get_string(id);
+	return x;
+}
+
 /* The page's query arguments for the API, without `lang` (news has a
  * `lang` filter of its own); without `limit` and `cursor` when `own_paging`
  * (an export pages through the whole list itself: a client's limit=1 made
@@ -615,8 +644,9 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 	pg.labels = page_words(p, pg.lang);
 	if (pg.labels)
 		json_object_object_add(pg.root, "words", json_object_get(pg.labels));
+	const char *item_seg = r->nseg == 3 ? page_slug_id(&pg, p, r->seg[2]) : NULL;
 	const char *path = r->nseg == 2 ? pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name)
-	                                : pool_printf(r->pool, "/api/v1/%s/%s/%s", r->muni->slug, p->name, r->seg[2]);
+	                                : pool_printf(r->pool, "/api/v1/%s/%s/%s", r->muni->slug, p->name, item_seg);
 	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r, 0) : "");
 	struct json_object *idv;
 	if (r->nseg == 3 && sub->status == 200 && sub->resp_json &&

@@ -312,6 +312,38 @@ def t_public_page_fresh():
     expect("Färsk region" in r.text, "the public page shows the change at once")
 
 
+def t_preview():
+    b = state["b"]
+    p = b.go("GET", "/edit/borlange/news/new")
+    expect(p.status == 403, "an editor of lerum has no borlange news form: %s" % p.status)
+    p = b.go("GET", "/edit/%s/news/new" % MUNI)
+    if p.status == 404:
+        return  # lerum without news
+    f = form_of(p)
+    f.update({"title": "Förhandsvisning", "body": "Hej **fet** text <script>x</script>",
+              "_action": "preview:body"})
+    p = b.go("POST", "/edit/%s/news/new" % MUNI, form=f)
+    expect(p.status == 200, "preview: %s" % p.status)
+    expect("<strong>fet</strong>" in p.text, "the Markdown is shown rendered")
+    expect("<script>x</script>" not in p.text, "in safe mode (no raw HTML)")
+    expect("Hej **fet** text" in p.text, "and the text kept in its box")
+
+
+def t_widget():
+    b = state["b"]
+    p = b.go("GET", "/edit/%s/contacts/new" % MUNI)
+    expect(p.status == 200, "contacts form: %s" % p.status)
+    expect(re.search(r'<input class="input" type="email"[^>]*name="email"', p.text),
+           "the module's own widget for email (type=email)")
+    f = form_of(p)
+    f.update({"name": "Test Kontakt", "email": "not-an-address"})
+    p = b.go("POST", "/edit/%s/contacts/new" % MUNI, form=f)
+    expect(p.status == 422, "422: %s" % p.status)
+    expect('id="f-email-error"' in p.text and 'aria-describedby="f-email-error"' in p.text
+           and 'value="not-an-address"' in p.text and 'href="#f-email"' in p.text,
+           "its error is beside it, wired, linked from the summary, the input kept")
+
+
 def hostile(body, what):
     b = state["b"]
     before = request("GET", "/api/v1/%s/partnerships/%s" % (MUNI, state["id"]), token=state["admin_token"]).json
@@ -353,6 +385,8 @@ def main():
     t.check("a reader sees no form and may not post", t_reader)
     t.check("an editor of lerum gets 403 in borlange", t_other_municipality)
     t.check("a save invalidates the public page's cache", t_public_page_fresh)
+    t.check("a Markdown field's preview renders it safely, nothing saved", t_preview)
+    t.check("a module's own widget (contacts' email) takes part in errors like any field", t_widget)
     t.check("hostile form bodies: 4xx, never 5xx, nothing written", t_hostile)
     return t.done()
 

@@ -276,6 +276,21 @@ def t_cleanup():
     expect(not left, "not deleted: %s" % ", ".join(left))
 
 
+def t_slug_urls():
+    r = request("GET", "/api/v1/lerum/pages", query={"limit": "1"})
+    expect(r.status == 200 and r.json["items"], "a page of lerum: %s" % r.status)
+    it = r.json["items"][0]
+    by_slug = request("GET", "/lerum/pages/%s" % it["slug"])
+    by_id = request("GET", "/lerum/pages/%s" % it["id"])
+    expect(by_slug.status == 200 and by_id.status == 200, "both answer 200: %s %s" % (by_slug.status, by_id.status))
+    expect(it["title"] in by_slug.text, "the slug's page is the item's")
+    expect(request("GET", "/lerum/pages/no-such-page-slug").status == 404, "an unknown slug is 404")
+    lst = request("GET", "/lerum/pages/")
+    expect('href="/lerum/pages/%s?' % it["slug"] in lst.text, "the list links by slug")
+    expect(request("GET", "/lerum/partnerships/not-an-id").status == 404,
+           "a module without a slug filter: a non-id is 404")
+
+
 def main():
     t.check("demo: each municipality's introduction (key introduction) is published, Lejre's in Danish", t_demo_intros)
     t.check("demo: Lejre's IFIL, five themes and networks are pages in Danish", t_demo_lejre)
@@ -294,6 +309,8 @@ def main():
         t.check("PATCH a translation's lang to one its key has is 409", t_translation_patch_conflict)
         t.check("changing a translation changes the other languages' ETags (not a stale 304)", t_translation_etag)
     t.check("the list is in order, then id; cursors walk the same order", t_order)
+    t.check("/{m}/pages/{slug} is the page (the core asks the list's slug filter); lists link by slug",
+            t_slug_urls)
     t.check("the body's HTML: raw HTML and javascript: links removed, https kept", t_safe_html)
     t.check("clean up the pages created by this run", t_cleanup)
     for tk in tokens.values():
