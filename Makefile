@@ -40,7 +40,8 @@ B       := build-san
 endif
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Icore $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_LDFLAGS) $(LDFLAGS)
-LDLIBS   = $(PKG_LIBS) -lfcgi -ldl -lm
+# libunistring (NFC on write) has no .pc file: linked by name
+LDLIBS   = $(PKG_LIBS) -lfcgi -lunistring -ldl -lm
 
 # core/ in layers, lowest first (tools/core-calls.py checks that no file
 # calls a higher layer, nor two files each other)

@@ -222,6 +222,7 @@ int valid_lang(const char *s);
 int valid_url(const char *s);
 int valid_qid(const char *s);
 int valid_utf8(const char *s, size_t n);
+size_t valid_chars(const char *s, size_t n);
 struct valid_sink {
 	void *ctx;
 	void (*error)(void *ctx, const char *field, const char *msg);
@@ -412,6 +413,15 @@ struct portal_req {
 	size_t nseg;
 	struct req_arg *args; /* in the pool */
 	size_t nargs;
+	/* Set by the response cache (cache.c) when the answer may be stored:
+	 * 1 when `name` is part of the cache key.  req_query sets arg_unkeyed
+	 * when a handler reads any other argument, and the answer is not
+	 * stored (it may depend on what the key leaves out). */
+	int (*arg_keyed)(struct portal_req *r, const char *name);
+	int arg_unkeyed;
+	/* What a plugin added to the item's ETag for this caller
+	 * (api->etag_part): ".HASH" per part, or NULL. */
+	const char *etag_part;
 	size_t max_args; /* 0: REQ_MAX_ARGS */
 	const char *request_id;
 	const struct conf_municipality *muni;
@@ -458,7 +468,8 @@ const char *req_param(struct portal_req *r, const char *name);
 struct db *req_db(struct portal_req *r);
 const char *req_header(struct portal_req *r, const char *name);
 const char *req_query(struct portal_req *r, const char *name);
-/* Reads and parses a JSON body: 0 or 400/413/415 with *detail set. */
+/* Reads and parses a JSON body, its strings in Unicode NFC: 0 or
+ * 400/413/415/422 with *detail set (500 when out of memory). */
 int req_read_json(struct portal_req *r, long long max_body, int max_depth, const char **detail);
 int req_percent_decode(char *s, int plus_is_space); /* in place; -1 on bad encoding */
 
@@ -671,6 +682,7 @@ struct json_object *links_to(portal_req *r, long long id);
 struct json_object *links_from(portal_req *r, const char *module, long long id);
 const char *links_fingerprint(portal_req *r, long long id);
 int links_guard(portal_req *r, long long id);
+int links_visible(portal_req *r, const char *module, long long *ids, size_t *n);
 
 /* ---- item.c: the item lifecycle (portal.h, struct portal_item) ---- */
 int item_register(portal_plugin *p, const struct portal_item *it);
@@ -734,6 +746,9 @@ int search_terms(portal_req *r, const char *q, const char **terms, int max);
 /* ---- idem.c ---- */
 /* 1 when the request was answered from a stored Idempotency-Key answer (or
  * refused for its key); 0 to go on. */
+/* The request's Idempotency-Key (unquoted), or NULL when none was sent;
+ * *bad set when it is not 1..200 visible ASCII characters. */
+const char *idem_key(struct portal_req *r, int *bad);
 int idem_replay(struct core *c, struct portal_req *r);
 /* Stores the handler's 2xx answer under the request's key, in its
  * transaction.  PORTAL_ERROR when that failed (a concurrent twin). */
@@ -779,6 +794,9 @@ int tmpl_names_init(void);
 
 /* ---- pages.c: HTML pages from the API's answers and templates ---- */
 int pages_init(void); /* the core's templates and catalogue, once */
+/* s (NUL-terminated) with CRLF line ends and lines of at most 75 octets
+ * (RFC 5545 3.1), not splitting a UTF-8 character; *len its length. */
+char *pages_ics_fold(struct pool *pool, const char *s, size_t *len);
 
 /* ---- map.c ---- */
 int map_init(void);             /* the outline path, once; pages_init calls it */

@@ -657,6 +657,20 @@ struct portal_api {
 	char *(*slugify)(portal_req *r, const char *title, size_t max);
 	/* 1 when `s` is a slug: a-z, 0-9 and inner hyphens, 1..max bytes. */
 	int (*is_slug)(const char *s, size_t max);
+	/* Keeps in ids[0..*n) the ids of `module`'s items the caller may see
+	 * (module enabled; for a caller without a token of the municipality,
+	 * only what that module lists to everyone, e.g. public visits), in
+	 * their order, and sets *n to how many.  For the ids an item shows of
+	 * other modules' items, so that a public item does not reveal which
+	 * non-public ones exist.  PORTAL_OK or PORTAL_ERROR. */
+	int (*link_visible)(portal_req *r, const char *module, long long *ids, size_t *n);
+	/* Adds a short hash of `text` to the ETag of the item this request
+	 * answers: for what an item shows differently to different callers
+	 * and its version does not cover (the related ids an anonymous
+	 * reader may see), so that a 304 never keeps a view that changed.
+	 * Call it from the load or loaded hook, before the core sets the
+	 * ETag. */
+	void (*etag_part)(portal_req *r, const char *text);
 };
 
 /*

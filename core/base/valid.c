@@ -166,6 +166,19 @@ valid_qid(const char *s)
 	return n <= 12 && valid_digits(s + 1, (int)n - 1);
 }
 
+/* The characters (code points) of UTF-8 text of n bytes: the bytes that
+ * do not continue a sequence.  What JSON Schema's maxLength counts and
+ * MariaDB's VARCHAR(N) holds, unlike n. */
+size_t
+valid_chars(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += (s[i] & 0xc0) != 0x80;
+	return k;
+}
+
 int
 valid_utf8(const char *str, size_t n)
 {
@@ -265,8 +278,9 @@ vstring(struct vctx *v, struct json_object *o, const char *path, size_t min, siz
 			return 0;
 		}
 	}
-	if (n > max) {
-		verr(v, path, "must be at most %zu bytes long (is %zu)", max, n);
+	size_t chars = n > max ? valid_chars(s, n) : n; /* n bytes hold at most n characters */
+	if (chars > max) {
+		verr(v, path, "must be at most %zu characters long (is %zu)", max, chars);
 		return 0;
 	}
 	if (min > 0) {
@@ -351,7 +365,7 @@ vfield(struct vctx *v, const struct portal_field *f, struct json_object *o, cons
 			verr(v, path, "must be a real date as YYYY, YYYY-MM or YYYY-MM-DD");
 		break;
 	case PF_COUNTRY:
-		if (!vstring(v, o, path, 1, 2, 0)) /* message says "at most 2 bytes" for longer ones */
+		if (!vstring(v, o, path, 1, 2, 0)) /* message says "at most 2 characters" for longer ones */
 			break;
 		if (!valid_country(json_object_get_string(o)))
 			verr(v, path, "must be an ISO 3166-1 alpha-2 country code such as \"SE\"");

@@ -495,8 +495,10 @@ dispatch_sub(struct core *c, struct portal_req *r, const struct pages_call *call
 		r->db = breaker_read_db(c, r);
 	struct portal_req *sub = dispatch_new(c, r->pool, io, write ? c->db : r->db);
 	sub->user = r->user;
+	sub->arg_keyed = r->arg_keyed; /* the page's arguments, forwarded */
 	if (!sub->responded)
 		dispatch_api(c, sub);
+	r->arg_unkeyed |= sub->arg_unkeyed;
 	if (!write)
 		r->db = sub->db;
 	return sub;

@@ -372,6 +372,68 @@ news_set_links(portal_req *r, long long id, struct json_object *item)
 	return PORTAL_OK;
 }
 
+/*
+ * loaded hook: of the related items, only those the caller may see, so
+ * that a published news item does not tell anonymous readers the ids of
+ * non-public visits (api->link_visible, one call per module for the
+ * whole page).  Insiders see every id.
+ */
+static int
+news_loaded(portal_req *r, struct json_object *const *items, const long long *ids, size_t n)
+{
+	(void)ids;
+	if (api->role(r) >= PORTAL_ROLE_READER || !PORTAL_API_HAS(api, link_visible))
+		return PORTAL_OK;
+	for (const char *const *m = news_related_modules; *m; m++) {
+		size_t total = 0;
+		for (size_t k = 0; k < n; k++) {
+			struct json_object *rel = NULL, *a = NULL;
+			if (json_object_object_get_ex(items[k], "related", &rel) &&
+			    json_object_object_get_ex(rel, *m, &a) && json_object_is_type(a, json_type_array))
+				total += json_object_array_length(a);
+		}
+		if (total == 0)
+			continue;
+		long long *all = api->alloc(r, total * sizeof(*all));
+		size_t nall = 0;
+		for (size_t k = 0; k < n; k++) {
+			struct json_object *rel = NULL;
+			json_object_object_get_ex(items[k], "related", &rel);
+			size_t c;
+			long long *one = api->member_ids(r, rel, *m, &c, 0);
+			for (size_t i = 0; i < c && nall < total; i++)
+				all[nall++] = one[i];
+		}
+		if (api->link_visible(r, *m, all, &nall) != PORTAL_OK)
+			return PORTAL_ERROR;
+		if (n == 1 && PORTAL_API_HAS(api, etag_part)) {
+			/* the item's ETag follows what this caller sees of it: a
+			 * visit made public (or not) changes it */
+			const char *seen = *m;
+			for (size_t j = 0; j < nall; j++)
+				seen = api->printf(r, "%s,%lld", seen, all[j]);
+			api->etag_part(r, seen);
+		}
+		for (size_t k = 0; k < n; k++) {
+			struct json_object *rel = NULL, *a = NULL;
+			if (!json_object_object_get_ex(items[k], "related", &rel) ||
+			    !json_object_object_get_ex(rel, *m, &a) || !json_object_is_type(a, json_type_array))
+				continue;
+			struct json_object *shown = json_object_new_array();
+			for (size_t i = 0; i < json_object_array_length(a); i++) {
+				long long id = json_object_get_int64(json_object_array_get_idx(a, i));
+				for (size_t j = 0; j < nall; j++)
+					if (all[j] == id) {
+						json_object_array_add(shown, json_object_new_int64(id));
+						break;
+					}
+			}
+			json_object_object_add(rel, *m, shown);
+		}
+	}
+	return PORTAL_OK;
+}
+
 /* ---- slugs ---- */
 
 /*
@@ -556,7 +618,7 @@ static const struct portal_item news_item = {
 	/* the module's own rules */
 	.visible = news_visible, .prepare = news_prepare, .check = news_check,
 	.before_write = news_before_write, .conflict = news_conflict, .written = news_written,
-	.render = news_render,
+	.render = news_render, .loaded = news_loaded,
 };
 
 PORTAL_PLUGIN(news, "1.0.0", NULL, &news_item, NULL);

@@ -288,6 +288,26 @@ async function core() {
 		}
 		validate(await http("GET", path), path, "GET", [200]);
 	}
+	// the audit log: an admin's, and refused without a token
+	const audit = PREFIX + "/audit";
+	if (!doc.paths[audit]) {
+		tap(false, `GET ${audit} is described`, ["the document has no such path"]);
+		return;
+	}
+	validate(await http("GET", concrete(audit, "borlange")), audit, "GET", [401], "without a token");
+	if (!TOKEN) {
+		skip(`GET ${audit}`, "no PORTAL_ADMIN_TOKEN");
+		return;
+	}
+	const page = await http("GET", concrete(audit, "borlange"), { token: TOKEN, query: { limit: "2" } });
+	validate(page, audit, "GET", [200], "limit=2");
+	if (page.json && typeof page.json.next === "string")
+		validate(await http("GET", concrete(audit, "borlange"), { token: TOKEN, query: { limit: "2", cursor: page.json.next } }),
+			audit, "GET", [200], "its next page");
+	validate(await http("GET", concrete(audit, "borlange"), { token: TOKEN, query: { action: "update", module: "partnerships" } }),
+		audit, "GET", [200], "action=update&module=partnerships");
+	validate(await http("GET", concrete(audit, "borlange"), { token: TOKEN, query: { action: "rename" } }),
+		audit, "GET", [422], "action=rename");
 }
 
 // The list, the first item, an unknown id, a second page, the filters and
@@ -444,7 +464,7 @@ async function main() {
 	const modules = new Map();
 	for (const t of Object.keys(doc.paths)) {
 		const m = moduleOf(t);
-		if (m)
+		if (m && t !== PREFIX + "/audit") // the core's, checked in core()
 			modules.set(m, [...(modules.get(m) || []), t]);
 	}
 	for (const [module, templates] of [...modules.entries()].sort()) {

@@ -152,10 +152,23 @@ test_schema(void)
 	char big[400];
 	memset(big, 'a', 250);
 	big[250] = '\0';
-	char doc[600];
+	char doc[1200];
 	snprintf(doc, sizeof(doc), "{\"partner\":{\"name\":\"%s\"},\"kind\":\"twin_town\"}", big);
 	check(doc);
-	T_OK(strstr(errs, "partner.name: must be at most 200 bytes long") != NULL, "default max length");
+	T_OK(strstr(errs, "partner.name: must be at most 200 characters long") != NULL, "default max length");
+	/* maxLength counts characters (code points), not bytes (issue 20, point 13) */
+	char wide[1000] = "";
+	for (int i = 0; i < 200; i++)
+		strcat(wide, "\xc3\xb6"); /* o-umlaut, 2 bytes */
+	snprintf(doc, sizeof(doc), "{\"partner\":{\"name\":\"%s\"},\"kind\":\"twin_town\"}", wide);
+	check(doc);
+	T_OK(strstr(errs, "partner.name") == NULL, "200 two-byte characters are 200 characters");
+	strcat(wide, "\xf0\x9f\x8e\x89"); /* one more: a 4-byte emoji */
+	snprintf(doc, sizeof(doc), "{\"partner\":{\"name\":\"%s\"},\"kind\":\"twin_town\"}", wide);
+	check(doc);
+	T_OK(strstr(errs, "partner.name: must be at most 200 characters long (is 201)") != NULL,
+	     "201 characters are counted as 201");
+	T_OK(valid_chars("a\xc3\xb6\xe2\x82\xac\xf0\x9f\x8e\x89", 10) == 4, "valid_chars counts code points");
 }
 
 static void
