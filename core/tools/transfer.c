@@ -644,6 +644,17 @@ transfer_record(struct transfer_import *im, struct transfer_module *tm, size_t i
 		}
 		rec.old_id = json_object_get_int64(id);
 	}
+	/* the item's uid is kept (store_insert): a uid any item of the
+	 * installation has already refuses the record, and so the import */
+	struct json_object *uidv;
+	const char *uid = NULL;
+	if (!im->o->new_uids && json_object_object_get_ex(item, STORE_UID, &uidv) && uidv != NULL) {
+		uid = json_object_get_string(uidv);
+		if (!json_object_is_type(uidv, json_type_string) || !store_uid_ok(uid)) {
+			transfer_complain(&rec, STORE_UID, "must be a UUID in lower case (or absent: a new one)");
+			return -1;
+		}
+	}
 	struct json_object *body = NULL;
 	if (json_object_deep_copy(item, &body, NULL) != 0)
 		return -1;
@@ -664,7 +675,9 @@ transfer_record(struct transfer_import *im, struct transfer_module *tm, size_t i
 	const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
 	                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
 	const char *coll = pool_printf(&c->pool, "/api/v1/%s/%s", im->m->slug, tm->name);
+	c->keep_uid = uid;
 	struct portal_req *r = transfer_request(c, "POST", coll, NULL, text, "portalctl-import");
+	c->keep_uid = NULL;
 	struct json_object *nid;
 	if (r->status != 201 || r->resp_json == NULL ||
 	    !json_object_object_get_ex(r->resp_json, "id", &nid) || json_object_get_int64(nid) <= 0) {
