@@ -9,8 +9,8 @@ list, pages' footer) and the DCAT-AP-SE catalogue GET /api/v1/catalog.jsonld
 (its RDF expansion is test_catalog_jsonld.sh's).
 
 Writes news in `svenljunga` and, for the uid's move between
-municipalities, in `flyttkommun`; everything it creates is deleted again
-(flyttkommun is left empty for test_transfer.py).
+municipalities, in `lejre`; everything it creates is deleted again
+(lejre, which has no news of its own).
 """
 import json
 import os
@@ -25,7 +25,7 @@ from helpers import (PORTAL_CONF, PORTAL_URL, PORTALCTL, Fail, Tap, create_token
                      expect_field_error, expect_json, expect_status, request)
 
 M = "svenljunga"
-DST = "flyttkommun"
+DST = "lejre"  # enables news and has none (flyttkommun is test_transfer.py's)
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 S = {"made": []}
 
