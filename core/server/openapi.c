@@ -194,7 +194,9 @@ openapi_opendata(struct json_object *paths, struct json_object *schemas, const p
 		char id[160], summary[160];
 		snprintf(id, sizeof(id), "byUid_%s", p->name);
 		snprintf(summary, sizeof(summary), "One %s by its uid", p->item->noun);
-		json_object_object_add(op, "tags", json_tokener_parse("[\"opendata\"]"));
+		struct json_object *tags = json_object_new_array();
+		json_object_array_add(tags, json_object_new_string(p->name));
+		json_object_object_add(op, "tags", tags);
 		json_object_object_add(op, "operationId", json_object_new_string(id));
 		json_object_object_add(op, "summary", json_object_new_string(summary));
 		json_object_object_add(op, "description", json_object_new_string(

@@ -41,7 +41,12 @@ from helpers import Fail, Tap, expect, expect_json, request  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 CONTRACT = os.path.join(ROOT, "tests", "contract")
 PREFIX = "/api/v1/{municipality}"
-CORE_PATHS = ("/healthz", "/metrics", "/api/v1/municipalities", "/api/v1/openapi.json")
+CORE_PATHS = ("/healthz", "/metrics", "/api/v1/municipalities", "/api/v1/openapi.json",
+              "/api/v1/catalog.jsonld")
+# the core's paths under a municipality (open data, issue #19), and the
+# lists over municipalities of every module: /api/v1/all/{module}
+CORE_MUNI_PATHS = (PREFIX + "/changes",)
+ALL_LIST = re.compile(r"^/api/v1/all/([a-z0-9_]+)$")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # path shapes a module may answer besides those described (SPEC's exports)
 SHAPES = ("", "/{id}", ".csv", ".atom", ".ics", ".vcf", ".geojson", ".json")
@@ -56,7 +61,7 @@ def doc():
 
 def module_of_path(path):
     """'partnerships' for /api/v1/{municipality}/partnerships.csv; None for core paths."""
-    if not path.startswith(PREFIX + "/"):
+    if not path.startswith(PREFIX + "/") or path in CORE_MUNI_PATHS:
         return None
     seg = path[len(PREFIX) + 1:].split("/")[0]
     return re.split(r"[.]", seg)[0]
@@ -351,9 +356,20 @@ def t_core_coverage():
         r = request("GET", p)
         if r.status != 200:
             bad.append("GET %s answers %d" % (p, r.status))
+    some = sorted(state["enabled"].values())[0] if state["enabled"] else "borlange"
+    for p in CORE_MUNI_PATHS:
+        r = request("GET", p.replace("{municipality}", some))
+        if not isinstance(doc()["paths"].get(p), dict) or r.status != 200:
+            bad.append("GET %s: described %s, answers %d" % (p, p in doc()["paths"], r.status))
     for p in doc()["paths"]:
         mod = module_of_path(p)
-        if mod is None and p not in CORE_PATHS:
+        m = ALL_LIST.match(p)
+        if m:
+            if m.group(1) not in state["enabled"]:
+                bad.append("%s is described but no municipality enables %s" % (p, m.group(1)))
+            elif request("GET", p).status != 200:
+                bad.append("GET %s answers %d" % (p, request("GET", p).status))
+        elif mod is None and p not in CORE_PATHS and p not in CORE_MUNI_PATHS:
             bad.append("%s is described but is neither a core path nor a module's" % p)
         elif mod is not None and mod not in state["enabled"]:
             bad.append("%s is described but no municipality enables %s" % (p, mod))
