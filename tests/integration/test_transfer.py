@@ -116,11 +116,11 @@ def remap(obj, path_, fn):
         for i, e in enumerate(v):
             if rest:
                 remap(e, rest, fn)
-            elif isinstance(e, int):
+            elif isinstance(e, (int, str)):
                 v[i] = fn(e)
     elif rest:
         remap(obj[name], rest, fn)
-    elif isinstance(obj[name], int):
+    elif isinstance(obj[name], (int, str)):
         obj[name] = fn(obj[name])
 
 
@@ -163,7 +163,7 @@ def t_export():
     expect_rc(r, 0, "export")
     with open(path("src.json"), encoding="utf-8") as f:
         doc = json.load(f)
-    expect(doc.get("format") == "portal-export" and doc.get("version") == 1,
+    expect(doc.get("format") == "portal-export" and doc.get("version") == 2,
            "format/version: %r %r" % (doc.get("format"), doc.get("version")))
     expect(doc.get("municipality") == SRC, "municipality %r" % doc.get("municipality"))
     expect(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", doc.get("exported_at", "")), "exported_at")
@@ -172,6 +172,20 @@ def t_export():
     for m in MODULES:
         ids = [it["id"] for it in doc["modules"][m]]
         expect(ids == sorted(ids), "%s not oldest first: %r" % (m, ids))
+    # version 2: links name their targets by uid
+    found = []
+    for m in MODULES:
+        for it in doc["modules"][m]:
+            for p_, target in S["links"][m].items():
+                uids = {x["uid"] for x in doc["modules"][target]}
+
+                def check(v, t=target, u=uids):
+                    expect(isinstance(v, str) and v in u, "%s %d: link to %s %r is no uid of the "
+                           "document" % (m, it["id"], t, v))
+                    found.append(v)
+                    return v
+                remap(copy.deepcopy(it), p_, check)
+    expect(found, "no link in the export")
     # the same on stdout
     r = run_ctl("export", SRC, "--quiet")
     expect_rc(r, 0, "export to stdout")
@@ -243,7 +257,7 @@ def t_bad_files():
     refused("trailing.json", text + "\n{}", r"more text after the JSON document")
     refused("empty.json", "", r"ends early|not valid")
     refused("array.json", "[]", r"must be a JSON object")
-    refused("v2.json", dict(S["src"], version=2), r"version")
+    refused("v3.json", dict(S["src"], version=3), r"version")
     refused("format.json", dict(S["src"], format="something-else"), r"format")
     refused("extra.json", dict(S["src"], comment="x"), r"comment: unknown member")
     bad_item = copy.deepcopy(S["src"])
@@ -325,16 +339,17 @@ def t_round_trip():
     src, dst = S["src"]["modules"], S["dst"]["modules"]
     # both lists are oldest first and the import creates in document order,
     # so items pair up by position; the ids must be new and consistent
-    idmap = {}
+    idmap, uidmap = {}, {}
     for m in MODULES:
         expect(len(src[m]) == len(dst[m]), "%s: %d vs %d" % (m, len(src[m]), len(dst[m])))
         idmap[m] = {a["id"]: b["id"] for a, b in zip(src[m], dst[m])}
+        uidmap[m] = {a["uid"]: b["uid"] for a, b in zip(src[m], dst[m])}
         expect(len(set(idmap[m].values())) == len(src[m]), "%s: new ids not distinct" % m)
     for m in MODULES:
         for a, b in zip(src[m], dst[m]):
             want = copy.deepcopy(a)
             for p_, target in S["links"][m].items():
-                remap(want, p_, lambda old, t=target: idmap[t].get(old, -old))
+                remap(want, p_, lambda old, t=target: uidmap[t].get(old, old))
             for k in SERVER_OWNED:
                 want.pop(k, None)
                 expect(k in b, "%s %d has no %s after import" % (m, b["id"], k))
