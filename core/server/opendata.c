@@ -63,6 +63,7 @@ opendata_changes(struct core *c, struct portal_req *r)
 {
 	const char *since = req_query(r, "since"), *cursor = req_query(r, "cursor");
 	char at[32], horizon[32];
+	const char *after_at = NULL;
 	long long after = 0;
 	int limit = paging_limit(r);
 	opendata_horizon(c->conf->changes_retention, horizon);
@@ -71,13 +72,19 @@ opendata_changes(struct core *c, struct portal_req *r)
 	else if (!valid_utc_time(since, at))
 		out_field_error(r, "since", "must be a UTC time as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
 	if (cursor) {
+		/* [the last entry's time as the database has it, its id] */
 		struct json_object *k = paging_cursor_decode(r, cursor);
-		struct json_object *id = k ? json_object_array_get_idx(k, 0) : NULL;
-		if (k && (json_object_array_length(k) != 1 || !json_object_is_type(id, json_type_int) ||
-		          json_object_get_int64(id) <= 0))
+		struct json_object *t = k ? json_object_array_get_idx(k, 0) : NULL;
+		struct json_object *id = k ? json_object_array_get_idx(k, 1) : NULL;
+		char check[32];
+		if (k && (json_object_array_length(k) != 2 || !json_object_is_type(t, json_type_string) ||
+		          !valid_utc_time(json_object_get_string(t), check) ||
+		          !json_object_is_type(id, json_type_int) || json_object_get_int64(id) <= 0))
 			out_field_error(r, "cursor", "is not a cursor of this list; start without it");
-		else if (id)
+		else if (id) {
+			after_at = pool_strdup(r->pool, check);
 			after = json_object_get_int64(id);
+		}
 	}
 	if (r->errors && json_object_array_length(r->errors) > 0) {
 		out_problem(r, 422, "the list's arguments are not valid");
@@ -90,14 +97,19 @@ opendata_changes(struct core *c, struct portal_req *r)
 		                                c->conf->changes_retention, horizon));
 		return;
 	}
+	/* in time order, then the log's: the index audit_at (municipality,
+	 * at) and its primary key give that order without sorting */
 	struct portal_stmt *s = db_prepare(
 	    r->db ? r->db : c->db,
 	    "SELECT a.id, DATE_FORMAT(a.at, '%Y-%m-%dT%H:%i:%s.%f'), a.module, a.item_id, a.action, "
 	    "a.before_doc, a.after_doc FROM audit_log a "
-	    "WHERE a.municipality = ? AND a.at >= ? AND a.id > ? AND a.item_id IS NOT NULL "
-	    "AND a.action IN ('create', 'update', 'delete') ORDER BY a.id LIMIT ?");
+	    "WHERE a.municipality = ? AND a.at >= ? "
+	    "AND (? IS NULL OR a.at > ? OR (a.at = ? AND a.id > ?)) AND a.item_id IS NOT NULL "
+	    "AND a.action IN ('create', 'update', 'delete') ORDER BY a.at, a.id LIMIT ?");
 	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, at) ||
-	    db_bind_int(s, 2, after) || db_bind_int(s, 3, OPENDATA_SCAN) || db_execute(s)) {
+	    db_bind_text(s, 2, after_at) || db_bind_text(s, 3, after_at) ||
+	    db_bind_text(s, 4, after_at) || db_bind_int(s, 5, after) ||
+	    db_bind_int(s, 6, OPENDATA_SCAN) || db_execute(s)) {
 		out_problem(r, 503, "the database does not answer; try again shortly");
 		return;
 	}
@@ -106,6 +118,7 @@ opendata_changes(struct core *c, struct portal_req *r)
 	json_object_object_add(res, "items", items);
 	int n = 0, rows = 0, rc, full = 0;
 	long long last = 0;
+	const char *last_at = NULL;
 	while ((rc = db_fetch(s)) == 1) {
 		rows++;
 		if (n == limit) {
@@ -113,6 +126,7 @@ opendata_changes(struct core *c, struct portal_req *r)
 			break;
 		}
 		last = db_col_int(s, 0);
+		last_at = pool_printf(r->pool, "%sZ", db_col_text(s, 1));
 		const char *module = db_col_text(s, 2), *action = db_col_text(s, 4);
 		portal_plugin *p = plugin_find(c->plugins, module);
 		if (p == NULL || p->store == NULL || !conf_muni_has_module(r->muni, module))
@@ -153,6 +167,7 @@ opendata_changes(struct core *c, struct portal_req *r)
 	 * after the last row looked at */
 	if (full || rows == OPENDATA_SCAN) {
 		struct json_object *keys = json_object_new_array();
+		json_object_array_add(keys, json_object_new_string(last_at ? last_at : ""));
 		json_object_array_add(keys, json_object_new_int64(last));
 		json_object_object_add(res, "next", json_object_new_string(paging_cursor_encode(r, keys)));
 		json_object_put(keys);
