@@ -262,6 +262,21 @@ opendata_theme(const char *module)
 	return strcmp(module, "funds") == 0 ? "ECON" : "GOVE";
 }
 
+/* The EU language authority's code of a BCP 47 tag's language, or NULL. */
+static const char *
+opendata_language(const char *tag)
+{
+	static const char *const map[][2] = {
+	    {"sv", "SWE"}, {"da", "DAN"}, {"en", "ENG"}, {"nb", "NOB"}, {"nn", "NNO"}, {"no", "NOR"},
+	    {"fi", "FIN"}, {"is", "ISL"}, {"de", "DEU"}, {"fr", "FRA"}, {"et", "EST"}, {"lv", "LAV"},
+	    {"lt", "LIT"}, {"pl", "POL"}, {"ro", "RON"}, {"uk", "UKR"}, {"se", "SME"}, {NULL, NULL}};
+	size_t n = strcspn(tag, "-");
+	for (size_t i = 0; map[i][0]; i++)
+		if (strlen(map[i][0]) == n && strncmp(tag, map[i][0], n) == 0)
+			return map[i][1];
+	return NULL;
+}
+
 static struct json_object *
 opendata_id(const char *url)
 {
@@ -376,6 +391,14 @@ opendata_catalog(struct core *c, struct portal_req *r)
 			                                            r->pool, "http://publications.europa.eu/resource/authority/data-theme/%s",
 			                                            opendata_theme(p->name))));
 			json_object_object_add(d, "dct:license", opendata_id(m->license));
+			struct json_object *langs = json_object_new_array();
+			for (size_t l = 0; l < m->nlanguages; l++) {
+				const char *code = opendata_language(m->languages[l]);
+				if (code)
+					json_object_array_add(langs, opendata_id(pool_printf(
+					                                 r->pool, "http://publications.europa.eu/resource/authority/language/%s", code)));
+			}
+			json_object_object_add(d, "dct:language", langs);
 			json_object_object_add(d, "dcat:landingPage",
 			                       opendata_id(pool_printf(r->pool, "%s/%s/%s", mb, m->slug, p->name)));
 			struct json_object *when;

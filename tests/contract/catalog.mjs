@@ -95,7 +95,7 @@ async function main() {
 	let bad = [];
 	for (const d of datasets) {
 		for (const p of [DCT + "license", DCT + "publisher", DCAT + "contactPoint", DCAT + "theme",
-			DCT + "title", DCT + "identifier", DCAT + "distribution"])
+			DCT + "title", DCT + "identifier", DCAT + "distribution", DCT + "language"])
 			if (!of(d, p).length) bad.push(`${d}: no ${p}`);
 		const lic = of(d, DCT + "license")[0];
 		if (lic !== "https://creativecommons.org/publicdomain/zero/1.0/") bad.push(`${d}: licence ${lic}`);
