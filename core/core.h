@@ -86,7 +86,10 @@ struct conf_municipality {
 	const char *wikidata;        /* "Q...", or NULL (JSON-LD sameAs) */
 	const char *public_url;      /* base of absolute links ("https://host[/path]"), or NULL:
 	                              * then core.public_url */
+	const char *license;         /* the data's licence, a URL (CONF_LICENSE_DEFAULT) */
 };
+/* The data licence of a municipality that names none: CC0 1.0. */
+#define CONF_LICENSE_DEFAULT "https://creativecommons.org/publicdomain/zero/1.0/"
 
 struct conf {
 	config_t cfg;
@@ -104,6 +107,7 @@ struct conf {
 	int idempotency_ttl;      /* seconds an Idempotency-Key is kept (and honoured) */
 	int session_idle;         /* seconds a browser session lives unused (core.session_idle) */
 	int session_max;          /* seconds a browser session lives at most (core.session_max) */
+	int changes_retention;    /* days GET /{m}/changes answers for (core.changes_retention) */
 	struct conf_db db;
 	long long cache_size; /* bytes per worker; 0: no response cache */
 	int cache_ttl;        /* seconds an entry may be served at most */
@@ -159,7 +163,8 @@ struct portal_plugin {
 	const char *openapi; /* the plugin's OpenAPI fragment, or NULL */
 	const struct portal_item *item; /* the item lifecycle's declaration (item.c), or NULL */
 	char item_pattern[80];          /* "NAME/{id}", its routes' pattern */
-	char item_summary[4][96];       /* its routes' summaries */
+	char uid_pattern[80];           /* "NAME/uid/{uid}" (an item declared with a table) */
+	char item_summary[5][96];       /* its routes' summaries */
 	struct store_sql *store;        /* the store derived from the item (store.c), or NULL */
 	struct portal_plugin *next;
 };
@@ -214,6 +219,9 @@ struct plugin_route *router_at(const struct router *rt, size_t i);
 
 /* ---- valid.c ---- */
 int valid_partial_date(const char *s);
+/* 1 when s is a UTC time "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS[.fff]Z"
+ * (or +00:00); out gets it as MariaDB reads it, "YYYY-MM-DD HH:MM:SS.ffffff". */
+int valid_utc_time(const char *s, char out[32]);
 /* Compares two partial dates on their common precision: <0, 0, >0. */
 int valid_date_cmp(const char *a, const char *b);
 int valid_country(const char *s);
@@ -610,6 +618,14 @@ struct db *breaker_replica_new(const struct conf *conf, int index);
  * within core.replica_retry seconds or asked off by the client; else the
  * primary. */
 struct db *breaker_read_db(struct core *c, struct portal_req *r);
+
+/* ---- opendata.c: changes, the all-lists, the DCAT-AP-SE catalogue ---- */
+/* GET /api/v1/{m}/changes (r->muni, role and database set) */
+void opendata_changes(struct core *c, struct portal_req *r);
+/* GET /api/v1/all/{module} (database set; anonymous) */
+void opendata_all(struct core *c, struct portal_req *r, const char *module);
+/* GET /api/v1/catalog.jsonld (database set) */
+void opendata_catalog(struct core *c, struct portal_req *r);
 /* The replica failed in r: r and this worker's reads for replica_retry
  * seconds go to the primary. */
 void breaker_replica_failed(struct core *c, struct portal_req *r);
@@ -633,6 +649,7 @@ struct core {
 	/* portalctl import/export (transfer.c) only; 0 in portald: */
 	int local_role;  /* a request without Authorization acts with this role */
 	int outer_txn;   /* the caller holds a transaction: writes are savepoints */
+	const char *keep_uid; /* import: the uid the next create keeps, or NULL: a new one */
 };
 
 /* A request on io, its memory in p, parsed (a request that cannot be is
@@ -686,6 +703,9 @@ int links_visible(portal_req *r, const char *module, long long *ids, size_t *n);
 
 /* ---- item.c: the item lifecycle (portal.h, struct portal_item) ---- */
 int item_register(portal_plugin *p, const struct portal_item *it);
+/* GET /api/v1/all/{module}: r's module's list, the anonymous view, over
+ * the comma-separated municipalities (r->plugin set, r->muni NULL). */
+int item_all_list(portal_req *r, const char *municipalities);
 int item_bind_text(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
 int item_bind_int(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
 int item_bind_double(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
@@ -701,6 +721,9 @@ int item_list_rows(portal_req *r, portal_stmt *s, unsigned i, const struct porta
 /* ---- store.c: an item's store derived from its declaration ---- */
 struct store_sql {
 	char *load, *load_lock, *list, *insert, *update, *exists, *remove;
+	char *list_all;  /* list over FIND_IN_SET(municipality, ?): GET /api/v1/all/{module} */
+	char *by_uid;    /* the id of (uid, municipality) */
+	char *uid_taken; /* the municipality of an item with this uid, in any */
 	unsigned ncols;  /* columns a row is selected with: version ncols-2, sort key ncols-1 */
 	unsigned nwrite; /* parameters an item's write binds (before id, municipality) */
 	unsigned filter_marks[PORTAL_LIST_FILTERS]; /* '?' in each filter's condition */
@@ -711,6 +734,16 @@ struct store_sql {
 /* `sources`: the member the core adds to every item declared with a
  * table (store.c), its column (migrate.c), its schema (openapi.c). */
 #define STORE_SOURCES "sources"
+/* `uid`: the UUID the core gives every item declared with a table
+ * (store.c), its column (migrate.c), its schema (openapi.c). */
+#define STORE_UID "uid"
+/* A new version 4 UUID (libsodium's randombytes), lower case. */
+void store_new_uid(char out[37]);
+/* 1 when s is a UUID as store_new_uid writes them. */
+int store_uid_ok(const char *s);
+/* The id of the item of r's module and municipality with this uid; 0 when
+ * none (or not a uid), -1 when the database failed. */
+long long store_id_of_uid(portal_req *r, const char *uid);
 #define STORE_SOURCES_MAX 20
 extern const struct portal_field store_sources;
 /* The statements of `it` (with `table`); NULL when out of memory. */
@@ -835,6 +868,7 @@ struct transfer_opts {
 	int quiet;    /* no progress, no summary */
 	int dry_run;  /* import: check every record, then roll back */
 	int progress; /* import: a progress bar (stderr is a terminal) */
+	int new_uids; /* import: new uids (a copy within one installation), not the document's */
 };
 /* Writes municipality `slug`'s items of every enabled module as one JSON
  * document to `out`.  0, or 1 after saying why on stderr. */

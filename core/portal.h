@@ -264,6 +264,12 @@ struct portal_list {
 	long long after_id;    /* ... and the last item's id */
 	int limit;             /* 1..100 */
 	int insider;           /* 1 when the caller's role is reader or higher */
+	/* With a table: only items changed at or after this UTC time
+	 * ("YYYY-MM-DD HH:MM:SS[.fff]", from `updated_since`), NULL: any */
+	const char *updated_since;
+	/* With a table: the all-list's municipalities, "a,b" (NULL: the
+	 * request's) */
+	const char *municipalities;
 };
 
 /* A list filter: query argument `name`.  With `parse`, parse decides (the

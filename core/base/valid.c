@@ -106,6 +106,42 @@ valid_partial_date(const char *s)
 }
 
 int
+valid_utc_time(const char *s, char out[32])
+{
+	if (s == NULL || strlen(s) < 10 || strlen(s) > 40)
+		return 0;
+	char day[11];
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	if (!valid_partial_date(day) || strlen(day) != 10)
+		return 0;
+	if (s[10] == '\0') {
+		snprintf(out, 32, "%s 00:00:00.000000", day);
+		return 1;
+	}
+	const char *t = s + 11;
+	if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !valid_digits(t, 2) || t[2] != ':' ||
+	    !valid_digits(t + 3, 2) || t[5] != ':' || !valid_digits(t + 6, 2))
+		return 0;
+	if (atoi(t) > 23 || atoi(t + 3) > 59 || atoi(t + 6) > 59)
+		return 0;
+	const char *p = t + 8;
+	char frac[7] = "000000";
+	if (*p == '.') {
+		size_t n = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, n++)
+			if (n < 6)
+				frac[n] = *p;
+		if (n == 0)
+			return 0;
+	}
+	if (!((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') && strcmp(p, "+00:00") != 0)
+		return 0;
+	snprintf(out, 32, "%s %.2s:%.2s:%.2s.%s", day, t, t + 3, t + 6, frac);
+	return 1;
+}
+
+int
 valid_date_cmp(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
