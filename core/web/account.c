@@ -196,16 +196,6 @@ account_fail(struct page *pg, int status, const char *key)
 	return PORTAL_DONE;
 }
 
-static int
-account_redirect(struct portal_req *r, const char *location)
-{
-	out_header(r, "Location", location);
-	out_header(r, "Cache-Control", "no-store");
-	r->status = 303;
-	r->responded = 1;
-	return PORTAL_DONE;
-}
-
 /* The primary, connected, or NULL while it does not answer (the breaker
  * open: no statement is sent to it then). */
 static struct db *
@@ -430,7 +420,8 @@ account_login(struct page *pg)
 	out_header(r, "Set-Cookie", account_cookie_line(r, ACCOUNT_SESSION_COOKIE, sid, "/", "Lax",
 	                                                c->conf->session_max));
 	sodium_memzero(sid, sizeof(sid));
-	return account_redirect(r, account_next(next));
+	page_redirect(r, account_next(next));
+	return PORTAL_DONE;
 }
 
 static int
@@ -459,7 +450,8 @@ account_logout(struct page *pg)
 		}
 	}
 	out_header(r, "Set-Cookie", account_cookie_line(r, ACCOUNT_SESSION_COOKIE, "", "/", "Lax", 0));
-	return account_redirect(r, "/login");
+	page_redirect(r, "/login");
+	return PORTAL_DONE;
 }
 
 int
@@ -493,8 +485,9 @@ account_to_login(struct page *pg, int forget)
 	const char *here = r->uri && r->uri[0] == '/' ? r->uri : "/edit/";
 	if (forget)
 		out_header(r, "Set-Cookie", account_cookie_line(r, ACCOUNT_SESSION_COOKIE, "", "/", "Lax", 0));
-	return account_redirect(r, pool_printf(r->pool, "/login?next=%s",
-	                                       account_encode(r->pool, account_next(here))));
+	page_redirect(r, pool_printf(r->pool, "/login?next=%s",
+	                             account_encode(r->pool, account_next(here))));
+	return PORTAL_DONE;
 }
 
 int
@@ -722,7 +715,8 @@ account_users_post(struct page *pg, struct db *d, const struct form *f, struct j
 	} else {
 		return account_fail(pg, 422, "acct_bad_action");
 	}
-	return account_redirect(r, pool_printf(r->pool, "/edit/%s/users", r->muni->slug));
+	page_redirect(r, pool_printf(r->pool, "/edit/%s/users", r->muni->slug));
+	return PORTAL_DONE;
 }
 
 static int
@@ -799,7 +793,8 @@ account_tokens_post(struct page *pg, struct db *d, const struct form *f, struct 
 		if (rc == 0)
 			return account_fail(pg, 404, "acct_no_token");
 		log_msg(PORTAL_LOG_INFO, r->request_id, "token %lld revoked by user %lld", id, r->user->id);
-		return account_redirect(r, pool_printf(r->pool, "/edit/%s/tokens", r->muni->slug));
+		page_redirect(r, pool_printf(r->pool, "/edit/%s/tokens", r->muni->slug));
+		return PORTAL_DONE;
 	}
 	return account_fail(pg, 422, "acct_bad_action");
 }

@@ -54,48 +54,41 @@ ew(struct page *pg, const char *key)
 	return key;
 }
 
-/* A field's label: the module's word for it, else the editor's, else the
- * name made readable ("start_date" -> "Start date"). */
+/* A word for `name` (a member, a code): the module's, else the editor's
+ * catalogue `section` ("fields", "codes"), else the name made readable
+ * ("labour_market" -> "Labour market"). */
 static const char *
-ew_field(struct page *pg, const portal_plugin *p, const char *name)
+ew_named(struct page *pg, const portal_plugin *p, const char *section, const char *name)
 {
 	const char *w = page_word(p, pg->lang, name, NULL);
-	struct json_object *f, *l, *v;
-	if (w)
-		return w;
-	if (json_object_object_get_ex(ew_all(), "fields", &f) &&
-	    (json_object_object_get_ex(f, pg->lang, &l) || json_object_object_get_ex(f, "en", &l)) &&
-	    json_object_object_get_ex(l, name, &v))
-		return json_object_get_string(v);
-	char *s = pool_strdup(pg->r->pool, name);
-	for (char *c = s; *c; c++)
-		if (*c == '_')
-			*c = ' ';
-	if (*s >= 'a' && *s <= 'z')
-		*s = (char)(*s - 'a' + 'A');
-	return s;
-}
-
-/* A code's word ("labour_market"): the module's, else the editor's, else
- * the code made readable. */
-static const char *
-ew_code(struct page *pg, const portal_plugin *p, const char *code)
-{
-	const char *w = page_word(p, pg->lang, code, NULL);
 	struct json_object *c, *l, *v;
 	if (w)
 		return w;
-	if (json_object_object_get_ex(ew_all(), "codes", &c) &&
+	if (json_object_object_get_ex(ew_all(), section, &c) &&
 	    (json_object_object_get_ex(c, pg->lang, &l) || json_object_object_get_ex(c, "en", &l)) &&
-	    json_object_object_get_ex(l, code, &v))
+	    json_object_object_get_ex(l, name, &v))
 		return json_object_get_string(v);
-	char *s = pool_strdup(pg->r->pool, code);
+	char *s = pool_strdup(pg->r->pool, name);
 	for (char *x = s; *x; x++)
 		if (*x == '_')
 			*x = ' ';
 	if (*s >= 'a' && *s <= 'z')
 		*s = (char)(*s - 'a' + 'A');
 	return s;
+}
+
+/* A field's label ("start_date" -> "Start date" at the least). */
+static const char *
+ew_field(struct page *pg, const portal_plugin *p, const char *name)
+{
+	return ew_named(pg, p, "fields", name);
+}
+
+/* A code's word ("labour_market"). */
+static const char *
+ew_code(struct page *pg, const portal_plugin *p, const char *code)
+{
+	return ew_named(pg, p, "codes", code);
 }
 
 /* ---- HTML ---- */
@@ -946,15 +939,6 @@ ed_module_title(struct ed *e, const portal_plugin *p)
 	return page_word(p, e->pg->lang, "title", p->name);
 }
 
-static void
-ed_redirect(struct portal_req *r, const char *location)
-{
-	out_header(r, "Location", location);
-	out_header(r, "Cache-Control", "no-store");
-	r->status = 303;
-	r->responded = 1;
-}
-
 /* ---- what the user may edit ---- */
 
 static void
@@ -1514,7 +1498,7 @@ ed_new(struct ed *e, const struct form *f)
 	struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
 	if (sub->status == 201 && sub->resp_json) {
 		const char *id = json_object_get_string(json_object_object_get(sub->resp_json, "id"));
-		ed_redirect(r, pool_printf(r->pool, "%s/%s?saved=1", e->base, id ? id : ""));
+		page_redirect(r, pool_printf(r->pool, "%s/%s?saved=1", e->base, id ? id : ""));
 		return;
 	}
 	ed_after_write(e, sub, 0, NULL, doc, title);
@@ -1582,7 +1566,7 @@ ed_item(struct ed *e, long long id, const struct form *f)
 	}
 	struct json_object *patch = ed_diff(cur, doc);
 	if (patch == NULL) {
-		ed_redirect(r, pool_printf(r->pool, "%s/%lld?unchanged=1", e->base, id));
+		page_redirect(r, pool_printf(r->pool, "%s/%lld?unchanged=1", e->base, id));
 		return;
 	}
 	pool_keep_json(r->pool, patch);
@@ -1593,7 +1577,7 @@ ed_item(struct ed *e, long long id, const struct form *f)
 	    .if_match = etag};
 	struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
 	if (sub->status == 200) {
-		ed_redirect(r, pool_printf(r->pool, "%s/%lld?saved=1", e->base, id));
+		page_redirect(r, pool_printf(r->pool, "%s/%lld?saved=1", e->base, id));
 		return;
 	}
 	ed_after_write(e, sub, id, sent, doc, title);
@@ -1620,11 +1604,11 @@ ed_delete(struct ed *e, long long id, const struct form *f)
 		    .if_match = sent && version && strcmp(sent, version) == 0 ? etag : "\"stale\""};
 		struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
 		if (sub->status == 204) {
-			ed_redirect(r, pool_printf(r->pool, "%s/?deleted=1", e->base));
+			page_redirect(r, pool_printf(r->pool, "%s/?deleted=1", e->base));
 			return;
 		}
 		if (sub->status == 412) {
-			ed_redirect(r, pool_printf(r->pool, "%s/%lld", e->base, id));
+			page_redirect(r, pool_printf(r->pool, "%s/%lld", e->base, id));
 			return;
 		}
 		if (sub->status != 409) {
@@ -1717,7 +1701,7 @@ ed_history(struct ed *e, long long id, const struct form *f)
 		const char *version = json_object_get_string(json_object_object_get(item, "version"));
 		struct json_object *patch = ed_diff(ed_writable(e, item), ed_writable(e, doc));
 		if (patch == NULL) {
-			ed_redirect(r, pool_printf(r->pool, "%s/%lld?unchanged=1", e->base, id));
+			page_redirect(r, pool_printf(r->pool, "%s/%lld?unchanged=1", e->base, id));
 			return;
 		}
 		pool_keep_json(r->pool, patch);
@@ -1728,11 +1712,11 @@ ed_history(struct ed *e, long long id, const struct form *f)
 		    .if_match = sent && version && strcmp(sent, version) == 0 ? etag : "\"stale\""};
 		struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
 		if (sub->status == 200) {
-			ed_redirect(r, pool_printf(r->pool, "%s/%lld?restored=1", e->base, id));
+			page_redirect(r, pool_printf(r->pool, "%s/%lld?restored=1", e->base, id));
 			return;
 		}
 		if (sub->status == 412) {
-			ed_redirect(r, pool_printf(r->pool, "%s/%lld/history", e->base, id));
+			page_redirect(r, pool_printf(r->pool, "%s/%lld/history", e->base, id));
 			return;
 		}
 		/* the old version does not pass today's rules: show it in the form */

@@ -339,3 +339,12 @@ page_error(struct page *pg, int status, const char *detail)
 		out_header(pg->r, "Retry-After", "5");
 }
 
+
+void
+page_redirect(struct portal_req *r, const char *location)
+{
+	out_header(r, "Location", location);
+	out_header(r, "Cache-Control", "no-store");
+	r->status = 303;
+	r->responded = 1;
+}

@@ -37,6 +37,8 @@ void page_send(struct page *pg, int status, const char *title, const char *conte
                const char *jsonld);
 void page_error(struct page *pg, int status, const char *detail);
 void page_static(struct portal_req *r, const char *body, const char *type);
+/* 303 See Other to `location` (a local path), not stored by anyone. */
+void page_redirect(struct portal_req *r, const char *location);
 /* "base" in the root: the start of absolute links, from the configuration. */
 void page_base(struct page *pg);
 
