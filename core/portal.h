@@ -677,6 +677,14 @@ struct portal_api {
 	 * Call it from the load or loaded hook, before the core sets the
 	 * ETag. */
 	void (*etag_part)(portal_req *r, const char *text);
+	/* Gives `doc` a member "slug" made of `title` (api->slugify, at most
+	 * `max` bytes) when it has none: the first of base, base-2 .. base-50
+	 * that taken() (1 taken, 0 free, PORTAL_ERROR) says is free, else base
+	 * (the module's uniqueness check then answers 409).  A title without
+	 * letters records a "slug" field error; a NULL title gives "untitled"
+	 * (the title's own error is reported).  PORTAL_OK or PORTAL_ERROR. */
+	int (*slug_derive)(portal_req *r, struct json_object *doc, const char *title, size_t max,
+	                   int (*taken)(portal_req *r, const char *slug));
 };
 
 /*

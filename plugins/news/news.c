@@ -22,7 +22,6 @@
 PORTAL_PLUGIN_API; /* defined by PORTAL_PLUGIN, at the end */
 
 #define NEWS_SLUG_MAX 100   /* bytes of a slug */
-#define NEWS_SLUG_TRIES 50  /* derived slugs: base, base-2 .. base-50 */
 #define NEWS_MAX_RELATED 50 /* ids per related module */
 #define NEWS_TS_LEN 20      /* "YYYY-MM-DDTHH:MM:SSZ" */
 
@@ -442,42 +441,17 @@ news_loaded(portal_req *r, struct json_object *const *items, const long long *id
  * "-2" .. "-50" appended.  Records an error when the title gives no slug.
  * PORTAL_OK, or PORTAL_ERROR when the database failed.
  */
+/* slug_derive's question: is `slug` another news item's? */
+static int
+news_slug_used(portal_req *r, const char *slug)
+{
+	return news_slug_taken(r, slug, 0);
+}
+
 static int
 news_derive_slug(portal_req *r, struct json_object *doc)
 {
-	const char *title = api->member_str(doc, "title");
-	if (title == NULL) {
-		/* validate reports the title; the item fails on it anyway, so a
-		 * stand-in spares the client an error about a slug it never wrote */
-		json_object_object_add(doc, "slug", json_object_new_string("untitled"));
-		return PORTAL_OK;
-	}
-	char *base = api->slugify(r, title, NEWS_SLUG_MAX);
-	if (base == NULL) {
-		api->field_error(r, "slug", "is required: the title has no letters to make one of");
-		return PORTAL_OK;
-	}
-	for (int k = 1; k <= NEWS_SLUG_TRIES; k++) {
-		const char *slug = base;
-		if (k > 1) {
-			char suffix[8];
-			size_t n = (size_t)snprintf(suffix, sizeof(suffix), "-%d", k), len = strlen(base);
-			if (len + n > NEWS_SLUG_MAX)
-				len = NEWS_SLUG_MAX - n;
-			while (len > 0 && base[len - 1] == '-')
-				len--;
-			slug = api->printf(r, "%.*s%s", (int)len, base, suffix);
-		}
-		int rc = news_slug_taken(r, slug, 0);
-		if (rc < 0)
-			return PORTAL_ERROR;
-		if (rc == 0) {
-			json_object_object_add(doc, "slug", json_object_new_string(slug));
-			return PORTAL_OK;
-		}
-	}
-	json_object_object_add(doc, "slug", json_object_new_string(base));
-	return PORTAL_OK; /* news_slug_free answers 409 */
+	return api->slug_derive(r, doc, api->member_str(doc, "title"), NEWS_SLUG_MAX, news_slug_used);
 }
 
 /* PORTAL_OK when doc's slug is free (other than item `id`); else answers

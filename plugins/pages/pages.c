@@ -26,7 +26,6 @@
 PORTAL_PLUGIN_API; /* defined by PORTAL_PLUGIN, at the end */
 
 #define PAGES_SLUG_MAX 100  /* bytes of a slug and of a key */
-#define PAGES_SLUG_TRIES 50 /* derived slugs: base, base-2 .. base-50 */
 #define PAGES_ORDER_MAX 9999
 
 static const char *const pages_statuses[] = {"draft", "published", NULL};
@@ -115,42 +114,17 @@ pages_visible(portal_req *r, struct json_object *item)
  * "-2" .. "-50" appended.  Records an error when the title gives no slug.
  * PORTAL_OK, or PORTAL_ERROR when the database failed.
  */
+/* slug_derive's question: is `slug` another page's? */
+static int
+pages_slug_used(portal_req *r, const char *slug)
+{
+	return pages_slug_taken(r, slug, 0);
+}
+
 static int
 pages_derive_slug(portal_req *r, struct json_object *doc)
 {
-	const char *title = api->member_str(doc, "title");
-	if (title == NULL) {
-		/* validate reports the title; a stand-in spares the client an
-		 * error about a slug it never wrote */
-		json_object_object_add(doc, "slug", json_object_new_string("untitled"));
-		return PORTAL_OK;
-	}
-	char *base = api->slugify(r, title, PAGES_SLUG_MAX);
-	if (base == NULL) {
-		api->field_error(r, "slug", "is required: the title has no letters to make one of");
-		return PORTAL_OK;
-	}
-	for (int k = 1; k <= PAGES_SLUG_TRIES; k++) {
-		const char *slug = base;
-		if (k > 1) {
-			char suffix[8];
-			size_t n = (size_t)snprintf(suffix, sizeof(suffix), "-%d", k), len = strlen(base);
-			if (len + n > PAGES_SLUG_MAX)
-				len = PAGES_SLUG_MAX - n;
-			while (len > 0 && base[len - 1] == '-')
-				len--;
-			slug = api->printf(r, "%.*s%s", (int)len, base, suffix);
-		}
-		int rc = pages_slug_taken(r, slug, 0);
-		if (rc < 0)
-			return PORTAL_ERROR;
-		if (rc == 0) {
-			json_object_object_add(doc, "slug", json_object_new_string(slug));
-			return PORTAL_OK;
-		}
-	}
-	json_object_object_add(doc, "slug", json_object_new_string(base));
-	return PORTAL_OK; /* pages_before_write answers 409 */
+	return api->slug_derive(r, doc, api->member_str(doc, "title"), PAGES_SLUG_MAX, pages_slug_used);
 }
 
 /* 1 when member `key` of `o` is absent or null. */

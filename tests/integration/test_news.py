@@ -103,9 +103,10 @@ def get_item(slug, nid, **kw):
     return request("GET", item(slug, nid), **kw)
 
 
-# "sources" is the core's member of every module's items (core/items/store.c)
+# "sources" and "uid" are the core's members of every module's items
+# (core/items/store.c)
 MEMBERS = ["id", "municipality", "slug", "title", "lead", "body", "body_html", "lang", "status",
-           "published_at", "author", "areas", "related", "image", "sources", "created_at",
+           "published_at", "author", "areas", "related", "image", "sources", "uid", "created_at",
            "updated_at", "version"]
 
 
