@@ -646,6 +646,12 @@ struct portal_api {
 	                                  const struct portal_field *fields);
 	unsigned (*bind_members)(portal_req *r, portal_stmt *s, unsigned first,
 	                         const struct portal_field *fields, struct json_object *o);
+	/* Uploaded files (/api/v1/{m}/media): the record of file `id` of the
+	 * request's municipality ({id, url, type, name, bytes, sha256, width,
+	 * height, renditions, created_at}; request memory), or NULL when
+	 * there is none.  An item that uses a file says so with link_set(r,
+	 * id, "media", ...), which keeps the file from being deleted (409). */
+	struct json_object *(*media)(portal_req *r, long long id);
 };
 
 /*

@@ -436,4 +436,5 @@ const struct portal_api api_table = {
 	.member_ids = api_member_ids,
 	.row_object = store_row_object,
 	.bind_members = store_bind_object,
+	.media = media_record,
 };
