@@ -259,6 +259,57 @@ def t_delete():
     expect_problem(request("PUT", "/api/v1/%s/media/%d" % (SLUG, S["pdf"]["id"]), token=S["tok"], body={}), 405)
 
 
+def t_news_image():
+    """A news item with image {media, alt}: alt required, the media must be an
+    image of the municipality; the page shows it with srcset, width and
+    height; the file cannot be deleted while the item uses it."""
+    img = S["png"]
+    base = {"title": "Bild %s" % S["nonce"].decode(), "lang": "sv", "status": "published",
+            "published_at": "2026-01-01T10:00:00Z", "body": "Text."}
+    r = request("POST", "/api/v1/%s/news" % SLUG, body=dict(base, image={"media": img["id"]}), token=S["tok"])
+    p = expect_problem(r, 422)
+    expect(any(e.get("field") == "image.alt" for e in p.get("errors", [])), "no error for image.alt: %r" % p)
+    r = request("POST", "/api/v1/%s/news" % SLUG, body=dict(base, image={"media": S["pdf"]["id"], "alt": "x"}),
+                token=S["tok"])
+    p = expect_problem(r, 422)
+    expect(any(e.get("field") == "image.media" for e in p.get("errors", [])), "a PDF as an image: %r" % p)
+    r = request("POST", "/api/v1/%s/news" % SLUG, body=dict(base, image={"media": 999999999, "alt": "x"}),
+                token=S["tok"])
+    expect_problem(r, 422)
+    r = request("POST", "/api/v1/%s/news" % SLUG,
+                body=dict(base, image={"media": img["id"], "alt": "En färgskala från blått till rött"}),
+                token=S["tok"])
+    n = expect_json(r, 201)
+    S["news"] = n["id"]
+    expect(n["image"]["media"] == img["id"] and n["image_file"]["url"] == img["url"], "image %r" % n)
+    expect(n["image_file"]["width"] == 600 and "320w" in n["image_file"]["srcset"], "image_file %r" % n["image_file"])
+    page = request("GET", "/%s/news/%d" % (SLUG, n["id"]), headers={"Accept": "text/html"})
+    expect(page.status == 200, "the page: %d" % page.status)
+    expect('srcset="' in page.text and 'width="600"' in page.text and 'height="400"' in page.text and
+           'alt="En färgskala från blått till rött"' in page.text and img["url"] in page.text,
+           "the page does not show the image with srcset, width, height and alt")
+    # still used: 409 naming the item
+    r = request("DELETE", "/api/v1/%s/media/%d" % (SLUG, img["id"]), token=S["tok"])
+    p = expect_problem(r, 409)
+    expect("news %d" % n["id"] in p.get("detail", ""), "409 does not name the item: %r" % p)
+    one = expect_json(request("GET", "/api/v1/%s/media/%d" % (SLUG, img["id"])), 200)
+    expect(n["id"] in one["used_by"].get("news", []), "used_by %r" % one["used_by"])
+    # the old form still works
+    r = request("PATCH", "/api/v1/%s/news/%d" % (SLUG, n["id"]), token=S["tok"],
+                body={"image": {"media": None, "url": "https://example.se/a.jpg"}},
+                content_type="application/merge-patch+json")
+    j = expect_json(r, 200)
+    expect(j["image"]["url"] == "https://example.se/a.jpg" and j["image_file"] is None, "image %r" % j["image"])
+    # no longer used: the file may go
+    r = request("DELETE", "/api/v1/%s/media/%d" % (SLUG, img["id"]), token=S["tok"])
+    expect(r.status == 204, "DELETE after the item let go: %d %s" % (r.status, r.text))
+
+
+def cleanup():
+    if "news" in S:
+        request("DELETE", "/api/v1/%s/news/%d" % (SLUG, S["news"]), token=S["tok"])
+
+
 def main():
     t = Tap()
     if t.check("setup: tokens", setup) is None:
@@ -275,6 +326,12 @@ def main():
         t.check("nginx serves the files: type, immutable, nosniff, PDFs as attachments; nothing else",
                 t_served)
     t.check("DELETE: an unused file goes (204), its files too; 403 for a reader; 404, 405", t_delete)
+    try:
+        if "png" in S and "pdf" in S:
+            t.check("news image {media, alt}: alt required, an image of the municipality; the page "
+                    "has srcset, width, height; 409 while used, 204 after", t_news_image)
+    finally:
+        cleanup()
     return t.done()
 
 
