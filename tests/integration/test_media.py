@@ -305,9 +305,36 @@ def t_news_image():
     expect(r.status == 204, "DELETE after the item let go: %d %s" % (r.status, r.text))
 
 
+def t_agreement_document():
+    """A partnership's agreement with document (an uploaded PDF): an image
+    there is 422; the page lists the document with name, type and size; the
+    PDF cannot be deleted while the agreement uses it."""
+    base = {"partner": {"name": "Testort %s" % S["nonce"].decode(), "country": "LT"},
+            "kind": "cooperation", "status": "active"}
+    bad = dict(base, agreements=[{"kind": "cooperation_agreement", "document": S["jpeg"]["id"]}])
+    p = expect_problem(request("POST", "/api/v1/%s/partnerships" % SLUG, body=bad, token=S["tok"]), 422)
+    expect(any(e.get("field") == "agreements[0].document" for e in p.get("errors", [])), "an image as a document: %r" % p)
+    good = dict(base, agreements=[{"kind": "cooperation_agreement", "date": "2024-05",
+                                   "title": "Samarbetsavtal", "document": S["pdf"]["id"]}])
+    j = expect_json(request("POST", "/api/v1/%s/partnerships" % SLUG, body=good, token=S["tok"]), 201)
+    S["partnership"] = j["id"]
+    expect(j["agreements"][0]["document"] == S["pdf"]["id"], "agreements %r" % j["agreements"])
+    d = j.get("documents") or []
+    expect(len(d) == 1 and d[0]["url"] == S["pdf"]["url"] and d[0]["type"] == "PDF" and d[0]["size"],
+           "documents %r" % d)
+    page = request("GET", "/%s/partnerships/%d" % (SLUG, j["id"]), headers={"Accept": "text/html"})
+    expect(page.status == 200 and S["pdf"]["url"] in page.text and "Avtal Lerum-Kaunas.pdf" in page.text and
+           "PDF, " in page.text, "the page does not list the document with name, type and size")
+    r = request("DELETE", "/api/v1/%s/media/%d" % (SLUG, S["pdf"]["id"]), token=S["tok"])
+    p = expect_problem(r, 409)
+    expect("partnerships %d" % j["id"] in p.get("detail", ""), "409 does not name the partnership: %r" % p)
+
+
 def cleanup():
     if "news" in S:
         request("DELETE", "/api/v1/%s/news/%d" % (SLUG, S["news"]), token=S["tok"])
+    if "partnership" in S:
+        request("DELETE", "/api/v1/%s/partnerships/%d" % (SLUG, S["partnership"]), token=S["tok"])
 
 
 def main():
@@ -330,6 +357,9 @@ def main():
         if "png" in S and "pdf" in S:
             t.check("news image {media, alt}: alt required, an image of the municipality; the page "
                     "has srcset, width, height; 409 while used, 204 after", t_news_image)
+        if "jpeg" in S and "pdf" in S:
+            t.check("partnerships agreements[].document: a PDF of the municipality; the page lists it "
+                    "with name, type and size; 409 while used", t_agreement_document)
     finally:
         cleanup()
     return t.done()
