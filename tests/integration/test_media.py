@@ -13,14 +13,18 @@ media_quota_bytes = 300000); a file an item uses cannot be deleted (409)
 and an unused one can; nginx serves the files with the right headers.
 """
 import base64
+import hashlib
+import json
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from helpers import (Fail, Tap, create_token, expect, expect_json, expect_problem,  # noqa: E402
-                     raw_request_status, request)
+from helpers import (PORTAL_CONF, PORTALCTL, Fail, Tap, create_token, expect,  # noqa: E402
+                     expect_json, expect_problem, raw_request_status, request)
 
 SLUG = "lerum"
 QUOTA_SLUG = "provkommun"
@@ -99,6 +103,7 @@ def setup():
     S["tok"] = create_token(SLUG, "editor")
     S["reader"] = create_token(SLUG, "reader")
     S["qtok"] = create_token(QUOTA_SLUG, "editor")
+    S["h_tok"] = create_token("herrljunga", "editor")
     S["nonce"] = os.urandom(8).hex().encode()
 
 
@@ -117,7 +122,6 @@ def t_png():
         expect(k in o, "no %r in %r" % (k, o))
     expect(o["type"] == "image/png" and o["width"] == 600 and o["height"] == 400, "record %r" % o)
     expect(o["bytes"] == len(data), "bytes %r, sent %d" % (o["bytes"], len(data)))
-    import hashlib
     expect(o["sha256"] == hashlib.sha256(data).hexdigest(), "sha256 %r" % o["sha256"])
     expect(r.header("Location") == "/api/v1/%s/media/%d" % (SLUG, o["id"]), "Location %r" % r.header("Location"))
     S["png"] = o
@@ -330,7 +334,63 @@ def t_agreement_document():
     expect("partnerships %d" % j["id"] in p.get("detail", ""), "409 does not name the partnership: %r" % p)
 
 
+def portalctl(*args):
+    cmd = [PORTALCTL] + (["-c", PORTAL_CONF] if PORTAL_CONF else []) + list(args)
+    return subprocess.run(cmd, capture_output=True, timeout=120)
+
+
+def t_transfer():
+    """portalctl export has the files (records and bytes); import into
+    another municipality uploads them again and points the items at the new
+    ids."""
+    img = expect_json(upload(png(400, 300, nonce=S["nonce"] + b"x"), "image/png", query={"name": "x.png"}), 201)
+    n = expect_json(request("POST", "/api/v1/%s/news" % SLUG, token=S["tok"],
+                            body={"title": "Export %s" % S["nonce"].decode(), "lang": "sv", "status": "draft",
+                                  "image": {"media": img["id"], "alt": "Export"}}), 201)
+    S["export_news"] = n["id"]
+    out = tempfile.mkdtemp(prefix="portal-media-")
+    S["tmpdir"] = out
+    r = portalctl("export", SLUG, "-o", os.path.join(out, "all.json"))
+    expect(r.returncode == 0, "portalctl export: %s" % r.stderr.decode(errors="replace"))
+    doc = json.load(open(os.path.join(out, "all.json")))
+    media = {m["id"]: m for m in doc.get("media", [])}
+    expect(img["id"] in media and S["pdf"]["id"] in media, "the export lacks the files: %r" % list(media))
+    stored = fetch(img["url"]).body
+    expect(base64.b64decode(media[img["id"]]["data"]) == stored, "the exported bytes are not the stored file's")
+    expect(base64.b64decode(media[S["pdf"]["id"]]["data"]) == pdf(S["nonce"]), "the exported PDF differs")
+    # into herrljunga: the news item and the two files
+    item = [x for x in doc["modules"]["news"] if x["id"] == n["id"]][0]
+    small = dict(doc, modules={"news": [item]}, media=[media[img["id"]], media[S["pdf"]["id"]]])
+    path = os.path.join(out, "small.json")
+    json.dump(small, open(path, "w"))
+    r = portalctl("import", "herrljunga", path)
+    expect(r.returncode == 0, "portalctl import: %s" % r.stderr.decode(errors="replace"))
+    lst = expect_json(request("GET", "/api/v1/herrljunga/news", token=S["h_tok"], query={"status": "draft"}), 200)
+    got = [x for x in lst["items"] if x["title"] == item["title"]]
+    expect(len(got) == 1, "the imported item is not in herrljunga: %r" % [x["title"] for x in lst["items"]])
+    S["h_news"] = got[0]["id"]
+    new_id = got[0]["image"]["media"]
+    rec = expect_json(request("GET", "/api/v1/herrljunga/media/%d" % new_id), 200)
+    S["h_media"] = [new_id]
+    expect(rec["type"] == "image/png" and (rec["width"], rec["height"]) == (400, 300),
+           "the imported image: %r" % rec)
+    expect(got[0]["image_file"] and got[0]["image_file"]["url"] == rec["url"], "image_file %r" % got[0]["image_file"])
+    hl = expect_json(request("GET", "/api/v1/herrljunga/media", query={"limit": "100"}), 200)
+    p2 = [x for x in hl["items"] if x["sha256"] == S["pdf"]["sha256"]]
+    expect(len(p2) == 1 and p2[0]["name"] == S["pdf"]["name"], "the PDF was not imported with its name")
+    S["h_media"].append(p2[0]["id"])
+
+
 def cleanup():
+    if "h_news" in S:
+        request("DELETE", "/api/v1/herrljunga/news/%d" % S["h_news"], token=S["h_tok"])
+    for i in S.get("h_media", []):
+        request("DELETE", "/api/v1/herrljunga/media/%d" % i, token=S["h_tok"])
+    if "export_news" in S:
+        request("DELETE", "/api/v1/%s/news/%d" % (SLUG, S["export_news"]), token=S["tok"])
+    if S.get("tmpdir"):
+        import shutil
+        shutil.rmtree(S["tmpdir"], ignore_errors=True)
     if "news" in S:
         request("DELETE", "/api/v1/%s/news/%d" % (SLUG, S["news"]), token=S["tok"])
     if "partnership" in S:
@@ -360,6 +420,8 @@ def main():
         if "jpeg" in S and "pdf" in S:
             t.check("partnerships agreements[].document: a PDF of the municipality; the page lists it "
                     "with name, type and size; 409 while used", t_agreement_document)
+            t.check("portalctl export has the files; import into another municipality uploads them "
+                    "and rewrites image.media", t_transfer)
     finally:
         cleanup()
     return t.done()
