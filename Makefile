@@ -40,7 +40,8 @@ B       := build-san
 endif
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Icore $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_LDFLAGS) $(LDFLAGS)
-LDLIBS   = $(PKG_LIBS) -lfcgi -ldl -lm
+# libunistring (NFC on write) has no .pc file: linked by name
+LDLIBS   = $(PKG_LIBS) -lfcgi -lunistring -ldl -lm
 
 # core/ in layers, lowest first (tools/core-calls.py checks that no file
 # calls a higher layer, nor two files each other)
@@ -105,7 +106,7 @@ $(B)/portalctl: $(B)/core/tools/portalctl.o $(CORE_OBJ)
 # string without one), templates/* as NAME_templates ({name, text}, NULL-
 # ended) and messages.json as NAME_messages.  It links to nothing of the core's: all goes through
 # the api table handed to init().  Extra libraries: pkg-config package names
-# in plugins/NAME/pkg-config (one line), e.g. "libcmark".
+# in plugins/NAME/pkg-config (one line), e.g. "libxml-2.0".
 .SECONDEXPANSION:
 $(B)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) $$(wildcard plugins/%/openapi.json) $$(wildcard plugins/%/pkg-config) $$(wildcard plugins/%/templates/*) $$(wildcard plugins/%/messages.json) core/portal.h tools/embed-migrations.sh tools/embed-text.sh tools/embed-files.sh
 	@mkdir -p $(@D) $(B)/gen

@@ -86,8 +86,11 @@ struct conf_municipality {
 	const char *wikidata;        /* "Q...", or NULL (JSON-LD sameAs) */
 	const char *public_url;      /* base of absolute links ("https://host[/path]"), or NULL:
 	                              * then core.public_url */
+	const char *license;         /* the data's licence, a URL (CONF_LICENSE_DEFAULT) */
 	long long media_quota_bytes; /* media_quota_bytes, or -1: media.quota_bytes */
 };
+/* The data licence of a municipality that names none: CC0 1.0. */
+#define CONF_LICENSE_DEFAULT "https://creativecommons.org/publicdomain/zero/1.0/"
 
 struct conf {
 	config_t cfg;
@@ -105,6 +108,7 @@ struct conf {
 	int idempotency_ttl;      /* seconds an Idempotency-Key is kept (and honoured) */
 	int session_idle;         /* seconds a browser session lives unused (core.session_idle) */
 	int session_max;          /* seconds a browser session lives at most (core.session_max) */
+	int changes_retention;    /* days GET /{m}/changes answers for (core.changes_retention) */
 	struct conf_db db;
 	long long cache_size; /* bytes per worker; 0: no response cache */
 	int cache_ttl;        /* seconds an entry may be served at most */
@@ -165,7 +169,8 @@ struct portal_plugin {
 	const char *openapi; /* the plugin's OpenAPI fragment, or NULL */
 	const struct portal_item *item; /* the item lifecycle's declaration (item.c), or NULL */
 	char item_pattern[80];          /* "NAME/{id}", its routes' pattern */
-	char item_summary[4][96];       /* its routes' summaries */
+	char uid_pattern[80];           /* "NAME/uid/{uid}" (an item declared with a table) */
+	char item_summary[5][96];       /* its routes' summaries */
 	struct store_sql *store;        /* the store derived from the item (store.c), or NULL */
 	struct portal_plugin *next;
 };
@@ -220,6 +225,9 @@ struct plugin_route *router_at(const struct router *rt, size_t i);
 
 /* ---- valid.c ---- */
 int valid_partial_date(const char *s);
+/* 1 when s is a UTC time "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS[.fff]Z"
+ * (or +00:00); out gets it as MariaDB reads it, "YYYY-MM-DD HH:MM:SS.ffffff". */
+int valid_utc_time(const char *s, char out[32]);
 /* Compares two partial dates on their common precision: <0, 0, >0. */
 int valid_date_cmp(const char *a, const char *b);
 int valid_country(const char *s);
@@ -228,6 +236,7 @@ int valid_lang(const char *s);
 int valid_url(const char *s);
 int valid_qid(const char *s);
 int valid_utf8(const char *s, size_t n);
+size_t valid_chars(const char *s, size_t n);
 struct valid_sink {
 	void *ctx;
 	void (*error)(void *ctx, const char *field, const char *msg);
@@ -418,6 +427,15 @@ struct portal_req {
 	size_t nseg;
 	struct req_arg *args; /* in the pool */
 	size_t nargs;
+	/* Set by the response cache (cache.c) when the answer may be stored:
+	 * 1 when `name` is part of the cache key.  req_query sets arg_unkeyed
+	 * when a handler reads any other argument, and the answer is not
+	 * stored (it may depend on what the key leaves out). */
+	int (*arg_keyed)(struct portal_req *r, const char *name);
+	int arg_unkeyed;
+	/* What a plugin added to the item's ETag for this caller
+	 * (api->etag_part): ".HASH" per part, or NULL. */
+	const char *etag_part;
 	size_t max_args; /* 0: REQ_MAX_ARGS */
 	const char *request_id;
 	const struct conf_municipality *muni;
@@ -464,7 +482,8 @@ const char *req_param(struct portal_req *r, const char *name);
 struct db *req_db(struct portal_req *r);
 const char *req_header(struct portal_req *r, const char *name);
 const char *req_query(struct portal_req *r, const char *name);
-/* Reads and parses a JSON body: 0 or 400/413/415 with *detail set. */
+/* Reads and parses a JSON body, its strings in Unicode NFC: 0 or
+ * 400/413/415/422 with *detail set (500 when out of memory). */
 int req_read_json(struct portal_req *r, long long max_body, int max_depth, const char **detail);
 int req_percent_decode(char *s, int plus_is_space); /* in place; -1 on bad encoding */
 
@@ -472,6 +491,11 @@ int req_percent_decode(char *s, int plus_is_space); /* in place; -1 on bad encod
  * the request's) and *len, or 400/413 with *detail set. */
 int req_read_body(struct portal_req *r, long long max_body, char **data, size_t *len,
                   const char **detail);
+
+/* ---- markdown.c, slug.c (api->markdown, api->slugify, api->is_slug) ---- */
+char *markdown_html(struct pool *p, const char *md); /* NULL when out of memory */
+char *slug_make(struct pool *p, const char *title, size_t max); /* NULL: no letter */
+int slug_valid(const char *s, size_t max);
 
 /* ---- form.c: application/x-www-form-urlencoded bodies ---- */
 #define FORM_MAX_BODY (1024 * 1024) /* bytes of one form */
@@ -600,6 +624,14 @@ struct db *breaker_replica_new(const struct conf *conf, int index);
  * within core.replica_retry seconds or asked off by the client; else the
  * primary. */
 struct db *breaker_read_db(struct core *c, struct portal_req *r);
+
+/* ---- opendata.c: changes, the all-lists, the DCAT-AP-SE catalogue ---- */
+/* GET /api/v1/{m}/changes (r->muni, role and database set) */
+void opendata_changes(struct core *c, struct portal_req *r);
+/* GET /api/v1/all/{module} (database set; anonymous) */
+void opendata_all(struct core *c, struct portal_req *r, const char *module);
+/* GET /api/v1/catalog.jsonld (database set) */
+void opendata_catalog(struct core *c, struct portal_req *r);
 /* The replica failed in r: r and this worker's reads for replica_retry
  * seconds go to the primary. */
 void breaker_replica_failed(struct core *c, struct portal_req *r);
@@ -623,6 +655,7 @@ struct core {
 	/* portalctl import/export (transfer.c) only; 0 in portald: */
 	int local_role;  /* a request without Authorization acts with this role */
 	int outer_txn;   /* the caller holds a transaction: writes are savepoints */
+	const char *keep_uid; /* import: the uid the next create keeps, or NULL: a new one */
 };
 
 /* A request on io, its memory in p, parsed (a request that cannot be is
@@ -672,6 +705,7 @@ struct json_object *links_to(portal_req *r, long long id);
 struct json_object *links_from(portal_req *r, const char *module, long long id);
 const char *links_fingerprint(portal_req *r, long long id);
 int links_guard(portal_req *r, long long id);
+int links_visible(portal_req *r, const char *module, long long *ids, size_t *n);
 
 /* ---- media.c: uploaded images and documents ---- */
 struct media_kind {
@@ -702,6 +736,9 @@ struct json_object *media_record(struct portal_req *r, long long id);
 
 /* ---- item.c: the item lifecycle (portal.h, struct portal_item) ---- */
 int item_register(portal_plugin *p, const struct portal_item *it);
+/* GET /api/v1/all/{module}: r's module's list, the anonymous view, over
+ * the comma-separated municipalities (r->plugin set, r->muni NULL). */
+int item_all_list(portal_req *r, const char *municipalities);
 int item_bind_text(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
 int item_bind_int(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
 int item_bind_double(portal_stmt *s, unsigned i, struct json_object *o, const char *key);
@@ -717,6 +754,9 @@ int item_list_rows(portal_req *r, portal_stmt *s, unsigned i, const struct porta
 /* ---- store.c: an item's store derived from its declaration ---- */
 struct store_sql {
 	char *load, *load_lock, *list, *insert, *update, *exists, *remove;
+	char *list_all;  /* list over FIND_IN_SET(municipality, ?): GET /api/v1/all/{module} */
+	char *by_uid;    /* the id of (uid, municipality) */
+	char *uid_taken; /* the municipality of an item with this uid, in any */
 	unsigned ncols;  /* columns a row is selected with: version ncols-2, sort key ncols-1 */
 	unsigned nwrite; /* parameters an item's write binds (before id, municipality) */
 	unsigned filter_marks[PORTAL_LIST_FILTERS]; /* '?' in each filter's condition */
@@ -727,6 +767,16 @@ struct store_sql {
 /* `sources`: the member the core adds to every item declared with a
  * table (store.c), its column (migrate.c), its schema (openapi.c). */
 #define STORE_SOURCES "sources"
+/* `uid`: the UUID the core gives every item declared with a table
+ * (store.c), its column (migrate.c), its schema (openapi.c). */
+#define STORE_UID "uid"
+/* A new version 4 UUID (libsodium's randombytes), lower case. */
+void store_new_uid(char out[37]);
+/* 1 when s is a UUID as store_new_uid writes them. */
+int store_uid_ok(const char *s);
+/* The id of the item of r's module and municipality with this uid; 0 when
+ * none (or not a uid), -1 when the database failed. */
+long long store_id_of_uid(portal_req *r, const char *uid);
 #define STORE_SOURCES_MAX 20
 extern const struct portal_field store_sources;
 /* The statements of `it` (with `table`); NULL when out of memory. */
@@ -762,6 +812,9 @@ int search_terms(portal_req *r, const char *q, const char **terms, int max);
 /* ---- idem.c ---- */
 /* 1 when the request was answered from a stored Idempotency-Key answer (or
  * refused for its key); 0 to go on. */
+/* The request's Idempotency-Key (unquoted), or NULL when none was sent;
+ * *bad set when it is not 1..200 visible ASCII characters. */
+const char *idem_key(struct portal_req *r, int *bad);
 int idem_replay(struct core *c, struct portal_req *r);
 /* Stores the handler's 2xx answer under the request's key, in its
  * transaction.  PORTAL_ERROR when that failed (a concurrent twin). */
@@ -807,6 +860,9 @@ int tmpl_names_init(void);
 
 /* ---- pages.c: HTML pages from the API's answers and templates ---- */
 int pages_init(void); /* the core's templates and catalogue, once */
+/* s (NUL-terminated) with CRLF line ends and lines of at most 75 octets
+ * (RFC 5545 3.1), not splitting a UTF-8 character; *len its length. */
+char *pages_ics_fold(struct pool *pool, const char *s, size_t *len);
 
 /* ---- map.c ---- */
 int map_init(void);             /* the outline path, once; pages_init calls it */
@@ -845,6 +901,7 @@ struct transfer_opts {
 	int quiet;    /* no progress, no summary */
 	int dry_run;  /* import: check every record, then roll back */
 	int progress; /* import: a progress bar (stderr is a terminal) */
+	int new_uids; /* import: new uids (a copy within one installation), not the document's */
 };
 /* Writes municipality `slug`'s items of every enabled module as one JSON
  * document to `out`.  0, or 1 after saying why on stderr. */

@@ -264,6 +264,12 @@ struct portal_list {
 	long long after_id;    /* ... and the last item's id */
 	int limit;             /* 1..100 */
 	int insider;           /* 1 when the caller's role is reader or higher */
+	/* With a table: only items changed at or after this UTC time
+	 * ("YYYY-MM-DD HH:MM:SS[.fff]", from `updated_since`), NULL: any */
+	const char *updated_since;
+	/* With a table: the all-list's municipalities, "a,b" (NULL: the
+	 * request's) */
+	const char *municipalities;
 };
 
 /* A list filter: query argument `name`.  With `parse`, parse decides (the
@@ -646,6 +652,31 @@ struct portal_api {
 	                                  const struct portal_field *fields);
 	unsigned (*bind_members)(portal_req *r, portal_stmt *s, unsigned first,
 	                         const struct portal_field *fields, struct json_object *o);
+	/* Markdown (CommonMark) as HTML safe to put in a page (libcmark: raw
+	 * HTML removed, links only relative, http(s), mailto and tel), a
+	 * request string; NULL when out of memory.  The editor's preview is
+	 * the same rendering. */
+	char *(*markdown)(portal_req *r, const char *md);
+	/* A slug of at most `max` bytes made of `title` (Besök från Norge ->
+	 * besok-fran-norge), a request string; NULL when the title has no
+	 * letter or digit that folds to a-z/0-9. */
+	char *(*slugify)(portal_req *r, const char *title, size_t max);
+	/* 1 when `s` is a slug: a-z, 0-9 and inner hyphens, 1..max bytes. */
+	int (*is_slug)(const char *s, size_t max);
+	/* Keeps in ids[0..*n) the ids of `module`'s items the caller may see
+	 * (module enabled; for a caller without a token of the municipality,
+	 * only what that module lists to everyone, e.g. public visits), in
+	 * their order, and sets *n to how many.  For the ids an item shows of
+	 * other modules' items, so that a public item does not reveal which
+	 * non-public ones exist.  PORTAL_OK or PORTAL_ERROR. */
+	int (*link_visible)(portal_req *r, const char *module, long long *ids, size_t *n);
+	/* Adds a short hash of `text` to the ETag of the item this request
+	 * answers: for what an item shows differently to different callers
+	 * and its version does not cover (the related ids an anonymous
+	 * reader may see), so that a 304 never keeps a view that changed.
+	 * Call it from the load or loaded hook, before the core sets the
+	 * ETag. */
+	void (*etag_part)(portal_req *r, const char *text);
 	/* Uploaded files (/api/v1/{m}/media): the record of file `id` of the
 	 * request's municipality ({id, url, type, name, bytes, sha256, width,
 	 * height, renditions, created_at}; request memory), or NULL when

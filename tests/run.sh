@@ -215,10 +215,14 @@ if stack init && { stack_up=1; stack start; }; then
 	PORTAL_ADMIN_TOKEN=$(cat "$tmp/admin.token" 2>/dev/null || true)
 	PORTAL_DB_PORT=$db_port
 	export PORTAL_URL PORTAL_CONF PORTALCTL PORTAL_VAR PORTAL_ADMIN_TOKEN PORTAL_DB_PORT
+	# Debian's python3 has the python3-* packages the tests read formats
+	# with (icalendar, vobject); a python3 earlier on PATH may not
+	py=python3
+	[ -x /usr/bin/python3 ] && py=/usr/bin/python3
 	for t in tests/integration/test_*.py tests/integration/test_*.sh; do
 		[ -f "$t" ] || continue
 		case $t in
-		*.py) run "$t" python3 "$t" ;;
+		*.py) run "$t" "$py" "$t" ;;
 		*.sh) run "$t" sh "$t" ;;
 		esac
 	done

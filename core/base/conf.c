@@ -128,7 +128,7 @@ int
 conf_slug_reserved(const char *slug)
 {
 	static const char *const reserved[] = {"edit", "login", "logout", "static", "api",
-	                                       "healthz", "metrics", NULL};
+	                                       "healthz", "metrics", "all", NULL};
 	for (const char *const *r = reserved; *r; r++)
 		if (strcmp(slug, *r) == 0)
 			return 1;
@@ -259,7 +259,7 @@ conf_municipalities(struct conf *c)
 		return;
 	static const char *const known[] = {"slug", "name", "country", "languages", "modules",
 	                                    "overrides", "look", "lat", "lon", "wikidata",
-	                                    "public_url", "media_quota_bytes", NULL};
+	                                    "public_url", "license", "media_quota_bytes", NULL};
 	for (int i = 0; i < n; i++) {
 		config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -296,6 +296,10 @@ conf_municipalities(struct conf *c)
 		                           &m->nmodules);
 		conf_place(c, g, m);
 		m->public_url = conf_public_url(c, g);
+		m->license = conf_str(c, g, "license", CONF_LICENSE_DEFAULT, 0);
+		if (!valid_url(m->license))
+			conf_error(c, config_setting_get_member(g, "license"),
+			           "license must be the licence's http(s) URL, not \"%s\"", m->license);
 		m->media_quota_bytes = config_setting_get_member(g, "media_quota_bytes")
 		                           ? conf_int(c, g, "media_quota_bytes", 0, 0, 1LL << 50)
 		                           : -1;
@@ -428,7 +432,7 @@ conf_load(struct conf *c, const char *path)
 		                                    "log_level", "max_body", "json_max_depth",
 		                                    "max_query_args", "user", "group",
 		                                    "public_url", "idempotency_ttl", "session_idle",
-		                                    "session_max", NULL};
+		                                    "session_max", "changes_retention", NULL};
 		conf_check_members(c, core, "core", known);
 	}
 	if (core && config_setting_type(core) != CONFIG_TYPE_GROUP)
@@ -468,6 +472,7 @@ conf_load(struct conf *c, const char *path)
 	 * session_max seconds after sign-in whatever happens */
 	c->session_idle = (int)conf_int(c, core, "session_idle", 7200, 60, 7 * 86400);
 	c->session_max = (int)conf_int(c, core, "session_max", 43200, 60, 30 * 86400);
+	c->changes_retention = (int)conf_int(c, core, "changes_retention", 90, 1, 36600);
 	if (c->session_idle > c->session_max)
 		conf_error(c, config_setting_get_member(core, "session_idle"),
 		           "core.session_idle (%d s) must not exceed core.session_max (%d s)",

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <uninorm.h>
+
 #include "core.h"
 
 #define REQ_MAX_URI 8192
@@ -156,6 +158,8 @@ req_parse(struct portal_req *r, const char **detail)
 const char *
 req_query(struct portal_req *r, const char *name)
 {
+	if (r->arg_keyed && !r->arg_keyed(r, name))
+		r->arg_unkeyed = 1;
 	for (size_t i = 0; i < r->nargs; i++)
 		if (strcmp(r->args[i].name, name) == 0)
 			return r->args[i].value;
@@ -342,6 +346,54 @@ req_read_body(struct portal_req *r, long long max_body, char **out, size_t *out_
 	return 0;
 }
 
+/*
+ * Every string value of `o` (at any depth) in Unicode NFC, in place, with
+ * libunistring's u8_normalize: text typed with combining marks ("u" +
+ * U+0308) is stored as the precomposed text ("\u00fc"), so the two
+ * compare, search, sort and make slugs alike.  ASCII is NFC already and is
+ * not copied; invalid UTF-8 (an overlong form) is kept as sent, for the
+ * validator to refuse, not turned into U+FFFD.  Keys are left as sent (the schema's names and language
+ * tags are ASCII).  0, or -1 when out of memory.
+ */
+static int
+req_nfc(struct json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_string: {
+		const uint8_t *s = (const uint8_t *)json_object_get_string(o);
+		size_t n = (size_t)json_object_get_string_len(o), i = 0;
+		while (i < n && s[i] < 0x80)
+			i++;
+		if (i == n || !valid_utf8((const char *)s, n))
+			return 0; /* ASCII is NFC; invalid UTF-8 is left for the validator to refuse */
+		size_t len = 0;
+		uint8_t *nfc = u8_normalize(UNINORM_NFC, s, n, NULL, &len);
+		if (nfc == NULL)
+			return -1;
+		int rc = 0;
+		if (len != n || memcmp(nfc, s, n) != 0)
+			rc = json_object_set_string_len(o, (const char *)nfc, (int)len) ? 0 : -1;
+		free(nfc);
+		return rc;
+	}
+	case json_type_array:
+		for (size_t k = 0; k < json_object_array_length(o); k++)
+			if (req_nfc(json_object_array_get_idx(o, k)) != 0)
+				return -1;
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(o, key, val) {
+			(void)key;
+			if (req_nfc(val) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
 int
 req_read_json(struct portal_req *r, long long max_body, int max_depth, const char **detail)
 {
@@ -412,6 +464,10 @@ req_read_json(struct portal_req *r, long long max_body, int max_depth, const cha
 		return 400;
 	}
 	r->body = pool_keep_json(r->pool, o);
+	if (req_nfc(o) != 0) {
+		*detail = "out of memory";
+		return 500;
+	}
 	if (nobj > 0) {
 		unsigned *counts = pool_alloc(r->pool, (size_t)nobj * sizeof(*counts));
 		long next = 0;

@@ -106,6 +106,42 @@ valid_partial_date(const char *s)
 }
 
 int
+valid_utc_time(const char *s, char out[32])
+{
+	if (s == NULL || strlen(s) < 10 || strlen(s) > 40)
+		return 0;
+	char day[11];
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	if (!valid_partial_date(day) || strlen(day) != 10)
+		return 0;
+	if (s[10] == '\0') {
+		snprintf(out, 32, "%s 00:00:00.000000", day);
+		return 1;
+	}
+	const char *t = s + 11;
+	if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !valid_digits(t, 2) || t[2] != ':' ||
+	    !valid_digits(t + 3, 2) || t[5] != ':' || !valid_digits(t + 6, 2))
+		return 0;
+	if (atoi(t) > 23 || atoi(t + 3) > 59 || atoi(t + 6) > 59)
+		return 0;
+	const char *p = t + 8;
+	char frac[7] = "000000";
+	if (*p == '.') {
+		size_t n = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, n++)
+			if (n < 6)
+				frac[n] = *p;
+		if (n == 0)
+			return 0;
+	}
+	if (!((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') && strcmp(p, "+00:00") != 0)
+		return 0;
+	snprintf(out, 32, "%s %.2s:%.2s:%.2s.%s", day, t, t + 3, t + 6, frac);
+	return 1;
+}
+
+int
 valid_date_cmp(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -164,6 +200,19 @@ valid_qid(const char *s)
 		return 0;
 	size_t n = strlen(s);
 	return n <= 12 && valid_digits(s + 1, (int)n - 1);
+}
+
+/* The characters (code points) of UTF-8 text of n bytes: the bytes that
+ * do not continue a sequence.  What JSON Schema's maxLength counts and
+ * MariaDB's VARCHAR(N) holds, unlike n. */
+size_t
+valid_chars(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += (s[i] & 0xc0) != 0x80;
+	return k;
 }
 
 int
@@ -265,8 +314,9 @@ vstring(struct vctx *v, struct json_object *o, const char *path, size_t min, siz
 			return 0;
 		}
 	}
-	if (n > max) {
-		verr(v, path, "must be at most %zu bytes long (is %zu)", max, n);
+	size_t chars = n > max ? valid_chars(s, n) : n; /* n bytes hold at most n characters */
+	if (chars > max) {
+		verr(v, path, "must be at most %zu characters long (is %zu)", max, chars);
 		return 0;
 	}
 	if (min > 0) {
@@ -351,7 +401,7 @@ vfield(struct vctx *v, const struct portal_field *f, struct json_object *o, cons
 			verr(v, path, "must be a real date as YYYY, YYYY-MM or YYYY-MM-DD");
 		break;
 	case PF_COUNTRY:
-		if (!vstring(v, o, path, 1, 2, 0)) /* message says "at most 2 bytes" for longer ones */
+		if (!vstring(v, o, path, 1, 2, 0)) /* message says "at most 2 characters" for longer ones */
 			break;
 		if (!valid_country(json_object_get_string(o)))
 			verr(v, path, "must be an ISO 3166-1 alpha-2 country code such as \"SE\"");

@@ -168,6 +168,64 @@ migrate_sources(struct db *d, const portal_plugin *p, FILE *out)
 	return PORTAL_OK;
 }
 
+/* The column of the core's `uid` member (store.c): a UUID that names the
+ * item across installations (export and import keep it), unique in the
+ * table, added after the module's own migrations when the table lacks it,
+ * like `sources`.  Rows made before it get a version 4 UUID made from a
+ * random salt and their id; store_insert gives every new row its own. */
+static int
+migrate_uid(struct db *d, const portal_plugin *p, FILE *out)
+{
+	if (p->store == NULL || p->store->item.table == NULL)
+		return PORTAL_OK;
+	const char *table = p->store->item.table;
+	for (const char *c = table; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+			return PORTAL_OK;
+	struct portal_stmt *s = db_prepare(
+	    d, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()"
+	       " AND table_name = ? AND column_name IN ('id', '" STORE_UID "')");
+	if (s == NULL || db_bind_text(s, 0, table) != PORTAL_OK || db_execute(s) != PORTAL_OK) {
+		if (out)
+			fprintf(out, "migrate: %s: %s\n", p->name, db_error(d));
+		return PORTAL_ERROR;
+	}
+	long long n = db_fetch(s) == 1 ? db_col_int(s, 0) : -1;
+	db_done(s);
+	if (n != 1)
+		return n < 0 ? PORTAL_ERROR : PORTAL_OK;
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+	         "ALTER TABLE %s ADD COLUMN IF NOT EXISTS " STORE_UID
+	         " CHAR(36) CHARACTER SET ascii COLLATE ascii_general_ci NULL,"
+	         " ADD UNIQUE KEY IF NOT EXISTS %s_" STORE_UID " (" STORE_UID ")",
+	         table, table);
+	if (out)
+		fprintf(out, "migrate: %s: the column %s.%s ... ", p->name, table, STORE_UID), fflush(out);
+	int rc = db_exec(d, sql);
+	if (rc == PORTAL_OK)
+		rc = db_exec(d, "SET @portal_uid_salt = CONCAT(UUID(), RAND())");
+	if (rc == PORTAL_OK) {
+#define H "SHA2(CONCAT(@portal_uid_salt, ':', id), 256)"
+		snprintf(sql, sizeof(sql),
+		         "UPDATE %s SET " STORE_UID " = CONCAT(SUBSTR(" H ", 1, 8), '-', SUBSTR(" H
+		         ", 9, 4), '-4', SUBSTR(" H ", 14, 3), '-', ELT(1 + CONV(SUBSTR(" H
+		         ", 17, 1), 16, 10) %% 4, '8', '9', 'a', 'b'), SUBSTR(" H ", 18, 3), '-', SUBSTR(" H
+		         ", 21, 12)) WHERE " STORE_UID " IS NULL",
+		         table);
+#undef H
+		rc = db_exec(d, sql);
+	}
+	if (rc != PORTAL_OK) {
+		if (out)
+			fprintf(out, "failed: %s\n", db_error(d));
+		return PORTAL_ERROR;
+	}
+	if (out)
+		fprintf(out, "added\n");
+	return PORTAL_OK;
+}
+
 int
 migrate_run(struct db *d, struct plugins *ps, int status_only, void *outp)
 {
@@ -200,6 +258,8 @@ migrate_run(struct db *d, struct plugins *ps, int status_only, void *outp)
 		rc = migrate_component(d, p->name, p->migrations, p->nmigrations, status_only, out);
 		if (rc == PORTAL_OK && !status_only)
 			rc = migrate_sources(d, p, out);
+		if (rc == PORTAL_OK && !status_only)
+			rc = migrate_uid(d, p, out);
 	}
 	return rc;
 }

@@ -16,7 +16,7 @@
 #define IDEM_MAX_KEY 200
 
 /* The key, or NULL when none was sent; *bad set for a malformed one. */
-static const char *
+const char *
 idem_key(struct portal_req *r, int *bad)
 {
 	const char *k = req_header(r, "Idempotency-Key");

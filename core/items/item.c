@@ -394,6 +394,15 @@ item_list_args(portal_req *r, struct portal_list *l)
 	}
 	api->search_terms(r, api->query(r, "q"), l->terms, PORTAL_LIST_TERMS);
 	l->limit = api->limit(r);
+	const char *since = api->query(r, "updated_since");
+	if (since != NULL) {
+		char *at = api->alloc(r, 32);
+		if (valid_utc_time(since, at))
+			l->updated_since = at;
+		else
+			api->field_error(r, "updated_since",
+			                 "must be a UTC time as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+	}
 
 	const char *cursor = api->query(r, "cursor");
 	if (cursor == NULL)
@@ -414,21 +423,16 @@ item_list_args(portal_req *r, struct portal_list *l)
 	l->after_id = json_object_get_int64(id);
 }
 
+/* The list of r's module with the arguments in l (checked): {items, next}. */
 static int
-item_list(portal_req *r)
+item_list_answer(portal_req *r, struct portal_list *l)
 {
-	struct portal_list l;
-	memset(&l, 0, sizeof(l));
-	item_list_args(r, &l);
-	if (api->has_errors(r))
-		return api->problem(r, 422, "the list's arguments are not valid");
-
 	struct json_object *res = api->keep(r, json_object_new_object());
 	struct json_object *items = json_object_new_array();
 	json_object_object_add(res, "items", items);
 	int more = 0;
 	const char *last_key = NULL;
-	if (item_of(r)->list(r, &l, items, &more, &last_key) != PORTAL_OK)
+	if (item_of(r)->list(r, l, items, &more, &last_key) != PORTAL_OK)
 		return PORTAL_ERROR;
 
 	struct json_object *next = NULL;
@@ -443,6 +447,56 @@ item_list(portal_req *r)
 	}
 	json_object_object_add(res, "next", next);
 	return api->respond(r, 200, json_object_get(res));
+}
+
+static int
+item_list(portal_req *r)
+{
+	struct portal_list l;
+	memset(&l, 0, sizeof(l));
+	item_list_args(r, &l);
+	if (api->has_errors(r))
+		return api->problem(r, 422, "the list's arguments are not valid");
+	return item_list_answer(r, &l);
+}
+
+int
+item_all_list(portal_req *r, const char *municipalities)
+{
+	struct portal_list l;
+	memset(&l, 0, sizeof(l));
+	item_list_args(r, &l);
+	l.insider = 0; /* the anonymous view, whoever asks */
+	l.municipalities = municipalities;
+	if (api->has_errors(r))
+		return api->problem(r, 422, "the list's arguments are not valid");
+	return item_list_answer(r, &l);
+}
+
+/* GET /{module}/uid/{uid}: the item itself, as GET /{module}/{id} answers
+ * it, with Content-Location naming that URL. */
+static int
+item_by_uid(portal_req *r)
+{
+	const struct portal_item *it = item_of(r);
+	const char *uid = api->param(r, "uid");
+	long long id = store_id_of_uid(r, uid), version;
+	if (id < 0)
+		return PORTAL_ERROR;
+	struct json_object *item = NULL;
+	int rc = id == 0 ? 0 : it->load(r, id, 0, &item, &version);
+	if (rc < 0)
+		return PORTAL_ERROR;
+	if (rc == 0 || (it->visible != NULL && !it->visible(r, item)))
+		return api->problem(r, 404, "%s has no %s with the uid %s", api->municipality(r), it->noun,
+		                    uid);
+	if ((rc = api->etag(r, id, version)) != PORTAL_OK)
+		return rc == PORTAL_DONE ? PORTAL_OK : rc;
+	if (item_add_linked(r, id, item) != PORTAL_OK)
+		return PORTAL_ERROR;
+	api->set_header(r, "Content-Location", api->printf(r, "/api/v1/%s/%s/%lld", api->municipality(r),
+	                                                    r->plugin->name, id));
+	return api->respond(r, 200, json_object_get(item));
 }
 
 /* ---- registration ---- */
@@ -501,6 +555,14 @@ item_register(portal_plugin *p, const struct portal_item *it)
 			return PORTAL_ERROR;
 	if (it->exists != NULL && api->link_target(p, it->exists) != PORTAL_OK)
 		return PORTAL_ERROR;
+	if (p->store != NULL) {
+		snprintf(p->uid_pattern, sizeof(p->uid_pattern), "%s/uid/{uid}", p->name);
+		snprintf(p->item_summary[4], sizeof(p->item_summary[4]), "one %s by its uid", it->noun);
+		const struct portal_route by_uid = {"GET", p->uid_pattern, item_by_uid, PORTAL_ROLE_NONE,
+		                                    p->item_summary[4]};
+		if (api->route(p, &by_uid) != PORTAL_OK)
+			return PORTAL_ERROR;
+	}
 	return PORTAL_OK;
 }
 

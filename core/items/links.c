@@ -206,6 +206,66 @@ links_from(portal_req *r, const char *module, long long id)
 	return rc < 0 ? NULL : res;
 }
 
+#define LINKS_VISIBLE_CHUNK 100 /* ids per statement */
+
+/*
+ * Keeps in ids[0..*n) those of `module`'s items the caller may see, in
+ * their order, and sets *n to how many: none when the module is not
+ * enabled for the municipality; for a caller without a token of the
+ * municipality (role below reader), only the rows the module lists to
+ * everyone (its item's `listed`, e.g. public visits), read in chunks of
+ * LINKS_VISIBLE_CHUNK ids.  Ids of missing items go too.  PORTAL_OK or
+ * PORTAL_ERROR (database).
+ */
+int
+links_visible(portal_req *r, const char *module, long long *ids, size_t *n)
+{
+	portal_plugin *t = module ? plugin_find(r->core->plugins, module) : NULL;
+	if (t == NULL || r->muni == NULL || !conf_muni_has_module(r->muni, module)) {
+		*n = 0;
+		return PORTAL_OK;
+	}
+	const struct portal_item *it = t->item;
+	if (*n == 0 || r->role >= PORTAL_ROLE_READER || it == NULL || it->table == NULL ||
+	    it->listed == NULL)
+		return PORTAL_OK;
+	size_t kept = 0;
+	for (size_t first = 0; first < *n; first += LINKS_VISIBLE_CHUNK) {
+		size_t m = *n - first < LINKS_VISIBLE_CHUNK ? *n - first : LINKS_VISIBLE_CHUNK;
+		struct buf b;
+		buf_init(&b, r->pool);
+		buf_printf(&b, "SELECT t.id FROM %s t WHERE t.municipality = ? AND (%s) AND t.id IN (?",
+		           it->table, it->listed);
+		for (size_t k = 1; k < m; k++)
+			buf_puts(&b, ", ?");
+		buf_puts(&b, ")");
+		struct portal_stmt *s = db_prepare(req_db(r), b.data);
+		if (s == NULL || db_bind_text(s, 0, r->muni->slug))
+			return PORTAL_ERROR;
+		for (size_t k = 0; k < m; k++)
+			if (db_bind_int(s, (unsigned)(k + 1), ids[first + k]))
+				return PORTAL_ERROR;
+		if (db_execute(s))
+			return PORTAL_ERROR;
+		long long *seen = pool_alloc(r->pool, m * sizeof(*seen));
+		size_t nseen = 0;
+		int rc;
+		while ((rc = db_fetch(s)) == 1 && nseen < m)
+			seen[nseen++] = db_col_int(s, 0);
+		db_done(s);
+		if (rc < 0)
+			return PORTAL_ERROR;
+		for (size_t k = 0; k < m; k++)
+			for (size_t j = 0; j < nseen; j++)
+				if (seen[j] == ids[first + k]) {
+					ids[kept++] = ids[first + k];
+					break;
+				}
+	}
+	*n = kept;
+	return PORTAL_OK;
+}
+
 int
 links_guard(portal_req *r, long long id)
 {

@@ -75,8 +75,8 @@ search_terms(portal_req *r, const char *q, const char **terms, int max)
 		terms[i] = NULL;
 	if (q == NULL || max <= 0)
 		return 0;
-	if (strlen(q) > 200) {
-		out_field_error(r, "q", "must be at most 200 bytes long");
+	if (valid_chars(q, strlen(q)) > 200) { /* characters, as the schema's maxLength */
+		out_field_error(r, "q", "must be at most 200 characters long");
 		return -1;
 	}
 	const char *p = search_fold(r, q);

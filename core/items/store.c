@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core.h"
 
 /* the plugins' table, handed over by item_use_api (item.c) */
@@ -125,7 +127,8 @@ store_free(struct store_sql *q)
 {
 	if (q == NULL)
 		return;
-	char *const sql[] = {q->load, q->load_lock, q->list, q->insert, q->update, q->exists, q->remove};
+	char *const sql[] = {q->load,   q->load_lock, q->list,   q->list_all, q->insert,
+	                     q->update, q->exists,    q->remove, q->by_uid,   q->uid_taken};
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		free(sql[i]);
 	free(q->readonly);
@@ -177,12 +180,12 @@ store_with_sources(const struct portal_field *fields)
 }
 
 /* The server's members, in the order a client is told about them: id,
- * municipality, the PF_READONLY fields, created_at, updated_at, version,
+ * municipality, uid, the PF_READONLY fields, created_at, updated_at, version,
  * and "linked" on a link target. */
 static const char **
 store_readonly(const struct portal_item *it)
 {
-	size_t n = 7;
+	size_t n = 8;
 	for (const struct portal_field *f = it->schema; f->name; f++)
 		n += (f->flags & PF_READONLY) != 0;
 	const char **ro = calloc(n + 1, sizeof(*ro));
@@ -191,6 +194,7 @@ store_readonly(const struct portal_item *it)
 	size_t k = 0;
 	ro[k++] = "id";
 	ro[k++] = "municipality";
+	ro[k++] = STORE_UID;
 	for (const struct portal_field *f = it->schema; f->name; f++)
 		if (f->flags & PF_READONLY)
 			ro[k++] = f->name;
@@ -226,9 +230,11 @@ store_build(const struct portal_item *it)
 	}
 	q->nwrite++; /* search_text */
 	const char *sort = it->sort ? it->sort : "t.id";
-	store_add(&sel, ", DATE_FORMAT(t.created_at, '%s'), DATE_FORMAT(t.updated_at, '%s'), t.version, %s",
+	store_add(&sel,
+	          ", t." STORE_UID ", DATE_FORMAT(t.created_at, '%s'), DATE_FORMAT(t.updated_at, '%s'),"
+	          " t.version, %s",
 	          STORE_TS, STORE_TS, it->sort_text ? it->sort_text : sort);
-	q->ncols = nsel + 4;
+	q->ncols = nsel + 5;
 	if (sel.failed || ins.failed || upd.failed) { /* out of memory */
 		free(sel.s);
 		free(ins.s);
@@ -248,26 +254,33 @@ store_build(const struct portal_item *it)
 
 	/* every filter always in the statement, switched off by binding NULL:
 	 * one SQL text */
-	t = (struct store_text){0};
-	store_add(&t, "SELECT %s FROM %s t WHERE t.municipality = ?", sel.s, it->table);
-	if (it->listed)
-		store_add(&t, " AND (? = 1 OR (%s))", it->listed);
-	for (size_t i = 0; it->filters && it->filters[i].name && i < PORTAL_LIST_FILTERS; i++) {
-		store_add(&t, " AND (? IS NULL OR (%s))", it->filters[i].sql);
-		q->filter_marks[i] = store_marks(it->filters[i].sql);
+	/* the all-list (GET /api/v1/all/{module}) is the same over the
+	 * municipalities named in one comma-separated parameter */
+	for (int all = 0; all < 2; all++) {
+		t = (struct store_text){0};
+		store_add(&t, "SELECT %s FROM %s t WHERE %s", sel.s, it->table,
+		          all ? "FIND_IN_SET(t.municipality, ?)" : "t.municipality = ?");
+		if (it->listed)
+			store_add(&t, " AND (? = 1 OR (%s))", it->listed);
+		for (size_t i = 0; it->filters && it->filters[i].name && i < PORTAL_LIST_FILTERS; i++) {
+			store_add(&t, " AND (? IS NULL OR (%s))", it->filters[i].sql);
+			q->filter_marks[i] = store_marks(it->filters[i].sql);
+		}
+		store_add(&t, " AND (? IS NULL OR t.updated_at >= ?)");
+		for (int k = 0; k < PORTAL_LIST_TERMS; k++)
+			store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
+		const char *cmp = it->sort_desc ? "<" : ">", *dir = it->sort_desc ? " DESC" : "";
+		store_add(&t,
+		          " AND (? IS NULL OR %s %s ? OR (%s = ? AND t.id %s ?)) ORDER BY %s%s, t.id%s LIMIT ?",
+		          sort, cmp, sort, cmp, sort, dir, dir);
+		*(all ? &q->list_all : &q->list) = t.s;
+		failed |= t.failed;
 	}
-	for (int k = 0; k < PORTAL_LIST_TERMS; k++)
-		store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
-	const char *cmp = it->sort_desc ? "<" : ">", *dir = it->sort_desc ? " DESC" : "";
-	store_add(&t, " AND (? IS NULL OR %s %s ? OR (%s = ? AND t.id %s ?)) ORDER BY %s%s, t.id%s LIMIT ?",
-	          sort, cmp, sort, cmp, sort, dir, dir);
-	q->list = t.s;
-	failed |= t.failed;
 
 	t = (struct store_text){0};
-	store_add(&t, "INSERT INTO %s (%s, search_text, version, created_at, updated_at) VALUES (?",
+	store_add(&t, "INSERT INTO %s (%s, search_text, " STORE_UID ", version, created_at, updated_at) VALUES (?",
 	          it->table, ins.s);
-	for (unsigned k = 0; k < q->nwrite; k++)
+	for (unsigned k = 0; k <= q->nwrite; k++) /* and the uid */
 		store_add(&t, ", ?");
 	store_add(&t, ", 1, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))");
 	q->insert = t.s;
@@ -287,6 +300,14 @@ store_build(const struct portal_item *it)
 	store_add(&t, "DELETE FROM %s WHERE id = ? AND municipality = ?", it->table);
 	q->remove = t.s;
 	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "SELECT id FROM %s WHERE " STORE_UID " = ? AND municipality = ?", it->table);
+	q->by_uid = t.s;
+	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "SELECT municipality FROM %s WHERE " STORE_UID " = ?", it->table);
+	q->uid_taken = t.s;
+	failed |= t.failed;
 	q->readonly = store_readonly(it);
 	q->item = *it;
 	q->item.schema = q->schema;
@@ -300,7 +321,8 @@ store_build(const struct portal_item *it)
 		q->item.exists = store_exists;
 
 	failed |= sel.failed || ins.failed || upd.failed || !q->load || !q->load_lock ||
-	             !q->list || !q->insert || !q->update || !q->exists || !q->remove || !q->readonly;
+	             !q->list || !q->list_all || !q->insert || !q->update || !q->exists || !q->remove ||
+	             !q->by_uid || !q->uid_taken || !q->readonly;
 	free(sel.s);
 	free(ins.s);
 	free(upd.s);
@@ -435,10 +457,18 @@ store_from_row(portal_req *r, portal_stmt *s)
 	json_object_object_add(item, "id", json_object_new_int64(api->col_int(s, 0)));
 	json_object_object_add(item, "municipality", store_col_str(s, 1));
 	store_members(it->schema, s, &i, item);
-	json_object_object_add(item, "created_at", store_col_str(s, i));
-	json_object_object_add(item, "updated_at", store_col_str(s, i + 1));
-	json_object_object_add(item, "version", json_object_new_int64(api->col_int(s, i + 2)));
-	if (it->render != NULL && it->render(r, item) != PORTAL_OK) {
+	json_object_object_add(item, STORE_UID, store_col_str(s, i));
+	json_object_object_add(item, "created_at", store_col_str(s, i + 1));
+	json_object_object_add(item, "updated_at", store_col_str(s, i + 2));
+	json_object_object_add(item, "version", json_object_new_int64(api->col_int(s, i + 3)));
+	/* the all-list (no municipality of its own): the row's, while the
+	 * module renders it */
+	const struct conf_municipality *was = r->muni;
+	if (was == NULL && api->col_text(s, 1) != NULL)
+		r->muni = conf_municipality(r->core->conf, api->col_text(s, 1));
+	int bad = it->render != NULL && it->render(r, item) != PORTAL_OK;
+	r->muni = was;
+	if (bad) {
 		json_object_put(item);
 		return NULL;
 	}
@@ -647,16 +677,18 @@ store_list(portal_req *r, const struct portal_list *l, struct json_object *items
 {
 	const struct portal_item *it = r->plugin->item;
 	const struct store_sql *q = r->plugin->store;
-	portal_stmt *s = api->prepare(r, q->list);
+	portal_stmt *s = api->prepare(r, l->municipalities ? q->list_all : q->list);
 	if (s == NULL)
 		return PORTAL_ERROR;
 	unsigned i = 0;
-	api->bind_text(s, i++, api->municipality(r));
+	api->bind_text(s, i++, l->municipalities ? l->municipalities : api->municipality(r));
 	if (it->listed)
 		api->bind_int(s, i++, l->insider ? 1 : 0);
 	for (size_t f = 0; it->filters && it->filters[f].name; f++)
 		for (unsigned k = 0; k <= q->filter_marks[f]; k++)
 			api->bind_text(s, i++, l->arg[f]);
+	api->bind_text(s, i++, l->updated_since);
+	api->bind_text(s, i++, l->updated_since);
 	size_t first = json_object_array_length(items);
 	if (api->list_rows(r, s, i, l, store_from_row, q->ncols - 1, items, more, last_key) !=
 	    PORTAL_OK)
@@ -675,15 +707,92 @@ store_list(portal_req *r, const struct portal_list *l, struct json_object *items
 	return it->loaded(r, page, ids, n);
 }
 
+/* A new version 4 UUID, lower case, in `out` (37 bytes). */
+void
+store_new_uid(char out[37])
+{
+	unsigned char b[16];
+	randombytes_buf(b, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	static const char hex[] = "0123456789abcdef";
+	size_t k = 0;
+	for (size_t i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[k++] = '-';
+		out[k++] = hex[b[i] >> 4];
+		out[k++] = hex[b[i] & 15];
+	}
+	out[k] = '\0';
+}
+
+int
+store_uid_ok(const char *s)
+{
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (size_t i = 0; i < 36; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
+long long
+store_id_of_uid(portal_req *r, const char *uid)
+{
+	if (!store_uid_ok(uid))
+		return 0;
+	portal_stmt *s = api->prepare(r, r->plugin->store->by_uid);
+	if (s == NULL)
+		return -1;
+	api->bind_text(s, 0, uid);
+	api->bind_text(s, 1, api->municipality(r));
+	if (api->execute(s) != PORTAL_OK) {
+		api->done(s);
+		return -1;
+	}
+	int rc = api->fetch(s);
+	long long id = rc == 1 ? api->col_int(s, 0) : 0;
+	api->done(s);
+	return rc < 0 ? -1 : id;
+}
+
 long long
 store_insert(portal_req *r, struct portal_write *w)
 {
 	const struct portal_item *it = r->plugin->item;
+	/* a new uid, or the one an import keeps (portalctl import only): a
+	 * uid any item of the table has already is a 409 */
+	char fresh[37];
+	const char *uid = r->core->keep_uid;
+	if (uid != NULL) {
+		portal_stmt *t = api->prepare(r, r->plugin->store->uid_taken);
+		if (t == NULL)
+			return PORTAL_ERROR;
+		api->bind_text(t, 0, uid);
+		int rc = api->execute(t) == PORTAL_OK ? api->fetch(t) : -1;
+		const char *where = rc == 1 ? api->strdup(r, api->col_text(t, 0)) : NULL;
+		api->done(t);
+		if (rc < 0)
+			return PORTAL_ERROR;
+		if (rc == 1) {
+			api->field_error(r, STORE_UID, "%s is already the uid of an item of %s", uid,
+			                 where ? where : "this installation");
+			api->problem(r, 409, "the %s's uid is taken", it->noun);
+			return PORTAL_DONE;
+		}
+	} else {
+		store_new_uid(fresh);
+		uid = fresh;
+	}
 	portal_stmt *s = api->prepare(r, r->plugin->store->insert);
 	if (s == NULL)
 		return PORTAL_ERROR;
 	api->bind_text(s, 0, api->municipality(r));
-	store_bind_item(r, s, 1, w->doc);
+	unsigned i = store_bind_item(r, s, 1, w->doc);
+	api->bind_text(s, i, uid);
 	if (api->execute(s) != PORTAL_OK)
 		return store_failed(r, s, w);
 	long long id = api->insert_id(s);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core.h"
 
 
@@ -211,7 +213,21 @@ static const char *
 api_etag_value(portal_req *r, long long id, long long version)
 {
 	const char *fp = links_fingerprint(r, id);
-	return pool_printf(r->pool, "\"%lld-%lld%s\"", id, version, fp ? fp : "");
+	return pool_printf(r->pool, "\"%lld-%lld%s%s\"", id, version, fp ? fp : "",
+	                   r->etag_part ? r->etag_part : "");
+}
+
+/* api->etag_part: a short hash of `text` joins the ETag of the item this
+ * request answers. */
+static void
+api_etag_part(portal_req *r, const char *text)
+{
+	unsigned char h[6];
+	char hex[2 * sizeof(h) + 1];
+	crypto_generichash(h, sizeof(h), (const unsigned char *)(text ? text : ""),
+	                   text ? strlen(text) : 0, NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	r->etag_part = pool_printf(r->pool, "%s.%s", r->etag_part ? r->etag_part : "", hex);
 }
 
 static int
@@ -355,6 +371,18 @@ api_member_ids(portal_req *r, struct json_object *o, const char *key, size_t *n,
 	return ids;
 }
 
+static char *
+api_markdown(portal_req *r, const char *md)
+{
+	return markdown_html(r->pool, md);
+}
+
+static char *
+api_slugify(portal_req *r, const char *title, size_t max)
+{
+	return slug_make(r->pool, title, max);
+}
+
 const struct portal_api api_table = {
 	.abi_version = PORTAL_ABI_VERSION,
 	.size = sizeof(struct portal_api),
@@ -436,5 +464,10 @@ const struct portal_api api_table = {
 	.member_ids = api_member_ids,
 	.row_object = store_row_object,
 	.bind_members = store_bind_object,
+	.markdown = api_markdown,
+	.slugify = api_slugify,
+	.is_slug = slug_valid,
+	.link_visible = links_visible,
+	.etag_part = api_etag_part,
 	.media = media_record,
 };

@@ -134,10 +134,12 @@ breaker_read_db(struct core *c, struct portal_req *r)
 {
 	if (c->rdb == NULL)
 		return c->db;
-	/* read-your-writes on request: a client that has just written and
-	 * must see it asks for the primary (replicas lag) */
+	/* read-your-writes on request: a client that has just written (so
+	 * has a token) and must see it asks for the primary (replicas lag);
+	 * without a token the header is ignored, or anyone could send every
+	 * read to the primary */
 	const char *h = req_header(r, "Portal-Read");
-	if (h && strcasecmp(h, "primary") == 0)
+	if (h && strcasecmp(h, "primary") == 0 && req_header(r, "Authorization") != NULL)
 		return c->db;
 	if (c->rdb_retry_ms != 0) {
 		if (log_now_ms() < c->rdb_retry_ms) {

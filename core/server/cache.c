@@ -4,9 +4,19 @@
  *
  * What is cached: the 200 answers to anonymous GETs under a municipality
  * (/api/v1/{m}/..., /{m}/...) that say "Cache-Control: public".  The key
- * is everything such an answer depends on: the request URI (path and
- * query), Accept-Language, Host and scheme.  Token callers are never
- * served from or stored into the cache.
+ * is everything such an answer depends on, parsed, so that spelling a
+ * request differently does not miss the cache: the decoded path, the
+ * query arguments some handler knows (q, limit, cursor, lang and every
+ * module's list filters; not limit and cursor for an export, which pages
+ * itself) in the order of their names, the first of each name, with
+ * their decoded values, the language the answer is in (page_lang:
+ * ?lang=, else Accept-Language, else the municipality's) and the scheme.
+ * `?_=123`, a new Accept-Language value or Portal-Read (honoured only
+ * with a token) no longer make a new entry.  A handler that reads an
+ * argument the key leaves out marks the request (req_query, arg_unkeyed)
+ * and its answer is not stored.  Absolute links come from the
+ * configuration, never from Host, so Host is not part of the key.  Token
+ * callers are never served from or stored into the cache.
  *
  * Freshness: every municipality has a generation, a random 63-bit token in
  * the database (cache_generations) that each successful write replaces in
@@ -42,6 +52,7 @@
 #include <sodium.h>
 
 #include "core.h"
+#include "web/page.h"
 
 struct cache_entry {
 	struct cache_entry *hnext;      /* hash chain */
@@ -229,9 +240,8 @@ cache_muni(struct core *c, struct portal_req *r)
 {
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
 		return NULL;
-	/* a token sees more; Portal-Read: primary wants what was just written */
-	if (req_header(r, "Authorization") != NULL || req_header(r, "Portal-Read") != NULL ||
-	    r->uri == NULL)
+	/* a token sees more (and only with one is Portal-Read: primary honoured) */
+	if (req_header(r, "Authorization") != NULL || r->uri == NULL)
 		return NULL;
 	const char *slug = NULL;
 	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[1], "v1") == 0)
@@ -246,6 +256,61 @@ cache_key_part(struct buf *b, const char *s)
 {
 	if (s)
 		buf_puts(b, s);
+	buf_add(b, "\n", 1);
+}
+
+/* The query arguments the core's handlers read, besides the modules'
+ * list filters (sorted). */
+static const char *const cache_core_args[] = {"cursor", "lang", "limit", "q", NULL};
+
+/* req->arg_keyed: 1 when `name` is an argument some handler knows (and so
+ * part of the key when present). */
+static int
+cache_arg_keyed(struct portal_req *r, const char *name)
+{
+	for (const char *const *a = cache_core_args; *a; a++)
+		if (strcmp(*a, name) == 0)
+			return 1;
+	for (const struct portal_plugin *p = r->core->plugins ? r->core->plugins->head : NULL; p;
+	     p = p->next)
+		for (const struct portal_filter *f = p->item ? p->item->filters : NULL; f && f->name; f++)
+			if (strcmp(f->name, name) == 0)
+				return 1;
+	return 0;
+}
+
+/* 1 when r is an export (/api/v1/{m}/{module}.{ext}), which pages the
+ * whole list itself and reads no limit or cursor. */
+static int
+cache_is_export(const struct portal_req *r)
+{
+	return r->nseg == 4 && strcmp(r->seg[0], "api") == 0 && strchr(r->seg[3], '.') != NULL;
+}
+
+/* The arguments of the key: the known ones, by name, the first of each. */
+static void
+cache_key_args(struct buf *b, struct portal_req *r)
+{
+	const char *last = NULL;
+	for (;;) {
+		/* the next name after `last` in byte order: n args, a handful */
+		const struct req_arg *next = NULL;
+		for (size_t i = 0; i < r->nargs; i++) {
+			const struct req_arg *a = &r->args[i];
+			if ((last && strcmp(a->name, last) <= 0) || (next && strcmp(a->name, next->name) >= 0))
+				continue;
+			if (!cache_arg_keyed(r, a->name) ||
+			    (cache_is_export(r) && (strcmp(a->name, "limit") == 0 || strcmp(a->name, "cursor") == 0)))
+				continue;
+			next = a;
+		}
+		if (next == NULL)
+			break;
+		/* length-prefixed: no value can run into the next */
+		buf_printf(b, "%zu:%s=%zu:%s&", strlen(next->name), next->name, strlen(next->value),
+		           next->value);
+		last = next->name;
+	}
 	buf_add(b, "\n", 1);
 }
 
@@ -343,10 +408,15 @@ cache_serve(struct core *c, struct portal_req *r)
 		return PORTAL_DECLINED;
 	struct buf b;
 	buf_init(&b, r->pool);
-	cache_key_part(&b, r->uri);
-	cache_key_part(&b, req_header(r, "Accept-Language"));
-	cache_key_part(&b, req_header(r, "Host"));
+	cache_key_part(&b, r->path);
+	cache_key_args(&b, r);
+	/* the language the answer will be in, as pages resolve it */
+	const struct conf_municipality *saved = r->muni;
+	r->muni = m;
+	cache_key_part(&b, page_lang(r));
+	r->muni = saved;
 	cache_key_part(&b, r->io->param(r->io->ctx, "REQUEST_SCHEME"));
+	r->arg_keyed = cache_arg_keyed;
 	struct cache_req *q = pool_alloc(r->pool, sizeof(*q));
 	r->ctx[REQ_CTX_CACHE] = q;
 	q->key = b.data;
@@ -409,6 +479,13 @@ cache_store(struct core *c, struct portal_req *r, const char *route)
 	if (c->cache == NULL || q == NULL || !q->eligible || r->status != 200 || !r->responded ||
 	    strcmp(r->method, "GET") != 0 || r->resp_raw == NULL || r->resp_json != NULL)
 		return;
+	if (r->arg_unkeyed) {
+		/* a handler read an argument the key leaves out (cache_arg_keyed):
+		 * storing the answer could serve it for other values of it */
+		log_msg(PORTAL_LOG_DEBUG, r->request_id, "not cached: %s reads an argument not in the key",
+		        route);
+		return;
+	}
 	const char *ct = cache_content_type(r->content_type);
 	const char *cc = NULL, *etag = NULL;
 	size_t headlen = 0;

@@ -67,6 +67,7 @@ dispatch_municipalities(struct core *c, struct portal_req *r)
 			if (plugin_find(c->plugins, m->modules[k]))
 				json_object_array_add(mods, json_object_new_string(m->modules[k]));
 		json_object_object_add(o, "modules", mods);
+		json_object_object_add(o, "license", json_object_new_string(m->license));
 		json_object_array_add(items, o);
 	}
 	struct json_object *res = json_object_new_object();
@@ -284,8 +285,39 @@ dispatch_api(struct core *c, struct portal_req *r)
 		r->resp_raw_len = strlen(c->plugins->openapi);
 		return;
 	}
+	/* open data (opendata.c): the catalogue and the all-lists, anonymous */
+	int reading = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+	if ((r->nseg == 3 && strcmp(r->seg[2], "catalog.jsonld") == 0) ||
+	    (r->nseg == 4 && strcmp(r->seg[2], "all") == 0)) {
+		if (!reading) {
+			out_header(r, "Allow", "GET, HEAD");
+			out_problem(r, 405, "this resource only answers GET and HEAD");
+			return;
+		}
+		if (r->db == NULL)
+			r->db = breaker_read_db(c, r);
+		if (dispatch_db(c, r) == PORTAL_DONE)
+			return;
+		if (r->nseg == 3)
+			opendata_catalog(c, r);
+		else
+			opendata_all(c, r, r->seg[3]);
+		return;
+	}
 	if (r->nseg < 4 || (r->muni = conf_municipality(c->conf, r->seg[2])) == NULL) {
 		out_problem(r, 404, "no such resource");
+		return;
+	}
+	if (r->nseg == 4 && strcmp(r->seg[3], "changes") == 0) {
+		if (!reading) {
+			out_header(r, "Allow", "GET, HEAD");
+			out_problem(r, 405, "the changes are read-only");
+			return;
+		}
+		if (r->db == NULL)
+			r->db = breaker_read_db(c, r);
+		if (dispatch_authorize(c, r, PORTAL_ROLE_NONE) == PORTAL_OK)
+			opendata_changes(c, r);
 		return;
 	}
 	if (r->nseg == 4 && strcmp(r->seg[3], "audit") == 0) {
@@ -552,8 +584,10 @@ dispatch_sub(struct core *c, struct portal_req *r, const struct pages_call *call
 		r->db = breaker_read_db(c, r);
 	struct portal_req *sub = dispatch_new(c, r->pool, io, write ? c->db : r->db);
 	sub->user = r->user;
+	sub->arg_keyed = r->arg_keyed; /* the page's arguments, forwarded */
 	if (!sub->responded)
 		dispatch_api(c, sub);
+	r->arg_unkeyed |= sub->arg_unkeyed;
 	if (!write)
 		r->db = sub->db;
 	return sub;
@@ -575,6 +609,10 @@ dispatch_route(struct portal_req *r)
 		return r->seg[2];
 	if (r->nseg == 4 && strcmp(r->seg[3], "audit") == 0)
 		return "audit";
+	if (r->nseg == 4 && strcmp(r->seg[3], "changes") == 0)
+		return "changes";
+	if (r->nseg == 4 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[2], "all") == 0)
+		return "all";
 	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[3], "media") == 0)
 		return r->nseg == 4 ? "media" : "media/{id}";
 	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0)

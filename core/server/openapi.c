@@ -70,7 +70,8 @@ openapi_deref(struct json_object *schemas, struct json_object *o)
  * the item shows it (`shown`: $ref Sources, required) or as a client
  * writes it (SourcesInput). */
 static void
-openapi_add_sources(struct json_object *schemas, struct json_object *o, int shown, int depth)
+openapi_add_member(struct json_object *schemas, struct json_object *o, const char *name,
+                   const char *schema, int required, int depth)
 {
 	struct json_object *props, *all, *req;
 	o = openapi_deref(schemas, o);
@@ -78,18 +79,26 @@ openapi_add_sources(struct json_object *schemas, struct json_object *o, int show
 		return;
 	if (json_object_object_get_ex(o, "allOf", &all) && json_object_is_type(all, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(all); i++)
-			openapi_add_sources(schemas, json_object_array_get_idx(all, i), shown, depth + 1);
+			openapi_add_member(schemas, json_object_array_get_idx(all, i), name, schema, required,
+			                   depth + 1);
 	if (!json_object_object_get_ex(o, "properties", &props) ||
 	    !json_object_is_type(props, json_type_object) ||
-	    json_object_object_get_ex(props, STORE_SOURCES, NULL))
+	    json_object_object_get_ex(props, name, NULL))
 		return;
 	struct json_object *ref = json_object_new_object();
-	json_object_object_add(ref, "$ref", json_object_new_string(shown ? "#/components/schemas/Sources"
-	                                                                 : "#/components/schemas/SourcesInput"));
-	json_object_object_add(props, STORE_SOURCES, ref);
-	if (shown && json_object_object_get_ex(o, "required", &req) &&
+	json_object_object_add(ref, "$ref", json_object_new_string(schema));
+	json_object_object_add(props, name, ref);
+	if (required && json_object_object_get_ex(o, "required", &req) &&
 	    json_object_is_type(req, json_type_array))
-		json_object_array_add(req, json_object_new_string(STORE_SOURCES));
+		json_object_array_add(req, json_object_new_string(name));
+}
+
+static void
+openapi_add_sources(struct json_object *schemas, struct json_object *o, int shown, int depth)
+{
+	openapi_add_member(schemas, o, STORE_SOURCES,
+	                   shown ? "#/components/schemas/Sources" : "#/components/schemas/SourcesInput",
+	                   shown, depth);
 }
 
 /* The schema of operation `method` of path `path` in `paths`: its
@@ -118,6 +127,100 @@ openapi_op_schema(struct json_object *paths, const char *path, const char *metho
  * item is declared with a table: the item as GET /{module}/{id} and the
  * list show it, and the bodies of POST and PATCH.  So every module's
  * description has it without the module writing it. */
+/* A $ref object. */
+static struct json_object *
+openapi_ref(const char *to)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "$ref", json_object_new_string(to));
+	return o;
+}
+
+/* The core's members and routes of every module whose item is declared
+ * with a table (store.c, item.c): `uid` in the item as shown, the list's
+ * `updated_since`, GET /{module}/uid/{uid} and GET /api/v1/all/{module}
+ * (the list's answer, over municipalities). */
+static void
+openapi_opendata(struct json_object *paths, struct json_object *schemas, const portal_plugin *p)
+{
+	if (p->store == NULL)
+		return;
+	char list[128], one[160], byuid[192], all[128];
+	snprintf(list, sizeof(list), "/api/v1/{municipality}/%s", p->name);
+	snprintf(one, sizeof(one), "/api/v1/{municipality}/%s/{id}", p->name);
+	snprintf(byuid, sizeof(byuid), "/api/v1/{municipality}/%s/uid/{uid}", p->name);
+	snprintf(all, sizeof(all), "/api/v1/all/%s", p->name);
+	struct json_object *items, *lst = openapi_op_schema(paths, list, "get", 0);
+	lst = lst ? openapi_deref(schemas, lst) : NULL;
+	if (lst && json_object_object_get_ex(lst, "properties", &items) &&
+	    json_object_object_get_ex(items, "items", &items) &&
+	    json_object_object_get_ex(items, "items", &items))
+		openapi_add_member(schemas, items, STORE_UID, "#/components/schemas/Uid", 1, 0);
+	struct json_object *shown = openapi_op_schema(paths, one, "get", 0);
+	openapi_add_member(schemas, shown, STORE_UID, "#/components/schemas/Uid", 1, 0);
+
+	struct json_object *path, *get, *params;
+	if (json_object_object_get_ex(paths, list, &path) && json_object_object_get_ex(path, "get", &get)) {
+		if (!json_object_object_get_ex(get, "parameters", &params) ||
+		    !json_object_is_type(params, json_type_array)) {
+			params = json_object_new_array();
+			json_object_object_add(get, "parameters", params);
+		}
+		/* the all-list: the same operation and answer, over municipalities */
+		struct json_object *op = NULL;
+		if (json_object_deep_copy(get, &op, NULL) == 0) {
+			char id[160];
+			snprintf(id, sizeof(id), "listAll_%s", p->name);
+			json_object_object_add(op, "operationId", json_object_new_string(id));
+			json_object_object_add(op, "security", json_tokener_parse("[{}]"));
+			json_object_object_add(op, "summary", json_object_new_string(
+			    "The list over every municipality that enables the module (anonymous view)"));
+			json_object_object_add(op, "description", json_object_new_string(
+			    "The module's list as an anonymous caller sees it, over the municipalities that "
+			    "enable the module (all of them, or those named in `municipality`), in the list's "
+			    "order, with cursor pages; cacheable (Cache-Control: public, max-age=60)."));
+			struct json_object *ps = NULL;
+			json_object_object_get_ex(op, "parameters", &ps);
+			json_object_array_add(ps, openapi_ref("#/components/parameters/municipalities"));
+			struct json_object *pi = json_object_new_object();
+			json_object_object_add(pi, "get", op);
+			json_object_object_add(paths, all, pi);
+		}
+		json_object_array_add(params, openapi_ref("#/components/parameters/updatedSince"));
+	}
+	if (shown != NULL && json_object_object_get_ex(paths, one, &path) &&
+	    json_object_object_get_ex(path, "get", &get)) {
+		struct json_object *op = json_object_new_object(), *ps = json_object_new_array();
+		char id[160], summary[160];
+		snprintf(id, sizeof(id), "byUid_%s", p->name);
+		snprintf(summary, sizeof(summary), "One %s by its uid", p->item->noun);
+		struct json_object *tags = json_object_new_array();
+		json_object_array_add(tags, json_object_new_string(p->name));
+		json_object_object_add(op, "tags", tags);
+		json_object_object_add(op, "operationId", json_object_new_string(id));
+		json_object_object_add(op, "summary", json_object_new_string(summary));
+		json_object_object_add(op, "description", json_object_new_string(
+		    "The item itself, as GET /{module}/{id} answers it, with Content-Location naming that "
+		    "URL; 404 when the municipality has no such item (or the caller may not see it)."));
+		json_object_object_add(op, "security", json_tokener_parse("[{}, {\"bearer\": []}]"));
+		json_object_array_add(ps, openapi_ref("#/components/parameters/municipality"));
+		json_object_array_add(ps, openapi_ref("#/components/parameters/uid"));
+		json_object_object_add(op, "parameters", ps);
+		struct json_object *res = json_object_new_object(), *ok = json_object_new_object(),
+		                   *content = json_object_new_object(), *media = json_object_new_object();
+		json_object_object_add(media, "schema", json_object_get(shown));
+		json_object_object_add(content, "application/json", media);
+		json_object_object_add(ok, "description", json_object_new_string("The item."));
+		json_object_object_add(ok, "content", content);
+		json_object_object_add(res, "200", ok);
+		json_object_object_add(res, "404", openapi_ref("#/components/responses/NotFound"));
+		json_object_object_add(op, "responses", res);
+		struct json_object *pi = json_object_new_object();
+		json_object_object_add(pi, "get", op);
+		json_object_object_add(paths, byuid, pi);
+	}
+}
+
 static void
 openapi_sources(struct json_object *paths, struct json_object *schemas, const portal_plugin *p)
 {
@@ -194,8 +297,10 @@ openapi_build(struct plugins *ps)
 		json_object_put(frag);
 	}
 	struct json_object *schemas = openapi_member(comps, "schemas");
-	for (portal_plugin *p = ps->head; p; p = p->next)
+	for (portal_plugin *p = ps->head; p; p = p->next) {
 		openapi_sources(paths, schemas, p);
+		openapi_opendata(paths, schemas, p);
+	}
 	char *text = strdup(json_object_to_json_string_ext(
 	    doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);

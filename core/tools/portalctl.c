@@ -14,7 +14,7 @@
  *   portalctl -c FILE audit [--municipality SLUG] [--limit N]
  *   portalctl -c FILE check
  *   portalctl -c FILE export MUNICIPALITY [-o FILE] [--format json|csv] [--quiet]
- *   portalctl -c FILE import MUNICIPALITY FILE [--dry-run] [--quiet]
+ *   portalctl -c FILE import MUNICIPALITY FILE [--dry-run] [--quiet] [--new-uids]
  *   portalctl [COMMAND] --help
  */
 #include <errno.h>
@@ -115,7 +115,7 @@ static const struct {
                "\n"
                "Writes every item of every module municipality SLUG enables, drafts and\n"
                "non-public items included, as one JSON document (to FILE, else stdout):\n"
-               "  {\"format\": \"portal-export\", \"version\": 1, \"municipality\": SLUG,\n"
+               "  {\"format\": \"portal-export\", \"version\": 2, \"municipality\": SLUG,\n"
                "   \"exported_at\": ..., \"modules\": {\"partnerships\": [items...], ...},\n"
                "   \"media\": [uploaded files, each with its bytes in base64 as \"data\"]}\n"
                "Each item is what GET /api/v1/SLUG/MODULE/ID shows an admin (without\n"
@@ -124,14 +124,19 @@ static const struct {
                "--format csv writes DIR/MODULE.csv for each module with a CSV export, the\n"
                "same as GET /api/v1/SLUG/MODULE.csv with an admin token.  --quiet: no\n"
                "summary on stderr.\n"},
-    {"import", "usage: portalctl -c FILE import SLUG FILE [--dry-run] [--quiet]\n"
+    {"import", "usage: portalctl -c FILE import SLUG FILE [--dry-run] [--quiet] [--new-uids]\n"
                "\n"
                "Creates the items of FILE (a document of `portalctl export`; - is stdin) in\n"
                "municipality SLUG, through the same API handlers as POST, so every rule of\n"
                "the API applies.  Link targets come first (partnerships before the projects\n"
-               "and visits naming them); each item gets a new id and links are rewritten to\n"
-               "the new ids.  The members the server sets (id, created_at, updated_at,\n"
-               "version, ...) are taken anew.\n"
+               "and visits naming them); each item gets a new id and links (the targets'\n"
+               "uids in a version 2 document, ids in version 1) are rewritten to the new\n"
+               "ids.  The members the server sets (id, created_at, updated_at, version,\n"
+               "...) are taken anew, but for the uid: each item keeps its uid,\n"
+               "so ids that outsiders hold stay valid when a municipality moves between\n"
+               "installations; a uid an item of this installation has already refuses the\n"
+               "record (and so the import).  --new-uids gives every item a new uid instead\n"
+               "(a copy within one installation).\n"
                "\n"
                "All in one transaction: when any record is refused, nothing is written, and\n"
                "each problem is named as\n"
@@ -573,7 +578,7 @@ static int
 cmd_export(struct core *c, int argc, char **argv)
 {
 	const char *slug = NULL, *out = NULL, *format = "json";
-	struct transfer_opts o = {0, 0, 0};
+	struct transfer_opts o = {0, 0, 0, 0};
 	for (int i = 0; i < argc; i++) {
 		if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) && i + 1 < argc)
 			out = argv[++i];
@@ -631,12 +636,14 @@ static int
 cmd_import(struct core *c, int argc, char **argv)
 {
 	const char *slug = NULL, *file = NULL;
-	struct transfer_opts o = {0, 0, isatty(STDERR_FILENO)};
+	struct transfer_opts o = {0, 0, isatty(STDERR_FILENO), 0};
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0)
 			o.dry_run = 1;
 		else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
 			o.quiet = 1;
+		else if (strcmp(argv[i], "--new-uids") == 0)
+			o.new_uids = 1;
 		else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && slug == NULL)
 			slug = argv[i];
 		else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && file == NULL)

@@ -39,7 +39,8 @@
 #include "core.h"
 
 #define TRANSFER_FORMAT "portal-export"
-#define TRANSFER_VERSION 1
+/* 2: links are the target items' uids (1: their ids; still read) */
+#define TRANSFER_VERSION 2
 #define TRANSFER_MAX_FILE (1024LL * 1024 * 1024) /* bytes of one document */
 #define TRANSFER_MAX_ITEMS 1000000               /* per module, on export */
 #define TRANSFER_MAX_MODULES 64
@@ -231,6 +232,82 @@ transfer_list(struct core *c, const struct conf_municipality *m, const char *mod
 	return all;
 }
 
+static struct json_object *transfer_get(struct json_object *o, ...);
+
+/* The uid of the item with id `id` in `items`, or NULL. */
+static const char *
+transfer_uid_of(struct json_object *items, long long id)
+{
+	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+		struct json_object *it = json_object_array_get_idx(items, i), *v, *u;
+		if (json_object_object_get_ex(it, "id", &v) && json_object_get_int64(v) == id &&
+		    json_object_object_get_ex(it, STORE_UID, &u) && json_object_is_type(u, json_type_string))
+			return json_object_get_string(u);
+	}
+	return NULL;
+}
+
+/* Export: the ids at `path` ("partners[].partnership_id") under `o` become
+ * the uids of the target's items (`items`), where the document has them. */
+static void
+transfer_links_to_uids(struct pool *p, struct json_object *o, const char *path,
+                       struct json_object *items)
+{
+	size_t seg = strcspn(path, ".");
+	const char *rest = path[seg] == '.' ? path + seg + 1 : NULL;
+	int arr = seg >= 2 && strncmp(path + seg - 2, "[]", 2) == 0;
+	char *name = pool_strndup(p, path, arr ? seg - 2 : seg);
+	struct json_object *v;
+	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, name, &v) ||
+	    v == NULL)
+		return;
+	size_t n = arr ? (json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0) : 1;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = arr ? json_object_array_get_idx(v, i) : v;
+		if (rest) {
+			transfer_links_to_uids(p, e, rest, items);
+			continue;
+		}
+		const char *uid = json_object_is_type(e, json_type_int)
+		                      ? transfer_uid_of(items, json_object_get_int64(e))
+		                      : NULL;
+		if (uid == NULL)
+			continue;
+		if (arr)
+			json_object_array_put_idx(v, i, json_object_new_string(uid));
+		else
+			json_object_object_add(o, name, json_object_new_string(uid));
+	}
+}
+
+/* Export: every link member of every module (x-portal-links) names its
+ * target by uid. */
+static int
+transfer_export_links(struct core *c, struct json_object *mods)
+{
+	char *text = openapi_build(c->plugins);
+	struct json_object *api = text ? json_tokener_parse(text) : NULL;
+	free(text);
+	if (api == NULL)
+		return PORTAL_ERROR;
+	json_object_object_foreach(mods, name, items) {
+		char coll[200];
+		snprintf(coll, sizeof(coll), "/api/v1/{municipality}/%s", name);
+		struct json_object *links = transfer_get(api, "paths", coll, "post", "x-portal-links", NULL);
+		if (!json_object_is_type(links, json_type_object))
+			continue;
+		json_object_object_foreach(links, lpath, target) {
+			struct json_object *titems = NULL;
+			if (!json_object_object_get_ex(mods, json_object_get_string(target), &titems))
+				continue; /* not exported: the ids stay */
+			for (size_t i = 0; i < json_object_array_length(items); i++)
+				transfer_links_to_uids(&c->pool, json_object_array_get_idx(items, i), lpath, titems);
+		}
+	}
+	json_object_put(api);
+	return PORTAL_OK;
+}
+
 /* The uploaded files' bytes into their records ("data": base64 of the
  * file as stored under media.dir: images already re-encoded, without
  * metadata).  PORTAL_ERROR after saying why. */
@@ -310,6 +387,11 @@ transfer_export(struct core *c, const char *slug, FILE *out, const struct transf
 			fprintf(stderr, "export: %s: %zu %s\n", m->slug, json_object_array_length(items),
 			        m->modules[i]);
 		json_object_object_add(mods, m->modules[i], items);
+	}
+	if (transfer_export_links(c, mods) != PORTAL_OK) {
+		fprintf(stderr, "export: the API description does not parse\n");
+		json_object_put(doc);
+		return 1;
 	}
 	struct json_object *media = transfer_list(c, m, "media");
 	if (media == NULL || transfer_media_files(c, media) != PORTAL_OK) {
@@ -391,6 +473,7 @@ transfer_export_csv(struct core *c, const char *slug, const char *dir, const str
 
 struct transfer_map {
 	long long old_id, new_id; /* new_id -1: the record was refused */
+	const char *uid;          /* the record's uid (the document's), or NULL */
 };
 
 struct transfer_module {
@@ -626,7 +709,7 @@ transfer_map_cmp(const void *a, const void *b)
 static long long
 transfer_new_id(struct transfer_module *t, long long old)
 {
-	struct transfer_map key = {old, 0};
+	struct transfer_map key = {old, 0, NULL};
 	if (!t->done) {
 		/* a link within the module being imported: to a record before */
 		for (size_t i = 0; t->map && i < t->nmap; i++)
@@ -637,6 +720,16 @@ transfer_new_id(struct transfer_module *t, long long old)
 	struct transfer_map *m =
 	    t->map ? bsearch(&key, t->map, t->nmap, sizeof(*t->map), transfer_map_cmp) : NULL;
 	return m ? m->new_id : 0;
+}
+
+/* The same for a link by uid (version 2 documents). */
+static long long
+transfer_new_id_by_uid(struct transfer_module *t, const char *uid)
+{
+	for (size_t i = 0; t->map && i < t->nmap; i++)
+		if (t->map[i].uid && strcmp(t->map[i].uid, uid) == 0)
+			return t->map[i].new_id;
+	return 0;
 }
 
 /* Rewrites the ids at `path` ("partners[].partnership_id") under `o`
@@ -663,18 +756,30 @@ transfer_remap(struct transfer_rec *rec, struct json_object *o, const char *path
 			transfer_remap(rec, e, rest, fi, target, target_name);
 			continue;
 		}
-		if (!json_object_is_type(e, json_type_int))
+		const char *what;
+		long long id;
+		if (json_object_is_type(e, json_type_string) && store_uid_ok(json_object_get_string(e))) {
+			what = pool_strdup(p, json_object_get_string(e)); /* a uid: version 2 */
+			id = target ? transfer_new_id_by_uid(target, what) : 0;
+			if (id > 0 && arr)
+				json_object_array_put_idx(v, i, json_object_new_int64(id));
+			else if (id > 0)
+				json_object_object_add(o, name, json_object_new_int64(id));
+		} else if (json_object_is_type(e, json_type_int)) {
+			long long old = json_object_get_int64(e);
+			what = pool_printf(p, "%lld", old);
+			id = target ? transfer_new_id(target, old) : 0;
+			if (id > 0)
+				json_object_set_int64(e, id);
+		} else {
 			continue; /* null, or a type the API will name */
-		long long old = json_object_get_int64(e);
-		long long id = target ? transfer_new_id(target, old) : 0;
-		if (id > 0)
-			json_object_set_int64(e, id);
-		else if (id < 0)
-			transfer_complain(rec, fi, pool_printf(p, "links to %s %lld, which was refused",
-			                                       target_name, old));
-		else
-			transfer_complain(rec, fi, pool_printf(p, "links to %s %lld, which is not in this "
-			                                          "document", target_name, old));
+		}
+		if (id < 0)
+			transfer_complain(rec, fi, pool_printf(p, "links to %s %s, which was refused",
+			                                       target_name, what));
+		else if (id == 0)
+			transfer_complain(rec, fi, pool_printf(p, "links to %s %s, which is not in this "
+			                                          "document", target_name, what));
 	}
 }
 
@@ -713,6 +818,17 @@ transfer_record(struct transfer_import *im, struct transfer_module *tm, size_t i
 		}
 		rec.old_id = json_object_get_int64(id);
 	}
+	/* the item's uid is kept (store_insert): a uid any item of the
+	 * installation has already refuses the record, and so the import */
+	struct json_object *uidv;
+	const char *uid = NULL;
+	if (!im->o->new_uids && json_object_object_get_ex(item, STORE_UID, &uidv) && uidv != NULL) {
+		uid = json_object_get_string(uidv);
+		if (!json_object_is_type(uidv, json_type_string) || !store_uid_ok(uid)) {
+			transfer_complain(&rec, STORE_UID, "must be a UUID in lower case (or absent: a new one)");
+			return -1;
+		}
+	}
 	struct json_object *body = NULL;
 	if (json_object_deep_copy(item, &body, NULL) != 0)
 		return -1;
@@ -733,7 +849,9 @@ transfer_record(struct transfer_import *im, struct transfer_module *tm, size_t i
 	const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
 	                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
 	const char *coll = pool_printf(&c->pool, "/api/v1/%s/%s", im->m->slug, tm->name);
+	c->keep_uid = uid;
 	struct portal_req *r = transfer_request(c, "POST", coll, NULL, text, "portalctl-import");
+	c->keep_uid = NULL;
 	struct json_object *nid;
 	if (r->status != 201 || r->resp_json == NULL ||
 	    !json_object_object_get_ex(r->resp_json, "id", &nid) || json_object_get_int64(nid) <= 0) {
@@ -887,8 +1005,9 @@ transfer_check(struct transfer_import *im, struct json_object *doc, const char *
 		        TRANSFER_FORMAT);
 		return PORTAL_ERROR;
 	}
-	if (!json_object_is_type(ver, json_type_int) || json_object_get_int64(ver) != TRANSFER_VERSION) {
-		fprintf(stderr, "import: %s: version: this portalctl reads version %d documents, not %s\n",
+	if (!json_object_is_type(ver, json_type_int) || json_object_get_int64(ver) < 1 ||
+	    json_object_get_int64(ver) > TRANSFER_VERSION) {
+		fprintf(stderr, "import: %s: version: this portalctl reads version 1 to %d documents, not %s\n",
 		        path, TRANSFER_VERSION, ver ? json_object_to_json_string(ver) : "(none)");
 		return PORTAL_ERROR;
 	}
@@ -1101,8 +1220,13 @@ transfer_import(struct core *c, const char *slug, const char *path, const struct
 			struct json_object *item = json_object_array_get_idx(tm->items, i);
 			long long id = transfer_record(im, tm, i, item);
 			struct json_object *old = transfer_get(item, "id", NULL);
-			if (json_object_is_type(old, json_type_int) && json_object_get_int64(old) > 0) {
-				tm->map[tm->nmap].old_id = json_object_get_int64(old);
+			struct json_object *uid = transfer_get(item, STORE_UID, NULL);
+			if ((json_object_is_type(old, json_type_int) && json_object_get_int64(old) > 0) ||
+			    json_object_is_type(uid, json_type_string)) {
+				tm->map[tm->nmap].old_id =
+				    json_object_is_type(old, json_type_int) ? json_object_get_int64(old) : 0;
+				tm->map[tm->nmap].uid =
+				    json_object_is_type(uid, json_type_string) ? json_object_get_string(uid) : NULL;
 				tm->map[tm->nmap++].new_id = id;
 			}
 			transfer_done(c);

@@ -25,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmark.h>
-
 #include "page.h"
 
 extern const char core_edit_words[];
@@ -544,15 +542,14 @@ ed_scalar(struct ed *e, const struct portal_field *f, const char *path)
 	else
 		ed_input(e, path, "", "", "input", NULL);
 	if ((f->flags & PF_MARKDOWN) && e->preview && *ed_val(e, path)) {
-		char *html = cmark_markdown_to_html(ed_val(e, path), strlen(ed_val(e, path)),
-		                                    CMARK_OPT_SAFE);
+		/* the same rendering the published item gets */
+		char *html = markdown_html(e->r->pool, ed_val(e, path));
 		if (html) {
 			buf_puts(&e->b, "<div class=\"preview\"><h3>");
 			esc(&e->b, ew(e->pg, "preview_heading"));
 			buf_puts(&e->b, "</h3>\n");
 			buf_puts(&e->b, html);
 			buf_puts(&e->b, "</div>\n");
-			free(html);
 		}
 	}
 	if (f->flags & PF_MARKDOWN)
@@ -737,10 +734,55 @@ ed_array(struct ed *e, const struct portal_field *f, const char *path)
 	buf_puts(&e->b, "</fieldset>\n</div>\n");
 }
 
+/*
+ * A module's own widget for a member: its template "widget.SHAPE.html"
+ * (SHAPE the path without indices: "email", "agreements.kind"), given
+ * {name, id, value, label, optional, error, error_prefix} and the form's
+ * values ("values", by name).  1 when the module has one.
+ */
+static int
+ed_widget(struct ed *e, const struct portal_field *f, const char *path)
+{
+	struct buf shape;
+	buf_init(&shape, e->r->pool);
+	buf_puts(&shape, "widget.");
+	for (const char *s = path; *s; s++) {
+		if (*s == '[') {
+			while (*s && *s != ']')
+				s++;
+			continue;
+		}
+		buf_add(&shape, s, 1);
+	}
+	buf_puts(&shape, ".html");
+	buf_add(&shape, "", 1);
+	const struct tmpl *t = pages_find(e->p->name, shape.data);
+	if (t == NULL)
+		return 0;
+	struct json_object *d = pool_keep_json(e->r->pool, json_object_new_object());
+	json_object_object_add(d, "name", json_object_new_string(path));
+	json_object_object_add(d, "id", json_object_new_string(pool_printf(e->r->pool, "f-%s", path)));
+	json_object_object_add(d, "value", json_object_new_string(ed_val(e, path)));
+	json_object_object_add(d, "label", json_object_new_string(ew_field(e->pg, e->p, f->name)));
+	if (!(f->flags & PF_REQUIRED))
+		json_object_object_add(d, "optional", json_object_new_string(ew(e->pg, "optional")));
+	if (ed_err(e, path))
+		json_object_object_add(d, "error", json_object_new_string(ed_err(e, path)));
+	json_object_object_add(d, "error_prefix", json_object_new_string(ew(e->pg, "error_prefix")));
+	json_object_object_add(d, "values", json_object_get(e->vals));
+	const char *module = e->pg->module;
+	e->pg->module = e->p->name;
+	page_render(e->pg, t, d, &e->b);
+	e->pg->module = module;
+	return 1;
+}
+
 static void
 ed_field(struct ed *e, const struct portal_field *f, const char *path)
 {
 	if (f->flags & PF_READONLY)
+		return;
+	if (ed_widget(e, f, path))
 		return;
 	switch (f->type) {
 	case PF_OBJECT:

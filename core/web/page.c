@@ -214,6 +214,12 @@ page_root(struct page *pg, const char *current)
 			json_object_array_add(nav, e);
 		}
 		json_object_object_add(m, "nav", nav);
+		/* the data's licence (the municipality's `license`) */
+		json_object_object_add(m, "license", json_object_new_string(r->muni->license));
+		json_object_object_add(m, "license_name", json_object_new_string(
+		                                             strcmp(r->muni->license, CONF_LICENSE_DEFAULT) == 0
+		                                                 ? "CC0 1.0"
+		                                                 : r->muni->license));
 		json_object_object_add(m, "home_current", json_object_new_boolean(current && *current == '\0'));
 		json_object_object_add(root, "municipality", m);
 	}

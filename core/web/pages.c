@@ -64,14 +64,19 @@ page_slug_id(struct page *pg, const portal_plugin *p, const char *x)
 }
 
 /* The page's query arguments for the API, without `lang` (news has a
- * `lang` filter of its own). */
+ * `lang` filter of its own); without `limit` and `cursor` when `own_paging`
+ * (an export pages through the whole list itself: a client's limit=1 made
+ * it run 100 statements of one row, a client's cursor made it fetch the
+ * same page 100 times, since the first of two arguments wins). */
 static const char *
-page_query(struct portal_req *r)
+page_query(struct portal_req *r, int own_paging)
 {
 	struct buf b;
 	buf_init(&b, r->pool);
 	for (size_t i = 0; i < r->nargs; i++) {
-		if (strcmp(r->args[i].name, "lang") == 0)
+		if (strcmp(r->args[i].name, "lang") == 0 ||
+		    (own_paging && (strcmp(r->args[i].name, "limit") == 0 ||
+		                    strcmp(r->args[i].name, "cursor") == 0)))
 			continue;
 		if (b.len)
 			buf_puts(&b, "&");
@@ -347,9 +352,11 @@ page_static(struct portal_req *r, const char *body, const char *type)
 }
 
 /* iCalendar wants CRLF and lines of at most 75 octets (RFC 5545 3.1),
- * folded without splitting a UTF-8 character. */
-static char *
-page_ics_fold(struct pool *pool, const char *s, size_t *len)
+ * folded without splitting a UTF-8 character.  A sequence cut short (by
+ * the end of s, a line end, any byte that does not continue it) is copied
+ * as far as it goes: never past the NUL, never swallowing a line end. */
+char *
+pages_ics_fold(struct pool *pool, const char *s, size_t *len)
 {
 	struct buf b;
 	buf_init(&b, pool);
@@ -370,6 +377,13 @@ page_ics_fold(struct pool *pool, const char *s, size_t *len)
 			clen = 3;
 		else if (ch >= 0xc0)
 			clen = 2;
+		/* a sequence is its lead byte and the continuation bytes that
+		 * follow (fewer in invalid UTF-8: never a NUL or a line end) */
+		for (size_t k = 1; k < clen; k++)
+			if (((unsigned char)p[k] & 0xc0) != 0x80) {
+				clen = k;
+				break;
+			}
 		if (col + clen > 75) {
 			buf_puts(&b, "\r\n ");
 			col = 1;
@@ -424,14 +438,21 @@ page_json_tidy(struct pool *pool, const char *s, size_t *len)
 	return (char *)out;
 }
 
+/* What list.EXT is not an export for: the parts of a module's pages
+ * (list.html, list.jsonld), which are not lists to download. */
+static const char *const pages_not_exports[] = {"html", "jsonld", NULL};
+
 /* /api/v1/{m}/{module}.{ext}: the module's list (every page, up to
  * 10,000 items; the Atom feed only the first) through its list.{ext}
- * template.  PORTAL_DONE when answered, PORTAL_DECLINED when the module
- * has no such template. */
+ * template.  PORTAL_DONE when answered, PORTAL_DECLINED when list.EXT is a
+ * part of the module's pages or the module has no such template. */
 int
 pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext,
              pages_api_fn api)
 {
+	for (const char *const *x = pages_not_exports; *x; x++)
+		if (strcmp(*x, ext) == 0)
+			return PORTAL_DECLINED;
 	portal_plugin *p = plugin_find(c->plugins, module);
 	char name[64];
 	snprintf(name, sizeof(name), "list.%s", ext);
@@ -464,7 +485,7 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 	json_object_object_add(pg.root, "now_ics", json_object_new_string(ts));
 
 	int all = strcmp(ext, "atom") != 0;
-	const char *base = page_query(r);
+	const char *base = page_query(r, 1);
 	const char *path = pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name);
 	struct json_object *items = json_object_new_array();
 	struct json_object *data = pool_keep_json(r->pool, json_object_new_object());
@@ -522,7 +543,7 @@ pages_export(struct core *c, struct portal_req *r, const char *module, const cha
 	} else if (strcmp(ext, "ics") == 0 || strcmp(ext, "vcf") == 0) {
 		/* vCard (RFC 6350 3.2) folds and ends lines as iCalendar does */
 		r->content_type = strcmp(ext, "vcf") == 0 ? "text/vcard" : "text/calendar";
-		r->resp_raw = page_ics_fold(r->pool, r->resp_raw, &r->resp_raw_len);
+		r->resp_raw = pages_ics_fold(r->pool, r->resp_raw, &r->resp_raw_len);
 	} else if (strcmp(ext, "geojson") == 0 || strcmp(ext, "json") == 0) {
 		r->content_type = strcmp(ext, "json") ? "application/geo+json" : "application/json";
 		char *tidy = page_json_tidy(r->pool, r->resp_raw, &r->resp_raw_len);
@@ -630,7 +651,7 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 	const char *item_seg = r->nseg == 3 ? page_slug_id(&pg, p, r->seg[2]) : NULL;
 	const char *path = r->nseg == 2 ? pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name)
 	                                : pool_printf(r->pool, "/api/v1/%s/%s/%s", r->muni->slug, p->name, item_seg);
-	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r) : "");
+	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r, 0) : "");
 	struct json_object *idv;
 	if (r->nseg == 3 && sub->status == 200 && sub->resp_json &&
 	    json_object_object_get_ex(sub->resp_json, "id", &idv) && json_object_is_type(idv, json_type_int))

@@ -13,7 +13,10 @@
  *                     url (percent-encoded), ics_date (YYYYMMDD), ics_end
  *                     (YYYYMMDD of the day after the date: an all-day
  *                     event's exclusive DTEND, RFC 5545 3.6.1; after a
- *                     partial date's month or year), label
+ *                     partial date's month or year), first_day and
+ *                     last_day (YYYY-MM-DD of the first or last day of the
+ *                     period a partial date names, for schema.org's Date
+ *                     properties; a full date or a timestamp as it is), label
  *                     (a code such as "twin_town" as the module's
  *                     catalogue words it, else the code itself), join
  *                     (an array of strings as one text, "a; b"), langcode (the
@@ -29,7 +32,10 @@
  *                     between them
  *   {{#name}}..{{/name}}  a section: each item of an array, once for a
  *                     true value (an object becomes the current value)
- *   {{^name}}..{{/name}}  inverted: when missing, false, null, "" or []
+ *   {{^name}}..{{/name}}  inverted: when missing, false, null, "", [] or {}
+ *   {{^-first}}..{{/-first}}  inside an array's section: for every item but
+ *                     the first ({{#-first}} only the first), for
+ *                     separators: [{{#a}}{{^-first}}, {{/-first}}..{{/a}}]
  *   {{#name=value}}..{{/name=value}}  when the value is that text (and
  *                     {{^name=value}} when not): status=cancelled
  *   {{> name}}        another template (a partial), same data
@@ -58,7 +64,7 @@
 enum tmpl_kind { T_TEXT, T_VAR, T_RAW, T_SECTION, T_INVERTED, T_PARTIAL };
 
 enum tmpl_filter { F_NONE, F_LANG, F_LANGCODE, F_DATE, F_COUNT, F_JSON, F_URL, F_ICS_DATE, F_ICS_END, F_LABEL, F_JOIN,
-                   F_COUNTRY, F_LANGUAGE };
+                   F_COUNTRY, F_LANGUAGE, F_FIRST_DAY, F_LAST_DAY };
 
 struct tmpl_node {
 	enum tmpl_kind kind;
@@ -225,7 +231,8 @@ tmpl_parse(struct tmpl_parser *ps, const char *end, int *ok)
 			} filters[] = {{"lang", F_LANG}, {"date", F_DATE}, {"count", F_COUNT},
 			               {"json", F_JSON}, {"url", F_URL}, {"ics_date", F_ICS_DATE}, {"ics_end", F_ICS_END},
 			               {"label", F_LABEL}, {"join", F_JOIN}, {"langcode", F_LANGCODE},
-			               {"country", F_COUNTRY}, {"language", F_LANGUAGE}};
+			               {"country", F_COUNTRY}, {"language", F_LANGUAGE},
+			               {"first_day", F_FIRST_DAY}, {"last_day", F_LAST_DAY}};
 			for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
 				if (strlen(filters[i].name) == fl && strncmp(filters[i].name, f, fl) == 0)
 					filter = filters[i].f;
@@ -312,6 +319,7 @@ struct tmpl_ctx {
 	enum tmpl_mode mode;
 	struct json_object *stack[TMPL_MAX_DEPTH];
 	int depth;
+	int first; /* 1 while on the first item of the innermost array section */
 	int partials; /* nesting of partials, against loops */
 	struct buf *out;
 	int failed;
@@ -375,7 +383,7 @@ tmpl_truthy(struct json_object *v)
 	case json_type_array: return json_object_array_length(v) > 0;
 	case json_type_int: return 1;
 	case json_type_double: return 1;
-	case json_type_object: return 1;
+	case json_type_object: return json_object_object_length(v) > 0; /* {}: an empty lang map */
 	}
 	return 0;
 }
@@ -588,6 +596,36 @@ tmpl_ics_end(struct pool *p, const char *s)
 	return pool_printf(p, "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+/* The first (or, when `last`, the last) day of the period a partial date
+ * names, "YYYY-MM-DD": "2004-10" -> "2004-10-01" or "2004-10-31", "1998"
+ * -> "1998-01-01" or "1998-12-31".  A full date or a timestamp is returned
+ * as it is; NULL when s holds no year. */
+static const char *
+tmpl_iso_day(struct pool *p, const char *s, int last)
+{
+	size_t n = strlen(s);
+	if (n >= 10)
+		return s;
+	if ((n != 4 && n != 7) || strspn(s, "0123456789") != 4 ||
+	    (n == 7 && (s[4] != '-' || strspn(s + 5, "0123456789") != 2)))
+		return NULL;
+	if (!last) {
+		return pool_printf(p, n == 4 ? "%s-01-01" : "%s-01", s);
+	}
+	const char *end = tmpl_ics_end(p, s); /* the day after, YYYYMMDD */
+	if (end == NULL)
+		return NULL;
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = atoi(pool_printf(p, "%.4s", end)) - 1900;
+	tm.tm_mon = atoi(pool_printf(p, "%.2s", end + 4)) - 1;
+	tm.tm_mday = atoi(end + 6) - 1; /* 0 is the last day of the month before */
+	time_t t = timegm(&tm);
+	if (gmtime_r(&t, &tm) == NULL)
+		return NULL;
+	return pool_printf(p, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
 static void
 tmpl_put(struct tmpl_ctx *c, const char *s, int raw)
 {
@@ -703,6 +741,8 @@ tmpl_value(struct tmpl_ctx *c, const struct tmpl_node *n, struct json_object *v,
 	}
 	if (s && n->filter == F_ICS_END)
 		s = tmpl_ics_end(p, s);
+	if (s && (n->filter == F_FIRST_DAY || n->filter == F_LAST_DAY))
+		s = tmpl_iso_day(p, s, n->filter == F_LAST_DAY);
 	if (s && n->filter == F_URL) {
 		struct buf u;
 		buf_init(&u, p);
@@ -787,6 +827,11 @@ tmpl_run(struct tmpl_ctx *c, const struct tmpl_node *n)
 			tmpl_value(c, n, v, found);
 			break;
 		case T_SECTION:
+			if (strcmp(n->text, "-first") == 0) {
+				if (c->first)
+					tmpl_run(c, n->child);
+				break;
+			}
 			if (strchr(n->text, '=')) {
 				if (tmpl_equals(c, n->text))
 					tmpl_run(c, n->child);
@@ -797,8 +842,12 @@ tmpl_run(struct tmpl_ctx *c, const struct tmpl_node *n)
 				break;
 			if (json_object_is_type(v, json_type_array)) {
 				size_t len = json_object_array_length(v);
-				for (size_t i = 0; i < len && !c->failed; i++)
+				int saved = c->first;
+				for (size_t i = 0; i < len && !c->failed; i++) {
+					c->first = i == 0;
 					tmpl_push_run(c, json_object_array_get_idx(v, i), n->child);
+				}
+				c->first = saved;
 			} else if (json_object_is_type(v, json_type_object)) {
 				tmpl_push_run(c, v, n->child);
 			} else {
@@ -806,6 +855,11 @@ tmpl_run(struct tmpl_ctx *c, const struct tmpl_node *n)
 			}
 			break;
 		case T_INVERTED:
+			if (strcmp(n->text, "-first") == 0) {
+				if (!c->first)
+					tmpl_run(c, n->child);
+				break;
+			}
 			if (strchr(n->text, '=')) {
 				if (!tmpl_equals(c, n->text))
 					tmpl_run(c, n->child);

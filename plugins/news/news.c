@@ -7,7 +7,7 @@
  * item's JSON from it (portal.h, struct portal_item).  What is this
  * module's own: drafts, slugs (derived from the title, unique: 409),
  * published_at (normalised to UTC), the related items of other modules,
- * the list's since and slug arguments, and body_html (markdown.c).
+ * the list's since and slug arguments, and body_html (api->markdown).
  *
  * Drafts exist only for a token of the municipality with role reader or
  * higher: for everyone else a draft answers 404 and is absent from lists.
@@ -25,10 +25,6 @@ PORTAL_PLUGIN_API; /* defined by PORTAL_PLUGIN, at the end */
 #define NEWS_SLUG_TRIES 50  /* derived slugs: base, base-2 .. base-50 */
 #define NEWS_MAX_RELATED 50 /* ids per related module */
 #define NEWS_TS_LEN 20      /* "YYYY-MM-DDTHH:MM:SSZ" */
-
-/* markdown.c: `md` (CommonMark) as HTML safe to embed in a page; a
- * request string, NULL when out of memory. */
-PORTAL_HIDDEN char *news_markdown(portal_req *r, const char *md);
 
 static const char *const news_statuses[] = {"draft", "published", NULL};
 /* The same areas as a partnership's, so one `area` finds both. */
@@ -96,131 +92,6 @@ static const struct portal_field news_fields[] = {
 	{.name = "image_file", .type = PF_OBJECT, .flags = PF_READONLY, .fields = news_image_file_fields},
 	{.name = NULL},
 };
-
-static int
-news_is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-/* 1 when `s` is a slug: a-z, 0-9 and inner hyphens, 1..NEWS_SLUG_MAX bytes. */
-static int
-news_is_slug(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > NEWS_SLUG_MAX || !news_is_alnum(s[0]) || !news_is_alnum(s[n - 1]))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!news_is_alnum(s[i]) && s[i] != '-')
-			return 0;
-	return 1;
-}
-
-/*
- * Latin letters as ASCII for slugs, the way Scandinavian URLs write them
- * (ä -> a, ö -> o, ø -> o, å -> a).  Indexed by code point; '*' marks the
- * letters that become two (news_fold2), '-' the signs that separate words.
- */
-static const char news_fold_latin1[] = /* U+00C0 .. U+00FF */
-    "aaaaaa*ceeeeiiii"
-    "dnooooo-ouuuuy**"
-    "aaaaaa*ceeeeiiii"
-    "dnooooo-ouuuuy*y";
-static const char news_fold_exta[] = /* U+0100 .. U+017F */
-    "aaaaaaccccccccdd"
-    "ddeeeeeeeeeegggg"
-    "gggghhhhiiiiiiii"
-    "ii**jjkkklllllll"
-    "lllnnnnnnnnnoooo"
-    "oo**rrrrrrssssss"
-    "ssttttttuuuuuuuu"
-    "uuuuwwyyyzzzzzzs";
-
-static const char *
-news_fold2(unsigned cp)
-{
-	switch (cp) {
-	case 0xc6: case 0xe6: return "ae";
-	case 0xde: case 0xfe: return "th";
-	case 0xdf: return "ss";
-	case 0x132: case 0x133: return "ij";
-	case 0x152: case 0x153: return "oe";
-	}
-	return "";
-}
-
-/* The ASCII letters code point `cp` folds to; "" for none (a separator). */
-static const char *
-news_fold(unsigned cp, char *buf)
-{
-	char c = 0;
-	if (cp < 0x80) {
-		c = (char)cp;
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (!news_is_alnum(c))
-			c = 0;
-	} else if (cp >= 0xc0 && cp <= 0xff) {
-		c = news_fold_latin1[cp - 0xc0];
-	} else if (cp >= 0x100 && cp <= 0x17f) {
-		c = news_fold_exta[cp - 0x100];
-	} else if (cp == 0x218 || cp == 0x219) { /* Ș ș, Romanian */
-		c = 's';
-	} else if (cp == 0x21a || cp == 0x21b) { /* Ț ț */
-		c = 't';
-	}
-	if (c == '*')
-		return news_fold2(cp);
-	if (c == 0 || c == '-')
-		return "";
-	buf[0] = c;
-	buf[1] = '\0';
-	return buf;
-}
-
-/* The code point of the UTF-8 sequence at *p, which is advanced past it;
- * a broken sequence is U+FFFD (a separator), and a NUL is never passed. */
-static unsigned
-news_next_cp(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	unsigned c = *s++;
-	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-	c &= more ? 0x3fu >> more : 0xffu;
-	for (; more > 0 && (*s & 0xc0) == 0x80; more--)
-		c = (c << 6) | (*s++ & 0x3fu);
-	*p = s;
-	return more ? 0xfffd : c;
-}
-
-/* A slug made of `title` (a request string): letters folded to a-z
- * (Besök från Norge -> besok-fran-norge), everything else a hyphen.  NULL
- * when the title has no letter or digit that folds to ASCII. */
-static char *
-news_slugify(portal_req *r, const char *title)
-{
-	char *out = api->alloc(r, NEWS_SLUG_MAX + 1), buf[2];
-	size_t n = 0;
-	int gap = 0;
-	const unsigned char *p = (const unsigned char *)title;
-	while (p && *p) {
-		const char *f = news_fold(news_next_cp(&p), buf);
-		if (*f == '\0') {
-			gap = n > 0;
-			continue;
-		}
-		size_t m = strlen(f);
-		if (n + gap + m > NEWS_SLUG_MAX)
-			break; /* cut at a word or letter boundary, never mid-fold */
-		if (gap)
-			out[n++] = '-';
-		gap = 0;
-		memcpy(out + n, f, m);
-		n += m;
-	}
-	out[n] = '\0';
-	return n > 0 ? out : NULL;
-}
 
 /* The `n` digits at s as a number, or -1 when they are not all digits. */
 static int
@@ -367,7 +238,7 @@ news_check_doc(portal_req *r, struct json_object *doc)
 		return PORTAL_ERROR;
 
 	const char *slug = api->member_str(doc, "slug");
-	if (slug && strlen(slug) <= NEWS_SLUG_MAX && news_plain_string(slug) && !news_is_slug(slug))
+	if (slug && strlen(slug) <= NEWS_SLUG_MAX && news_plain_string(slug) && !api->is_slug(slug, NEWS_SLUG_MAX))
 		api->field_error(r, "slug",
 		                 "must be a-z, 0-9 and hyphens (not first or last), at most %d bytes",
 		                 NEWS_SLUG_MAX);
@@ -517,11 +388,73 @@ news_set_links(portal_req *r, long long id, struct json_object *item)
 	return PORTAL_OK;
 }
 
+/*
+ * loaded hook: of the related items, only those the caller may see, so
+ * that a published news item does not tell anonymous readers the ids of
+ * non-public visits (api->link_visible, one call per module for the
+ * whole page).  Insiders see every id.
+ */
+static int
+news_loaded(portal_req *r, struct json_object *const *items, const long long *ids, size_t n)
+{
+	(void)ids;
+	if (api->role(r) >= PORTAL_ROLE_READER || !PORTAL_API_HAS(api, link_visible))
+		return PORTAL_OK;
+	for (const char *const *m = news_related_modules; *m; m++) {
+		size_t total = 0;
+		for (size_t k = 0; k < n; k++) {
+			struct json_object *rel = NULL, *a = NULL;
+			if (json_object_object_get_ex(items[k], "related", &rel) &&
+			    json_object_object_get_ex(rel, *m, &a) && json_object_is_type(a, json_type_array))
+				total += json_object_array_length(a);
+		}
+		if (total == 0)
+			continue;
+		long long *all = api->alloc(r, total * sizeof(*all));
+		size_t nall = 0;
+		for (size_t k = 0; k < n; k++) {
+			struct json_object *rel = NULL;
+			json_object_object_get_ex(items[k], "related", &rel);
+			size_t c;
+			long long *one = api->member_ids(r, rel, *m, &c, 0);
+			for (size_t i = 0; i < c && nall < total; i++)
+				all[nall++] = one[i];
+		}
+		if (api->link_visible(r, *m, all, &nall) != PORTAL_OK)
+			return PORTAL_ERROR;
+		if (n == 1 && PORTAL_API_HAS(api, etag_part)) {
+			/* the item's ETag follows what this caller sees of it: a
+			 * visit made public (or not) changes it */
+			const char *seen = *m;
+			for (size_t j = 0; j < nall; j++)
+				seen = api->printf(r, "%s,%lld", seen, all[j]);
+			api->etag_part(r, seen);
+		}
+		for (size_t k = 0; k < n; k++) {
+			struct json_object *rel = NULL, *a = NULL;
+			if (!json_object_object_get_ex(items[k], "related", &rel) ||
+			    !json_object_object_get_ex(rel, *m, &a) || !json_object_is_type(a, json_type_array))
+				continue;
+			struct json_object *shown = json_object_new_array();
+			for (size_t i = 0; i < json_object_array_length(a); i++) {
+				long long id = json_object_get_int64(json_object_array_get_idx(a, i));
+				for (size_t j = 0; j < nall; j++)
+					if (all[j] == id) {
+						json_object_array_add(shown, json_object_new_int64(id));
+						break;
+					}
+			}
+			json_object_object_add(rel, *m, shown);
+		}
+	}
+	return PORTAL_OK;
+}
+
 /* ---- slugs ---- */
 
 /*
  * Gives doc a slug made of its title when it has none: the title folded
- * (news_slugify), and when another item has that, the first free of
+ * (api->slugify), and when another item has that, the first free of
  * "-2" .. "-50" appended.  Records an error when the title gives no slug.
  * PORTAL_OK, or PORTAL_ERROR when the database failed.
  */
@@ -535,7 +468,7 @@ news_derive_slug(portal_req *r, struct json_object *doc)
 		json_object_object_add(doc, "slug", json_object_new_string("untitled"));
 		return PORTAL_OK;
 	}
-	char *base = news_slugify(r, title);
+	char *base = api->slugify(r, title, NEWS_SLUG_MAX);
 	if (base == NULL) {
 		api->field_error(r, "slug", "is required: the title has no letters to make one of");
 		return PORTAL_OK;
@@ -707,7 +640,7 @@ news_since_arg(portal_req *r, struct portal_list *l, const char *v)
 static const char *
 news_slug_arg(portal_req *r, struct portal_list *l, const char *v)
 {
-	if (news_is_slug(v))
+	if (api->is_slug(v, NEWS_SLUG_MAX))
 		return v;
 	api->field_error(r, "slug", "must be a-z, 0-9 and hyphens, at most %d bytes", NEWS_SLUG_MAX);
 	return NULL;
@@ -765,7 +698,7 @@ news_render(portal_req *r, struct json_object *item)
 {
 	const char *body = api->member_str(item, "body");
 	char *html = NULL;
-	if (body != NULL && (html = news_markdown(r, body)) == NULL)
+	if (body != NULL && (html = api->markdown(r, body)) == NULL)
 		return PORTAL_ERROR;
 	json_object_object_add(item, "body_html", html ? json_object_new_string(html) : NULL);
 	return news_image_file(r, item);
@@ -796,7 +729,7 @@ static const struct portal_item news_item = {
 	/* the module's own rules */
 	.visible = news_visible, .prepare = news_prepare, .check = news_check,
 	.before_write = news_before_write, .conflict = news_conflict, .written = news_written,
-	.render = news_render,
+	.render = news_render, .loaded = news_loaded,
 };
 
 PORTAL_PLUGIN(news, "1.0.0", NULL, &news_item, NULL);

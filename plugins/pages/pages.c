@@ -9,7 +9,7 @@
  * module's own: drafts, slugs (derived from the title, unique in the
  * municipality: 409), translations (a shared `key`: the pages with one
  * key are one text in several languages, at most one page per language:
- * 409), the order of the list, and body_html (markdown.c).
+ * 409), the order of the list, and body_html (api->markdown).
  *
  * Drafts exist only for a token of the municipality with role reader or
  * higher: for everyone else a draft answers 404, is absent from lists and
@@ -28,10 +28,6 @@ PORTAL_PLUGIN_API; /* defined by PORTAL_PLUGIN, at the end */
 #define PAGES_SLUG_MAX 100  /* bytes of a slug and of a key */
 #define PAGES_SLUG_TRIES 50 /* derived slugs: base, base-2 .. base-50 */
 #define PAGES_ORDER_MAX 9999
-
-/* markdown.c: `md` (CommonMark) as HTML safe to embed in a page; a
- * request string, NULL when out of memory. */
-PORTAL_HIDDEN char *pages_markdown(portal_req *r, const char *md);
 
 static const char *const pages_statuses[] = {"draft", "published", NULL};
 
@@ -52,130 +48,6 @@ static const struct portal_field pages_fields[] = {
 	{.name = NULL},
 };
 
-static int
-pages_is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-/* 1 when `s` is a slug: a-z, 0-9 and inner hyphens, 1..PAGES_SLUG_MAX bytes. */
-static int
-pages_is_slug(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > PAGES_SLUG_MAX || !pages_is_alnum(s[0]) || !pages_is_alnum(s[n - 1]))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!pages_is_alnum(s[i]) && s[i] != '-')
-			return 0;
-	return 1;
-}
-
-/*
- * Latin letters as ASCII for slugs, the way Scandinavian URLs write them
- * (ä -> a, ö -> o, ø -> o, å -> a).  Indexed by code point; '*' marks the
- * letters that become two (pages_fold2), '-' the signs that separate words.
- */
-static const char pages_fold_latin1[] = /* U+00C0 .. U+00FF */
-    "aaaaaa*ceeeeiiii"
-    "dnooooo-ouuuuy**"
-    "aaaaaa*ceeeeiiii"
-    "dnooooo-ouuuuy*y";
-static const char pages_fold_exta[] = /* U+0100 .. U+017F */
-    "aaaaaaccccccccdd"
-    "ddeeeeeeeeeegggg"
-    "gggghhhhiiiiiiii"
-    "ii**jjkkklllllll"
-    "lllnnnnnnnnnoooo"
-    "oo**rrrrrrssssss"
-    "ssttttttuuuuuuuu"
-    "uuuuwwyyyzzzzzzs";
-
-static const char *
-pages_fold2(unsigned cp)
-{
-	switch (cp) {
-	case 0xc6: case 0xe6: return "ae";
-	case 0xde: case 0xfe: return "th";
-	case 0xdf: return "ss";
-	case 0x132: case 0x133: return "ij";
-	case 0x152: case 0x153: return "oe";
-	}
-	return "";
-}
-
-/* The ASCII letters code point `cp` folds to; "" for none (a separator). */
-static const char *
-pages_fold(unsigned cp, char *buf)
-{
-	char c = 0;
-	if (cp < 0x80) {
-		c = (char)cp;
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (!pages_is_alnum(c))
-			c = 0;
-	} else if (cp >= 0xc0 && cp <= 0xff) {
-		c = pages_fold_latin1[cp - 0xc0];
-	} else if (cp >= 0x100 && cp <= 0x17f) {
-		c = pages_fold_exta[cp - 0x100];
-	} else if (cp == 0x218 || cp == 0x219) { /* Ș ș, Romanian */
-		c = 's';
-	} else if (cp == 0x21a || cp == 0x21b) { /* Ț ț */
-		c = 't';
-	}
-	if (c == '*')
-		return pages_fold2(cp);
-	if (c == 0 || c == '-')
-		return "";
-	buf[0] = c;
-	buf[1] = '\0';
-	return buf;
-}
-
-/* The code point of the UTF-8 sequence at *p, which is advanced past it;
- * a broken sequence is U+FFFD (a separator), and a NUL is never passed. */
-static unsigned
-pages_next_cp(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	unsigned c = *s++;
-	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-	c &= more ? 0x3fu >> more : 0xffu;
-	for (; more > 0 && (*s & 0xc0) == 0x80; more--)
-		c = (c << 6) | (*s++ & 0x3fu);
-	*p = s;
-	return more ? 0xfffd : c;
-}
-
-/* A slug made of `title` (a request string): letters folded to a-z
- * (Besök från Norge -> besok-fran-norge), everything else a hyphen.  NULL
- * when the title has no letter or digit that folds to ASCII. */
-static char *
-pages_slugify(portal_req *r, const char *title)
-{
-	char *out = api->alloc(r, PAGES_SLUG_MAX + 1), buf[2];
-	size_t n = 0;
-	int gap = 0;
-	const unsigned char *p = (const unsigned char *)title;
-	while (p && *p) {
-		const char *f = pages_fold(pages_next_cp(&p), buf);
-		if (*f == '\0') {
-			gap = n > 0;
-			continue;
-		}
-		size_t m = strlen(f);
-		if (n + gap + m > PAGES_SLUG_MAX)
-			break; /* cut at a word or letter boundary, never mid-fold */
-		if (gap)
-			out[n++] = '-';
-		gap = 0;
-		memcpy(out + n, f, m);
-		n += m;
-	}
-	out[n] = '\0';
-	return n > 0 ? out : NULL;
-}
 
 /* 1 when `s` has no control character and not only white space (so a
  * slug error is not reported twice: validate reported those). */
@@ -239,7 +111,7 @@ pages_visible(portal_req *r, struct json_object *item)
 
 /*
  * Gives doc a slug made of its title when it has none: the title folded
- * (pages_slugify), and when another page has that, the first free of
+ * (api->slugify), and when another page has that, the first free of
  * "-2" .. "-50" appended.  Records an error when the title gives no slug.
  * PORTAL_OK, or PORTAL_ERROR when the database failed.
  */
@@ -253,7 +125,7 @@ pages_derive_slug(portal_req *r, struct json_object *doc)
 		json_object_object_add(doc, "slug", json_object_new_string("untitled"));
 		return PORTAL_OK;
 	}
-	char *base = pages_slugify(r, title);
+	char *base = api->slugify(r, title, PAGES_SLUG_MAX);
 	if (base == NULL) {
 		api->field_error(r, "slug", "is required: the title has no letters to make one of");
 		return PORTAL_OK;
@@ -317,7 +189,7 @@ pages_check(portal_req *r, struct portal_write *w)
 	static const char *const members[] = {"slug", "key", NULL};
 	for (const char *const *m = members; *m; m++) {
 		const char *v = api->member_str(w->doc, *m);
-		if (v && strlen(v) <= PAGES_SLUG_MAX && pages_plain_string(v) && !pages_is_slug(v))
+		if (v && strlen(v) <= PAGES_SLUG_MAX && pages_plain_string(v) && !api->is_slug(v, PAGES_SLUG_MAX))
 			api->field_error(r, *m,
 			                 "must be a-z, 0-9 and hyphens (not first or last), at most %d bytes",
 			                 PAGES_SLUG_MAX);
@@ -370,7 +242,7 @@ pages_render(portal_req *r, struct json_object *item)
 {
 	const char *body = api->member_str(item, "body");
 	char *html = NULL;
-	if (body != NULL && (html = pages_markdown(r, body)) == NULL)
+	if (body != NULL && (html = api->markdown(r, body)) == NULL)
 		return PORTAL_ERROR;
 	json_object_object_add(item, "body_html", html ? json_object_new_string(html) : NULL);
 
@@ -480,7 +352,7 @@ pages_is_sort_key(const char *s)
 static const char *
 pages_slug_arg(portal_req *r, struct portal_list *l, const char *v)
 {
-	if (pages_is_slug(v))
+	if (api->is_slug(v, PAGES_SLUG_MAX))
 		return v;
 	api->field_error(r, "slug", "must be a-z, 0-9 and hyphens, at most %d bytes", PAGES_SLUG_MAX);
 	return NULL;
@@ -489,7 +361,7 @@ pages_slug_arg(portal_req *r, struct portal_list *l, const char *v)
 static const char *
 pages_key_arg(portal_req *r, struct portal_list *l, const char *v)
 {
-	if (pages_is_slug(v))
+	if (api->is_slug(v, PAGES_SLUG_MAX))
 		return v;
 	api->field_error(r, "key", "must be a-z, 0-9 and hyphens, at most %d bytes", PAGES_SLUG_MAX);
 	return NULL;

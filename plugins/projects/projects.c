@@ -350,7 +350,7 @@ static const struct portal_column projects_columns[] = {
 static const char *
 projects_programme_arg(portal_req *r, struct portal_list *l, const char *v)
 {
-	size_t n = strlen(v), blank = 0;
+	size_t n = strlen(v), blank = 0, chars = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
 		if (c < 0x20 || c == 0x7f) {
@@ -358,9 +358,10 @@ projects_programme_arg(portal_req *r, struct portal_list *l, const char *v)
 			return NULL;
 		}
 		blank += c == ' ';
+		chars += (c & 0xc0) != 0x80; /* characters, as the schema's maxLength counts */
 	}
-	if (n == 0 || blank == n || n > 200) {
-		api->field_error(r, "programme", "must be a programme's name, 1 to 200 bytes");
+	if (n == 0 || blank == n || chars > 200) {
+		api->field_error(r, "programme", "must be a programme's name, 1 to 200 characters");
 		return NULL;
 	}
 	return v;

@@ -56,12 +56,13 @@ async function axe(page, name) {
 // of the form's POST (a 303 is followed).
 async function submit(page, selector) {
 	const posted = page.waitForResponse((r) => r.request().isNavigationRequest() && r.request().method() === 'POST');
+	const loaded = page.waitForNavigation({ waitUntil: 'load' });
 	if (typeof selector === 'string')
 		await page.locator(selector).first().click();
 	else
 		await selector.click();
 	const r = await posted;
-	await page.waitForLoadState('load');
+	await loaded; // the page the POST led to (after a 303, the GET's)
 	return r.status();
 }
 
@@ -99,6 +100,28 @@ try {
 	await axe(page, 'list');
 	await page.goto(`${BASE}/edit/${MUNI}/partnerships/new`);
 	await axe(page, 'new');
+	// the keyboard alone: Enter in a text box saves (the form's first
+	// submit button is Save, not "Add"), and the error summary is reached
+	{
+		await page.focus('[name="partner.name"]');
+		await page.keyboard.type('Tangentby');
+		const posted = page.waitForResponse((r) => r.request().isNavigationRequest() && r.request().method() === 'POST');
+		const loaded = page.waitForNavigation({ waitUntil: 'load' });
+		await page.keyboard.press('Enter');
+		const r = await posted;
+		await loaded;
+		const action = r.request().postData() || '';
+		ok(r.status() === 422 && !action.includes('_action='),
+			`Enter in a text box saves (422: kind is missing), got ${r.status()} ${action.includes('_action=') ? 'with an _action' : ''}`);
+		const links = await page.locator('.error-summary a').count();
+		ok(links >= 1 && (await page.inputValue('[name="partner.name"]')) === 'Tangentby',
+			`the summary links to the missing field (${links}) and the typed name is kept`,
+			[(await page.textContent('main')).slice(0, 400).replace(/\s+/g, ' ')]);
+		await page.locator('.error-summary a').first().press('Enter');
+		const target = await page.evaluate('location.hash');
+		ok(target.startsWith('#f-'), `following a summary link with Enter goes to its field (${target})`);
+		await page.goto(`${BASE}/edit/${MUNI}/partnerships/new`);
+	}
 	const name = `Editorby ${Date.now()}`;
 	await page.fill('[name="partner.name"]', name);
 	await page.fill('[name="partner.country"]', 'LV');

@@ -6,7 +6,9 @@
 // "#/components/..." references resolve).
 //
 //   core      GET /healthz, /api/v1/municipalities, /api/v1/openapi.json,
-//             /metrics
+//             /metrics; open data: /api/v1/catalog.jsonld, /api/v1/{m}/changes
+//             (every municipality, anonymous and with a token, a second
+//             page, 410 and 422) and every /api/v1/all/{module} (a second page)
 //   reads     for every module path in the document and every municipality
 //             enabling the module: each GET path without an {id} (the list,
 //             exports), the first item of the list, an unknown id (404), a
@@ -36,6 +38,8 @@ const PREFIX = "/api/v1/{municipality}";
 const SCRATCH = ["svenljunga", "herrljunga"];
 const UNKNOWN_ID = "999999999";
 const BAD_MEMBER = "contract_test_unknown_member";
+// paths under a municipality that are the core's, not a module's
+const CORE_MUNI = new Set([PREFIX + "/changes"]);
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 let n = 0;
@@ -206,7 +210,7 @@ function concrete(template, slug, id) {
 }
 
 function moduleOf(template) {
-	if (!template.startsWith(PREFIX + "/"))
+	if (!template.startsWith(PREFIX + "/") || CORE_MUNI.has(template))
 		return null;
 	return template.slice(PREFIX.length + 1).split("/")[0].split(".")[0];
 }
@@ -287,6 +291,57 @@ async function core() {
 			continue;
 		}
 		validate(await http("GET", path), path, "GET", [200]);
+	}
+	// the audit log: an admin's, and refused without a token
+	const audit = PREFIX + "/audit";
+	if (!doc.paths[audit]) {
+		tap(false, `GET ${audit} is described`, ["the document has no such path"]);
+		return;
+	}
+	validate(await http("GET", concrete(audit, "borlange")), audit, "GET", [401], "without a token");
+	if (!TOKEN) {
+		skip(`GET ${audit}`, "no PORTAL_ADMIN_TOKEN");
+		return;
+	}
+	const page = await http("GET", concrete(audit, "borlange"), { token: TOKEN, query: { limit: "2" } });
+	validate(page, audit, "GET", [200], "limit=2");
+	if (page.json && typeof page.json.next === "string")
+		validate(await http("GET", concrete(audit, "borlange"), { token: TOKEN, query: { limit: "2", cursor: page.json.next } }),
+			audit, "GET", [200], "its next page");
+	validate(await http("GET", concrete(audit, "borlange"), { token: TOKEN, query: { action: "update", module: "partnerships" } }),
+		audit, "GET", [200], "action=update&module=partnerships");
+	validate(await http("GET", concrete(audit, "borlange"), { token: TOKEN, query: { action: "rename" } }),
+		audit, "GET", [422], "action=rename");
+}
+
+async function opendata(munis) {
+	const cat = "/api/v1/catalog.jsonld";
+	if (doc.paths[cat])
+		validate(await http("GET", cat), cat, "GET", [200]);
+	else
+		tap(false, `GET ${cat} is described`, ["the document has no such path"]);
+	const ch = PREFIX + "/changes";
+	if (!doc.paths[ch]) {
+		tap(false, `GET ${ch} is described`, ["the document has no such path"]);
+	} else {
+		for (const m of munis) {
+			const res = await http("GET", concrete(ch, m.slug), { query: { limit: "2" } });
+			validate(res, ch, "GET", [200]);
+			if (TOKEN)
+				validate(await http("GET", concrete(ch, m.slug), { token: TOKEN }), ch, "GET", [200], "with a token");
+			if (res.json && typeof res.json.next === "string")
+				validate(await http("GET", concrete(ch, m.slug), { query: { limit: "2", cursor: res.json.next } }),
+					ch, "GET", [200], "its next page");
+		}
+		const slug = munis.length ? munis[0].slug : "borlange";
+		validate(await http("GET", concrete(ch, slug), { query: { since: "2000-01-01" } }), ch, "GET", [410], "since before the retention");
+		validate(await http("GET", concrete(ch, slug), { query: { since: "soon" } }), ch, "GET", [422], "since not a time");
+	}
+	for (const t of Object.keys(doc.paths).filter((p) => /^\/api\/v1\/all\/[a-z0-9_]+$/.test(p)).sort()) {
+		const res = await http("GET", t, { query: { limit: "1" } });
+		validate(res, t, "GET", [200], "limit=1");
+		if (res.json && typeof res.json.next === "string")
+			validate(await http("GET", t, { query: { limit: "1", cursor: res.json.next } }), t, "GET", [200], "its next page");
 	}
 }
 
@@ -441,10 +496,12 @@ async function main() {
 
 	const mres = await http("GET", "/api/v1/municipalities");
 	const munis = (mres.json && mres.json.items) || [];
+	console.log("# --- open data");
+	await opendata(munis);
 	const modules = new Map();
 	for (const t of Object.keys(doc.paths)) {
 		const m = moduleOf(t);
-		if (m && m !== "media")
+		if (m && m !== "media" && t !== PREFIX + "/audit") // the core's, checked in core() and test_media.py
 			modules.set(m, [...(modules.get(m) || []), t]);
 	}
 	// the core's uploaded files, under every municipality (uploads: test_media.py)

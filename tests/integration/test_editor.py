@@ -329,6 +329,21 @@ def t_preview():
     expect("Hej **fet** text" in p.text, "and the text kept in its box")
 
 
+def t_widget():
+    b = state["b"]
+    p = b.go("GET", "/edit/%s/contacts/new" % MUNI)
+    expect(p.status == 200, "contacts form: %s" % p.status)
+    expect(re.search(r'<input class="input" type="email"[^>]*name="email"', p.text),
+           "the module's own widget for email (type=email)")
+    f = form_of(p)
+    f.update({"name": "Test Kontakt", "email": "not-an-address"})
+    p = b.go("POST", "/edit/%s/contacts/new" % MUNI, form=f)
+    expect(p.status == 422, "422: %s" % p.status)
+    expect('id="f-email-error"' in p.text and 'aria-describedby="f-email-error"' in p.text
+           and 'value="not-an-address"' in p.text and 'href="#f-email"' in p.text,
+           "its error is beside it, wired, linked from the summary, the input kept")
+
+
 def hostile(body, what):
     b = state["b"]
     before = request("GET", "/api/v1/%s/partnerships/%s" % (MUNI, state["id"]), token=state["admin_token"]).json
@@ -355,11 +370,19 @@ def t_hostile():
     hostile("csrf=CSRF&" + "x" * 2000000, "a 2 MB body")
 
 
+def t_cleanup():
+    """The partnership made by this run goes (other tests count the demo's)."""
+    if state.get("id"):
+        r = request("DELETE", "/api/v1/%s/partnerships/%s" % (MUNI, state["id"]), token=state["admin_token"])
+        expect(r.status == 204, "DELETE: %s" % r.status)
+
+
 def main():
     if t.check("set up: an editor and a reader of lerum, signed in", setup) is None:
         return t.done()
     t.check("forms are made from the declared fields; names are JSON paths; private pages", t_form_names)
     if t.check("a new partnership saved from a form: 303, written as typed", t_create) is None:
+        t.check("clean up the partnership made by this run", t_cleanup)
         return t.done()
     t.check("the audit log names the browser user", t_audit_user)
     t.check("invalid input: 422, summary, messages beside fields, input kept, nothing written", t_invalid)
@@ -371,7 +394,9 @@ def main():
     t.check("an editor of lerum gets 403 in borlange", t_other_municipality)
     t.check("a save invalidates the public page's cache", t_public_page_fresh)
     t.check("a Markdown field's preview renders it safely, nothing saved", t_preview)
+    t.check("a module's own widget (contacts' email) takes part in errors like any field", t_widget)
     t.check("hostile form bodies: 4xx, never 5xx, nothing written", t_hostile)
+    t.check("clean up the partnership made by this run", t_cleanup)
     return t.done()
 
 

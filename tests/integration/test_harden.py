@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hardening and format conformance (issue 20, points 1, 2, 3, 6, 8, 9, 19).
+"""Hardening and format conformance (issue 20, points 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19).
 
   1  /metrics only at its canonical path: /metrics/ and the like are 404
      from portald, and nginx's ACL (a prefix match) covers them all; tried
@@ -8,6 +8,13 @@
   3  the Host header never reaches absolute links (Atom, iCalendar, GeoJSON,
      JSON-LD): they start with the configured public_url; a bad public_url
      is a configuration error.
+  4  the response cache's key is the parsed request (known arguments in
+     order, the language resolved): ?_=123, another Accept-Language,
+     Portal-Read or Host without a token hit the cache; an export pages
+     itself (a client's limit or cursor neither repeats nor drops rows);
+     nginx limits anonymous traffic, stricter for exports and q.
+  5  a published news item's related lists anonymous readers only the ids
+     of items they may see (no non-public visit).
   6  portald: RLIMIT_CORE 0 and not dumpable (master and workers); the pid
      file is not written through a symbolic link; portalctl's exports are
      0600; tokens with --expires are refused after it; Idempotency-Keys older
@@ -15,6 +22,25 @@
   8  CSV exports: CRLF record ends, no empty record at the end.
   9  iCalendar: no METHOD without ORGANIZER; an empty calendar still has a
      component (python3-icalendar reads them).
+  10 JSON-LD of every item page: funder entries {"@type": "Organization",
+     "name"} only, no empty description, Date properties full ISO values (a
+     partial date as its first or last day).
+  11 text is written in Unicode NFC (POST and PATCH, at any depth): a title
+     typed with combining marks gets the slug of the precomposed one.
+  13 lengths count characters (code points) wherever a schema says
+     maxLength (bodies, q, programme); language tags are documented as at
+     most 35 characters.
+  14 DELETE of a linked item is a 409 naming the linking items, and every
+     DELETE with a 409 response says so (no "links are forgotten").
+  15 the ETag is documented as opaque and strong, with a pattern every ETag
+     (also an item others link to) matches; If-None-Match/If-Match lists.
+  16 every export documents its Cache-Control (public, max-age=60 without a
+     token, private, no-store with one) and sends what it documents.
+  17 nginx's own 4xx (TRACE, a 20 KB header, a long request line, HTTP/2.0
+     in the request line, its internal paths) are problem+json, in
+     nginx.conf.example and the stack's nginx.
+  18 every null a Patch schema allows is accepted (2xx); members removed
+     only together are sent together and their description says so.
   19 small errors: visits.csv of a municipality without visits names the
      module; a null body is called null; Allow on 405 lists HEAD; an
      emoji-only news title names slug once.
@@ -35,7 +61,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from helpers import (HOST, PORT, PORTAL_CONF, PORTAL_URL, PORTAL_VAR, Tap, create_token,  # noqa: E402
-                     expect, expect_json, expect_problem, portalctl, request, token_id)
+                     expect, expect_json, expect_problem, expect_status, portalctl, request, token_id)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 B = os.path.join(ROOT, os.environ.get("B", "build"))
@@ -183,6 +209,138 @@ def t_public_url_checked():
         os.unlink(path)
     expect(r.returncode != 0 and "public_url" in r.stderr,
            "portald -t accepts public_url = javascript:... (exit %d): %s" % (r.returncode, r.stderr.strip()[-300:]))
+
+
+# ---------------------------------------------------------------- 4 anonymous cost
+
+def cache_hits():
+    r = request("GET", "/metrics")
+    m = re.search(r'^portal_cache_total\{event="hit"\} (\d+)$', r.body.decode(), re.M)
+    expect(m, "/metrics has no portal_cache_total{event=\"hit\"}")
+    return int(m.group(1))
+
+
+def t_cache_key_parsed():
+    base = "/api/v1/herrljunga/partnerships"
+    for _ in range(8):  # every worker has made and kept it
+        expect_json(request("GET", base, query={"limit": "3", "q": "a"}), 200)
+    variants = [
+        (base + "?limit=3&q=a&_=%d" % time.time_ns(), {}),
+        (base + "?q=a&limit=3", {}),
+        (base + "?%%71=a&limit=3&utm_source=%d" % time.time_ns(), {}),
+        (base + "?limit=3&q=a", {"Accept-Language": "x-%d" % time.time_ns()}),
+        (base + "?limit=3&q=a", {"Portal-Read": "primary"}),
+        (base + "?limit=3&q=a&q=zzz", {"Host": "other.example"}),
+    ]
+    before = cache_hits()
+    for path, headers in variants * 2:
+        conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+        try:
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            r.read()
+            expect(r.status == 200, "GET %s %r: %d" % (path, headers, r.status))
+        finally:
+            conn.close()
+    hits = cache_hits() - before
+    t.diag("%d of %d spelled-differently reads were cache hits" % (hits, 2 * len(variants)))
+    expect(hits >= 2 * len(variants) - 2, "only %d of %d reads spelled differently were hits" % (hits, 2 * len(variants)))
+
+
+def csv_ids(path):
+    r = request("GET", path)
+    expect(r.status == 200, "GET %s: %d" % (path, r.status), r)
+    rows = list(csv.reader(io.StringIO(r.body.decode("utf-8-sig"), newline="")))
+    return [row[0] for row in rows[1:]]
+
+
+def t_export_paging_own():
+    whole = csv_ids("/api/v1/borlange/partnerships.csv")
+    expect(len(whole) >= 3, "borlange has %d partnerships" % len(whole))
+    page = expect_json(request("GET", "/api/v1/borlange/partnerships", query={"limit": "1"}), 200)
+    expect(page.get("next"), "no cursor after the first partnership")
+    for q in ("limit=1", "cursor=%s" % page["next"], "limit=2&cursor=%s" % page["next"]):
+        got = csv_ids("/api/v1/borlange/partnerships.csv?" + q)
+        expect(got == whole, "partnerships.csv?%s: %d rows (%d distinct), want the %d of the export"
+               % (q, len(got), len(set(got)), len(whole)))
+
+
+def t_list_html_not_export():
+    for ext in ("html", "txt", "title.txt"):
+        r = request("GET", "/api/v1/borlange/partnerships.%s" % ext)
+        expect(r.status == 404 and r.ctype == "application/problem+json",
+               "partnerships.%s: %d %s (a page template served as an export)" % (ext, r.status, r.ctype), r)
+    expect_status(request("GET", "/api/v1/borlange/partnerships.csv"), 200)
+
+
+def t_portal_read_needs_token():
+    with open(os.path.join(ROOT, "core", "server", "breaker.c"), encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r'"Portal-Read"\);\s*if \(([^)]*\)[^{]*)', text)
+    expect(m and "Authorization" in m.group(1), "breaker_read_db honours Portal-Read without a token")
+
+
+def t_nginx_anonymous_limits():
+    with open(os.path.join(ROOT, "nginx.conf.example"), encoding="utf-8") as f:
+        text = f.read()
+    for zone in ("portal_anon", "portal_exports", "portal_search"):
+        expect(re.search(r"limit_req_zone\s+\S+\s+zone=%s:" % zone, text), "no limit_req_zone %s" % zone)
+        expect(re.search(r"limit_req\s+zone=%s\b" % zone, text), "zone %s is not used" % zone)
+    expect(re.search(r"limit_conn_zone\s+\S+\s+zone=portal_conn:", text) and re.search(r"limit_conn\s+portal_conn\s+\d+", text),
+           "no limit_conn for anonymous clients")
+    # from an address the limits apply to (loopback 127.0.0.1 is exempt)
+    def burst(path, n):
+        codes = []
+        for _ in range(n):
+            st, body, hdrs = get_from("127.0.0.2", path)
+            codes.append(st)
+            if st == 429:
+                expect(hdrs.get("content-type") == "application/problem+json", "429 is %r" % hdrs.get("content-type"))
+        return codes
+    codes = burst("/api/v1/borlange/partnerships.csv", 20)
+    expect(429 in codes and codes[0] == 200, "20 exports at once from 127.0.0.2: %r" % codes)
+    codes = burst("/api/v1/borlange/partnerships?q=a", 40)
+    expect(429 in codes and codes[0] == 200, "40 searches at once from 127.0.0.2: %r" % codes)
+    codes = burst("/api/v1/borlange/partnerships/1", 30)
+    expect(429 not in codes, "30 plain reads at once from 127.0.0.2 were limited: %r" % codes)
+
+
+# ---------------------------------------------------------------- 5 ids of non-public items
+
+def t_related_hidden():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    ids = {}
+    for name, public in (("open", True), ("closed", False)):
+        r = request("POST", "/api/v1/borlange/visits", token=ADMIN,
+                    body={"title": "%s-%s" % (TAG, name), "direction": "incoming", "status": "planned",
+                          "start_date": "2031-05-01", "public": public})
+        ids[name] = expect_json(r, 201)["id"]
+    state["visits"] = list(ids.values())
+    r = request("POST", "/api/v1/borlange/news", token=ADMIN,
+                body={"title": "%s related" % TAG, "lang": "sv", "body": "x", "status": "published",
+                      "published_at": "2031-04-01T10:00:00Z",
+                      "related": {"visits": [ids["closed"], ids["open"]]}})
+    news = expect_json(r, 201)["id"]
+    state["news"] = news
+    path = "/api/v1/borlange/news/%d" % news
+    got = expect_json(request("GET", path), 200)["related"]["visits"]
+    expect(got == [ids["open"]], "anonymous GET %s: related.visits %r (non-public %d)" % (path, got, ids["closed"]))
+    got = expect_json(request("GET", path, token=ADMIN), 200)["related"]["visits"]
+    expect(got == [ids["closed"], ids["open"]], "with a token: related.visits %r" % got)
+    lst = expect_json(request("GET", "/api/v1/borlange/news", query={"slug": "%s-related" % TAG}), 200)["items"]
+    expect(len(lst) == 1 and lst[0]["related"]["visits"] == [ids["open"]],
+           "anonymous list: %r" % [i["related"] for i in lst])
+    # what an anonymous reader sees changes when the visit is made public:
+    # the ETag follows, so a conditional GET is not a 304 of the old view
+    r = request("GET", path)
+    etag = r.header("ETag")
+    expect_json(request("PATCH", "/api/v1/borlange/visits/%d" % ids["closed"], token=ADMIN, body={"public": True}), 200)
+    r = request("GET", path, headers={"If-None-Match": etag})
+    expect(r.status == 200, "the visit was made public, yet If-None-Match %s answered %d" % (etag, r.status), r)
+    got = expect_json(r, 200)["related"]["visits"]
+    expect(sorted(got) == sorted(ids.values()), "after the visit was made public: %r" % got)
+    expect(r.header("ETag") != etag, "the ETag did not change: %s" % etag)
+    expect_status(request("GET", path, headers={"If-None-Match": r.header("ETag")}), 304)
 
 
 # ---------------------------------------------------------------- 6 process
@@ -471,6 +629,441 @@ def t_ics():
     t.diag("empty calendar: %s" % ", ".join(cal["components"]))
 
 
+# ---------------------------------------------------------------- 15 ETag
+
+def t_etag_opaque():
+    doc = expect_json(request("GET", "/api/v1/openapi.json"), 200)
+    text = json.dumps(doc)
+    expect("ID-VERSION" not in text, "the OpenAPI document still promises \"ID-VERSION\"")
+    h = doc["components"]["headers"]["ETag"]
+    desc = h.get("description", "").lower()
+    expect("opaque" in desc and "strong" in desc, "ETag header: %r" % h.get("description"))
+    pattern = re.compile(h["schema"]["pattern"])
+    # an item others link to: its ETag has more than id and version
+    linked = None
+    for it in expect_json(request("GET", "/api/v1/borlange/partnerships", query={"limit": "100"}), 200)["items"]:
+        r = request("GET", "/api/v1/borlange/partnerships/%d" % it["id"])
+        if expect_json(r, 200).get("linked"):
+            linked = r
+            break
+    expect(linked is not None, "no borlange partnership is linked")
+    for r in (linked, request("GET", "/api/v1/borlange/partnerships"), request("GET", "/api/v1/municipalities")):
+        tag = r.header("ETag")
+        expect(tag and pattern.match(tag) and not tag.startswith("W/"), "ETag %r does not match %s" % (tag, pattern.pattern), r)
+    path = "/api/v1/borlange/partnerships/%d" % json.loads(linked.body)["id"]
+    tag = linked.header("ETag")
+    expect_status(request("GET", path, headers={"If-None-Match": tag}), 304)
+    expect_status(request("GET", path, headers={"If-None-Match": '"x", ' + tag}), 304)
+    expect_problem(request("PATCH", path, body={}, token=ADMIN, headers={"If-Match": '"0-0"'}), 412)
+
+
+# ---------------------------------------------------------------- 16 Cache-Control
+
+def t_cache_control_documented():
+    doc = expect_json(request("GET", "/api/v1/openapi.json"), 200)
+    bad, seen = [], 0
+    for path, ops in sorted(doc["paths"].items()):
+        op = ops.get("get")
+        if not op or "{municipality}" not in path:
+            continue
+        is_export = path.rsplit("/", 1)[-1].count(".") == 1 and not path.endswith("openapi.json")
+        hdr = (op["responses"].get("200", {}).get("headers") or {}).get("Cache-Control")
+        if is_export and hdr is None:
+            bad.append("GET %s: an export without a documented Cache-Control" % path)
+            continue
+        if hdr is None or not is_export:
+            continue
+        values = resolve(doc, hdr)["schema"]["enum"]
+        concrete = path.replace("{municipality}", "borlange")
+        if "{" in concrete:
+            continue
+        seen += 1
+        for tok in (None, ADMIN):
+            r = request("GET", concrete, token=tok)
+            cc = r.header("Cache-Control")
+            if r.status != 200 or cc not in values:
+                bad.append("GET %s %s: %d, Cache-Control %r, documented %r"
+                           % (concrete, "with a token" if tok else "anonymous", r.status, cc, values))
+        if is_export and not any("max-age" in v for v in values):
+            bad.append("GET %s: documented %r" % (path, values))
+    expect(seen >= 6, "only %d exports document Cache-Control" % seen)
+    info = doc["info"]["description"]
+    expect("max-age=60" in info, "info.description does not say what exports send")
+    expect(not bad, "\n".join(bad))
+
+
+# ---------------------------------------------------------------- 17 nginx's own errors
+
+def raw_exchange(data):
+    """Sends raw bytes, returns (status, headers, body) of the answer."""
+    import socket
+    s = socket.create_connection((HOST, PORT), timeout=30)
+    try:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                c = s.recv(65536)
+            except OSError:
+                break
+            if not c:
+                break
+            chunks.append(c)
+    finally:
+        s.close()
+    raw = b"".join(chunks)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.match(r"HTTP/\d\.\d (\d{3})", lines[0])
+    expect(m, "not an HTTP answer: %r" % raw[:200])
+    hdrs = {}
+    for ln in lines[1:]:
+        k, _, v = ln.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return int(m.group(1)), hdrs, body
+
+
+def t_nginx_problems():
+    host = "Host: %s:%d\r\n" % (HOST, PORT)
+    cases = [
+        ("TRACE", b"TRACE /api/v1/municipalities HTTP/1.1\r\n" + host.encode() + b"Connection: close\r\n\r\n", 405),
+        ("TRACE on a page", b"TRACE /borlange/ HTTP/1.1\r\n" + host.encode() + b"Connection: close\r\n\r\n", 405),
+        ("a 20 KB header", b"GET /api/v1/municipalities HTTP/1.1\r\n" + host.encode() + b"X-Big: " + b"a" * 20480 +
+         b"\r\nConnection: close\r\n\r\n", 400),
+        ("a 40 KB request line", b"GET /api/v1/municipalities?x=" + b"a" * 40960 + b" HTTP/1.1\r\n" + host.encode() +
+         b"Connection: close\r\n\r\n", 414),
+        ("HTTP/2.0 in a request line", b"GET /api/v1/municipalities HTTP/2.0\r\n" + host.encode() + b"Connection: close\r\n\r\n", 505),
+        ("a POST without length", b"POST /api/v1/borlange/partnerships HTTP/1.1\r\n" + host.encode() +
+         b"Transfer-Encoding: gzip\r\nConnection: close\r\n\r\n", None),
+        ("nginx's internal error path", b"GET /_nginx/400 HTTP/1.1\r\n" + host.encode() + b"Connection: close\r\n\r\n", 404),
+    ]
+    bad = []
+    for what, data, want in cases:
+        st, hdrs, body = raw_exchange(data)
+        ctype = hdrs.get("content-type", "")
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except ValueError:
+            doc = None
+        if (want is not None and st != want) or st < 400 or ctype != "application/problem+json" or \
+                not isinstance(doc, dict) or doc.get("status") != st or not doc.get("title"):
+            bad.append("%s: %d %s %r" % (what, st, ctype, body[:120]))
+        if st == 405 and "GET" not in hdrs.get("allow", ""):
+            bad.append("%s: 405 without Allow" % what)
+    expect(not bad, "\n".join(bad))
+
+
+def t_nginx_problems_config():
+    with open(os.path.join(ROOT, "nginx.conf.example"), encoding="utf-8") as f:
+        text = f.read()
+    for code in ("400", "405", "414", "494", "505"):
+        expect(re.search(r"error_page\s+[^;]*\b%s\b" % code, text), "nginx.conf.example: no error_page for %s" % code)
+    stack_conf = os.path.join(PORTAL_VAR, "nginx.conf")
+    if os.path.exists(stack_conf):
+        with open(stack_conf, encoding="utf-8") as f:
+            expect("error_page 405" in f.read(), "the stack's nginx.conf has no error_page 405")
+
+
+# ---------------------------------------------------------------- 18 Patch schemas and null
+
+def resolve(doc, schema):
+    while isinstance(schema, dict) and "$ref" in schema:
+        ref = schema["$ref"]
+        expect(ref.startswith("#/"), "external $ref %s" % ref)
+        node = doc
+        for part in ref[2:].split("/"):
+            node = node[part]
+        schema = dict(node, **{k: v for k, v in schema.items() if k != "$ref"})
+    return schema
+
+
+def allows_null(doc, schema):
+    schema = resolve(doc, schema)
+    if not isinstance(schema, dict):
+        return schema is True
+    t_ = schema.get("type")
+    if t_ == "null" or (isinstance(t_, list) and "null" in t_):
+        return True
+    if "enum" in schema and None in schema["enum"]:
+        return True
+    return any(allows_null(doc, s) for s in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+def object_branch(doc, schema):
+    """The object schema among schema's branches (a merge patch merges into it), or None."""
+    schema = resolve(doc, schema)
+    if not isinstance(schema, dict):
+        return None
+    if "properties" in schema:
+        return schema
+    for s in schema.get("anyOf", []) + schema.get("oneOf", []):
+        o = object_branch(doc, s)
+        if o is not None:
+            return o
+    return None
+
+
+def null_paths(doc, schema, prefix=()):
+    """Every member path a merge patch may set to null, two levels deep."""
+    schema = object_branch(doc, schema)
+    out = []
+    for name, sub in sorted((schema or {}).get("properties", {}).items()):
+        if allows_null(doc, sub):
+            out.append(prefix + (name,))
+        if len(prefix) < 1 and object_branch(doc, sub) is not None and \
+                (resolve(doc, sub).get("additionalProperties") is not True):
+            out.extend(null_paths(doc, sub, prefix + (name,)))
+    return out
+
+
+def nested(path, value):
+    d = value
+    for k in reversed(path):
+        d = {k: d}
+    return d
+
+
+# Members removed only together (a rule across members, which a JSON Schema
+# of a merge patch cannot say): sent with their companions, and the member's
+# description must name them.
+PATCH_COMPANIONS = {
+    ("partnerships", "partner.lat"): ["partner.lon"],
+    ("partnerships", "partner.lon"): ["partner.lat"],
+    ("projects", "budget.currency"): ["budget.total", "budget.grant"],
+    ("visits", "start_date"): ["end_date"],
+}
+# What the POST example lacks, so that a nested null has something to merge into.
+PATCH_BASE = {"news": {"image": {"url": "https://example.org/a.jpg", "alt": "A picture", "credit": "Someone"}}}
+
+
+def member_schema(doc, schema, path):
+    for k in path:
+        schema = object_branch(doc, schema)["properties"][k]
+    return resolve(doc, schema)
+
+
+def t_patch_nulls():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    doc = expect_json(request("GET", "/api/v1/openapi.json"), 200)
+    bad, tried = [], 0
+    for path, ops in sorted(doc["paths"].items()):
+        if "patch" not in ops or not path.endswith("/{id}"):
+            continue
+        module = path.split("/")[-2]
+        post = doc["paths"][path.rsplit("/", 1)[0]]["post"]["requestBody"]["content"]["application/json"]
+        example = dict(post["example"])
+        example.pop("slug", None)
+        example.pop("related", None)
+        example.update(PATCH_BASE.get(module, {}))
+        schema = ops["patch"]["requestBody"]["content"]["application/json"]["schema"]
+        for np in null_paths(doc, schema):
+            body = dict(example)
+            if "title" in body:
+                body["title"] = "%s %s %s" % (TAG, module, ".".join(np))
+            r = request("POST", "/api/v1/borlange/%s" % module, body=body, token=ADMIN)
+            item = expect_json(r, 201)["id"]
+            patch = nested(np, None)
+            companions = PATCH_COMPANIONS.get((module, ".".join(np)), [])
+            if companions:
+                text = json.dumps(member_schema(doc, schema, np))
+                missing = [c for c in companions if c.split(".")[-1] not in text]
+                if missing:
+                    bad.append("%s %s: removed only with %s, which its description does not say"
+                               % (module, ".".join(np), ", ".join(missing)))
+            for c in companions:
+                cp = tuple(c.split("."))
+                if len(cp) == 2:
+                    patch.setdefault(cp[0], {})[cp[1]] = None
+                else:
+                    patch[cp[0]] = None
+            r = request("PATCH", "/api/v1/borlange/%s/%d" % (module, item), body=patch, token=ADMIN)
+            tried += 1
+            if r.status // 100 != 2:
+                try:
+                    detail = json.loads(r.body).get("errors") or json.loads(r.body).get("detail")
+                except ValueError:
+                    detail = r.body[:200]
+                bad.append("%s %s: null allowed by the schema, answered %d %s" % (module, ".".join(np), r.status, detail))
+            request("DELETE", "/api/v1/borlange/%s/%d" % (module, item), token=ADMIN)
+    t.diag("%d nulls the Patch schemas allow, sent" % tried)
+    expect(tried > 20, "only %d nullable members found" % tried)
+    expect(not bad, "\n".join(bad))
+
+
+# ---------------------------------------------------------------- 10 JSON-LD
+
+LD_DATES = ("startDate", "endDate", "foundingDate", "dissolutionDate", "datePublished", "dateModified")
+FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$")
+
+
+def page_jsonld(path):
+    r = request("GET", path)
+    expect(r.status == 200, "GET %s: %d" % (path, r.status), r)
+    html = r.body.decode("utf-8")
+    out = []
+    for text in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S):
+        try:
+            out.append(json.loads(text))
+        except ValueError as e:
+            raise AssertionError("%s: JSON-LD does not parse: %s" % (path, e))
+    expect(out, "%s has no JSON-LD" % path)
+    return out
+
+
+def ld_problems(path, node, where="$"):
+    bad = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "description" and (v is None or (isinstance(v, str) and not v.strip())):
+                bad.append("%s: %s.description is empty" % (path, where))
+            if k in LD_DATES and not (isinstance(v, str) and FULL_DATE.match(v)):
+                bad.append("%s: %s.%s is %r, not a full ISO date" % (path, where, k, v))
+            if k == "funder":
+                for f in v if isinstance(v, list) else [v]:
+                    if not isinstance(f, dict) or set(f) != {"@type", "name"} or f.get("@type") != "Organization":
+                        bad.append("%s: a funder %r is not {\"@type\": \"Organization\", \"name\"}" % (path, f))
+            bad.extend(ld_problems(path, v, "%s.%s" % (where, k)))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            bad.extend(ld_problems(path, v, "%s[%d]" % (where, i)))
+    return bad
+
+
+def t_jsonld_items():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    r = request("POST", "/api/v1/borlange/projects", token=ADMIN,
+                body={"title": "%s funded" % TAG, "status": "running", "start_date": "2030-03",
+                      "funders": [{"name": "Sida", "kind": "sida"}, {"name": "Svenska institutet", "kind": "si"}]})
+    state.setdefault("ld", []).append(("projects", expect_json(r, 201)["id"]))
+    r = request("POST", "/api/v1/borlange/visits", token=ADMIN,
+                body={"title": "%s month" % TAG, "direction": "outgoing", "start_date": "2030-02",
+                      "end_date": "2030-02", "public": True})
+    state["ld"].append(("visits", expect_json(r, 201)["id"]))
+    bad, seen = [], 0
+    munis = expect_json(request("GET", "/api/v1/municipalities"), 200)["items"]
+    modules = next(m["modules"] for m in munis if m["slug"] == "borlange")
+    for module in modules:
+        items = expect_json(request("GET", "/api/v1/borlange/%s" % module, query={"limit": "100"}), 200)["items"]
+        for it in items:
+            path = "/borlange/%s/%d" % (module, it["id"])
+            for ld in page_jsonld(path):
+                seen += 1
+                bad.extend(ld_problems(path, ld))
+    pid = state["ld"][0][1]
+    ld = page_jsonld("/borlange/projects/%d" % pid)[0]
+    expect(ld.get("funder") == [{"@type": "Organization", "name": "Sida"},
+                                {"@type": "Organization", "name": "Svenska institutet"}],
+           "funder %r" % ld.get("funder"))
+    expect("description" not in ld, "a project without summary has a description %r" % ld.get("description"))
+    expect(ld.get("foundingDate") == "2030-03-01", "foundingDate %r" % ld.get("foundingDate"))
+    ld = page_jsonld("/borlange/visits/%d" % state["ld"][1][1])[0]
+    expect((ld.get("startDate"), ld.get("endDate")) == ("2030-02-01", "2030-02-28"),
+           "a visit in February 2030: %r .. %r" % (ld.get("startDate"), ld.get("endDate")))
+    t.diag("%d JSON-LD objects read" % seen)
+    expect(not bad, "\n".join(bad[:30]))
+
+
+# ---------------------------------------------------------------- 11 NFC
+
+def t_nfc():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    decomposed = "Skagen Zu\u0308rich %s" % TAG       # u + COMBINING DIAERESIS
+    r = request("POST", "/api/v1/borlange/news", token=ADMIN,
+                body={"title": decomposed, "lang": "sv", "body": "Ko\u0308penhamn", "status": "published",
+                      "published_at": "2031-01-01T10:00:00Z"})
+    j = expect_json(r, 201)
+    state.setdefault("ld", []).append(("news", j["id"]))
+    expect(j["title"] == "Skagen Z\u00fcrich %s" % TAG, "title stored as %r, not NFC" % j["title"])
+    expect(j["body"] == "K\u00f6penhamn", "body stored as %r" % j["body"])
+    want = "skagen-zurich-%s" % TAG
+    expect(j["slug"] == want, "slug %r, want %r" % (j["slug"], want))
+    r = request("POST", "/api/v1/borlange/partnerships", token=ADMIN,
+                body={"partner": {"name": "Ja\u0308rvenpa\u0308a\u0308", "other_names": [{"lang": "sv", "name": "A\u030angermanland"}],
+                                  "country": "FI"}, "kind": "cooperation", "status": "active"})
+    j = expect_json(r, 201)
+    state["ld"].append(("partnerships", j["id"]))
+    expect(j["partner"]["name"] == "J\u00e4rvenp\u00e4\u00e4", "partner.name %r" % j["partner"]["name"])
+    expect(j["partner"]["other_names"][0]["name"] == "\u00c5ngermanland", "other_names %r" % j["partner"]["other_names"])
+    # a PATCH too, and what is precomposed is found by what was typed precomposed
+    r = request("PATCH", "/api/v1/borlange/partnerships/%d" % j["id"], token=ADMIN,
+                body={"partner": {"region": "Uusimaa Nyla\u0308nd"}})
+    expect(expect_json(r, 200)["partner"]["region"] == "Uusimaa Nyl\u00e4nd", "PATCH: region not NFC")
+    found = expect_json(request("GET", "/api/v1/borlange/partnerships", query={"q": "J\u00e4rvenp\u00e4\u00e4"}), 200)
+    expect(any(i["id"] == j["id"] for i in found["items"]), "q J\u00e4rvenp\u00e4\u00e4 does not find it")
+
+
+# ---------------------------------------------------------------- 13 lengths in characters
+
+def t_lengths_in_characters():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    r = request("POST", "/api/v1/borlange/partnerships", token=ADMIN,
+                body={"partner": {"name": "\u00f6" * 200, "country": "LV"}, "kind": "cooperation", "status": "active"})
+    j = expect_json(r, 201)
+    state.setdefault("ld", []).append(("partnerships", j["id"]))
+    expect(j["partner"]["name"] == "\u00f6" * 200, "the name of 200 characters came back changed")
+    p = expect_problem(request("POST", "/api/v1/borlange/partnerships", token=ADMIN,
+                               body={"partner": {"name": "\u00f6" * 201, "country": "LV"}, "kind": "cooperation",
+                                     "status": "active"}), 422)
+    msgs = [e.get("message", "") for e in p.get("errors") or [] if e.get("field") == "partner.name"]
+    expect(msgs and "201" in msgs[0] and "character" in msgs[0], "201 characters: %r" % msgs)
+    r = request("POST", "/api/v1/borlange/visits", token=ADMIN,
+                body={"title": "\U0001F389" * 300, "direction": "incoming", "public": False})
+    state["ld"].append(("visits", expect_json(r, 201)["id"]))
+    expect_json(request("GET", "/api/v1/borlange/partnerships", query={"q": "\u00e5" * 200}), 200)
+    expect_problem(request("GET", "/api/v1/borlange/partnerships", query={"q": "\u00e5" * 201}), 422)
+    expect_json(request("GET", "/api/v1/borlange/projects", query={"programme": "\u00f6" * 200}), 200)
+    # the language tag's cap is documented
+    doc = expect_json(request("GET", "/api/v1/openapi.json"), 200)
+    caps = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("pattern", "").startswith("^[a-z]{2,3}"):
+                caps.add(node.get("maxLength"))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(doc)
+    expect(caps == {35}, "language tag schemas with maxLength %r" % caps)
+    tag = "sv-" + "-".join(["abcdefgh"] * 4)[:32]
+    expect(len(tag) == 35, tag)
+    r = request("POST", "/api/v1/borlange/news", token=ADMIN, body={"title": "%s lang" % TAG, "lang": tag, "body": "x"})
+    state["ld"].append(("news", expect_json(r, 201)["id"]))
+    expect_problem(request("POST", "/api/v1/borlange/news", token=ADMIN,
+                           body={"title": "%s lang2" % TAG, "lang": tag + "x", "body": "x"}), 422)
+
+
+# ---------------------------------------------------------------- 14 DELETE of a linked item
+
+def t_delete_linked():
+    expect(ADMIN, "PORTAL_ADMIN_TOKEN is not set")
+    doc = expect_json(request("GET", "/api/v1/openapi.json"), 200)
+    bad = []
+    for path, ops in sorted(doc["paths"].items()):
+        op = ops.get("delete")
+        if not op or "409" not in op.get("responses", {}):
+            continue
+        text = op.get("description") or ""
+        if "forgotten" in text or "409" not in text:
+            bad.append("DELETE %s: the description does not say 409 for a linked item: %r" % (path, text))
+    expect(not bad, "\n".join(bad))
+    r = request("POST", "/api/v1/borlange/partnerships", token=ADMIN,
+                body={"partner": {"name": "%s linked" % TAG, "country": "LV"}, "kind": "cooperation",
+                      "status": "active"})
+    pid = expect_json(r, 201)["id"]
+    r = request("POST", "/api/v1/borlange/visits", token=ADMIN,
+                body={"title": "%s linking" % TAG, "direction": "incoming", "partnership_ids": [pid],
+                      "public": False})
+    vid = expect_json(r, 201)["id"]
+    p = expect_problem(request("DELETE", "/api/v1/borlange/partnerships/%d" % pid, token=ADMIN), 409)
+    expect("visits %d" % vid in str(p.get("detail")), "409 does not name visits %d: %r" % (vid, p.get("detail")))
+    expect_json(request("GET", "/api/v1/borlange/partnerships/%d" % pid, token=ADMIN), 200)
+    expect_status(request("DELETE", "/api/v1/borlange/visits/%d" % vid, token=ADMIN), 204)
+    expect_status(request("DELETE", "/api/v1/borlange/partnerships/%d" % pid, token=ADMIN), 204)
+
+
 # ---------------------------------------------------------------- 19 small errors
 
 def t_module_name():
@@ -519,6 +1112,12 @@ def t_emoji_slug():
 
 
 def cleanup():
+    for module, i in state.get("ld") or []:
+        request("DELETE", "/api/v1/borlange/%s/%d" % (module, i), token=ADMIN)
+    if state.get("news"):
+        request("DELETE", "/api/v1/borlange/news/%s" % state["news"], token=ADMIN)
+    for v in state.get("visits") or []:
+        request("DELETE", "/api/v1/borlange/visits/%s" % v, token=ADMIN)
     if state.get("idem_item") and state.get("idem_token"):
         request("DELETE", "/api/v1/borlange/partnerships/%s" % state["idem_item"], token=state["idem_token"])
 
@@ -533,6 +1132,15 @@ def main():
     t.check("the Host header reaches no absolute link (Atom, iCalendar, GeoJSON, overview)", t_host_not_in_links)
     t.check("the overview's JSON-LD url is under public_url, whatever the Host", t_jsonld_base)
     t.check("portald -t refuses a public_url that is not http(s)://host", t_public_url_checked)
+    t.check("the cache key is the parsed request: ?_=, argument order and spelling, Accept-Language, "
+            "Portal-Read and Host without a token all hit", t_cache_key_parsed)
+    t.check("an export pages itself: a client's limit or cursor neither repeats nor drops rows", t_export_paging_own)
+    t.check("list.html is not an export route: partnerships.html is a 404", t_list_html_not_export)
+    t.check("Portal-Read: primary is honoured only with a token", t_portal_read_needs_token)
+    t.check("nginx limits anonymous traffic (limit_req, limit_conn), stricter for exports and q (from 127.0.0.2)",
+            t_nginx_anonymous_limits)
+    t.check("a published news item shows anonymous readers no id of a non-public visit (item and list)",
+            t_related_hidden)
     t.check("portald's master and workers: RLIMIT_CORE 0", t_no_core_dumps)
     t.check("portald's master and workers are not dumpable (run as nobody: /proc/PID/status is root's)", t_not_dumpable)
     t.check("portald -p refuses a symbolic link as its pid file and writes nothing through it", t_pidfile_symlink)
@@ -543,6 +1151,21 @@ def main():
             t_idempotency_purge)
     t.check("CSV exports: CRLF record ends, no empty record at the end, the header alone when empty", t_csv)
     t.check("iCalendar (python3-icalendar): no METHOD without ORGANIZER; an empty calendar has a component", t_ics)
+    t.check("the ETag is documented as an opaque strong tag and is one (pattern, 304, 412)", t_etag_opaque)
+    t.check("exports document the Cache-Control they send (anonymous and with a token)", t_cache_control_documented)
+    t.check("nginx's own errors are problem+json: TRACE 405, a 20 KB header 400, 414, 505, its internal paths 404",
+            t_nginx_problems)
+    t.check("nginx.conf.example (and the stack's nginx.conf made of it) map nginx's 4xx to problem+json",
+            t_nginx_problems_config)
+    t.check("every null a Patch schema allows is accepted (2xx)", t_patch_nulls)
+    t.check("JSON-LD of item pages: funders {@type, name} only, no empty description, full ISO dates",
+            t_jsonld_items)
+    t.check("text is stored in NFC: a title with combining marks gets the precomposed title and slug skagen-zurich",
+            t_nfc)
+    t.check("lengths count characters: 200 \u00f6 in partner.name, 300 emoji in a title, q and programme of 200; lang capped at 35",
+            t_lengths_in_characters)
+    t.check("DELETE of a linked item: 409 naming what links to it, as its OpenAPI description says",
+            t_delete_linked)
     t.check("a module's export in a municipality without it names the module (\"visits\", not \"visits.csv\")",
             t_module_name)
     t.check("a null body is called null, not empty", t_null_body)

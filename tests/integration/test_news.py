@@ -866,14 +866,14 @@ def main():
 
         t.check("422 empty title", invalid_case(m_set(["title"], "  "), "title"))
         t.check("422 title with a line break", invalid_case(m_set(["title"], "a\nb"), "title"))
-        t.check("422 title over 300 bytes", invalid_case(m_set(["title"], "å" * 151), "title"))
+        t.check("422 title over 300 characters", invalid_case(m_set(["title"], "å" * 301), "title"))
         t.check("422 lang 'Swedish'", invalid_case(m_set(["lang"], "Swedish"), "lang"))
         t.check("422 status null", invalid_case(m_set(["status"], None), "status"))
         for v in ("2024-09-09", "2024-13-01T00:00:00Z", "2024-02-30T10:00:00Z", "2024-09-09T24:00:00Z",
                   "2024-09-09 10:00:00", "2024-09-09T10:00:00", "2024-09-09T10:00:00+2", "0999-01-01T00:00:00Z",
                   "9999-12-31T23:00:00-02:00", 20240909):
             t.check("422 published_at %r" % (v,), invalid_case(m_set(["published_at"], v), "published_at"))
-        t.check("422 lead over 2000 bytes", invalid_case(m_set(["lead"], "x" * 2001), "lead"))
+        t.check("422 lead over 2000 characters", invalid_case(m_set(["lead"], "x" * 2001), "lead"))
         t.check("422 repeated area", invalid_case(m_set(["areas"], ["culture", "culture"]), "areas[1]"))
         t.check("422 image without alt (accessibility)",
                 invalid_case(m_set(["image"], {"url": "https://example.se/a.jpg"}), "image.alt"))

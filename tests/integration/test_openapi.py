@@ -41,9 +41,17 @@ from helpers import Fail, Tap, expect, expect_json, request  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 CONTRACT = os.path.join(ROOT, "tests", "contract")
 PREFIX = "/api/v1/{municipality}"
-CORE_PATHS = ("/healthz", "/metrics", "/api/v1/municipalities", "/api/v1/openapi.json")
-# the core's own paths under every municipality (test_media.py tries them)
-CORE_MUNI_PATHS = (PREFIX + "/media", PREFIX + "/media/{id}")
+CORE_PATHS = ("/healthz", "/metrics", "/api/v1/municipalities", "/api/v1/openapi.json",
+              "/api/v1/catalog.jsonld")
+# the core's paths under a municipality: the audit log (an admin token
+# reads it) and the open data (issue #19), anyone's
+ADMIN_MUNI_PATHS = (PREFIX + "/audit",)
+OPEN_MUNI_PATHS = (PREFIX + "/changes",)
+# uploaded files (test_media.py tries them)
+MEDIA_PATHS = (PREFIX + "/media", PREFIX + "/media/{id}")
+CORE_MUNI_PATHS = ADMIN_MUNI_PATHS + OPEN_MUNI_PATHS + MEDIA_PATHS
+# the lists over municipalities of every module: /api/v1/all/{module}
+ALL_LIST = re.compile(r"^/api/v1/all/([a-z0-9_]+)$")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # path shapes a module may answer besides those described (SPEC's exports)
 SHAPES = ("", "/{id}", ".csv", ".atom", ".ics", ".vcf", ".geojson", ".json")
@@ -353,9 +361,31 @@ def t_core_coverage():
         r = request("GET", p)
         if r.status != 200:
             bad.append("GET %s answers %d" % (p, r.status))
+    admin = os.environ.get("PORTAL_ADMIN_TOKEN", "")
+    for p in ADMIN_MUNI_PATHS:
+        item = doc()["paths"].get(p)
+        if not isinstance(item, dict) or "get" not in item:
+            bad.append("GET %s is answered but not described" % p)
+        concrete = p.replace("{municipality}", "borlange")
+        r = request("GET", concrete)
+        if r.status != 401:
+            bad.append("GET %s without a token answers %d" % (concrete, r.status))
+        if admin and request("GET", concrete, token=admin).status != 200:
+            bad.append("GET %s with an admin token does not answer 200" % concrete)
+    some = sorted(state["enabled"].values())[0] if state["enabled"] else "borlange"
+    for p in OPEN_MUNI_PATHS:
+        r = request("GET", p.replace("{municipality}", some))
+        if not isinstance(doc()["paths"].get(p), dict) or r.status != 200:
+            bad.append("GET %s: described %s, answers %d" % (p, p in doc()["paths"], r.status))
     for p in doc()["paths"]:
         mod = module_of_path(p)
-        if mod is None and p not in CORE_PATHS and p not in CORE_MUNI_PATHS:
+        m = ALL_LIST.match(p)
+        if m:
+            if m.group(1) not in state["enabled"]:
+                bad.append("%s is described but no municipality enables %s" % (p, m.group(1)))
+            elif request("GET", p).status != 200:
+                bad.append("GET %s answers %d" % (p, request("GET", p).status))
+        elif mod is None and p not in CORE_PATHS and p not in CORE_MUNI_PATHS:
             bad.append("%s is described but is neither a core path nor a module's" % p)
         elif mod is not None and mod not in state["enabled"]:
             bad.append("%s is described but no municipality enables %s" % (p, mod))

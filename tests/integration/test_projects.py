@@ -812,10 +812,10 @@ def main():
 
         for desc, mutate, field in (
                 ("empty title", m_set(title="  "), "title"),
-                ("title over 300 bytes", m_set(title="x" * 301), "title"),
+                ("title over 300 characters", m_set(title="x" * 301), "title"),
                 ("title with a line break", m_set(title="a\nb"), "title"),
                 ("status null", m_set(status=None), "status"),
-                ("acronym over 50 bytes", m_set(acronym="A" * 51), "acronym"),
+                ("acronym over 50 characters", m_set(acronym="A" * 51), "acronym"),
                 ("summary with a bad language tag", m_set(summary={"Swedish": "x"}), "summary.Swedish"),
                 ("funder without name", m_set(funders=[{"kind": "sida"}]), "funders[0].name"),
                 ("funder with a bad kind", m_set(funders=[{"name": "Sida", "kind": "sida"},

@@ -42,6 +42,9 @@ MODULES = tuple(subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "l
                                capture_output=True, text=True, check=True).stdout.strip().split(", "))
 SRC_DEMO = [m for m in MODULES if os.path.exists(os.path.join(ROOT, "plugins", m, "demo", SRC + ".json"))]
 SERVER_OWNED = {"id", "municipality", "created_at", "updated_at", "version"}
+# the uid is kept by an import (issue #19), but this copy stays in one
+# installation, so it imports with --new-uids and compares without it
+COPY = "--new-uids"
 ADMIN = os.environ.get("PORTAL_ADMIN_TOKEN", "")
 S = {}
 
@@ -113,11 +116,11 @@ def remap(obj, path_, fn):
         for i, e in enumerate(v):
             if rest:
                 remap(e, rest, fn)
-            elif isinstance(e, int):
+            elif isinstance(e, (int, str)):
                 v[i] = fn(e)
     elif rest:
         remap(obj[name], rest, fn)
-    elif isinstance(obj[name], int):
+    elif isinstance(obj[name], (int, str)):
         obj[name] = fn(obj[name])
 
 
@@ -160,7 +163,7 @@ def t_export():
     expect_rc(r, 0, "export")
     with open(path("src.json"), encoding="utf-8") as f:
         doc = json.load(f)
-    expect(doc.get("format") == "portal-export" and doc.get("version") == 1,
+    expect(doc.get("format") == "portal-export" and doc.get("version") == 2,
            "format/version: %r %r" % (doc.get("format"), doc.get("version")))
     expect(doc.get("municipality") == SRC, "municipality %r" % doc.get("municipality"))
     expect(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", doc.get("exported_at", "")), "exported_at")
@@ -169,6 +172,20 @@ def t_export():
     for m in MODULES:
         ids = [it["id"] for it in doc["modules"][m]]
         expect(ids == sorted(ids), "%s not oldest first: %r" % (m, ids))
+    # version 2: links name their targets by uid
+    found = []
+    for m in MODULES:
+        for it in doc["modules"][m]:
+            for p_, target in S["links"][m].items():
+                uids = {x["uid"] for x in doc["modules"][target]}
+
+                def check(v, t=target, u=uids):
+                    expect(isinstance(v, str) and v in u, "%s %d: link to %s %r is no uid of the "
+                           "document" % (m, it["id"], t, v))
+                    found.append(v)
+                    return v
+                remap(copy.deepcopy(it), p_, check)
+    expect(found, "no link in the export")
     # the same on stdout
     r = run_ctl("export", SRC, "--quiet")
     expect_rc(r, 0, "export to stdout")
@@ -207,7 +224,7 @@ def refused(name, doc_or_text, *needles):
         p = path(name)
     else:
         p = write_doc(name, doc_or_text)
-    r = run_ctl("import", DST, p)
+    r = run_ctl("import", DST, p, COPY)
     expect(r.returncode != 0, "import of %s exited 0:\n%s" % (name, r.stderr))
     for n in needles:
         expect(re.search(n, r.stderr), "stderr lacks /%s/:\n%s" % (n, r.stderr))
@@ -240,7 +257,7 @@ def t_bad_files():
     refused("trailing.json", text + "\n{}", r"more text after the JSON document")
     refused("empty.json", "", r"ends early|not valid")
     refused("array.json", "[]", r"must be a JSON object")
-    refused("v2.json", dict(S["src"], version=2), r"version")
+    refused("v3.json", dict(S["src"], version=3), r"version")
     refused("format.json", dict(S["src"], format="something-else"), r"format")
     refused("extra.json", dict(S["src"], comment="x"), r"comment: unknown member")
     bad_item = copy.deepcopy(S["src"])
@@ -256,7 +273,7 @@ def t_bad_files():
 
 
 def t_dry_run():
-    r = run_ctl("import", DST, path("src.json"), "--dry-run")
+    r = run_ctl("import", DST, path("src.json"), "--dry-run", COPY)
     expect_rc(r, 0, "import --dry-run")
     expect("dry run" in r.stderr and "nothing was written" in r.stderr, r.stderr)
     c = counts(DST)
@@ -266,7 +283,7 @@ def t_dry_run():
 def t_progress_tty():
     """On a terminal the importer draws a bar (dry run: nothing written)."""
     master, slave = pty.openpty()
-    p = subprocess.Popen([PORTALCTL, "-c", PORTAL_CONF, "import", DST, path("src.json"), "--dry-run"],
+    p = subprocess.Popen([PORTALCTL, "-c", PORTAL_CONF, "import", DST, path("src.json"), "--dry-run", COPY],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     out = b""
@@ -290,8 +307,25 @@ def t_progress_tty():
     expect(re.search(r"import: \[#+\] \d+/\d+ +100%", text), "no progress bar on the tty: %r" % text)
 
 
-def t_import():
+def t_uid_taken():
+    """Without --new-uids every item keeps its uid: the source's items have
+    them already, so the import is refused, naming the uid, and writes
+    nothing."""
+    r = refused_plain("uids.json")
+    expect(re.search(r"uid: [0-9a-f-]{36} is already the uid of an item of %s" % SRC, r.stderr),
+           "stderr does not name the taken uid:\n%s" % r.stderr[-1500:])
+
+
+def refused_plain(name):
     r = run_ctl("import", DST, path("src.json"))
+    expect(r.returncode != 0, "import of %s exited 0:\n%s" % (name, r.stderr))
+    c = counts(DST)
+    expect(sum(c.values()) == 0, "%s was written to: %r" % (name, c))
+    return r
+
+
+def t_import():
+    r = run_ctl("import", DST, path("src.json"), COPY)
     expect_rc(r, 0, "import")
     c = counts(DST)
     expect(c == S["src_counts"], "imported %r, exported %r" % (c, S["src_counts"]))
@@ -305,20 +339,24 @@ def t_round_trip():
     src, dst = S["src"]["modules"], S["dst"]["modules"]
     # both lists are oldest first and the import creates in document order,
     # so items pair up by position; the ids must be new and consistent
-    idmap = {}
+    idmap, uidmap = {}, {}
     for m in MODULES:
         expect(len(src[m]) == len(dst[m]), "%s: %d vs %d" % (m, len(src[m]), len(dst[m])))
         idmap[m] = {a["id"]: b["id"] for a, b in zip(src[m], dst[m])}
+        uidmap[m] = {a["uid"]: b["uid"] for a, b in zip(src[m], dst[m])}
         expect(len(set(idmap[m].values())) == len(src[m]), "%s: new ids not distinct" % m)
     for m in MODULES:
         for a, b in zip(src[m], dst[m]):
             want = copy.deepcopy(a)
             for p_, target in S["links"][m].items():
-                remap(want, p_, lambda old, t=target: idmap[t].get(old, -old))
+                remap(want, p_, lambda old, t=target: uidmap[t].get(old, old))
             for k in SERVER_OWNED:
                 want.pop(k, None)
                 expect(k in b, "%s %d has no %s after import" % (m, b["id"], k))
-            got = {k: v for k, v in b.items() if k not in SERVER_OWNED}
+            expect(a.get("uid") and b.get("uid") and a["uid"] != b["uid"],
+                   "%s %d: uid %r, the copy's %r (--new-uids: a new one)" % (m, b["id"], a.get("uid"), b.get("uid")))
+            want.pop("uid", None)
+            got = {k: v for k, v in b.items() if k not in SERVER_OWNED and k != "uid"}
             if want != got:
                 diff = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
                 raise Fail("%s %d (was %d) differs in %s:\n  want %s\n  got  %s" % (
@@ -364,7 +402,7 @@ def t_large():
     doc = {"format": "portal-export", "version": 1, "municipality": "generated",
            "modules": {"projects": projs, "partnerships": parts}}  # targets last: order is derived
     before = counts(DST)
-    r = run_ctl("import", DST, write_doc("large.json", doc))
+    r = run_ctl("import", DST, write_doc("large.json", doc))  # no uids: new ones
     expect_rc(r, 0, "import of 2,000 records")
     after = counts(DST)
     expect(after["partnerships"] - before["partnerships"] == 1000 and
@@ -398,6 +436,7 @@ def main():
                 t_bad_files)
         t.check("--dry-run checks everything and writes nothing", t_dry_run)
         t.check("a progress bar on a terminal", t_progress_tty)
+        t.check("uids are kept: one the installation has already refuses the import", t_uid_taken)
         if t.check("import into %s, then export it again" % DST, t_import) is not None:
             t.check("round trip: equal but for ids (remapped consistently), server times, "
                     "municipality", t_round_trip)

@@ -100,10 +100,37 @@ main(void)
 	r = mkreq("HEAD", list, NULL, NULL);
 	T_OK(cache_serve(&core, r) == PORTAL_DONE && r->status == 200, "HEAD is served from a GET's entry");
 
+	/* the key is parsed (issue 20, point 4): what no handler reads, the
+	 * order and spelling of the arguments, and an Accept-Language that
+	 * resolves to the same language make no new entry */
 	r = mkreq("GET", list, "HTTP_ACCEPT_LANGUAGE", "da");
-	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "another Accept-Language is another entry");
+	T_OK(cache_serve(&core, r) == PORTAL_DONE,
+	     "an Accept-Language that resolves to the same language is the same entry");
+	r = mkreq("GET", "/api/v1/lerum/partnerships?_=123&limit=2", NULL, NULL);
+	T_OK(cache_serve(&core, r) == PORTAL_DONE, "an unknown argument (?_=123) is the same entry");
+	r = mkreq("GET", "/api/v1/lerum/partnerships?%6cimit=2&limit=7", NULL, NULL);
+	T_OK(cache_serve(&core, r) == PORTAL_DONE, "decoded names; the first of two wins, as for handlers");
+	r = mkreq("GET", "/api/v1/lerum/partnerships?q=a&limit=2", NULL, NULL);
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "a known argument more is another entry");
+	answer(r, "{\"items\":[1]}", "public, no-cache", "\"e2\"");
+	cache_store(&core, r, "GET test");
+	r = mkreq("GET", "/api/v1/lerum/partnerships?limit=2&q=a", NULL, NULL);
+	T_OK(cache_serve(&core, r) == PORTAL_DONE && r->resp_raw_len == 13 && memcmp(r->resp_raw, "{\"items\":[1]}", 13) == 0,
+	     "the arguments in another order are the same entry");
 	r = mkreq("GET", "/api/v1/lerum/partnerships?limit=3", NULL, NULL);
-	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "another query is another entry");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "another value is another entry");
+	T_OK(req_query(r, "limit") && !r->arg_unkeyed && req_query(r, "colour") == NULL && r->arg_unkeyed,
+	     "a handler reading an argument the key leaves out marks the request");
+	answer(r, "{\"colour\":1}", "public, no-cache", NULL);
+	cache_store(&core, r, "GET test");
+	r = mkreq("GET", "/api/v1/lerum/partnerships?limit=3", NULL, NULL);
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "and its answer is not stored");
+	r = mkreq("GET", "/api/v1/lerum/partnerships.csv?limit=1&cursor=abc", NULL, NULL);
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "an export: a miss");
+	answer(r, "a,b", "public, max-age=60", NULL);
+	cache_store(&core, r, "export");
+	r = mkreq("GET", "/api/v1/lerum/partnerships.csv", NULL, NULL);
+	T_OK(cache_serve(&core, r) == PORTAL_DONE, "an export's key has no limit or cursor (it pages itself)");
 
 	r = mkreq("GET", list, "HTTP_AUTHORIZATION", "Bearer pt_x");
 	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && !eligible(r), "a token caller is never served from it");
@@ -113,7 +140,7 @@ main(void)
 	T_OK(cache_serve(&core, r) == PORTAL_DONE && strstr(r->resp_raw, "secret") == NULL,
 	     "nor stored into it, even when the handler says public");
 	r = mkreq("GET", list, "HTTP_PORTAL_READ", "primary");
-	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && !eligible(r), "Portal-Read: primary bypasses it");
+	T_OK(cache_serve(&core, r) == PORTAL_DONE, "Portal-Read: primary without a token is ignored (no bypass)");
 	r = mkreq("GET", "/api/v1/nowhere/partnerships", NULL, NULL);
 	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && !eligible(r), "an unknown municipality: not cacheable");
 	r = mkreq("POST", list, NULL, NULL);

@@ -213,6 +213,37 @@ main(void)
 		conf_free(&c);
 	}
 
+	/* open data (issue #19): core.changes_retention, a municipality's
+	 * license, the reserved slug "all" */
+	snprintf(buf, sizeof(buf),
+	         "core: { listen = \"/tmp/x.sock\"; plugin_dir = \"/nonexistent\"; changes_retention = 30; };\n"
+	         "database: { socket = \"/tmp/m.sock\"; name = \"p\"; user = \"u\"; };\n"
+	         "municipalities = (\n"
+	         "  { slug = \"a\"; name = \"A\"; country = \"SE\"; languages = [\"sv\"]; modules = []; },\n"
+	         "  { slug = \"b\"; name = \"B\"; country = \"SE\"; languages = [\"sv\"]; modules = [];\n"
+	         "    license = \"https://creativecommons.org/licenses/by/4.0/\"; } );\n");
+	write_conf(buf);
+	T_OK(conf_load(&c, path) == PORTAL_OK && c.changes_retention == 30 && c.nmunis == 2 &&
+	         strcmp(c.munis[0].license, CONF_LICENSE_DEFAULT) == 0 &&
+	         strcmp(c.munis[1].license, "https://creativecommons.org/licenses/by/4.0/") == 0,
+	     "changes_retention and license read; CC0 1.0 by default: %s", errors_of(&c));
+	conf_free(&c);
+	snprintf(buf, sizeof(buf),
+	         "core: { listen = \"/tmp/x.sock\"; plugin_dir = \"/nonexistent\"; };\n" /* 1 */
+	         "database: { socket = \"/tmp/m.sock\"; name = \"p\"; user = \"u\"; };\n" /* 2 */
+	         "municipalities = (\n" /* 3 */
+	         "  { slug = \"all\"; name = \"A\"; country = \"SE\"; languages = [\"sv\"]; modules = []; },\n" /* 4 */
+	         "  { slug = \"b\"; name = \"B\"; country = \"SE\"; languages = [\"sv\"]; modules = [];\n" /* 5 */
+	         "    license = \"CC0\"; } );\n"); /* 6 */
+	write_conf(buf);
+	T_OK(conf_load(&c, path) == PORTAL_ERROR, "a municipality called all, a licence that is no URL");
+	e = errors_of(&c);
+	T_OK(strstr(e, "slug \"all\" is reserved") != NULL, "all is reserved (GET /api/v1/all/...): %s", e);
+	snprintf(want, sizeof(want), "%s:6: license must be the licence's http(s) URL", path);
+	T_OK(strstr(e, want) != NULL, "a licence that is no URL at line 6");
+	conf_free(&c);
+	T_OK(conf_slug_reserved("all"), "conf_slug_reserved(\"all\")");
+
 	T_OK(conf_load(&c, "/nonexistent/portal.conf") == PORTAL_ERROR &&
 	         strstr(errors_of(&c), "/nonexistent/portal.conf: cannot read"),
 	     "missing file named");

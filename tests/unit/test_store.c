@@ -54,18 +54,18 @@ main(void)
 		return T_DONE();
 	T_STR(q->load,
 	      "SELECT t.id, t.municipality, t.title, t.kind, DATE_FORMAT(t.at, '%Y-%m-%dT%H:%i:%sZ'), "
-	      "t.inner_name, t.inner_n, t.tag_list, t.sources, DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
+	      "t.inner_name, t.inner_n, t.tag_list, t.sources, t.uid, DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
 	      "DATE_FORMAT(t.updated_at, '%Y-%m-%dT%H:%i:%sZ'), t.version, t.sort_title FROM things t "
 	      "WHERE t.id = ? AND t.municipality = ?",
 	      "SELECT: id, municipality, the columns in declared order (an object's members, no "
-	      "read-only or external ones) and the core's sources, the timestamps, version, the "
-	      "sort key");
-	T_OK(q->ncols == 13, "13 columns: version is column 11, the sort key 12");
+	      "read-only or external ones) and the core's sources, the core's uid, the timestamps, "
+	      "version, the sort key");
+	T_OK(q->ncols == 14, "14 columns: version is column 12, the sort key 13");
 	T_STR(q->insert,
 	      "INSERT INTO things (municipality, title, kind, at, inner_name, inner_n, tag_list, "
-	      "sources, sort_title, search_text, version, created_at, updated_at) VALUES (?, ?, ?, ?, "
-	      "?, ?, ?, ?, ?, ?, 1, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-	      "INSERT: the members, the core's sources, the extra columns, search_text");
+	      "sources, sort_title, search_text, uid, version, created_at, updated_at) VALUES (?, ?, ?, ?, "
+	      "?, ?, ?, ?, ?, ?, ?, 1, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+	      "INSERT: the members, the core's sources, the extra columns, search_text, the uid");
 	{
 		const struct portal_field *last = NULL;
 		for (const struct portal_field *f = q->item.schema; f->name; f++)
@@ -74,14 +74,20 @@ main(void)
 		         last->type == PF_ARRAY && last->items == store_sources.items,
 		     "the item's fields are the module's and the core's sources, last");
 	}
-	T_OK(marks(q->insert) == 1 + q->nwrite, "INSERT binds municipality and %u columns", q->nwrite);
+	T_OK(marks(q->insert) == 2 + q->nwrite, "INSERT binds municipality, %u columns and the uid",
+	     q->nwrite);
 	T_OK(marks(q->update) == q->nwrite + 2, "UPDATE binds the same columns, then id and "
 	                                        "municipality");
 	/* municipality, insider, each filter's value once more than its
-	 * condition has ?, the q terms, the cursor, the limit */
-	unsigned want = 1 + 1 + (1 + 1) + (1 + 2) + 2 * PORTAL_LIST_TERMS + 4 + 1;
+	 * condition has ?, updated_since twice, the q terms, the cursor, the limit */
+	unsigned want = 1 + 1 + (1 + 1) + (1 + 2) + 2 + 2 * PORTAL_LIST_TERMS + 4 + 1;
 	T_OK(marks(q->list) == want, "the list has the %u parameters the core binds (has %u)", want,
 	     marks(q->list));
+	T_OK(marks(q->list_all) == want && strstr(q->list_all, "WHERE FIND_IN_SET(t.municipality, ?)") &&
+	         strcmp(strstr(q->list_all, " AND"), strstr(q->list, " AND")) == 0,
+	     "the all-list is the list over FIND_IN_SET(municipality, ?)");
+	T_OK(strstr(q->list, "AND (? IS NULL OR t.updated_at >= ?)") != NULL, "updated_since");
+	T_STR(q->by_uid, "SELECT id FROM things WHERE uid = ? AND municipality = ?", "by uid");
 	T_OK(strstr(q->list, "AND (? = 1 OR (t.kind = 'a'))") != NULL, "listed: readers see all");
 	T_OK(strstr(q->list, "ORDER BY t.sort_title DESC, t.id DESC LIMIT ?") != NULL &&
 	         strstr(q->list, "t.sort_title < ? OR (t.sort_title = ? AND t.id < ?)") != NULL,
@@ -90,9 +96,20 @@ main(void)
 	T_OK(q->item.readonly == q->readonly && q->item.load == store_load &&
 	         q->item.exists == store_exists,
 	     "the hooks are the derived store's; a link target has exists");
-	T_OK(strcmp(q->readonly[2], "html") == 0 && strcmp(q->readonly[6], "linked") == 0 &&
-	         q->readonly[7] == NULL,
-	     "read-only: id, municipality, html, created_at, updated_at, version, linked");
+	T_OK(strcmp(q->readonly[2], "uid") == 0 && strcmp(q->readonly[3], "html") == 0 &&
+	         strcmp(q->readonly[7], "linked") == 0 && q->readonly[8] == NULL,
+	     "read-only: id, municipality, uid, html, created_at, updated_at, version, linked");
 	store_free(q);
+	{
+		char a[37], b[37];
+		store_new_uid(a);
+		store_new_uid(b);
+		T_OK(store_uid_ok(a) && store_uid_ok(b) && strcmp(a, b) != 0 && a[14] == '4' &&
+		         strchr("89ab", a[19]) != NULL,
+		     "store_new_uid: version 4 UUIDs, lower case, two differ (%s)", a);
+		T_OK(!store_uid_ok("not-a-uid") && !store_uid_ok("A0000000-0000-4000-8000-000000000000") &&
+		         !store_uid_ok(NULL),
+		     "store_uid_ok refuses what is no lower-case UUID");
+	}
 	return T_DONE();
 }

@@ -132,6 +132,22 @@ main(void)
 	T_STR(render("a.ics", "{{a|ics_end}} {{b|ics_end}} {{c|ics_end}} [{{d|ics_end}}] [{{e|ics_end}}]",
 	             "{\"a\":\"2004-10\",\"b\":\"2004-12\",\"c\":\"1998\",\"d\":\"soon\",\"e\":null}", "sv"),
 	      "20041101 20050101 19990101 [] []", "ics_end: after a partial date's month or year; nothing without a date");
+	/* schema.org's Date properties want a full date: a partial one as the
+	 * first or last day of its period (issue 20, point 10) */
+	T_STR(render("a.jsonld", "{{a|first_day}} {{b|first_day}} {{c|first_day}} {{d|first_day}} [{{e|first_day}}]",
+	             "{\"a\":\"2004-10\",\"b\":\"1998\",\"c\":\"2026-09-13\",\"d\":\"2026-11-23T10:00:00Z\",\"e\":\"soon\"}", "sv"),
+	      "2004-10-01 1998-01-01 2026-09-13 2026-11-23T10:00:00Z []", "first_day: a partial date's first day");
+	T_STR(render("a.jsonld", "{{a|last_day}} {{b|last_day}} {{c|last_day}} {{d|last_day}} {{e|last_day}} [{{f|last_day}}]",
+	             "{\"a\":\"2004-10\",\"b\":\"1998\",\"c\":\"2024-02\",\"d\":\"2023-02\",\"e\":\"2026-09-13\",\"f\":null}", "sv"),
+	      "2004-10-31 1998-12-31 2024-02-29 2023-02-28 2026-09-13 []", "last_day: a partial date's last day");
+	T_STR(render("a.jsonld", "[{{#a}}{{^-first}}, {{/-first}}{\"n\": \"{{name}}\"}{{/a}}]",
+	             "{\"a\":[{\"name\":\"EU\",\"kind\":\"eu\"},{\"name\":\"Sida\"},{\"name\":\"ICLD\"}]}", "sv"),
+	      "[{\"n\": \"EU\"}, {\"n\": \"Sida\"}, {\"n\": \"ICLD\"}]", "-first: separators between an array's items");
+	T_STR(render("a.html", "{{#a}}{{#-first}}1{{/-first}}{{^-first}}+{{/-first}}{{#b}}({{#-first}}f{{/-first}}{{.}}){{/b}}{{/a}}",
+	             "{\"a\":[{\"b\":[\"x\",\"y\"]},{\"b\":[\"z\"]}]}", "sv"),
+	      "1(fx)(y)+(fz)", "-first: the innermost array's item");
+	T_STR(render("a.html", "{{#d}}has{{/d}}{{^d}}none{{/d}}|{{#e}}has{{/e}}", "{\"d\":{},\"e\":{\"sv\":\"x\"}}", "sv"),
+	      "none|has", "an empty object is false in a section (no empty description)");
 	T_STR(render("a.html", "<b>{{> p}}</b>", "{\"name\":\"<x>\"}", "sv"), "<b><i>&lt;x&gt;</i></b>",
 	      "partials render with the same data, escaped");
 	T_STR(render("a.html", "a{{! a comment }}b", "{}", "sv"), "ab", "comments");

@@ -91,8 +91,8 @@ test_messages(void)
 {
 	T_STR(sv("is required"), "måste fyllas i", "sv: is required");
 	T_STR(da("is required"), "skal udfyldes", "da: is required");
-	T_STR(sv("must be at most 200 bytes long (is 250)"),
-	      "får vara högst 200 byte lång (nu 250); korta texten", "sv: %%zu pieces kept in order");
+	T_STR(sv("must be at most 200 characters long (is 250)"),
+	      "får vara högst 200 tecken lång (nu 250); korta texten", "sv: %%zu pieces kept in order");
 	T_STR(da("must have at most 50 items (has 51)"),
 	      "må højst have 50 rækker (har 51); fjern nogle", "da: two numbers");
 	T_STR(sv("must not be before start_date (1992-05)"),
@@ -140,8 +140,8 @@ test_messages(void)
 	memset(longmsg + 16, 'a', 1100);
 	T_OK(sv(longmsg) == longmsg, "a message over 1000 bytes stays English (bounded matching)");
 	T_STR(sv("must be one of: "), "måste vara ett av alternativen: ", "a placeholder may match nothing");
-	T_STR(sv("must be at most 5% bytes long (is %s)"),
-	      "får vara högst 5% byte lång (nu %s); korta texten",
+	T_STR(sv("must be at most 5% characters long (is %s)"),
+	      "får vara högst 5% tecken lång (nu %s); korta texten",
 	      "'%%' in a captured piece is kept as it is");
 }
 

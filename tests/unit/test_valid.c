@@ -152,10 +152,23 @@ test_schema(void)
 	char big[400];
 	memset(big, 'a', 250);
 	big[250] = '\0';
-	char doc[600];
+	char doc[1200];
 	snprintf(doc, sizeof(doc), "{\"partner\":{\"name\":\"%s\"},\"kind\":\"twin_town\"}", big);
 	check(doc);
-	T_OK(strstr(errs, "partner.name: must be at most 200 bytes long") != NULL, "default max length");
+	T_OK(strstr(errs, "partner.name: must be at most 200 characters long") != NULL, "default max length");
+	/* maxLength counts characters (code points), not bytes (issue 20, point 13) */
+	char wide[1000] = "";
+	for (int i = 0; i < 200; i++)
+		strcat(wide, "\xc3\xb6"); /* o-umlaut, 2 bytes */
+	snprintf(doc, sizeof(doc), "{\"partner\":{\"name\":\"%s\"},\"kind\":\"twin_town\"}", wide);
+	check(doc);
+	T_OK(strstr(errs, "partner.name") == NULL, "200 two-byte characters are 200 characters");
+	strcat(wide, "\xf0\x9f\x8e\x89"); /* one more: a 4-byte emoji */
+	snprintf(doc, sizeof(doc), "{\"partner\":{\"name\":\"%s\"},\"kind\":\"twin_town\"}", wide);
+	check(doc);
+	T_OK(strstr(errs, "partner.name: must be at most 200 characters long (is 201)") != NULL,
+	     "201 characters are counted as 201");
+	T_OK(valid_chars("a\xc3\xb6\xe2\x82\xac\xf0\x9f\x8e\x89", 10) == 4, "valid_chars counts code points");
 }
 
 static void
@@ -171,6 +184,35 @@ test_merge_patch(void)
 	json_object_put(p);
 }
 
+/* updated_since and the changes' since (issue #19) */
+static void
+test_utc_time(void)
+{
+	static const struct {
+		const char *s, *want; /* want NULL: refused */
+	} cases[] = {
+	    {"2024-09-09", "2024-09-09 00:00:00.000000"},
+	    {"2024-09-09T08:05:03Z", "2024-09-09 08:05:03.000000"},
+	    {"2024-09-09T08:05:03.25Z", "2024-09-09 08:05:03.250000"},
+	    {"2024-09-09t08:05:03.1234567z", "2024-09-09 08:05:03.123456"},
+	    {"2024-09-09T08:05:03+00:00", "2024-09-09 08:05:03.000000"},
+	    {"2024-09-09T08:05:03+02:00", NULL},
+	    {"2024-09-09T08:05:03", NULL},
+	    {"2024-09-09T24:00:00Z", NULL},
+	    {"2024-02-30", NULL},
+	    {"2024-09", NULL},
+	    {"2024-09-09T08:05:03.Z", NULL},
+	    {"yesterday", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[32] = "";
+		int ok = valid_utc_time(cases[i].s, out);
+		T_OK(cases[i].want ? ok && strcmp(out, cases[i].want) == 0 : !ok, "UTC time \"%s\": %s",
+		     cases[i].s, cases[i].want ? cases[i].want : "refused");
+	}
+	T_OK(!valid_utc_time(NULL, (char[32]){0}), "NULL is no time");
+}
+
 int
 main(void)
 {
@@ -178,5 +220,6 @@ main(void)
 	test_codes();
 	test_schema();
 	test_merge_patch();
+	test_utc_time();
 	return T_DONE();
 }

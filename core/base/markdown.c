@@ -1,6 +1,7 @@
 /*
- * markdown.c - a page body (CommonMark) as HTML safe to put in a page,
- * with libcmark.
+ * markdown.c - a Markdown text (CommonMark) as HTML safe to put in a page,
+ * with libcmark: news bodies, pages, the editor's preview (the plugins
+ * call it as api->markdown).
  *
  * cmark's default (safe) mode already renders raw HTML as a comment and
  * empties javascript:, vbscript:, file: and most data: URLs.  We go
@@ -22,10 +23,7 @@
 
 #include <cmark.h>
 
-#include "portal.h"
-
-PORTAL_PLUGIN_API;
-PORTAL_HIDDEN char *pages_markdown(portal_req *r, const char *md);
+#include "core.h"
 
 /* 1 when `url` may stay in a link (image: in an image's src). */
 static int
@@ -109,7 +107,7 @@ md_clean(cmark_node *doc)
 }
 
 char *
-pages_markdown(portal_req *r, const char *md)
+markdown_html(struct pool *p, const char *md)
 {
 	cmark_node *doc = cmark_parse_document(md, strlen(md), CMARK_OPT_DEFAULT |
 	                                                           CMARK_OPT_VALIDATE_UTF8);
@@ -121,7 +119,7 @@ pages_markdown(portal_req *r, const char *md)
 	cmark_node_free(doc);
 	if (html == NULL)
 		return NULL;
-	char *out = api->strdup(r, html); /* the request's; cmark's copy is freed here */
+	char *out = pool_strdup(p, html); /* the pool's; cmark's copy is freed here */
 	cmark_get_default_mem_allocator()->free(html);
 	return out;
 }
