@@ -239,17 +239,21 @@ dispatch_media(struct core *c, struct portal_req *r)
 	if (get) {
 		rc = r->nseg == 4 ? media_list(r) : media_get(r, id);
 	} else {
-		if (dispatch_txn(c, 'b') != PORTAL_OK) {
+		/* the cached answers of the municipality's reads (the list of
+		 * files, pages showing them) go with the write, as in dispatch_api */
+		if (cache_row(c, r) != PORTAL_OK || dispatch_txn(c, 'b') != PORTAL_OK) {
 			out_problem(r, 503, "the database does not answer; try again shortly");
 			return;
 		}
 		rc = post ? media_upload(r) : media_delete(r, id);
 		db_done_all(c->db);
 		int ok = rc == PORTAL_OK && r->responded && r->status >= 200 && r->status < 300;
-		if (!ok || dispatch_txn(c, 'c') != PORTAL_OK) {
+		if (!ok || cache_bump(c, r) != PORTAL_OK || dispatch_txn(c, 'c') != PORTAL_OK) {
 			dispatch_txn(c, 'r');
 			if (ok)
 				rc = PORTAL_ERROR;
+		} else {
+			cache_written(c, r);
 		}
 	}
 	if (rc != PORTAL_OK) {

@@ -360,6 +360,7 @@ def t_transfer():
     expect(base64.b64decode(media[S["pdf"]["id"]]["data"]) == pdf(S["nonce"]), "the exported PDF differs")
     # into herrljunga: the news item and the two files
     item = [x for x in doc["modules"]["news"] if x["id"] == n["id"]][0]
+    item.pop("uid", None)  # a copy within one installation: the uid is lerum's item's
     small = dict(doc, modules={"news": [item]}, media=[media[img["id"]], media[S["pdf"]["id"]]])
     path = os.path.join(out, "small.json")
     json.dump(small, open(path, "w"))

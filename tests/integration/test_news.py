@@ -106,7 +106,7 @@ def get_item(slug, nid, **kw):
 # "sources" is the core's member of every module's items (core/items/store.c)
 MEMBERS = ["id", "municipality", "slug", "title", "lead", "body", "body_html", "lang", "status",
            "published_at", "author", "areas", "related", "image", "image_file", "sources",
-           "created_at", "updated_at", "version"]
+           "uid", "created_at", "updated_at", "version"]
 
 
 def is_ts(s):
