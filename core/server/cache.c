@@ -261,7 +261,8 @@ cache_key_part(struct buf *b, const char *s)
 
 /* The query arguments the core's handlers read, besides the modules'
  * list filters (sorted). */
-static const char *const cache_core_args[] = {"cursor", "lang", "limit", "q", NULL};
+static const char *const cache_core_args[] = {"cursor", "lang", "limit", "municipality", "q",
+                                               "since", "updated_since", NULL};
 
 /* req->arg_keyed: 1 when `name` is an argument some handler knows (and so
  * part of the key when present). */
