@@ -414,7 +414,10 @@ media_delete(struct portal_req *r, long long id)
 static int
 media_save(struct portal_req *r, VipsImage *im, const char *path, const char *ext)
 {
-	char *tmp = pool_printf(r->pool, "%s.part.%s", path, ext);
+	/* a name of this request's own: concurrent uploads of the same bytes
+	 * (other workers, other hosts on a shared media.dir) each write theirs
+	 * and rename it over the same final name */
+	char *tmp = pool_printf(r->pool, "%s.%08x.part.%s", path, randombytes_random(), ext);
 	int rc;
 	if (strcmp(ext, "png") == 0)
 		rc = vips_pngsave(im, tmp, "strip", TRUE, "compression", 6, NULL);
@@ -760,9 +763,17 @@ media_upload(struct portal_req *r)
 	    db_bind_int(s, 4, total) || (k->image ? db_bind_int(s, 5, width) : db_bind_null(s, 5)) ||
 	    (k->image ? db_bind_int(s, 6, height) : db_bind_null(s, 6)) ||
 	    db_bind_text(s, 7, json_object_to_json_string_ext(rend, JSON_C_TO_STRING_PLAIN |
-	                                                                 JSON_C_TO_STRING_NOSLASHESCAPE)) ||
-	    db_execute(s))
+	                                                                 JSON_C_TO_STRING_NOSLASHESCAPE)))
 		return PORTAL_ERROR;
+	if (db_execute(s) != PORTAL_OK) {
+		if (!db_is_duplicate(s))
+			return PORTAL_ERROR;
+		/* the same bytes, uploaded at the same moment by a concurrent
+		 * request that committed first: its record is the answer */
+		db_done(s);
+		return media_refuse(r, 409, "the same file is being uploaded by another request; "
+		                            "send it again to get its record");
+	}
 	long long id = db_insert_id(s);
 	db_done(s);
 	int err;

@@ -149,6 +149,26 @@ def t_dedupe():
     expect(one["sha256"] == o["sha256"] and one["used_by"] == {}, "GET one: %r" % one)
 
 
+def t_concurrent():
+    """The same new bytes from six requests at once: one 201, the others 200
+    (the record) or 409 (a twin still writing), never a 5xx."""
+    import threading
+    data = png(300, 200, nonce=S["nonce"] + b"c")
+    res = []
+
+    def go():
+        res.append(upload(data, "image/png").status)
+    ts = [threading.Thread(target=go) for _ in range(6)]
+    for t_ in ts:
+        t_.start()
+    for t_ in ts:
+        t_.join()
+    expect(res.count(201) == 1 and all(x in (200, 201, 409) for x in res), "answers %r" % sorted(res))
+    lst = expect_json(request("GET", "/api/v1/%s/media" % SLUG, query={"limit": "100"}), 200)
+    sha = hashlib.sha256(data).hexdigest()
+    expect(sum(1 for x in lst["items"] if x["sha256"] == sha) == 1, "not one record of the bytes")
+
+
 def t_jpeg_gps():
     data = jpeg_with_gps()
     expect(b"GPS" not in data and data.count(b"Exif") == 1, "the test JPEG has no Exif")
@@ -405,6 +425,7 @@ def main():
     t.check("uploads need an editor's token (401, 403)", t_auth)
     if t.check("a PNG: 201 with the record, sha256, renditions 320 px (PNG, WebP) and WebP", t_png):
         t.check("the same bytes again: 200 with the same record, listed once", t_dedupe)
+    t.check("the same new bytes from 6 requests at once: one 201, then 200 or 409, no 5xx", t_concurrent)
     t.check("a JPEG with EXIF GPS and orientation 6: stored upright, without Exif", t_jpeg_gps)
     t.check("a PDF: 201, kept as sent, with its name", t_pdf)
     t.check("refused: PHP as PNG, SVG, polyglots, type mismatches, a decompression bomb, ...", t_refused)
