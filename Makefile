@@ -10,7 +10,7 @@ CC      ?= cc
 DB      ?= libmariadb
 PORT    ?= 8080
 B       := build
-PKGS    := $(DB) libconfig json-c libsodium libcmark
+PKGS    := $(DB) libconfig json-c libsodium libcmark libmagic vips
 
 WARN    := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
            -Wshadow -Wpointer-arith -Wformat=2 -Wvla -Wundef -Wno-unused-parameter

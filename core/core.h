@@ -87,6 +87,7 @@ struct conf_municipality {
 	const char *public_url;      /* base of absolute links ("https://host[/path]"), or NULL:
 	                              * then core.public_url */
 	const char *license;         /* the data's licence, a URL (CONF_LICENSE_DEFAULT) */
+	long long media_quota_bytes; /* media_quota_bytes, or -1: media.quota_bytes */
 };
 /* The data licence of a municipality that names none: CC0 1.0. */
 #define CONF_LICENSE_DEFAULT "https://creativecommons.org/publicdomain/zero/1.0/"
@@ -116,6 +117,11 @@ struct conf {
 	struct conf_db replicas[CONF_MAX_REPLICAS]; /* name, user, password, timeouts: db's unless given */
 	size_t nreplicas;
 	int replica_retry; /* seconds a worker reads from the primary after its replica failed */
+	/* media = { dir; max_bytes; quota_bytes; max_pixels; } (media.c) */
+	char *media_dir;            /* absolute (a relative one is the file's directory's) */
+	long long media_max_bytes;  /* one upload at most (413) */
+	long long media_quota_bytes; /* one municipality's uploads together (507) */
+	long long media_max_pixels; /* width x height of an image at most (422) */
 	config_setting_t *plugins; /* group of plugin sections, or NULL */
 	struct conf_municipality *munis;
 	size_t nmunis;
@@ -700,6 +706,33 @@ struct json_object *links_from(portal_req *r, const char *module, long long id);
 const char *links_fingerprint(portal_req *r, long long id);
 int links_guard(portal_req *r, long long id);
 int links_visible(portal_req *r, const char *module, long long *ids, size_t *n);
+
+/* ---- media.c: uploaded images and documents ---- */
+struct media_kind {
+	const char *mime, *ext;
+	int image; /* decoded and written again by libvips */
+};
+/* The allow-list's entry for a MIME type, or NULL. */
+const struct media_kind *media_kind_of(const char *mime);
+/* A Content-Type's type/subtype, lower case, into out: its length, or 0
+ * (out "") when there is none or it is malformed. */
+size_t media_declared_type(const char *ct, char *out, size_t outlen);
+/* The first marker of markup or script (a polyglot's other half) in
+ * p[0..n), with PDF's auto-run actions when `pdf`; NULL when none. */
+const char *media_scan(const unsigned char *p, size_t n, int pdf);
+/* NULL when `name` may be a file's name, else why not. */
+const char *media_name_problem(const char *name);
+/* The handlers of /api/v1/{m}/media[/{id}] (dispatch.c routes, checks the
+ * role and holds the write's transaction): they answer r and return
+ * PORTAL_OK, or PORTAL_ERROR on a database failure. */
+int media_upload(struct portal_req *r);
+int media_get(struct portal_req *r, long long id);
+int media_list(struct portal_req *r);
+int media_delete(struct portal_req *r, long long id);
+/* 1 when record `id` is r's municipality's, 0 not, PORTAL_ERROR. */
+int media_exists(struct portal_req *r, long long id);
+/* Record `id` of r's municipality (the request's memory), or NULL. */
+struct json_object *media_record(struct portal_req *r, long long id);
 
 /* ---- item.c: the item lifecycle (portal.h, struct portal_item) ---- */
 int item_register(portal_plugin *p, const struct portal_item *it);

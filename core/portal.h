@@ -685,6 +685,12 @@ struct portal_api {
 	 * (the title's own error is reported).  PORTAL_OK or PORTAL_ERROR. */
 	int (*slug_derive)(portal_req *r, struct json_object *doc, const char *title, size_t max,
 	                   int (*taken)(portal_req *r, const char *slug));
+	/* Uploaded files (/api/v1/{m}/media): the record of file `id` of the
+	 * request's municipality ({id, url, type, name, bytes, sha256, width,
+	 * height, renditions, created_at}; request memory), or NULL when
+	 * there is none.  An item that uses a file says so with link_set(r,
+	 * id, "media", ...), which keeps the file from being deleted (409). */
+	struct json_object *(*media)(portal_req *r, long long id);
 };
 
 /*

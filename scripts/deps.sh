@@ -30,7 +30,7 @@ set -u
 # One entry per need; "a|b" is satisfied by either package (the first is
 # installed when none is).
 RUN_NEEDS="build-essential pkg-config libfcgi-dev libmariadb-dev libconfig-dev
-libjson-c-dev libsodium-dev libcmark-dev libunistring-dev mariadb-server mariadb-client
+libjson-c-dev libsodium-dev libcmark-dev libunistring-dev libmagic-dev libvips-dev mariadb-server mariadb-client
 nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl iso-codes"
 TEST_NEEDS="jq spawn-fcgi wrk clang libclang-rt-14-dev valgrind chromium python3-icalendar python3-vobject"
 

@@ -315,6 +315,13 @@ core: {
   public_url = "http://127.0.0.1:$PORT";
 };
 
+# Uploaded files: nginx.conf serves media.dir at /media/.
+media: {
+  dir = "$VAR/media";
+  max_bytes = 20971520;       # nginx.conf: client_max_body_size 25m for uploads
+  quota_bytes = 1073741824;   # per municipality (media_quota_bytes in its group)
+};
+
 database: {
   socket = "$DBSOCK";
   name = "portal";
@@ -433,6 +440,17 @@ start_portald() {
 	esac
 }
 
+# stack_media_dir: media.dir of $CONF (a portal.conf from before media:
+# $VAR/media, the core's default for a file in $VAR)
+stack_media_dir() {
+	d=$(sed -n 's/^[[:space:]]*dir[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$CONF" 2>/dev/null | head -n 1)
+	case $d in
+	/*) printf '%s\n' "$d" ;;
+	"") printf '%s\n' "$VAR/media" ;;
+	*) printf '%s\n' "$VAR/$d" ;;
+	esac
+}
+
 start_nginx() {
 	need_cmd nginx
 	[ -r "$root/nginx.conf.example" ] || fail "$root/nginx.conf.example not found"
@@ -446,6 +464,7 @@ start_nginx() {
 		-e "s|@VAR@|$(sed_esc "$VAR")|g" \
 		-e "s|@PORT@|$(sed_esc "$PORT")|g" \
 		-e "s|@SOCKET@|$(sed_esc "$PSOCK")|g" \
+		-e "s|@MEDIA@|$(sed_esc "$(stack_media_dir)")|g" \
 		"$root/nginx.conf.example" >"$NGINX_CONF" || fail "cannot write $NGINX_CONF"
 	if grep -n '@[A-Z_]*@' "$NGINX_CONF" >&2; then
 		fail "placeholders left in $NGINX_CONF (above)"

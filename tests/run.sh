@@ -189,7 +189,7 @@ if [ -n "$all_modules" ] && awk -v mods="$all_modules" '/^\);[[:space:]]*$/ { la
 		if (!last) exit 1
 		for (i = 1; i <= NR; i++) {
 			if (i == last) {
-				print "  , { slug = \"provkommun\"; name = \"Provkommun\"; country = \"SE\"; languages = [\"sv\"]; modules = []; }"
+				print "  , { slug = \"provkommun\"; name = \"Provkommun\"; country = \"SE\"; languages = [\"sv\"]; modules = []; media_quota_bytes = 300000; }"
 				print "  , { slug = \"flyttkommun\"; name = \"Flyttkommun\"; country = \"SE\"; languages = [\"sv\", \"en\"]; modules = [" mods "]; }"
 			}
 			print line[i]

@@ -212,6 +212,35 @@ conf_place(struct conf *c, config_setting_t *g, struct conf_municipality *m)
 		           "wikidata is an item id such as \"Q123\", not \"%s\"", m->wikidata);
 }
 
+/* media = { dir = "media"; max_bytes = 20971520; quota_bytes = ...; max_pixels = ...; };
+ * (optional).  A relative dir is the configuration file's directory's, so
+ * $PORTAL_VAR/portal.conf keeps its files in $PORTAL_VAR/media. */
+static void
+conf_media(struct conf *c)
+{
+	config_setting_t *g = config_lookup(&c->cfg, "media");
+	if (g && config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		conf_error(c, g, "\"media\" must be a group { dir = \"media\"; max_bytes = 20971520; }");
+		g = NULL;
+	} else if (g) {
+		static const char *const known[] = {"dir", "max_bytes", "quota_bytes", "max_pixels", NULL};
+		conf_check_members(c, g, "media", known);
+	}
+	const char *dir = conf_str(c, g, "dir", "media", 0);
+	if (dir[0] == '/' || c->path == NULL) {
+		c->media_dir = strdup(dir);
+	} else {
+		const char *slash = strrchr(c->path, '/');
+		int n = slash ? (int)(slash - c->path) : 1;
+		const char *base = slash ? c->path : ".";
+		if (asprintf(&c->media_dir, "%.*s/%s", n, base, dir) < 0)
+			c->media_dir = NULL;
+	}
+	c->media_max_bytes = conf_int(c, g, "max_bytes", 20LL * 1024 * 1024, 1024, 1LL << 32);
+	c->media_quota_bytes = conf_int(c, g, "quota_bytes", 1LL << 30, 0, 1LL << 50);
+	c->media_max_pixels = conf_int(c, g, "max_pixels", 40LL * 1000 * 1000, 1, 1LL << 31);
+}
+
 static void
 conf_municipalities(struct conf *c)
 {
@@ -230,7 +259,7 @@ conf_municipalities(struct conf *c)
 		return;
 	static const char *const known[] = {"slug", "name", "country", "languages", "modules",
 	                                    "overrides", "look", "lat", "lon", "wikidata",
-	                                    "public_url", "license", NULL};
+	                                    "public_url", "license", "media_quota_bytes", NULL};
 	for (int i = 0; i < n; i++) {
 		config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -271,6 +300,9 @@ conf_municipalities(struct conf *c)
 		if (!valid_url(m->license))
 			conf_error(c, config_setting_get_member(g, "license"),
 			           "license must be the licence's http(s) URL, not \"%s\"", m->license);
+		m->media_quota_bytes = config_setting_get_member(g, "media_quota_bytes")
+		                           ? conf_int(c, g, "media_quota_bytes", 0, 0, 1LL << 50)
+		                           : -1;
 		config_setting_t *look = config_setting_get_member(g, "look");
 		if (look && config_setting_type(look) != CONFIG_TYPE_GROUP) {
 			conf_error(c, look, "\"look\" must be a group { logo = \"https://...\"; accent = \"#00528a\"; }");
@@ -387,7 +419,7 @@ conf_load(struct conf *c, const char *path)
 	}
 
 	config_setting_t *root = config_root_setting(&c->cfg);
-	static const char *const top[] = {"core", "database", "cache", "plugins", "municipalities", NULL};
+	static const char *const top[] = {"core", "database", "cache", "media", "plugins", "municipalities", NULL};
 	conf_check_members(c, root, "the file", top);
 
 	config_setting_t *core = config_lookup(&c->cfg, "core");
@@ -506,6 +538,8 @@ conf_load(struct conf *c, const char *path)
 		conf_error(c, config_setting_get_member(cache, "check"),
 		           "cache.check = \"host\" cannot be used with database.replicas; use \"database\"");
 
+	conf_media(c);
+
 	c->plugins = config_lookup(&c->cfg, "plugins");
 	if (c->plugins && config_setting_type(c->plugins) != CONFIG_TYPE_GROUP) {
 		conf_error(c, c->plugins, "\"plugins\" must be a group { name = { settings }; }");
@@ -527,6 +561,7 @@ conf_free(struct conf *c)
 		free(c->errors[i]);
 	free(c->errors);
 	free(c->path);
+	free(c->media_dir);
 	config_destroy(&c->cfg);
 	memset(c, 0, sizeof(*c));
 }

@@ -510,4 +510,5 @@ const struct portal_api api_table = {
 	.slug_derive = api_slug_derive,
 	.link_visible = links_visible,
 	.etag_part = api_etag_part,
+	.media = media_record,
 };

@@ -209,6 +209,63 @@ dispatch_txn(struct core *c, int what)
 	return db_exec(c->db, "RELEASE SAVEPOINT portal_write");
 }
 
+/*
+ * /api/v1/{m}/media[/{id}], every municipality's (media.c): reads for
+ * anyone (the files are public at their URLs anyway), uploads and deletes
+ * for editors, in a transaction of their own.  The upload's body is not
+ * JSON and not core.max_body's: media.c streams it to a file.
+ */
+static void
+dispatch_media(struct core *c, struct portal_req *r)
+{
+	long long id = 0;
+	const char *allow = r->nseg == 4 ? "GET, HEAD, POST" : "GET, HEAD, DELETE";
+	if (r->nseg == 5 && (id = item_parse_id(r->seg[4])) <= 0) {
+		out_problem(r, 404, "no such file");
+		return;
+	}
+	int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+	int post = r->nseg == 4 && strcmp(r->method, "POST") == 0;
+	int del = r->nseg == 5 && strcmp(r->method, "DELETE") == 0;
+	if (!get && !post && !del) {
+		out_header(r, "Allow", allow);
+		out_problem(r, 405, pool_printf(r->pool, "this resource answers %s", allow));
+		return;
+	}
+	r->db = get ? (r->db ? r->db : breaker_read_db(c, r)) : c->db;
+	if (dispatch_authorize(c, r, get ? PORTAL_ROLE_NONE : PORTAL_ROLE_EDITOR) != PORTAL_OK)
+		return;
+	int rc;
+	if (get) {
+		rc = r->nseg == 4 ? media_list(r) : media_get(r, id);
+	} else {
+		/* the cached answers of the municipality's reads (the list of
+		 * files, pages showing them) go with the write, as in dispatch_api */
+		if (cache_row(c, r) != PORTAL_OK || dispatch_txn(c, 'b') != PORTAL_OK) {
+			out_problem(r, 503, "the database does not answer; try again shortly");
+			return;
+		}
+		rc = post ? media_upload(r) : media_delete(r, id);
+		db_done_all(c->db);
+		int ok = rc == PORTAL_OK && r->responded && r->status >= 200 && r->status < 300;
+		if (!ok || cache_bump(c, r) != PORTAL_OK || dispatch_txn(c, 'c') != PORTAL_OK) {
+			dispatch_txn(c, 'r');
+			if (ok)
+				rc = PORTAL_ERROR;
+		} else {
+			cache_written(c, r);
+		}
+	}
+	if (rc != PORTAL_OK) {
+		r->resp_headers = NULL;
+		r->errors = NULL;
+		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
+		log_msg(PORTAL_LOG_ERR, r->request_id, "%s %s failed (database: %s)", r->method, r->path,
+		        db_error(r->db));
+		out_problem(r, db_is_down(r->db) ? 503 : 500, "the server failed to answer this request");
+	}
+}
+
 void
 dispatch_api(struct core *c, struct portal_req *r)
 {
@@ -274,6 +331,10 @@ dispatch_api(struct core *c, struct portal_req *r)
 		} else if (dispatch_authorize(c, r, PORTAL_ROLE_ADMIN) == PORTAL_OK) {
 			audit_list(c, r);
 		}
+		return;
+	}
+	if (strcmp(r->seg[3], "media") == 0 && r->nseg <= 5) {
+		dispatch_media(c, r);
 		return;
 	}
 	if (!dispatch_module_enabled(r->muni, r->seg[3])) {
@@ -556,6 +617,8 @@ dispatch_route(struct portal_req *r)
 		return "changes";
 	if (r->nseg == 4 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[2], "all") == 0)
 		return "all";
+	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[3], "media") == 0)
+		return r->nseg == 4 ? "media" : "media/{id}";
 	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0)
 		return "export";
 	return r->muni ? "page" : "-";

@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "core.h"
 
 #define TRANSFER_FORMAT "portal-export"
@@ -48,6 +50,7 @@
 
 struct transfer_io {
 	const char *method, *uri, *qs, *reqid;
+	const char *ctype; /* the body's Content-Type: JSON unless set (a file's) */
 	const char *body;
 	size_t len, off;
 	char clen[24];
@@ -66,7 +69,7 @@ transfer_param(void *ctx, const char *name)
 	if (strcmp(name, "REQUEST_ID") == 0)
 		return t->reqid;
 	if (strcmp(name, "CONTENT_TYPE") == 0)
-		return t->body ? "application/json" : NULL;
+		return t->body ? (t->ctype ? t->ctype : "application/json") : NULL;
 	if (strcmp(name, "CONTENT_LENGTH") == 0)
 		return t->body ? t->clen : NULL;
 	return NULL; /* no Authorization: the core's local_role applies */
@@ -95,8 +98,8 @@ transfer_write(void *ctx, const char *buf, size_t n)
  * API.  The answer is on the returned request, in c->pool: the caller
  * takes what it keeps (json_object_get) before transfer_done(). */
 static struct portal_req *
-transfer_request(struct core *c, const char *method, const char *path, const char *query,
-                 const char *body, const char *reqid)
+transfer_request_raw(struct core *c, const char *method, const char *path, const char *query,
+                     const char *body, size_t len, const char *ctype, const char *reqid)
 {
 	struct pool *p = &c->pool;
 	struct transfer_io *t = pool_alloc(p, sizeof(*t));
@@ -104,8 +107,9 @@ transfer_request(struct core *c, const char *method, const char *path, const cha
 	t->qs = query ? query : "";
 	t->uri = pool_printf(p, "%s%s%s", path, *t->qs ? "?" : "", t->qs);
 	t->reqid = reqid;
+	t->ctype = ctype;
 	t->body = body;
-	t->len = body ? strlen(body) : 0;
+	t->len = body ? len : 0;
 	snprintf(t->clen, sizeof(t->clen), "%zu", t->len);
 	struct req_io *io = pool_alloc(p, sizeof(*io));
 	io->ctx = t;
@@ -116,6 +120,13 @@ transfer_request(struct core *c, const char *method, const char *path, const cha
 	if (!r->responded)
 		dispatch_api(c, r);
 	return r;
+}
+
+static struct portal_req *
+transfer_request(struct core *c, const char *method, const char *path, const char *query,
+                 const char *body, const char *reqid)
+{
+	return transfer_request_raw(c, method, path, query, body, body ? strlen(body) : 0, NULL, reqid);
 }
 
 /* Ends the requests' statements and frees their memory. */
@@ -297,6 +308,52 @@ transfer_export_links(struct core *c, struct json_object *mods)
 	return PORTAL_OK;
 }
 
+/* The uploaded files' bytes into their records ("data": base64 of the
+ * file as stored under media.dir: images already re-encoded, without
+ * metadata).  PORTAL_ERROR after saying why. */
+static int
+transfer_media_files(struct core *c, struct json_object *media)
+{
+	for (size_t i = 0; i < json_object_array_length(media); i++) {
+		struct json_object *rec = json_object_array_get_idx(media, i);
+		const char *url = transfer_str(rec, "url");
+		if (url == NULL || strncmp(url, "/media/", 7) != 0 || strstr(url, "..")) {
+			fprintf(stderr, "export: media[%zu]: no file URL\n", i);
+			return PORTAL_ERROR;
+		}
+		char *path = NULL;
+		if (asprintf(&path, "%s/%s", c->conf->media_dir, url + 7) < 0)
+			return PORTAL_ERROR;
+		FILE *f = fopen(path, "rb");
+		unsigned char *bytes = NULL;
+		long n = -1;
+		if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+		    (bytes = malloc((size_t)n + 1)) != NULL && fread(bytes, 1, (size_t)n, f) != (size_t)n)
+			n = -1;
+		if (f)
+			fclose(f);
+		if (n < 0 || bytes == NULL) {
+			fprintf(stderr, "export: media[%zu]: cannot read %s: %s\n", i, path, strerror(errno));
+			free(path);
+			free(bytes);
+			return PORTAL_ERROR;
+		}
+		free(path);
+		size_t blen = sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_ORIGINAL);
+		char *b64 = malloc(blen);
+		if (b64 == NULL) {
+			free(bytes);
+			return PORTAL_ERROR;
+		}
+		sodium_bin2base64(b64, blen, bytes, (size_t)n, sodium_base64_VARIANT_ORIGINAL);
+		json_object_object_add(rec, "data", json_object_new_string(b64));
+		json_object_object_del(rec, "used_by");
+		free(b64);
+		free(bytes);
+	}
+	return PORTAL_OK;
+}
+
 int
 transfer_export(struct core *c, const char *slug, FILE *out, const struct transfer_opts *o)
 {
@@ -336,6 +393,15 @@ transfer_export(struct core *c, const char *slug, FILE *out, const struct transf
 		json_object_put(doc);
 		return 1;
 	}
+	struct json_object *media = transfer_list(c, m, "media");
+	if (media == NULL || transfer_media_files(c, media) != PORTAL_OK) {
+		json_object_put(media);
+		json_object_put(doc);
+		return 1;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "export: %s: %zu uploaded files\n", m->slug, json_object_array_length(media));
+	json_object_object_add(doc, "media", media);
 	const char *text = json_object_to_json_string_ext(
 	    doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	int rc = fputs(text, out) < 0 || fputc('\n', out) == EOF ? 1 : 0;
@@ -426,6 +492,7 @@ struct transfer_import {
 	const struct transfer_opts *o;
 	struct transfer_module mods[TRANSFER_MAX_MODULES];
 	size_t nmods;
+	struct transfer_module media; /* the document's uploaded files (items NULL: none) */
 	size_t total, done, refused, reported;
 	double t0, shown;
 	int bar; /* a progress line is on the terminal */
@@ -510,6 +577,8 @@ transfer_describe(struct json_object *api, struct transfer_module *tm)
 static struct transfer_module *
 transfer_module(struct transfer_import *im, const char *name)
 {
+	if (strcmp(name, "media") == 0)
+		return im->media.items ? &im->media : NULL;
 	for (size_t i = 0; i < im->nmods; i++)
 		if (strcmp(im->mods[i].name, name) == 0)
 			return &im->mods[i];
@@ -923,7 +992,7 @@ static int
 transfer_check(struct transfer_import *im, struct json_object *doc, const char *path)
 {
 	static const char *const known[] = {"format", "version", "municipality", "exported_at",
-	                                    "generator", "modules", NULL};
+	                                    "generator", "modules", "media", NULL};
 	int bad = 0;
 	if (!json_object_is_type(doc, json_type_object)) {
 		fprintf(stderr, "import: %s: the document must be a JSON object\n", path);
@@ -951,6 +1020,17 @@ transfer_check(struct transfer_import *im, struct json_object *doc, const char *
 			fprintf(stderr, "import: %s: %s: unknown member\n", path, key);
 			bad = 1;
 		}
+	}
+	struct json_object *media = transfer_get(doc, "media", NULL);
+	if (media != NULL && !json_object_is_type(media, json_type_array)) {
+		fprintf(stderr, "import: %s: media: must be an array of files\n", path);
+		return PORTAL_ERROR;
+	}
+	if (media != NULL) {
+		im->media.name = "media";
+		im->media.items = media;
+		im->media.done = 1; /* imported first, before the modules are ordered */
+		im->total += json_object_array_length(media);
 	}
 	struct json_object *mods = transfer_get(doc, "modules", NULL);
 	if (!json_object_is_type(mods, json_type_object)) {
@@ -1013,6 +1093,81 @@ transfer_ids_distinct(struct transfer_import *im, struct transfer_module *tm)
 	return bad ? PORTAL_ERROR : PORTAL_OK;
 }
 
+/*
+ * The document's files, each uploaded again through the API (POST
+ * /api/v1/{m}/media with its bytes: the same checks as any upload), old id
+ * to new in im->media's map for the modules' links ("image.media",
+ * "agreements[].document": x-portal-links to "media").  A file the
+ * municipality has already answers its record (200).  The files written
+ * stay under media.dir if the import is rolled back (unreferenced; the
+ * same bytes again reuse them).  PORTAL_ERROR when the memory ran out.
+ */
+static int
+transfer_media_import(struct transfer_import *im)
+{
+	struct core *c = im->c;
+	struct transfer_module *tm = &im->media;
+	size_t n = json_object_array_length(tm->items);
+	tm->map = calloc(n ? n : 1, sizeof(*tm->map));
+	if (tm->map == NULL)
+		return PORTAL_ERROR;
+	const char *path = pool_printf(&c->pool, "/api/v1/%s/media", im->m->slug);
+	path = strdup(path);
+	if (path == NULL)
+		return PORTAL_ERROR;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *rec = json_object_array_get_idx(tm->items, i), *old;
+		struct transfer_rec tr = {im, tm, i, 0, transfer_label(&c->pool, rec), 0};
+		old = transfer_get(rec, "id", NULL);
+		tr.old_id = json_object_is_type(old, json_type_int) ? json_object_get_int64(old) : 0;
+		const char *b64 = transfer_str(rec, "data"), *type = transfer_str(rec, "type");
+		const char *name = transfer_str(rec, "name");
+		size_t cap = b64 ? strlen(b64) : 0, len = 0;
+		unsigned char *bytes = malloc(cap + 1);
+		if (bytes == NULL) {
+			free((char *)path);
+			return PORTAL_ERROR;
+		}
+		if (b64 == NULL || type == NULL ||
+		    sodium_base642bin(bytes, cap, b64, cap, NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+			transfer_complain(&tr, "data", "must be the file's bytes in base64, with its type");
+		} else {
+			char *q = NULL;
+			if (name) {
+				/* the name as a query argument: every byte but unreserved ones escaped */
+				struct buf b;
+				buf_init(&b, &c->pool);
+				buf_puts(&b, "name=");
+				for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+					if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+					    *p == '-' || *p == '.' || *p == '_')
+						buf_add(&b, p, 1);
+					else
+						buf_printf(&b, "%%%02X", *p);
+				q = b.data;
+			}
+			struct portal_req *r = transfer_request_raw(c, "POST", path, q, (const char *)bytes, len,
+			                                            type, "portalctl-import");
+			struct json_object *id = r->resp_json ? transfer_get(r->resp_json, "id", NULL) : NULL;
+			if ((r->status == 200 || r->status == 201) && json_object_is_type(id, json_type_int)) {
+				if (tr.old_id > 0) {
+					tm->map[tm->nmap].old_id = tr.old_id;
+					tm->map[tm->nmap++].new_id = json_object_get_int64(id);
+				}
+			} else {
+				transfer_refused(&tr, r);
+			}
+		}
+		free(bytes);
+		transfer_done(c);
+		im->done++;
+		transfer_progress(im, 0);
+	}
+	free((char *)path);
+	qsort(tm->map, tm->nmap, sizeof(*tm->map), transfer_map_cmp);
+	return PORTAL_OK;
+}
+
 int
 transfer_import(struct core *c, const char *slug, const char *path, const struct transfer_opts *o)
 {
@@ -1053,6 +1208,8 @@ transfer_import(struct core *c, const char *slug, const char *path, const struct
 	in_txn = 1;
 	c->outer_txn = 1;
 	im->t0 = transfer_now();
+	if (im->media.items && transfer_media_import(im) != PORTAL_OK)
+		goto out;
 	for (size_t k = 0; k < im->nmods && im->refused <= TRANSFER_MAX_REPORTED; k++) {
 		struct transfer_module *tm = order[k];
 		size_t n = json_object_array_length(tm->items);
@@ -1124,6 +1281,7 @@ out:
 		json_object_put(im->mods[i].readonly);
 		free(im->mods[i].map);
 	}
+	free(im->media.map);
 	json_object_put(api);
 	free(api_text);
 	json_object_put(doc);

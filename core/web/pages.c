@@ -204,6 +204,10 @@ page_outgoing(struct page *pg, const portal_plugin *p, long long id)
 		return;
 	struct json_object *out = json_object_new_object();
 	json_object_object_foreach(links, module, ids) {
+		/* an uploaded file the item uses is shown by the item's own
+		 * template (image_file, documents), not as a related item */
+		if (strcmp(module, "media") == 0)
+			continue;
 		const struct tmpl *tt = pages_find(module, "title.txt");
 		struct json_object *list = json_object_new_array();
 		for (size_t i = 0; tt && i < json_object_array_length(ids); i++) {

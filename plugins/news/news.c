@@ -48,12 +48,27 @@ static const struct portal_field news_related_fields[] = {
 	{.name = NULL},
 };
 
-/* An image needs its text alternative (WCAG 1.1.1): both are required;
- * null without one (PF_NULLABLE: no url). */
+/* An image needs its text alternative (WCAG 1.1.1): alt is required, and
+ * one of media (an uploaded file's id, /api/v1/{m}/media) or url (an
+ * external image, kept for what was written before uploads; news_check).
+ * Null without one (PF_NULLABLE: alt, the first column, is NULL). */
 static const struct portal_field news_image_fields[] = {
-	{.name = "url", .type = PF_URL, .flags = PF_REQUIRED, .max = 2000, .column = "image_url"},
 	{.name = "alt", .type = PF_STRING, .flags = PF_REQUIRED, .max = 500, .column = "image_alt"},
+	{.name = "media", .type = PF_INT, .min = 1, .max_num = 1e18, .column = "image_media"},
+	{.name = "url", .type = PF_URL, .max = 2000, .column = "image_url"},
 	{.name = "credit", .type = PF_STRING, .max = 200, .column = "image_credit"},
+	{.name = NULL},
+};
+
+/* The uploaded file of `image.media`, for pages (news_render): its URL,
+ * size and the srcset of its renditions. */
+static const struct portal_field news_image_file_fields[] = {
+	{.name = "url", .type = PF_STRING},
+	{.name = "type", .type = PF_STRING},
+	{.name = "width", .type = PF_INT},
+	{.name = "height", .type = PF_INT},
+	{.name = "srcset", .type = PF_STRING},
+	{.name = "webp_srcset", .type = PF_STRING},
 	{.name = NULL},
 };
 
@@ -73,6 +88,7 @@ static const struct portal_field news_fields[] = {
 	 .items = &news_area},
 	{.name = "related", .type = PF_OBJECT, .fields = news_related_fields, .column = "related"},
 	{.name = "image", .type = PF_OBJECT, .flags = PF_NULLABLE, .fields = news_image_fields},
+	{.name = "image_file", .type = PF_OBJECT, .flags = PF_READONLY, .fields = news_image_file_fields},
 	{.name = NULL},
 };
 
@@ -496,12 +512,47 @@ news_prepare(portal_req *r, struct portal_write *w)
 	return news_derive_slug(r, w->doc);
 }
 
+/* image: an uploaded image of this municipality (media) or an external
+ * url, not both.  PORTAL_ERROR when the database failed. */
+static int
+news_check_image(portal_req *r, struct json_object *doc)
+{
+	struct json_object *img, *m = NULL, *u = NULL;
+	if (!json_object_object_get_ex(doc, "image", &img) || !json_object_is_type(img, json_type_object))
+		return PORTAL_OK;
+	int has_url = json_object_object_get_ex(img, "url", &u) && u != NULL;
+	int has_media = json_object_object_get_ex(img, "media", &m) && m != NULL;
+	if (has_url && has_media) {
+		api->field_error(r, "image.media", "give either media (an uploaded file) or url, not both");
+		return PORTAL_OK;
+	}
+	if (!has_url && !has_media) {
+		api->field_error(r, "image.media", "is required: the id of an uploaded image (or an external url)");
+		return PORTAL_OK;
+	}
+	if (!has_media || !json_object_is_type(m, json_type_int))
+		return PORTAL_OK; /* validate said why */
+	if (!PORTAL_API_HAS(api, media)) {
+		api->field_error(r, "image.media", "uploaded files need a newer core");
+		return PORTAL_OK;
+	}
+	struct json_object *rec = api->media(r, json_object_get_int64(m));
+	const char *type = rec ? api->member_str(rec, "type") : NULL;
+	if (type == NULL)
+		api->field_error(r, "image.media", "is not an uploaded file of this municipality");
+	else if (strncmp(type, "image/", 6) != 0)
+		api->field_error(r, "image.media", "is a %s, not an image", type);
+	return PORTAL_OK;
+}
+
 /* check hook: the rules across members, normalising (news_check_doc), and the
  * related items. */
 static int
 news_check(portal_req *r, struct portal_write *w)
 {
 	news_check_doc(r, w->doc);
+	if (news_check_image(r, w->doc) != PORTAL_OK)
+		return PORTAL_ERROR;
 	return news_check_related(r, w->doc, w->before);
 }
 
@@ -516,7 +567,22 @@ news_before_write(portal_req *r, struct portal_write *w)
 static int
 news_written(portal_req *r, struct portal_write *w)
 {
-	return news_set_links(r, w->id, w->doc);
+	if (news_set_links(r, w->id, w->doc) != PORTAL_OK)
+		return PORTAL_ERROR;
+	/* the uploaded image, so that it is not deleted while used */
+	struct json_object *img = NULL, *m = NULL;
+	long long id = 0;
+	if (json_object_object_get_ex(w->doc, "image", &img) && img &&
+	    json_object_object_get_ex(img, "media", &m) && json_object_is_type(m, json_type_int))
+		id = json_object_get_int64(m);
+	size_t n = id > 0;
+	long long *ids = &id;
+	if (!PORTAL_API_HAS(api, media))
+		return PORTAL_OK;
+	const char *status = api->member_str(w->doc, "status");
+	return api->link_set(r, w->id, "media", ids, n, api->member_str(w->doc, "title"),
+	                     api->member_str(w->doc, "published_at"),
+	                     status != NULL && strcmp(status, "published") == 0);
 }
 
 /* 1 when `s` is a sort key this list gives out: "YYYY-MM-DD HH:MM:SS". */
@@ -556,6 +622,51 @@ news_slug_arg(portal_req *r, struct portal_list *l, const char *v)
 
 
 /* render hook: the body as safe HTML. */
+/* image_file: what a page needs to show image.media, the uploaded file:
+ * its URL, size and srcsets (its own type's renditions and WebP's).  Null
+ * when the image is not an upload (or the file is gone). */
+static int
+news_image_file(portal_req *r, struct json_object *item)
+{
+	struct json_object *img = NULL, *m = NULL, *rec = NULL, *rend = NULL;
+	json_object_object_get_ex(item, "image", &img);
+	if (img && json_object_object_get_ex(img, "media", &m) && json_object_is_type(m, json_type_int) &&
+	    PORTAL_API_HAS(api, media))
+		rec = api->media(r, json_object_get_int64(m));
+	if (rec == NULL) {
+		json_object_object_add(item, "image_file", NULL);
+		return PORTAL_OK;
+	}
+	const char *url = api->member_str(rec, "url"), *type = api->member_str(rec, "type");
+	struct json_object *w = NULL, *h = NULL, *f = json_object_new_object();
+	json_object_object_get_ex(rec, "width", &w);
+	json_object_object_get_ex(rec, "height", &h);
+	json_object_object_get_ex(rec, "renditions", &rend);
+	char *srcset = api->printf(r, "%s %dw", url, json_object_get_int(w));
+	char *webp = NULL;
+	size_t n = rend && json_object_is_type(rend, json_type_array) ? json_object_array_length(rend) : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *x = json_object_array_get_idx(rend, i), *xw = NULL;
+		const char *xu = api->member_str(x, "url"), *xt = api->member_str(x, "type");
+		json_object_object_get_ex(x, "width", &xw);
+		if (xu == NULL || xt == NULL)
+			continue;
+		if (type && strcmp(xt, type) == 0)
+			srcset = api->printf(r, "%s %dw, %s", xu, json_object_get_int(xw), srcset);
+		else if (strcmp(xt, "image/webp") == 0)
+			webp = webp ? api->printf(r, "%s, %s %dw", webp, xu, json_object_get_int(xw))
+			            : api->printf(r, "%s %dw", xu, json_object_get_int(xw));
+	}
+	json_object_object_add(f, "url", json_object_new_string(url ? url : ""));
+	json_object_object_add(f, "type", json_object_new_string(type ? type : ""));
+	json_object_object_add(f, "width", json_object_get(w));
+	json_object_object_add(f, "height", json_object_get(h));
+	json_object_object_add(f, "srcset", json_object_new_string(srcset));
+	json_object_object_add(f, "webp_srcset", webp ? json_object_new_string(webp) : NULL);
+	json_object_object_add(item, "image_file", f);
+	return PORTAL_OK;
+}
+
 static int
 news_render(portal_req *r, struct json_object *item)
 {
@@ -564,7 +675,7 @@ news_render(portal_req *r, struct json_object *item)
 	if (body != NULL && (html = api->markdown(r, body)) == NULL)
 		return PORTAL_ERROR;
 	json_object_object_add(item, "body_html", html ? json_object_new_string(html) : NULL);
-	return PORTAL_OK;
+	return news_image_file(r, item);
 }
 
 /* `lang` matches a tag and its subtags (RFC 4647 basic filtering: "sv"

@@ -67,6 +67,8 @@ static const struct portal_field partnerships_agreement_fields[] = {
 	{.name = "signatories", .type = PF_ARRAY, .max = 50, .items = &partnerships_signatory},
 	{.name = "unit", .type = PF_STRING, .max = 200},
 	{.name = "document_url", .type = PF_URL, .max = 2000},
+	/* an uploaded PDF (POST /api/v1/{m}/media): its id */
+	{.name = "document", .type = PF_INT, .min = 1, .max_num = 1e18},
 	{.name = NULL},
 };
 static const struct portal_field partnerships_agreement = {
@@ -74,6 +76,21 @@ static const struct portal_field partnerships_agreement = {
 
 static const struct portal_field partnerships_area = {.name = "area", .type = PF_ENUM,
                                                       .values = partnerships_areas};
+
+/* An agreement's uploaded document as pages show it: which agreement
+ * (its index), the file's URL, name, type and size. */
+static const struct portal_field partnerships_document_fields[] = {
+	{.name = "agreement", .type = PF_INT},
+	{.name = "id", .type = PF_INT},
+	{.name = "url", .type = PF_STRING},
+	{.name = "name", .type = PF_STRING},
+	{.name = "type", .type = PF_STRING},
+	{.name = "bytes", .type = PF_INT},
+	{.name = "size", .type = PF_STRING},
+	{.name = NULL},
+};
+static const struct portal_field partnerships_document = {
+	.name = "document", .type = PF_OBJECT, .fields = partnerships_document_fields};
 
 /* The item.  The agreements' array takes the setting's upper bound;
  * partnerships_check applies the municipality's max_agreements. */
@@ -90,6 +107,8 @@ static const struct portal_field partnerships_fields[] = {
 	{.name = "description", .type = PF_LANGMAP, .flags = PF_SEARCH, .max = 20000},
 	{.name = "agreements", .type = PF_ARRAY, .flags = PF_EXTERNAL,
 	 .max = PARTNERSHIPS_MAX_AGREEMENTS, .items = &partnerships_agreement},
+	/* the uploaded documents of the agreements, for pages (partnerships_loaded) */
+	{.name = "documents", .type = PF_ARRAY, .flags = PF_READONLY, .items = &partnerships_document},
 	{.name = NULL},
 };
 
@@ -135,6 +154,23 @@ partnerships_check(portal_req *r, struct portal_write *w)
 		if ((long long)n > max)
 			api->field_error(r, "agreements", "must have at most %lld items (has %zu)", max,
 			                 n);
+		/* a document is an uploaded PDF of this municipality */
+		for (size_t k = 0; k < n; k++) {
+			struct json_object *a = json_object_array_get_idx(agreements, k), *d = NULL;
+			if (!json_object_object_get_ex(a, "document", &d) || !json_object_is_type(d, json_type_int))
+				continue;
+			const char *field = api->printf(r, "agreements[%zu].document", k);
+			if (!PORTAL_API_HAS(api, media)) {
+				api->field_error(r, field, "uploaded files need a newer core");
+				continue;
+			}
+			struct json_object *rec = api->media(r, json_object_get_int64(d));
+			const char *type = rec ? api->member_str(rec, "type") : NULL;
+			if (type == NULL)
+				api->field_error(r, field, "is not an uploaded file of this municipality");
+			else if (strcmp(type, "application/pdf") != 0)
+				api->field_error(r, field, "is a %s, not a PDF", type);
+		}
 	}
 	return PORTAL_OK;
 }
@@ -150,14 +186,15 @@ partnerships_check(portal_req *r, struct portal_write *w)
 	PARTNERSHIPS_Q10 "," PARTNERSHIPS_Q10 "," PARTNERSHIPS_Q10 "," PARTNERSHIPS_Q10 ","        \
 	PARTNERSHIPS_Q10 "," PARTNERSHIPS_Q10
 static const char partnerships_sql_agreements[] =
-    "SELECT a.partnership_id, a.date, a.kind, a.title, a.signatories, a.unit, a.document_url"
+    "SELECT a.partnership_id, a.date, a.kind, a.title, a.signatories, a.unit, a.document_url,"
+    " a.document"
     " FROM partnership_agreements a WHERE a.partnership_id IN (" PARTNERSHIPS_Q100 ")"
     " ORDER BY a.partnership_id, a.position";
 static const char partnerships_sql_agreements_delete[] =
     "DELETE FROM partnership_agreements WHERE partnership_id = ?";
 static const char partnerships_sql_agreement_insert[] =
     "INSERT INTO partnership_agreements (partnership_id, position, date, kind, title,"
-    " signatories, unit, document_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    " signatories, unit, document_url, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* The "agreements" member of an item, or NULL. */
 static struct json_object *
@@ -166,6 +203,45 @@ partnerships_agreements_of(struct json_object *item)
 	struct json_object *v = NULL;
 	json_object_object_get_ex(item, "agreements", &v);
 	return v;
+}
+
+/* "1.2 MB", "120 kB": a file's size for people. */
+static const char *
+partnerships_size(portal_req *r, long long bytes)
+{
+	if (bytes >= 1000000)
+		return api->printf(r, "%.1f MB", (double)bytes / 1e6);
+	return api->printf(r, "%lld kB", (bytes + 999) / 1000);
+}
+
+/* "documents": the uploaded files of the item's agreements (a file that
+ * is gone is left out). */
+static void
+partnerships_documents(portal_req *r, struct json_object *item)
+{
+	struct json_object *agreements = partnerships_agreements_of(item);
+	struct json_object *docs = json_object_new_array();
+	size_t n = json_object_is_type(agreements, json_type_array) ? json_object_array_length(agreements) : 0;
+	for (size_t k = 0; k < n && PORTAL_API_HAS(api, media); k++) {
+		struct json_object *a = json_object_array_get_idx(agreements, k), *d = NULL, *b = NULL;
+		if (!json_object_object_get_ex(a, "document", &d) || !json_object_is_type(d, json_type_int))
+			continue;
+		struct json_object *rec = api->media(r, json_object_get_int64(d));
+		if (rec == NULL)
+			continue;
+		json_object_object_get_ex(rec, "bytes", &b);
+		const char *name = api->member_str(rec, "name"), *title = api->member_str(a, "title");
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "agreement", json_object_new_int64((long long)k));
+		json_object_object_add(o, "id", json_object_get(d));
+		json_object_object_add(o, "url", json_object_new_string(api->member_str(rec, "url")));
+		json_object_object_add(o, "name", json_object_new_string(name ? name : title ? title : "document.pdf"));
+		json_object_object_add(o, "type", json_object_new_string("PDF"));
+		json_object_object_add(o, "bytes", json_object_get(b));
+		json_object_object_add(o, "size", json_object_new_string(partnerships_size(r, json_object_get_int64(b))));
+		json_object_array_add(docs, o);
+	}
+	json_object_object_add(item, "documents", docs);
 }
 
 /* loaded hook: fills the "agreements" arrays of `n` items (whose ids are
@@ -206,7 +282,27 @@ partnerships_loaded(portal_req *r, struct json_object *const *items, const long 
 		if (rc != 0)
 			return PORTAL_ERROR;
 	}
+	for (size_t i = 0; i < n; i++)
+		partnerships_documents(r, items[i]);
 	return PORTAL_OK;
+}
+
+/* The agreements' uploaded documents in the core's links, so that a file
+ * is not deleted while an agreement uses it. */
+static int
+partnerships_link_documents(portal_req *r, long long id, struct json_object *agreements, size_t n)
+{
+	if (!PORTAL_API_HAS(api, media))
+		return PORTAL_OK;
+	long long *ids = api->alloc(r, (n ? n : 1) * sizeof(*ids));
+	size_t m = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *d = NULL;
+		if (json_object_object_get_ex(json_object_array_get_idx(agreements, k), "document", &d) &&
+		    json_object_is_type(d, json_type_int))
+			ids[m++] = json_object_get_int64(d);
+	}
+	return api->link_set(r, id, "media", ids, m, "agreement", NULL, 1);
 }
 
 /* saved hook: the agreements of a create, or of a patch that writes them
@@ -230,6 +326,8 @@ partnerships_saved(portal_req *r, struct portal_write *w)
 	size_t n = json_object_is_type(agreements, json_type_array)
 	               ? json_object_array_length(agreements)
 	               : 0;
+	if (partnerships_link_documents(r, w->id, agreements, n) != PORTAL_OK)
+		return PORTAL_ERROR;
 	if (n == 0)
 		return PORTAL_OK;
 	if ((s = api->prepare(r, partnerships_sql_agreement_insert)) == NULL)

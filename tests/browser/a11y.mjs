@@ -105,7 +105,74 @@ async function pageTypes() {
 		}
 		types.push({ type: `${m}-item`, path: `/${MUNI}/${m}/${id}`, status: 200, data: await getJSON(`/api/v1/${MUNI}/${m}/${id}`) });
 	}
+	const withImage = await newsWithImage();
+	if (withImage)
+		types.push(withImage);
 	return types;
+}
+
+// A news item with an uploaded image (a <picture> with srcset, width and
+// height), made for this run with PORTAL_ADMIN_TOKEN and deleted at the end
+// (cleanups); none without the token or the news module.
+const cleanups = [];
+function png(w, h) {
+	const { deflateSync } = require('node:zlib');
+	const crcTable = Array.from({ length: 256 }, (_, n) => {
+		let c = n;
+		for (let k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+		return c >>> 0;
+	});
+	const crc = (buf) => {
+		let c = 0xffffffff;
+		for (const b of buf)
+			c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+		return (c ^ 0xffffffff) >>> 0;
+	};
+	const chunk = (type, data) => {
+		const len = Buffer.alloc(4), sum = Buffer.alloc(4), td = Buffer.concat([Buffer.from(type), data]);
+		len.writeUInt32BE(data.length);
+		sum.writeUInt32BE(crc(td));
+		return Buffer.concat([len, td, sum]);
+	};
+	const raw = Buffer.alloc((w * 3 + 1) * h);
+	for (let y = 0; y < h; y++)
+		for (let x = 0; x < w; x++)
+			raw.set([x * 255 / w, y * 255 / h, (Date.now() / 1000) & 255], y * (w * 3 + 1) + 1 + x * 3);
+	const ihdr = Buffer.alloc(13);
+	ihdr.writeUInt32BE(w, 0);
+	ihdr.writeUInt32BE(h, 4);
+	ihdr.set([8, 2, 0, 0, 0], 8);
+	return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
+		chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+async function newsWithImage() {
+	const token = process.env.PORTAL_ADMIN_TOKEN;
+	if (!token || !MODULES.includes('news'))
+		return null;
+	const auth = { Authorization: `Bearer ${token}` };
+	const up = await fetch(`${BASE}/api/v1/${MUNI}/media?name=a11y.png`,
+		{ method: 'POST', headers: { ...auth, 'Content-Type': 'image/png' }, body: png(1600, 900) });
+	if (up.status !== 201 && up.status !== 200) {
+		console.log(`# news with an image: upload answered ${up.status}: not checked`);
+		return null;
+	}
+	const media = await up.json();
+	const res = await fetch(`${BASE}/api/v1/${MUNI}/news`, {
+		method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' },
+		body: JSON.stringify({ title: `a11y ${Date.now()}`, lang: 'sv', status: 'published', body: 'Text.',
+			published_at: '2020-01-01T00:00:00Z', image: { media: media.id, alt: 'En färgskala' } }),
+	});
+	if (res.status !== 201) {
+		console.log(`# news with an image: POST answered ${res.status}: not checked`);
+		return null;
+	}
+	const item = await res.json();
+	cleanups.push(async () => {
+		await fetch(`${BASE}/api/v1/${MUNI}/news/${item.id}`, { method: 'DELETE', headers: auth });
+		await fetch(`${BASE}/api/v1/${MUNI}/media/${media.id}`, { method: 'DELETE', headers: auth });
+	});
+	return { type: 'news-item-image', path: `/${MUNI}/news/${item.id}`, status: 200, data: item };
 }
 
 // In the page: the focus styles of an element, and its visibility.
@@ -427,6 +494,8 @@ try {
 	}));
 } finally {
 	await browser.close();
+	for (const f of cleanups)
+		await f().catch(() => {});
 }
 if (lop.length) {
 	console.log(`# ${new Set(lop).size} language-of-parts finding(s), not counted as failures yet:`);

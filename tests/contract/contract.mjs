@@ -501,8 +501,14 @@ async function main() {
 	const modules = new Map();
 	for (const t of Object.keys(doc.paths)) {
 		const m = moduleOf(t);
-		if (m && t !== PREFIX + "/audit") // the core's, checked in core()
+		if (m && m !== "media" && t !== PREFIX + "/audit") // the core's, checked in core() and test_media.py
 			modules.set(m, [...(modules.get(m) || []), t]);
+	}
+	// the core's uploaded files, under every municipality (uploads: test_media.py)
+	if (munis.length && doc.paths[PREFIX + "/media"]) {
+		console.log("# --- media (core)");
+		validate(await http("GET", concrete(PREFIX + "/media", munis[0].slug)), PREFIX + "/media", "GET",
+			[200], "the list");
 	}
 	for (const [module, templates] of [...modules.entries()].sort()) {
 		console.log(`# --- ${module}`);

@@ -138,7 +138,7 @@ EOF
 chmod 755 "$tmp/bin/"* "$tmp/notroot/id" "$tmp/init.d/"*
 
 RUN_PKGS="build-essential pkg-config libfcgi-dev libmariadb-dev libconfig-dev libjson-c-dev
-libsodium-dev libcmark-dev libunistring-dev mariadb-server mariadb-client nginx-light python3 curl iso-codes"
+libsodium-dev libcmark-dev libunistring-dev libmagic-dev libvips-dev mariadb-server mariadb-client nginx-light python3 curl iso-codes"
 TEST_PKGS="clang libclang-rt-14-dev valgrind chromium jq spawn-fcgi wrk python3-icalendar"
 
 # run_make CASE TARGET APT [notroot]: make TARGET in the copy with the fakes;

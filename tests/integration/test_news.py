@@ -106,8 +106,8 @@ def get_item(slug, nid, **kw):
 # "sources" and "uid" are the core's members of every module's items
 # (core/items/store.c)
 MEMBERS = ["id", "municipality", "slug", "title", "lead", "body", "body_html", "lang", "status",
-           "published_at", "author", "areas", "related", "image", "sources", "uid", "created_at",
-           "updated_at", "version"]
+           "published_at", "author", "areas", "related", "image", "image_file", "sources",
+           "uid", "created_at", "updated_at", "version"]
 
 
 def is_ts(s):
@@ -634,7 +634,8 @@ def t_image():
     j, r = create("svenljunga", new_body("image", image={"url": "https://example.se/a.jpg",
                                                          "alt": "Delegationen framför stadshuset"}))
     expect(j["image"] == {"url": "https://example.se/a.jpg", "alt": "Delegationen framför stadshuset",
-                          "credit": None}, "image %r" % j["image"], r)
+                          "media": None, "credit": None}, "image %r" % j["image"], r)
+    expect(j["image_file"] is None, "image_file %r for an external image" % j["image_file"], r)
     r2 = request("PATCH", item("svenljunga", j["id"]), body={"image": {"credit": "Foto: Kommunen"}},
                  token=tok("svenljunga", "editor"))
     j2 = expect_json(r2, 200)
@@ -879,7 +880,7 @@ def main():
                 invalid_case(m_set(["image"], {"url": "https://example.se/a.jpg"}), "image.alt"))
         t.check("422 image with empty alt",
                 invalid_case(m_set(["image"], {"url": "https://example.se/a.jpg", "alt": " "}), "image.alt"))
-        t.check("422 image alt without url", invalid_case(m_set(["image"], {"alt": "x"}), "image.url"))
+        t.check("422 image alt without media or url", invalid_case(m_set(["image"], {"alt": "x"}), "image.media"))
         t.check("422 image url javascript:",
                 invalid_case(m_set(["image"], {"url": "javascript:alert(1)", "alt": "x"}), "image.url"))
         t.check("422 image url data:",

@@ -47,7 +47,9 @@ CORE_PATHS = ("/healthz", "/metrics", "/api/v1/municipalities", "/api/v1/openapi
 # reads it) and the open data (issue #19), anyone's
 ADMIN_MUNI_PATHS = (PREFIX + "/audit",)
 OPEN_MUNI_PATHS = (PREFIX + "/changes",)
-CORE_MUNI_PATHS = ADMIN_MUNI_PATHS + OPEN_MUNI_PATHS
+# uploaded files (test_media.py tries them)
+MEDIA_PATHS = (PREFIX + "/media", PREFIX + "/media/{id}")
+CORE_MUNI_PATHS = ADMIN_MUNI_PATHS + OPEN_MUNI_PATHS + MEDIA_PATHS
 # the lists over municipalities of every module: /api/v1/all/{module}
 ALL_LIST = re.compile(r"^/api/v1/all/([a-z0-9_]+)$")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

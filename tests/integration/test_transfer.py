@@ -177,6 +177,8 @@ def t_export():
     for m in MODULES:
         for it in doc["modules"][m]:
             for p_, target in S["links"][m].items():
+                if target not in doc["modules"]:
+                    continue  # "media": uploaded files keep their ids (doc["media"])
                 uids = {x["uid"] for x in doc["modules"][target]}
 
                 def check(v, t=target, u=uids):

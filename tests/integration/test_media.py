@@ -1,0 +1,453 @@
+#!/usr/bin/env python3
+"""test_media.py - uploaded images and documents (issue #17).
+
+POST /api/v1/{m}/media takes the file itself as the body.  Checked here:
+JPEG, PNG and PDF uploads answer 201 with the record; the same bytes again
+answer 200 with the same record; a JPEG carrying EXIF GPS and an
+orientation is stored upright and without its metadata; renditions exist
+and are what they say; a PHP script sent as a PNG, an SVG, a polyglot (a
+PNG with a script appended), a type mismatch and a PNG declaring
+100000x100000 pixels are refused; a body over media.max_bytes gets 413 and
+one over the municipality's quota 507 (tests/run.sh gives provkommun
+media_quota_bytes = 300000); a file an item uses cannot be deleted (409)
+and an unused one can; nginx serves the files with the right headers.
+"""
+import base64
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from helpers import (PORTAL_CONF, PORTALCTL, Fail, Tap, create_token, expect,  # noqa: E402
+                     expect_json, expect_problem, raw_request_status, request)
+
+SLUG = "lerum"
+QUOTA_SLUG = "provkommun"
+QUOTA = 300000
+MAX_BYTES = 20 * 1024 * 1024
+S = {}
+
+# a 64x32 grey gradient, baseline JPEG without metadata (made with libvips)
+TINY_JPEG = base64.b64decode("/9j/2wBDAAoHBwgHBgoICAgLCgoLDhgQDg0NDh0VFhEYIx8lJCIfIiEmKzcvJik0KSEiMEExNDk7Pj4+JS5ESUM8SDc9Pjv/2wBDAQoLCw4NDhwQEBw7KCIoOzs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozv/wAARCAAgAEADASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDyS17Vs2vasa17Vs2vagDate1bVr2rFte1bVr2oA2bXtW1a9qxbXtW1a9qANm17VtWvasW17VtWvagD5Mte1bNr2rGte1bNr2oA2rXtW1a9qxbXtW1a9qANm17VtWvasW17VtWvagDZte1bVr2rFte1bVr2oA//9k=")
+
+
+def png(w, h, nonce=b"", declared=None):
+    """A PNG w x h (RGB gradient) from the standard library; `declared`
+    (w, h) writes other dimensions in its header than its data has."""
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    raw = b"".join(b"\0" + bytes(v for x in range(w) for v in ((x * 255 // w) & 255, (y * 255 // h) & 255,
+                                                              (len(nonce) * 37) & 255))
+                   for y in range(h))
+    dw, dh = declared or (w, h)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", dw, dh, 8, 2, 0, 0, 0)) +
+            (chunk(b"tEXt", b"Comment\0" + nonce) if nonce else b"") +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def png_size(data):
+    expect(data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG: %r" % data[:16])
+    return struct.unpack(">II", data[16:24])
+
+
+def exif_gps(orientation=6):
+    """An APP1 Exif segment: IFD0 with Orientation and a GPS IFD pointer,
+    the GPS IFD with latitude 57.75 N (big-endian TIFF)."""
+    def entry(tag, typ, count, value):
+        return struct.pack(">HHI", tag, typ, count) + value
+    # offsets from the TIFF header: IFD0 at 8 (2 entries), GPS IFD after it
+    ifd0_len = 2 + 2 * 12 + 4
+    gps_off = 8 + ifd0_len
+    gps_entries = 2
+    gps_len = 2 + gps_entries * 12 + 4
+    rat_off = gps_off + gps_len
+    ifd0 = (struct.pack(">H", 2) +
+            entry(0x0112, 3, 1, struct.pack(">HH", orientation, 0)) +
+            entry(0x8825, 4, 1, struct.pack(">I", gps_off)) + struct.pack(">I", 0))
+    gps = (struct.pack(">H", gps_entries) +
+           entry(0x0001, 2, 2, b"N\0\0\0") +
+           entry(0x0002, 5, 3, struct.pack(">I", rat_off)) + struct.pack(">I", 0))
+    rats = struct.pack(">IIIIII", 57, 1, 45, 1, 0, 1)
+    tiff = b"MM\0*" + struct.pack(">I", 8) + ifd0 + gps + rats
+    body = b"Exif\0\0" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def jpeg_with_gps():
+    return TINY_JPEG[:2] + exif_gps() + TINY_JPEG[2:]
+
+
+def pdf(nonce, size=0):
+    body = b"%PDF-1.4\n%" + nonce + b"\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    body += b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
+    while len(body) < size:
+        body += b"% filler line to make the document larger than it needs to be\n"
+    return body + b"trailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def upload(data, ctype, slug=SLUG, token=None, query=None):
+    return request("POST", "/api/v1/%s/media" % slug, raw=data, content_type=ctype,
+                   token=token or S["tok"], query=query)
+
+
+def fetch(url):
+    return request("GET", url, headers={"Accept": "*/*"})
+
+
+def setup():
+    S["tok"] = create_token(SLUG, "editor")
+    S["reader"] = create_token(SLUG, "reader")
+    S["qtok"] = create_token(QUOTA_SLUG, "editor")
+    S["h_tok"] = create_token("herrljunga", "editor")
+    S["nonce"] = os.urandom(8).hex().encode()
+
+
+def t_auth():
+    r = request("POST", "/api/v1/%s/media" % SLUG, raw=TINY_JPEG, content_type="image/jpeg")
+    expect_problem(r, 401)
+    r = upload(TINY_JPEG, "image/jpeg", token=S["reader"])
+    expect_problem(r, 403)
+
+
+def t_png():
+    data = png(600, 400, nonce=S["nonce"])
+    r = upload(data, "image/png", query={"name": "gradient.png"})
+    o = expect_json(r, 201)
+    for k in ("id", "url", "type", "bytes", "sha256", "width", "height", "renditions"):
+        expect(k in o, "no %r in %r" % (k, o))
+    expect(o["type"] == "image/png" and o["width"] == 600 and o["height"] == 400, "record %r" % o)
+    expect(o["bytes"] == len(data), "bytes %r, sent %d" % (o["bytes"], len(data)))
+    expect(o["sha256"] == hashlib.sha256(data).hexdigest(), "sha256 %r" % o["sha256"])
+    expect(r.header("Location") == "/api/v1/%s/media/%d" % (SLUG, o["id"]), "Location %r" % r.header("Location"))
+    S["png"] = o
+    # the renditions: 320 wide (PNG and WebP) and a full-size WebP; none larger than the original
+    widths = sorted((x["width"], x["type"]) for x in o["renditions"])
+    expect((320, "image/png") in widths and (320, "image/webp") in widths and (600, "image/webp") in widths,
+           "renditions %r" % widths)
+    expect(all(x["width"] <= 600 for x in o["renditions"]), "a rendition larger than the original")
+    small = [x for x in o["renditions"] if x["width"] == 320 and x["type"] == "image/png"][0]
+    f = fetch(small["url"])
+    expect(f.status == 200, "GET %s: %d" % (small["url"], f.status))
+    expect(png_size(f.body) == (320, 213), "the 320 rendition is %r" % (png_size(f.body),))
+    w = fetch([x for x in o["renditions"] if x["type"] == "image/webp"][0]["url"])
+    expect(w.status == 200 and w.body[:4] == b"RIFF" and w.body[8:12] == b"WEBP", "the WebP rendition is no WebP")
+
+
+def t_dedupe():
+    data = png(600, 400, nonce=S["nonce"])
+    r = upload(data, "image/png")
+    o = expect_json(r, 200)
+    expect(o["id"] == S["png"]["id"] and o["url"] == S["png"]["url"], "another record: %r" % o)
+    lst = expect_json(request("GET", "/api/v1/%s/media" % SLUG), 200)
+    expect(sum(1 for x in lst["items"] if x["sha256"] == o["sha256"]) == 1, "listed twice")
+    one = expect_json(request("GET", "/api/v1/%s/media/%d" % (SLUG, o["id"])), 200)
+    expect(one["sha256"] == o["sha256"] and one["used_by"] == {}, "GET one: %r" % one)
+
+
+def t_concurrent():
+    """The same new bytes from six requests at once: one 201, the others 200
+    (the record) or 409 (a twin still writing), never a 5xx."""
+    import threading
+    data = png(300, 200, nonce=S["nonce"] + b"c")
+    res = []
+
+    def go():
+        res.append(upload(data, "image/png").status)
+    ts = [threading.Thread(target=go) for _ in range(6)]
+    for t_ in ts:
+        t_.start()
+    for t_ in ts:
+        t_.join()
+    expect(res.count(201) == 1 and all(x in (200, 201, 409) for x in res), "answers %r" % sorted(res))
+    lst = expect_json(request("GET", "/api/v1/%s/media" % SLUG, query={"limit": "100"}), 200)
+    sha = hashlib.sha256(data).hexdigest()
+    expect(sum(1 for x in lst["items"] if x["sha256"] == sha) == 1, "not one record of the bytes")
+
+
+def t_jpeg_gps():
+    data = jpeg_with_gps()
+    expect(b"GPS" not in data and data.count(b"Exif") == 1, "the test JPEG has no Exif")
+    r = upload(data, "image/jpeg", query={"name": "photo-%s.jpg" % S["nonce"].decode()})
+    o = expect_json(r, 200, 201)
+    # orientation 6 (rotate 90) applied: 64x32 becomes 32x64
+    expect(o["type"] == "image/jpeg" and (o["width"], o["height"]) == (32, 64),
+           "stored %sx%s, not upright 32x64" % (o["width"], o["height"]))
+    f = fetch(o["url"])
+    expect(f.status == 200 and f.body[:2] == b"\xff\xd8", "GET %s: %d" % (o["url"], f.status))
+    expect(b"Exif" not in f.body, "the stored JPEG still has an Exif segment")
+    expect(b"N\0\0\0" not in f.body or b"\x00\x01\x00\x02" not in f.body, "GPS left in the stored file")
+    S["jpeg"] = o
+
+
+def t_pdf():
+    data = pdf(S["nonce"])
+    o = expect_json(upload(data, "application/pdf", query={"name": "Avtal Lerum-Kaunas.pdf"}), 201)
+    expect(o["type"] == "application/pdf" and o["width"] is None and o["renditions"] == [], "record %r" % o)
+    expect(o["name"] == "Avtal Lerum-Kaunas.pdf", "name %r" % o["name"])
+    f = fetch(o["url"])
+    expect(f.status == 200 and f.body == data, "GET %s: %d, %d bytes" % (o["url"], f.status, len(f.body)))
+    S["pdf"] = o
+
+
+def t_refused():
+    cases = [
+        ("a PHP script sent as a PNG", b"<?php system($_GET['c']); ?>\n", "image/png", (415, 422)),
+        ("an SVG", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+         "image/svg+xml", (415,)),
+        ("an SVG sent as a PNG", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+         "image/png", (415, 422)),
+        ("a PNG with a script appended (polyglot)", png(20, 20, nonce=S["nonce"]) +
+         b"<script>alert(document.cookie)</script>", "image/png", (415, 422)),
+        ("a JPEG with PHP inside (polyglot)", TINY_JPEG[:-2] + b"<?php echo 1; ?>" + TINY_JPEG[-2:],
+         "image/jpeg", (415, 422)),
+        ("a PNG sent as a JPEG (type mismatch)", png(20, 20, nonce=S["nonce"] + b"m"), "image/jpeg", (415,)),
+        ("a PDF sent as a PNG (type mismatch)", pdf(S["nonce"] + b"x"), "image/png", (415,)),
+        ("an HTML page sent as a PDF", b"<!DOCTYPE html><html><body>hi</body></html>", "application/pdf",
+         (415, 422)),
+        ("a PDF with JavaScript", pdf(S["nonce"] + b"js").replace(b"/Type /Catalog",
+                                                              b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>"),
+         "application/pdf", (415, 422)),
+        ("a decompression bomb: a small PNG declaring 100000x100000",
+         png(16, 16, declared=(100000, 100000)), "image/png", (422,)),
+        ("a truncated PNG", png(64, 64, nonce=S["nonce"] + b"t")[:200], "image/png", (415, 422)),
+        ("a text file", b"just some text\n", "text/plain", (415,)),
+        ("no Content-Type", TINY_JPEG, None, (415,)),
+        ("an empty body", b"", "image/png", (400, 415, 422)),
+    ]
+    bad = []
+    for what, data, ctype, codes in cases:
+        r = upload(data, ctype)
+        if r.status not in codes or r.ctype != "application/problem+json":
+            bad.append("%s: %d %s (want %s)" % (what, r.status, r.text[:200], codes))
+    if bad:
+        raise Fail("; ".join(bad))
+
+
+def t_too_large():
+    body = b"%PDF-1.4\n" + b"0" * (MAX_BYTES + 1 - 9)
+    r = raw_request_status("POST", "/api/v1/%s/media" % SLUG,
+                           {"Authorization": "Bearer " + S["tok"], "Content-Type": "application/pdf"}, body,
+                           timeout=60)
+    expect_problem(r, 413)
+
+
+def t_quota():
+    # start empty: what earlier runs left in provkommun goes
+    lst = expect_json(request("GET", "/api/v1/%s/media" % QUOTA_SLUG, query={"limit": "100"}), 200)
+    for x in lst["items"]:
+        expect(request("DELETE", "/api/v1/%s/media/%d" % (QUOTA_SLUG, x["id"]), token=S["qtok"]).status == 204,
+               "cannot clear provkommun")
+    a = upload(pdf(S["nonce"] + b"qa", 200000), "application/pdf", slug=QUOTA_SLUG, token=S["qtok"])
+    expect_json(a, 201)
+    b = upload(pdf(S["nonce"] + b"qb", 200000), "application/pdf", slug=QUOTA_SLUG, token=S["qtok"])
+    p = expect_problem(b, 507)
+    expect("300000" in p.get("detail", ""), "the message does not say the quota: %r" % p)
+    # the same bytes again take no more room
+    expect_json(upload(pdf(S["nonce"] + b"qa", 200000), "application/pdf", slug=QUOTA_SLUG, token=S["qtok"]), 200)
+
+
+def t_served():
+    f = fetch(S["jpeg"]["url"])
+    expect(f.status == 200, "GET %s: %d" % (S["jpeg"]["url"], f.status))
+    expect(f.ctype == "image/jpeg", "Content-Type %r" % f.ctype)
+    expect(f.header("Cache-Control") == "public, max-age=31536000, immutable", "Cache-Control %r" % f.header("Cache-Control"))
+    expect(f.header("X-Content-Type-Options") == "nosniff", "no nosniff")
+    p = fetch(S["pdf"]["url"])
+    expect(p.ctype == "application/pdf", "PDF Content-Type %r" % p.ctype)
+    expect((p.header("Content-Disposition") or "").startswith("attachment"), "PDF Content-Disposition %r" % p.header("Content-Disposition"))
+    expect(p.header("X-Content-Type-Options") == "nosniff", "PDF without nosniff")
+    for path in ("/media/tmp/", "/media/", "/media/" + S["pdf"]["sha256"][:2] + "/" + S["pdf"]["sha256"] + ".php",
+                 S["pdf"]["url"].replace(".pdf", ".png")):
+        r = fetch(path)
+        expect(r.status in (403, 404), "GET %s: %d" % (path, r.status))
+    r = request("POST", S["pdf"]["url"], raw=b"x", content_type="application/pdf")
+    expect(r.status in (403, 405), "POST to a file: %d" % r.status)
+
+
+def t_delete():
+    # an unused file can be deleted; the files stay while another record has them
+    o = expect_json(upload(png(40, 30, nonce=S["nonce"] + b"del"), "image/png"), 201)
+    r = request("DELETE", "/api/v1/%s/media/%d" % (SLUG, o["id"]), token=S["reader"])
+    expect_problem(r, 403)
+    r = request("DELETE", "/api/v1/%s/media/%d" % (SLUG, o["id"]), token=S["tok"])
+    expect(r.status == 204, "DELETE: %d %s" % (r.status, r.text))
+    expect_problem(request("GET", "/api/v1/%s/media/%d" % (SLUG, o["id"])), 404)
+    expect(fetch(o["url"]).status == 404, "the file is still served after its last record went")
+    expect_problem(request("GET", "/api/v1/%s/media/999999999" % SLUG), 404)
+    expect_problem(request("GET", "/api/v1/%s/media/abc" % SLUG), 404)
+    expect_problem(request("PUT", "/api/v1/%s/media/%d" % (SLUG, S["pdf"]["id"]), token=S["tok"], body={}), 405)
+
+
+def t_news_image():
+    """A news item with image {media, alt}: alt required, the media must be an
+    image of the municipality; the page shows it with srcset, width and
+    height; the file cannot be deleted while the item uses it."""
+    img = S["png"]
+    base = {"title": "Bild %s" % S["nonce"].decode(), "lang": "sv", "status": "published",
+            "published_at": "2026-01-01T10:00:00Z", "body": "Text."}
+    r = request("POST", "/api/v1/%s/news" % SLUG, body=dict(base, image={"media": img["id"]}), token=S["tok"])
+    p = expect_problem(r, 422)
+    expect(any(e.get("field") == "image.alt" for e in p.get("errors", [])), "no error for image.alt: %r" % p)
+    r = request("POST", "/api/v1/%s/news" % SLUG, body=dict(base, image={"media": S["pdf"]["id"], "alt": "x"}),
+                token=S["tok"])
+    p = expect_problem(r, 422)
+    expect(any(e.get("field") == "image.media" for e in p.get("errors", [])), "a PDF as an image: %r" % p)
+    r = request("POST", "/api/v1/%s/news" % SLUG, body=dict(base, image={"media": 999999999, "alt": "x"}),
+                token=S["tok"])
+    expect_problem(r, 422)
+    r = request("POST", "/api/v1/%s/news" % SLUG,
+                body=dict(base, image={"media": img["id"], "alt": "En färgskala från blått till rött"}),
+                token=S["tok"])
+    n = expect_json(r, 201)
+    S["news"] = n["id"]
+    expect(n["image"]["media"] == img["id"] and n["image_file"]["url"] == img["url"], "image %r" % n)
+    expect(n["image_file"]["width"] == 600 and "320w" in n["image_file"]["srcset"], "image_file %r" % n["image_file"])
+    page = request("GET", "/%s/news/%d" % (SLUG, n["id"]), headers={"Accept": "text/html"})
+    expect(page.status == 200, "the page: %d" % page.status)
+    expect('srcset="' in page.text and 'width="600"' in page.text and 'height="400"' in page.text and
+           'alt="En färgskala från blått till rött"' in page.text and img["url"] in page.text,
+           "the page does not show the image with srcset, width, height and alt")
+    # still used: 409 naming the item
+    r = request("DELETE", "/api/v1/%s/media/%d" % (SLUG, img["id"]), token=S["tok"])
+    p = expect_problem(r, 409)
+    expect("news %d" % n["id"] in p.get("detail", ""), "409 does not name the item: %r" % p)
+    one = expect_json(request("GET", "/api/v1/%s/media/%d" % (SLUG, img["id"])), 200)
+    expect(n["id"] in one["used_by"].get("news", []), "used_by %r" % one["used_by"])
+    # the old form still works
+    r = request("PATCH", "/api/v1/%s/news/%d" % (SLUG, n["id"]), token=S["tok"],
+                body={"image": {"media": None, "url": "https://example.se/a.jpg"}},
+                content_type="application/merge-patch+json")
+    j = expect_json(r, 200)
+    expect(j["image"]["url"] == "https://example.se/a.jpg" and j["image_file"] is None, "image %r" % j["image"])
+    # no longer used: the file may go
+    r = request("DELETE", "/api/v1/%s/media/%d" % (SLUG, img["id"]), token=S["tok"])
+    expect(r.status == 204, "DELETE after the item let go: %d %s" % (r.status, r.text))
+
+
+def t_agreement_document():
+    """A partnership's agreement with document (an uploaded PDF): an image
+    there is 422; the page lists the document with name, type and size; the
+    PDF cannot be deleted while the agreement uses it."""
+    base = {"partner": {"name": "Testort %s" % S["nonce"].decode(), "country": "LT"},
+            "kind": "cooperation", "status": "active"}
+    bad = dict(base, agreements=[{"kind": "cooperation_agreement", "document": S["jpeg"]["id"]}])
+    p = expect_problem(request("POST", "/api/v1/%s/partnerships" % SLUG, body=bad, token=S["tok"]), 422)
+    expect(any(e.get("field") == "agreements[0].document" for e in p.get("errors", [])), "an image as a document: %r" % p)
+    good = dict(base, agreements=[{"kind": "cooperation_agreement", "date": "2024-05",
+                                   "title": "Samarbetsavtal", "document": S["pdf"]["id"]}])
+    j = expect_json(request("POST", "/api/v1/%s/partnerships" % SLUG, body=good, token=S["tok"]), 201)
+    S["partnership"] = j["id"]
+    expect(j["agreements"][0]["document"] == S["pdf"]["id"], "agreements %r" % j["agreements"])
+    d = j.get("documents") or []
+    expect(len(d) == 1 and d[0]["url"] == S["pdf"]["url"] and d[0]["type"] == "PDF" and d[0]["size"],
+           "documents %r" % d)
+    page = request("GET", "/%s/partnerships/%d" % (SLUG, j["id"]), headers={"Accept": "text/html"})
+    expect(page.status == 200 and S["pdf"]["url"] in page.text and "Avtal Lerum-Kaunas.pdf" in page.text and
+           "PDF, " in page.text, "the page does not list the document with name, type and size")
+    r = request("DELETE", "/api/v1/%s/media/%d" % (SLUG, S["pdf"]["id"]), token=S["tok"])
+    p = expect_problem(r, 409)
+    expect("partnerships %d" % j["id"] in p.get("detail", ""), "409 does not name the partnership: %r" % p)
+
+
+def portalctl(*args):
+    cmd = [PORTALCTL] + (["-c", PORTAL_CONF] if PORTAL_CONF else []) + list(args)
+    return subprocess.run(cmd, capture_output=True, timeout=120)
+
+
+def t_transfer():
+    """portalctl export has the files (records and bytes); import into
+    another municipality uploads them again and points the items at the new
+    ids."""
+    img = expect_json(upload(png(400, 300, nonce=S["nonce"] + b"x"), "image/png", query={"name": "x.png"}), 201)
+    n = expect_json(request("POST", "/api/v1/%s/news" % SLUG, token=S["tok"],
+                            body={"title": "Export %s" % S["nonce"].decode(), "lang": "sv", "status": "draft",
+                                  "image": {"media": img["id"], "alt": "Export"}}), 201)
+    S["export_news"] = n["id"]
+    out = tempfile.mkdtemp(prefix="portal-media-")
+    S["tmpdir"] = out
+    r = portalctl("export", SLUG, "-o", os.path.join(out, "all.json"))
+    expect(r.returncode == 0, "portalctl export: %s" % r.stderr.decode(errors="replace"))
+    doc = json.load(open(os.path.join(out, "all.json")))
+    media = {m["id"]: m for m in doc.get("media", [])}
+    expect(img["id"] in media and S["pdf"]["id"] in media, "the export lacks the files: %r" % list(media))
+    stored = fetch(img["url"]).body
+    expect(base64.b64decode(media[img["id"]]["data"]) == stored, "the exported bytes are not the stored file's")
+    expect(base64.b64decode(media[S["pdf"]["id"]]["data"]) == pdf(S["nonce"]), "the exported PDF differs")
+    # into herrljunga: the news item and the two files
+    item = [x for x in doc["modules"]["news"] if x["id"] == n["id"]][0]
+    item.pop("uid", None)  # a copy within one installation: the uid is lerum's item's
+    small = dict(doc, modules={"news": [item]}, media=[media[img["id"]], media[S["pdf"]["id"]]])
+    path = os.path.join(out, "small.json")
+    json.dump(small, open(path, "w"))
+    r = portalctl("import", "herrljunga", path)
+    expect(r.returncode == 0, "portalctl import: %s" % r.stderr.decode(errors="replace"))
+    lst = expect_json(request("GET", "/api/v1/herrljunga/news", token=S["h_tok"], query={"status": "draft"}), 200)
+    got = [x for x in lst["items"] if x["title"] == item["title"]]
+    expect(len(got) == 1, "the imported item is not in herrljunga: %r" % [x["title"] for x in lst["items"]])
+    S["h_news"] = got[0]["id"]
+    new_id = got[0]["image"]["media"]
+    rec = expect_json(request("GET", "/api/v1/herrljunga/media/%d" % new_id), 200)
+    S["h_media"] = [new_id]
+    expect(rec["type"] == "image/png" and (rec["width"], rec["height"]) == (400, 300),
+           "the imported image: %r" % rec)
+    expect(got[0]["image_file"] and got[0]["image_file"]["url"] == rec["url"], "image_file %r" % got[0]["image_file"])
+    hl = expect_json(request("GET", "/api/v1/herrljunga/media", query={"limit": "100"}), 200)
+    p2 = [x for x in hl["items"] if x["sha256"] == S["pdf"]["sha256"]]
+    expect(len(p2) == 1 and p2[0]["name"] == S["pdf"]["name"], "the PDF was not imported with its name")
+    S["h_media"].append(p2[0]["id"])
+
+
+def cleanup():
+    if "h_news" in S:
+        request("DELETE", "/api/v1/herrljunga/news/%d" % S["h_news"], token=S["h_tok"])
+    for i in S.get("h_media", []):
+        request("DELETE", "/api/v1/herrljunga/media/%d" % i, token=S["h_tok"])
+    if "export_news" in S:
+        request("DELETE", "/api/v1/%s/news/%d" % (SLUG, S["export_news"]), token=S["tok"])
+    if S.get("tmpdir"):
+        import shutil
+        shutil.rmtree(S["tmpdir"], ignore_errors=True)
+    if "news" in S:
+        request("DELETE", "/api/v1/%s/news/%d" % (SLUG, S["news"]), token=S["tok"])
+    if "partnership" in S:
+        request("DELETE", "/api/v1/%s/partnerships/%d" % (SLUG, S["partnership"]), token=S["tok"])
+
+
+def main():
+    t = Tap()
+    if t.check("setup: tokens", setup) is None:
+        return t.done()
+    t.check("uploads need an editor's token (401, 403)", t_auth)
+    if t.check("a PNG: 201 with the record, sha256, renditions 320 px (PNG, WebP) and WebP", t_png):
+        t.check("the same bytes again: 200 with the same record, listed once", t_dedupe)
+    t.check("the same new bytes from 6 requests at once: one 201, then 200 or 409, no 5xx", t_concurrent)
+    t.check("a JPEG with EXIF GPS and orientation 6: stored upright, without Exif", t_jpeg_gps)
+    t.check("a PDF: 201, kept as sent, with its name", t_pdf)
+    t.check("refused: PHP as PNG, SVG, polyglots, type mismatches, a decompression bomb, ...", t_refused)
+    t.check("a body over media.max_bytes: 413", t_too_large)
+    t.check("over the municipality's quota: 507 saying so; the same bytes again: 200", t_quota)
+    if "jpeg" in S and "pdf" in S:
+        t.check("nginx serves the files: type, immutable, nosniff, PDFs as attachments; nothing else",
+                t_served)
+    t.check("DELETE: an unused file goes (204), its files too; 403 for a reader; 404, 405", t_delete)
+    try:
+        if "png" in S and "pdf" in S:
+            t.check("news image {media, alt}: alt required, an image of the municipality; the page "
+                    "has srcset, width, height; 409 while used, 204 after", t_news_image)
+        if "jpeg" in S and "pdf" in S:
+            t.check("partnerships agreements[].document: a PDF of the municipality; the page lists it "
+                    "with name, type and size; 409 while used", t_agreement_document)
+            t.check("portalctl export has the files; import into another municipality uploads them "
+                    "and rewrites image.media", t_transfer)
+    finally:
+        cleanup()
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
