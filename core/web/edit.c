@@ -229,6 +229,12 @@ ed_title(struct page *pg, const portal_plugin *p, struct json_object *item)
 	return ew(pg, "item");
 }
 
+static const char *
+ed_or(const char *s, const char *otherwise)
+{
+	return s ? s : otherwise;
+}
+
 /* The municipality's items of `module` a link may point at. */
 static struct json_object *
 ed_options(struct ed *e, const char *module)
@@ -238,8 +244,10 @@ ed_options(struct ed *e, const char *module)
 		return o;
 	o = json_object_new_array();
 	json_object_object_add(e->opts, module, o);
+	/* a module's items, or the core's own lists of the same shape (the
+	 * municipality's files: "media") */
 	portal_plugin *tp = plugin_find(e->pg->c->plugins, module);
-	if (tp == NULL || !conf_muni_has_module(e->r->muni, module))
+	if (tp ? !conf_muni_has_module(e->r->muni, module) : strcmp(module, "media") != 0)
 		return o;
 	struct pages_call call = {
 	    .path = pool_printf(e->r->pool, "/api/v1/%s/%s", e->r->muni->slug, module),
@@ -255,7 +263,12 @@ ed_options(struct ed *e, const char *module)
 			continue;
 		struct json_object *opt = json_object_new_object();
 		json_object_object_add(opt, "id", json_object_new_string(json_object_get_string(id)));
-		json_object_object_add(opt, "label", json_object_new_string(ed_title(e->pg, tp, it)));
+		const char *label = tp ? ed_title(e->pg, tp, it)
+		                       : pool_printf(e->r->pool, "%s (%s)",
+		                                     ed_or(json_object_get_string(json_object_object_get(it, "name")),
+		                                            json_object_get_string(id)),
+		                                     ed_or(json_object_get_string(json_object_object_get(it, "type")), "?"));
+		json_object_object_add(opt, "label", json_object_new_string(label));
 		json_object_array_add(o, opt);
 	}
 	return o;
