@@ -684,6 +684,7 @@ int item_list_rows(portal_req *r, portal_stmt *s, unsigned i, const struct porta
 /* ---- store.c: an item's store derived from its declaration ---- */
 struct store_sql {
 	char *load, *load_lock, *list, *insert, *update, *exists, *remove;
+	char *search; /* the search across modules: the row, its relevance, search_text */
 	unsigned ncols;  /* columns a row is selected with: version ncols-2, sort key ncols-1 */
 	unsigned nwrite; /* parameters an item's write binds (before id, municipality) */
 	unsigned filter_marks[PORTAL_LIST_FILTERS]; /* '?' in each filter's condition */
@@ -708,6 +709,11 @@ long long store_insert(portal_req *r, struct portal_write *w);
 int store_update(portal_req *r, struct portal_write *w);
 int store_exists(portal_req *r, long long id);
 int store_remove(portal_req *r, long long id);
+/* Up to `max` items of plugin p that l->match and l->terms find, as the
+ * caller may see them (p's `listed` and visible hook), best first:
+ * {"module", "id", "score", "item", "text"} appended to out. */
+int store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int max,
+                 struct json_object *out);
 /* A JSON number printed as the shortest text that reads back as d. */
 struct json_object *store_new_double(double d);
 struct json_object *store_row_object(portal_stmt *s, unsigned first,
@@ -725,6 +731,12 @@ int openapi_register(portal_plugin *p, const char *json);
 /* ---- search.c ---- */
 char *search_fold(portal_req *r, const char *s);
 int search_terms(portal_req *r, const char *q, const char **terms, int max);
+/* The FULLTEXT index over search_text (migrate.c adds it to every
+ * module's table): `q` as a boolean-mode query of word prefixes, or NULL
+ * when no word of q is long enough for the index. */
+#define SEARCH_MIN_CHARS 3 /* innodb_ft_min_token_size */
+#define SEARCH_MAX_WORDS 8
+const char *search_match(portal_req *r, const char *q);
 
 /* ---- idem.c ---- */
 /* 1 when the request was answered from a stored Idempotency-Key answer (or
@@ -806,6 +818,13 @@ int pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api);
  * template. */
 int pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext,
                  pages_api_fn api);
+
+/* ---- find.c: the search across modules ---- */
+/* GET /api/v1/{m}/search?q=&limit=&cursor= for r (its municipality,
+ * database and role set): ranked results of every enabled module with a
+ * table, {"items": [{module, id, title, snippet, url}], "next"}; 422
+ * naming q or cursor. */
+void find_api(struct core *c, struct portal_req *r);
 
 /* ---- transfer.c: portalctl export / import ---- */
 struct transfer_opts {

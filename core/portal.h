@@ -264,6 +264,12 @@ struct portal_list {
 	long long after_id;    /* ... and the last item's id */
 	int limit;             /* 1..100 */
 	int insider;           /* 1 when the caller's role is reader or higher */
+	/* `q` for the FULLTEXT index over search_text (the core adds it to the
+	 * table of every item declared with one): "+word* +word*" in boolean
+	 * mode, each word of at least 3 characters a required prefix; NULL
+	 * when q has no such word.  The terms above still apply (each word a
+	 * substring): a derived list asks for both. */
+	const char *match;
 };
 
 /* A list filter: query argument `name`.  With `parse`, parse decides (the

@@ -125,7 +125,8 @@ store_free(struct store_sql *q)
 {
 	if (q == NULL)
 		return;
-	char *const sql[] = {q->load, q->load_lock, q->list, q->insert, q->update, q->exists, q->remove};
+	char *const sql[] = {q->load,   q->load_lock, q->list,  q->insert,
+	                     q->update, q->exists,    q->remove, q->search};
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		free(sql[i]);
 	free(q->readonly);
@@ -256,12 +257,31 @@ store_build(const struct portal_item *it)
 		store_add(&t, " AND (? IS NULL OR (%s))", it->filters[i].sql);
 		q->filter_marks[i] = store_marks(it->filters[i].sql);
 	}
+	/* q: the FULLTEXT index finds the rows (word prefixes), the LIKE
+	 * terms then check them (each word a substring; alone for words too
+	 * short for the index) */
+	store_add(&t, " AND (? IS NULL OR MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE))");
 	for (int k = 0; k < PORTAL_LIST_TERMS; k++)
 		store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
 	const char *cmp = it->sort_desc ? "<" : ">", *dir = it->sort_desc ? " DESC" : "";
 	store_add(&t, " AND (? IS NULL OR %s %s ? OR (%s = ? AND t.id %s ?)) ORDER BY %s%s, t.id%s LIMIT ?",
 	          sort, cmp, sort, cmp, sort, dir, dir);
 	q->list = t.s;
+	failed |= t.failed;
+
+	/* the search across modules (store_search): the same visibility as
+	 * the list (`listed`), ranked by the FULLTEXT index's relevance */
+	t = (struct store_text){0};
+	store_add(&t, "SELECT %s, MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE) AS search_score, "
+	              "t.search_text FROM %s t WHERE t.municipality = ?",
+	          sel.s, it->table);
+	if (it->listed)
+		store_add(&t, " AND (? = 1 OR (%s))", it->listed);
+	store_add(&t, " AND (? IS NULL OR MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE))");
+	for (int k = 0; k < PORTAL_LIST_TERMS; k++)
+		store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
+	store_add(&t, " ORDER BY search_score DESC, t.id DESC LIMIT ?");
+	q->search = t.s;
 	failed |= t.failed;
 
 	t = (struct store_text){0};
@@ -300,7 +320,7 @@ store_build(const struct portal_item *it)
 		q->item.exists = store_exists;
 
 	failed |= sel.failed || ins.failed || upd.failed || !q->load || !q->load_lock ||
-	             !q->list || !q->insert || !q->update || !q->exists || !q->remove || !q->readonly;
+	             !q->list || !q->search || !q->insert || !q->update || !q->exists || !q->remove || !q->readonly;
 	free(sel.s);
 	free(ins.s);
 	free(upd.s);
@@ -657,6 +677,8 @@ store_list(portal_req *r, const struct portal_list *l, struct json_object *items
 	for (size_t f = 0; it->filters && it->filters[f].name; f++)
 		for (unsigned k = 0; k <= q->filter_marks[f]; k++)
 			api->bind_text(s, i++, l->arg[f]);
+	api->bind_text(s, i++, l->match);
+	api->bind_text(s, i++, l->match);
 	size_t first = json_object_array_length(items);
 	if (api->list_rows(r, s, i, l, store_from_row, q->ncols - 1, items, more, last_key) !=
 	    PORTAL_OK)
@@ -728,4 +750,69 @@ int
 store_remove(portal_req *r, long long id)
 {
 	return api->by_id_exec(r, r->plugin->store->remove, id);
+}
+
+/*
+ * The search across modules: up to `max` items of plugin p (with a
+ * table) that `l` (match, terms, insider) finds, best first by the
+ * index's relevance, each as {"module", "id", "score", "item", "text"}
+ * appended to `out` (text: the folded searched text, for a snippet).
+ * What the caller may see is what p's list shows it (`listed`), and p's
+ * visible hook has the last word, as on the item's own GET.
+ * PORTAL_OK or PORTAL_ERROR.
+ */
+int
+store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int max,
+             struct json_object *out)
+{
+	if (p->store == NULL)
+		return PORTAL_OK;
+	portal_plugin *saved = r->plugin;
+	r->plugin = p; /* the hooks and store_from_row read the module of r */
+	const struct portal_item *it = p->item;
+	const struct store_sql *q = p->store;
+	portal_stmt *s = api->prepare(r, q->search);
+	int rc = PORTAL_ERROR;
+	if (s == NULL)
+		goto end;
+	unsigned i = 0;
+	api->bind_text(s, i++, l->match);
+	api->bind_text(s, i++, api->municipality(r));
+	if (it->listed)
+		api->bind_int(s, i++, l->insider ? 1 : 0);
+	api->bind_text(s, i++, l->match);
+	api->bind_text(s, i++, l->match);
+	for (int k = 0; k < PORTAL_LIST_TERMS; k++) {
+		api->bind_text(s, i++, l->terms[k]);
+		api->bind_text(s, i++, l->terms[k]);
+	}
+	api->bind_int(s, i, max);
+	if (api->execute(s) != PORTAL_OK) {
+		api->done(s);
+		goto end;
+	}
+	while ((rc = api->fetch(s)) == 1) {
+		struct json_object *item = store_from_row(r, s);
+		if (item == NULL) {
+			rc = PORTAL_ERROR;
+			break;
+		}
+		api->keep(r, item);
+		if (it->visible != NULL && !it->visible(r, item))
+			continue;
+		struct json_object *o = json_object_new_object(), *id;
+		json_object_object_get_ex(item, "id", &id);
+		json_object_object_add(o, "module", json_object_new_string(p->name));
+		json_object_object_add(o, "id", json_object_get(id));
+		json_object_object_add(o, "score", json_object_new_double(api->col_double(s, q->ncols)));
+		json_object_object_add(o, "item", json_object_get(item));
+		const char *text = api->col_text(s, q->ncols + 1);
+		json_object_object_add(o, "text", json_object_new_string(text ? text : ""));
+		json_object_array_add(out, o);
+	}
+	api->done(s);
+	rc = rc < 0 ? PORTAL_ERROR : PORTAL_OK;
+end:
+	r->plugin = saved;
+	return rc;
 }

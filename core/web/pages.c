@@ -612,6 +612,11 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 		page_send(&pg, 200, title, b.data, NULL);
 		return PORTAL_DONE;
 	}
+	if (r->nseg == 2 && strcmp(r->seg[1], "search") == 0) {
+		page_root(&pg, NULL);
+		find_page(&pg);
+		return PORTAL_DONE;
+	}
 	portal_plugin *p = conf_muni_has_module(r->muni, r->seg[1]) ? plugin_find(c->plugins, r->seg[1]) : NULL;
 	const char *name = r->nseg == 2 ? "list.html" : r->nseg == 3 ? "item.html" : NULL;
 	page_root(&pg, p ? p->name : NULL);

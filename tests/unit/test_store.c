@@ -78,8 +78,8 @@ main(void)
 	T_OK(marks(q->update) == q->nwrite + 2, "UPDATE binds the same columns, then id and "
 	                                        "municipality");
 	/* municipality, insider, each filter's value once more than its
-	 * condition has ?, the q terms, the cursor, the limit */
-	unsigned want = 1 + 1 + (1 + 1) + (1 + 2) + 2 * PORTAL_LIST_TERMS + 4 + 1;
+	 * condition has ?, q for the index, the q terms, the cursor, the limit */
+	unsigned want = 1 + 1 + (1 + 1) + (1 + 2) + 2 + 2 * PORTAL_LIST_TERMS + 4 + 1;
 	T_OK(marks(q->list) == want, "the list has the %u parameters the core binds (has %u)", want,
 	     marks(q->list));
 	T_OK(strstr(q->list, "AND (? = 1 OR (t.kind = 'a'))") != NULL, "listed: readers see all");
