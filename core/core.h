@@ -783,6 +783,9 @@ int tmpl_render(const struct tmpl *t, struct json_object *data, const struct tmp
 /* The country and language names of |country and |language, parsed once
  * (pages_init; else on first use).  PORTAL_OK or PORTAL_ERROR (logged). */
 int tmpl_names_init(void);
+/* The country names, {"LV": {"sv": "Lettland", "da": ..., "en": ...}, ...}
+ * (the filter forms' choices); NULL when they are not there. */
+struct json_object *tmpl_countries(void);
 
 /* ---- pages.c: HTML pages from the API's answers and templates ---- */
 int pages_init(void); /* the core's templates and catalogue, once */

@@ -255,6 +255,87 @@ def t_search_box():
         expect(m and m.group(1) == "/%s/search" % M, "%s: the box goes to %r" % (path, m and m.group(1)), r)
 
 
+def t_filter_form():
+    r = page("/%s/partnerships/?lang=en" % M)
+    expect_status(r, 200)
+    m = re.search(r'<form class="filters" method="get" action="/%s/partnerships/">(.*?)</form>' % M, r.text, re.S)
+    expect(m, "no filter form on the list page", r)
+    form = m.group(1)
+    for name in ("country", "kind", "status", "area"):
+        expect('<label for="filter-%s">' % name in form and
+               '<select id="filter-%s" name="%s">' % (name, name) in form,
+               "no labelled select for %s" % name, r)
+    expect('<option value="LV">Latvia</option>' in form, "countries are not named", r)
+    expect('<option value="twin_town">Twin town</option>' in form, "kinds are not worded", r)
+    r = page("/%s/partnerships/?lang=sv" % M)
+    expect('<option value="LV">Lettland</option>' in r.text, "countries are not named in Swedish", r)
+    # news: no status select for anonymous readers (drafts are theirs), nor
+    # the page's own lang
+    r = page("/%s/news/?lang=en" % M)
+    expect('id="filter-area"' in r.text, "no area select on news", r)
+    expect('id="filter-status"' not in r.text and 'id="filter-lang"' not in r.text,
+           "news offers status or lang to anonymous readers", r)
+
+
+def t_filters_persist():
+    """q and a filter: the selected filters are shown, each removable; the
+    pager and the export links keep them all."""
+    q = "%spage" % TAG
+    base = "/%s/partnerships/?country=SE&kind=cooperation&q=%s&limit=1&lang=en" % (M, q)
+    seen, path = [], base
+    for _ in range(6):
+        r = page(path)
+        expect_status(r, 200)
+        seen += re.findall(r'href="/%s/partnerships/(\d+)\?lang=en"' % M, r.text)
+        expect('<option value="SE" selected>' in r.text, "%s: Sweden is not selected" % path, r)
+        expect('<option value="cooperation" selected>' in r.text, "%s: the kind is not selected" % path, r)
+        expect('<input type="hidden" name="q" value="%s">' % q in r.text, "%s: the form loses q" % path, r)
+        m = re.search(r'<a href="\?([^"]*)" rel="next">', r.text)
+        if not m:
+            break
+        args = dict(urllib.parse.parse_qsl(htmlmod.unescape(m.group(1))))
+        for k, v in (("country", "SE"), ("kind", "cooperation"), ("q", q), ("limit", "1"), ("lang", "en")):
+            expect(args.get(k) == v, "the next page link %r lost %s" % (m.group(1), k), r)
+        path = "/%s/partnerships/?%s" % (M, htmlmod.unescape(m.group(1)))
+    want = sorted(str(i) for i in ids["paged"][:3])
+    expect(sorted(seen) == want, "the pages gave %r, want %r" % (seen, want))
+    # removable: a link to the list without each one
+    r = page(base)
+    sel = re.search(r'<ul class="selected-filters"[^>]*>(.*?)</ul>', r.text, re.S)
+    expect(sel, "no selected filters shown", r)
+    links = dict((htmlmod.unescape(t), htmlmod.unescape(h)) for h, t in
+                 re.findall(r'<a href="([^"]+)">([^<]+)</a>', sel.group(1)))
+    expect(len(links) == 3, "%d remove links: %r" % (len(links), links), r)
+    for name, label in (("country", "Country Sweden"), ("kind", "Kind Cooperation"), ("q", "Words " + q)):
+        href = [h for t_, h in links.items() if t_.endswith(label)]
+        expect(href, "no link removing %s (%r)" % (label, links), r)
+        args = dict(urllib.parse.parse_qsl(href[0].lstrip("?")))
+        expect(name not in args and len(args) == 4, "removing %s gives %r" % (name, args), r)
+    # an empty select ("Any") is no filter
+    r = page("/%s/partnerships/?country=&kind=&status=&area=&q=%s&lang=en" % (M, q))
+    expect(r.status == 200 and len(set(re.findall(r'href="/%s/partnerships/(\d+)\?lang=en"' % M, r.text))) == 3,
+           "empty selects are not ignored", r)
+
+
+def t_export_links():
+    r = page("/%s/news/?area=culture&q=%spage&limit=1&cursor=x&lang=en" % (M, TAG))
+    expect_status(r, 422)  # a bad cursor is the API's 422
+    r = page("/%s/news/?area=culture&q=%spage&limit=1&lang=en" % (M, TAG))
+    expect_status(r, 200)
+    csv = re.search(r'href="(/api/v1/%s/news\.csv[^"]*)"' % M, r.text)
+    atom = re.search(r'href="(/api/v1/%s/news\.atom[^"]*)"' % M, r.text)
+    expect(csv and atom, "no export links", r)
+    for link in (csv.group(1), atom.group(1)):
+        args = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(htmlmod.unescape(link)).query))
+        expect(args == {"area": "culture", "q": TAG + "page"}, "the export %s keeps %r" % (link, args), r)
+    # and the export honours them: none of our news has the area culture
+    e = request("GET", htmlmod.unescape(csv.group(1)))
+    expect(e.status == 200 and TAG not in e.text, "the filtered CSV holds our news", e)
+    e = request("GET", "/api/v1/%s/news.csv?q=%spage" % (M, TAG))
+    expect(e.status == 200 and len([ln for ln in e.text.splitlines() if TAG in ln]) == 2,
+           "the CSV with q has not our 2 news", e)
+
+
 def t_cleanup():
     bad = []
     for module, i in reversed(created):
@@ -279,6 +360,10 @@ def main():
                 t_search_page)
         t.check("every page of a municipality has a labelled search box (role=search, GET)",
                 t_search_box)
+        t.check("list pages: a labelled select for each declared filter, worded", t_filter_form)
+        t.check("filters and q persist across pages; each shown and removable; Any is no filter",
+                t_filters_persist)
+        t.check("the export links keep the filters and q (not cursor, limit)", t_export_links)
     t.check("422 naming q (missing, blank, too long), cursor and limit; 404, 405", t_422)
     t.check("operators and SQL characters in q are words, not syntax", t_sql_chars)
     t.check("clean up the items created by this run", t_cleanup)
