@@ -205,8 +205,11 @@ function concrete(template, slug, id) {
 	return template.replace("{municipality}", slug).replace("{id}", id === undefined ? "1" : String(id));
 }
 
+// the core's own resources of a municipality (checked by core())
+const CORE_MUNI = ["search"];
+
 function moduleOf(template) {
-	if (!template.startsWith(PREFIX + "/"))
+	if (!template.startsWith(PREFIX + "/") || CORE_MUNI.includes(template.slice(PREFIX.length + 1)))
 		return null;
 	return template.slice(PREFIX.length + 1).split("/")[0].split(".")[0];
 }
@@ -288,6 +291,20 @@ async function core() {
 		}
 		validate(await http("GET", path), path, "GET", [200]);
 	}
+	// the search across modules: results, a second page, its 422s
+	const search = PREFIX + "/search";
+	if (!doc.paths[search]) {
+		tap(false, `GET ${search} is described`, ["the document has no such path"]);
+		return;
+	}
+	const first = await http("GET", "/api/v1/borlange/search", { query: { q: "borlange", limit: "2" } });
+	validate(first, search, "GET", [200], "results");
+	if (first.json && first.json.next)
+		validate(await http("GET", "/api/v1/borlange/search", { query: { q: "borlange", limit: "2", cursor: first.json.next } }),
+			search, "GET", [200], "the next page");
+	validate(await http("GET", "/api/v1/borlange/search"), search, "GET", [422], "no q");
+	validate(await http("GET", "/api/v1/borlange/search", { query: { q: "x".repeat(201) } }), search, "GET", [422], "q too long");
+	validate(await http("GET", "/api/v1/nosuchplace/search", { query: { q: "x" } }), search, "GET", [404], "unknown municipality");
 }
 
 // The list, the first item, an unknown id, a second page, the filters and

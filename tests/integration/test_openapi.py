@@ -42,6 +42,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 CONTRACT = os.path.join(ROOT, "tests", "contract")
 PREFIX = "/api/v1/{municipality}"
 CORE_PATHS = ("/healthz", "/metrics", "/api/v1/municipalities", "/api/v1/openapi.json")
+# the core's own resources of a municipality, and a GET each answers 200
+CORE_MUNI_PATHS = {PREFIX + "/search": "/api/v1/lerum/search?q=lerum"}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # path shapes a module may answer besides those described (SPEC's exports)
 SHAPES = ("", "/{id}", ".csv", ".atom", ".ics", ".vcf", ".geojson", ".json")
@@ -56,7 +58,7 @@ def doc():
 
 def module_of_path(path):
     """'partnerships' for /api/v1/{municipality}/partnerships.csv; None for core paths."""
-    if not path.startswith(PREFIX + "/"):
+    if not path.startswith(PREFIX + "/") or path in CORE_MUNI_PATHS:
         return None
     seg = path[len(PREFIX) + 1:].split("/")[0]
     return re.split(r"[.]", seg)[0]
@@ -351,9 +353,16 @@ def t_core_coverage():
         r = request("GET", p)
         if r.status != 200:
             bad.append("GET %s answers %d" % (p, r.status))
+    for p, concrete in CORE_MUNI_PATHS.items():
+        item = doc()["paths"].get(p)
+        if not isinstance(item, dict) or "get" not in item:
+            bad.append("GET %s is answered but not described" % p)
+        r = request("GET", concrete)
+        if r.status != 200:
+            bad.append("GET %s answers %d" % (concrete, r.status))
     for p in doc()["paths"]:
         mod = module_of_path(p)
-        if mod is None and p not in CORE_PATHS:
+        if mod is None and p not in CORE_PATHS and p not in CORE_MUNI_PATHS:
             bad.append("%s is described but is neither a core path nor a module's" % p)
         elif mod is not None and mod not in state["enabled"]:
             bad.append("%s is described but no municipality enables %s" % (p, mod))
