@@ -220,7 +220,7 @@ def has_search_box(text):
         form = m.group(0)
         if 'method="get"' not in form.lower():
             continue
-        inp = re.search(r'<input type="search" id="([^"]+)" name="q"', form)
+        inp = re.search(r'<input[^>]*type="search"[^>]*id="([^"]+)"[^>]*name="q"', form)
         if inp and ('<label for="%s">' % inp.group(1) in form or "aria-label" in inp.group(0)):
             return True
     return False
@@ -263,7 +263,7 @@ def t_filter_form():
     form = m.group(1)
     for name in ("country", "kind", "status", "area"):
         expect('<label for="filter-%s">' % name in form and
-               '<select id="filter-%s" name="%s">' % (name, name) in form,
+               '<select class="select" id="filter-%s" name="%s">' % (name, name) in form,
                "no labelled select for %s" % name, r)
     expect('<option value="LV">Latvia</option>' in form, "countries are not named", r)
     expect('<option value="twin_town">Twin town</option>' in form, "kinds are not worded", r)
