@@ -685,6 +685,7 @@ int item_list_rows(portal_req *r, portal_stmt *s, unsigned i, const struct porta
 struct store_sql {
 	char *load, *load_lock, *list, *insert, *update, *exists, *remove;
 	char *search; /* the search across modules: the row, its relevance, search_text */
+	char *list_scan; /* list, stopped after STORE_SCAN_ROWS rows: a common word's page */
 	unsigned ncols;  /* columns a row is selected with: version ncols-2, sort key ncols-1 */
 	unsigned nwrite; /* parameters an item's write binds (before id, municipality) */
 	unsigned filter_marks[PORTAL_LIST_FILTERS]; /* '?' in each filter's condition */
@@ -692,6 +693,11 @@ struct store_sql {
 	struct portal_field *schema; /* the module's fields and the core's `sources` */
 	struct portal_item item; /* the declaration with the hooks above filled in */
 };
+/* A word of `q` is common when the list's own order finds a full page of
+ * it within this many rows (store_list): that page is the answer, not the
+ * FULLTEXT index's every row of every municipality. */
+#define STORE_SCAN_ROWS 1000
+#define STORE_SCAN_PAGE 20 /* the search across modules: a common word's items per module */
 /* `sources`: the member the core adds to every item declared with a
  * table (store.c), its column (migrate.c), its schema (openapi.c). */
 #define STORE_SOURCES "sources"

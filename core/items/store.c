@@ -125,8 +125,8 @@ store_free(struct store_sql *q)
 {
 	if (q == NULL)
 		return;
-	char *const sql[] = {q->load,   q->load_lock, q->list,  q->insert,
-	                     q->update, q->exists,    q->remove, q->search};
+	char *const sql[] = {q->load,   q->load_lock, q->list,   q->insert,   q->update,
+	                     q->exists, q->remove,    q->search, q->list_scan};
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		free(sql[i]);
 	free(q->readonly);
@@ -268,6 +268,10 @@ store_build(const struct portal_item *it)
 	          sort, cmp, sort, cmp, sort, dir, dir);
 	q->list = t.s;
 	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "%s ROWS EXAMINED %d", q->list ? q->list : "", STORE_SCAN_ROWS);
+	q->list_scan = t.s;
+	failed |= t.failed;
 
 	/* the search across modules (store_search): the same visibility as
 	 * the list (`listed`), ranked by the FULLTEXT index's relevance */
@@ -320,7 +324,7 @@ store_build(const struct portal_item *it)
 		q->item.exists = store_exists;
 
 	failed |= sel.failed || ins.failed || upd.failed || !q->load || !q->load_lock ||
-	             !q->list || !q->search || !q->insert || !q->update || !q->exists || !q->remove || !q->readonly;
+	             !q->list || !q->list_scan || !q->search || !q->insert || !q->update || !q->exists || !q->remove || !q->readonly;
 	free(sel.s);
 	free(ins.s);
 	free(upd.s);
@@ -661,13 +665,15 @@ store_load(portal_req *r, long long id, int for_update, struct json_object **ite
 	return 1;
 }
 
-int
-store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
-           const char **last_key)
+/* Runs a list statement of the store (q->list or q->list_scan) with l's
+ * arguments and `match` for the index (NULL: the LIKE terms alone). */
+static int
+store_list_run(portal_req *r, const char *sql, const struct portal_list *l, const char *match,
+               struct json_object *items, int *more, const char **last_key)
 {
 	const struct portal_item *it = r->plugin->item;
 	const struct store_sql *q = r->plugin->store;
-	portal_stmt *s = api->prepare(r, q->list);
+	portal_stmt *s = api->prepare(r, sql);
 	if (s == NULL)
 		return PORTAL_ERROR;
 	unsigned i = 0;
@@ -677,11 +683,50 @@ store_list(portal_req *r, const struct portal_list *l, struct json_object *items
 	for (size_t f = 0; it->filters && it->filters[f].name; f++)
 		for (unsigned k = 0; k <= q->filter_marks[f]; k++)
 			api->bind_text(s, i++, l->arg[f]);
-	api->bind_text(s, i++, l->match);
-	api->bind_text(s, i++, l->match);
+	api->bind_text(s, i++, match);
+	api->bind_text(s, i++, match);
+	return api->list_rows(r, s, i, l, store_from_row, q->ncols - 1, items, more, last_key);
+}
+
+/*
+ * A common word: the list's own order (its index) finds a full page of
+ * it within STORE_SCAN_ROWS rows (LIMIT ROWS EXAMINED), with the LIKE
+ * terms alone.  Then that page is the answer: the FULLTEXT index would
+ * hand over every row of every municipality that has the word, to be
+ * sorted, which for a word in most of a million news takes longer than
+ * statement_timeout.  A rarer word, or a scan cut short before the page
+ * filled, is the index's.  1 with the page in `items`, 0 not common,
+ * PORTAL_ERROR.
+ */
+static int
+store_list_common(portal_req *r, const struct portal_list *l, struct json_object *items,
+                  int *more, const char **last_key)
+{
+	struct json_object *scan = api->keep(r, json_object_new_array());
+	int full = 0;
+	const char *key = NULL;
+	if (store_list_run(r, r->plugin->store->list_scan, l, NULL, scan, &full, &key) != PORTAL_OK)
+		return PORTAL_ERROR;
+	if (!full)
+		return 0;
+	for (size_t k = 0; k < json_object_array_length(scan); k++)
+		json_object_array_add(items, json_object_get(json_object_array_get_idx(scan, k)));
+	*more = 1;
+	*last_key = key;
+	return 1;
+}
+
+int
+store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
+           const char **last_key)
+{
+	const struct portal_item *it = r->plugin->item;
+	const struct store_sql *q = r->plugin->store;
 	size_t first = json_object_array_length(items);
-	if (api->list_rows(r, s, i, l, store_from_row, q->ncols - 1, items, more, last_key) !=
-	    PORTAL_OK)
+	int rc = l->match ? store_list_common(r, l, items, more, last_key) : 0;
+	if (rc < 0)
+		return PORTAL_ERROR;
+	if (rc == 0 && store_list_run(r, q->list, l, l->match, items, more, last_key) != PORTAL_OK)
 		return PORTAL_ERROR;
 	size_t n = json_object_array_length(items) - first;
 	if (it->loaded == NULL || n == 0)
@@ -771,8 +816,42 @@ store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int m
 	r->plugin = p; /* the hooks and store_from_row read the module of r */
 	const struct portal_item *it = p->item;
 	const struct store_sql *q = p->store;
-	portal_stmt *s = api->prepare(r, q->search);
 	int rc = PORTAL_ERROR;
+	if (l->match != NULL) {
+		/* a common word (store_list_common): the first STORE_SCAN_PAGE
+		 * items of the module's list that have it, unranked (score 0) */
+		struct portal_list first = *l;
+		struct json_object *scan = api->keep(r, json_object_new_array());
+		int common;
+		const char *key = NULL;
+		first.after_key = NULL;
+		first.limit = STORE_SCAN_PAGE;
+		common = 0;
+		if (store_list_run(r, q->list_scan, &first, NULL, scan, &common, &key) != PORTAL_OK)
+			goto end;
+		if (common) {
+			for (size_t k = 0; k < json_object_array_length(scan); k++) {
+				struct json_object *item = json_object_array_get_idx(scan, k), *id;
+				if (it->visible != NULL && !it->visible(r, item))
+					continue;
+				struct buf b;
+				buf_init(&b, r->pool);
+				store_search_collect(&b, it->schema, item);
+				struct json_object *o = json_object_new_object();
+				json_object_object_get_ex(item, "id", &id);
+				json_object_object_add(o, "module", json_object_new_string(p->name));
+				json_object_object_add(o, "id", json_object_get(id));
+				json_object_object_add(o, "score", json_object_new_double(0));
+				json_object_object_add(o, "item", json_object_get(item));
+				json_object_object_add(o, "text", json_object_new_string(
+				                                      api->search_fold(r, b.data ? b.data : "")));
+				json_object_array_add(out, o);
+			}
+			rc = PORTAL_OK;
+			goto end;
+		}
+	}
+	portal_stmt *s = api->prepare(r, q->search);
 	if (s == NULL)
 		goto end;
 	unsigned i = 0;
