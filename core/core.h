@@ -263,6 +263,9 @@ long long db_insert_id(struct portal_stmt *s);
 long long db_affected(struct portal_stmt *s);
 void db_done(struct portal_stmt *s);
 int db_is_duplicate(struct portal_stmt *s); /* the last execute hit a UNIQUE key */
+/* The last execute of a SELECT left warnings: for a statement with LIMIT
+ * ROWS EXAMINED, it was stopped there and its rows may be incomplete. */
+int db_stopped(struct portal_stmt *s);
 void db_done_all(struct db *d); /* ends every statement still in use */
 int db_begin(struct db *d);
 int db_commit(struct db *d);
@@ -685,7 +688,7 @@ int item_list_rows(portal_req *r, portal_stmt *s, unsigned i, const struct porta
 struct store_sql {
 	char *load, *load_lock, *list, *insert, *update, *exists, *remove;
 	char *search; /* the search across modules: the row, its relevance, search_text */
-	char *list_scan; /* list, stopped after STORE_SCAN_ROWS rows: a common word's page */
+	char *list_fts; /* list, stopped after STORE_FTS_ROWS rows: q through the index */
 	unsigned ncols;  /* columns a row is selected with: version ncols-2, sort key ncols-1 */
 	unsigned nwrite; /* parameters an item's write binds (before id, municipality) */
 	unsigned filter_marks[PORTAL_LIST_FILTERS]; /* '?' in each filter's condition */
@@ -693,10 +696,10 @@ struct store_sql {
 	struct portal_field *schema; /* the module's fields and the core's `sources` */
 	struct portal_item item; /* the declaration with the hooks above filled in */
 };
-/* A word of `q` is common when the list's own order finds a full page of
- * it within this many rows (store_list): that page is the answer, not the
- * FULLTEXT index's every row of every municipality. */
-#define STORE_SCAN_ROWS 1000
+/* A word of `q` is common when the FULLTEXT index hands over more than
+ * this many rows (of every municipality): then the list's own order with
+ * the LIKE terms answers (store_list). */
+#define STORE_FTS_ROWS 10000
 #define STORE_SCAN_PAGE 20 /* the search across modules: a common word's items per module */
 /* `sources`: the member the core adds to every item declared with a
  * table (store.c), its column (migrate.c), its schema (openapi.c). */

@@ -652,6 +652,9 @@ struct portal_api {
 	                                  const struct portal_field *fields);
 	unsigned (*bind_members)(portal_req *r, portal_stmt *s, unsigned first,
 	                         const struct portal_field *fields, struct json_object *o);
+	/* 1 when the last execute of `s` was stopped by its LIMIT ... ROWS
+	 * EXAMINED (its rows may be incomplete; the core's q uses it). */
+	int (*stopped)(portal_stmt *s);
 };
 
 /*

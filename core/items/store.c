@@ -126,7 +126,7 @@ store_free(struct store_sql *q)
 	if (q == NULL)
 		return;
 	char *const sql[] = {q->load,   q->load_lock, q->list,   q->insert,   q->update,
-	                     q->exists, q->remove,    q->search, q->list_scan};
+	                     q->exists, q->remove,    q->search, q->list_fts};
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		free(sql[i]);
 	free(q->readonly);
@@ -269,8 +269,8 @@ store_build(const struct portal_item *it)
 	q->list = t.s;
 	failed |= t.failed;
 	t = (struct store_text){0};
-	store_add(&t, "%s ROWS EXAMINED %d", q->list ? q->list : "", STORE_SCAN_ROWS);
-	q->list_scan = t.s;
+	store_add(&t, "%s ROWS EXAMINED %d", q->list ? q->list : "", STORE_FTS_ROWS);
+	q->list_fts = t.s;
 	failed |= t.failed;
 
 	/* the search across modules (store_search): the same visibility as
@@ -284,7 +284,7 @@ store_build(const struct portal_item *it)
 	store_add(&t, " AND (? IS NULL OR MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE))");
 	for (int k = 0; k < PORTAL_LIST_TERMS; k++)
 		store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
-	store_add(&t, " ORDER BY search_score DESC, t.id DESC LIMIT ?");
+	store_add(&t, " ORDER BY search_score DESC, t.id DESC LIMIT ? ROWS EXAMINED %d", STORE_FTS_ROWS);
 	q->search = t.s;
 	failed |= t.failed;
 
@@ -324,7 +324,7 @@ store_build(const struct portal_item *it)
 		q->item.exists = store_exists;
 
 	failed |= sel.failed || ins.failed || upd.failed || !q->load || !q->load_lock ||
-	             !q->list || !q->list_scan || !q->search || !q->insert || !q->update || !q->exists || !q->remove || !q->readonly;
+	             !q->list || !q->list_fts || !q->search || !q->insert || !q->update || !q->exists || !q->remove || !q->readonly;
 	free(sel.s);
 	free(ins.s);
 	free(upd.s);
@@ -665,11 +665,11 @@ store_load(portal_req *r, long long id, int for_update, struct json_object **ite
 	return 1;
 }
 
-/* Runs a list statement of the store (q->list or q->list_scan) with l's
+/* Runs a list statement of the store (q->list or q->list_fts) with l's
  * arguments and `match` for the index (NULL: the LIKE terms alone). */
 static int
 store_list_run(portal_req *r, const char *sql, const struct portal_list *l, const char *match,
-               struct json_object *items, int *more, const char **last_key)
+               struct json_object *items, int *more, const char **last_key, int *stopped)
 {
 	const struct portal_item *it = r->plugin->item;
 	const struct store_sql *q = r->plugin->store;
@@ -685,33 +685,33 @@ store_list_run(portal_req *r, const char *sql, const struct portal_list *l, cons
 			api->bind_text(s, i++, l->arg[f]);
 	api->bind_text(s, i++, match);
 	api->bind_text(s, i++, match);
-	return api->list_rows(r, s, i, l, store_from_row, q->ncols - 1, items, more, last_key);
+	int rc = api->list_rows(r, s, i, l, store_from_row, q->ncols - 1, items, more, last_key);
+	if (stopped)
+		*stopped = api->stopped(s);
+	return rc;
 }
 
 /*
- * A common word: the list's own order (its index) finds a full page of
- * it within STORE_SCAN_ROWS rows (LIMIT ROWS EXAMINED), with the LIKE
- * terms alone.  Then that page is the answer: the FULLTEXT index would
- * hand over every row of every municipality that has the word, to be
- * sorted, which for a word in most of a million news takes longer than
- * statement_timeout.  A rarer word, or a scan cut short before the page
- * filled, is the index's.  1 with the page in `items`, 0 not common,
- * PORTAL_ERROR.
+ * q through the FULLTEXT index (l->match), stopped after STORE_FTS_ROWS
+ * rows (LIMIT ROWS EXAMINED): 1 with the page in `items`, 0 when the word
+ * is too common for it (the index would hand over every row of every
+ * municipality that has it, to be joined and sorted: for a word in most
+ * of a million news, longer than statement_timeout), PORTAL_ERROR.
  */
 static int
-store_list_common(portal_req *r, const struct portal_list *l, struct json_object *items,
-                  int *more, const char **last_key)
+store_list_fts(portal_req *r, const struct portal_list *l, struct json_object *items,
+               int *more, const char **last_key)
 {
-	struct json_object *scan = api->keep(r, json_object_new_array());
-	int full = 0;
+	struct json_object *got = api->keep(r, json_object_new_array());
+	int stopped = 0;
 	const char *key = NULL;
-	if (store_list_run(r, r->plugin->store->list_scan, l, NULL, scan, &full, &key) != PORTAL_OK)
+	if (store_list_run(r, r->plugin->store->list_fts, l, l->match, got, more, &key, &stopped) !=
+	    PORTAL_OK)
 		return PORTAL_ERROR;
-	if (!full)
+	if (stopped)
 		return 0;
-	for (size_t k = 0; k < json_object_array_length(scan); k++)
-		json_object_array_add(items, json_object_get(json_object_array_get_idx(scan, k)));
-	*more = 1;
+	for (size_t k = 0; k < json_object_array_length(got); k++)
+		json_object_array_add(items, json_object_get(json_object_array_get_idx(got, k)));
 	*last_key = key;
 	return 1;
 }
@@ -723,10 +723,12 @@ store_list(portal_req *r, const struct portal_list *l, struct json_object *items
 	const struct portal_item *it = r->plugin->item;
 	const struct store_sql *q = r->plugin->store;
 	size_t first = json_object_array_length(items);
-	int rc = l->match ? store_list_common(r, l, items, more, last_key) : 0;
+	/* a common word: the list's own order with the LIKE terms, which
+	 * fills a page of it soon (substring matches then, as before the index) */
+	int rc = l->match ? store_list_fts(r, l, items, more, last_key) : 0;
 	if (rc < 0)
 		return PORTAL_ERROR;
-	if (rc == 0 && store_list_run(r, q->list, l, l->match, items, more, last_key) != PORTAL_OK)
+	if (rc == 0 && store_list_run(r, q->list, l, NULL, items, more, last_key, NULL) != PORTAL_OK)
 		return PORTAL_ERROR;
 	size_t n = json_object_array_length(items) - first;
 	if (it->loaded == NULL || n == 0)
@@ -797,6 +799,42 @@ store_remove(portal_req *r, long long id)
 	return api->by_id_exec(r, r->plugin->store->remove, id);
 }
 
+/* The search of a word too common for the index (store_list_fts): the
+ * first STORE_SCAN_PAGE items of r->plugin's list that have it (the LIKE
+ * terms), unranked (score 0), appended to `out` as store_search does,
+ * after what the stopped search appended (nothing: it sorts last). */
+static int
+store_search_common(portal_req *r, const struct portal_list *l, struct json_object *out)
+{
+	const struct portal_item *it = r->plugin->item;
+	struct portal_list first = *l;
+	struct json_object *scan = api->keep(r, json_object_new_array());
+	int more = 0;
+	const char *key = NULL;
+	first.after_key = NULL;
+	first.limit = STORE_SCAN_PAGE;
+	if (store_list_run(r, r->plugin->store->list, &first, NULL, scan, &more, &key, NULL) != PORTAL_OK)
+		return PORTAL_ERROR;
+	for (size_t k = 0; k < json_object_array_length(scan); k++) {
+		struct json_object *item = json_object_array_get_idx(scan, k), *id;
+		if (it->visible != NULL && !it->visible(r, item))
+			continue;
+		struct buf b;
+		buf_init(&b, r->pool);
+		store_search_collect(&b, it->schema, item);
+		struct json_object *o = json_object_new_object();
+		json_object_object_get_ex(item, "id", &id);
+		json_object_object_add(o, "module", json_object_new_string(r->plugin->name));
+		json_object_object_add(o, "id", json_object_get(id));
+		json_object_object_add(o, "score", json_object_new_double(0));
+		json_object_object_add(o, "item", json_object_get(item));
+		json_object_object_add(o, "text",
+		                       json_object_new_string(api->search_fold(r, b.data ? b.data : "")));
+		json_object_array_add(out, o);
+	}
+	return PORTAL_OK;
+}
+
 /*
  * The search across modules: up to `max` items of plugin p (with a
  * table) that `l` (match, terms, insider) finds, best first by the
@@ -817,40 +855,7 @@ store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int m
 	const struct portal_item *it = p->item;
 	const struct store_sql *q = p->store;
 	int rc = PORTAL_ERROR;
-	if (l->match != NULL) {
-		/* a common word (store_list_common): the first STORE_SCAN_PAGE
-		 * items of the module's list that have it, unranked (score 0) */
-		struct portal_list first = *l;
-		struct json_object *scan = api->keep(r, json_object_new_array());
-		int common;
-		const char *key = NULL;
-		first.after_key = NULL;
-		first.limit = STORE_SCAN_PAGE;
-		common = 0;
-		if (store_list_run(r, q->list_scan, &first, NULL, scan, &common, &key) != PORTAL_OK)
-			goto end;
-		if (common) {
-			for (size_t k = 0; k < json_object_array_length(scan); k++) {
-				struct json_object *item = json_object_array_get_idx(scan, k), *id;
-				if (it->visible != NULL && !it->visible(r, item))
-					continue;
-				struct buf b;
-				buf_init(&b, r->pool);
-				store_search_collect(&b, it->schema, item);
-				struct json_object *o = json_object_new_object();
-				json_object_object_get_ex(item, "id", &id);
-				json_object_object_add(o, "module", json_object_new_string(p->name));
-				json_object_object_add(o, "id", json_object_get(id));
-				json_object_object_add(o, "score", json_object_new_double(0));
-				json_object_object_add(o, "item", json_object_get(item));
-				json_object_object_add(o, "text", json_object_new_string(
-				                                      api->search_fold(r, b.data ? b.data : "")));
-				json_object_array_add(out, o);
-			}
-			rc = PORTAL_OK;
-			goto end;
-		}
-	}
+	size_t first = json_object_array_length(out);
 	portal_stmt *s = api->prepare(r, q->search);
 	if (s == NULL)
 		goto end;
@@ -889,8 +894,16 @@ store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int m
 		json_object_object_add(o, "text", json_object_new_string(text ? text : ""));
 		json_object_array_add(out, o);
 	}
+	int stopped = api->stopped(s);
 	api->done(s);
 	rc = rc < 0 ? PORTAL_ERROR : PORTAL_OK;
+	if (rc == PORTAL_OK && stopped) {
+		/* what the stopped search gave (nothing: it sorts last) goes */
+		size_t n = json_object_array_length(out);
+		if (n > first)
+			json_object_array_del_idx(out, first, n - first);
+		rc = store_search_common(r, l, out);
+	}
 end:
 	r->plugin = saved;
 	return rc;
