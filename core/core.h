@@ -689,6 +689,7 @@ struct store_sql {
 	char *load, *load_lock, *list, *insert, *update, *exists, *remove;
 	char *search; /* the search across modules: the row, its relevance, search_text */
 	char *list_fts; /* list, stopped after STORE_FTS_ROWS rows: q through the index */
+	char *list_scan; /* list, stopped after STORE_SCAN_ROWS rows: is a word common? */
 	unsigned ncols;  /* columns a row is selected with: version ncols-2, sort key ncols-1 */
 	unsigned nwrite; /* parameters an item's write binds (before id, municipality) */
 	unsigned filter_marks[PORTAL_LIST_FILTERS]; /* '?' in each filter's condition */
@@ -700,6 +701,11 @@ struct store_sql {
  * this many rows (of every municipality): then the list's own order with
  * the LIKE terms answers (store_list). */
 #define STORE_FTS_ROWS 10000
+/* ... and a word is common when the list's own order finds a full page of
+ * it within this many rows: that page is the answer, the index is not
+ * asked (its work for a word in every one of a million news is longer
+ * than statement_timeout, before a single row is examined). */
+#define STORE_SCAN_ROWS 100
 #define STORE_SCAN_PAGE 20 /* the search across modules: a common word's items per module */
 /* `sources`: the member the core adds to every item declared with a
  * table (store.c), its column (migrate.c), its schema (openapi.c). */

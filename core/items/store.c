@@ -126,7 +126,7 @@ store_free(struct store_sql *q)
 	if (q == NULL)
 		return;
 	char *const sql[] = {q->load,   q->load_lock, q->list,   q->insert,   q->update,
-	                     q->exists, q->remove,    q->search, q->list_fts};
+	                     q->exists, q->remove,    q->search, q->list_fts, q->list_scan};
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		free(sql[i]);
 	free(q->readonly);
@@ -272,6 +272,10 @@ store_build(const struct portal_item *it)
 	store_add(&t, "%s ROWS EXAMINED %d", q->list ? q->list : "", STORE_FTS_ROWS);
 	q->list_fts = t.s;
 	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "%s ROWS EXAMINED %d", q->list ? q->list : "", STORE_SCAN_ROWS);
+	q->list_scan = t.s;
+	failed |= t.failed;
 
 	/* the search across modules (store_search): the same visibility as
 	 * the list (`listed`), ranked by the FULLTEXT index's relevance */
@@ -324,7 +328,7 @@ store_build(const struct portal_item *it)
 		q->item.exists = store_exists;
 
 	failed |= sel.failed || ins.failed || upd.failed || !q->load || !q->load_lock ||
-	             !q->list || !q->list_fts || !q->search || !q->insert || !q->update || !q->exists || !q->remove || !q->readonly;
+	             !q->list || !q->list_fts || !q->list_scan || !q->search || !q->insert || !q->update || !q->exists || !q->remove || !q->readonly;
 	free(sel.s);
 	free(ins.s);
 	free(upd.s);
@@ -703,13 +707,23 @@ store_list_fts(portal_req *r, const struct portal_list *l, struct json_object *i
                int *more, const char **last_key)
 {
 	struct json_object *got = api->keep(r, json_object_new_array());
-	int stopped = 0;
+	int stopped = 0, full = 0;
 	const char *key = NULL;
-	if (store_list_run(r, r->plugin->store->list_fts, l, l->match, got, more, &key, &stopped) !=
-	    PORTAL_OK)
+	/* common: a full page within STORE_SCAN_ROWS rows of the list's order */
+	if (store_list_run(r, r->plugin->store->list_scan, l, NULL, got, &full, &key, NULL) != PORTAL_OK)
 		return PORTAL_ERROR;
-	if (stopped)
-		return 0;
+	if (full) {
+		stopped = 0;
+	} else {
+		json_object_array_del_idx(got, 0, json_object_array_length(got));
+		key = NULL;
+		if (store_list_run(r, r->plugin->store->list_fts, l, l->match, got, &full, &key,
+		                   &stopped) != PORTAL_OK)
+			return PORTAL_ERROR;
+		if (stopped)
+			return 0;
+	}
+	*more = full;
 	for (size_t k = 0; k < json_object_array_length(got); k++)
 		json_object_array_add(items, json_object_get(json_object_array_get_idx(got, k)));
 	*last_key = key;
@@ -856,6 +870,21 @@ store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int m
 	const struct store_sql *q = p->store;
 	int rc = PORTAL_ERROR;
 	size_t first = json_object_array_length(out);
+	if (l->match != NULL) {
+		/* a common word (store_list_fts): the index is not asked */
+		struct portal_list page = *l;
+		struct json_object *scan = api->keep(r, json_object_new_array());
+		int full = 0;
+		const char *key = NULL;
+		page.after_key = NULL;
+		page.limit = STORE_SCAN_PAGE;
+		if (store_list_run(r, q->list_scan, &page, NULL, scan, &full, &key, NULL) != PORTAL_OK)
+			goto end;
+		if (full) {
+			rc = store_search_common(r, l, out);
+			goto end;
+		}
+	}
 	portal_stmt *s = api->prepare(r, q->search);
 	if (s == NULL)
 		goto end;
