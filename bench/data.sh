@@ -104,7 +104,9 @@ sed -n '3,$p' "$tmp/generate.sql" | while IFS= read -r stmt; do
 		{ cat "$tmp/sql.err" >&2; echo FAIL >"$tmp/sql.failed"; break; }
 	what=$(printf '%s' "$stmt" | sed -n \
 		-e 's/^INSERT INTO \([a-z_]*\) .*m\.seq BETWEEN \([0-9]*\) AND \([0-9]*\).*/\1 of bench-\2..\3/p' \
-		-e 's/^INSERT INTO \([a-z_]*\) .*/\1/p' -e 's/^\(ANALYZE\|SET GLOBAL\) .*/\1/p' | head -n 1)
+		-e 's/^INSERT INTO \([a-z_]*\) .*/\1/p' -e 's/^\(ANALYZE\|SET GLOBAL\) .*/\1/p' \
+		-e 's/^SET SESSION innodb_ft_enable_stopword = OFF; ALTER TABLE \([a-z_]*\) ADD FULLTEXT.*/FULLTEXT index of \1/p' \
+		-e 's/^ALTER TABLE \([a-z_]*\) DROP INDEX.*/(the FULLTEXT index of \1 dropped)/p' | head -n 1)
 	printf 'bench-data:   %-40s %6.1f s\n' "$what" "$(elapsed "$s0")" >&2
 done
 [ -f "$tmp/sql.failed" ] && die "the generator failed (above)"

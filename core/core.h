@@ -278,6 +278,9 @@ long long db_insert_id(struct portal_stmt *s);
 long long db_affected(struct portal_stmt *s);
 void db_done(struct portal_stmt *s);
 int db_is_duplicate(struct portal_stmt *s); /* the last execute hit a UNIQUE key */
+/* The last execute of a SELECT left warnings: for a statement with LIMIT
+ * ROWS EXAMINED, it was stopped there and its rows may be incomplete. */
+int db_stopped(struct portal_stmt *s);
 void db_done_all(struct db *d); /* ends every statement still in use */
 int db_begin(struct db *d);
 int db_commit(struct db *d);
@@ -757,6 +760,9 @@ struct store_sql {
 	char *list_all;  /* list over FIND_IN_SET(municipality, ?): GET /api/v1/all/{module} */
 	char *by_uid;    /* the id of (uid, municipality) */
 	char *uid_taken; /* the municipality of an item with this uid, in any */
+	char *search; /* the search across modules: the row, its relevance, search_text */
+	char *list_fts; /* list, stopped after STORE_FTS_ROWS rows: q through the index */
+	char *list_scan; /* list, stopped after STORE_SCAN_ROWS rows: is a word common? */
 	unsigned ncols;  /* columns a row is selected with: version ncols-2, sort key ncols-1 */
 	unsigned nwrite; /* parameters an item's write binds (before id, municipality) */
 	unsigned filter_marks[PORTAL_LIST_FILTERS]; /* '?' in each filter's condition */
@@ -764,6 +770,16 @@ struct store_sql {
 	struct portal_field *schema; /* the module's fields and the core's `sources` */
 	struct portal_item item; /* the declaration with the hooks above filled in */
 };
+/* A word of `q` is common when the FULLTEXT index hands over more than
+ * this many rows (of every municipality): then the list's own order with
+ * the LIKE terms answers (store_list). */
+#define STORE_FTS_ROWS 10000
+/* ... and a word is common when the list's own order finds a full page of
+ * it within this many rows: that page is the answer, the index is not
+ * asked (its work for a word in every one of a million news is longer
+ * than statement_timeout, before a single row is examined). */
+#define STORE_SCAN_ROWS 100
+#define STORE_SCAN_PAGE 20 /* the search across modules: a common word's items per module */
 /* `sources`: the member the core adds to every item declared with a
  * table (store.c), its column (migrate.c), its schema (openapi.c). */
 #define STORE_SOURCES "sources"
@@ -791,6 +807,11 @@ long long store_insert(portal_req *r, struct portal_write *w);
 int store_update(portal_req *r, struct portal_write *w);
 int store_exists(portal_req *r, long long id);
 int store_remove(portal_req *r, long long id);
+/* Up to `max` items of plugin p that l->match and l->terms find, as the
+ * caller may see them (p's `listed` and visible hook), best first:
+ * {"module", "id", "score", "item", "text"} appended to out. */
+int store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int max,
+                 struct json_object *out);
 /* A JSON number printed as the shortest text that reads back as d. */
 struct json_object *store_new_double(double d);
 struct json_object *store_row_object(portal_stmt *s, unsigned first,
@@ -808,6 +829,12 @@ int openapi_register(portal_plugin *p, const char *json);
 /* ---- search.c ---- */
 char *search_fold(portal_req *r, const char *s);
 int search_terms(portal_req *r, const char *q, const char **terms, int max);
+/* The FULLTEXT index over search_text (migrate.c adds it to every
+ * module's table): `q` as a boolean-mode query of word prefixes, or NULL
+ * when no word of q is long enough for the index. */
+#define SEARCH_MIN_CHARS 3 /* innodb_ft_min_token_size */
+#define SEARCH_MAX_WORDS 8
+const char *search_match(portal_req *r, const char *q);
 
 /* ---- idem.c ---- */
 /* 1 when the request was answered from a stored Idempotency-Key answer (or
@@ -857,6 +884,9 @@ int tmpl_render(const struct tmpl *t, struct json_object *data, const struct tmp
 /* The country and language names of |country and |language, parsed once
  * (pages_init; else on first use).  PORTAL_OK or PORTAL_ERROR (logged). */
 int tmpl_names_init(void);
+/* The country names, {"LV": {"sv": "Lettland", "da": ..., "en": ...}, ...}
+ * (the filter forms' choices); NULL when they are not there. */
+struct json_object *tmpl_countries(void);
 
 /* ---- pages.c: HTML pages from the API's answers and templates ---- */
 int pages_init(void); /* the core's templates and catalogue, once */
@@ -895,6 +925,13 @@ int pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api);
  * template. */
 int pages_export(struct core *c, struct portal_req *r, const char *module, const char *ext,
                  pages_api_fn api);
+
+/* ---- find.c: the search across modules ---- */
+/* GET /api/v1/{m}/search?q=&limit=&cursor= for r (its municipality,
+ * database and role set): ranked results of every enabled module with a
+ * table, {"items": [{module, id, title, snippet, url}], "next"}; 422
+ * naming q or cursor. */
+void find_api(struct core *c, struct portal_req *r);
 
 /* ---- transfer.c: portalctl export / import ---- */
 struct transfer_opts {

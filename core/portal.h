@@ -270,6 +270,12 @@ struct portal_list {
 	/* With a table: the all-list's municipalities, "a,b" (NULL: the
 	 * request's) */
 	const char *municipalities;
+	/* `q` for the FULLTEXT index over search_text (the core adds it to the
+	 * table of every item declared with one): "+word* +word*" in boolean
+	 * mode, each word of at least 3 characters a required prefix; NULL
+	 * when q has no such word.  The terms above still apply (each word a
+	 * substring): a derived list asks for both. */
+	const char *match;
 };
 
 /* A list filter: query argument `name`.  With `parse`, parse decides (the
@@ -691,6 +697,9 @@ struct portal_api {
 	 * there is none.  An item that uses a file says so with link_set(r,
 	 * id, "media", ...), which keeps the file from being deleted (409). */
 	struct json_object *(*media)(portal_req *r, long long id);
+	/* 1 when the last execute of `s` was stopped by its LIMIT ... ROWS
+	 * EXAMINED (its rows may be incomplete; the core's q uses it). */
+	int (*stopped)(portal_stmt *s);
 };
 
 /*

@@ -42,6 +42,7 @@ struct portal_stmt {
 	my_bool *rnull, *rerr;
 	int active; /* executed, result not yet freed */
 	unsigned last_errno; /* of the last execute, 0 after success */
+	unsigned warnings;   /* of the last execute (LIMIT ROWS EXAMINED stopped it) */
 	struct pool *pool;
 	struct portal_stmt *next;
 };
@@ -457,6 +458,7 @@ db_execute(struct portal_stmt *s)
 			return PORTAL_ERROR;
 		}
 	s->last_errno = 0;
+	s->warnings = 0;
 	d->call_ms = log_now_ms();
 	if ((s->nparams && mysql_stmt_bind_param(s->st, s->pb)) || mysql_stmt_execute(s->st)) {
 		s->last_errno = mysql_stmt_errno(s->st);
@@ -472,6 +474,7 @@ db_execute(struct portal_stmt *s)
 			db_note_error(d, mysql_stmt_errno(s->st), mysql_stmt_error(s->st));
 			return PORTAL_ERROR;
 		}
+		s->warnings = mysql_warning_count(d->my);
 	}
 	return PORTAL_OK;
 }
@@ -595,6 +598,12 @@ void
 db_library_end(void)
 {
 	mysql_library_end();
+}
+
+int
+db_stopped(struct portal_stmt *s)
+{
+	return s != NULL && s->warnings > 0;
 }
 
 int

@@ -226,6 +226,63 @@ migrate_uid(struct db *d, const portal_plugin *p, FILE *out)
 	return PORTAL_OK;
 }
 
+/* The FULLTEXT index over search_text in the table of a module's item
+ * (search.c: `q` of the module's list and the search across modules ask
+ * it), added after the module's own migrations when the table has the
+ * column and no such index: so every module, and every module to come,
+ * is searched through an index without a migration of its own.  Built
+ * without stopwords (innodb_ft_enable_stopword is taken for the index
+ * when it is made), so "the" or "och" are found like any other word.  A
+ * table the module has not made (yet) is left alone. */
+static int
+migrate_fulltext(struct db *d, const portal_plugin *p, FILE *out)
+{
+	if (p->store == NULL || p->store->item.table == NULL)
+		return PORTAL_OK;
+	const char *table = p->store->item.table;
+	for (const char *c = table; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+			return PORTAL_OK; /* not a plain name: the module's own business */
+	struct portal_stmt *s = db_prepare(
+	    d, "SELECT (SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()"
+	       " AND table_name = ? AND column_name = 'search_text'),"
+	       " (SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE()"
+	       " AND table_name = ? AND column_name = 'search_text' AND index_type = 'FULLTEXT')");
+	if (s == NULL || db_bind_text(s, 0, table) != PORTAL_OK || db_bind_text(s, 1, table) != PORTAL_OK ||
+	    db_execute(s) != PORTAL_OK) {
+		if (out)
+			fprintf(out, "migrate: %s: %s\n", p->name, db_error(d));
+		return PORTAL_ERROR;
+	}
+	long long has_col = -1, has_index = -1;
+	if (db_fetch(s) == 1) {
+		has_col = db_col_int(s, 0);
+		has_index = db_col_int(s, 1);
+	}
+	db_done(s);
+	if (has_col < 0 || has_index < 0)
+		return PORTAL_ERROR;
+	if (has_col == 0 || has_index > 0)
+		return PORTAL_OK;
+	char sql[256];
+	snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD FULLTEXT INDEX %.40s_search (search_text)", table,
+	         table);
+	if (out)
+		fprintf(out, "migrate: %s: the FULLTEXT index %s.search_text ... ", p->name, table),
+		    fflush(out);
+	if (db_exec(d, "SET SESSION innodb_ft_enable_stopword = OFF") != PORTAL_OK ||
+	    db_exec(d, sql) != PORTAL_OK) {
+		if (out)
+			fprintf(out, "failed: %s\n", db_error(d));
+		return PORTAL_ERROR;
+	}
+	db_exec(d, "SET SESSION innodb_ft_enable_stopword = DEFAULT");
+	if (out)
+		fprintf(out, "added\n");
+	return PORTAL_OK;
+}
+
+
 int
 migrate_run(struct db *d, struct plugins *ps, int status_only, void *outp)
 {
@@ -260,6 +317,8 @@ migrate_run(struct db *d, struct plugins *ps, int status_only, void *outp)
 			rc = migrate_sources(d, p, out);
 		if (rc == PORTAL_OK && !status_only)
 			rc = migrate_uid(d, p, out);
+		if (rc == PORTAL_OK && !status_only)
+			rc = migrate_fulltext(d, p, out);
 	}
 	return rc;
 }

@@ -392,7 +392,8 @@ item_list_args(portal_req *r, struct portal_list *l)
 		if (v != NULL)
 			l->arg[i] = f->parse ? f->parse(r, l, v) : item_filter_arg(r, f, v);
 	}
-	api->search_terms(r, api->query(r, "q"), l->terms, PORTAL_LIST_TERMS);
+	if (api->search_terms(r, api->query(r, "q"), l->terms, PORTAL_LIST_TERMS) > 0)
+		l->match = search_match(r, api->query(r, "q"));
 	l->limit = api->limit(r);
 	const char *since = api->query(r, "updated_since");
 	if (since != NULL) {

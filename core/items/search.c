@@ -100,3 +100,63 @@ search_terms(portal_req *r, const char *q, const char **terms, int max)
 	}
 	return t;
 }
+
+/* 1 when the UTF-8 sequence at s is a word character for the index's
+ * tokenizer as this approximates it: ASCII letters and digits, '_', and
+ * any character beyond ASCII except the general punctuation block
+ * (U+2000-U+206F: dashes, quotes) and Latin-1's signs (U+00A0-U+00BF). */
+static size_t
+search_word_char(const unsigned char *s)
+{
+	if (*s < 0x80)
+		return (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		               (*s >= '0' && *s <= '9') || *s == '_'
+		           ? 1
+		           : 0;
+	size_t n = *s >= 0xf0 ? 4 : *s >= 0xe0 ? 3 : *s >= 0xc0 ? 2 : 1;
+	for (size_t i = 1; i < n; i++)
+		if (s[i] == '\0')
+			return 0;
+	if (*s == 0xc2 && s[1] >= 0xa0 && s[1] <= 0xbf)
+		return 0;
+	if (*s == 0xe2 && s[1] >= 0x80 && s[1] <= 0x81)
+		return 0;
+	return n;
+}
+
+/*
+ * `q` as a FULLTEXT query in boolean mode: "+word* +word* ...", each word
+ * of at least SEARCH_MIN_CHARS characters (the index's
+ * innodb_ft_min_token_size: shorter words are not in it) a required
+ * prefix; NULL when no word is that long (the LIKE terms alone decide
+ * then).  Words are what the index's tokenizer takes for words (letters,
+ * digits and '_'), so "f-draft" asks for "draft*" and an operator in `q`
+ * is never one.  The column's collation (utf8mb4_unicode_520_ci) makes
+ * the index case- and accent-insensitive: "chisin" finds Chișinău.
+ */
+const char *
+search_match(portal_req *r, const char *q)
+{
+	if (q == NULL)
+		return NULL;
+	const unsigned char *p = (const unsigned char *)search_fold(r, q);
+	struct buf b;
+	buf_init(&b, r->pool);
+	int words = 0;
+	while (*p && words < SEARCH_MAX_WORDS) {
+		size_t n;
+		while (*p && (n = search_word_char(p)) == 0)
+			p++;
+		const unsigned char *w = p;
+		size_t chars = 0;
+		while (*p && (n = search_word_char(p)) > 0) {
+			p += n;
+			chars++;
+		}
+		if (chars >= SEARCH_MIN_CHARS && chars <= 84) {
+			buf_printf(&b, "%s+%.*s*", b.len ? " " : "", (int)(p - w), (const char *)w);
+			words++;
+		}
+	}
+	return b.len ? b.data : NULL;
+}

@@ -127,8 +127,9 @@ store_free(struct store_sql *q)
 {
 	if (q == NULL)
 		return;
-	char *const sql[] = {q->load,   q->load_lock, q->list,   q->list_all, q->insert,
-	                     q->update, q->exists,    q->remove, q->by_uid,   q->uid_taken};
+	char *const sql[] = {q->load,     q->load_lock, q->list,   q->list_all, q->insert,
+	                     q->update,   q->exists,    q->remove, q->by_uid,   q->uid_taken,
+	                     q->search,   q->list_fts,  q->list_scan};
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		free(sql[i]);
 	free(q->readonly);
@@ -267,6 +268,10 @@ store_build(const struct portal_item *it)
 			q->filter_marks[i] = store_marks(it->filters[i].sql);
 		}
 		store_add(&t, " AND (? IS NULL OR t.updated_at >= ?)");
+		/* q: the FULLTEXT index finds the rows (word prefixes), the LIKE
+		 * terms then check them (each word a substring; alone for words
+		 * too short for the index) */
+		store_add(&t, " AND (? IS NULL OR MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE))");
 		for (int k = 0; k < PORTAL_LIST_TERMS; k++)
 			store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
 		const char *cmp = it->sort_desc ? "<" : ">", *dir = it->sort_desc ? " DESC" : "";
@@ -276,6 +281,30 @@ store_build(const struct portal_item *it)
 		*(all ? &q->list_all : &q->list) = t.s;
 		failed |= t.failed;
 	}
+	/* q through the index, stopped after so many rows (store_list_fts) */
+	t = (struct store_text){0};
+	store_add(&t, "%s ROWS EXAMINED %d", q->list ? q->list : "", STORE_FTS_ROWS);
+	q->list_fts = t.s;
+	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "%s ROWS EXAMINED %d", q->list ? q->list : "", STORE_SCAN_ROWS);
+	q->list_scan = t.s;
+	failed |= t.failed;
+
+	/* the search across modules (store_search): the same visibility as
+	 * the list (`listed`), ranked by the FULLTEXT index's relevance */
+	t = (struct store_text){0};
+	store_add(&t, "SELECT %s, MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE) AS search_score, "
+	              "t.search_text FROM %s t WHERE t.municipality = ?",
+	          sel.s, it->table);
+	if (it->listed)
+		store_add(&t, " AND (? = 1 OR (%s))", it->listed);
+	store_add(&t, " AND (? IS NULL OR MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE))");
+	for (int k = 0; k < PORTAL_LIST_TERMS; k++)
+		store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
+	store_add(&t, " ORDER BY search_score DESC, t.id DESC LIMIT ? ROWS EXAMINED %d", STORE_FTS_ROWS);
+	q->search = t.s;
+	failed |= t.failed;
 
 	t = (struct store_text){0};
 	store_add(&t, "INSERT INTO %s (%s, search_text, " STORE_UID ", version, created_at, updated_at) VALUES (?",
@@ -322,7 +351,8 @@ store_build(const struct portal_item *it)
 
 	failed |= sel.failed || ins.failed || upd.failed || !q->load || !q->load_lock ||
 	             !q->list || !q->list_all || !q->insert || !q->update || !q->exists || !q->remove ||
-	             !q->by_uid || !q->uid_taken || !q->readonly;
+	             !q->by_uid || !q->uid_taken || !q->readonly || !q->list_fts || !q->list_scan ||
+	             !q->search;
 	free(sel.s);
 	free(ins.s);
 	free(upd.s);
@@ -671,13 +701,16 @@ store_load(portal_req *r, long long id, int for_update, struct json_object **ite
 	return 1;
 }
 
-int
-store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
-           const char **last_key)
+/* Runs a list statement of the store (q->list or q->list_fts) with l's
+ * arguments and `match` for the index (NULL: the LIKE terms alone). */
+static int
+store_list_run(portal_req *r, const char *sql, const struct portal_list *l, const char *match,
+               struct json_object *items, int *more, const char **last_key, int *stopped)
 {
 	const struct portal_item *it = r->plugin->item;
 	const struct store_sql *q = r->plugin->store;
-	portal_stmt *s = api->prepare(r, l->municipalities ? q->list_all : q->list);
+	/* the all-list is q->list over several municipalities */
+	portal_stmt *s = api->prepare(r, l->municipalities && sql == q->list ? q->list_all : sql);
 	if (s == NULL)
 		return PORTAL_ERROR;
 	unsigned i = 0;
@@ -689,9 +722,62 @@ store_list(portal_req *r, const struct portal_list *l, struct json_object *items
 			api->bind_text(s, i++, l->arg[f]);
 	api->bind_text(s, i++, l->updated_since);
 	api->bind_text(s, i++, l->updated_since);
+	api->bind_text(s, i++, match);
+	api->bind_text(s, i++, match);
+	int rc = api->list_rows(r, s, i, l, store_from_row, q->ncols - 1, items, more, last_key);
+	if (stopped)
+		*stopped = api->stopped(s);
+	return rc;
+}
+
+/*
+ * q through the FULLTEXT index (l->match), stopped after STORE_FTS_ROWS
+ * rows (LIMIT ROWS EXAMINED): 1 with the page in `items`, 0 when the word
+ * is too common for it (the index would hand over every row of every
+ * municipality that has it, to be joined and sorted: for a word in most
+ * of a million news, longer than statement_timeout), PORTAL_ERROR.
+ */
+static int
+store_list_fts(portal_req *r, const struct portal_list *l, struct json_object *items,
+               int *more, const char **last_key)
+{
+	struct json_object *got = api->keep(r, json_object_new_array());
+	int stopped = 0, full = 0;
+	const char *key = NULL;
+	/* common: a full page within STORE_SCAN_ROWS rows of the list's order */
+	if (store_list_run(r, r->plugin->store->list_scan, l, NULL, got, &full, &key, NULL) != PORTAL_OK)
+		return PORTAL_ERROR;
+	if (full) {
+		stopped = 0;
+	} else {
+		json_object_array_del_idx(got, 0, json_object_array_length(got));
+		key = NULL;
+		if (store_list_run(r, r->plugin->store->list_fts, l, l->match, got, &full, &key,
+		                   &stopped) != PORTAL_OK)
+			return PORTAL_ERROR;
+		if (stopped)
+			return 0;
+	}
+	*more = full;
+	for (size_t k = 0; k < json_object_array_length(got); k++)
+		json_object_array_add(items, json_object_get(json_object_array_get_idx(got, k)));
+	*last_key = key;
+	return 1;
+}
+
+int
+store_list(portal_req *r, const struct portal_list *l, struct json_object *items, int *more,
+           const char **last_key)
+{
+	const struct portal_item *it = r->plugin->item;
+	const struct store_sql *q = r->plugin->store;
 	size_t first = json_object_array_length(items);
-	if (api->list_rows(r, s, i, l, store_from_row, q->ncols - 1, items, more, last_key) !=
-	    PORTAL_OK)
+	/* a common word: the list's own order with the LIKE terms, which
+	 * fills a page of it soon (substring matches then, as before the index) */
+	int rc = l->match && l->municipalities == NULL ? store_list_fts(r, l, items, more, last_key) : 0;
+	if (rc < 0)
+		return PORTAL_ERROR;
+	if (rc == 0 && store_list_run(r, q->list, l, NULL, items, more, last_key, NULL) != PORTAL_OK)
 		return PORTAL_ERROR;
 	size_t n = json_object_array_length(items) - first;
 	if (it->loaded == NULL || n == 0)
@@ -837,4 +923,129 @@ int
 store_remove(portal_req *r, long long id)
 {
 	return api->by_id_exec(r, r->plugin->store->remove, id);
+}
+
+/* The search of a word too common for the index (store_list_fts): the
+ * first STORE_SCAN_PAGE items of r->plugin's list that have it (the LIKE
+ * terms), unranked (score 0), appended to `out` as store_search does,
+ * after what the stopped search appended (nothing: it sorts last). */
+static int
+store_search_common(portal_req *r, const struct portal_list *l, struct json_object *out)
+{
+	const struct portal_item *it = r->plugin->item;
+	struct portal_list first = *l;
+	struct json_object *scan = api->keep(r, json_object_new_array());
+	int more = 0;
+	const char *key = NULL;
+	first.after_key = NULL;
+	first.limit = STORE_SCAN_PAGE;
+	if (store_list_run(r, r->plugin->store->list, &first, NULL, scan, &more, &key, NULL) != PORTAL_OK)
+		return PORTAL_ERROR;
+	for (size_t k = 0; k < json_object_array_length(scan); k++) {
+		struct json_object *item = json_object_array_get_idx(scan, k), *id;
+		if (it->visible != NULL && !it->visible(r, item))
+			continue;
+		struct buf b;
+		buf_init(&b, r->pool);
+		store_search_collect(&b, it->schema, item);
+		struct json_object *o = json_object_new_object();
+		json_object_object_get_ex(item, "id", &id);
+		json_object_object_add(o, "module", json_object_new_string(r->plugin->name));
+		json_object_object_add(o, "id", json_object_get(id));
+		json_object_object_add(o, "score", json_object_new_double(0));
+		json_object_object_add(o, "item", json_object_get(item));
+		json_object_object_add(o, "text",
+		                       json_object_new_string(api->search_fold(r, b.data ? b.data : "")));
+		json_object_array_add(out, o);
+	}
+	return PORTAL_OK;
+}
+
+/*
+ * The search across modules: up to `max` items of plugin p (with a
+ * table) that `l` (match, terms, insider) finds, best first by the
+ * index's relevance, each as {"module", "id", "score", "item", "text"}
+ * appended to `out` (text: the folded searched text, for a snippet).
+ * What the caller may see is what p's list shows it (`listed`), and p's
+ * visible hook has the last word, as on the item's own GET.
+ * PORTAL_OK or PORTAL_ERROR.
+ */
+int
+store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int max,
+             struct json_object *out)
+{
+	if (p->store == NULL)
+		return PORTAL_OK;
+	portal_plugin *saved = r->plugin;
+	r->plugin = p; /* the hooks and store_from_row read the module of r */
+	const struct portal_item *it = p->item;
+	const struct store_sql *q = p->store;
+	int rc = PORTAL_ERROR;
+	size_t first = json_object_array_length(out);
+	if (l->match != NULL) {
+		/* a common word (store_list_fts): the index is not asked */
+		struct portal_list page = *l;
+		struct json_object *scan = api->keep(r, json_object_new_array());
+		int full = 0;
+		const char *key = NULL;
+		page.after_key = NULL;
+		page.limit = STORE_SCAN_PAGE;
+		if (store_list_run(r, q->list_scan, &page, NULL, scan, &full, &key, NULL) != PORTAL_OK)
+			goto end;
+		if (full) {
+			rc = store_search_common(r, l, out);
+			goto end;
+		}
+	}
+	portal_stmt *s = api->prepare(r, q->search);
+	if (s == NULL)
+		goto end;
+	unsigned i = 0;
+	api->bind_text(s, i++, l->match);
+	api->bind_text(s, i++, api->municipality(r));
+	if (it->listed)
+		api->bind_int(s, i++, l->insider ? 1 : 0);
+	api->bind_text(s, i++, l->match);
+	api->bind_text(s, i++, l->match);
+	for (int k = 0; k < PORTAL_LIST_TERMS; k++) {
+		api->bind_text(s, i++, l->terms[k]);
+		api->bind_text(s, i++, l->terms[k]);
+	}
+	api->bind_int(s, i, max);
+	if (api->execute(s) != PORTAL_OK) {
+		api->done(s);
+		goto end;
+	}
+	while ((rc = api->fetch(s)) == 1) {
+		struct json_object *item = store_from_row(r, s);
+		if (item == NULL) {
+			rc = PORTAL_ERROR;
+			break;
+		}
+		api->keep(r, item);
+		if (it->visible != NULL && !it->visible(r, item))
+			continue;
+		struct json_object *o = json_object_new_object(), *id;
+		json_object_object_get_ex(item, "id", &id);
+		json_object_object_add(o, "module", json_object_new_string(p->name));
+		json_object_object_add(o, "id", json_object_get(id));
+		json_object_object_add(o, "score", json_object_new_double(api->col_double(s, q->ncols)));
+		json_object_object_add(o, "item", json_object_get(item));
+		const char *text = api->col_text(s, q->ncols + 1);
+		json_object_object_add(o, "text", json_object_new_string(text ? text : ""));
+		json_object_array_add(out, o);
+	}
+	int stopped = api->stopped(s);
+	api->done(s);
+	rc = rc < 0 ? PORTAL_ERROR : PORTAL_OK;
+	if (rc == PORTAL_OK && stopped) {
+		/* what the stopped search gave (nothing: it sorts last) goes */
+		size_t n = json_object_array_length(out);
+		if (n > first)
+			json_object_array_del_idx(out, first, n - first);
+		rc = store_search_common(r, l, out);
+	}
+end:
+	r->plugin = saved;
+	return rc;
 }

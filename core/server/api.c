@@ -484,6 +484,7 @@ const struct portal_api api_table = {
 	.search_terms = search_terms,
 	.link_guard = links_guard,
 	.is_duplicate = db_is_duplicate,
+	.stopped = db_stopped,
 	.is_lang = valid_lang,
 	.languages = api_languages,
 	.template = pages_register,

@@ -337,6 +337,20 @@ dispatch_api(struct core *c, struct portal_req *r)
 		dispatch_media(c, r);
 		return;
 	}
+	if (r->nseg == 4 && strcmp(r->seg[3], "search") == 0) {
+		/* the search across modules (find.c): every enabled module, as
+		 * the caller may see it */
+		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+			out_header(r, "Allow", "GET, HEAD");
+			out_problem(r, 405, "the search only answers GET and HEAD");
+			return;
+		}
+		if (r->db == NULL)
+			r->db = breaker_read_db(c, r);
+		if (dispatch_authorize(c, r, PORTAL_ROLE_NONE) == PORTAL_OK)
+			find_api(c, r);
+		return;
+	}
 	if (!dispatch_module_enabled(r->muni, r->seg[3])) {
 		out_problem(r, 404, pool_printf(r->pool, "%s has no module \"%.*s\"", r->muni->name,
 		                                (int)strcspn(r->seg[3], "."), r->seg[3]));
@@ -619,6 +633,8 @@ dispatch_route(struct portal_req *r)
 		return "all";
 	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0 && strcmp(r->seg[3], "media") == 0)
 		return r->nseg == 4 ? "media" : "media/{id}";
+	if (r->nseg == 4 && strcmp(r->seg[3], "search") == 0)
+		return "search";
 	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0)
 		return "export";
 	return r->muni ? "page" : "-";

@@ -181,8 +181,8 @@ plugin_load_all(struct plugins *ps, struct conf *c)
 			conf_error(c, sec, "plugin name \"%s\" must be a-z, 0-9 and '_'", name ? name : "");
 			continue;
 		}
-		if (strcmp(name, "audit") == 0) {
-			conf_error(c, sec, "\"audit\" is the core's own resource, not a plugin name");
+		if (strcmp(name, "audit") == 0 || strcmp(name, "search") == 0) {
+			conf_error(c, sec, "\"%s\" is the core's own resource, not a plugin name", name);
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s.so", c->plugin_dir ? c->plugin_dir : ".", name);

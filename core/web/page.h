@@ -81,6 +81,10 @@ int account_secure(struct portal_req *r);
 const char *account_cookie_line(struct portal_req *r, const char *name, const char *value,
                                 const char *path, const char *samesite, long max_age);
 
+/* ---- find.c: the search across modules ---- */
+/* /{m}/search?q=: the page of GET /api/v1/{m}/search. */
+void find_page(struct page *pg);
+
 /* ---- edit.c: the editor, forms made from each module's declared fields ---- */
 /* Everything under /edit/: PORTAL_DONE. */
 int edit_dispatch(struct page *pg);

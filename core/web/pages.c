@@ -63,36 +63,203 @@ page_slug_id(struct page *pg, const portal_plugin *p, const char *x)
 	return x;
 }
 
-/* The page's query arguments for the API, without `lang` (news has a
- * `lang` filter of its own); without `limit` and `cursor` when `own_paging`
- * (an export pages through the whole list itself: a client's limit=1 made
- * it run 100 statements of one row, a client's cursor made it fetch the
- * same page 100 times, since the first of two arguments wins). */
+/* `s` percent-encoded onto b (unreserved characters as they are). */
+static void
+page_encode(struct buf *b, const char *s)
+{
+	for (const unsigned char *v = (const unsigned char *)s; *v; v++) {
+		if (isalnum(*v) || strchr("-._~", *v))
+			buf_add(b, v, 1);
+		else
+			buf_printf(b, "%%%02X", *v);
+	}
+}
+
+/* The page's query arguments again, encoded: all but `lang` (news has a
+ * `lang` filter of its own), `skip` (NULL: none) and empty ones (a filter
+ * form's "any"); with `links`, also without `cursor`, and with `exports`
+ * without `limit` too.  "" when none are left. */
 static const char *
-page_query(struct portal_req *r, int own_paging)
+page_args(struct portal_req *r, const char *skip, int links, int exports)
 {
 	struct buf b;
 	buf_init(&b, r->pool);
 	for (size_t i = 0; i < r->nargs; i++) {
-		if (strcmp(r->args[i].name, "lang") == 0 ||
-		    (own_paging && (strcmp(r->args[i].name, "limit") == 0 ||
-		                    strcmp(r->args[i].name, "cursor") == 0)))
+		const char *n = r->args[i].name;
+		if (strcmp(n, "lang") == 0 || *r->args[i].value == '\0' || (skip && strcmp(n, skip) == 0) ||
+		    (links && strcmp(n, "cursor") == 0) || (exports && strcmp(n, "limit") == 0))
 			continue;
 		if (b.len)
 			buf_puts(&b, "&");
-		for (int k = 0; k < 2; k++) {
-			const unsigned char *v = (const unsigned char *)(k ? r->args[i].value : r->args[i].name);
-			if (k)
-				buf_puts(&b, "=");
-			for (; *v; v++) {
-				if (isalnum(*v) || strchr("-._~", *v))
-					buf_add(&b, v, 1);
-				else
-					buf_printf(&b, "%%%02X", *v);
-			}
-		}
+		page_encode(&b, n);
+		buf_puts(&b, "=");
+		page_encode(&b, r->args[i].value);
 	}
 	return b.data ? b.data : "";
+}
+
+/* The page's query arguments for the API, without `lang` and empty ones;
+ * without `limit` and `cursor` when `own_paging` (an export pages through
+ * the whole list itself: a client's limit=1 made it run 100 statements of
+ * one row, a client's cursor made it fetch the same page 100 times, since
+ * the first of two arguments wins). */
+static const char *
+page_query(struct portal_req *r, int own_paging)
+{
+	return page_args(r, NULL, own_paging, own_paging);
+}
+
+/* How a list filter is named on its form: the module's word for it, else
+ * the core's "filter_NAME", else the name. */
+static const char *
+page_filter_label(struct page *pg, const portal_plugin *p, const char *name)
+{
+	const char *w = page_word(p, pg->lang, name, NULL);
+	struct json_object *v;
+	if (w == NULL &&
+	    json_object_object_get_ex(json_object_object_get(catalogue, pg->lang),
+	                              pool_printf(pg->r->pool, "filter_%s", name), &v))
+		w = json_object_get_string(v);
+	return w ? w : name;
+}
+
+struct page_option {
+	const char *code, *name;
+};
+
+static int
+page_option_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct page_option *)a)->name, ((const struct page_option *)b)->name);
+}
+
+static struct json_object *
+page_option(const char *value, const char *label, int selected, int language)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "value", json_object_new_string(value));
+	json_object_object_add(o, "label", json_object_new_string(label));
+	json_object_object_add(o, "selected", json_object_new_boolean(selected));
+	json_object_object_add(o, "language", json_object_new_boolean(language));
+	return o;
+}
+
+/*
+ * A list page's filters (core/web/templates/list_filters.html, which each
+ * module's list.html includes): in the root, "filter_form" {action,
+ * fields: [{name, id, label, options: [{value, label, selected,
+ * language}]}], hidden: [{name, value}], selected: [{label, value, href}]},
+ * "list_query" (the arguments the pager keeps, each followed by "&") and
+ * "filter_query" (those the exports keep).  A select for each declared
+ * filter the core checks itself (PF_ENUM: the module's words for the
+ * values, PF_COUNTRY: every country by its name in the page's language,
+ * PF_LANG: the municipality's languages); a module's `status` filter is
+ * left out for those who may only see what it lists anyway (`listed`).
+ * Filters of the module's own (a parse hook: dates, ids, slugs) and `q`
+ * have no select: they are kept as hidden inputs.  A filter called
+ * `lang` is not the page's (?lang= is the page's language).  Every
+ * argument given is shown, each with a link to the same list without it.
+ */
+static void
+page_filters(struct page *pg, const portal_plugin *p, const struct portal_req *sub)
+{
+	struct portal_req *r = pg->r;
+	const char *lq = page_args(r, NULL, 1, 0), *fq = page_args(r, NULL, 1, 1);
+	json_object_object_add(pg->root, "list_query",
+	                       json_object_new_string(*lq ? pool_printf(r->pool, "%s&", lq) : ""));
+	if (*fq)
+		json_object_object_add(pg->root, "filter_query", json_object_new_string(fq));
+	const struct portal_item *it = p->item;
+	if (it == NULL)
+		return;
+	struct json_object *form = json_object_new_object(), *fields = json_object_new_array();
+	struct json_object *hidden = json_object_new_array(), *selected = json_object_new_array();
+	int insider = sub->role >= PORTAL_ROLE_READER;
+	for (const struct portal_filter *f = it->filters; f && f->name; f++) {
+		if (strcmp(f->name, "lang") == 0)
+			continue; /* on a page, ?lang= is the page's language */
+		const char *v = req_query(r, f->name);
+		if (v && *v == '\0')
+			v = NULL;
+		const char *label = page_filter_label(pg, p, f->name), *shown = v;
+		int select = f->parse == NULL &&
+		             (f->type == PF_ENUM || f->type == PF_COUNTRY || f->type == PF_LANG) &&
+		             !(it->listed && strcmp(f->name, "status") == 0 && !insider);
+		if (select) {
+			struct json_object *fd = json_object_new_object(), *opts = json_object_new_array();
+			json_object_object_add(fd, "name", json_object_new_string(f->name));
+			json_object_object_add(fd, "id", json_object_new_string(pool_printf(r->pool, "filter-%s", f->name)));
+			json_object_object_add(fd, "label", json_object_new_string(label));
+			if (f->type == PF_ENUM) {
+				for (const char *const *e = f->values; e && *e; e++) {
+					const char *w = page_word(p, pg->lang, *e, *e);
+					int sel = v && strcmp(v, *e) == 0;
+					if (sel)
+						shown = w;
+					json_object_array_add(opts, page_option(*e, w, sel, 0));
+				}
+			} else if (f->type == PF_COUNTRY) {
+				struct json_object *all = tmpl_countries();
+				size_t n = all ? (size_t)json_object_object_length(all) : 0, k = 0;
+				struct page_option *o = pool_alloc(r->pool, (n + 1) * sizeof(*o));
+				json_object_object_foreach(all, code, names) {
+					struct json_object *nm;
+					if (k < n && (json_object_object_get_ex(names, pg->lang, &nm) ||
+					              json_object_object_get_ex(names, "en", &nm))) {
+						o[k].code = code;
+						o[k++].name = json_object_get_string(nm);
+					}
+				}
+				qsort(o, k, sizeof(*o), page_option_cmp);
+				for (size_t i = 0; i < k; i++) {
+					int sel = v && strcmp(v, o[i].code) == 0;
+					if (sel)
+						shown = o[i].name;
+					json_object_array_add(opts, page_option(o[i].code, o[i].name, sel, 0));
+				}
+			} else {
+				for (size_t i = 0; i < r->muni->nlanguages; i++) {
+					const char *code = r->muni->languages[i];
+					json_object_array_add(opts, page_option(code, code, v && strcmp(v, code) == 0, 1));
+				}
+			}
+			json_object_object_add(fd, "options", opts);
+			json_object_array_add(fields, fd);
+		} else if (v) {
+			struct json_object *h = json_object_new_object();
+			json_object_object_add(h, "name", json_object_new_string(f->name));
+			json_object_object_add(h, "value", json_object_new_string(v));
+			json_object_array_add(hidden, h);
+		}
+		if (v) {
+			const char *rest = page_args(r, f->name, 1, 0);
+			struct json_object *e = json_object_new_object();
+			json_object_object_add(e, "label", json_object_new_string(label));
+			json_object_object_add(e, "value", json_object_new_string(shown));
+			json_object_object_add(e, "href", json_object_new_string(pool_printf(
+			                                      r->pool, "?%s%slang=%s", rest, *rest ? "&" : "", pg->lang)));
+			json_object_array_add(selected, e);
+		}
+	}
+	const char *q = req_query(r, "q");
+	if (q && *q) {
+		struct json_object *h = json_object_new_object(), *e = json_object_new_object();
+		json_object_object_add(h, "name", json_object_new_string("q"));
+		json_object_object_add(h, "value", json_object_new_string(q));
+		json_object_array_add(hidden, h);
+		const char *rest = page_args(r, "q", 1, 0);
+		json_object_object_add(e, "label", json_object_new_string(page_filter_label(pg, p, "q")));
+		json_object_object_add(e, "value", json_object_new_string(q));
+		json_object_object_add(e, "href", json_object_new_string(pool_printf(
+		                                      r->pool, "?%s%slang=%s", rest, *rest ? "&" : "", pg->lang)));
+		json_object_array_add(selected, e);
+	}
+	json_object_object_add(form, "action", json_object_new_string(
+	                                           pool_printf(r->pool, "/%s/%s/", r->muni->slug, p->name)));
+	json_object_object_add(form, "fields", fields);
+	json_object_object_add(form, "hidden", hidden);
+	json_object_object_add(form, "selected", selected);
+	json_object_object_add(pg->root, "filter_form", form);
 }
 
 /* The value at a dotted path ("partner.lat") of an object, or NULL. */
@@ -637,6 +804,11 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 		page_send(&pg, 200, title, b.data, NULL);
 		return PORTAL_DONE;
 	}
+	if (r->nseg == 2 && strcmp(r->seg[1], "search") == 0) {
+		page_root(&pg, NULL);
+		find_page(&pg);
+		return PORTAL_DONE;
+	}
 	portal_plugin *p = conf_muni_has_module(r->muni, r->seg[1]) ? plugin_find(c->plugins, r->seg[1]) : NULL;
 	const char *name = r->nseg == 2 ? "list.html" : r->nseg == 3 ? "item.html" : NULL;
 	page_root(&pg, p ? p->name : NULL);
@@ -652,6 +824,8 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 	const char *path = r->nseg == 2 ? pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name)
 	                                : pool_printf(r->pool, "/api/v1/%s/%s/%s", r->muni->slug, p->name, item_seg);
 	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r, 0) : "");
+	if (r->nseg == 2)
+		page_filters(&pg, p, sub);
 	struct json_object *idv;
 	if (r->nseg == 3 && sub->status == 200 && sub->resp_json &&
 	    json_object_object_get_ex(sub->resp_json, "id", &idv) && json_object_is_type(idv, json_type_int))

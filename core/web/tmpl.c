@@ -456,6 +456,15 @@ tmpl_names_init(void)
 	return PORTAL_OK;
 }
 
+struct json_object *
+tmpl_countries(void)
+{
+	struct json_object *k;
+	if (tmpl_names == NULL && tmpl_names_init() != PORTAL_OK)
+		return NULL;
+	return json_object_object_get_ex(tmpl_names, "countries", &k) ? k : NULL;
+}
+
 /* The name of `code` in the `kind` ("countries", "languages") of the
  * page's language (its primary subtag), else English; NULL when unknown. */
 static const char *

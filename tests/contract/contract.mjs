@@ -39,7 +39,7 @@ const SCRATCH = ["svenljunga", "herrljunga"];
 const UNKNOWN_ID = "999999999";
 const BAD_MEMBER = "contract_test_unknown_member";
 // paths under a municipality that are the core's, not a module's
-const CORE_MUNI = new Set([PREFIX + "/changes"]);
+const CORE_MUNI = new Set([PREFIX + "/changes", PREFIX + "/search"]);
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 let n = 0;
@@ -209,6 +209,8 @@ function concrete(template, slug, id) {
 	return template.replace("{municipality}", slug).replace("{id}", id === undefined ? "1" : String(id));
 }
 
+// the core's own resources of a municipality (checked by core())
+
 function moduleOf(template) {
 	if (!template.startsWith(PREFIX + "/") || CORE_MUNI.has(template))
 		return null;
@@ -291,6 +293,20 @@ async function core() {
 			continue;
 		}
 		validate(await http("GET", path), path, "GET", [200]);
+	}
+	// the search across modules: results, a second page, its 422s
+	const search = PREFIX + "/search";
+	if (!doc.paths[search]) {
+		tap(false, `GET ${search} is described`, ["the document has no such path"]);
+	} else {
+		const first = await http("GET", "/api/v1/borlange/search", { query: { q: "borlange", limit: "2" } });
+		validate(first, search, "GET", [200], "results");
+		if (first.json && first.json.next)
+			validate(await http("GET", "/api/v1/borlange/search", { query: { q: "borlange", limit: "2", cursor: first.json.next } }),
+				search, "GET", [200], "the next page");
+		validate(await http("GET", "/api/v1/borlange/search"), search, "GET", [422], "no q");
+		validate(await http("GET", "/api/v1/borlange/search", { query: { q: "x".repeat(201) } }), search, "GET", [422], "q too long");
+		validate(await http("GET", "/api/v1/nosuchplace/search", { query: { q: "x" } }), search, "GET", [404], "unknown municipality");
 	}
 	// the audit log: an admin's, and refused without a token
 	const audit = PREFIX + "/audit";

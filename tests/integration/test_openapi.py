@@ -49,7 +49,9 @@ ADMIN_MUNI_PATHS = (PREFIX + "/audit",)
 OPEN_MUNI_PATHS = (PREFIX + "/changes",)
 # uploaded files (test_media.py tries them)
 MEDIA_PATHS = (PREFIX + "/media", PREFIX + "/media/{id}")
-CORE_MUNI_PATHS = ADMIN_MUNI_PATHS + OPEN_MUNI_PATHS + MEDIA_PATHS
+# the search across modules, and a GET it answers 200
+SEARCH_PATHS = {PREFIX + "/search": "/api/v1/lerum/search?q=lerum"}
+CORE_MUNI_PATHS = ADMIN_MUNI_PATHS + OPEN_MUNI_PATHS + MEDIA_PATHS + tuple(SEARCH_PATHS)
 # the lists over municipalities of every module: /api/v1/all/{module}
 ALL_LIST = re.compile(r"^/api/v1/all/([a-z0-9_]+)$")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -372,6 +374,13 @@ def t_core_coverage():
             bad.append("GET %s without a token answers %d" % (concrete, r.status))
         if admin and request("GET", concrete, token=admin).status != 200:
             bad.append("GET %s with an admin token does not answer 200" % concrete)
+    for p, concrete in SEARCH_PATHS.items():
+        item = doc()["paths"].get(p)
+        if not isinstance(item, dict) or "get" not in item:
+            bad.append("GET %s is answered but not described" % p)
+        r = request("GET", concrete)
+        if r.status != 200:
+            bad.append("GET %s answers %d" % (concrete, r.status))
     some = sorted(state["enabled"].values())[0] if state["enabled"] else "borlange"
     for p in OPEN_MUNI_PATHS:
         r = request("GET", p.replace("{municipality}", some))

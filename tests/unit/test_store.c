@@ -79,8 +79,9 @@ main(void)
 	T_OK(marks(q->update) == q->nwrite + 2, "UPDATE binds the same columns, then id and "
 	                                        "municipality");
 	/* municipality, insider, each filter's value once more than its
-	 * condition has ?, updated_since twice, the q terms, the cursor, the limit */
-	unsigned want = 1 + 1 + (1 + 1) + (1 + 2) + 2 + 2 * PORTAL_LIST_TERMS + 4 + 1;
+	 * condition has ?, updated_since twice, q for the index twice, the q
+	 * terms, the cursor, the limit */
+	unsigned want = 1 + 1 + (1 + 1) + (1 + 2) + 2 + 2 + 2 * PORTAL_LIST_TERMS + 4 + 1;
 	T_OK(marks(q->list) == want, "the list has the %u parameters the core binds (has %u)", want,
 	     marks(q->list));
 	T_OK(marks(q->list_all) == want && strstr(q->list_all, "WHERE FIND_IN_SET(t.municipality, ?)") &&
@@ -92,6 +93,17 @@ main(void)
 	T_OK(strstr(q->list, "ORDER BY t.sort_title DESC, t.id DESC LIMIT ?") != NULL &&
 	         strstr(q->list, "t.sort_title < ? OR (t.sort_title = ? AND t.id < ?)") != NULL,
 	     "descending keyset order and cursor");
+	T_OK(strstr(q->list, "AND (? IS NULL OR MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE)) "
+	                     "AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')") != NULL,
+	     "q: the FULLTEXT index, then the LIKE terms");
+	/* the search across modules: match (the score), municipality, insider,
+	 * match twice, the q terms, the limit */
+	want = 1 + 1 + 1 + 2 + 2 * PORTAL_LIST_TERMS + 1;
+	T_OK(q->search && marks(q->search) == want, "the search has the %u parameters store_search binds",
+	     want);
+	T_OK(q->search && strstr(q->search, "AND (? = 1 OR (t.kind = 'a'))") != NULL &&
+	         strstr(q->search, "ORDER BY search_score DESC, t.id DESC LIMIT ?") != NULL,
+	     "the search: the list's visibility, best first");
 	T_OK(q->filter_marks[0] == 1 && q->filter_marks[1] == 2, "each filter's ? counted");
 	T_OK(q->item.readonly == q->readonly && q->item.load == store_load &&
 	         q->item.exists == store_exists,
