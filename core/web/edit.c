@@ -928,7 +928,7 @@ ed_send(struct ed *e, int status, const char *title, const char *note, const cha
 	buf_add(&out, "", 1);
 	const char *t = title;
 	if (e->errs && json_object_object_length(e->errs) > 0)
-		t = pool_printf(e->r->pool, "%s: %s", ew(e->pg, "error_prefix"), title);
+		t = pool_printf(e->r->pool, "%s %s", ew(e->pg, "error_prefix"), title);
 	page_send(e->pg, status, t, out.data, NULL);
 	out_header(e->r, "Cache-Control", "private, no-store");
 }

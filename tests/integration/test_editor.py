@@ -129,7 +129,10 @@ def form_of(p):
     """The form's fields as a browser would post them (text inputs, selected
     options, checked boxes, textareas, hidden inputs)."""
     f = {}
-    for m in re.finditer(r'<input ([^>]*)>', p.text):
+    # the editor's form only (the page's header has a search form of its own)
+    m = re.search(r'<form method="post" novalidate.*?</form>', p.text, re.S)
+    text = m.group(0) if m else p.text
+    for m in re.finditer(r'<input ([^>]*)>', text):
         a = m.group(1)
         name = re.search(r'name="([^"]*)"', a)
         if not name or 'type="submit"' in a:
@@ -139,9 +142,9 @@ def form_of(p):
         if typ and typ.group(1) in ("checkbox", "radio") and " checked" not in a:
             continue
         f[unescape(name.group(1))] = unescape(val.group(1) if val else "")
-    for m in re.finditer(r'<textarea [^>]*name="([^"]*)"[^>]*>(.*?)</textarea>', p.text, re.S):
+    for m in re.finditer(r'<textarea [^>]*name="([^"]*)"[^>]*>(.*?)</textarea>', text, re.S):
         f[unescape(m.group(1))] = unescape(m.group(2))
-    for m in re.finditer(r'<select [^>]*name="([^"]*)"[^>]*>(.*?)</select>', p.text, re.S):
+    for m in re.finditer(r'<select [^>]*name="([^"]*)"[^>]*>(.*?)</select>', text, re.S):
         sel = re.search(r'<option value="([^"]*)" selected|<option selected value="([^"]*)"', m.group(2))
         v = "" if sel is None else sel.group(1) if sel.group(1) is not None else sel.group(2)
         f[unescape(m.group(1))] = unescape(v)
