@@ -597,6 +597,36 @@ ed_langmap(struct ed *e, const struct portal_field *f, const char *path)
 	buf_puts(&e->b, "</fieldset>\n</div>\n");
 }
 
+/* One checkbox of the array at `path`: named PATH[i], value `v`. */
+static void
+ed_checkbox(struct ed *e, const char *path, size_t i, const char *v, const char *label, int checked)
+{
+	const char *p = pool_printf(e->r->pool, "%s[%zu]", path, i);
+	buf_puts(&e->b, "<div class=\"checkbox\"><input type=\"checkbox\" name=\"");
+	esc(&e->b, p);
+	buf_puts(&e->b, "\" value=\"");
+	esc(&e->b, v);
+	buf_puts(&e->b, "\" id=\"f-");
+	esc(&e->b, p);
+	buf_puts(&e->b, "\"");
+	if (checked)
+		buf_puts(&e->b, " checked");
+	buf_puts(&e->b, "> <label for=\"f-");
+	esc(&e->b, p);
+	buf_puts(&e->b, "\">");
+	esc(&e->b, label);
+	buf_puts(&e->b, "</label></div>\n");
+}
+
+/* The value of choice i: an enum's code, or a link option's id. */
+static const char *
+ed_choice(const char *const *values, struct json_object *opts, size_t i)
+{
+	return values ? values[i]
+	              : json_object_get_string(
+	                    json_object_object_get(json_object_array_get_idx(opts, i), "id"));
+}
+
 /* Checkboxes: of an enum's codes, or of the items a link may point at. */
 static void
 ed_checkboxes(struct ed *e, const struct portal_field *f, const char *path,
@@ -620,30 +650,11 @@ ed_checkboxes(struct ed *e, const struct portal_field *f, const char *path,
 		while (values[n])
 			n++;
 	for (size_t i = 0; i < n; i++) {
-		const char *v, *label;
-		if (values) {
-			v = values[i];
-			label = ew_code(e->pg, e->p, v);
-		} else {
-			struct json_object *o = json_object_array_get_idx(opts, i);
-			v = json_object_get_string(json_object_object_get(o, "id"));
-			label = json_object_get_string(json_object_object_get(o, "label"));
-		}
-		const char *p = pool_printf(e->r->pool, "%s[%zu]", path, i);
-		buf_puts(&e->b, "<div class=\"checkbox\"><input type=\"checkbox\" name=\"");
-		esc(&e->b, p);
-		buf_puts(&e->b, "\" value=\"");
-		esc(&e->b, v);
-		buf_puts(&e->b, "\" id=\"f-");
-		esc(&e->b, p);
-		buf_puts(&e->b, "\"");
-		if (ed_has_value(e, path, v))
-			buf_puts(&e->b, " checked");
-		buf_puts(&e->b, "> <label for=\"f-");
-		esc(&e->b, p);
-		buf_puts(&e->b, "\">");
-		esc(&e->b, label);
-		buf_puts(&e->b, "</label></div>\n");
+		const char *v = ed_choice(values, opts, i);
+		const char *label = values ? ew_code(e->pg, e->p, v)
+		                           : json_object_get_string(json_object_object_get(
+		                                 json_object_array_get_idx(opts, i), "label"));
+		ed_checkbox(e, path, i, v, label, ed_has_value(e, path, v));
 	}
 	/* a value that is no choice (an item beyond the first 100, or one the
 	 * user may not see) stays chosen, shown as it is */
@@ -654,23 +665,9 @@ ed_checkboxes(struct ed *e, const struct portal_field *f, const char *path,
 			continue;
 		int known = 0;
 		for (size_t i = 0; i < n && !known; i++)
-			known = strcmp(v, values ? values[i]
-			                         : json_object_get_string(json_object_object_get(
-			                               json_object_array_get_idx(opts, i), "id"))) == 0;
-		if (known)
-			continue;
-		const char *p = pool_printf(e->r->pool, "%s[%zu]", path, extra++);
-		buf_puts(&e->b, "<div class=\"checkbox\"><input type=\"checkbox\" checked name=\"");
-		esc(&e->b, p);
-		buf_puts(&e->b, "\" value=\"");
-		esc(&e->b, v);
-		buf_puts(&e->b, "\" id=\"f-");
-		esc(&e->b, p);
-		buf_puts(&e->b, "\"> <label for=\"f-");
-		esc(&e->b, p);
-		buf_puts(&e->b, "\">");
-		esc(&e->b, v);
-		buf_puts(&e->b, "</label></div>\n");
+			known = strcmp(v, ed_choice(values, opts, i)) == 0;
+		if (!known)
+			ed_checkbox(e, path, extra++, v, v, 1);
 	}
 	buf_puts(&e->b, "</div>\n</fieldset>\n</div>\n");
 }
