@@ -124,6 +124,22 @@ migrate_component(struct db *d, const char *component, const struct plugin_migra
 	return PORTAL_OK;
 }
 
+/* The table of a module's item the core adds its own columns and index
+ * to (sources, uid, the FULLTEXT index), or NULL: the module has no
+ * derived store, or the name is not a plain one (a-z, 0-9, _), which is
+ * the module's own business. */
+static const char *
+migrate_item_table(const portal_plugin *p)
+{
+	if (p->store == NULL || p->store->item.table == NULL)
+		return NULL;
+	const char *table = p->store->item.table;
+	for (const char *c = table; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+			return NULL;
+	return table;
+}
+
 /* The column of the core's `sources` member (store.c) in the table of a
  * module's item, added after the module's own migrations when it lacks it:
  * so every module, and every module to come, keeps sources without a
@@ -132,12 +148,9 @@ migrate_component(struct db *d, const char *component, const struct plugin_migra
 static int
 migrate_sources(struct db *d, const portal_plugin *p, FILE *out)
 {
-	if (p->store == NULL || p->store->item.table == NULL)
+	const char *table = migrate_item_table(p);
+	if (table == NULL)
 		return PORTAL_OK;
-	const char *table = p->store->item.table;
-	for (const char *c = table; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
-			return PORTAL_OK; /* not a plain name: the module's own business */
 	struct portal_stmt *s = db_prepare(
 	    d, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()"
 	       " AND table_name = ? AND column_name IN ('id', '" STORE_SOURCES "')");
@@ -176,12 +189,9 @@ migrate_sources(struct db *d, const portal_plugin *p, FILE *out)
 static int
 migrate_uid(struct db *d, const portal_plugin *p, FILE *out)
 {
-	if (p->store == NULL || p->store->item.table == NULL)
+	const char *table = migrate_item_table(p);
+	if (table == NULL)
 		return PORTAL_OK;
-	const char *table = p->store->item.table;
-	for (const char *c = table; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
-			return PORTAL_OK;
 	struct portal_stmt *s = db_prepare(
 	    d, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()"
 	       " AND table_name = ? AND column_name IN ('id', '" STORE_UID "')");
@@ -237,12 +247,9 @@ migrate_uid(struct db *d, const portal_plugin *p, FILE *out)
 static int
 migrate_fulltext(struct db *d, const portal_plugin *p, FILE *out)
 {
-	if (p->store == NULL || p->store->item.table == NULL)
+	const char *table = migrate_item_table(p);
+	if (table == NULL)
 		return PORTAL_OK;
-	const char *table = p->store->item.table;
-	for (const char *c = table; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
-			return PORTAL_OK; /* not a plain name: the module's own business */
 	struct portal_stmt *s = db_prepare(
 	    d, "SELECT (SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()"
 	       " AND table_name = ? AND column_name = 'search_text'),"
