@@ -1478,6 +1478,36 @@ ed_after_write(struct ed *e, struct portal_req *sub, long long id, const char *v
 	page_error(e->pg, sub->status >= 400 ? sub->status : 500, detail);
 }
 
+/*
+ * Writes `to` over item `id` (now `from`) as the API's merge patch of what
+ * differs, with If-Match `if_match`: NULL after answering 303 to the
+ * item's form (with ?unchanged=1 when nothing differs, else ?NOTE=1);
+ * else the API's answer, for the caller to show.
+ */
+static struct portal_req *
+ed_patch(struct ed *e, long long id, struct json_object *from, struct json_object *to,
+         const char *if_match, const char *note)
+{
+	struct portal_req *r = e->r;
+	struct json_object *patch = ed_diff(from, to);
+	if (patch == NULL) {
+		page_redirect(r, pool_printf(r->pool, "%s/%lld?unchanged=1", e->base, id));
+		return NULL;
+	}
+	pool_keep_json(r->pool, patch);
+	struct pages_call call = {
+	    .method = "PATCH",
+	    .path = pool_printf(r->pool, "/api/v1/%s/%s/%lld", r->muni->slug, e->p->name, id),
+	    .body = json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN),
+	    .if_match = if_match};
+	struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
+	if (sub->status == 200) {
+		page_redirect(r, pool_printf(r->pool, "%s/%lld?%s=1", e->base, id, note));
+		return NULL;
+	}
+	return sub;
+}
+
 static void
 ed_new(struct ed *e, const struct form *f)
 {
@@ -1574,23 +1604,9 @@ ed_item(struct ed *e, long long id, const struct form *f)
 		ed_after_write(e, &fake, id, sent, doc, title);
 		return;
 	}
-	struct json_object *patch = ed_diff(cur, doc);
-	if (patch == NULL) {
-		page_redirect(r, pool_printf(r->pool, "%s/%lld?unchanged=1", e->base, id));
-		return;
-	}
-	pool_keep_json(r->pool, patch);
-	struct pages_call call = {
-	    .method = "PATCH",
-	    .path = pool_printf(r->pool, "/api/v1/%s/%s/%lld", r->muni->slug, e->p->name, id),
-	    .body = json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN),
-	    .if_match = etag};
-	struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
-	if (sub->status == 200) {
-		page_redirect(r, pool_printf(r->pool, "%s/%lld?saved=1", e->base, id));
-		return;
-	}
-	ed_after_write(e, sub, id, sent, doc, title);
+	struct portal_req *sub = ed_patch(e, id, cur, doc, etag, "saved");
+	if (sub != NULL)
+		ed_after_write(e, sub, id, sent, doc, title);
 }
 
 /* ---- delete ---- */
@@ -1709,22 +1725,11 @@ ed_history(struct ed *e, long long id, const struct form *f)
 		}
 		const char *sent = form_get(f, "version");
 		const char *version = json_object_get_string(json_object_object_get(item, "version"));
-		struct json_object *patch = ed_diff(ed_writable(e, item), ed_writable(e, doc));
-		if (patch == NULL) {
-			page_redirect(r, pool_printf(r->pool, "%s/%lld?unchanged=1", e->base, id));
+		struct portal_req *sub =
+		    ed_patch(e, id, ed_writable(e, item), ed_writable(e, doc),
+		             sent && version && strcmp(sent, version) == 0 ? etag : "\"stale\"", "restored");
+		if (sub == NULL)
 			return;
-		}
-		pool_keep_json(r->pool, patch);
-		struct pages_call call = {
-		    .method = "PATCH",
-		    .path = pool_printf(r->pool, "/api/v1/%s/%s/%lld", r->muni->slug, e->p->name, id),
-		    .body = json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN),
-		    .if_match = sent && version && strcmp(sent, version) == 0 ? etag : "\"stale\""};
-		struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
-		if (sub->status == 200) {
-			page_redirect(r, pool_printf(r->pool, "%s/%lld?restored=1", e->base, id));
-			return;
-		}
 		if (sub->status == 412) {
 			page_redirect(r, pool_printf(r->pool, "%s/%lld/history", e->base, id));
 			return;
