@@ -109,6 +109,7 @@ struct conf {
 	int session_idle;         /* seconds a browser session lives unused (core.session_idle) */
 	int session_max;          /* seconds a browser session lives at most (core.session_max) */
 	int changes_retention;    /* days GET /{m}/changes answers for (core.changes_retention) */
+	int request_timeout;      /* seconds of a request's budget (core.request_timeout); 0: none */
 	struct conf_db db;
 	long long cache_size; /* bytes per worker; 0: no response cache */
 	int cache_ttl;        /* seconds an entry may be served at most */
@@ -258,6 +259,10 @@ int db_ensure(struct db *d);    /* connects when not connected */
 int db_waited(const struct db *d);
 /* The last failure was the server ending a statement at statement_timeout. */
 int db_timed_out(const struct db *d);
+/* After log_now_ms() reaches at_ms no statement starts (it fails, and
+ * db_over_budget() says why); 0: no deadline.  A request's budget. */
+void db_set_deadline(struct db *d, long long at_ms);
+int db_over_budget(const struct db *d);
 int db_is_down(const struct db *d); /* 1 after a lost connection or failed connect */
 const char *db_error(const struct db *d);
 int db_exec(struct db *d, const char *sql); /* a trusted literal statement (DDL, BEGIN) */
@@ -580,6 +585,7 @@ struct metrics {
 	unsigned long worker_restarts;
 	unsigned long replica_reads;     /* reads answered by a replica */
 	unsigned long replica_fallbacks; /* reads sent to the primary since the replica failed */
+	unsigned long over_budget[2];    /* requests past core.request_timeout: [0] 503, [1] worker ended */
 	struct breaker breaker; /* the database's circuit breaker (breaker.c) */
 	unsigned long cache[METRICS_CACHE_EVENTS]; /* enum metrics_cache_event */
 	/* this host's generation of each municipality (by hash of its slug),
@@ -594,13 +600,24 @@ enum metrics_counter {
 	METRICS_DB_RECONNECTS,
 	METRICS_WORKER_RESTARTS,
 	METRICS_REPLICA_READS,
-	METRICS_REPLICA_FALLBACKS
+	METRICS_REPLICA_FALLBACKS,
+	METRICS_OVER_BUDGET,     /* a request answered 503 at core.request_timeout */
+	METRICS_OVER_HARD_LIMIT  /* a worker ended by its watchdog (watchdog.c) */
 };
 struct metrics *metrics_new(void); /* shared mapping, before fork; NULL on failure */
 void metrics_request(struct metrics *m, const char *route, int status, double seconds);
 void metrics_add(struct metrics *m, enum metrics_counter which, unsigned long n);
 void metrics_cache(struct metrics *m, enum metrics_cache_event e);
 void metrics_text(struct metrics *m, struct buf *b, size_t plugins);
+
+/* ---- watchdog.c: a worker ends itself when a request never ends ---- */
+#define PORTAL_EXIT_OVERRUN 75 /* a worker's exit status when its watchdog fired */
+struct core;
+void watchdog_init(struct core *c); /* SIGALRM ends the worker, naming c->current */
+/* request_timeout + read_timeout + 2 seconds, or 0 without core.request_timeout */
+unsigned watchdog_limit(const struct conf *conf);
+void watchdog_arm(unsigned seconds); /* before a request; 0: none */
+void watchdog_disarm(void);          /* after it */
 
 /* ---- breaker.c: stop asking a database that does not answer ---- */
 /* The primary failed (no connection, a lost one, a statement that timed
@@ -659,6 +676,7 @@ struct core {
 	int local_role;  /* a request without Authorization acts with this role */
 	int outer_txn;   /* the caller holds a transaction: writes are savepoints */
 	const char *keep_uid; /* import: the uid the next create keeps, or NULL: a new one */
+	struct portal_req *current; /* the request being handled (the watchdog names it), or NULL */
 };
 
 /* A request on io, its memory in p, parsed (a request that cannot be is

@@ -432,7 +432,8 @@ conf_load(struct conf *c, const char *path)
 		                                    "log_level", "max_body", "json_max_depth",
 		                                    "max_query_args", "user", "group",
 		                                    "public_url", "idempotency_ttl", "session_idle",
-		                                    "session_max", "changes_retention", NULL};
+		                                    "session_max", "changes_retention", "request_timeout",
+		                                    NULL};
 		conf_check_members(c, core, "core", known);
 	}
 	if (core && config_setting_type(core) != CONFIG_TYPE_GROUP)
@@ -473,6 +474,9 @@ conf_load(struct conf *c, const char *path)
 	c->session_idle = (int)conf_int(c, core, "session_idle", 7200, 60, 7 * 86400);
 	c->session_max = (int)conf_int(c, core, "session_max", 43200, 60, 30 * 86400);
 	c->changes_retention = (int)conf_int(c, core, "changes_retention", 90, 1, 36600);
+	/* a request's own time budget: no statement starts after it (503), and
+	 * a worker still busy read_timeout + 2 s later is ended (watchdog.c) */
+	c->request_timeout = (int)conf_int(c, core, "request_timeout", 20, 0, 3600);
 	if (c->session_idle > c->session_max)
 		conf_error(c, config_setting_get_member(core, "session_idle"),
 		           "core.session_idle (%d s) must not exceed core.session_max (%d s)",

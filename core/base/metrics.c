@@ -85,6 +85,8 @@ metrics_add(struct metrics *m, enum metrics_counter which, unsigned long n)
 	                   : which == METRICS_DB_RECONNECTS     ? &m->db_reconnects
 	                   : which == METRICS_REPLICA_READS     ? &m->replica_reads
 	                   : which == METRICS_REPLICA_FALLBACKS ? &m->replica_fallbacks
+	                   : which == METRICS_OVER_BUDGET       ? &m->over_budget[0]
+	                   : which == METRICS_OVER_HARD_LIMIT   ? &m->over_budget[1]
 	                                                        : &m->worker_restarts;
 	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
 }
@@ -155,6 +157,13 @@ metrics_text(struct metrics *m, struct buf *b, size_t plugins)
 	buf_printf(b, "# HELP portal_worker_restarts_total Workers restarted by the master after dying.\n"
 	              "# TYPE portal_worker_restarts_total counter\nportal_worker_restarts_total %lu\n",
 	           LOAD(m->worker_restarts));
+	buf_printf(b, "# HELP portal_request_over_budget_total Requests past core.request_timeout: "
+	              "answered 503 (no statement started after it) or ended with their worker "
+	              "(still running read_timeout + 2 s later).\n"
+	              "# TYPE portal_request_over_budget_total counter\n"
+	              "portal_request_over_budget_total{outcome=\"503\"} %lu\n"
+	              "portal_request_over_budget_total{outcome=\"worker_ended\"} %lu\n",
+	           LOAD(m->over_budget[0]), LOAD(m->over_budget[1]));
 	buf_printf(b, "# HELP portal_db_breaker_open 1 while the database breaker is open (no "
 	              "statements sent; 503 or stale cache entries).\n"
 	              "# TYPE portal_db_breaker_open gauge\nportal_db_breaker_open %d\n",

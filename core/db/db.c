@@ -53,6 +53,7 @@ struct db {
 	int down;
 	unsigned last_errno; /* of the last failure */
 	long long call_ms;   /* when the last call to the server began */
+	long long deadline;  /* log_now_ms() after which no statement starts; 0: none */
 	int slow;            /* the last failure came after a wait (a timeout) */
 	unsigned long reconnects;
 	char err[256];
@@ -139,6 +140,21 @@ db_timed_out(const struct db *d)
 	return d->last_errno == 1969 || d->last_errno == 3024;
 }
 
+/* Not a server's number (theirs end below 5000, the client's at 2999) */
+#define DB_ERR_BUDGET 59001
+
+void
+db_set_deadline(struct db *d, long long at_ms)
+{
+	d->deadline = at_ms;
+}
+
+int
+db_over_budget(const struct db *d)
+{
+	return d->last_errno == DB_ERR_BUDGET;
+}
+
 unsigned long
 db_reconnects(const struct db *d)
 {
@@ -166,6 +182,21 @@ db_note_error(struct db *d, unsigned no, const char *msg)
 	default:
 		break;
 	}
+}
+
+/* Past the request's deadline no statement starts: the request fails as a
+ * statement would (the caller rolls back), without asking the server. */
+static int
+db_past_deadline(struct db *d)
+{
+	if (d->deadline == 0)
+		return 0;
+	long long now = log_now_ms();
+	if (now < d->deadline)
+		return 0;
+	d->call_ms = now; /* no wait: not a reason to open the breaker */
+	db_note_error(d, DB_ERR_BUDGET, "the request's time budget (core.request_timeout) is spent");
+	return 1;
 }
 
 /*
@@ -250,7 +281,7 @@ db_ping(struct db *d)
 int
 db_exec(struct db *d, const char *sql)
 {
-	if (db_ensure(d) != PORTAL_OK)
+	if (db_past_deadline(d) || db_ensure(d) != PORTAL_OK)
 		return PORTAL_ERROR;
 	d->call_ms = log_now_ms();
 	if (mysql_real_query(d->my, sql, strlen(sql)) != 0) {
@@ -459,6 +490,11 @@ db_execute(struct portal_stmt *s)
 		}
 	s->last_errno = 0;
 	s->warnings = 0;
+	if (db_past_deadline(d)) {
+		s->last_errno = DB_ERR_BUDGET;
+		log_msg(PORTAL_LOG_WARN, NULL, "execute \"%.80s\": %s", s->sql, d->err);
+		return PORTAL_ERROR;
+	}
 	d->call_ms = log_now_ms();
 	if ((s->nparams && mysql_stmt_bind_param(s->st, s->pb)) || mysql_stmt_execute(s->st)) {
 		s->last_errno = mysql_stmt_errno(s->st);

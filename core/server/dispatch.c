@@ -457,6 +457,16 @@ dispatch_api(struct core *c, struct portal_req *r)
 		/* a handler failed: say whether it was the database */
 		r->resp_headers = NULL;
 		r->errors = NULL;
+		if (db_over_budget(c->db) || db_over_budget(r->db)) {
+			/* core.request_timeout: nothing more was asked of the
+			 * database, and a write was rolled back */
+			metrics_add(c->metrics, METRICS_OVER_BUDGET, 1);
+			log_msg(PORTAL_LOG_WARN, r->request_id, "%s %s: over core.request_timeout (%d s)",
+			        r->method, r->path, c->conf->request_timeout);
+			out_problem(r, 503, "this request took longer than the server allows; try again "
+			                    "shortly");
+			return;
+		}
 		metrics_add(c->metrics, METRICS_DB_ERRORS, 1);
 		if (db_is_down(r->db)) {
 			if (r->db == c->db)
@@ -662,6 +672,14 @@ dispatch_new(struct core *c, struct pool *p, const struct req_io *io, struct db 
 	return r;
 }
 
+static void
+dispatch_deadline(struct core *c, long long at_ms)
+{
+	db_set_deadline(c->db, at_ms);
+	if (c->rdb)
+		db_set_deadline(c->rdb, at_ms);
+}
+
 void
 dispatch_request(struct core *c, const struct req_io *io)
 {
@@ -669,7 +687,12 @@ dispatch_request(struct core *c, const struct req_io *io)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	unsigned long reconnects = dispatch_reconnects(c);
+	/* the request's own budget: no statement starts after it */
+	dispatch_deadline(c, c->conf->request_timeout > 0
+	                         ? log_now_ms() + c->conf->request_timeout * 1000LL
+	                         : 0);
 	struct portal_req *r = dispatch_new(c, &c->pool, io, NULL);
+	c->current = r;
 	if (r->responded)
 		; /* a request that could not be parsed */
 	else if (cache_serve(c, r) == PORTAL_DONE)
@@ -688,6 +711,7 @@ dispatch_request(struct core *c, const struct req_io *io)
 	if (!r->route_name)
 		dispatch_validate(c, r, route);
 	out_send(r);
+	dispatch_deadline(c, 0);
 	idem_purge(c, r); /* after a keyed POST: keys older than core.idempotency_ttl */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -702,5 +726,6 @@ dispatch_request(struct core *c, const struct req_io *io)
 	db_done_all(c->db);
 	if (c->rdb)
 		db_done_all(c->rdb);
+	c->current = NULL;
 	pool_reset(&c->pool);
 }

@@ -165,6 +165,8 @@ worker_main(int fd, struct metrics *metrics, int index)
 	}
 	struct fcgi_ctx fc = {&req};
 	const struct req_io io = {&fc, fcgi_param, fcgi_read, fcgi_write};
+	unsigned hard_limit = watchdog_limit(&conf);
+	watchdog_init(&c);
 	while (!stop_flag) {
 		if (FCGX_Accept_r(&req) < 0) {
 			if (stop_flag)
@@ -174,7 +176,9 @@ worker_main(int fd, struct metrics *metrics, int index)
 			log_msg(PORTAL_LOG_ERR, NULL, "accept failed: %s", strerror(errno));
 			break;
 		}
+		watchdog_arm(hard_limit);
 		dispatch_request(&c, &io);
+		watchdog_disarm();
 		FCGX_Finish_r(&req);
 	}
 	FCGX_Free(&req, 0);
@@ -537,6 +541,10 @@ main(int argc, char **argv)
 					if (WIFSIGNALED(status))
 						log_msg(PORTAL_LOG_ERR, NULL, "%s %d killed by signal %d; restarting",
 						        what, (int)pid, WTERMSIG(status));
+					else if (WEXITSTATUS(status) == PORTAL_EXIT_OVERRUN)
+						log_msg(PORTAL_LOG_ERR, NULL, "%s %d ended itself: a request ran past "
+						        "core.request_timeout + database.read_timeout + 2 s; restarting",
+						        what, (int)pid);
 					else
 						log_msg(PORTAL_LOG_ERR, NULL, "%s %d exited with %d; restarting", what,
 						        (int)pid, WEXITSTATUS(status));
