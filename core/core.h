@@ -475,6 +475,11 @@ struct portal_req {
 	size_t resp_head_raw_len;
 	size_t bytes_out;
 	const char *route_name; /* for the log line, when the answer's maker names it (a cache hit) */
+	int top_level;    /* the request nginx sent (not a page's part, an export's or an import's) */
+	/* set around a list whose items go out as JSON unread (item.c): the
+	 * store writes each item as text from its row, its JSON columns as
+	 * stored, without json-c trees (store.c) */
+	int json_through;
 	/* the per-request state of a part of the core, kept off this struct
 	 * (nginx's r->ctx[module.ctx_index]): its owner allocates it from
 	 * the pool; NULL until then */

@@ -385,7 +385,10 @@ struct portal_item {
 	 * the module keeps in tables of its own.  PORTAL_OK or PORTAL_ERROR. */
 	int (*saved)(portal_req *r, struct portal_write *w);
 	/* After n rows were read into items (their ids in ids): members from
-	 * the module's own tables.  PORTAL_OK or PORTAL_ERROR. */
+	 * the module's own tables, i.e. the PF_EXTERNAL and PF_READONLY ones.
+	 * In a list answered as JSON (not a page's part) the items hold only
+	 * "id" and those members; the rest is the row's text, written as it
+	 * is (store.c).  PORTAL_OK or PORTAL_ERROR. */
 	int (*loaded)(portal_req *r, struct json_object *const *items, const long long *ids,
 	              size_t n);
 	/* Each item read: its PF_READONLY members.  PORTAL_OK or PORTAL_ERROR. */

@@ -433,7 +433,13 @@ item_list_answer(portal_req *r, struct portal_list *l)
 	json_object_object_add(res, "items", items);
 	int more = 0;
 	const char *last_key = NULL;
-	if (item_of(r)->list(r, l, items, &more, &last_key) != PORTAL_OK)
+	/* Nothing reads these items before they are written as JSON (no render
+	 * hook, not a page's or an export's part): the store writes each as
+	 * text straight from its row, without a json-c tree */
+	r->json_through = r->top_level && item_of(r)->render == NULL;
+	int rc = item_of(r)->list(r, l, items, &more, &last_key);
+	r->json_through = 0;
+	if (rc != PORTAL_OK)
 		return PORTAL_ERROR;
 
 	struct json_object *next = NULL;

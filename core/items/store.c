@@ -365,16 +365,56 @@ store_build(const struct portal_item *it)
 
 /* ---- row -> JSON ---- */
 
+/* d in the fewest digits (15 to 17) that read back as d, in buf (40 bytes). */
+static const char *
+store_double_text(double d, char *buf)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, 40, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return buf;
+}
+
+/*
+ * 1 when t, a number as the database sent it, is already what
+ * store_double_text makes of its value (printf's %g costs thousands of
+ * instructions): plain decimal digits, no exponent, at most 15
+ * significant ones, no trailing zero after the point, and within the
+ * range %g writes without one (1e-4 <= |v| < 1e15).  A double read from
+ * at most 15 significant digits prints them back at %.15g.
+ */
+static int
+store_double_as_sent(const char *t)
+{
+	if (t == NULL)
+		return 0;
+	const char *p = t + (*t == '-');
+	size_t ilen = strspn(p, "0123456789");
+	if (ilen == 0 || ilen > 15 || (ilen > 1 && *p == '0'))
+		return 0;
+	int zero = ilen == 1 && *p == '0';
+	const char *f = p + ilen;
+	size_t flen = 0, lead = 0;
+	if (*f == '.') {
+		flen = strspn(f + 1, "0123456789");
+		if (flen == 0 || f[flen] == '0' || f[1 + flen] != '\0')
+			return 0;
+		lead = zero ? strspn(f + 1, "0") : 0;
+	} else if (*f != '\0' || zero) {
+		return 0; /* an exponent, or 0 and -0: the long way */
+	}
+	if (zero && (lead >= 4 || lead == flen))
+		return 0;
+	return (zero ? flen - lead : ilen + flen) <= 15;
+}
+
 struct json_object *
 store_new_double(double d)
 {
 	char buf[40];
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
-	return json_object_new_double_s(d, buf);
+	return json_object_new_double_s(d, store_double_text(d, buf));
 }
 
 /* A string column as a JSON string, or null. */
@@ -400,6 +440,23 @@ store_shape(const struct portal_field *fields, struct json_object *o)
 			json_object_object_add(to, f->name, json_object_get(v));
 	}
 	return to;
+}
+
+/*
+ * The stored text of a JSON column that a list written through
+ * (r->json_through) may copy as it is: the core wrote it, MariaDB keeps
+ * it JSON_VALID, and parsing it only to write it again is most of a
+ * list's work.  A language map ({...}) and an array ([...]) whose
+ * elements need no shaping qualify; NULL for anything else (parse it).
+ */
+static const char *
+store_through_text(portal_req *r, const struct portal_field *f, portal_stmt *s, unsigned i)
+{
+	if (r == NULL || !r->json_through ||
+	    !(f->type == PF_LANGMAP || (f->type == PF_ARRAY && !(f->flags & PF_SHAPED))))
+		return NULL;
+	const char *t = api->col_text(s, i);
+	return t != NULL && *t == (f->type == PF_ARRAY ? '[' : '{') ? t : NULL;
 }
 
 /* A JSON column as field f shows it. */
@@ -476,12 +533,207 @@ store_members(const struct portal_field *fields, portal_stmt *s, unsigned *i,
 	}
 }
 
+/* ---- row -> JSON text, for a list written through (r->json_through) ---- */
+
+/* t as a JSON string, escaped as json-c escapes it with
+ * JSON_C_TO_STRING_NOSLASHESCAPE: an answer is the same bytes either way. */
+static void
+store_put_string(struct buf *b, const char *t)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_add(b, "\"", 1);
+	for (;;) {
+		const char *run = t;
+		while ((unsigned char)*t >= 0x20 && *t != '"' && *t != '\\')
+			t++;
+		buf_add(b, run, (size_t)(t - run));
+		unsigned char c = (unsigned char)*t++;
+		if (c == '\0')
+			break;
+		char esc[7] = {'\\', (char)c, '\0'};
+		switch (c) {
+		case '\b': esc[1] = 'b'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '"':
+		case '\\': break;
+		default: /* the other control characters */
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			esc[6] = '\0';
+		}
+		buf_puts(b, esc);
+	}
+	buf_add(b, "\"", 1);
+}
+
+/* Column c as store_col_str shows it. */
+static void
+store_put_col_str(struct buf *b, portal_stmt *s, unsigned c)
+{
+	const char *t = api->col_text(s, c);
+	if (t)
+		store_put_string(b, t);
+	else
+		buf_puts(b, "null");
+}
+
+/*
+ * An item written through: its text in segments, and between them the
+ * members the row does not hold (PF_EXTERNAL, PF_READONLY), which the
+ * list's loaded hook may fill in; they stay json-c values, members of the
+ * placeholder, written in their place.
+ */
+#define STORE_SLOTS 8
+struct store_through {
+	struct buf b;
+	size_t cut[STORE_SLOTS]; /* where slot k goes in b */
+	const char *name[STORE_SLOTS];
+	int n;
+};
+
+/* The members `fields` of a row from column *i on, as store_members
+ * makes them and json-c writes them (JSON_C_TO_STRING_PLAIN), after a
+ * comma unless `first`; th: the top level's slots, or NULL. */
+static void
+store_put_members(portal_req *r, const struct portal_field *fields, portal_stmt *s, unsigned *i,
+                  struct buf *b, int first, struct store_through *th)
+{
+	for (const struct portal_field *f = fields; f->name; f++, first = 0) {
+		if (!first)
+			buf_add(b, ",", 1);
+		store_put_string(b, f->name);
+		buf_add(b, ":", 1);
+		if (store_is_flat(f)) {
+			if ((f->flags & PF_NULLABLE) && api->col_is_null(s, *i)) {
+				*i += store_ncols(f->fields);
+				buf_puts(b, "null");
+			} else {
+				buf_add(b, "{", 1);
+				store_put_members(r, f->fields, s, i, b, 1, NULL);
+				buf_add(b, "}", 1);
+			}
+			continue;
+		}
+		if (store_column(f) == NULL) {
+			if (th != NULL && th->n < STORE_SLOTS) {
+				th->cut[th->n] = b->len;
+				th->name[th->n++] = f->name;
+			} else {
+				buf_puts(b, f->type == PF_ARRAY ? "[]" : "null");
+			}
+			continue;
+		}
+		unsigned c = (*i)++;
+		struct json_object *o;
+		const char *t;
+		switch (f->type) {
+		case PF_INT:
+			if (api->col_is_null(s, c))
+				buf_puts(b, "null");
+			else
+				buf_printf(b, "%lld", api->col_int(s, c));
+			break;
+		case PF_NUMBER:
+			if (api->col_is_null(s, c)) {
+				buf_puts(b, "null");
+			} else if (store_double_as_sent(api->col_text(s, c))) {
+				buf_puts(b, api->col_text(s, c));
+			} else {
+				char d[40];
+				buf_puts(b, store_double_text(api->col_double(s, c), d));
+			}
+			break;
+		case PF_BOOL:
+			buf_puts(b, api->col_int(s, c) != 0 ? "true" : "false");
+			break;
+		case PF_LANGMAP:
+		case PF_ARRAY:
+		case PF_OBJECT:
+			if ((t = store_through_text(r, f, s, c)) != NULL) {
+				buf_puts(b, t);
+			} else {
+				o = store_col_json(f, s, c);
+				buf_puts(b, json_object_to_json_string_ext(
+				                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+				json_object_put(o);
+			}
+			break;
+		default:
+			store_put_col_str(b, s, c);
+		}
+	}
+}
+
+/* json-c writes an item written through (below): its segments, and in
+ * between the members the loaded hook may have filled in. */
+static int
+store_write_item(struct json_object *o, struct printbuf *pb, int level, int flags)
+{
+	(void)level;
+	const struct store_through *th = json_object_get_userdata(o);
+	size_t at = 0;
+	for (int k = 0; k < th->n; k++) {
+		struct json_object *v = NULL;
+		json_object_object_get_ex(o, th->name[k], &v);
+		const char *t = v ? json_object_to_json_string_ext(v, flags) : "null";
+		if (printbuf_memappend(pb, th->b.data + at, (int)(th->cut[k] - at)) < 0 ||
+		    printbuf_memappend(pb, t, (int)strlen(t)) < 0)
+			return -1;
+		at = th->cut[k];
+	}
+	return printbuf_memappend(pb, th->b.data + at, (int)(th->b.len - at));
+}
+
+/*
+ * The item of the row as JSON text (store_from_row's item as json-c
+ * writes it), in a placeholder json-c writes as that text.  Its members
+ * are "id" (for the cursor and the loaded hook) and those the row does
+ * not hold ([] or null, for the loaded hook to fill in: in a list written
+ * through, that hook sees only these).
+ */
+static struct json_object *
+store_through_row(portal_req *r, portal_stmt *s)
+{
+	const struct portal_item *it = r->plugin->item;
+	struct store_through *th = api->alloc(r, sizeof(*th));
+	struct buf *b = &th->b;
+	buf_init(b, r->pool);
+	unsigned i = 2;
+	long long id = api->col_int(s, 0);
+	buf_printf(b, "{\"id\":%lld,\"municipality\":", id);
+	store_put_col_str(b, s, 1);
+	store_put_members(r, it->schema, s, &i, b, 0, th);
+	buf_puts(b, ",\"" STORE_UID "\":");
+	store_put_col_str(b, s, i);
+	buf_puts(b, ",\"created_at\":");
+	store_put_col_str(b, s, i + 1);
+	buf_puts(b, ",\"updated_at\":");
+	store_put_col_str(b, s, i + 2);
+	buf_printf(b, ",\"version\":%lld}", api->col_int(s, i + 3));
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(id));
+	for (int k = 0; k < th->n; k++) {
+		const struct portal_field *f = it->schema;
+		while (strcmp(f->name, th->name[k]) != 0)
+			f++;
+		json_object_object_add(o, f->name, f->type == PF_ARRAY ? json_object_new_array() : NULL);
+	}
+	json_object_set_serializer(o, store_write_item, th, NULL);
+	return o;
+}
+
 /* The item of the statement's current row (selected as store_build
  * says); NULL when the render hook failed.  Owned by the caller. */
 static struct json_object *
 store_from_row(portal_req *r, portal_stmt *s)
 {
 	const struct portal_item *it = r->plugin->item;
+	if (r->json_through)
+		return store_through_row(r, s); /* nothing reads it: no tree */
 	struct json_object *item = json_object_new_object();
 	unsigned i = 2;
 	json_object_object_add(item, "id", json_object_new_int64(api->col_int(s, 0)));

@@ -692,6 +692,7 @@ dispatch_request(struct core *c, const struct req_io *io)
 	                         ? log_now_ms() + c->conf->request_timeout * 1000LL
 	                         : 0);
 	struct portal_req *r = dispatch_new(c, &c->pool, io, NULL);
+	r->top_level = 1;
 	c->current = r;
 	if (r->responded)
 		; /* a request that could not be parsed */
