@@ -34,6 +34,8 @@ struct pool_cleanup;
 struct pool {
 	struct pool_block *blocks;
 	struct pool_cleanup *cleanups;
+	struct pool_block *spare; /* standard blocks kept from earlier requests */
+	unsigned nspare;
 };
 void pool_init(struct pool *p);
 void *pool_alloc(struct pool *p, size_t n); /* zeroed; never NULL (aborts on OOM) */
