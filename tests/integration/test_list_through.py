@@ -29,8 +29,9 @@ PARTNERS = [
 ]
 
 
-def object_end(text, start):
-    """The index after the JSON value that starts at text[start] ({ or [)."""
+def outside_strings(text, start=0):
+    """(index, character, depth after it) of each character of text from
+    start that is not inside a JSON string."""
     depth, i, in_str = 0, start, False
     while i < len(text):
         c = text[i]
@@ -41,13 +42,17 @@ def object_end(text, start):
                 in_str = False
         elif c == '"':
             in_str = True
-        elif c in "{[":
-            depth += 1
-        elif c in "}]":
-            depth -= 1
-            if depth == 0:
-                return i + 1
+        else:
+            depth += (c in "{[") - (c in "}]")
+            yield i, c, depth
         i += 1
+
+
+def object_end(text, start):
+    """The index after the JSON value that starts at text[start] ({ or [)."""
+    for i, c, depth in outside_strings(text, start):
+        if depth == 0:
+            return i + 1
     raise Fail("unterminated JSON value at %d" % start)
 
 
@@ -75,23 +80,9 @@ def list_items(module, muni, token):
 def without_linked(text):
     """An item's GET text without its top-level "linked" member."""
     key = ',"linked":'
-    depth, i, in_str = 0, 0, False
-    while i < len(text):
-        c = text[i]
-        if in_str:
-            if c == "\\":
-                i += 1
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c in "{[":
-            depth += 1
-        elif c in "}]":
-            depth -= 1
-        elif depth == 1 and text.startswith(key, i):
+    for i, c, depth in outside_strings(text):
+        if depth == 1 and text.startswith(key, i):
             return text[:i] + text[object_end(text, i + len(key)):]
-        i += 1
     return text
 
 
