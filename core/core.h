@@ -509,6 +509,8 @@ int req_read_body(struct portal_req *r, long long max_body, char **data, size_t 
 
 /* ---- markdown.c, slug.c (api->markdown, api->slugify, api->is_slug) ---- */
 char *markdown_html(struct pool *p, const char *md); /* NULL when out of memory */
+/* Texts markdown_html found rendered already in this process, and not. */
+void markdown_cache_stats(unsigned long *hits, unsigned long *misses);
 char *slug_make(struct pool *p, const char *title, size_t max); /* NULL: no letter */
 int slug_valid(const char *s, size_t max);
 

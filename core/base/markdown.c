@@ -15,10 +15,13 @@
  *     inside ignored, any case); otherwise the link is replaced by its
  *     text, and an autolink (whose text is the URL) disappears.
  *
- * The HTML is rendered when an item is read, not stored, so a fix here
- * applies to every item at once.
+ * The HTML is made when an item is read, not stored, so a fix here
+ * applies to every item at once; each worker keeps what it made lately
+ * (below), so a text read again is not parsed again.
  */
 #include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmark.h>
@@ -106,20 +109,79 @@ md_clean(cmark_node *doc)
 	cmark_iter_free(it);
 }
 
-char *
-markdown_html(struct pool *p, const char *md)
+/*
+ * What the worker rendered lately, so that a text read again and again
+ * (the news of a feed, a page) is rendered once, not on every read: a
+ * table of MD_SLOTS entries by the text's hash, each the text and its
+ * HTML, compared in full before use.  Texts over MD_ENTRY_MAX bytes (with
+ * their HTML) are not kept, so a worker keeps at most MD_SLOTS x
+ * MD_ENTRY_MAX = 4 MiB.  The output depends on the text alone (and on this
+ * file: a new build starts empty).
+ */
+#define MD_SLOTS 256
+#define MD_ENTRY_MAX 16384
+struct md_entry {
+	uint64_t hash;
+	size_t md_len;
+	char *md, *html; /* one malloc: the text, then the HTML */
+};
+static struct md_entry md_cache[MD_SLOTS];
+static unsigned long md_hits, md_misses;
+
+static uint64_t
+md_hash(const char *s, size_t n)
 {
-	cmark_node *doc = cmark_parse_document(md, strlen(md), CMARK_OPT_DEFAULT |
-	                                                           CMARK_OPT_VALIDATE_UTF8);
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static char *
+md_render(const char *md, size_t n)
+{
+	cmark_node *doc = cmark_parse_document(md, n, CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
 	if (doc == NULL)
 		return NULL;
 	md_clean(doc);
 	/* never CMARK_OPT_UNSAFE: the renderer's own safe mode stays on */
 	char *html = cmark_render_html(doc, CMARK_OPT_DEFAULT);
 	cmark_node_free(doc);
+	return html;
+}
+
+char *
+markdown_html(struct pool *p, const char *md)
+{
+	size_t n = strlen(md);
+	uint64_t h = md_hash(md, n);
+	struct md_entry *e = &md_cache[h % MD_SLOTS];
+	if (e->md != NULL && e->hash == h && e->md_len == n && memcmp(e->md, md, n) == 0) {
+		md_hits++;
+		return pool_strdup(p, e->html);
+	}
+	md_misses++;
+	char *html = md_render(md, n);
 	if (html == NULL)
 		return NULL;
 	char *out = pool_strdup(p, html); /* the pool's; cmark's copy is freed here */
+	size_t hl = strlen(html);
 	cmark_get_default_mem_allocator()->free(html);
+	if (n + hl + 2 <= MD_ENTRY_MAX) {
+		char *keep = malloc(n + hl + 2);
+		if (keep != NULL) {
+			free(e->md);
+			memcpy(keep, md, n + 1);
+			memcpy(keep + n + 1, out, hl + 1);
+			*e = (struct md_entry){h, n, keep, keep + n + 1};
+		}
+	}
 	return out;
+}
+
+void
+markdown_cache_stats(unsigned long *hits, unsigned long *misses)
+{
+	*hits = md_hits;
+	*misses = md_misses;
 }
