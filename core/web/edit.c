@@ -2229,8 +2229,6 @@ edit_dispatch(struct page *pg)
 		/* the municipality's files (every municipality's: no module) */
 		if (r->nseg > 4 || (r->nseg == 4 && *r->seg[3] != '\0')) {
 			page_error(pg, 404, NULL);
-		} else if (r->nseg == 3) {
-			page_redirect(r, pool_printf(r->pool, "/edit/%s/media/", r->muni->slug));
 		} else if (post && e.role < PORTAL_ROLE_EDITOR) {
 			page_error(pg, 403, ew(pg, "read_only"));
 		} else {
