@@ -557,6 +557,102 @@ def t_quota_concurrent():
     for x in items:
         request("DELETE", "/api/v1/%s/media/%d" % (QUOTA_SLUG, x["id"]), token=S["qtok"])
 
+
+def new_pdf(tag):
+    d = pdf(S["nonce"] + tag, size=5000)
+    o = expect_json(upload(d, "application/pdf", query={"name": "%s.pdf" % tag.decode()}), 201)
+    S.setdefault("extra_media", []).append(o["id"])
+    return o
+
+
+def t_report_document():
+    """projects reports[].document: a PDF of the municipality (an image is a
+    422 naming the field); documents lists it with the report's period;
+    the page shows name, type and size; 409 while the report uses it, 204
+    once the report lets go."""
+    doc = new_pdf(b"rapport-2025-H1")
+    base = {"title": "Projekt %s" % S["nonce"].decode(), "status": "running"}
+    bad = dict(base, reports=[{"period": "2025-H1", "document": S["jpeg"]["id"]}])
+    p = expect_problem(request("POST", "/api/v1/%s/projects" % SLUG, body=bad, token=S["tok"]), 422)
+    expect(any(e.get("field") == "reports[0].document" for e in p.get("errors", [])), "an image as a report: %r" % p)
+    p = expect_problem(request("POST", "/api/v1/%s/projects" % SLUG, token=S["tok"],
+                               body=dict(base, reports=[{"period": "2025-H1", "document": 999999999}])), 422)
+    expect(any(e.get("field") == "reports[0].document" for e in p.get("errors", [])), "an unknown file: %r" % p)
+    j = expect_json(request("POST", "/api/v1/%s/projects" % SLUG, token=S["tok"],
+                            body=dict(base, reports=[{"period": "2025-H1", "summary": "Första halvåret",
+                                                      "document": doc["id"]}])), 201)
+    S["project"] = j["id"]
+    d = j.get("documents") or []
+    expect(len(d) == 1 and d[0]["url"] == doc["url"] and d[0]["period"] == "2025-H1" and d[0]["type"] == "PDF" and
+           d[0]["size"] == "6 kB" and d[0]["name"] == "rapport-2025-H1.pdf", "documents %r" % d)
+    page = request("GET", "/%s/projects/%d" % (SLUG, j["id"]), headers={"Accept": "text/html"})
+    expect(page.status == 200 and doc["url"] in page.text and "rapport-2025-H1.pdf" in page.text and
+           "(PDF, 6 kB)" in page.text, "the project's page does not list the report's document")
+    p = expect_problem(request("DELETE", "/api/v1/%s/media/%d" % (SLUG, doc["id"]), token=S["tok"]), 409)
+    expect("projects %d" % j["id"] in p.get("detail", ""), "409 does not name the project: %r" % p)
+    r = request("PATCH", "/api/v1/%s/projects/%d" % (SLUG, j["id"]), token=S["tok"],
+                body={"reports": [{"period": "2025-H1"}]}, content_type="application/merge-patch+json")
+    expect(expect_json(r, 200)["documents"] == [], "documents after the report let go")
+    r = request("DELETE", "/api/v1/%s/media/%d" % (SLUG, doc["id"]), token=S["tok"])
+    expect(r.status == 204, "DELETE once no report uses it: %d" % r.status)
+    S["extra_media"].remove(doc["id"])
+
+
+def t_page_attachments():
+    """pages attachments [{media, title}]: PDFs of the municipality (an image
+    is a 422 naming attachments[0].media); documents with the title or the
+    file's name; the page lists them with type and size; 409 while used."""
+    a, b2 = new_pdf(b"strategi"), new_pdf(b"handlingsplan")
+    base = {"title": "Bilagor %s" % S["nonce"].decode(), "lang": "sv", "status": "published", "body": "Text."}
+    p = expect_problem(request("POST", "/api/v1/%s/pages" % SLUG, token=S["tok"],
+                               body=dict(base, attachments=[{"media": S["jpeg"]["id"]}])), 422)
+    expect(any(e.get("field") == "attachments[0].media" for e in p.get("errors", [])), "an image attached: %r" % p)
+    p = expect_problem(request("POST", "/api/v1/%s/pages" % SLUG, token=S["tok"],
+                               body=dict(base, attachments=[{"title": "utan fil"}])), 422)
+    expect(any(e.get("field") == "attachments[0].media" for e in p.get("errors", [])), "no media: %r" % p)
+    j = expect_json(request("POST", "/api/v1/%s/pages" % SLUG, token=S["tok"],
+                            body=dict(base, attachments=[{"media": a["id"], "title": "Vår strategi 2030"},
+                                                         {"media": b2["id"]}])), 201)
+    S["page"] = j["id"]
+    d = j.get("documents") or []
+    expect([x["name"] for x in d] == ["Vår strategi 2030", "handlingsplan.pdf"] and
+           all(x["type"] == "PDF" and x["size"] == "6 kB" for x in d), "documents %r" % d)
+    page = request("GET", "/%s/pages/%d" % (SLUG, j["id"]), headers={"Accept": "text/html"})
+    expect(page.status == 200 and a["url"] in page.text and "Vår strategi 2030</a> (PDF, 6 kB)" in page.text and
+           "handlingsplan.pdf</a> (PDF, 6 kB)" in page.text, "the page does not list its documents")
+    for x in (a, b2):
+        p = expect_problem(request("DELETE", "/api/v1/%s/media/%d" % (SLUG, x["id"]), token=S["tok"]), 409)
+        expect("pages %d" % j["id"] in p.get("detail", ""), "409 does not name the page: %r" % p)
+
+
+def t_editor_page_attachment():
+    """A page's form: a PDF uploaded with it (the file input beside
+    attachments[0].media) becomes the attachment; an image there is an
+    error beside the field with the input kept."""
+    b = S["browser"]
+    p = b.go("GET", "/edit/%s/pages/new" % SLUG)
+    f = S["te"].form_of(p)
+    f.update({"title": "Sida med bilaga %s" % S["nonce"].decode(), "lang": "sv", "status": "published",
+              "body": "Se bilagan.", "attachments[0].title": "Årsrapport", "attachments[0].media": "",
+              "_n.attachments": "1"})
+    p = post_multipart(b, "/edit/%s/pages/new" % SLUG, f,
+                       {"_file.attachments[0].media": ("bild.png", png(10, 10, nonce=S["nonce"] + b"att"), "image/png")})
+    expect(p.status == 422, "an image as a page's attachment: %s" % p.describe())
+    error_beside(p, "attachments[0].media", ("not a PDF",))
+    expect('value="Årsrapport"' in p.text and 'name="_file.attachments[0].media"' in p.text,
+           "the attachment's title was not kept, or no file input")
+    doc = pdf(S["nonce"] + b"arsrapport", size=2000)
+    p = post_multipart(b, "/edit/%s/pages/new" % SLUG, f,
+                       {"_file.attachments[0].media": ("Årsrapport 2025.pdf", doc, "application/pdf")})
+    expect(p.status == 303, "save with a PDF: %s" % p.describe())
+    pid = int(p.header("location").split("/")[-1].split("?")[0])
+    S["ed_page"] = pid
+    j = expect_json(request("GET", "/api/v1/%s/pages/%d" % (SLUG, pid), token=S["tok"]), 200)
+    rec = expect_json(request("GET", "/api/v1/%s/media/%d" % (SLUG, j["attachments"][0]["media"])), 200)
+    expect(rec["sha256"] == hashlib.sha256(doc).hexdigest() and rec["name"] == "Årsrapport 2025.pdf" and
+           j["documents"][0]["name"] == "Årsrapport", "the page's attachment %r" % j["attachments"])
+    S.setdefault("extra_media", []).append(rec["id"])
+
 def portalctl(*args):
     cmd = [PORTALCTL] + (["-c", PORTAL_CONF] if PORTAL_CONF else []) + list(args)
     return subprocess.run(cmd, capture_output=True, timeout=120)
@@ -606,6 +702,11 @@ def t_transfer():
 
 
 def cleanup():
+    for k, m in (("project", "projects"), ("page", "pages"), ("ed_page", "pages")):
+        if k in S:
+            request("DELETE", "/api/v1/%s/%s/%d" % (SLUG, m, S[k]), token=S["tok"])
+    for i in S.get("extra_media", []):
+        request("DELETE", "/api/v1/%s/media/%d" % (SLUG, i), token=S["tok"])
     if "ed_news" in S:
         request("DELETE", "/api/v1/%s/news/%d" % (SLUG, S["ed_news"]), token=S["tok"])
     for k in ("ed_png", "ed_pdf"):
@@ -650,6 +751,10 @@ def main():
         if "jpeg" in S and "pdf" in S:
             t.check("partnerships agreements[].document: a PDF of the municipality; the page lists it "
                     "with name, type and size; 409 while used", t_agreement_document)
+            t.check("projects reports[].document: a PDF; the page lists it with name, type and size; "
+                    "409 while used, 204 after", t_report_document)
+            t.check("pages attachments[{media, title}]: PDFs; the page lists them with name, type and "
+                    "size; 409 while used", t_page_attachments)
             t.check("portalctl export has the files; import into another municipality uploads them "
                     "and rewrites image.media", t_transfer)
         if "png" in S:
@@ -658,6 +763,9 @@ def main():
                 t.check("broken multipart bodies: 400, 413, 422 naming the problem", t_editor_hostile)
                 t.check("a news item's form: an image uploaded with it becomes image.media; a refused one "
                         "keeps the input; deleting the file from the Files page is 409", t_editor_item_upload)
+                if "jpeg" in S:
+                    t.check("a page's form: a PDF uploaded with it becomes attachments[0].media; an image "
+                            "there is refused beside the field", t_editor_page_attachment)
             t.check("the Files page over the quota: 507 beside the input", t_editor_quota)
         t.check("8 uploads at once near the quota: at most 3 fit, the rest 507, never over", t_quota_concurrent)
     finally:
