@@ -577,8 +577,6 @@ ed_scalar(struct ed *e, const struct portal_field *f, const char *path)
 		ed_select(e, path, f->values, NULL, f->flags & PF_REQUIRED);
 	else if (target && (f->type == PF_INT || f->type == PF_NUMBER))
 		ed_select(e, path, NULL, ed_options(e, target), f->flags & PF_REQUIRED);
-	if (target && strcmp(target, "media") == 0 && (f->type == PF_INT || f->type == PF_NUMBER))
-		ed_file_input(e, path);
 	else if (f->type == PF_TEXT)
 		ed_textarea(e, path, (f->flags & PF_MARKDOWN) ? 14 : 5);
 	else if (f->type == PF_INT || f->type == PF_NUMBER)
@@ -590,6 +588,8 @@ ed_scalar(struct ed *e, const struct portal_field *f, const char *path)
 		ed_input(e, path, "", "", "input", " spellcheck=\"false\" inputmode=\"url\"");
 	else
 		ed_input(e, path, "", "", "input", NULL);
+	if (target && strcmp(target, "media") == 0 && (f->type == PF_INT || f->type == PF_NUMBER))
+		ed_file_input(e, path);
 	if ((f->flags & PF_MARKDOWN) && e->preview && *ed_val(e, path)) {
 		/* the same rendering the published item gets */
 		char *html = markdown_html(e->r->pool, ed_val(e, path));
