@@ -516,6 +516,7 @@ def t_editor_item_upload():
     S["ed_news"] = nid
     n = expect_json(request("GET", "/api/v1/%s/news/%d" % (SLUG, nid), token=S["tok"]), 200)
     rec = expect_json(request("GET", "/api/v1/%s/media/%d" % (SLUG, n["image"]["media"])), 200)
+    S.setdefault("extra_media", []).append(rec["id"])
     expect(rec["sha256"] == hashlib.sha256(data).hexdigest() and n["image"]["alt"] == "Ett vänortsmöte",
            "the item's image is not the uploaded file: %r" % n["image"])
     # the file is in use: deleting it from the Files page is a 409 naming the item
@@ -638,6 +639,11 @@ def t_editor_page_attachment():
     p = post_multipart(b, "/edit/%s/pages/new" % SLUG, f,
                        {"_file.attachments[0].media": ("bild.png", png(10, 10, nonce=S["nonce"] + b"att"), "image/png")})
     expect(p.status == 422, "an image as a page's attachment: %s" % p.describe())
+    # the image was stored (an upload is the API's, whatever the form then
+    # says); it is this test's to delete
+    S.setdefault("extra_media", []).extend(
+        x["id"] for x in expect_json(request("GET", "/api/v1/%s/media" % SLUG, query={"limit": "100"}), 200)["items"]
+        if x["name"] == "bild.png")
     error_beside(p, "attachments[0].media", ("not a PDF",))
     expect('value="Årsrapport"' in p.text and 'name="_file.attachments[0].media"' in p.text,
            "the attachment's title was not kept, or no file input")
