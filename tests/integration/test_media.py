@@ -708,13 +708,11 @@ def t_transfer():
 
 
 def cleanup():
-    for k, m in (("project", "projects"), ("page", "pages"), ("ed_page", "pages")):
+    for k, m in (("project", "projects"), ("page", "pages"), ("ed_page", "pages"), ("ed_news", "news")):
         if k in S:
             request("DELETE", "/api/v1/%s/%s/%d" % (SLUG, m, S[k]), token=S["tok"])
     for i in S.get("extra_media", []):
         request("DELETE", "/api/v1/%s/media/%d" % (SLUG, i), token=S["tok"])
-    if "ed_news" in S:
-        request("DELETE", "/api/v1/%s/news/%d" % (SLUG, S["ed_news"]), token=S["tok"])
     for k in ("ed_png", "ed_pdf"):
         if k in S:
             request("DELETE", "/api/v1/%s/media/%d" % (SLUG, S[k]["id"]), token=S["tok"])
