@@ -615,6 +615,7 @@ def t_page_attachments():
                             body=dict(base, attachments=[{"media": a["id"], "title": "Vår strategi 2030"},
                                                          {"media": b2["id"]}])), 201)
     S["page"] = j["id"]
+    S["page_files"] = [a, b2]
     d = j.get("documents") or []
     expect([x["name"] for x in d] == ["Vår strategi 2030", "handlingsplan.pdf"] and
            all(x["type"] == "PDF" and x["size"] == "6 kB" for x in d), "documents %r" % d)
@@ -658,6 +659,37 @@ def t_editor_page_attachment():
     expect(rec["sha256"] == hashlib.sha256(doc).hexdigest() and rec["name"] == "Årsrapport 2025.pdf" and
            j["documents"][0]["name"] == "Årsrapport", "the page's attachment %r" % j["attachments"])
     S.setdefault("extra_media", []).append(rec["id"])
+
+
+def t_transfer_documents():
+    """A page with attachments exported from lerum and imported into
+    flyttkommun: the PDFs are uploaded there and attachments[].media point
+    at flyttkommun's records of the same bytes."""
+    out = S.get("tmpdir") or tempfile.mkdtemp(prefix="portal-media-")
+    S["tmpdir"] = out
+    r = portalctl("export", SLUG, "-o", os.path.join(out, "pages.json"))
+    expect(r.returncode == 0, "portalctl export: %s" % r.stderr.decode(errors="replace"))
+    doc = json.load(open(os.path.join(out, "pages.json")))
+    media = {m["id"]: m for m in doc.get("media", [])}
+    item = [x for x in doc["modules"]["pages"] if x["id"] == S["page"]][0]
+    item.pop("uid", None)
+    small = dict(doc, modules={"pages": [item]}, media=[media[f["id"]] for f in S["page_files"]])
+    path = os.path.join(out, "pages-small.json")
+    json.dump(small, open(path, "w"))
+    r = portalctl("import", "flyttkommun", path)
+    expect(r.returncode == 0, "portalctl import: %s" % r.stderr.decode(errors="replace"))
+    S["f_tok"] = create_token("flyttkommun", "editor")
+    lst = expect_json(request("GET", "/api/v1/flyttkommun/pages", token=S["f_tok"], query={"limit": "100"}), 200)
+    got = [x for x in lst["items"] if x["title"] == item["title"]]
+    expect(len(got) == 1, "the imported page is not in flyttkommun")
+    S["f_page"] = got[0]["id"]
+    ids = [a["media"] for a in got[0]["attachments"]]
+    S["f_media"] = ids
+    recs = [expect_json(request("GET", "/api/v1/flyttkommun/media/%d" % i), 200) for i in ids]
+    expect([x["sha256"] for x in recs] == [f["sha256"] for f in S["page_files"]],
+           "attachments[].media do not name flyttkommun's copies of the files: %r" % got[0]["attachments"])
+    expect([x["name"] for x in got[0]["documents"]] == ["Vår strategi 2030", "handlingsplan.pdf"],
+           "documents after the import: %r" % got[0]["documents"])
 
 def portalctl(*args):
     cmd = [PORTALCTL] + (["-c", PORTAL_CONF] if PORTAL_CONF else []) + list(args)
@@ -708,6 +740,10 @@ def t_transfer():
 
 
 def cleanup():
+    if "f_page" in S:
+        request("DELETE", "/api/v1/flyttkommun/pages/%d" % S["f_page"], token=S["f_tok"])
+    for i in S.get("f_media", []):
+        request("DELETE", "/api/v1/flyttkommun/media/%d" % i, token=S["f_tok"])
     for k, m in (("project", "projects"), ("page", "pages"), ("ed_page", "pages"), ("ed_news", "news")):
         if k in S:
             request("DELETE", "/api/v1/%s/%s/%d" % (SLUG, m, S[k]), token=S["tok"])
@@ -759,6 +795,9 @@ def main():
                     "409 while used, 204 after", t_report_document)
             t.check("pages attachments[{media, title}]: PDFs; the page lists them with name, type and "
                     "size; 409 while used", t_page_attachments)
+            if "page" in S:
+                t.check("a page's attachments exported and imported into flyttkommun point at its "
+                        "copies of the files", t_transfer_documents)
             t.check("portalctl export has the files; import into another municipality uploads them "
                     "and rewrites image.media", t_transfer)
         if "png" in S:
