@@ -546,28 +546,28 @@ int form_finish(struct pool *p, struct form *f, const char **detail);
 const struct form_file *form_file(const struct form *f, const char *name);
 
 /* ---- multipart.c: multipart/form-data (RFC 7578), streamed ---- */
-#define MP_MAX_BOUNDARY 70          /* RFC 2046 */
-#define MP_MAX_HEADER 8192          /* bytes of one part's headers */
-#define MP_MAX_PARTS FORM_MAX_FIELDS
-#define MP_MAX_FILES 20             /* parts with a file name */
-#define MP_MAX_FILENAME 255         /* bytes of a file's name */
+#define MULTIPART_MAX_BOUNDARY 70          /* RFC 2046 */
+#define MULTIPART_MAX_HEADER 8192          /* bytes of one part's headers */
+#define MULTIPART_MAX_PARTS FORM_MAX_FIELDS
+#define MULTIPART_MAX_FILES 20             /* parts with a file name */
+#define MULTIPART_MAX_FILENAME 255         /* bytes of a file's name */
 /* Where a parser hands its parts: begin (name; filename NULL for a plain
  * field; type NULL when the part has none), data (any number of times),
  * end.  Each returns 0, or an HTTP status that stops the parse (with the
- * parser's detail set through mp_fail). */
-struct mp;
-struct mp_sink {
+ * parser's detail set through multipart_fail). */
+struct multipart;
+struct multipart_sink {
 	void *ctx;
-	int (*begin)(struct mp *m, const char *name, const char *filename, const char *type);
-	int (*data)(struct mp *m, const char *p, size_t n);
-	int (*end)(struct mp *m);
+	int (*begin)(struct multipart *m, const char *name, const char *filename, const char *type);
+	int (*data)(struct multipart *m, const char *p, size_t n);
+	int (*end)(struct multipart *m);
 };
-struct mp {
+struct multipart {
 	struct pool *pool;
-	struct mp_sink sink;
-	char delim[4 + MP_MAX_BOUNDARY + 1]; /* "\r\n--" BOUNDARY */
+	struct multipart_sink sink;
+	char delim[4 + MULTIPART_MAX_BOUNDARY + 1]; /* "\r\n--" BOUNDARY */
 	size_t dlen;
-	int state;  /* MP_BODY, MP_AFTER, MP_HEADERS, MP_DONE */
+	int state;  /* MULTIPART_BODY, MULTIPART_AFTER, MULTIPART_HEADERS, MULTIPART_DONE */
 	int inpart; /* a part was begun (the preamble is no part) */
 	char *buf;  /* bytes not yet consumed */
 	size_t len, cap;
@@ -576,14 +576,15 @@ struct mp {
 };
 /* The boundary of a Content-Type "multipart/form-data; boundary=...":
  * its length, or 0 when ct is no such type or the boundary is invalid. */
-size_t mp_boundary(const char *ct, char *out, size_t outlen);
-void mp_init(struct mp *m, struct pool *p, const char *boundary, const struct mp_sink *sink);
+size_t multipart_boundary(const char *ct, char *out, size_t outlen);
+void multipart_init(struct multipart *m, struct pool *p, const char *boundary,
+                    const struct multipart_sink *sink);
 /* Feeds n bytes: 0, or 400 (malformed), 413/422 (over a limit) or the
  * sink's status, with m->detail. */
-int mp_feed(struct mp *m, const char *data, size_t n);
+int multipart_feed(struct multipart *m, const char *data, size_t n);
 /* The end of the body: 0 when the closing delimiter was seen, else 400. */
-int mp_finish(struct mp *m);
-int mp_fail(struct mp *m, int status, const char *detail);
+int multipart_finish(struct multipart *m);
+int multipart_fail(struct multipart *m, int status, const char *detail);
 /* The request's body as a form: urlencoded as req_read_form, or
  * multipart/form-data with its files streamed to media.dir/tmp (each at
  * most media.max_bytes: past that `over` is set and nothing kept). */

@@ -1,12 +1,12 @@
 /*
  * multipart.c - multipart/form-data bodies (RFC 7578), the editor's forms
  * with a file input.  A small streaming parser: the body is fed in pieces
- * of any size and handed on part by part (struct mp_sink), so a file part
+ * of any size and handed on part by part (struct multipart_sink), so a file part
  * goes to a temporary file a buffer at a time and is never held whole in
  * memory.  Bounded: a boundary of 1 to 70 characters of RFC 2046's set,
- * MP_MAX_HEADER bytes of headers per part (each line "Name: value", no
- * folding), MP_MAX_PARTS parts, MP_MAX_FILES file parts, names of at most
- * FORM_MAX_NAME bytes and file names of MP_MAX_FILENAME; every part must
+ * MULTIPART_MAX_HEADER bytes of headers per part (each line "Name: value", no
+ * folding), MULTIPART_MAX_PARTS parts, MULTIPART_MAX_FILES file parts, names of at most
+ * FORM_MAX_NAME bytes and file names of MULTIPART_MAX_FILENAME; every part must
  * have a Content-Disposition "form-data" with a name.  Whatever it refuses
  * is refused with a status and a message naming it.
  *
@@ -26,12 +26,12 @@
 
 #include "core.h"
 
-enum { MP_BODY, MP_AFTER, MP_HEADERS, MP_DONE };
+enum { MULTIPART_BODY, MULTIPART_AFTER, MULTIPART_HEADERS, MULTIPART_DONE };
 
-#define MP_CHUNK 65536
+#define MULTIPART_CHUNK 65536
 
 static int
-mp_bchar(unsigned char c)
+multipart_bchar(unsigned char c)
 {
 	/* RFC 2046 bchars */
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -39,7 +39,7 @@ mp_bchar(unsigned char c)
 }
 
 size_t
-mp_boundary(const char *ct, char *out, size_t outlen)
+multipart_boundary(const char *ct, char *out, size_t outlen)
 {
 	static const char want[] = "multipart/form-data";
 	if (outlen == 0)
@@ -86,10 +86,10 @@ mp_boundary(const char *ct, char *out, size_t outlen)
 			vlen = (size_t)(p - v);
 		}
 		if (klen == 8 && strncasecmp(k, "boundary", 8) == 0) {
-			if (vlen == 0 || vlen > MP_MAX_BOUNDARY || vlen + 1 > outlen || v[vlen - 1] == ' ')
+			if (vlen == 0 || vlen > MULTIPART_MAX_BOUNDARY || vlen + 1 > outlen || v[vlen - 1] == ' ')
 				return 0;
 			for (size_t i = 0; i < vlen; i++)
-				if (!mp_bchar((unsigned char)v[i]))
+				if (!multipart_bchar((unsigned char)v[i]))
 					return 0;
 			if (out[0]) /* twice */
 				return 0;
@@ -101,34 +101,34 @@ mp_boundary(const char *ct, char *out, size_t outlen)
 }
 
 void
-mp_init(struct mp *m, struct pool *p, const char *boundary, const struct mp_sink *sink)
+multipart_init(struct multipart *m, struct pool *p, const char *boundary, const struct multipart_sink *sink)
 {
 	memset(m, 0, sizeof(*m));
 	m->pool = p;
 	m->sink = *sink;
 	/* the body is read as if it began with CRLF: the first delimiter is
 	 * then found like any other, and a preamble is skipped */
-	m->dlen = (size_t)snprintf(m->delim, sizeof(m->delim), "\r\n--%.*s", MP_MAX_BOUNDARY, boundary);
-	m->cap = MP_CHUNK + MP_MAX_HEADER + sizeof(m->delim);
+	m->dlen = (size_t)snprintf(m->delim, sizeof(m->delim), "\r\n--%.*s", MULTIPART_MAX_BOUNDARY, boundary);
+	m->cap = MULTIPART_CHUNK + MULTIPART_MAX_HEADER + sizeof(m->delim);
 	m->buf = pool_alloc(p, m->cap);
 	m->buf[0] = '\r';
 	m->buf[1] = '\n';
 	m->len = 2;
-	m->state = MP_BODY;
+	m->state = MULTIPART_BODY;
 }
 
 int
-mp_fail(struct mp *m, int status, const char *detail)
+multipart_fail(struct multipart *m, int status, const char *detail)
 {
 	if (m->detail == NULL)
 		m->detail = detail;
-	m->state = MP_DONE;
+	m->state = MULTIPART_DONE;
 	return status;
 }
 
 /* `s` of n bytes, without leading and trailing blanks. */
 static const char *
-mp_trim(const char *s, size_t n, size_t *out)
+multipart_trim(const char *s, size_t n, size_t *out)
 {
 	while (n > 0 && (*s == ' ' || *s == '\t')) {
 		s++;
@@ -144,7 +144,7 @@ mp_trim(const char *s, size_t n, size_t *out)
  * (`; name="x"; filename="y"`): 1 found (pool copy in *out), 0 not there,
  * -1 malformed. */
 static int
-mp_param(struct mp *m, const char *s, size_t n, const char *key, char **out, size_t *outlen)
+multipart_param(struct multipart *m, const char *s, size_t n, const char *key, char **out, size_t *outlen)
 {
 	const char *end = s + n, *p = s;
 	int found = 0;
@@ -164,7 +164,7 @@ mp_param(struct mp *m, const char *s, size_t n, const char *key, char **out, siz
 		if (p == end || *p != '=')
 			return -1;
 		size_t klen;
-		k = mp_trim(k, (size_t)(p - k), &klen);
+		k = multipart_trim(k, (size_t)(p - k), &klen);
 		p++;
 		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
@@ -199,7 +199,7 @@ mp_param(struct mp *m, const char *s, size_t n, const char *key, char **out, siz
 
 /* The headers of a part, hlen bytes ending before the blank line. */
 static int
-mp_headers(struct mp *m, const char *h, size_t hlen)
+multipart_headers(struct multipart *m, const char *h, size_t hlen)
 {
 	char *name = NULL, *filename = NULL, *type = NULL;
 	size_t nlen = 0, flen = 0;
@@ -210,137 +210,137 @@ mp_headers(struct mp *m, const char *h, size_t hlen)
 		if (eol == NULL)
 			eol = end;
 		else if (eol + 1 >= end || eol[1] != '\n')
-			return mp_fail(m, 400, "the form is not valid: a part's header line does not end "
+			return multipart_fail(m, 400, "the form is not valid: a part's header line does not end "
 			                       "with CRLF");
 		const char *colon = memchr(p, ':', (size_t)(eol - p));
 		if (colon == NULL || colon == p || *p == ' ' || *p == '\t')
-			return mp_fail(m, 400, "the form is not valid: a part has a header line that is not "
+			return multipart_fail(m, 400, "the form is not valid: a part has a header line that is not "
 			                       "\"Name: value\"");
 		for (const char *q = p; q < eol; q++)
 			if ((unsigned char)*q < 0x20 && *q != '\t')
-				return mp_fail(m, 400, "the form is not valid: a part's header has a control "
+				return multipart_fail(m, 400, "the form is not valid: a part's header has a control "
 				                       "character");
 		size_t vlen;
-		const char *v = mp_trim(colon + 1, (size_t)(eol - colon - 1), &vlen);
+		const char *v = multipart_trim(colon + 1, (size_t)(eol - colon - 1), &vlen);
 		size_t klen = (size_t)(colon - p);
 		if (klen == 19 && strncasecmp(p, "Content-Disposition", 19) == 0) {
 			if (disposition++)
-				return mp_fail(m, 400, "the form is not valid: a part has two "
+				return multipart_fail(m, 400, "the form is not valid: a part has two "
 				                       "Content-Disposition headers");
 			if (vlen < 9 || strncasecmp(v, "form-data", 9) != 0 ||
 			    (vlen > 9 && v[9] != ';' && v[9] != ' ' && v[9] != '\t'))
-				return mp_fail(m, 400, "the form is not valid: a part's Content-Disposition is "
+				return multipart_fail(m, 400, "the form is not valid: a part's Content-Disposition is "
 				                       "not form-data");
-			int a = mp_param(m, v + 9, vlen - 9, "name", &name, &nlen);
-			int b = a < 0 ? -1 : mp_param(m, v + 9, vlen - 9, "filename", &filename, &flen);
+			int a = multipart_param(m, v + 9, vlen - 9, "name", &name, &nlen);
+			int b = a < 0 ? -1 : multipart_param(m, v + 9, vlen - 9, "filename", &filename, &flen);
 			if (a < 0 || b < 0)
-				return mp_fail(m, 400, "the form is not valid: a part's Content-Disposition "
+				return multipart_fail(m, 400, "the form is not valid: a part's Content-Disposition "
 				                       "cannot be read");
 		} else if (klen == 12 && strncasecmp(p, "Content-Type", 12) == 0) {
 			if (type)
-				return mp_fail(m, 400, "the form is not valid: a part has two Content-Type "
+				return multipart_fail(m, 400, "the form is not valid: a part has two Content-Type "
 				                       "headers");
 			type = pool_strndup(m->pool, v, vlen);
 		}
 		p = eol == end ? end : eol + 2;
 	}
 	if (name == NULL || nlen == 0)
-		return mp_fail(m, 400, "the form is not valid: a part has no Content-Disposition with "
+		return multipart_fail(m, 400, "the form is not valid: a part has no Content-Disposition with "
 		                       "a name");
 	if (nlen > FORM_MAX_NAME || memchr(name, '\0', nlen))
-		return mp_fail(m, 422, pool_printf(m->pool, "the form has a field name longer than %d "
+		return multipart_fail(m, 422, pool_printf(m->pool, "the form has a field name longer than %d "
 		                                            "bytes",
 		                                   FORM_MAX_NAME));
-	if (++m->parts > MP_MAX_PARTS)
-		return mp_fail(m, 422, pool_printf(m->pool, "the form has more than %d fields",
-		                                   MP_MAX_PARTS));
+	if (++m->parts > MULTIPART_MAX_PARTS)
+		return multipart_fail(m, 422, pool_printf(m->pool, "the form has more than %d fields",
+		                                   MULTIPART_MAX_PARTS));
 	if (filename) {
-		if (flen > MP_MAX_FILENAME || memchr(filename, '\0', flen) || !valid_utf8(filename, flen))
-			return mp_fail(m, 422, pool_printf(m->pool, "the name of the file sent as %s must be "
+		if (flen > MULTIPART_MAX_FILENAME || memchr(filename, '\0', flen) || !valid_utf8(filename, flen))
+			return multipart_fail(m, 422, pool_printf(m->pool, "the name of the file sent as %s must be "
 			                                            "UTF-8 of at most %d bytes",
 			                                   valid_utf8(name, nlen) ? name : "a field",
-			                                   MP_MAX_FILENAME));
-		if (flen > 0 && ++m->files > MP_MAX_FILES)
-			return mp_fail(m, 422, pool_printf(m->pool, "the form has more than %d files",
-			                                   MP_MAX_FILES));
+			                                   MULTIPART_MAX_FILENAME));
+		if (flen > 0 && ++m->files > MULTIPART_MAX_FILES)
+			return multipart_fail(m, 422, pool_printf(m->pool, "the form has more than %d files",
+			                                   MULTIPART_MAX_FILES));
 	}
 	m->inpart = 1;
 	int st = m->sink.begin(m, name, filename, type);
-	return st ? mp_fail(m, st, m->detail ? m->detail : "the form cannot be read") : 0;
+	return st ? multipart_fail(m, st, m->detail ? m->detail : "the form cannot be read") : 0;
 }
 
 static int
-mp_emit(struct mp *m, const char *p, size_t n)
+multipart_emit(struct multipart *m, const char *p, size_t n)
 {
 	if (n == 0 || !m->inpart)
 		return 0; /* the preamble is dropped */
 	int st = m->sink.data(m, p, n);
-	return st ? mp_fail(m, st, m->detail ? m->detail : "the form cannot be read") : 0;
+	return st ? multipart_fail(m, st, m->detail ? m->detail : "the form cannot be read") : 0;
 }
 
 /* Consumes what it can of m->buf: 0 (more is needed) or a status. */
 static int
-mp_run(struct mp *m)
+multipart_run(struct multipart *m)
 {
 	for (;;) {
 		size_t used = 0;
 		int st = 0;
-		if (m->state == MP_DONE) {
+		if (m->state == MULTIPART_DONE) {
 			m->len = 0; /* the epilogue is dropped */
 			return 0;
 		}
-		if (m->state == MP_BODY) {
+		if (m->state == MULTIPART_BODY) {
 			char *hit = memmem(m->buf, m->len, m->delim, m->dlen);
 			if (hit == NULL) {
 				/* keep what may be the start of a delimiter */
 				size_t keep = m->dlen - 1 < m->len ? m->dlen - 1 : m->len;
-				if ((st = mp_emit(m, m->buf, m->len - keep)) != 0)
+				if ((st = multipart_emit(m, m->buf, m->len - keep)) != 0)
 					return st;
 				memmove(m->buf, m->buf + m->len - keep, keep);
 				m->len = keep;
 				return 0;
 			}
 			size_t at = (size_t)(hit - m->buf);
-			if ((st = mp_emit(m, m->buf, at)) != 0)
+			if ((st = multipart_emit(m, m->buf, at)) != 0)
 				return st;
 			if (m->inpart && (st = m->sink.end(m)) != 0)
-				return mp_fail(m, st, m->detail ? m->detail : "the form cannot be read");
+				return multipart_fail(m, st, m->detail ? m->detail : "the form cannot be read");
 			m->inpart = 0;
 			used = at + m->dlen;
-			m->state = MP_AFTER;
-		} else if (m->state == MP_AFTER) {
+			m->state = MULTIPART_AFTER;
+		} else if (m->state == MULTIPART_AFTER) {
 			if (m->len < 2)
 				return 0;
 			if (m->buf[0] == '-' && m->buf[1] == '-') {
-				m->state = MP_DONE;
+				m->state = MULTIPART_DONE;
 				used = 2;
 			} else if (m->buf[0] == '\r' && m->buf[1] == '\n') {
-				m->state = MP_HEADERS;
+				m->state = MULTIPART_HEADERS;
 				used = 2;
 			} else {
-				return mp_fail(m, 400, "the form is not valid: a boundary is not followed by a "
+				return multipart_fail(m, 400, "the form is not valid: a boundary is not followed by a "
 				                       "line end");
 			}
-		} else { /* MP_HEADERS */
+		} else { /* MULTIPART_HEADERS */
 			if (m->len >= 2 && m->buf[0] == '\r' && m->buf[1] == '\n')
-				return mp_fail(m, 400, "the form is not valid: a part has no headers");
-			char *blank = memmem(m->buf, m->len < MP_MAX_HEADER + 4 ? m->len : MP_MAX_HEADER + 4,
+				return multipart_fail(m, 400, "the form is not valid: a part has no headers");
+			char *blank = memmem(m->buf, m->len < MULTIPART_MAX_HEADER + 4 ? m->len : MULTIPART_MAX_HEADER + 4,
 			                     "\r\n\r\n", 4);
 			if (blank == NULL) {
-				if (m->len >= MP_MAX_HEADER + 4)
-					return mp_fail(m, 413, pool_printf(m->pool, "the form has a part whose "
+				if (m->len >= MULTIPART_MAX_HEADER + 4)
+					return multipart_fail(m, 413, pool_printf(m->pool, "the form has a part whose "
 					                                            "headers are longer than %d bytes",
-					                                   MP_MAX_HEADER));
+					                                   MULTIPART_MAX_HEADER));
 				return 0;
 			}
 			size_t hlen = (size_t)(blank - m->buf);
-			if ((st = mp_headers(m, m->buf, hlen)) != 0)
+			if ((st = multipart_headers(m, m->buf, hlen)) != 0)
 				return st;
 			used = hlen + 4;
 			/* the part's data begins right after the blank line, and the
 			 * delimiter that ends it brings its own CRLF: the search looks
 			 * for "\r\n--B", so an empty part is "\r\n\r\n" + "\r\n--B" */
-			m->state = MP_BODY;
+			m->state = MULTIPART_BODY;
 		}
 		memmove(m->buf, m->buf + used, m->len - used);
 		m->len -= used;
@@ -348,9 +348,9 @@ mp_run(struct mp *m)
 }
 
 int
-mp_feed(struct mp *m, const char *data, size_t n)
+multipart_feed(struct multipart *m, const char *data, size_t n)
 {
-	if (m->state == MP_DONE)
+	if (m->state == MULTIPART_DONE)
 		return m->detail ? 400 : 0;
 	while (n > 0) {
 		size_t room = m->cap - m->len, k = n < room ? n : room;
@@ -358,27 +358,27 @@ mp_feed(struct mp *m, const char *data, size_t n)
 		m->len += k;
 		data += k;
 		n -= k;
-		int st = mp_run(m);
+		int st = multipart_run(m);
 		if (st != 0)
 			return st;
-		if (m->len == m->cap) /* cannot happen: MP_BODY keeps dlen-1, headers are bounded */
-			return mp_fail(m, 400, "the form cannot be read");
+		if (m->len == m->cap) /* cannot happen: MULTIPART_BODY keeps dlen-1, headers are bounded */
+			return multipart_fail(m, 400, "the form cannot be read");
 	}
 	return 0;
 }
 
 int
-mp_finish(struct mp *m)
+multipart_finish(struct multipart *m)
 {
-	if (m->state == MP_DONE && m->detail == NULL)
+	if (m->state == MULTIPART_DONE && m->detail == NULL)
 		return 0;
-	return mp_fail(m, 400, "the form is not valid: it ends before its closing boundary");
+	return multipart_fail(m, 400, "the form is not valid: it ends before its closing boundary");
 }
 
 /* ---- the request's form ---- */
 
 static void
-mp_unlink(void *path)
+multipart_unlink(void *path)
 {
 	unlink(path);
 }
@@ -400,13 +400,13 @@ req_tmpfile(struct portal_req *r, char **path)
 		log_msg(PORTAL_LOG_ERR, r->request_id, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	pool_cleanup(r->pool, mp_unlink, tmp);
+	pool_cleanup(r->pool, multipart_unlink, tmp);
 	*path = tmp;
 	return fd;
 }
 
 /* The sink of req_read_form_files. */
-struct mp_form {
+struct multipart_form {
 	struct portal_req *r;
 	struct form *f;
 	size_t cap_files;
@@ -419,9 +419,9 @@ struct mp_form {
 };
 
 static int
-mpf_begin(struct mp *m, const char *name, const char *filename, const char *type)
+multipart_form_begin(struct multipart *m, const char *name, const char *filename, const char *type)
 {
-	struct mp_form *x = m->sink.ctx;
+	struct multipart_form *x = m->sink.ctx;
 	x->name = pool_strdup(m->pool, name);
 	x->filename = filename ? pool_strdup(m->pool, filename) : NULL;
 	buf_init(&x->value, m->pool);
@@ -454,9 +454,9 @@ mpf_begin(struct mp *m, const char *name, const char *filename, const char *type
 }
 
 static int
-mpf_data(struct mp *m, const char *p, size_t n)
+multipart_form_data(struct multipart *m, const char *p, size_t n)
 {
-	struct mp_form *x = m->sink.ctx;
+	struct multipart_form *x = m->sink.ctx;
 	if (x->file == NULL) {
 		if (x->value.len + n > FORM_MAX_VALUE) {
 			m->detail = pool_printf(m->pool, "the field %s is longer than %d bytes", x->name,
@@ -507,9 +507,9 @@ mpf_data(struct mp *m, const char *p, size_t n)
 }
 
 static int
-mpf_end(struct mp *m)
+multipart_form_end(struct multipart *m)
 {
-	struct mp_form *x = m->sink.ctx;
+	struct multipart_form *x = m->sink.ctx;
 	if (x->fd >= 0) {
 		int rc = close(x->fd);
 		x->fd = -1;
@@ -536,9 +536,9 @@ mpf_end(struct mp *m)
 }
 
 static void
-mpf_close(void *arg)
+multipart_form_close(void *arg)
 {
-	struct mp_form *x = arg;
+	struct multipart_form *x = arg;
 	if (x->fd >= 0)
 		close(x->fd);
 	x->fd = -1;
@@ -547,34 +547,37 @@ mpf_close(void *arg)
 int
 req_read_form_files(struct portal_req *r, struct form *f, const char **detail)
 {
-	char boundary[MP_MAX_BOUNDARY + 1];
+	char boundary[MULTIPART_MAX_BOUNDARY + 1];
 	const char *ct = req_header(r, "Content-Type");
 	if (ct && strncasecmp(ct, "multipart/", 10) != 0)
 		return req_read_form(r, f, detail);
 	memset(f, 0, sizeof(*f));
-	if (mp_boundary(ct, boundary, sizeof(boundary)) == 0) {
+	if (multipart_boundary(ct, boundary, sizeof(boundary)) == 0) {
 		*detail = ct ? "the form is not valid: multipart/form-data needs a boundary of 1 to 70 "
 		               "characters"
 		             : "the body must be a form, sent with Content-Type: "
 		               "application/x-www-form-urlencoded or multipart/form-data";
 		return ct ? 400 : 415;
 	}
-	struct mp_form *x = pool_alloc(r->pool, sizeof(*x));
+	struct multipart_form *x = pool_alloc(r->pool, sizeof(*x));
 	x->r = r;
 	x->f = f;
 	x->fd = -1;
 	x->max_bytes = r->core->conf->media_max_bytes;
-	pool_cleanup(r->pool, mpf_close, x);
-	struct mp_sink sink = {.ctx = x, .begin = mpf_begin, .data = mpf_data, .end = mpf_end};
-	struct mp m;
-	mp_init(&m, r->pool, boundary, &sink);
-	char *chunk = pool_alloc(r->pool, MP_CHUNK);
+	pool_cleanup(r->pool, multipart_form_close, x);
+	struct multipart_sink sink = {.ctx = x,
+	                              .begin = multipart_form_begin,
+	                              .data = multipart_form_data,
+	                              .end = multipart_form_end};
+	struct multipart m;
+	multipart_init(&m, r->pool, boundary, &sink);
+	char *chunk = pool_alloc(r->pool, MULTIPART_CHUNK);
 	int n, st = 0;
-	while ((n = r->io->read(r->io->ctx, chunk, MP_CHUNK)) > 0)
+	while ((n = r->io->read(r->io->ctx, chunk, MULTIPART_CHUNK)) > 0)
 		if (st == 0)
-			st = mp_feed(&m, chunk, (size_t)n); /* after a refusal: read on, keep nothing */
+			st = multipart_feed(&m, chunk, (size_t)n); /* after a refusal: read on, keep nothing */
 	if (st == 0)
-		st = mp_finish(&m);
+		st = multipart_finish(&m);
 	if (st != 0) {
 		*detail = m.detail ? m.detail : "the form cannot be read";
 		f->n = 0;

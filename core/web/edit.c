@@ -2050,7 +2050,8 @@ ed_media(struct ed *e, struct form *f)
 		buf_puts(&e->b, "</p>\n");
 		ed_error_message(e, "file");
 		buf_puts(&e->b, "<input class=\"file-input\" type=\"file\" name=\"file\" id=\"f-file\" "
-		                "accept=\"image/jpeg,image/png,image/webp,application/pdf\" aria-describedby=\"f-file-hint");
+		                "accept=\"image/jpeg,image/png,image/webp,application/pdf\" "
+		                "aria-describedby=\"f-file-hint");
 		if (ed_err(e, "file"))
 			buf_puts(&e->b, " f-file-error\" aria-invalid=\"true");
 		buf_puts(&e->b, "\">\n</div>\n<div class=\"button-group\"><button class=\"button\" type=\"submit\">");

@@ -3,9 +3,9 @@
  * Checks properties, not just crashes: the body fed at once and fed in
  * pieces of that size give the same status and the same parts (the
  * parser is streaming, so where the pieces split must not matter);
- * accepted bodies have at most MP_MAX_PARTS parts and MP_MAX_FILES named
+ * accepted bodies have at most MULTIPART_MAX_PARTS parts and MULTIPART_MAX_FILES named
  * files, names of at most FORM_MAX_NAME bytes and file names of at most
- * MP_MAX_FILENAME; a refusal has a status the editor answers and a
+ * MULTIPART_MAX_FILENAME; a refusal has a status the editor answers and a
  * detail; the plain fields then go through form_add and form_finish
  * (what req_read_form_files does) without breaking their rules. */
 #include <stdlib.h>
@@ -23,11 +23,11 @@ struct rec {
 };
 
 static int
-r_begin(struct mp *m, const char *name, const char *filename, const char *type)
+r_begin(struct multipart *m, const char *name, const char *filename, const char *type)
 {
 	struct rec *x = m->sink.ctx;
 	size_t nl = strlen(name);
-	if (nl == 0 || nl > FORM_MAX_NAME || (filename && strlen(filename) > MP_MAX_FILENAME))
+	if (nl == 0 || nl > FORM_MAX_NAME || (filename && strlen(filename) > MULTIPART_MAX_FILENAME))
 		abort();
 	x->parts++;
 	x->files += filename && *filename;
@@ -39,7 +39,7 @@ r_begin(struct mp *m, const char *name, const char *filename, const char *type)
 }
 
 static int
-r_data(struct mp *m, const char *p, size_t n)
+r_data(struct multipart *m, const char *p, size_t n)
 {
 	struct rec *x = m->sink.ctx;
 	if (n == 0)
@@ -51,7 +51,7 @@ r_data(struct mp *m, const char *p, size_t n)
 }
 
 static int
-r_end(struct mp *m)
+r_end(struct multipart *m)
 {
 	struct rec *x = m->sink.ctx;
 	buf_puts(&x->log, "$");
@@ -72,14 +72,14 @@ run(struct pool *p, const uint8_t *data, size_t size, size_t step, struct rec **
 {
 	struct rec *x = pool_alloc(p, sizeof(*x));
 	buf_init(&x->log, p);
-	struct mp_sink sink = {.ctx = x, .begin = r_begin, .data = r_data, .end = r_end};
-	struct mp m;
-	mp_init(&m, p, "XyZ", &sink);
+	struct multipart_sink sink = {.ctx = x, .begin = r_begin, .data = r_data, .end = r_end};
+	struct multipart m;
+	multipart_init(&m, p, "XyZ", &sink);
 	int st = 0;
 	for (size_t off = 0; off < size && st == 0; off += step)
-		st = mp_feed(&m, (const char *)data + off, size - off < step ? size - off : step);
+		st = multipart_feed(&m, (const char *)data + off, size - off < step ? size - off : step);
 	if (st == 0)
-		st = mp_finish(&m);
+		st = multipart_finish(&m);
 	buf_add(&x->log, "", 1);
 	*out = x;
 	*detail = m.detail;
@@ -107,8 +107,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sa != sb || a->parts != b->parts)
 		abort();
 	if (sa == 0) {
-		if (strcmp(a->log.data, b->log.data) != 0 || a->parts > MP_MAX_PARTS ||
-		    a->files > MP_MAX_FILES)
+		if (strcmp(a->log.data, b->log.data) != 0 || a->parts > MULTIPART_MAX_PARTS ||
+		    a->files > MULTIPART_MAX_FILES)
 			abort();
 		const char *detail = NULL;
 		if (form_finish(&pool, &a->f, &detail) != 0 && detail == NULL)

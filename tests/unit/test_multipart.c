@@ -19,7 +19,7 @@ struct rec {
 };
 
 static int
-r_begin(struct mp *m, const char *name, const char *filename, const char *type)
+r_begin(struct multipart *m, const char *name, const char *filename, const char *type)
 {
 	struct rec *x = m->sink.ctx;
 	buf_printf(&x->log, "[%s|%s|%s]", name, filename ? filename : "-", type ? type : "-");
@@ -27,7 +27,7 @@ r_begin(struct mp *m, const char *name, const char *filename, const char *type)
 }
 
 static int
-r_data(struct mp *m, const char *p, size_t n)
+r_data(struct multipart *m, const char *p, size_t n)
 {
 	struct rec *x = m->sink.ctx;
 	buf_add(&x->log, p, n);
@@ -35,7 +35,7 @@ r_data(struct mp *m, const char *p, size_t n)
 }
 
 static int
-r_end(struct mp *m)
+r_end(struct multipart *m)
 {
 	struct rec *x = m->sink.ctx;
 	buf_puts(&x->log, "$");
@@ -50,16 +50,16 @@ feed(const char *boundary, const char *body, size_t len, size_t step, const char
 {
 	struct rec *x = pool_alloc(&pool, sizeof(*x));
 	buf_init(&x->log, &pool);
-	struct mp_sink sink = {.ctx = x, .begin = r_begin, .data = r_data, .end = r_end};
-	struct mp m;
-	mp_init(&m, &pool, boundary, &sink);
+	struct multipart_sink sink = {.ctx = x, .begin = r_begin, .data = r_data, .end = r_end};
+	struct multipart m;
+	multipart_init(&m, &pool, boundary, &sink);
 	int st = 0;
 	if (step == 0)
 		step = len ? len : 1;
 	for (size_t off = 0; off < len && st == 0; off += step)
-		st = mp_feed(&m, body + off, len - off < step ? len - off : step);
+		st = multipart_feed(&m, body + off, len - off < step ? len - off : step);
 	if (st == 0)
-		st = mp_finish(&m);
+		st = multipart_finish(&m);
 	buf_add(&x->log, "", 1);
 	*log = x->log.data;
 	*detail = m.detail ? m.detail : "";
@@ -130,30 +130,30 @@ test_parser(void)
 	struct buf b;
 	buf_init(&b, &pool);
 	buf_puts(&b, "--B\r\nContent-Disposition: form-data; name=a\r\nX-Pad: ");
-	for (int i = 0; i < MP_MAX_HEADER; i++)
+	for (int i = 0; i < MULTIPART_MAX_HEADER; i++)
 		buf_add(&b, "p", 1);
 	buf_puts(&b, "\r\n\r\nx\r\n--B--");
 	T_OK(feed("B", b.data, b.len, 1000, &log, &d) == 413 && strstr(d, "headers"),
-	     "headers over %d bytes: 413 (%s)", MP_MAX_HEADER, d);
+	     "headers over %d bytes: 413 (%s)", MULTIPART_MAX_HEADER, d);
 	buf_init(&b, &pool);
-	for (int i = 0; i <= MP_MAX_PARTS; i++)
+	for (int i = 0; i <= MULTIPART_MAX_PARTS; i++)
 		buf_printf(&b, "--B\r\nContent-Disposition: form-data; name=f%d\r\n\r\n\r\n", i);
 	buf_puts(&b, "--B--");
 	T_OK(feed("B", b.data, b.len, 0, &log, &d) == 422 && strstr(d, "fields"),
-	     "%d parts: 422 (%s)", MP_MAX_PARTS + 1, d);
+	     "%d parts: 422 (%s)", MULTIPART_MAX_PARTS + 1, d);
 	buf_init(&b, &pool);
-	for (int i = 0; i <= MP_MAX_FILES; i++)
+	for (int i = 0; i <= MULTIPART_MAX_FILES; i++)
 		buf_printf(&b, "--B\r\nContent-Disposition: form-data; name=f%d; filename=x%d\r\n\r\nx\r\n",
 		           i, i);
 	buf_puts(&b, "--B--");
 	T_OK(feed("B", b.data, b.len, 0, &log, &d) == 422 && strstr(d, "files"),
-	     "%d files: 422 (%s)", MP_MAX_FILES + 1, d);
+	     "%d files: 422 (%s)", MULTIPART_MAX_FILES + 1, d);
 	buf_init(&b, &pool);
-	for (int i = 0; i <= MP_MAX_FILES; i++)
+	for (int i = 0; i <= MULTIPART_MAX_FILES; i++)
 		buf_printf(&b, "--B\r\nContent-Disposition: form-data; name=f%d; filename=\"\"\r\n\r\n\r\n", i);
 	buf_puts(&b, "--B--");
 	T_OK(feed("B", b.data, b.len, 0, &log, &d) == 0,
-	     "%d empty file inputs (no file chosen) do not count as files", MP_MAX_FILES + 1);
+	     "%d empty file inputs (no file chosen) do not count as files", MULTIPART_MAX_FILES + 1);
 	buf_init(&b, &pool);
 	buf_puts(&b, "--B\r\nContent-Disposition: form-data; name=");
 	for (int i = 0; i <= FORM_MAX_NAME; i++)
@@ -162,11 +162,11 @@ test_parser(void)
 	T_OK(feed("B", b.data, b.len, 0, &log, &d) == 422, "a name over %d bytes: 422", FORM_MAX_NAME);
 	buf_init(&b, &pool);
 	buf_puts(&b, "--B\r\nContent-Disposition: form-data; name=a; filename=\"");
-	for (int i = 0; i <= MP_MAX_FILENAME; i++)
+	for (int i = 0; i <= MULTIPART_MAX_FILENAME; i++)
 		buf_add(&b, "n", 1);
 	buf_puts(&b, "\"\r\n\r\nx\r\n--B--");
 	T_OK(feed("B", b.data, b.len, 0, &log, &d) == 422 && strstr(d, "name of the file"),
-	     "a file name over %d bytes: 422 (%s)", MP_MAX_FILENAME, d);
+	     "a file name over %d bytes: 422 (%s)", MULTIPART_MAX_FILENAME, d);
 	const char badutf[] = "--B\r\nContent-Disposition: form-data; name=a; filename=\"\xff\"\r\n\r\n"
 	                      "x\r\n--B--";
 	T_OK(feed("B", badutf, sizeof(badutf) - 1, 0, &log, &d) == 422, "a file name not UTF-8: 422");
@@ -175,30 +175,30 @@ test_parser(void)
 static void
 test_boundary(void)
 {
-	char b[MP_MAX_BOUNDARY + 1];
-	T_OK(mp_boundary("multipart/form-data; boundary=----WebKitFormBoundaryA1b2", b, sizeof(b)) &&
+	char b[MULTIPART_MAX_BOUNDARY + 1];
+	T_OK(multipart_boundary("multipart/form-data; boundary=----WebKitFormBoundaryA1b2", b, sizeof(b)) &&
 	         strcmp(b, "----WebKitFormBoundaryA1b2") == 0,
 	     "Chrome's boundary");
-	T_OK(mp_boundary("Multipart/Form-Data;boundary=\"a b:c\"", b, sizeof(b)) && strcmp(b, "a b:c") == 0,
+	T_OK(multipart_boundary("Multipart/Form-Data;boundary=\"a b:c\"", b, sizeof(b)) && strcmp(b, "a b:c") == 0,
 	     "a quoted boundary, the type case-insensitively");
-	T_OK(mp_boundary("multipart/form-data; charset=utf-8; boundary=x", b, sizeof(b)) &&
+	T_OK(multipart_boundary("multipart/form-data; charset=utf-8; boundary=x", b, sizeof(b)) &&
 	         strcmp(b, "x") == 0,
 	     "another parameter first");
-	T_OK(mp_boundary("multipart/form-data", b, sizeof(b)) == 0, "no boundary: refused");
-	T_OK(mp_boundary("multipart/form-data; boundary=", b, sizeof(b)) == 0, "an empty boundary");
-	T_OK(mp_boundary("multipart/form-data; boundary=a; boundary=b", b, sizeof(b)) == 0,
+	T_OK(multipart_boundary("multipart/form-data", b, sizeof(b)) == 0, "no boundary: refused");
+	T_OK(multipart_boundary("multipart/form-data; boundary=", b, sizeof(b)) == 0, "an empty boundary");
+	T_OK(multipart_boundary("multipart/form-data; boundary=a; boundary=b", b, sizeof(b)) == 0,
 	     "two boundaries");
-	T_OK(mp_boundary("multipart/form-data; boundary=\"a\x01\"", b, sizeof(b)) == 0,
+	T_OK(multipart_boundary("multipart/form-data; boundary=\"a\x01\"", b, sizeof(b)) == 0,
 	     "a control character in it");
-	T_OK(mp_boundary("multipart/form-data; boundary=\"a \"", b, sizeof(b)) == 0,
+	T_OK(multipart_boundary("multipart/form-data; boundary=\"a \"", b, sizeof(b)) == 0,
 	     "a space at its end (RFC 2046)");
 	char longb[200];
 	snprintf(longb, sizeof(longb), "multipart/form-data; boundary=%071d", 0);
-	T_OK(mp_boundary(longb, b, sizeof(b)) == 0, "71 characters: refused");
+	T_OK(multipart_boundary(longb, b, sizeof(b)) == 0, "71 characters: refused");
 	snprintf(longb, sizeof(longb), "multipart/form-data; boundary=%070d", 0);
-	T_OK(mp_boundary(longb, b, sizeof(b)) == 70, "70 characters");
-	T_OK(mp_boundary("multipart/mixed; boundary=x", b, sizeof(b)) == 0, "multipart/mixed");
-	T_OK(mp_boundary("multipart/form-datax; boundary=x", b, sizeof(b)) == 0, "a longer type");
+	T_OK(multipart_boundary(longb, b, sizeof(b)) == 70, "70 characters");
+	T_OK(multipart_boundary("multipart/mixed; boundary=x", b, sizeof(b)) == 0, "multipart/mixed");
+	T_OK(multipart_boundary("multipart/form-datax; boundary=x", b, sizeof(b)) == 0, "a longer type");
 }
 
 /* ---- req_read_form_files ---- */
