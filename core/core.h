@@ -523,10 +523,23 @@ int slug_valid(const char *s, size_t max);
 struct form_pair {
 	char *name, *value; /* decoded, valid UTF-8; names unique */
 };
+/* A file of a multipart/form-data body, streamed to a temporary file in
+ * media.dir/tmp (removed with the request's pool).  Its field is also a
+ * pair of the form, whose value is the file's name. */
+struct form_file {
+	const char *field;    /* the part's name, a field path */
+	const char *filename; /* as the browser sent it ("" when no file was chosen) */
+	const char *type;     /* the part's Content-Type, "" when none */
+	const char *path;     /* the temporary file; NULL when nothing was stored */
+	long long bytes;      /* the file's size (counted on past max_bytes) */
+	int over;             /* larger than media.max_bytes: nothing kept */
+};
 struct form {
 	struct form_pair *pairs; /* in the body's order */
-	size_t n;
+	size_t n, cap;
 	struct form_pair **sorted; /* by name, for form_get (NULL: it searches pairs) */
+	struct form_file *files;   /* multipart only */
+	size_t nfiles;
 };
 /* Parses a body: 0, or 400 (bad escape, invalid UTF-8, control
  * characters), 413 (too large) or 422 (too many fields, a name that is no
@@ -537,6 +550,62 @@ int form_parse(struct pool *p, const char *body, size_t len, struct form *f, con
 const char *form_get(const struct form *f, const char *name); /* NULL when absent */
 /* The request's form body (Content-Type checked: 415), as form_parse. */
 int req_read_form(struct portal_req *r, struct form *f, const char **detail);
+/* A pair already decoded (multipart.c): checked and added as form_parse
+ * does: 0, or a status with *detail.  form_finish sorts the names and
+ * refuses one that occurs twice (422). */
+int form_add(struct pool *p, struct form *f, char *name, size_t nlen, char *value, size_t vlen,
+             const char **detail);
+int form_finish(struct pool *p, struct form *f, const char **detail);
+/* The file sent as field `name`, NULL when none. */
+const struct form_file *form_file(const struct form *f, const char *name);
+
+/* ---- multipart.c: multipart/form-data (RFC 7578), streamed ---- */
+#define MULTIPART_MAX_BOUNDARY 70          /* RFC 2046 */
+#define MULTIPART_MAX_HEADER 8192          /* bytes of one part's headers */
+#define MULTIPART_MAX_PARTS FORM_MAX_FIELDS
+#define MULTIPART_MAX_FILES 20             /* parts with a file name */
+#define MULTIPART_MAX_FILENAME 255         /* bytes of a file's name */
+/* Where a parser hands its parts: begin (name; filename NULL for a plain
+ * field; type NULL when the part has none), data (any number of times),
+ * end.  Each returns 0, or an HTTP status that stops the parse (with the
+ * parser's detail set through multipart_fail). */
+struct multipart;
+struct multipart_sink {
+	void *ctx;
+	int (*begin)(struct multipart *m, const char *name, const char *filename, const char *type);
+	int (*data)(struct multipart *m, const char *p, size_t n);
+	int (*end)(struct multipart *m);
+};
+struct multipart {
+	struct pool *pool;
+	struct multipart_sink sink;
+	char delim[4 + MULTIPART_MAX_BOUNDARY + 1]; /* "\r\n--" BOUNDARY */
+	size_t dlen;
+	int state;  /* MULTIPART_BODY, MULTIPART_AFTER, MULTIPART_HEADERS, MULTIPART_DONE */
+	int inpart; /* a part was begun (the preamble is no part) */
+	char *buf;  /* bytes not yet consumed */
+	size_t len, cap;
+	size_t parts, files;
+	const char *detail;
+};
+/* The boundary of a Content-Type "multipart/form-data; boundary=...":
+ * its length, or 0 when ct is no such type or the boundary is invalid. */
+size_t multipart_boundary(const char *ct, char *out, size_t outlen);
+void multipart_init(struct multipart *m, struct pool *p, const char *boundary,
+                    const struct multipart_sink *sink);
+/* Feeds n bytes: 0, or 400 (malformed), 413/422 (over a limit) or the
+ * sink's status, with m->detail. */
+int multipart_feed(struct multipart *m, const char *data, size_t n);
+/* The end of the body: 0 when the closing delimiter was seen, else 400. */
+int multipart_finish(struct multipart *m);
+int multipart_fail(struct multipart *m, int status, const char *detail);
+/* The request's body as a form: urlencoded as req_read_form, or
+ * multipart/form-data with its files streamed to media.dir/tmp (each at
+ * most media.max_bytes: past that `over` is set and nothing kept). */
+int req_read_form_files(struct portal_req *r, struct form *f, const char **detail);
+/* A new temporary file in media.dir/tmp (created when missing), removed
+ * when the pool is: its fd (path in *path), or -1 (logged). */
+int req_tmpfile(struct portal_req *r, char **path);
 
 /* ---- paging.c: limit and cursor of a list ---- */
 int paging_limit(struct portal_req *r); /* -1 after a field error */
@@ -756,6 +825,21 @@ const char *media_name_problem(const char *name);
  * role and holds the write's transaction): they answer r and return
  * PORTAL_OK, or PORTAL_ERROR on a database failure. */
 int media_upload(struct portal_req *r);
+/* What media_ingest made of a file: status 200 (the same bytes were
+ * there) or 201 with record and id, else a refusal (400, 413, 415, 422,
+ * 500, 503, 507, 409) with detail. */
+struct media_result {
+	int status;
+	const char *detail;
+	struct json_object *record; /* kept by the request's pool */
+	long long id;
+};
+/* The one write path of an uploaded file (the API's body, the editor's
+ * multipart part): tmp is a file of req_tmpfile of `total` bytes;
+ * declared its sent type (NULL: taken from the bytes).  PORTAL_ERROR on a
+ * database failure. */
+int media_ingest(struct portal_req *r, const char *tmp, long long total, const char *declared,
+                 const char *name, struct media_result *res);
 int media_get(struct portal_req *r, long long id);
 int media_list(struct portal_req *r);
 int media_delete(struct portal_req *r, long long id);
@@ -941,6 +1025,10 @@ struct pages_call {
 	const char *query;    /* encoded, or NULL */
 	const char *body;     /* JSON text of a POST or PATCH, or NULL */
 	const char *if_match; /* or NULL */
+	/* instead of body: a file sent as the body (an upload the editor
+	 * received, to POST /api/v1/{m}/media), its type and size */
+	const char *body_file, *body_type;
+	long long body_bytes;
 };
 typedef struct portal_req *(*pages_api_fn)(struct core *c, struct portal_req *r,
                                            const struct pages_call *call);

@@ -132,6 +132,83 @@ form_pair_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* 0, or what is wrong with a decoded name (a status, *detail). */
+static int
+form_name_check(struct pool *p, const char *name, size_t nlen, const char **detail)
+{
+	const char *bad = form_text_bad(name, nlen, 0);
+	if (bad) {
+		*detail = pool_printf(p, "the form is not valid: a field name has %s", bad);
+		return 400;
+	}
+	size_t depth = 0;
+	if (nlen > FORM_MAX_NAME || !form_path(name, &depth)) {
+		size_t cut = form_cut(name, 40);
+		*detail = pool_printf(p, "the form has a field name that is not a field path (%.*s%s)",
+		                      (int)cut, name, name[cut] ? "…" : "");
+		return 422;
+	}
+	if (depth > FORM_MAX_DEPTH) {
+		*detail = pool_printf(p, "the field %s is nested deeper than %d levels", name,
+		                      FORM_MAX_DEPTH);
+		return 422;
+	}
+	return 0;
+}
+
+int
+form_add(struct pool *p, struct form *f, char *name, size_t nlen, char *value, size_t vlen,
+         const char **detail)
+{
+	int st = form_name_check(p, name, nlen, detail);
+	if (st != 0)
+		return st;
+	const char *bad;
+	if (vlen > FORM_MAX_VALUE) {
+		*detail = pool_printf(p, "the field %s is longer than %d bytes", name, FORM_MAX_VALUE);
+		return 413;
+	}
+	bad = form_text_bad(value, vlen, 1);
+	if (bad) {
+		*detail = pool_printf(p, "the field %s is not valid: it has %s", name, bad);
+		return 400;
+	}
+	if (f->n == f->cap) {
+		if (f->n >= FORM_MAX_FIELDS) {
+			*detail = pool_printf(p, "the form has more than %d fields", FORM_MAX_FIELDS);
+			return 422;
+		}
+		size_t ncap = f->cap ? f->cap * 2 : 16;
+		if (ncap > FORM_MAX_FIELDS)
+			ncap = FORM_MAX_FIELDS;
+		struct form_pair *np = pool_alloc(p, ncap * sizeof(*np));
+		if (f->n)
+			memcpy(np, f->pairs, f->n * sizeof(*np));
+		f->pairs = np;
+		f->cap = ncap;
+	}
+	f->pairs[f->n].name = name;
+	f->pairs[f->n].value = value;
+	f->n++;
+	return 0;
+}
+
+int
+form_finish(struct pool *p, struct form *f, const char **detail)
+{
+	f->sorted = pool_alloc(p, (f->n ? f->n : 1) * sizeof(*f->sorted));
+	for (size_t i = 0; i < f->n; i++)
+		f->sorted[i] = &f->pairs[i];
+	qsort(f->sorted, f->n, sizeof(*f->sorted), form_pair_cmp);
+	for (size_t i = 1; i < f->n; i++)
+		if (strcmp(f->sorted[i - 1]->name, f->sorted[i]->name) == 0) {
+			*detail = pool_printf(p, "the field %s occurs twice", f->sorted[i]->name);
+			f->n = 0;
+			return 422;
+		}
+	return 0;
+}
+
 int
 form_parse(struct pool *p, const char *body, size_t len, struct form *f, const char **detail)
 {
@@ -149,7 +226,8 @@ form_parse(struct pool *p, const char *body, size_t len, struct form *f, const c
 		                      FORM_MAX_FIELDS);
 		return 422;
 	}
-	f->pairs = pool_alloc(p, (fields ? fields : 1) * sizeof(*f->pairs));
+	f->cap = fields ? fields : 1;
+	f->pairs = pool_alloc(p, f->cap * sizeof(*f->pairs));
 	const char *s = body, *end = body + len;
 	while (s < end) {
 		const char *amp = memchr(s, '&', (size_t)(end - s));
@@ -172,53 +250,20 @@ form_parse(struct pool *p, const char *body, size_t len, struct form *f, const c
 			*detail = "the form is not valid: a field name has a bad %-escape";
 			return 400;
 		}
-		const char *bad = form_text_bad(name, (size_t)nlen, 0);
-		if (bad) {
-			*detail = pool_printf(p, "the form is not valid: a field name has %s", bad);
-			return 400;
-		}
-		size_t depth = 0;
-		if ((size_t)nlen > FORM_MAX_NAME || !form_path(name, &depth)) {
-			size_t cut = form_cut(name, 40);
-			*detail = pool_printf(p, "the form has a field name that is not a field path (%.*s%s)",
-			                      (int)cut, name, name[cut] ? "…" : "");
-			return 422;
-		}
-		if (depth > FORM_MAX_DEPTH) {
-			*detail = pool_printf(p, "the field %s is nested deeper than %d levels", name,
-			                      FORM_MAX_DEPTH);
-			return 422;
-		}
 		long vlen = form_decode(value);
 		if (vlen < 0) {
+			int st = form_name_check(p, name, (size_t)nlen, detail);
+			if (st != 0)
+				return st;
 			*detail = pool_printf(p, "the field %s is not valid: a bad %%-escape", name);
 			return 400;
 		}
-		if ((size_t)vlen > FORM_MAX_VALUE) {
-			*detail = pool_printf(p, "the field %s is longer than %d bytes", name, FORM_MAX_VALUE);
-			return 413;
-		}
-		bad = form_text_bad(value, (size_t)vlen, 1);
-		if (bad) {
-			*detail = pool_printf(p, "the field %s is not valid: it has %s", name, bad);
-			return 400;
-		}
-		f->pairs[f->n].name = name;
-		f->pairs[f->n].value = value;
-		f->n++;
+		int st = form_add(p, f, name, (size_t)nlen, value, (size_t)vlen, detail);
+		if (st != 0)
+			return st;
 		s = stop + 1;
 	}
-	f->sorted = pool_alloc(p, (f->n ? f->n : 1) * sizeof(*f->sorted));
-	for (size_t i = 0; i < f->n; i++)
-		f->sorted[i] = &f->pairs[i];
-	qsort(f->sorted, f->n, sizeof(*f->sorted), form_pair_cmp);
-	for (size_t i = 1; i < f->n; i++)
-		if (strcmp(f->sorted[i - 1]->name, f->sorted[i]->name) == 0) {
-			*detail = pool_printf(p, "the field %s occurs twice", f->sorted[i]->name);
-			f->n = 0;
-			return 422;
-		}
-	return 0;
+	return form_finish(p, f, detail);
 }
 
 const char *
@@ -252,6 +297,15 @@ form_type(const char *ct)
 		return 0;
 	ct += sizeof(want) - 1;
 	return *ct == '\0' || *ct == ';' || *ct == ' ';
+}
+
+const struct form_file *
+form_file(const struct form *f, const char *name)
+{
+	for (size_t i = 0; i < f->nfiles; i++)
+		if (strcmp(f->files[i].field, name) == 0)
+			return &f->files[i];
+	return NULL;
 }
 
 int

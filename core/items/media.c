@@ -151,12 +151,6 @@ media_mkdir(const char *path)
 	return PORTAL_ERROR;
 }
 
-static void
-media_unlink(void *path)
-{
-	unlink(path);
-}
-
 static magic_t media_magic;
 static int media_vips_ready;
 
@@ -564,12 +558,16 @@ media_quota(struct portal_req *r)
 	                                       : r->core->conf->media_quota_bytes;
 }
 
-/* Bytes the municipality's files take, or -1 on a database failure. */
+/* Bytes the municipality's files take (`locking`: as committed, not as
+ * the transaction's snapshot has them), or -1 on a database failure. */
 static long long
-media_used(struct portal_req *r)
+media_used(struct portal_req *r, int locking)
 {
-	struct portal_stmt *s = db_prepare(req_db(r), "SELECT COALESCE(SUM(bytes), 0) FROM media "
-	                                              "WHERE municipality = ?");
+	struct portal_stmt *s = db_prepare(req_db(r), locking ? "SELECT COALESCE(SUM(bytes), 0) FROM "
+	                                                        "media WHERE municipality = ? LOCK IN "
+	                                                        "SHARE MODE"
+	                                                      : "SELECT COALESCE(SUM(bytes), 0) FROM "
+	                                                        "media WHERE municipality = ?");
 	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_execute(s))
 		return -1;
 	long long n = db_fetch(s) == 1 ? db_col_int(s, 0) : -1;
@@ -591,6 +589,226 @@ media_quota_text(struct portal_req *r, long long used, long long quota)
 	                            "Delete files that are no longer used, or ask for a larger "
 	                            "media_quota_bytes",
 	                   r->muni->name, used, quota);
+}
+
+/* Under the municipality's lock: the quota checked and the record
+ * written (201), or a refusal (507 over the quota, 409 the same bytes
+ * just committed by another request) in res.  PORTAL_ERROR on a database
+ * failure. */
+static int
+media_insert(struct portal_req *r, const char *sha, const struct media_kind *k, const char *name,
+             long long total, int width, int height, struct json_object *rend,
+             struct media_result *res)
+{
+	/* the municipality's row of cache_generations (cache_row made it
+	 * before the transaction; the write's cache_bump updates it at the
+	 * end) locked until the commit: two uploads at once check the quota
+	 * one after the other, and the second counts the first's bytes (a
+	 * locking read sees what is committed, not the transaction's
+	 * snapshot) */
+	struct portal_stmt *s = db_prepare(req_db(r), "SELECT token FROM cache_generations WHERE "
+	                                              "municipality = ? FOR UPDATE");
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_execute(s))
+		return PORTAL_ERROR;
+	while (db_fetch(s) == 1)
+		;
+	db_done(s);
+	long long used = media_used(r, 1), quota = media_quota(r);
+	if (used < 0)
+		return PORTAL_ERROR;
+	if (used + total > quota) {
+		res->status = 507;
+		res->detail = media_quota_text(r, used, quota);
+		return PORTAL_OK;
+	}
+	s = db_prepare(req_db(r), "INSERT INTO media (municipality, sha256, type, "
+	                                              "name, bytes, width, height, renditions) "
+	                                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, sha) ||
+	    db_bind_text(s, 2, k->mime) || (name ? db_bind_text(s, 3, name) : db_bind_null(s, 3)) ||
+	    db_bind_int(s, 4, total) || (k->image ? db_bind_int(s, 5, width) : db_bind_null(s, 5)) ||
+	    (k->image ? db_bind_int(s, 6, height) : db_bind_null(s, 6)) ||
+	    db_bind_text(s, 7, json_object_to_json_string_ext(rend, JSON_C_TO_STRING_PLAIN |
+	                                                                 JSON_C_TO_STRING_NOSLASHESCAPE)))
+		return PORTAL_ERROR;
+	if (db_execute(s) != PORTAL_OK) {
+		if (!db_is_duplicate(s))
+			return PORTAL_ERROR;
+		/* the same bytes, uploaded at the same moment by a concurrent
+		 * request that committed first: its record is the answer */
+		db_done(s);
+		res->status = 409;
+		res->detail = "the same file is being uploaded by another request; send it again to get "
+		              "its record";
+		return PORTAL_OK;
+	}
+	long long id = db_insert_id(s);
+	db_done(s);
+	int err;
+	struct json_object *o = media_load(r, id, &err);
+	if (o == NULL)
+		return PORTAL_ERROR;
+	if (audit_record(r, "create", id, NULL, json_object_get(o)) != PORTAL_OK)
+		return PORTAL_ERROR;
+	res->status = 201;
+	res->id = id;
+	res->record = o;
+	return PORTAL_OK;
+}
+
+/*
+ * The one write path of a file, the API's upload and the editor's alike:
+ * the file at `tmp` (a temporary file of req_tmpfile, `total` bytes) is
+ * hashed, its type read from its bytes and checked against `declared`
+ * (NULL or application/octet-stream: any allowed type), scanned for
+ * markup, deduplicated, fitted into the quota and stored (an image
+ * re-encoded with its renditions).  res->status is 200 (the same bytes
+ * were there), 201 (res->record, res->id) or a refusal with res->detail
+ * (and res->field when a field is to blame).  PORTAL_ERROR on a database
+ * failure.
+ */
+int
+media_ingest(struct portal_req *r, const char *tmp, long long total, const char *declared,
+             const char *name, struct media_result *res)
+{
+	const struct conf *conf = r->core->conf;
+	memset(res, 0, sizeof(*res));
+	int octet = declared == NULL || strcmp(declared, "application/octet-stream") == 0;
+	if (total > conf->media_max_bytes) {
+		res->status = 413;
+		res->detail = pool_printf(r->pool, "the file is larger than the %lld bytes accepted "
+		                                   "(media.max_bytes)",
+		                          conf->media_max_bytes);
+		return PORTAL_OK;
+	}
+	if (total == 0) {
+		res->status = 400;
+		res->detail = "the file is empty";
+		return PORTAL_OK;
+	}
+	if (media_libs(r) != PORTAL_OK) {
+		res->status = 500;
+		res->detail = "the server cannot read files now";
+		return PORTAL_OK;
+	}
+	/* the type is the bytes', whatever the header said */
+	const char *mime = magic_file(media_magic, tmp);
+	if (mime == NULL) {
+		res->status = 415;
+		res->detail = "the type of the file cannot be told from its bytes";
+		return PORTAL_OK;
+	}
+	const struct media_kind *k = media_kind_of(mime);
+	res->status = 415;
+	if (k == NULL) {
+		if (strstr(mime, "svg"))
+			res->detail = "SVG files are not accepted (they can carry scripts); send PNG, JPEG "
+			              "or WebP";
+		else
+			res->detail = pool_printf(r->pool, "the file is %s by its bytes; JPEG, PNG, WebP and "
+			                                   "PDF are accepted",
+			                          mime);
+		return PORTAL_OK;
+	}
+	if (!octet && strcmp(declared, k->mime) != 0) {
+		res->detail = pool_printf(r->pool, "the file was sent as %s, but its bytes are %s",
+		                          declared, k->mime);
+		return PORTAL_OK;
+	}
+	res->status = 0;
+	/* read back a chunk at a time, hashing (SHA-256) and scanning: a
+	 * marker across two chunks is found in the overlap kept from the
+	 * previous one */
+	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		res->status = 500;
+		res->detail = "the server could not store the file";
+		return PORTAL_OK;
+	}
+	crypto_hash_sha256_state h;
+	crypto_hash_sha256_init(&h);
+	char *chunk = pool_alloc(r->pool, 65536);
+	size_t keep = 0, overlap = 16;
+	const char *marker = NULL;
+	long long seen = 0;
+	int n;
+	while ((n = (int)read(fd, chunk + keep, 65536 - keep)) > 0) {
+		crypto_hash_sha256_update(&h, (unsigned char *)chunk + keep, (size_t)n);
+		seen += n;
+		size_t len = keep + (size_t)n;
+		if (marker == NULL)
+			marker = media_scan((unsigned char *)chunk, len, !k->image);
+		keep = len < overlap ? len : overlap;
+		memmove(chunk, chunk + len - keep, keep);
+	}
+	close(fd);
+	if (n < 0 || seen != total) {
+		res->status = 500;
+		res->detail = "the server could not store the file";
+		return PORTAL_OK;
+	}
+	if (marker) {
+		res->status = 422;
+		res->detail = pool_printf(r->pool, "the file is a %s but also contains \"%s\" (markup or a "
+		                                   "script): refused as a possible polyglot",
+		                          k->mime, marker);
+		return PORTAL_OK;
+	}
+	unsigned char sum[crypto_hash_sha256_BYTES];
+	char sha[2 * sizeof(sum) + 1];
+	crypto_hash_sha256_final(&h, sum);
+	sodium_bin2hex(sha, sizeof(sha), sum, sizeof(sum));
+
+	/* the same bytes again: the record there is */
+	struct portal_stmt *s = db_prepare(req_db(r), "SELECT id FROM media WHERE municipality = ? AND "
+	                                              "sha256 = ?");
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, sha) || db_execute(s))
+		return PORTAL_ERROR;
+	long long have = db_fetch(s) == 1 ? db_col_int(s, 0) : 0;
+	db_done(s);
+	if (have > 0) {
+		int err;
+		res->record = media_load(r, have, &err);
+		if (res->record == NULL)
+			return PORTAL_ERROR;
+		res->id = have;
+		res->status = 200;
+		return PORTAL_OK;
+	}
+
+	/* a first look at the quota, before an image is decoded; the check
+	 * that counts is media_insert's, under the lock */
+	long long used = media_used(r, 0), quota = media_quota(r);
+	if (used < 0)
+		return PORTAL_ERROR;
+	if (used + total > quota) {
+		res->status = 507;
+		res->detail = media_quota_text(r, used, quota);
+		return PORTAL_OK;
+	}
+	int width = 0, height = 0, st;
+	struct json_object *rend = NULL;
+	const char *detail = NULL;
+	if (k->image) {
+		if ((st = media_image(r, tmp, sha, k, &width, &height, &rend, &detail)) != 0) {
+			res->status = st;
+			res->detail = detail;
+			return PORTAL_OK;
+		}
+	} else {
+		/* a document is kept as sent */
+		char *dir = pool_printf(r->pool, "%s/%.2s", conf->media_dir, sha);
+		char *path = media_path(r, sha, 0, k->ext);
+		if (media_mkdir(dir) != PORTAL_OK || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
+			log_msg(PORTAL_LOG_ERR, r->request_id, "media: %s: %s", path, strerror(errno));
+			res->status = 500;
+			res->detail = "the server could not store the file";
+			return PORTAL_OK;
+		}
+		rend = json_object_new_array();
+	}
+	pool_keep_json(r->pool, rend);
+	return media_insert(r, sha, k, name, total, width, height, rend, res);
 }
 
 int
@@ -627,24 +845,11 @@ media_upload(struct portal_req *r)
 			                                                 "are accepted (media.max_bytes)",
 			                                        len, conf->media_max_bytes));
 	}
-	if (media_libs(r) != PORTAL_OK)
-		return media_refuse(r, 500, "the server cannot read files now");
-	char *tmpdir = pool_printf(r->pool, "%s/tmp", conf->media_dir);
-	if (conf->media_dir == NULL || media_mkdir(conf->media_dir) != PORTAL_OK ||
-	    media_mkdir(tmpdir) != PORTAL_OK) {
-		log_msg(PORTAL_LOG_ERR, r->request_id, "media: cannot create %s: %s", tmpdir, strerror(errno));
+	char *tmp;
+	int fd = req_tmpfile(r, &tmp);
+	if (fd < 0)
 		return media_refuse(r, 500, "the server could not store the file");
-	}
-	char *tmp = pool_printf(r->pool, "%s/upload-XXXXXX", tmpdir);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		log_msg(PORTAL_LOG_ERR, r->request_id, "media: %s: %s", tmp, strerror(errno));
-		return media_refuse(r, 500, "the server could not store the file");
-	}
-	pool_cleanup(r->pool, media_unlink, tmp);
 	/* streamed: a buffer's worth in memory at a time */
-	crypto_hash_sha256_state h;
-	crypto_hash_sha256_init(&h);
 	char *chunk = pool_alloc(r->pool, 65536);
 	long long total = 0;
 	int over = 0, werr = 0, n;
@@ -654,7 +859,6 @@ media_upload(struct portal_req *r)
 			over = 1;
 			continue; /* read the rest, keep nothing */
 		}
-		crypto_hash_sha256_update(&h, (unsigned char *)chunk, (size_t)n);
 		for (ssize_t off = 0; off < n && !werr;) {
 			ssize_t w = write(fd, chunk + off, (size_t)(n - off));
 			if (w < 0 && errno != EINTR)
@@ -675,114 +879,12 @@ media_upload(struct portal_req *r)
 	}
 	if (total == 0)
 		return media_refuse(r, 400, "the body is empty; send the file itself");
-	unsigned char sum[crypto_hash_sha256_BYTES];
-	char sha[2 * sizeof(sum) + 1];
-	crypto_hash_sha256_final(&h, sum);
-	sodium_bin2hex(sha, sizeof(sha), sum, sizeof(sum));
-
-	/* the type is the bytes', whatever the header said */
-	const char *mime = magic_file(media_magic, tmp);
-	if (mime == NULL)
-		return media_refuse(r, 415, "the type of the file cannot be told from its bytes");
-	const struct media_kind *k = media_kind_of(mime);
-	if (k == NULL) {
-		if (strstr(mime, "svg"))
-			return media_refuse(r, 415, "SVG files are not accepted (they can carry scripts); "
-			                            "send PNG, JPEG or WebP");
-		return media_refuse(r, 415, pool_printf(r->pool, "the file is %s by its bytes; JPEG, PNG, "
-		                                                 "WebP and PDF are accepted",
-		                                        mime));
-	}
-	if (!octet && strcmp(declared, k->mime) != 0)
-		return media_refuse(r, 415, pool_printf(r->pool, "the file was sent as %s, but its bytes "
-		                                                 "are %s",
-		                                        declared, k->mime));
-	/* read back a chunk at a time; a marker across two chunks is found in
-	 * the overlap kept from the previous one */
-	fd = open(tmp, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return media_refuse(r, 500, "the server could not store the file");
-	size_t keep = 0, overlap = 16;
-	const char *marker = NULL;
-	while (marker == NULL && (n = (int)read(fd, chunk + keep, 65536 - keep)) > 0) {
-		size_t len = keep + (size_t)n;
-		marker = media_scan((unsigned char *)chunk, len, !k->image);
-		keep = len < overlap ? len : overlap;
-		memmove(chunk, chunk + len - keep, keep);
-	}
-	close(fd);
-	if (marker)
-		return media_refuse(r, 422, pool_printf(r->pool, "the file is a %s but also contains "
-		                                                 "\"%s\" (markup or a script): refused as "
-		                                                 "a possible polyglot",
-		                                        k->mime, marker));
-
-	/* the same bytes again: the record there is */
-	struct portal_stmt *s = db_prepare(req_db(r), "SELECT id FROM media WHERE municipality = ? AND "
-	                                              "sha256 = ?");
-	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, sha) || db_execute(s))
+	struct media_result res;
+	if (media_ingest(r, tmp, total, declared, name, &res) != PORTAL_OK)
 		return PORTAL_ERROR;
-	long long have = db_fetch(s) == 1 ? db_col_int(s, 0) : 0;
-	db_done(s);
-	if (have > 0) {
-		int err;
-		struct json_object *o = media_load(r, have, &err);
-		if (o == NULL)
-			return PORTAL_ERROR;
-		out_header(r, "Location", pool_printf(r->pool, "/api/v1/%s/media/%lld", r->muni->slug, have));
-		out_json(r, 200, json_object_get(o));
-		return PORTAL_OK;
-	}
-	long long used = media_used(r), quota = media_quota(r);
-	if (used < 0)
-		return PORTAL_ERROR;
-	if (used + total > quota)
-		return media_refuse(r, 507, media_quota_text(r, used, quota));
-
-	int width = 0, height = 0, st;
-	struct json_object *rend = NULL;
-	const char *detail = NULL;
-	if (k->image) {
-		if ((st = media_image(r, tmp, sha, k, &width, &height, &rend, &detail)) != 0)
-			return media_refuse(r, st, detail);
-	} else {
-		/* a document is kept as sent */
-		char *dir = pool_printf(r->pool, "%s/%.2s", conf->media_dir, sha);
-		char *path = media_path(r, sha, 0, k->ext);
-		if (media_mkdir(dir) != PORTAL_OK || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
-			log_msg(PORTAL_LOG_ERR, r->request_id, "media: %s: %s", path, strerror(errno));
-			return media_refuse(r, 500, "the server could not store the file");
-		}
-		rend = json_object_new_array();
-	}
-	pool_keep_json(r->pool, rend);
-	s = db_prepare(req_db(r), "INSERT INTO media (municipality, sha256, type, name, bytes, width, "
-	                          "height, renditions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, sha) ||
-	    db_bind_text(s, 2, k->mime) || (name ? db_bind_text(s, 3, name) : db_bind_null(s, 3)) ||
-	    db_bind_int(s, 4, total) || (k->image ? db_bind_int(s, 5, width) : db_bind_null(s, 5)) ||
-	    (k->image ? db_bind_int(s, 6, height) : db_bind_null(s, 6)) ||
-	    db_bind_text(s, 7, json_object_to_json_string_ext(rend, JSON_C_TO_STRING_PLAIN |
-	                                                                 JSON_C_TO_STRING_NOSLASHESCAPE)))
-		return PORTAL_ERROR;
-	if (db_execute(s) != PORTAL_OK) {
-		if (!db_is_duplicate(s))
-			return PORTAL_ERROR;
-		/* the same bytes, uploaded at the same moment by a concurrent
-		 * request that committed first: its record is the answer */
-		db_done(s);
-		return media_refuse(r, 409, "the same file is being uploaded by another request; "
-		                            "send it again to get its record");
-	}
-	long long id = db_insert_id(s);
-	db_done(s);
-	int err;
-	struct json_object *o = media_load(r, id, &err);
-	if (o == NULL)
-		return PORTAL_ERROR;
-	if (audit_record(r, "create", id, NULL, json_object_get(o)) != PORTAL_OK)
-		return PORTAL_ERROR;
-	out_header(r, "Location", pool_printf(r->pool, "/api/v1/%s/media/%lld", r->muni->slug, id));
-	out_json(r, 201, json_object_get(o));
+	if (res.status != 200 && res.status != 201)
+		return media_refuse(r, res.status, res.detail);
+	out_header(r, "Location", pool_printf(r->pool, "/api/v1/%s/media/%lld", r->muni->slug, res.id));
+	out_json(r, res.status, json_object_get(res.record));
 	return PORTAL_OK;
 }

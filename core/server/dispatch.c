@@ -4,10 +4,13 @@
  * role, read the body, run the handler (inside a transaction for writes),
  * commit, write the response, log one line, release the request's memory.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -542,6 +545,7 @@ struct sub_io {
 	const struct pages_call *call;
 	const char *uri, *qs, *length;
 	size_t done; /* bytes of the body read */
+	int fd;      /* call->body_file, open while it is read (-1: not yet or done) */
 };
 
 static const char *
@@ -556,7 +560,7 @@ sub_param(void *ctx, const char *name)
 	if (strcmp(name, "QUERY_STRING") == 0)
 		return s->qs;
 	if (strcmp(name, "CONTENT_TYPE") == 0)
-		return call->body ? "application/json" : NULL;
+		return call->body_file ? call->body_type : call->body ? "application/json" : NULL;
 	if (strcmp(name, "CONTENT_LENGTH") == 0)
 		return s->length;
 	if (strcmp(name, "HTTP_IF_MATCH") == 0)
@@ -566,10 +570,39 @@ sub_param(void *ctx, const char *name)
 	return s->parent->param(s->parent->ctx, name);
 }
 
+static void
+sub_close(void *ctx)
+{
+	struct sub_io *s = ctx;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -2;
+}
+
 static int
 sub_read(void *ctx, char *buf, int n)
 {
 	struct sub_io *s = ctx;
+	if (s->call->body_file) {
+		if (s->fd == -1 && s->done == 0) {
+			s->fd = open(s->call->body_file, O_RDONLY | O_CLOEXEC);
+			if (s->fd < 0)
+				return -1;
+		}
+		if (s->fd < 0)
+			return 0;
+		ssize_t k;
+		do
+			k = read(s->fd, buf, (size_t)n);
+		while (k < 0 && errno == EINTR);
+		if (k <= 0) {
+			close(s->fd);
+			s->fd = -2;
+			return k < 0 ? -1 : 0;
+		}
+		s->done += (size_t)k;
+		return (int)k;
+	}
 	const char *body = s->call->body;
 	size_t left = body ? strlen(body + s->done) : 0;
 	size_t k = left < (size_t)n ? left : (size_t)n;
@@ -599,7 +632,12 @@ dispatch_sub(struct core *c, struct portal_req *r, const struct pages_call *call
 	s->call = copy;
 	s->qs = call->query ? call->query : "";
 	s->uri = pool_printf(r->pool, "%s%s%s", call->path, *s->qs ? "?" : "", s->qs);
-	s->length = call->body ? pool_printf(r->pool, "%zu", strlen(call->body)) : NULL;
+	s->length = call->body_file ? pool_printf(r->pool, "%lld", call->body_bytes)
+	            : call->body    ? pool_printf(r->pool, "%zu", strlen(call->body))
+	                            : NULL;
+	s->fd = -1;
+	if (call->body_file)
+		pool_cleanup(r->pool, sub_close, s);
 	struct req_io *io = pool_alloc(r->pool, sizeof(*io));
 	io->ctx = s;
 	io->param = sub_param;

@@ -124,6 +124,8 @@ struct ed {
 	int preview;                  /* render Markdown previews */
 };
 
+static struct json_object *ed_form_uploads(struct ed *e, struct form *f);
+
 static const char *
 ed_val(struct ed *e, const char *path)
 {
@@ -487,6 +489,45 @@ ed_date(struct ed *e, const struct portal_field *f, const char *path)
 	buf_puts(&e->b, "</div>\n</fieldset>\n</div>\n");
 }
 
+/* The word `key` with its "%s" replaced by `arg`. */
+static const char *
+ed_fill(struct ed *e, const char *key, const char *arg)
+{
+	const char *w = ew(e->pg, key), *at = strstr(w, "%s");
+	if (at == NULL)
+		return w;
+	return pool_printf(e->r->pool, "%.*s%s%s", (int)(at - w), w, arg, at + 2);
+}
+
+static const char *
+ed_mb(struct ed *e)
+{
+	return pool_printf(e->r->pool, "%lld", e->r->core->conf->media_max_bytes / 1000000);
+}
+
+/* Beside the select of a member holding a file's id: a file input named
+ * "_file.PATH" (GOV.UK's file upload: label, hint, the input); a file
+ * sent with the form is uploaded first and becomes the member. */
+static void
+ed_file_input(struct ed *e, const char *path)
+{
+	buf_puts(&e->b, "<div class=\"file-upload\"><label class=\"label\" for=\"f-");
+	esc(&e->b, path);
+	buf_puts(&e->b, "-file\">");
+	esc(&e->b, ew(e->pg, "or_upload"));
+	buf_puts(&e->b, "</label>\n<p class=\"hint\" id=\"f-");
+	esc(&e->b, path);
+	buf_puts(&e->b, "-file-hint\">");
+	esc(&e->b, ed_fill(e, "upload_hint", ed_mb(e)));
+	buf_puts(&e->b, "</p>\n<input class=\"file-input\" type=\"file\" name=\"_file.");
+	esc(&e->b, path);
+	buf_puts(&e->b, "\" id=\"f-");
+	esc(&e->b, path);
+	buf_puts(&e->b, "-file\" aria-describedby=\"f-");
+	esc(&e->b, path);
+	buf_puts(&e->b, "-file-hint\" accept=\"image/jpeg,image/png,image/webp,application/pdf\"></div>\n");
+}
+
 static void
 ed_scalar(struct ed *e, const struct portal_field *f, const char *path)
 {
@@ -547,6 +588,8 @@ ed_scalar(struct ed *e, const struct portal_field *f, const char *path)
 		ed_input(e, path, "", "", "input", " spellcheck=\"false\" inputmode=\"url\"");
 	else
 		ed_input(e, path, "", "", "input", NULL);
+	if (target && strcmp(target, "media") == 0 && (f->type == PF_INT || f->type == PF_NUMBER))
+		ed_file_input(e, path);
 	if ((f->flags & PF_MARKDOWN) && e->preview && *ed_val(e, path)) {
 		/* the same rendering the published item gets */
 		char *html = markdown_html(e->r->pool, ed_val(e, path));
@@ -829,6 +872,15 @@ ed_errors_of(struct ed *e, struct json_object *errors)
 	return map;
 }
 
+/* `a` with the messages of `b` for fields `a` has none for (upload
+ * errors first: a file refused is why the member is empty). */
+static struct json_object *
+ed_errors_merge(struct json_object *a, struct json_object *b)
+{
+	json_object_object_foreach(b, k, v) json_object_object_add(a, k, json_object_get(v));
+	return a;
+}
+
 /* The label of an error's field for the summary: "Agreement 2: Date". */
 static const char *
 ed_error_label(struct ed *e, const char *path)
@@ -982,6 +1034,11 @@ ed_index(struct ed *e, const struct conf_municipality *only)
 			esc(&e->b, page_word(p, e->pg->lang, "title", p->name));
 			buf_puts(&e->b, "</a></li>\n");
 		}
+		buf_puts(&e->b, "<li><a href=\"/edit/");
+		esc(&e->b, m->slug);
+		buf_puts(&e->b, "/media/\">");
+		esc(&e->b, ew(e->pg, "files"));
+		buf_puts(&e->b, "</a></li>\n");
 		if (role >= PORTAL_ROLE_ADMIN) {
 			buf_puts(&e->b, "<li><a href=\"/edit/");
 			esc(&e->b, m->slug);
@@ -1274,6 +1331,21 @@ ed_action(struct ed *e, const char *action)
 	return 1;
 }
 
+/* 1 when a member of the module holds a file's id (x-portal-links to
+ * "media"): its form is multipart/form-data, with file inputs. */
+static int
+ed_has_files(struct ed *e)
+{
+	if (e->links == NULL)
+		return 0;
+	json_object_object_foreach(e->links, k, v) {
+		(void)k;
+		if (v && strcmp(json_object_get_string(v), "media") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* The form of an item (id 0: a new one), with e->vals and e->errs. */
 static void
 ed_form(struct ed *e, long long id, const char *version, int status, const char *note,
@@ -1285,7 +1357,10 @@ ed_form(struct ed *e, long long id, const char *version, int status, const char 
 		ed_field(e, f, f->name);
 	struct buf fields = e->b;
 	e->b = form;
-	buf_puts(&e->b, "<form method=\"post\" novalidate action=\"");
+	buf_puts(&e->b, "<form method=\"post\" novalidate");
+	if (ed_has_files(e))
+		buf_puts(&e->b, " enctype=\"multipart/form-data\"");
+	buf_puts(&e->b, " action=\"");
 	esc(&e->b, e->base);
 	if (id)
 		buf_printf(&e->b, "/%lld", id);
@@ -1509,7 +1584,7 @@ ed_patch(struct ed *e, long long id, struct json_object *from, struct json_objec
 }
 
 static void
-ed_new(struct ed *e, const struct form *f)
+ed_new(struct ed *e, struct form *f)
 {
 	struct portal_req *r = e->r;
 	const char *title = pool_printf(r->pool, "%s: %s", ed_module_title(e, e->p), ew(e->pg, "new_item"));
@@ -1519,14 +1594,16 @@ ed_new(struct ed *e, const struct form *f)
 		ed_form(e, 0, NULL, 200, NULL, NULL, title);
 		return;
 	}
+	struct json_object *up = ed_form_uploads(e, f);
 	e->vals = ed_form_vals(e, f);
 	if (ed_action(e, form_get(f, "_action"))) {
-		ed_form(e, 0, NULL, 200, NULL, NULL, title);
+		e->errs = json_object_object_length(up) ? up : NULL;
+		ed_form(e, 0, NULL, json_object_object_length(up) ? 422 : 200, NULL, NULL, title);
 		return;
 	}
 	struct json_object *doc = form_doc(r, e->it->schema, f);
-	if (r->errors && json_object_array_length(r->errors) > 0) {
-		e->errs = ed_errors_of(e, r->errors);
+	if ((r->errors && json_object_array_length(r->errors) > 0) || json_object_object_length(up)) {
+		e->errs = ed_errors_merge(ed_errors_of(e, r->errors), up);
 		r->errors = NULL;
 		ed_form(e, 0, NULL, 422, NULL, NULL, title);
 		return;
@@ -1545,7 +1622,7 @@ ed_new(struct ed *e, const struct form *f)
 }
 
 static void
-ed_item(struct ed *e, long long id, const struct form *f)
+ed_item(struct ed *e, long long id, struct form *f)
 {
 	struct portal_req *r = e->r;
 	struct json_object *item;
@@ -1582,17 +1659,19 @@ ed_item(struct ed *e, long long id, const struct form *f)
 		ed_form(e, id, version, 200, note, NULL, title);
 		return;
 	}
+	struct json_object *up = ed_form_uploads(e, f);
 	e->vals = ed_form_vals(e, f);
 	const char *sent = form_get(f, "version");
 	if (sent == NULL)
 		sent = "";
 	if (ed_action(e, form_get(f, "_action"))) {
-		ed_form(e, id, sent, 200, NULL, NULL, title);
+		e->errs = json_object_object_length(up) ? up : NULL;
+		ed_form(e, id, sent, json_object_object_length(up) ? 422 : 200, NULL, NULL, title);
 		return;
 	}
 	struct json_object *doc = form_doc(r, e->it->schema, f);
-	if (r->errors && json_object_array_length(r->errors) > 0) {
-		e->errs = ed_errors_of(e, r->errors);
+	if ((r->errors && json_object_array_length(r->errors) > 0) || json_object_object_length(up)) {
+		e->errs = ed_errors_merge(ed_errors_of(e, r->errors), up);
 		r->errors = NULL;
 		ed_form(e, id, sent, 422, NULL, NULL, title);
 		return;
@@ -1794,6 +1873,281 @@ ed_history(struct ed *e, long long id, const struct form *f)
 	ed_send(e, 200, pool_printf(r->pool, "%s: %s", ew(e->pg, "history_heading"), title), NULL, NULL);
 }
 
+/* ---- files ---- */
+
+/* "1.2 MB", "120 kB": a file's size for people (as the modules' pages). */
+static const char *
+ed_size(struct ed *e, long long bytes)
+{
+	if (bytes >= 1000000)
+		return pool_printf(e->r->pool, "%.1f MB", (double)bytes / 1e6);
+	return pool_printf(e->r->pool, "%lld kB", (bytes + 999) / 1000);
+}
+
+/*
+ * Uploads `ff` as the signed-in user through the API's own POST
+ * /api/v1/{m}/media (the file as the body, its name as ?name=): type,
+ * renditions, quota and dedupe are the API's.  The new (or existing)
+ * record's id, or 0 with *status and *detail (in the page's language).
+ */
+static long long
+ed_upload(struct ed *e, const struct form_file *ff, int *status, const char **detail)
+{
+	struct portal_req *r = e->r;
+	if (ff->over) {
+		*status = 413;
+		*detail = ed_fill(e, "file_too_big", ed_mb(e));
+		return 0;
+	}
+	if (ff->path == NULL || ff->bytes == 0) {
+		*status = 422;
+		*detail = ew(e->pg, "choose_file");
+		return 0;
+	}
+	struct buf q;
+	buf_init(&q, r->pool);
+	if (*ff->filename && media_name_problem(ff->filename) == NULL) {
+		buf_puts(&q, "name=");
+		ed_url_part(&q, ff->filename);
+	}
+	buf_add(&q, "", 1);
+	/* the type is read from the bytes: a browser's guess by the name is
+	 * not sent */
+	struct pages_call call = {.method = "POST",
+	                          .path = pool_printf(r->pool, "/api/v1/%s/media", r->muni->slug),
+	                          .query = q.data,
+	                          .body_file = ff->path,
+	                          .body_type = "application/octet-stream",
+	                          .body_bytes = ff->bytes};
+	struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
+	struct json_object *id;
+	if ((sub->status == 200 || sub->status == 201) && sub->resp_json &&
+	    json_object_object_get_ex(sub->resp_json, "id", &id))
+		return json_object_get_int64(id);
+	*status = sub->status >= 400 ? sub->status : 500;
+	const char *d = sub->resp_json ? json_object_get_string(json_object_object_get(sub->resp_json,
+	                                                                                 "detail"))
+	                               : NULL;
+	*detail = msg_translate(r->pool, e->pg->lang, d ? d : "the server could not store the file");
+	return 0;
+}
+
+/* The files sent with an item's form: each "_file.PATH" with a file is
+ * uploaded and its id becomes PATH's value (a member holding a file's
+ * id).  {PATH: message} of the refused ones (empty when none). */
+static struct json_object *
+ed_form_uploads(struct ed *e, struct form *f)
+{
+	struct json_object *errs = pool_keep_json(e->r->pool, json_object_new_object());
+	for (size_t i = 0; i < f->nfiles; i++) {
+		const struct form_file *ff = &f->files[i];
+		if (strncmp(ff->field, "_file.", 6) != 0)
+			continue;
+		const char *path = ff->field + 6, *target = ed_link_target(e, path);
+		if (ff->path == NULL && !ff->over)
+			continue; /* no file chosen */
+		if (target == NULL || strcmp(target, "media") != 0) {
+			json_object_object_add(errs, path, json_object_new_string(
+			                                       msg_translate(e->r->pool, e->pg->lang,
+			                                                     "is not a field that holds a file")));
+			continue;
+		}
+		int status = 0;
+		const char *detail = NULL;
+		long long id = ed_upload(e, ff, &status, &detail);
+		if (id <= 0) {
+			json_object_object_add(errs, path, json_object_new_string(detail));
+			continue;
+		}
+		const char *v = pool_printf(e->r->pool, "%lld", id);
+		int set = 0;
+		for (size_t k = 0; k < f->n; k++)
+			if (strcmp(f->pairs[k].name, path) == 0) {
+				f->pairs[k].value = (char *)v;
+				set = 1;
+			}
+		if (!set && form_add(e->r->pool, f, pool_strdup(e->r->pool, path), strlen(path), (char *)v,
+		                     strlen(v), &detail) == 0) /* a form without the select */
+			form_finish(e->r->pool, f, &detail);
+	}
+	return errs;
+}
+
+/* /edit/{m}/media/: the municipality's files (thumbnail, name, type,
+ * size, delete) and the form to upload one; POST uploads (a "file"), or
+ * deletes file `_delete`. */
+static void
+ed_media(struct ed *e, struct form *f)
+{
+	struct portal_req *r = e->r;
+	const char *title = ew(e->pg, "files");
+	const char *base = pool_printf(r->pool, "/edit/%s/media/", r->muni->slug);
+	int status = 200;
+	const char *summary = NULL;
+	if (f != NULL) {
+		const char *del = form_get(f, "_delete");
+		if (del) {
+			long long id = item_parse_id(del);
+			struct pages_call call = {
+			    .method = "DELETE",
+			    .path = pool_printf(r->pool, "/api/v1/%s/media/%lld", r->muni->slug, id > 0 ? id : 0)};
+			struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
+			if (sub->status == 204) {
+				page_redirect(r, pool_printf(r->pool, "%s?deleted=1", base));
+				return;
+			}
+			status = sub->status >= 400 ? sub->status : 500;
+			const char *d = sub->resp_json ? json_object_get_string(json_object_object_get(
+			                                     sub->resp_json, "detail"))
+			                               : NULL;
+			summary = msg_translate(r->pool, e->pg->lang, d ? d : "the file cannot be deleted");
+			if (status >= 500) {
+				page_error(e->pg, status, summary);
+				return;
+			}
+		} else {
+			const struct form_file *ff = form_file(f, "file");
+			int st = 422;
+			const char *detail = ew(e->pg, "choose_file");
+			long long id = ff ? ed_upload(e, ff, &st, &detail) : 0;
+			if (id > 0) {
+				page_redirect(r, pool_printf(r->pool, "%s?uploaded=%lld", base, id));
+				return;
+			}
+			if (st >= 500 && st != 507) {
+				page_error(e->pg, st, detail);
+				return;
+			}
+			status = st;
+			e->errs = pool_keep_json(r->pool, json_object_new_object());
+			json_object_object_add(e->errs, "file", json_object_new_string(detail));
+		}
+	}
+	struct pages_call call = {.path = pool_printf(r->pool, "/api/v1/%s/media", r->muni->slug),
+	                          .query = "limit=100"};
+	struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
+	struct json_object *items = NULL;
+	if (sub->status != 200 || sub->resp_json == NULL ||
+	    !json_object_object_get_ex(sub->resp_json, "items", &items)) {
+		page_error(e->pg, sub->status >= 400 ? sub->status : 500, NULL);
+		return;
+	}
+	ed_heading(e, r->muni->name, title);
+	buf_puts(&e->b, "<p>");
+	esc(&e->b, ew(e->pg, "files_intro"));
+	buf_puts(&e->b, "</p>\n");
+	if (e->role >= PORTAL_ROLE_EDITOR) {
+		buf_puts(&e->b, "<form method=\"post\" enctype=\"multipart/form-data\" novalidate action=\"");
+		esc(&e->b, base);
+		buf_puts(&e->b, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
+		esc(&e->b, r->user->csrf);
+		buf_puts(&e->b, "\">\n");
+		ed_group_open(e, "file");
+		buf_puts(&e->b, "<label class=\"label\" for=\"f-file\">");
+		esc(&e->b, ew(e->pg, "upload_label"));
+		buf_puts(&e->b, "</label>\n<p class=\"hint\" id=\"f-file-hint\">");
+		esc(&e->b, ed_fill(e, "upload_hint", ed_mb(e)));
+		buf_puts(&e->b, "</p>\n");
+		ed_error_message(e, "file");
+		buf_puts(&e->b, "<input class=\"file-input\" type=\"file\" name=\"file\" id=\"f-file\" "
+		                "accept=\"image/jpeg,image/png,image/webp,application/pdf\" "
+		                "aria-describedby=\"f-file-hint");
+		if (ed_err(e, "file"))
+			buf_puts(&e->b, " f-file-error\" aria-invalid=\"true");
+		buf_puts(&e->b, "\">\n</div>\n<div class=\"button-group\"><button class=\"button\" type=\"submit\">");
+		esc(&e->b, ew(e->pg, "upload"));
+		buf_puts(&e->b, "</button></div>\n</form>\n");
+	}
+	size_t n = json_object_array_length(items);
+	if (n == 0) {
+		buf_puts(&e->b, "<p>");
+		esc(&e->b, ew(e->pg, "no_files"));
+		buf_puts(&e->b, "</p>\n");
+	} else {
+		buf_puts(&e->b, "<table class=\"table files\"><caption class=\"visually-hidden\">");
+		esc(&e->b, title);
+		buf_puts(&e->b, "</caption>\n<thead><tr><th scope=\"col\">");
+		esc(&e->b, ew(e->pg, "file_preview"));
+		buf_puts(&e->b, "</th><th scope=\"col\">");
+		esc(&e->b, ew(e->pg, "file_name"));
+		buf_puts(&e->b, "</th><th scope=\"col\">");
+		esc(&e->b, ew(e->pg, "file_type"));
+		buf_puts(&e->b, "</th><th scope=\"col\">");
+		esc(&e->b, ew(e->pg, "file_size"));
+		buf_puts(&e->b, "</th><th scope=\"col\">");
+		esc(&e->b, ew(e->pg, "file_added"));
+		buf_puts(&e->b, "</th>");
+		if (e->role >= PORTAL_ROLE_EDITOR) {
+			buf_puts(&e->b, "<th scope=\"col\"><span class=\"visually-hidden\">");
+			esc(&e->b, ew(e->pg, "remove_file"));
+			buf_puts(&e->b, "</span></th>");
+		}
+		buf_puts(&e->b, "</tr></thead>\n<tbody>\n");
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *it = json_object_array_get_idx(items, i), *rend;
+			const char *id = json_object_get_string(json_object_object_get(it, "id"));
+			const char *url = json_object_get_string(json_object_object_get(it, "url"));
+			const char *type = json_object_get_string(json_object_object_get(it, "type"));
+			const char *name = json_object_get_string(json_object_object_get(it, "name"));
+			const char *thumb = NULL;
+			if (json_object_object_get_ex(it, "renditions", &rend))
+				for (size_t k = 0; k < json_object_array_length(rend); k++) {
+					struct json_object *x = json_object_array_get_idx(rend, k);
+					if (json_object_get_int(json_object_object_get(x, "width")) <= 320)
+						thumb = json_object_get_string(json_object_object_get(x, "url"));
+				}
+			if (thumb == NULL && type && strncmp(type, "image/", 6) == 0)
+				thumb = url;
+			if (name == NULL)
+				name = pool_printf(r->pool, "%s %s", ew(e->pg, "file_name"), id);
+			buf_puts(&e->b, "<tr id=\"file-");
+			esc(&e->b, id);
+			buf_puts(&e->b, "\"><td>");
+			if (thumb) {
+				/* the name is in the next cell: the thumbnail is decorative */
+				buf_puts(&e->b, "<img class=\"thumb\" src=\"");
+				esc(&e->b, thumb);
+				buf_puts(&e->b, "\" alt=\"\" width=\"80\" loading=\"lazy\">");
+			}
+			buf_puts(&e->b, "</td><td><a href=\"");
+			esc(&e->b, url);
+			buf_puts(&e->b, "\">");
+			esc(&e->b, name);
+			buf_puts(&e->b, "</a> <span class=\"hint\">(");
+			esc(&e->b, id);
+			buf_puts(&e->b, ")</span></td><td>");
+			const struct media_kind *k = media_kind_of(type);
+			esc(&e->b, k ? (strcmp(k->ext, "jpg") == 0 ? "JPEG" : strcmp(k->ext, "png") == 0 ? "PNG"
+			                                               : strcmp(k->ext, "webp") == 0 ? "WebP" : "PDF")
+			             : type);
+			buf_puts(&e->b, "</td><td>");
+			esc(&e->b, ed_size(e, json_object_get_int64(json_object_object_get(it, "bytes"))));
+			buf_puts(&e->b, "</td><td>");
+			esc(&e->b, json_object_get_string(json_object_object_get(it, "created_at")));
+			buf_puts(&e->b, "</td>");
+			if (e->role >= PORTAL_ROLE_EDITOR) {
+				buf_puts(&e->b, "<td><form method=\"post\" action=\"");
+				esc(&e->b, base);
+				buf_puts(&e->b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
+				esc(&e->b, r->user->csrf);
+				buf_puts(&e->b, "\"><input type=\"hidden\" name=\"_delete\" value=\"");
+				esc(&e->b, id);
+				buf_puts(&e->b, "\"><button class=\"button button-secondary\" type=\"submit\">");
+				esc(&e->b, ew(e->pg, "remove_file"));
+				buf_puts(&e->b, "<span class=\"visually-hidden\"> ");
+				esc(&e->b, name);
+				buf_puts(&e->b, "</span></button></form></td>");
+			}
+			buf_puts(&e->b, "</tr>\n");
+		}
+		buf_puts(&e->b, "</tbody></table>\n");
+	}
+	const char *note = req_query(r, "uploaded")  ? ew(e->pg, "uploaded")
+	                   : req_query(r, "deleted") ? ew(e->pg, "file_deleted")
+	                                             : NULL;
+	ed_send(e, status, title, note, summary);
+}
+
 /* ---- dispatch ---- */
 
 static struct json_object *
@@ -1830,7 +2184,7 @@ edit_dispatch(struct page *pg)
 	struct form form, *f = NULL;
 	if (post) {
 		const char *detail = NULL;
-		int st = req_read_form(r, &form, &detail);
+		int st = req_read_form_files(r, &form, &detail);
 		page_root(pg, NULL);
 		if (st != 0) {
 			page_error(pg, st, detail);
@@ -1870,6 +2224,17 @@ edit_dispatch(struct page *pg)
 	}
 	if (r->nseg == 2 || (r->nseg == 3 && *r->seg[2] == '\0')) {
 		ed_index(&e, r->muni);
+		return PORTAL_DONE;
+	}
+	if (strcmp(r->seg[2], "media") == 0) {
+		/* the municipality's files (every municipality's: no module) */
+		if (r->nseg > 4 || (r->nseg == 4 && *r->seg[3] != '\0')) {
+			page_error(pg, 404, NULL);
+		} else if (post && e.role < PORTAL_ROLE_EDITOR) {
+			page_error(pg, 403, ew(pg, "read_only"));
+		} else {
+			ed_media(&e, f);
+		}
 		return PORTAL_DONE;
 	}
 	portal_plugin *p = conf_muni_has_module(r->muni, r->seg[2]) ? plugin_find(pg->c->plugins, r->seg[2]) : NULL;

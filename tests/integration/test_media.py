@@ -16,6 +16,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -30,6 +31,7 @@ SLUG = "lerum"
 QUOTA_SLUG = "provkommun"
 QUOTA = 300000
 MAX_BYTES = 20 * 1024 * 1024
+MEDIA_DIR = os.path.join(os.environ.get("PORTAL_VAR", ""), "media")
 S = {}
 
 # a 64x32 grey gradient, baseline JPEG without metadata (made with libvips)
@@ -354,6 +356,341 @@ def t_agreement_document():
     expect("partnerships %d" % j["id"] in p.get("detail", ""), "409 does not name the partnership: %r" % p)
 
 
+
+# ---- the browser editor: multipart/form-data uploads (no JavaScript) ----
+
+def multipart(fields, files, boundary="----portalTestBoundary7MA4YWxkTrZu0gW"):
+    """fields {name: value}, files {name: (filename, bytes, type)} as a
+    browser encodes them."""
+    out = []
+    for k, v in fields.items():
+        out.append(b"--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" %
+                   (boundary.encode(), k.encode(), v.encode()))
+    for k, (fn, data, typ) in files.items():
+        out.append(b"--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                   b"Content-Type: %s\r\n\r\n" % (boundary.encode(), k.encode(), fn.encode(), typ.encode()) +
+                   data + b"\r\n")
+    out.append(b"--%s--\r\n" % boundary.encode())
+    return b"".join(out), "multipart/form-data; boundary=%s" % boundary
+
+
+def editor(slug=SLUG):
+    import test_editor as te
+    email = "media%d%s@%s.example" % (os.getpid(), S["nonce"].decode()[:6], slug)
+    pw = te.add_user(email, "editor", muni=slug, name="Mia Media")
+    return te.sign_in(email, pw), te
+
+
+def post_multipart(b, path, fields, files, raw=None, ctype=None):
+    body, ct = multipart(fields, files)
+    return b.go("POST", path, raw=raw if raw is not None else body,
+                headers={"Content-Type": ctype or ct})
+
+
+def csrf_of(p):
+    m = re.search(r'name="csrf" value="([^"]*)"', p.text)
+    expect(m, "no csrf in the page")
+    return m.group(1)
+
+
+def media_count(slug=SLUG):
+    return len(expect_json(request("GET", "/api/v1/%s/media" % slug, query={"limit": "100"}), 200)["items"])
+
+
+def error_beside(p, field, words):
+    """The GOV.UK error: a summary linking to the field, the message beside it."""
+    expect('class="error-summary"' in p.text and 'href="#f-%s"' % field in p.text,
+           "no error summary linking to #f-%s:\n%s" % (field, p.text[:3000]))
+    m = re.search(r'<p class="error-message" id="f-%s-error">(.*?)</p>' % re.escape(field), p.text, re.S)
+    expect(m, "no message beside %s" % field)
+    expect(any(w in m.group(1) for w in words), "the message beside %s: %r" % (field, m.group(1)))
+
+
+def t_editor_upload():
+    """The Files page: a PNG and a PDF uploaded by a signed-in editor with a
+    multipart form (303, listed with name, type and size, in the API with
+    the same bytes); each refusal on the page with the error summary and the
+    message beside the input; CSRF holds for multipart forms too."""
+    b, te = editor()
+    S["browser"], S["te"] = b, te
+    base = "/edit/%s/media/" % SLUG
+    p = b.go("GET", base)
+    expect(p.status == 200 and 'enctype="multipart/form-data"' in p.text and 'type="file" name="file"' in p.text,
+           "the Files page has no multipart upload form: %d" % p.status)
+    csrf = csrf_of(p)
+    data = png(300, 200, nonce=S["nonce"] + b"editor")
+    p = post_multipart(b, base, {"csrf": csrf}, {"file": ("Vänort.png", data, "image/png")})
+    expect(p.status == 303 and "uploaded=" in (p.header("location") or ""), "upload: %s" % p.describe())
+    fid = int(p.header("location").split("uploaded=")[1])
+    rec = expect_json(request("GET", "/api/v1/%s/media/%d" % (SLUG, fid)), 200)
+    expect(rec["sha256"] == hashlib.sha256(data).hexdigest() and rec["name"] == "Vänort.png" and
+           rec["width"] == 300, "the record of the browser's upload: %r" % rec)
+    S["ed_png"] = rec
+    p = b.go("GET", p.header("location"))
+    expect(p.status == 200 and "Vänort.png" in p.text and "PNG" in p.text and 'role="status"' in p.text,
+           "the list after the upload does not show it")
+    doc = pdf(S["nonce"] + b"editor", size=3000)
+    p = post_multipart(b, base, {"csrf": csrf}, {"file": ("Rapport 2026.pdf", doc, "application/pdf")})
+    expect(p.status == 303, "PDF upload: %s" % p.describe())
+    S["ed_pdf"] = expect_json(request("GET", "/api/v1/%s/media/%s" % (SLUG, p.header("location").split("=")[1])), 200)
+    expect(S["ed_pdf"]["type"] == "application/pdf", "PDF record %r" % S["ed_pdf"])
+
+    before = media_count()
+    # wrong type: a PHP script named .png
+    p = post_multipart(b, base, {"csrf": csrf}, {"file": ("x.png", b"<?php system($_GET['c']); ?>", "image/png")})
+    expect(p.status == 415, "PHP as PNG: %d" % p.status)
+    error_beside(p, "file", ("accepted", "PHP", "text/"))
+    # no file chosen
+    p = post_multipart(b, base, {"csrf": csrf}, {"file": ("", b"", "application/octet-stream")})
+    expect(p.status == 422, "no file: %d" % p.status)
+    error_beside(p, "file", ("Select a file",))
+    # a polyglot
+    p = post_multipart(b, base, {"csrf": csrf}, {"file": ("p.png", png(8, 8, nonce=S["nonce"] + b"pg") +
+                                                           b"<script>alert(1)</script>", "image/png")})
+    expect(p.status == 422, "polyglot: %d" % p.status)
+    error_beside(p, "file", ("polyglot",))
+    # too big
+    big = b"%PDF-1.4\n" + b"0" * (MAX_BYTES + 10)
+    p = post_multipart(b, base, {"csrf": csrf}, {"file": ("big.pdf", big, "application/pdf")})
+    expect(p.status == 413, "over media.max_bytes: %d" % p.status)
+    error_beside(p, "file", ("larger than 20 MB",))
+    # CSRF: none, a wrong one
+    p = post_multipart(b, base, {}, {"file": ("c.png", png(9, 9, nonce=S["nonce"] + b"c"), "image/png")})
+    expect(p.status == 403, "multipart without csrf: %d" % p.status)
+    p = post_multipart(b, base, {"csrf": "x" * 43}, {"file": ("c.png", png(9, 9, nonce=S["nonce"] + b"c"), "image/png")})
+    expect(p.status == 403, "multipart with a wrong csrf: %d" % p.status)
+    p = post_multipart(b, base, {"csrf": csrf}, {"file": ("c.png", png(9, 9, nonce=S["nonce"] + b"c"), "image/png")})
+    expect(b.go("POST", base, raw=multipart({"csrf": csrf}, {})[0],
+                headers={"Content-Type": "multipart/form-data; boundary=x", "Origin": "https://evil.example",
+                         "Sec-Fetch-Site": "cross-site"}).status in (400, 403), "cross-site multipart")
+    expect(p.status == 303, "the same form with its csrf: %d" % p.status)
+    request("DELETE", "/api/v1/%s/media/%s" % (SLUG, p.header("location").split("=")[1]), token=S["tok"])
+    expect(media_count() == before, "a refused upload left a record")
+    leftovers = [f for f in os.listdir(os.path.join(MEDIA_DIR, "tmp"))] if os.path.isdir(os.path.join(MEDIA_DIR, "tmp")) else []
+    expect(leftovers == [], "temporary files left in media.dir/tmp: %r" % leftovers)
+
+
+def t_editor_hostile():
+    """Broken multipart bodies: a 4xx page naming the problem, never a 5xx."""
+    b = S["browser"]
+    base = "/edit/%s/media/" % SLUG
+    csrf = csrf_of(b.go("GET", base))
+    body, ct = multipart({"csrf": csrf}, {"file": ("a.png", png(4, 4), "image/png")})
+    cases = [
+        (body[:-8], ct, 400, "no closing boundary"),
+        (body, "multipart/form-data", 400, "no boundary parameter"),
+        (body, "multipart/form-data; boundary=" + "b" * 71, 400, "a boundary of 71 characters"),
+        (body.replace(b'name="csrf"', b'name="csrf"\r\nX-Pad: ' + b"p" * 9000, 1), ct, 413, "8 KiB of headers"),
+        (body.replace(b'name="csrf"', b'', 1), ct, 400, "a part without a name"),
+        (body.replace(b'name="csrf"', b'name="a b"', 1), ct, 422, "a name that is no field path"),
+        (b"".join(b"--B\r\nContent-Disposition: form-data; name=f%d; filename=f%d.png\r\n\r\nx\r\n" % (i, i)
+                  for i in range(21)) + b"--B--\r\n", "multipart/form-data; boundary=B", 422, "21 files"),
+    ]
+    for raw, typ, want, what in cases:
+        p = b.go("POST", base, raw=raw, headers={"Content-Type": typ})
+        expect(p.status == want, "%s: %d, want %d\n%s" % (what, p.status, want, p.text[:400]))
+
+
+def t_editor_item_upload():
+    """A news item's form is multipart with a file input beside image.media:
+    an image uploaded with the form becomes the item's image; a refused one
+    is an error beside image.media with the other input kept."""
+    b = S["browser"]
+    p = b.go("GET", "/edit/%s/news/new" % SLUG)
+    expect(p.status == 200 and 'enctype="multipart/form-data"' in p.text and
+           'name="_file.image.media"' in p.text, "the news form has no file input for image.media")
+    f = S["te"].form_of(p)
+    title = "Bild från formuläret %s" % S["nonce"].decode()
+    f.update({"title": title, "lang": "sv", "status": "draft", "body": "Text.",
+              "image.alt": "Ett vänortsmöte"})
+    f.pop("_file.image.media", None)
+    p = post_multipart(b, "/edit/%s/news/new" % SLUG, f,
+                       {"_file.image.media": ("x.png", b"<?php echo 1; ?>", "image/png")})
+    expect(p.status == 422, "a PHP file on the item form: %d" % p.status)
+    error_beside(p, "image.media", ("accepted",))
+    expect('value="%s"' % title in p.text and "Ett vänortsmöte" in p.text, "the input was not kept")
+    data = png(200, 100, nonce=S["nonce"] + b"item")
+    p = post_multipart(b, "/edit/%s/news/new" % SLUG, f, {"_file.image.media": ("möte.png", data, "image/png")})
+    expect(p.status == 303 and "saved=1" in (p.header("location") or ""), "save with an image: %s" % p.describe())
+    nid = int(p.header("location").split("/")[-1].split("?")[0])
+    S["ed_news"] = nid
+    n = expect_json(request("GET", "/api/v1/%s/news/%d" % (SLUG, nid), token=S["tok"]), 200)
+    rec = expect_json(request("GET", "/api/v1/%s/media/%d" % (SLUG, n["image"]["media"])), 200)
+    S.setdefault("extra_media", []).append(rec["id"])
+    expect(rec["sha256"] == hashlib.sha256(data).hexdigest() and n["image"]["alt"] == "Ett vänortsmöte",
+           "the item's image is not the uploaded file: %r" % n["image"])
+    # the file is in use: deleting it from the Files page is a 409 naming the item
+    base = "/edit/%s/media/" % SLUG
+    p = b.go("POST", base, form={"csrf": csrf_of(b.go("GET", base)), "_delete": str(rec["id"])})
+    expect(p.status == 409 and ("news %d" % nid) in p.text and 'class="error-summary"' in p.text,
+           "deleting a used file from the Files page: %d" % p.status)
+
+
+def t_editor_quota():
+    """Quota full, from the browser: 507 with the message beside the input."""
+    b, _ = editor(QUOTA_SLUG)
+    base = "/edit/%s/media/" % QUOTA_SLUG
+    csrf = csrf_of(b.go("GET", base))
+    p = post_multipart(b, base, {"csrf": csrf}, {"file": ("q.pdf", pdf(S["nonce"] + b"q", size=QUOTA + 1000),
+                                                           "application/pdf")})
+    expect(p.status == 507, "over the quota: %d" % p.status)
+    error_beside(p, "file", ("does not fit",))
+
+
+def t_quota_concurrent():
+    """Uploads at once near the quota: 8 different PDFs of 90,000 bytes into
+    provkommun's 300,000: at most 3 get 201, the others 507; the files
+    together never go over the quota."""
+    import concurrent.futures
+    for x in expect_json(request("GET", "/api/v1/%s/media" % QUOTA_SLUG, query={"limit": "100"}), 200)["items"]:
+        request("DELETE", "/api/v1/%s/media/%d" % (QUOTA_SLUG, x["id"]), token=S["qtok"])
+    docs = [pdf(S["nonce"] + b"c%d" % i, size=90000 - 200) for i in range(8)]
+
+    def one(d):
+        return upload(d, "application/pdf", slug=QUOTA_SLUG, token=S["qtok"]).status
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        codes = list(ex.map(one, docs))
+    items = expect_json(request("GET", "/api/v1/%s/media" % QUOTA_SLUG, query={"limit": "100"}), 200)["items"]
+    used = sum(x["bytes"] for x in items)
+    expect(codes.count(201) <= 3 and all(c in (201, 507) for c in codes), "statuses %r" % codes)
+    expect(codes.count(201) == len(items) and used <= QUOTA, "stored %d files, %d bytes of %d (statuses %r)" %
+           (len(items), used, QUOTA, codes))
+    for x in items:
+        request("DELETE", "/api/v1/%s/media/%d" % (QUOTA_SLUG, x["id"]), token=S["qtok"])
+
+
+def new_pdf(tag):
+    d = pdf(S["nonce"] + tag, size=5000)
+    o = expect_json(upload(d, "application/pdf", query={"name": "%s.pdf" % tag.decode()}), 201)
+    S.setdefault("extra_media", []).append(o["id"])
+    return o
+
+
+def t_report_document():
+    """projects reports[].document: a PDF of the municipality (an image is a
+    422 naming the field); documents lists it with the report's period;
+    the page shows name, type and size; 409 while the report uses it, 204
+    once the report lets go."""
+    doc = new_pdf(b"rapport-2025-H1")
+    base = {"title": "Projekt %s" % S["nonce"].decode(), "status": "running"}
+    bad = dict(base, reports=[{"period": "2025-H1", "document": S["jpeg"]["id"]}])
+    p = expect_problem(request("POST", "/api/v1/%s/projects" % SLUG, body=bad, token=S["tok"]), 422)
+    expect(any(e.get("field") == "reports[0].document" for e in p.get("errors", [])), "an image as a report: %r" % p)
+    p = expect_problem(request("POST", "/api/v1/%s/projects" % SLUG, token=S["tok"],
+                               body=dict(base, reports=[{"period": "2025-H1", "document": 999999999}])), 422)
+    expect(any(e.get("field") == "reports[0].document" for e in p.get("errors", [])), "an unknown file: %r" % p)
+    j = expect_json(request("POST", "/api/v1/%s/projects" % SLUG, token=S["tok"],
+                            body=dict(base, reports=[{"period": "2025-H1", "summary": "Första halvåret",
+                                                      "document": doc["id"]}])), 201)
+    S["project"] = j["id"]
+    d = j.get("documents") or []
+    expect(len(d) == 1 and d[0]["url"] == doc["url"] and d[0]["period"] == "2025-H1" and d[0]["type"] == "PDF" and
+           d[0]["size"] == "6 kB" and d[0]["name"] == "rapport-2025-H1.pdf", "documents %r" % d)
+    page = request("GET", "/%s/projects/%d" % (SLUG, j["id"]), headers={"Accept": "text/html"})
+    expect(page.status == 200 and doc["url"] in page.text and "rapport-2025-H1.pdf" in page.text and
+           "(PDF, 6 kB)" in page.text, "the project's page does not list the report's document")
+    p = expect_problem(request("DELETE", "/api/v1/%s/media/%d" % (SLUG, doc["id"]), token=S["tok"]), 409)
+    expect("projects %d" % j["id"] in p.get("detail", ""), "409 does not name the project: %r" % p)
+    r = request("PATCH", "/api/v1/%s/projects/%d" % (SLUG, j["id"]), token=S["tok"],
+                body={"reports": [{"period": "2025-H1"}]}, content_type="application/merge-patch+json")
+    expect(expect_json(r, 200)["documents"] == [], "documents after the report let go")
+    r = request("DELETE", "/api/v1/%s/media/%d" % (SLUG, doc["id"]), token=S["tok"])
+    expect(r.status == 204, "DELETE once no report uses it: %d" % r.status)
+    S["extra_media"].remove(doc["id"])
+
+
+def t_page_attachments():
+    """pages attachments [{media, title}]: PDFs of the municipality (an image
+    is a 422 naming attachments[0].media); documents with the title or the
+    file's name; the page lists them with type and size; 409 while used."""
+    a, b2 = new_pdf(b"strategi"), new_pdf(b"handlingsplan")
+    base = {"title": "Bilagor %s" % S["nonce"].decode(), "lang": "sv", "status": "published", "body": "Text."}
+    p = expect_problem(request("POST", "/api/v1/%s/pages" % SLUG, token=S["tok"],
+                               body=dict(base, attachments=[{"media": S["jpeg"]["id"]}])), 422)
+    expect(any(e.get("field") == "attachments[0].media" for e in p.get("errors", [])), "an image attached: %r" % p)
+    p = expect_problem(request("POST", "/api/v1/%s/pages" % SLUG, token=S["tok"],
+                               body=dict(base, attachments=[{"title": "utan fil"}])), 422)
+    expect(any(e.get("field") == "attachments[0].media" for e in p.get("errors", [])), "no media: %r" % p)
+    j = expect_json(request("POST", "/api/v1/%s/pages" % SLUG, token=S["tok"],
+                            body=dict(base, attachments=[{"media": a["id"], "title": "Vår strategi 2030"},
+                                                         {"media": b2["id"]}])), 201)
+    S["page"] = j["id"]
+    S["page_files"] = [a, b2]
+    d = j.get("documents") or []
+    expect([x["name"] for x in d] == ["Vår strategi 2030", "handlingsplan.pdf"] and
+           all(x["type"] == "PDF" and x["size"] == "6 kB" for x in d), "documents %r" % d)
+    page = request("GET", "/%s/pages/%d" % (SLUG, j["id"]), headers={"Accept": "text/html"})
+    expect(page.status == 200 and a["url"] in page.text and "Vår strategi 2030</a> (PDF, 6 kB)" in page.text and
+           "handlingsplan.pdf</a> (PDF, 6 kB)" in page.text, "the page does not list its documents")
+    for x in (a, b2):
+        p = expect_problem(request("DELETE", "/api/v1/%s/media/%d" % (SLUG, x["id"]), token=S["tok"]), 409)
+        expect("pages %d" % j["id"] in p.get("detail", ""), "409 does not name the page: %r" % p)
+
+
+def t_editor_page_attachment():
+    """A page's form: a PDF uploaded with it (the file input beside
+    attachments[0].media) becomes the attachment; an image there is an
+    error beside the field with the input kept."""
+    b = S["browser"]
+    p = b.go("GET", "/edit/%s/pages/new" % SLUG)
+    f = S["te"].form_of(p)
+    f.update({"title": "Sida med bilaga %s" % S["nonce"].decode(), "lang": "sv", "status": "published",
+              "body": "Se bilagan.", "attachments[0].title": "Årsrapport", "attachments[0].media": "",
+              "_n.attachments": "1"})
+    p = post_multipart(b, "/edit/%s/pages/new" % SLUG, f,
+                       {"_file.attachments[0].media": ("bild.png", png(10, 10, nonce=S["nonce"] + b"att"), "image/png")})
+    expect(p.status == 422, "an image as a page's attachment: %s" % p.describe())
+    # the image was stored (an upload is the API's, whatever the form then
+    # says); it is this test's to delete
+    S.setdefault("extra_media", []).extend(
+        x["id"] for x in expect_json(request("GET", "/api/v1/%s/media" % SLUG, query={"limit": "100"}), 200)["items"]
+        if x["name"] == "bild.png")
+    error_beside(p, "attachments[0].media", ("not a PDF",))
+    expect('value="Årsrapport"' in p.text and 'name="_file.attachments[0].media"' in p.text,
+           "the attachment's title was not kept, or no file input")
+    doc = pdf(S["nonce"] + b"arsrapport", size=2000)
+    p = post_multipart(b, "/edit/%s/pages/new" % SLUG, f,
+                       {"_file.attachments[0].media": ("Årsrapport 2025.pdf", doc, "application/pdf")})
+    expect(p.status == 303, "save with a PDF: %s" % p.describe())
+    pid = int(p.header("location").split("/")[-1].split("?")[0])
+    S["ed_page"] = pid
+    j = expect_json(request("GET", "/api/v1/%s/pages/%d" % (SLUG, pid), token=S["tok"]), 200)
+    rec = expect_json(request("GET", "/api/v1/%s/media/%d" % (SLUG, j["attachments"][0]["media"])), 200)
+    expect(rec["sha256"] == hashlib.sha256(doc).hexdigest() and rec["name"] == "Årsrapport 2025.pdf" and
+           j["documents"][0]["name"] == "Årsrapport", "the page's attachment %r" % j["attachments"])
+    S.setdefault("extra_media", []).append(rec["id"])
+
+
+def t_transfer_documents():
+    """A page with attachments exported from lerum and imported into
+    flyttkommun: the PDFs are uploaded there and attachments[].media point
+    at flyttkommun's records of the same bytes."""
+    out = S.get("tmpdir") or tempfile.mkdtemp(prefix="portal-media-")
+    S["tmpdir"] = out
+    r = portalctl("export", SLUG, "-o", os.path.join(out, "pages.json"))
+    expect(r.returncode == 0, "portalctl export: %s" % r.stderr.decode(errors="replace"))
+    doc = json.load(open(os.path.join(out, "pages.json")))
+    media = {m["id"]: m for m in doc.get("media", [])}
+    item = [x for x in doc["modules"]["pages"] if x["id"] == S["page"]][0]
+    item.pop("uid", None)
+    small = dict(doc, modules={"pages": [item]}, media=[media[f["id"]] for f in S["page_files"]])
+    path = os.path.join(out, "pages-small.json")
+    json.dump(small, open(path, "w"))
+    r = portalctl("import", "flyttkommun", path)
+    expect(r.returncode == 0, "portalctl import: %s" % r.stderr.decode(errors="replace"))
+    S["f_tok"] = create_token("flyttkommun", "editor")
+    lst = expect_json(request("GET", "/api/v1/flyttkommun/pages", token=S["f_tok"], query={"limit": "100"}), 200)
+    got = [x for x in lst["items"] if x["title"] == item["title"]]
+    expect(len(got) == 1, "the imported page is not in flyttkommun")
+    S["f_page"] = got[0]["id"]
+    ids = [a["media"] for a in got[0]["attachments"]]
+    S["f_media"] = ids
+    recs = [expect_json(request("GET", "/api/v1/flyttkommun/media/%d" % i), 200) for i in ids]
+    expect([x["sha256"] for x in recs] == [f["sha256"] for f in S["page_files"]],
+           "attachments[].media do not name flyttkommun's copies of the files: %r" % got[0]["attachments"])
+    expect([x["name"] for x in got[0]["documents"]] == ["Vår strategi 2030", "handlingsplan.pdf"],
+           "documents after the import: %r" % got[0]["documents"])
+
 def portalctl(*args):
     cmd = [PORTALCTL] + (["-c", PORTAL_CONF] if PORTAL_CONF else []) + list(args)
     return subprocess.run(cmd, capture_output=True, timeout=120)
@@ -403,6 +740,18 @@ def t_transfer():
 
 
 def cleanup():
+    if "f_page" in S:
+        request("DELETE", "/api/v1/flyttkommun/pages/%d" % S["f_page"], token=S["f_tok"])
+    for i in S.get("f_media", []):
+        request("DELETE", "/api/v1/flyttkommun/media/%d" % i, token=S["f_tok"])
+    for k, m in (("project", "projects"), ("page", "pages"), ("ed_page", "pages"), ("ed_news", "news")):
+        if k in S:
+            request("DELETE", "/api/v1/%s/%s/%d" % (SLUG, m, S[k]), token=S["tok"])
+    for i in S.get("extra_media", []):
+        request("DELETE", "/api/v1/%s/media/%d" % (SLUG, i), token=S["tok"])
+    for k in ("ed_png", "ed_pdf"):
+        if k in S:
+            request("DELETE", "/api/v1/%s/media/%d" % (SLUG, S[k]["id"]), token=S["tok"])
     if "h_news" in S:
         request("DELETE", "/api/v1/herrljunga/news/%d" % S["h_news"], token=S["h_tok"])
     for i in S.get("h_media", []):
@@ -442,8 +791,26 @@ def main():
         if "jpeg" in S and "pdf" in S:
             t.check("partnerships agreements[].document: a PDF of the municipality; the page lists it "
                     "with name, type and size; 409 while used", t_agreement_document)
+            t.check("projects reports[].document: a PDF; the page lists it with name, type and size; "
+                    "409 while used, 204 after", t_report_document)
+            t.check("pages attachments[{media, title}]: PDFs; the page lists them with name, type and "
+                    "size; 409 while used", t_page_attachments)
+            if "page" in S:
+                t.check("a page's attachments exported and imported into flyttkommun point at its "
+                        "copies of the files", t_transfer_documents)
             t.check("portalctl export has the files; import into another municipality uploads them "
                     "and rewrites image.media", t_transfer)
+        if "png" in S:
+            if t.check("the editor's Files page: PNG and PDF uploaded with multipart forms; wrong type, "
+                       "no file, polyglot, too big refused beside the input; CSRF", t_editor_upload):
+                t.check("broken multipart bodies: 400, 413, 422 naming the problem", t_editor_hostile)
+                t.check("a news item's form: an image uploaded with it becomes image.media; a refused one "
+                        "keeps the input; deleting the file from the Files page is 409", t_editor_item_upload)
+                if "jpeg" in S:
+                    t.check("a page's form: a PDF uploaded with it becomes attachments[0].media; an image "
+                            "there is refused beside the field", t_editor_page_attachment)
+            t.check("the Files page over the quota: 507 beside the input", t_editor_quota)
+        t.check("8 uploads at once near the quota: at most 3 fit, the rest 507, never over", t_quota_concurrent)
     finally:
         cleanup()
     return t.done()
