@@ -825,6 +825,17 @@ extern const char core_openapi[]; /* core/server/openapi.json, compiled in */
  * malloc'ed JSON text, or NULL after logging what was wrong. */
 char *openapi_build(struct plugins *ps);
 int openapi_register(portal_plugin *p, const char *json);
+/* ---- schema.c: the JSON Schemas of a declared item, for openapi.c ---- */
+/* Adds to `schemas` the item's NOUN, NOUNItem (a link target), NOUNList,
+ * NOUNInput and NOUNPatch (CamelCase noun: "news item" -> NewsItem) that
+ * it does not already hold. */
+void schema_item(struct json_object *schemas, const portal_plugin *p);
+/* "NOUN" + suffix into out. */
+void schema_name(const portal_plugin *p, const char *suffix, char *out, size_t n);
+/* {"member path": "module"} of the fields' `link`s (a new object). */
+struct json_object *schema_links(const portal_plugin *p);
+/* The list's query parameters of the item's filters (a new array). */
+struct json_object *schema_filters(const portal_plugin *p);
 
 /* ---- search.c ---- */
 char *search_fold(portal_req *r, const char *s);

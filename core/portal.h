@@ -37,7 +37,7 @@
 #define PORTAL_DECLINED (-5) /* not this one's to answer: the caller tries the next */
 
 #define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
-#define PORTAL_ABI_VERSION 1u
+#define PORTAL_ABI_VERSION 2u /* 2: portal_field grew doc, link, pattern; portal_filter doc */
 
 /* What must match between core and plugin beyond the ABI version: the
  * json-c major/minor (JSON objects cross the boundary) and pointer size. */
@@ -129,6 +129,8 @@ enum portal_ftype {
 #define PF_UTC      0x40u /* a timestamp "YYYY-MM-DDTHH:MM:SSZ" kept in a DATETIME column */
 #define PF_EXTERNAL 0x80u /* not in the item's row: the module keeps it (loaded, saved) */
 #define PF_MARKDOWN 0x100u /* a PF_TEXT written in Markdown: the editor offers a preview */
+#define PF_DERIVED  0x200u /* the item's prepare hook fills it in when a create leaves it out
+                           * (or null): optional in the POST body the document describes */
 
 struct portal_field {
 	const char *name;
@@ -151,6 +153,18 @@ struct portal_field {
 	 * (loaded, render) fills it in; saved() writes it.
 	 */
 	const char *column;
+	/* What the OpenAPI document says of the member besides what the rest
+	 * of the field says (its type, length, enum ...: the core derives
+	 * those): its "description".  NULL: none. */
+	const char *doc;
+	/* The module whose items' ids the member holds ("partnerships"; on
+	 * an array, its items): the core names it in the document's
+	 * "x-portal-links", which the editor and export/import read.  A
+	 * module still checks and stores its links itself (check, written). */
+	const char *link;
+	/* The JSON Schema "pattern" of a PF_STRING the module's own hook
+	 * checks further (a slug, "YYYY-H1"): for the document.  NULL: none. */
+	const char *pattern;
 };
 
 /* What the international work of a municipality is about: one vocabulary
@@ -162,6 +176,9 @@ struct portal_field {
 	    "tourism", "research", "digitalisation", "gender_equality", "emergency_services",      \
 	    "infrastructure", "rural_development", "urban_development"
 #define PORTAL_NAREAS 21
+
+/* What api->is_slug accepts, as a JSON Schema pattern (a field's `pattern`). */
+#define PORTAL_SLUG_PATTERN "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 
 /* Plugin settings, checked by the core in the plugin's section and in every
  * municipality's override of it (`portald -t` reports file:line). */
@@ -292,6 +309,8 @@ struct portal_filter {
 	 * value ("t.kind = ?", "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"); the
 	 * core switches it off while the argument is absent. */
 	const char *sql;
+	/* The query parameter's "description" in the OpenAPI document. */
+	const char *doc;
 };
 
 /* A column an item's row keeps besides its members (a sort key, a

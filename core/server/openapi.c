@@ -243,6 +243,33 @@ openapi_sources(struct json_object *paths, struct json_object *schemas, const po
 	openapi_add_sources(schemas, openapi_op_schema(paths, one, "patch", 1), 0, 0);
 }
 
+/* What the declaration of a module's item says (schema.c): its schemas,
+ * the list's query parameters and the POST's x-portal-links, where the
+ * module's fragment does not say them itself. */
+static void
+openapi_item(struct json_object *paths, struct json_object *schemas, const portal_plugin *p)
+{
+	if (p->item == NULL || p->item->schema == NULL)
+		return;
+	schema_item(schemas, p);
+	char list[128];
+	snprintf(list, sizeof(list), "/api/v1/{municipality}/%s", p->name);
+	struct json_object *path, *op;
+	if (!json_object_object_get_ex(paths, list, &path))
+		return;
+	if (json_object_object_get_ex(path, "get", &op) &&
+	    !json_object_object_get_ex(op, "parameters", NULL))
+		json_object_object_add(op, "parameters", schema_filters(p));
+	if (json_object_object_get_ex(path, "post", &op) &&
+	    !json_object_object_get_ex(op, "x-portal-links", NULL)) {
+		struct json_object *links = schema_links(p);
+		if (json_object_object_length(links) > 0)
+			json_object_object_add(op, "x-portal-links", links);
+		else
+			json_object_put(links);
+	}
+}
+
 char *
 openapi_build(struct plugins *ps)
 {
@@ -297,6 +324,8 @@ openapi_build(struct plugins *ps)
 		json_object_put(frag);
 	}
 	struct json_object *schemas = openapi_member(comps, "schemas");
+	for (portal_plugin *p = ps->head; p; p = p->next)
+		openapi_item(paths, schemas, p);
 	for (portal_plugin *p = ps->head; p; p = p->next) {
 		openapi_sources(paths, schemas, p);
 		openapi_opendata(paths, schemas, p);

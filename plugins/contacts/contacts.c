@@ -38,9 +38,9 @@ static const struct portal_field contacts_id = {.name = "id", .type = PF_INT, .m
  * projects, checked with those modules on write. */
 static const struct portal_field contacts_links_fields[] = {
 	{.name = "partnerships", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = CONTACTS_MAX_LINKS,
-	 .items = &contacts_id},
+	 .items = &contacts_id, .link = "partnerships"},
 	{.name = "projects", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = CONTACTS_MAX_LINKS,
-	 .items = &contacts_id},
+	 .items = &contacts_id, .link = "projects"},
 	{.name = NULL},
 };
 
@@ -223,9 +223,9 @@ static const struct portal_filter contacts_filters[] = {
 	{.name = "area", .type = PF_ENUM, .values = contacts_areas,
 	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
 	{.name = "language", .type = PF_LANG, .sql = "JSON_CONTAINS(t.languages, JSON_QUOTE(?))"},
-	{.name = "partnership", .parse = contacts_partnership_arg,
+	{.name = "partnership", .type = PF_INT, .parse = contacts_partnership_arg,
 	 .sql = "JSON_CONTAINS(t.links, ?, '$.partnerships')"},
-	{.name = "project", .parse = contacts_project_arg,
+	{.name = "project", .type = PF_INT, .parse = contacts_project_arg,
 	 .sql = "JSON_CONTAINS(t.links, ?, '$.projects')"},
 	{.name = NULL},
 };

@@ -65,7 +65,8 @@ static const struct portal_field funds_fields[] = {
 	{.name = "areas", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = PORTAL_NAREAS,
 	 .items = &funds_area},
 	{.name = "url", .type = PF_URL, .max = 2000},
-	{.name = "status", .type = PF_ENUM, .flags = PF_READONLY, .values = funds_statuses},
+	{.name = "status", .type = PF_ENUM, .flags = PF_READONLY | PF_REQUIRED, /* funds_render */
+	 .values = funds_statuses},
 	{.name = NULL},
 };
 

@@ -40,11 +40,11 @@ static const struct portal_field news_related_id = {
 
 static const struct portal_field news_related_fields[] = {
 	{.name = "partnerships", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = NEWS_MAX_RELATED,
-	 .items = &news_related_id},
+	 .items = &news_related_id, .link = "partnerships"},
 	{.name = "projects", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = NEWS_MAX_RELATED,
-	 .items = &news_related_id},
+	 .items = &news_related_id, .link = "projects"},
 	{.name = "visits", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = NEWS_MAX_RELATED,
-	 .items = &news_related_id},
+	 .items = &news_related_id, .link = "visits"},
 	{.name = NULL},
 };
 
@@ -54,7 +54,8 @@ static const struct portal_field news_related_fields[] = {
  * Null without one (PF_NULLABLE: alt, the first column, is NULL). */
 static const struct portal_field news_image_fields[] = {
 	{.name = "alt", .type = PF_STRING, .flags = PF_REQUIRED, .max = 500, .column = "image_alt"},
-	{.name = "media", .type = PF_INT, .min = 1, .max_num = 1e18, .column = "image_media"},
+	{.name = "media", .type = PF_INT, .min = 1, .max_num = 1e18, .column = "image_media",
+	 .link = "media"},
 	{.name = "url", .type = PF_URL, .max = 2000, .column = "image_url"},
 	{.name = "credit", .type = PF_STRING, .max = 200, .column = "image_credit"},
 	{.name = NULL},
@@ -63,11 +64,11 @@ static const struct portal_field news_image_fields[] = {
 /* The uploaded file of `image.media`, for pages (news_render): its URL,
  * size and the srcset of its renditions. */
 static const struct portal_field news_image_file_fields[] = {
-	{.name = "url", .type = PF_STRING},
-	{.name = "type", .type = PF_STRING},
+	{.name = "url", .type = PF_STRING, .flags = PF_REQUIRED},
+	{.name = "type", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = "width", .type = PF_INT},
 	{.name = "height", .type = PF_INT},
-	{.name = "srcset", .type = PF_STRING},
+	{.name = "srcset", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = "webp_srcset", .type = PF_STRING},
 	{.name = NULL},
 };
@@ -75,7 +76,8 @@ static const struct portal_field news_image_file_fields[] = {
 /* The item.  slug and status are filled in before it is checked on
  * create; published_at is checked by news_check_doc. */
 static const struct portal_field news_fields[] = {
-	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = NEWS_SLUG_MAX},
+	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = NEWS_SLUG_MAX,
+	 .pattern = PORTAL_SLUG_PATTERN},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
 	{.name = "lead", .type = PF_TEXT, .flags = PF_SEARCH, .max = 2000},
 	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
@@ -88,7 +90,8 @@ static const struct portal_field news_fields[] = {
 	 .items = &news_area},
 	{.name = "related", .type = PF_OBJECT, .fields = news_related_fields, .column = "related"},
 	{.name = "image", .type = PF_OBJECT, .flags = PF_NULLABLE, .fields = news_image_fields},
-	{.name = "image_file", .type = PF_OBJECT, .flags = PF_READONLY, .fields = news_image_file_fields},
+	{.name = "image_file", .type = PF_OBJECT, .flags = PF_READONLY | PF_NULLABLE,
+	 .fields = news_image_file_fields},
 	{.name = NULL},
 };
 

@@ -30,12 +30,25 @@ PORTAL_PLUGIN_API; /* defined by PORTAL_PLUGIN, at the end */
 
 static const char *const pages_statuses[] = {"draft", "published", NULL};
 
+/* What pages_render shows of each translation of a page. */
+static const struct portal_field pages_translation_fields[] = {
+	{.name = "id", .type = PF_INT, .flags = PF_REQUIRED, .min = 1, .max_num = 1e18},
+	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
+	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = PAGES_SLUG_MAX,
+	 .pattern = PORTAL_SLUG_PATTERN},
+	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED, .max = 300},
+	{.name = NULL},
+};
+static const struct portal_field pages_translation = {
+	.name = "translation", .type = PF_OBJECT, .fields = pages_translation_fields};
+
 /* The item.  slug, key and status are filled in before it is checked on
  * create (pages_prepare, defaults). */
 static const struct portal_field pages_fields[] = {
-	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = PAGES_SLUG_MAX},
-	{.name = "key", .type = PF_STRING, .flags = PF_REQUIRED, .max = PAGES_SLUG_MAX,
-	 .column = "page_key"},
+	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = PAGES_SLUG_MAX,
+	 .pattern = PORTAL_SLUG_PATTERN},
+	{.name = "key", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = PAGES_SLUG_MAX,
+	 .column = "page_key", .pattern = PORTAL_SLUG_PATTERN},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
 	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
 	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY},    /* pages_render */
@@ -43,7 +56,8 @@ static const struct portal_field pages_fields[] = {
 	{.name = "order", .type = PF_INT, .flags = PF_REQUIRED, .min = 0,
 	 .max_num = PAGES_ORDER_MAX, .column = "position"},
 	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = pages_statuses},
-	{.name = "translations", .type = PF_ARRAY, .flags = PF_READONLY}, /* pages_render */
+	{.name = "translations", .type = PF_ARRAY, .flags = PF_READONLY, /* pages_render */
+	 .items = &pages_translation},
 	{.name = NULL},
 };
 

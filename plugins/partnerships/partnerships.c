@@ -68,7 +68,7 @@ static const struct portal_field partnerships_agreement_fields[] = {
 	{.name = "unit", .type = PF_STRING, .max = 200},
 	{.name = "document_url", .type = PF_URL, .max = 2000},
 	/* an uploaded PDF (POST /api/v1/{m}/media): its id */
-	{.name = "document", .type = PF_INT, .min = 1, .max_num = 1e18},
+	{.name = "document", .type = PF_INT, .min = 1, .max_num = 1e18, .link = "media"},
 	{.name = NULL},
 };
 static const struct portal_field partnerships_agreement = {
@@ -80,13 +80,13 @@ static const struct portal_field partnerships_area = {.name = "area", .type = PF
 /* An agreement's uploaded document as pages show it: which agreement
  * (its index), the file's URL, name, type and size. */
 static const struct portal_field partnerships_document_fields[] = {
-	{.name = "agreement", .type = PF_INT},
-	{.name = "id", .type = PF_INT},
-	{.name = "url", .type = PF_STRING},
-	{.name = "name", .type = PF_STRING},
-	{.name = "type", .type = PF_STRING},
+	{.name = "agreement", .type = PF_INT, .flags = PF_REQUIRED},
+	{.name = "id", .type = PF_INT, .flags = PF_REQUIRED, .min = 1, .max_num = 1e18},
+	{.name = "url", .type = PF_STRING, .flags = PF_REQUIRED},
+	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED},
+	{.name = "type", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = "bytes", .type = PF_INT},
-	{.name = "size", .type = PF_STRING},
+	{.name = "size", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = NULL},
 };
 static const struct portal_field partnerships_document = {

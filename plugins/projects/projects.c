@@ -49,7 +49,8 @@ static const struct portal_field projects_partner_fields[] = {
 	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200},
 	{.name = "country", .type = PF_COUNTRY},
 	{.name = "role", .type = PF_ENUM, .values = projects_roles},
-	{.name = "partnership_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0},
+	{.name = "partnership_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0,
+	 .link = "partnerships"},
 	{.name = NULL},
 };
 static const struct portal_field projects_partner = {.name = "partner", .type = PF_OBJECT,
@@ -66,7 +67,8 @@ static const struct portal_field projects_budget_fields[] = {
 
 /* `period` is a string here; projects_check reads it as YYYY-H1 / YYYY-H2. */
 static const struct portal_field projects_report_fields[] = {
-	{.name = "period", .type = PF_STRING, .flags = PF_REQUIRED, .max = 7},
+	{.name = "period", .type = PF_STRING, .flags = PF_REQUIRED, .max = 7,
+	 .pattern = "^[1-9][0-9]{3}-H[12]$"},
 	{.name = "submitted_on", .type = PF_DATE},
 	{.name = "summary", .type = PF_TEXT, .max = 20000},
 	{.name = "document_url", .type = PF_URL, .max = 2000},
@@ -100,7 +102,8 @@ static const struct portal_field projects_fields[] = {
 	{.name = "reports", .type = PF_ARRAY, .flags = PF_SHAPED, .max = PROJECTS_MAX_REPORTS,
 	 .items = &projects_report},
 	/* the call (funds module) the project applied to */
-	{.name = "fund_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0},
+	{.name = "fund_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0,
+	 .link = "funds"},
 	{.name = NULL},
 };
 

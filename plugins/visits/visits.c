@@ -71,8 +71,9 @@ static const struct portal_field visits_fields[] = {
 	{.name = "start_date", .type = PF_DATE},
 	{.name = "end_date", .type = PF_DATE},
 	{.name = "partnership_ids", .type = PF_ARRAY, .flags = PF_UNIQUE,
-	 .max = VISITS_MAX_PARTNERSHIPS, .items = &visits_partnership_id},
-	{.name = "project_id", .type = PF_INT, .min = 1, .max_num = VISITS_MAX_ID},
+	 .max = VISITS_MAX_PARTNERSHIPS, .items = &visits_partnership_id, .link = "partnerships"},
+	{.name = "project_id", .type = PF_INT, .min = 1, .max_num = VISITS_MAX_ID,
+	 .link = "projects"},
 	{.name = "delegation", .type = PF_OBJECT, .fields = visits_delegation_fields},
 	{.name = "purpose", .type = PF_TEXT, .flags = PF_SEARCH, .max = 20000},
 	{.name = "programme", .type = PF_ARRAY, .max = VISITS_MAX_PROGRAMME, .items = &visits_day},
@@ -321,9 +322,9 @@ static const struct portal_filter visits_filters[] = {
 	{.name = "direction", .type = PF_ENUM, .values = visits_directions,
 	 .sql = "t.direction = ?"},
 	{.name = "status", .type = PF_ENUM, .values = visits_statuses, .sql = "t.status = ?"},
-	{.name = "from", .parse = visits_from_arg, .sql = "t.period_end >= ?"}, /* l->arg[2] */
-	{.name = "to", .parse = visits_to_arg, .sql = "t.period_start <= ?"},
-	{.name = "partnership", .parse = visits_partnership_arg,
+	{.name = "from", .type = PF_DATE, .parse = visits_from_arg, .sql = "t.period_end >= ?"}, /* l->arg[2] */
+	{.name = "to", .type = PF_DATE, .parse = visits_to_arg, .sql = "t.period_start <= ?"},
+	{.name = "partnership", .type = PF_INT, .parse = visits_partnership_arg,
 	 .sql = "EXISTS (SELECT 1 FROM visit_partnerships vp WHERE vp.visit_id = t.id"
 	        " AND vp.partnership_id = ?)"},
 	{.name = NULL},

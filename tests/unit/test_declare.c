@@ -1,10 +1,12 @@
 /*
- * Every plugin in $B/plugins whose item is declared with a table: its
- * OpenAPI request schema (POST /NAME, in the description the core merges
- * of its fragment: with the core's `sources`) says what its field table
- * (with the core's `sources`) says: the same members, at every level, the
- * same enum values, maxLength and maxItems.  The OpenAPI text is written
- * by hand; this keeps it the declaration's.
+ * Every plugin in $B/plugins whose item is declared with a table: the
+ * request schema of POST /NAME in the OpenAPI description the core builds
+ * (core/server/schema.c derives it from the field table; openapi.c adds
+ * the core's `sources`) says what its field table (with `sources`) says:
+ * the same members, at every level, the same enum values, maxLength and
+ * maxItems.  A check of the generator by another reading of the table.
+ * With OPENAPI_GENERATED=FILE it also writes each module's derived
+ * schemas, links and list parameters (tools/openapi-compare.py).
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -159,6 +161,25 @@ main(void)
 		tested++;
 	}
 	json_object_put(root);
+	const char *dump = getenv("OPENAPI_GENERATED"); /* for tools/openapi-compare.py */
+	if (dump != NULL) {
+		struct json_object *all = json_object_new_object();
+		for (portal_plugin *p = ps.head; p; p = p->next) {
+			if (p->item == NULL)
+				continue;
+			struct json_object *g = json_object_new_object(), *sc = json_object_new_object();
+			schema_item(sc, p);
+			json_object_object_add(g, "schemas", sc);
+			json_object_object_add(g, "x-portal-links", schema_links(p));
+			json_object_object_add(g, "parameters", schema_filters(p));
+			char name[128];
+			schema_name(p, "", name, sizeof(name));
+			json_object_object_add(g, "name", json_object_new_string(name));
+			json_object_object_add(all, p->name, g);
+		}
+		T_OK(json_object_to_file_ext(dump, all, JSON_C_TO_STRING_PRETTY) == 0, "wrote %s", dump);
+		json_object_put(all);
+	}
 	if (d)
 		closedir(d);
 	T_OK(tested > 0, "%d plugins with a declared item checked", tested);
