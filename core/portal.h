@@ -37,7 +37,7 @@
 #define PORTAL_DECLINED (-5) /* not this one's to answer: the caller tries the next */
 
 #define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
-#define PORTAL_ABI_VERSION 2u /* 2: portal_field grew doc, link, pattern; portal_filter doc */
+#define PORTAL_ABI_VERSION 2u /* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example */
 
 /* What must match between core and plugin beyond the ABI version: the
  * json-c major/minor (JSON objects cross the boundary) and pointer size. */
@@ -309,8 +309,11 @@ struct portal_filter {
 	 * value ("t.kind = ?", "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"); the
 	 * core switches it off while the argument is absent. */
 	const char *sql;
-	/* The query parameter's "description" in the OpenAPI document. */
+	/* For the OpenAPI document: the query parameter's "description", the
+	 * "pattern" of a string the parse hook checks, and an "example". */
 	const char *doc;
+	const char *pattern;
+	const char *example;
 };
 
 /* A column an item's row keeps besides its members (a sort key, a

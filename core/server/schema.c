@@ -417,6 +417,10 @@ schema_filters(const portal_plugin *p)
 		                                                               : SCHEMA_INPUT);
 		if (fl->type == PF_INT) /* an item's id (api->parse_id) */
 			schema_int(v, "minimum", 1);
+		if (fl->pattern != NULL)
+			schema_str(v, "pattern", fl->pattern);
+		if (fl->example != NULL)
+			schema_str(q, "example", fl->example);
 		json_object_object_add(q, "schema", v);
 		json_object_array_add(ps, q);
 	}
