@@ -46,18 +46,29 @@ static const struct portal_field pages_translation = {
  * create (pages_prepare, defaults). */
 static const struct portal_field pages_fields[] = {
 	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = PAGES_SLUG_MAX,
-	 .pattern = PORTAL_SLUG_PATTERN},
+	 .pattern = PORTAL_SLUG_PATTERN,
+	 .doc = "Unique within the municipality. Made of the title when absent or null (Vänorter "
+	        "och samarbete: vanorter-och-samarbete; -2, -3 ... when taken)."},
 	{.name = "key", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = PAGES_SLUG_MAX,
-	 .column = "page_key", .pattern = PORTAL_SLUG_PATTERN},
+	 .column = "page_key", .pattern = PORTAL_SLUG_PATTERN,
+	 .doc = "The text this page is a language of: the pages with one key are translations of "
+	        "each other, at most one per language (409). The slug when absent or null."},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
-	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
-	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY},    /* pages_render */
-	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
+	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000,
+	 .doc = "CommonMark."},
+	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY,
+	 .doc = "The body as HTML: raw HTML removed, links only to http(s), mailto, tel or "
+	        "relative URLs."},    /* pages_render */
+	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED,
+	 .doc = "BCP 47 language tag."},
 	{.name = "order", .type = PF_INT, .flags = PF_REQUIRED, .min = 0,
-	 .max_num = PAGES_ORDER_MAX, .column = "position"},
+	 .max_num = PAGES_ORDER_MAX, .column = "position",
+	 .doc = "The list's order: lowest first, then the order of creation."},
 	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = pages_statuses},
 	{.name = "translations", .type = PF_ARRAY, .flags = PF_READONLY, /* pages_render */
-	 .items = &pages_translation},
+	 .items = &pages_translation,
+	 .doc = "The other pages with the same key (the same text in other languages) the caller "
+	        "may see, by language."},
 	{.name = NULL},
 };
 
@@ -358,10 +369,16 @@ pages_key_arg(portal_req *r, struct portal_list *l, const char *v)
 /* `lang` matches a tag and its subtags (RFC 4647 basic filtering: "sv"
  * finds "sv-FI"); the column's collation makes it case-insensitive. */
 static const struct portal_filter pages_filters[] = {
-	{.name = "status", .type = PF_ENUM, .values = pages_statuses, .sql = "t.status = ?"},
-	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')"},
-	{.name = "slug", .parse = pages_slug_arg, .sql = "t.slug = ?"},
-	{.name = "key", .parse = pages_key_arg, .sql = "t.page_key = ?"},
+	{.name = "status", .type = PF_ENUM, .values = pages_statuses, .sql = "t.status = ?",
+	 .doc = "draft or published; drafts only with a reader token of the municipality."},
+	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')",
+	 .doc = "Pages in this language or one of its variants (sv finds sv and sv-FI)."},
+	{.name = "slug", .parse = pages_slug_arg, .sql = "t.slug = ?", .pattern = PORTAL_SLUG_PATTERN,
+	 .doc = "The page with this slug."},
+	{.name = "key", .parse = pages_key_arg, .sql = "t.page_key = ?",
+	 .pattern = PORTAL_SLUG_PATTERN,
+	 .doc = "The pages with this key: one text in each of its languages (key=introduction: "
+	        "the municipality's introduction, which the overview shows)."},
 	{.name = NULL},
 };
 
