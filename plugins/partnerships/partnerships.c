@@ -106,9 +106,11 @@ static const struct portal_field partnerships_fields[] = {
 	 .items = &partnerships_area},
 	{.name = "description", .type = PF_LANGMAP, .flags = PF_SEARCH, .max = 20000},
 	{.name = "agreements", .type = PF_ARRAY, .flags = PF_EXTERNAL,
-	 .max = PARTNERSHIPS_MAX_AGREEMENTS, .items = &partnerships_agreement},
+	 .max = PARTNERSHIPS_MAX_AGREEMENTS, .items = &partnerships_agreement,
+	 .doc = "In the order the editor gave them."},
 	/* the uploaded documents of the agreements, for pages (partnerships_loaded) */
-	{.name = "documents", .type = PF_ARRAY, .flags = PF_READONLY, .items = &partnerships_document},
+	{.name = "documents", .type = PF_ARRAY, .flags = PF_READONLY, .items = &partnerships_document,
+	 .doc = "Read-only: the uploaded documents of the agreements."},
 	{.name = NULL},
 };
 
@@ -353,11 +355,15 @@ static const struct portal_column partnerships_columns[] = {
 };
 
 static const struct portal_filter partnerships_filters[] = {
-	{.name = "country", .type = PF_COUNTRY, .sql = "t.country = ?"},
-	{.name = "kind", .type = PF_ENUM, .values = partnerships_kinds, .sql = "t.kind = ?"},
-	{.name = "status", .type = PF_ENUM, .values = partnerships_statuses, .sql = "t.status = ?"},
+	{.name = "country", .type = PF_COUNTRY, .sql = "t.country = ?",
+	 .doc = "The partner's country (ISO 3166-1 alpha-2, e.g. MD)."},
+	{.name = "kind", .type = PF_ENUM, .values = partnerships_kinds, .sql = "t.kind = ?",
+	 .doc = "Only partnerships of this kind."},
+	{.name = "status", .type = PF_ENUM, .values = partnerships_statuses, .sql = "t.status = ?",
+	 .doc = "Only partnerships with this status."},
 	{.name = "area", .type = PF_ENUM, .values = partnerships_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
+	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	 .doc = "Only partnerships whose `areas` contain this area."},
 	{.name = NULL},
 };
 
