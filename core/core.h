@@ -173,6 +173,7 @@ struct portal_plugin {
 	char item_summary[5][96];       /* its routes' summaries */
 	struct store_sql *store;        /* the store derived from the item (store.c), or NULL */
 	struct portal_plugin *next;
+	unsigned index; /* its place among the loaded plugins: its api->ctx slot */
 };
 
 struct plugins {
@@ -474,6 +475,10 @@ struct portal_req {
 	 * (nginx's r->ctx[module.ctx_index]): its owner allocates it from
 	 * the pool; NULL until then */
 	void *ctx[REQ_CTX_N];
+	/* the plugins' context slots (api->ctx), by portal_plugin.index: in the
+	 * pool, made by the first set_ctx */
+	void **plugin_ctx;
+	size_t nplugin_ctx;
 };
 
 /* Parses method, path, query.  Returns 0 or an HTTP status (400, 414) after

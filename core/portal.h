@@ -722,6 +722,15 @@ struct portal_api {
 	/* 1 when the last execute of `s` was stopped by its LIMIT ... ROWS
 	 * EXAMINED (its rows may be incomplete; the core's q uses it). */
 	int (*stopped)(portal_stmt *s);
+	/* The plugin's context slot on the request (nginx's
+	 * ngx_http_get_module_ctx): what set_ctx left there for plugin `p`
+	 * (the plugin's own handle, `portal_self` under PORTAL_PLUGIN), NULL
+	 * until then.  Per request, one slot per plugin, whichever plugin's
+	 * route the request is; what it points to is request memory
+	 * (api->alloc), released with the request.  A plugin keeps its
+	 * per-request state here, never in the core's request. */
+	void *(*ctx)(portal_req *r, portal_plugin *p);
+	void (*set_ctx)(portal_req *r, portal_plugin *p, void *data);
 };
 
 /*
@@ -755,10 +764,13 @@ struct portal_bundle {
 #define PORTAL_WEAK
 #endif
 
-#define PORTAL_PLUGIN_API extern PORTAL_HIDDEN const struct portal_api *api
+#define PORTAL_PLUGIN_API                                                                      \
+	extern PORTAL_HIDDEN const struct portal_api *api;                                         \
+	extern PORTAL_HIDDEN portal_plugin *portal_self
 
 #define PORTAL_PLUGIN(NAME, VERSION, SETTINGS, ITEM, SETUP)                                    \
 	PORTAL_HIDDEN const struct portal_api *api;                                                \
+	PORTAL_HIDDEN portal_plugin *portal_self; /* this plugin, for api->ctx */                 \
 	extern const struct portal_migration_src NAME##_migrations[] PORTAL_WEAK;                  \
 	extern const char NAME##_openapi[] PORTAL_WEAK;                                            \
 	extern const struct portal_file NAME##_templates[] PORTAL_WEAK;                            \
@@ -767,17 +779,19 @@ struct portal_bundle {
 	{                                                                                          \
 		static const struct portal_bundle bundle = {ITEM, NAME##_migrations, NAME##_openapi,    \
 		                                            NAME##_templates, NAME##_messages, SETUP};  \
-		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, plugin_setup)) {  \
+		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, set_ctx)) {       \
 			core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin"); \
 			return PORTAL_ERROR;                                                               \
 		}                                                                                      \
 		api = core;                                                                            \
+		portal_self = p;                                                                       \
 		return api->plugin_setup(p, &bundle);                                                  \
 	}                                                                                          \
 	static void NAME##_fini(portal_plugin *p)                                                  \
 	{                                                                                          \
 		(void)p;                                                                               \
 		api = NULL;                                                                            \
+		portal_self = NULL;                                                                    \
 	}                                                                                          \
 	const struct portal_module portal_module = {PORTAL_MODULE_V1, #NAME, VERSION, SETTINGS,   \
 	                                            NAME##_init, NAME##_fini, {0}}

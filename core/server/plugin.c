@@ -112,7 +112,7 @@ plugin_load(struct plugins *ps, const char *path, const char *expect_name,
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = p;
-	ps->count++;
+	p->index = (unsigned)ps->count++;
 	log_msg(PORTAL_LOG_INFO, NULL, "plugin %s %s loaded from %s", p->name,
 	        mod->version ? mod->version : "", path);
 	return PORTAL_OK;
