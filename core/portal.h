@@ -414,6 +414,10 @@ struct portal_item {
 	int (*render)(portal_req *r, struct json_object *item);
 	/* A UNIQUE key refused the write (a concurrent twin): answer (409). */
 	int (*conflict)(portal_req *r, struct portal_write *w);
+	/* The catalogue's (GET /api/v1/catalog.jsonld) EU data theme of the
+	 * module's datasets: "INTR" (international issues), "ECON" ...; NULL:
+	 * "GOVE" (government and public sector). */
+	const char *theme;
 };
 
 struct portal_api {

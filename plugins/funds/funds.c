@@ -154,6 +154,7 @@ static const struct portal_item funds_item = {
 	.table = "funds", .columns = funds_columns, .link_target = 1, .sort = "t.sort_open",
 	.sort_desc = 1, .cursor_max = 10, .filters = funds_filters,
 	.check = funds_check, .render = funds_render,
+	.theme = "ECON", /* the catalogue's EU data theme */
 };
 
 PORTAL_PLUGIN(funds, "1.0.0", NULL, &funds_item, NULL);

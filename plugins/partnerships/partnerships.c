@@ -376,6 +376,7 @@ static const struct portal_item partnerships_item = {
 	.filters = partnerships_filters,
 	/* the module's own rules and its agreements */
 	.check = partnerships_check, .saved = partnerships_saved, .loaded = partnerships_loaded,
+	.theme = "INTR", /* the catalogue's EU data theme */
 };
 
 PORTAL_PLUGIN(partnerships, "1.0.0", partnerships_settings, &partnerships_item, NULL);

@@ -416,6 +416,7 @@ static const struct portal_item projects_item = {
 	.table = "projects", .columns = projects_columns, .link_target = 1, .sort = "t.sort_start",
 	.sort_desc = 1, .cursor_max = 10, .filters = projects_filters,
 	.check = projects_check, .written = projects_written, /* the module's own rules */
+	.theme = "INTR", /* the catalogue's EU data theme */
 };
 
 PORTAL_PLUGIN(projects, "1.0.0", NULL, &projects_item, NULL);

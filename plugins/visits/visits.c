@@ -353,6 +353,7 @@ static const struct portal_item visits_item = {
 	/* the module's own rules */
 	.visible = visits_visible, .check = visits_check, .before_write = visits_before_write,
 	.saved = visits_saved, .written = visits_written,
+	.theme = "INTR", /* the catalogue's EU data theme */
 };
 
 PORTAL_PLUGIN(visits, "1.0.0", NULL, &visits_item, NULL);
