@@ -570,14 +570,16 @@ struct portal_api {
 
 	/* The plugin's part of the OpenAPI description: a JSON object with
 	 * "paths" (relative to /api/v1/{municipality}, e.g. "/news/{id}") and
-	 * optionally "components"; merged by the core into
+	 * optionally "tags" and "components"; merged by the core into
 	 * GET /api/v1/openapi.json.  Only inside init(); the text must live as
-	 * long as the plugin (a string literal).  `portalctl import` reads it
-	 * too: the members the item schema of GET "/{module}/{id}" shows and
-	 * the POST "/{module}" request schema lacks are the server's (dropped
-	 * on import), and "x-portal-links" on that POST operation,
-	 * {"partners[].partnership_id": "partnerships"}, names the members
-	 * holding other modules' ids (rewritten to the imported items' ids). */
+	 * long as the plugin (a string literal).  For a declared item the core
+	 * adds what the field table says (core/server/schema.c): the schemas
+	 * NOUN, NOUNItem, NOUNList, NOUNInput, NOUNPatch the operations refer
+	 * to, the list's and exports' query parameters, and "x-portal-links"
+	 * on the POST operation ({"partners[].partnership_id": "partnerships"},
+	 * from the fields' `link`), which `portalctl import` and the editor
+	 * read; import also drops the members the item schema of GET
+	 * "/{module}/{id}" shows and the POST request schema lacks. */
 	int (*openapi)(portal_plugin *p, const char *json);
 
 	/*
