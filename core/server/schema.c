@@ -328,6 +328,11 @@ schema_item(struct json_object *schemas, const portal_plugin *p)
 		schema_server(props, NULL, "linked", schema_ref("Links"));
 	json_object_object_add(o, "required", req);
 	json_object_object_add(o, "properties", props);
+	schema_str(o, "description",
+	           target ? "As lists show it: every member present (null, [] or {} when not known); "
+	                    "`linked` only on single items."
+	                  : "As lists and single items show it: every member present (null, [] or {} "
+	                    "when not known).");
 	schema_put(schemas, p, "", o);
 
 	schema_name(p, "", name, sizeof(name));
@@ -340,6 +345,8 @@ schema_item(struct json_object *schemas, const portal_plugin *p)
 		json_object_object_add(more, "required", lr);
 		json_object_array_add(all, more);
 		json_object_object_add(one, "allOf", all);
+		schema_str(one, "description", "A single item (GET, and the answers of POST and PATCH): "
+		                               "with `linked`, what links to it.");
 		schema_put(schemas, p, "Item", one);
 	}
 
@@ -364,6 +371,8 @@ schema_item(struct json_object *schemas, const portal_plugin *p)
 	json_object_put(defaults);
 	json_object_object_add(input, "required", ireq);
 	json_object_object_add(input, "properties", ip);
+	schema_str(input, "description", "A new item. Absent or null members are not known; "
+	                                 "server-owned and unknown members are a 422.");
 	schema_put(schemas, p, "Input", input);
 	struct json_object *patch = schema_object(it->schema, SCHEMA_PATCH);
 	schema_str(patch, "description", "JSON merge patch (RFC 7396); the result must be valid.");
