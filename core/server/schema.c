@@ -136,8 +136,9 @@ schema_value(const struct portal_field *f, enum schema_mode mode)
 		schema_str(o, "pattern", SCHEMA_LANG_PATTERN);
 		return o;
 	case PF_URL:
+		/* no "format": "uri": the validator (valid_url) also takes what an
+		 * RFC 3986 URI does not (Borlänge, {, |), so the pattern is its rule */
 		o = schema_string(0, f->max ? f->max : 2000);
-		schema_str(o, "format", "uri");
 		schema_str(o, "pattern", SCHEMA_URL_PATTERN);
 		return o;
 	case PF_QID:
