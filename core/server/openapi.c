@@ -298,8 +298,8 @@ openapi_params(struct json_object *comps, struct json_object *op, struct json_ob
 static void
 openapi_item(struct json_object *paths, struct json_object *comps, const portal_plugin *p)
 {
-	if (p->item == NULL || p->item->schema == NULL)
-		return;
+	if (p->item == NULL || p->item->schema == NULL || p->openapi == NULL)
+		return; /* no operations of its own in the document to refer to them */
 	schema_item(openapi_member(comps, "schemas"), p);
 	char prefix[128];
 	int pl = snprintf(prefix, sizeof(prefix), "/api/v1/{municipality}/%s", p->name);
