@@ -745,8 +745,8 @@ struct portal_api {
  *   PORTAL_PLUGIN(news, "1.0.0", news_settings, &news_item, news_setup);
  *
  * defines the descriptor `portal_module` (name, version, settings or NULL),
- * its init and fini, and `api`, the core's services (hidden: one per
- * plugin).  init checks the core's table, then registers the item (or
+ * its init and fini, `api`, the core's services, and `portal_self`, the
+ * plugin's handle for api->ctx (both hidden: one per plugin).  init checks the core's table, then registers the item (or
  * NULL), what the Makefile embedded of plugins/NAME/ (NAME_migrations
  * from schema/, NAME_openapi from openapi.json, NAME_templates from
  * templates/, NAME_messages from messages.json; each optional), then runs
