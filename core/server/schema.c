@@ -17,6 +17,7 @@
  * by openapi.c, as for any item.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core.h"
@@ -61,7 +62,9 @@ schema_int(struct json_object *o, const char *key, long long v)
 static void
 schema_num(struct json_object *o, const char *key, double v)
 {
-	if (v > -9e15 && v < 9e15 && v == (double)(long long)v)
+	if (v >= 9223372036854775807.0) /* the largest id: what json-c reads of a BIGINT */
+		json_object_object_add(o, key, json_object_new_int64(INT64_MAX));
+	else if (v > -9.2e18 && v < 9.2e18 && v == (double)(long long)v)
 		json_object_object_add(o, key, json_object_new_int64((long long)v));
 	else
 		json_object_object_add(o, key, json_object_new_double(v));
