@@ -176,6 +176,7 @@ struct portal_plugin {
 	char item_summary[5][96];       /* its routes' summaries */
 	struct store_sql *store;        /* the store derived from the item (store.c), or NULL */
 	struct portal_plugin *next;
+	unsigned index; /* its place among the loaded plugins: its api->ctx slot */
 };
 
 struct plugins {
@@ -196,6 +197,7 @@ int plugin_load(struct plugins *ps, const char *path, const char *expect_name,
 int plugin_load_all(struct plugins *ps, struct conf *c);
 void plugin_unload_all(struct plugins *ps);
 /* registry.c: what the plugins registered */
+struct json_object *registry_links(const portal_plugin *p); /* the item's .link members */
 portal_plugin *plugin_find(struct plugins *ps, const char *name);
 void plugin_loading(struct plugins *ps); /* where api->route adds, during init; NULL after */
 int plugin_route_add(portal_plugin *p, const struct portal_route *def);
@@ -486,6 +488,10 @@ struct portal_req {
 	 * (nginx's r->ctx[module.ctx_index]): its owner allocates it from
 	 * the pool; NULL until then */
 	void *ctx[REQ_CTX_N];
+	/* the plugins' context slots (api->ctx), by portal_plugin.index: in the
+	 * pool, made by the first set_ctx */
+	void **plugin_ctx;
+	size_t nplugin_ctx;
 };
 
 /* Parses method, path, query.  Returns 0 or an HTTP status (400, 414) after
@@ -936,6 +942,16 @@ extern const char core_openapi[]; /* core/server/openapi.json, compiled in */
  * malloc'ed JSON text, or NULL after logging what was wrong. */
 char *openapi_build(struct plugins *ps);
 int openapi_register(portal_plugin *p, const char *json);
+/* ---- schema.c: the JSON Schemas of a declared item, for openapi.c ---- */
+/* Adds to `schemas` the item's NOUN, NOUNItem (a link target), NOUNList,
+ * NOUNInput and NOUNPatch (CamelCase noun: "news item" -> NewsItem) that
+ * it does not already hold. */
+void schema_item(struct json_object *schemas, const portal_plugin *p);
+/* "NOUN" + suffix into out. */
+void schema_name(const portal_plugin *p, const char *suffix, char *out, size_t n);
+/* {"member path": "module"} of the fields' `link`s (a new object). */
+/* The list's query parameters of the item's filters (a new array). */
+struct json_object *schema_filters(const portal_plugin *p);
 
 /* ---- search.c ---- */
 char *search_fold(portal_req *r, const char *s);

@@ -37,7 +37,7 @@
 #define PORTAL_DECLINED (-5) /* not this one's to answer: the caller tries the next */
 
 #define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
-#define PORTAL_ABI_VERSION 1u
+#define PORTAL_ABI_VERSION 2u /* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example */
 
 /* What must match between core and plugin beyond the ABI version: the
  * json-c major/minor (JSON objects cross the boundary) and pointer size. */
@@ -129,6 +129,8 @@ enum portal_ftype {
 #define PF_UTC      0x40u /* a timestamp "YYYY-MM-DDTHH:MM:SSZ" kept in a DATETIME column */
 #define PF_EXTERNAL 0x80u /* not in the item's row: the module keeps it (loaded, saved) */
 #define PF_MARKDOWN 0x100u /* a PF_TEXT written in Markdown: the editor offers a preview */
+#define PF_DERIVED  0x200u /* the item's prepare hook fills it in when a create leaves it out
+                           * (or null): optional in the POST body the document describes */
 
 struct portal_field {
 	const char *name;
@@ -151,6 +153,18 @@ struct portal_field {
 	 * (loaded, render) fills it in; saved() writes it.
 	 */
 	const char *column;
+	/* What the OpenAPI document says of the member besides what the rest
+	 * of the field says (its type, length, enum ...: the core derives
+	 * those): its "description".  NULL: none. */
+	const char *doc;
+	/* The module whose items' ids the member holds ("partnerships"; on
+	 * an array, its items): the core names it in the document's
+	 * "x-portal-links", which the editor and export/import read.  A
+	 * module still checks and stores its links itself (check, written). */
+	const char *link;
+	/* The JSON Schema "pattern" of a PF_STRING the module's own hook
+	 * checks further (a slug, "YYYY-H1"): for the document.  NULL: none. */
+	const char *pattern;
 };
 
 /* What the international work of a municipality is about: one vocabulary
@@ -162,6 +176,9 @@ struct portal_field {
 	    "tourism", "research", "digitalisation", "gender_equality", "emergency_services",      \
 	    "infrastructure", "rural_development", "urban_development"
 #define PORTAL_NAREAS 21
+
+/* What api->is_slug accepts, as a JSON Schema pattern (a field's `pattern`). */
+#define PORTAL_SLUG_PATTERN "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 
 /* Plugin settings, checked by the core in the plugin's section and in every
  * municipality's override of it (`portald -t` reports file:line). */
@@ -292,6 +309,11 @@ struct portal_filter {
 	 * value ("t.kind = ?", "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"); the
 	 * core switches it off while the argument is absent. */
 	const char *sql;
+	/* For the OpenAPI document: the query parameter's "description", the
+	 * "pattern" of a string the parse hook checks, and an "example". */
+	const char *doc;
+	const char *pattern;
+	const char *example;
 };
 
 /* A column an item's row keeps besides its members (a sort key, a
@@ -395,6 +417,10 @@ struct portal_item {
 	int (*render)(portal_req *r, struct json_object *item);
 	/* A UNIQUE key refused the write (a concurrent twin): answer (409). */
 	int (*conflict)(portal_req *r, struct portal_write *w);
+	/* The catalogue's (GET /api/v1/catalog.jsonld) EU data theme of the
+	 * module's datasets: "INTR" (international issues), "ECON" ...; NULL:
+	 * "GOVE" (government and public sector). */
+	const char *theme;
 };
 
 struct portal_api {
@@ -547,14 +573,16 @@ struct portal_api {
 
 	/* The plugin's part of the OpenAPI description: a JSON object with
 	 * "paths" (relative to /api/v1/{municipality}, e.g. "/news/{id}") and
-	 * optionally "components"; merged by the core into
+	 * optionally "tags" and "components"; merged by the core into
 	 * GET /api/v1/openapi.json.  Only inside init(); the text must live as
-	 * long as the plugin (a string literal).  `portalctl import` reads it
-	 * too: the members the item schema of GET "/{module}/{id}" shows and
-	 * the POST "/{module}" request schema lacks are the server's (dropped
-	 * on import), and "x-portal-links" on that POST operation,
-	 * {"partners[].partnership_id": "partnerships"}, names the members
-	 * holding other modules' ids (rewritten to the imported items' ids). */
+	 * long as the plugin (a string literal).  For a declared item the core
+	 * adds what the field table says (core/server/schema.c): the schemas
+	 * NOUN, NOUNItem, NOUNList, NOUNInput, NOUNPatch the operations refer
+	 * to, the list's and exports' query parameters, and "x-portal-links"
+	 * on the POST operation ({"partners[].partnership_id": "partnerships"},
+	 * from the fields' `link`), which `portalctl import` and the editor
+	 * read; import also drops the members the item schema of GET
+	 * "/{module}/{id}" shows and the POST request schema lacks. */
 	int (*openapi)(portal_plugin *p, const char *json);
 
 	/*
@@ -703,6 +731,15 @@ struct portal_api {
 	/* 1 when the last execute of `s` was stopped by its LIMIT ... ROWS
 	 * EXAMINED (its rows may be incomplete; the core's q uses it). */
 	int (*stopped)(portal_stmt *s);
+	/* The plugin's context slot on the request (nginx's
+	 * ngx_http_get_module_ctx): what set_ctx left there for plugin `p`
+	 * (the plugin's own handle, `portal_self` under PORTAL_PLUGIN), NULL
+	 * until then.  Per request, one slot per plugin, whichever plugin's
+	 * route the request is; what it points to is request memory
+	 * (api->alloc), released with the request.  A plugin keeps its
+	 * per-request state here, never in the core's request. */
+	void *(*ctx)(portal_req *r, portal_plugin *p);
+	void (*set_ctx)(portal_req *r, portal_plugin *p, void *data);
 };
 
 /*
@@ -711,8 +748,8 @@ struct portal_api {
  *   PORTAL_PLUGIN(news, "1.0.0", news_settings, &news_item, news_setup);
  *
  * defines the descriptor `portal_module` (name, version, settings or NULL),
- * its init and fini, and `api`, the core's services (hidden: one per
- * plugin).  init checks the core's table, then registers the item (or
+ * its init and fini, `api`, the core's services, and `portal_self`, the
+ * plugin's handle for api->ctx (both hidden: one per plugin).  init checks the core's table, then registers the item (or
  * NULL), what the Makefile embedded of plugins/NAME/ (NAME_migrations
  * from schema/, NAME_openapi from openapi.json, NAME_templates from
  * templates/, NAME_messages from messages.json; each optional), then runs
@@ -736,10 +773,13 @@ struct portal_bundle {
 #define PORTAL_WEAK
 #endif
 
-#define PORTAL_PLUGIN_API extern PORTAL_HIDDEN const struct portal_api *api
+#define PORTAL_PLUGIN_API                                                                      \
+	extern PORTAL_HIDDEN const struct portal_api *api;                                         \
+	extern PORTAL_HIDDEN portal_plugin *portal_self
 
 #define PORTAL_PLUGIN(NAME, VERSION, SETTINGS, ITEM, SETUP)                                    \
 	PORTAL_HIDDEN const struct portal_api *api;                                                \
+	PORTAL_HIDDEN portal_plugin *portal_self; /* this plugin, for api->ctx */                 \
 	extern const struct portal_migration_src NAME##_migrations[] PORTAL_WEAK;                  \
 	extern const char NAME##_openapi[] PORTAL_WEAK;                                            \
 	extern const struct portal_file NAME##_templates[] PORTAL_WEAK;                            \
@@ -748,17 +788,19 @@ struct portal_bundle {
 	{                                                                                          \
 		static const struct portal_bundle bundle = {ITEM, NAME##_migrations, NAME##_openapi,    \
 		                                            NAME##_templates, NAME##_messages, SETUP};  \
-		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, plugin_setup)) {  \
+		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, set_ctx)) {       \
 			core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin"); \
 			return PORTAL_ERROR;                                                               \
 		}                                                                                      \
 		api = core;                                                                            \
+		portal_self = p;                                                                       \
 		return api->plugin_setup(p, &bundle);                                                  \
 	}                                                                                          \
 	static void NAME##_fini(portal_plugin *p)                                                  \
 	{                                                                                          \
 		(void)p;                                                                               \
 		api = NULL;                                                                            \
+		portal_self = NULL;                                                                    \
 	}                                                                                          \
 	const struct portal_module portal_module = {PORTAL_MODULE_V1, #NAME, VERSION, SETTINGS,   \
 	                                            NAME##_init, NAME##_fini, {0}}

@@ -4,6 +4,7 @@
  * name.  The loader (plugin.c) fills and empties it; the rest of the core
  * only reads it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,4 +154,38 @@ plugin_find(struct plugins *ps, const char *name)
 		if (strcmp(p->name, name) == 0)
 			return p;
 	return NULL;
+}
+
+/* The link members of `fields` (a field's .link) into `links`, their paths
+ * after `prefix`. */
+static void
+registry_link_members(const struct portal_field *fields, const char *prefix, struct json_object *links)
+{
+	for (const struct portal_field *f = fields; f && f->name; f++) {
+		char path[256];
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", f->name);
+		const struct portal_field *v = f;
+		if (f->type == PF_ARRAY && f->items != NULL) {
+			snprintf(path + strlen(path), sizeof(path) - strlen(path), "[]");
+			v = f->items;
+		}
+		if (v->link != NULL)
+			json_object_object_add(links, path, json_object_new_string(v->link));
+		else if (f->link != NULL)
+			json_object_object_add(links, path, json_object_new_string(f->link));
+		if (v->type == PF_OBJECT)
+			registry_link_members(v->fields, path, links);
+	}
+}
+
+/* {"partners[].partnership_id": "partnerships", ...}: the members of p's
+ * item that hold other items' ids, by the module they name (the document's
+ * x-portal-links; the editor's selects).  The caller owns it. */
+struct json_object *
+registry_links(const portal_plugin *p)
+{
+	struct json_object *links = json_object_new_object();
+	if (p->item != NULL)
+		registry_link_members(p->item->schema, "", links);
+	return links;
 }

@@ -423,6 +423,32 @@ api_slug_derive(portal_req *r, struct json_object *doc, const char *title, size_
 	return PORTAL_OK;
 }
 
+static void *
+api_ctx(portal_req *r, portal_plugin *p)
+{
+	if (r == NULL || p == NULL || p->index >= r->nplugin_ctx)
+		return NULL;
+	return r->plugin_ctx[p->index];
+}
+
+static void
+api_set_ctx(portal_req *r, portal_plugin *p, void *data)
+{
+	if (r == NULL || p == NULL)
+		return;
+	if (p->index >= r->nplugin_ctx) {
+		size_t n = r->core && r->core->plugins ? r->core->plugins->count : 0;
+		if (n <= p->index)
+			n = p->index + 1;
+		void **slots = pool_alloc(r->pool, n * sizeof(*slots));
+		for (size_t i = 0; i < r->nplugin_ctx; i++)
+			slots[i] = r->plugin_ctx[i];
+		r->plugin_ctx = slots;
+		r->nplugin_ctx = n;
+	}
+	r->plugin_ctx[p->index] = data;
+}
+
 const struct portal_api api_table = {
 	.abi_version = PORTAL_ABI_VERSION,
 	.size = sizeof(struct portal_api),
@@ -512,4 +538,6 @@ const struct portal_api api_table = {
 	.link_visible = links_visible,
 	.etag_part = api_etag_part,
 	.media = media_record,
+	.ctx = api_ctx,
+	.set_ctx = api_set_ctx,
 };

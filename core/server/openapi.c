@@ -243,6 +243,84 @@ openapi_sources(struct json_object *paths, struct json_object *schemas, const po
 	openapi_add_sources(schemas, openapi_op_schema(paths, one, "patch", 1), 0, 0);
 }
 
+/* The name of parameter `p` (a $ref into components.parameters resolved). */
+static const char *
+openapi_param_name(struct json_object *comps, struct json_object *p)
+{
+	struct json_object *v, *params, *to;
+	static const char prefix[] = "#/components/parameters/";
+	if (json_object_object_get_ex(p, "name", &v))
+		return json_object_get_string(v);
+	if (!json_object_object_get_ex(p, "$ref", &v))
+		return NULL;
+	const char *ref = json_object_get_string(v);
+	if (strncmp(ref, prefix, sizeof(prefix) - 1) != 0 ||
+	    !json_object_object_get_ex(comps, "parameters", &params) ||
+	    !json_object_object_get_ex(params, ref + sizeof(prefix) - 1, &to) ||
+	    !json_object_object_get_ex(to, "name", &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Appends to the parameters of operation `op` those of `want` (the
+ * module's filters, q, limit, cursor) it does not have by name; `list`
+ * 0 (an export): not limit and cursor. */
+static void
+openapi_params(struct json_object *comps, struct json_object *op, struct json_object *want,
+               int list)
+{
+	struct json_object *have;
+	if (!json_object_object_get_ex(op, "parameters", &have) ||
+	    !json_object_is_type(have, json_type_array)) {
+		have = json_object_new_array();
+		json_object_object_add(op, "parameters", have);
+	}
+	size_t n = json_object_array_length(have);
+	for (size_t i = 0; i < json_object_array_length(want); i++) {
+		struct json_object *w = json_object_array_get_idx(want, i);
+		const char *name = openapi_param_name(comps, w);
+		if (name == NULL || (!list && (strcmp(name, "limit") == 0 || strcmp(name, "cursor") == 0)))
+			continue;
+		int found = 0;
+		for (size_t k = 0; k < n && !found; k++) {
+			const char *h = openapi_param_name(comps, json_object_array_get_idx(have, k));
+			found = h && strcmp(h, name) == 0;
+		}
+		if (!found)
+			json_object_array_add(have, json_object_get(w));
+	}
+}
+
+/* What the declaration of a module's item says (schema.c): its schemas,
+ * the query parameters of its list and exports (GET /NAME.EXT: the list's
+ * filters and q apply), and the POST's x-portal-links, where the module's
+ * fragment does not say them itself. */
+static void
+openapi_item(struct json_object *paths, struct json_object *comps, const portal_plugin *p)
+{
+	if (p->item == NULL || p->item->schema == NULL || p->openapi == NULL)
+		return; /* no operations of its own in the document to refer to them */
+	schema_item(openapi_member(comps, "schemas"), p);
+	char prefix[128];
+	int pl = snprintf(prefix, sizeof(prefix), "/api/v1/{municipality}/%s", p->name);
+	struct json_object *want = schema_filters(p), *op;
+	json_object_object_foreach(paths, key, path) {
+		if (strncmp(key, prefix, (size_t)pl) != 0 || (key[pl] != '\0' && key[pl] != '.'))
+			continue;
+		if (json_object_object_get_ex(path, "get", &op))
+			openapi_params(comps, op, want, key[pl] == '\0');
+		if (key[pl] == '\0' && json_object_object_get_ex(path, "post", &op) &&
+		    !json_object_object_get_ex(op, "x-portal-links", NULL)) {
+			struct json_object *links = registry_links(p);
+			if (json_object_object_length(links) > 0)
+				json_object_object_add(op, "x-portal-links", links);
+			else
+				json_object_put(links);
+		}
+	}
+	json_object_put(want);
+}
+
 char *
 openapi_build(struct plugins *ps)
 {
@@ -297,6 +375,8 @@ openapi_build(struct plugins *ps)
 		json_object_put(frag);
 	}
 	struct json_object *schemas = openapi_member(comps, "schemas");
+	for (portal_plugin *p = ps->head; p; p = p->next)
+		openapi_item(paths, comps, p);
 	for (portal_plugin *p = ps->head; p; p = p->next) {
 		openapi_sources(paths, schemas, p);
 		openapi_opendata(paths, schemas, p);

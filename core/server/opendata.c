@@ -250,16 +250,12 @@ static const struct opendata_format {
     {NULL, NULL, NULL, NULL},
 };
 
-/* EU data themes (http://publications.europa.eu/resource/authority/data-theme/)
- * of a module: international work for those that are about it. */
+/* The EU data theme (http://publications.europa.eu/resource/authority/data-theme/)
+ * a module's item declares, GOVE when it declares none. */
 static const char *
-opendata_theme(const char *module)
+opendata_theme(const portal_plugin *p)
 {
-	static const char *const intr[] = {"partnerships", "projects", "visits", NULL};
-	for (const char *const *m = intr; *m; m++)
-		if (strcmp(module, *m) == 0)
-			return "INTR";
-	return strcmp(module, "funds") == 0 ? "ECON" : "GOVE";
+	return p->item && p->item->theme ? p->item->theme : "GOVE";
 }
 
 /* The EU language authority's code of a BCP 47 tag's language, or NULL. */
@@ -342,10 +338,20 @@ opendata_catalog(struct core *c, struct portal_req *r)
 	json_object_object_add(doc, "@type", json_object_new_string("dcat:Catalog"));
 	json_object_object_add(doc, "dct:title",
 	                       opendata_text("The municipalities' international work: open data", "en"));
+	struct buf names; /* the modules loaded: "partnerships, projects and visits" */
+	buf_init(&names, r->pool);
+	size_t nmod = 0, nth = 0;
+	for (const portal_plugin *p = c->plugins->head; p; p = p->next)
+		nmod += p->store != NULL;
+	for (const portal_plugin *p = c->plugins->head; p; p = p->next)
+		if (p->store != NULL) {
+			nth++;
+			buf_printf(&names, "%s%s", nth == 1 ? "" : nth == nmod ? " and " : ", ", p->name);
+		}
 	json_object_object_add(doc, "dct:description",
-	                       opendata_text("Partnerships, projects, visits, news, pages, contacts "
-	                                     "and funds of the municipalities this portal serves, "
-	                                     "one dataset per municipality and module.",
+	                       opendata_text(pool_printf(r->pool, "The %s of the municipalities this "
+	                                                 "portal serves, one dataset per municipality "
+	                                                 "and module.", names.len ? names.data : "items"),
 	                                     "en"));
 	json_object_object_add(doc, "foaf:homepage", opendata_id(pool_printf(r->pool, "%s/", base)));
 	struct json_object *pub = json_object_new_object();
@@ -389,7 +395,7 @@ opendata_catalog(struct core *c, struct portal_req *r)
 			json_object_object_add(d, "dcat:contactPoint", cp);
 			json_object_object_add(d, "dcat:theme", opendata_id(pool_printf(
 			                                            r->pool, "http://publications.europa.eu/resource/authority/data-theme/%s",
-			                                            opendata_theme(p->name))));
+			                                            opendata_theme(p))));
 			json_object_object_add(d, "dct:license", opendata_id(m->license));
 			struct json_object *langs = json_object_new_array();
 			for (size_t l = 0; l < m->nlanguages; l++) {

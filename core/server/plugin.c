@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 
@@ -111,7 +112,7 @@ plugin_load(struct plugins *ps, const char *path, const char *expect_name,
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = p;
-	ps->count++;
+	p->index = (unsigned)ps->count++;
 	log_msg(PORTAL_LOG_INFO, NULL, "plugin %s %s loaded from %s", p->name,
 	        mod->version ? mod->version : "", path);
 	return PORTAL_OK;
@@ -158,6 +159,35 @@ plugin_check_settings(struct conf *c, const portal_plugin *p, config_setting_t *
 	}
 }
 
+/* Loads plugin_dir/NAME.so with its section `sec` (NULL: none, its
+ * settings' defaults) and checks the section; errors go to c->errors
+ * (at `where`). */
+static void
+plugin_load_one(struct plugins *ps, struct conf *c, const char *name, config_setting_t *sec,
+                config_setting_t *where)
+{
+	char path[PATH_MAX], err[512];
+	int ok = name != NULL && *name != '\0';
+	for (const char *q = name; ok && *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_'))
+			ok = 0;
+	if (!ok) {
+		conf_error(c, where, "plugin name \"%s\" must be a-z, 0-9 and '_'", name ? name : "");
+		return;
+	}
+	if (strcmp(name, "audit") == 0 || strcmp(name, "search") == 0) {
+		conf_error(c, where, "\"%s\" is the core's own resource, not a plugin name", name);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s.so", c->plugin_dir ? c->plugin_dir : ".", name);
+	if (plugin_load(ps, path, name, sec, err, sizeof(err)) != PORTAL_OK) {
+		conf_error(c, where, "%s", err);
+		return;
+	}
+	if (sec != NULL)
+		plugin_check_settings(c, plugin_find(ps, name), sec, name);
+}
+
 int
 plugin_load_all(struct plugins *ps, struct conf *c)
 {
@@ -168,39 +198,39 @@ plugin_load_all(struct plugins *ps, struct conf *c)
 		return PORTAL_ERROR;
 	}
 	size_t before = c->nerrors;
+	/* the plugins with a section (their settings), in its order */
 	int n = c->plugins ? config_setting_length(c->plugins) : 0;
 	for (int i = 0; i < n; i++) {
 		config_setting_t *sec = config_setting_get_elem(c->plugins, (unsigned)i);
-		const char *name = config_setting_name(sec);
-		char path[PATH_MAX], err[512];
-		int ok = name != NULL && *name != '\0';
-		for (const char *q = name; ok && *q; q++)
-			if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_'))
-				ok = 0;
-		if (!ok) {
-			conf_error(c, sec, "plugin name \"%s\" must be a-z, 0-9 and '_'", name ? name : "");
-			continue;
-		}
-		if (strcmp(name, "audit") == 0 || strcmp(name, "search") == 0) {
-			conf_error(c, sec, "\"%s\" is the core's own resource, not a plugin name", name);
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/%s.so", c->plugin_dir ? c->plugin_dir : ".", name);
-		if (plugin_load(ps, path, name, sec, err, sizeof(err)) != PORTAL_OK) {
-			conf_error(c, sec, "%s", err);
-			continue;
-		}
-		plugin_check_settings(c, plugin_find(ps, name), sec, name);
+		plugin_load_one(ps, c, config_setting_name(sec), sec, sec);
 	}
-	/* the municipalities: modules must be loaded plugins, overrides valid */
+	/* the municipalities: a module one enables is loaded, without a
+	 * section when it has none (its settings' defaults); overrides valid */
 	for (size_t i = 0; i < c->nmunis; i++) {
 		const struct conf_municipality *m = &c->munis[i];
 		config_setting_t *g = NULL;
-		for (int k = 0; k < (int)m->nmodules; k++)
-			if (plugin_find(ps, m->modules[k]) == NULL)
-				conf_error(c, config_setting_get_member(m->group, "modules"),
-				           "municipality %s enables \"%s\", which is not a loaded plugin",
+		for (int k = 0; k < (int)m->nmodules; k++) {
+			if (plugin_find(ps, m->modules[k]) != NULL)
+				continue;
+			int tried = 0; /* named in `plugins` (and failed): said already */
+			for (int j = 0; j < n && !tried; j++) {
+				const char *sn = config_setting_name(config_setting_get_elem(c->plugins, (unsigned)j));
+				tried = sn && strcmp(sn, m->modules[k]) == 0;
+			}
+			config_setting_t *where = config_setting_get_member(m->group, "modules");
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%s/%s.so", c->plugin_dir ? c->plugin_dir : ".",
+			         m->modules[k]);
+			if (tried)
+				conf_error(c, where, "municipality %s enables \"%s\", which is not a loaded plugin",
 				           m->slug, m->modules[k]);
+			else if (strchr(m->modules[k], '/') != NULL || access(path, F_OK) != 0)
+				conf_error(c, where,
+				           "municipality %s enables \"%s\", which is not a loaded plugin (no %s)",
+				           m->slug, m->modules[k], path);
+			else
+				plugin_load_one(ps, c, m->modules[k], NULL, where);
+		}
 		if (m->overrides == NULL)
 			continue;
 		int no = config_setting_length(m->overrides);

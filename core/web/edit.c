@@ -2153,16 +2153,7 @@ ed_media(struct ed *e, struct form *f)
 static struct json_object *
 ed_links_of(struct ed *e)
 {
-	if (e->p->openapi == NULL)
-		return NULL;
-	struct json_object *api = pool_keep_json(e->r->pool, json_tokener_parse(e->p->openapi));
-	struct json_object *paths, *op, *post, *links;
-	if (api && json_object_object_get_ex(api, "paths", &paths) &&
-	    json_object_object_get_ex(paths, pool_printf(e->r->pool, "/%s", e->p->name), &op) &&
-	    json_object_object_get_ex(op, "post", &post) &&
-	    json_object_object_get_ex(post, "x-portal-links", &links))
-		return links;
-	return NULL;
+	return pool_keep_json(e->r->pool, registry_links(e->p));
 }
 
 int

@@ -38,26 +38,36 @@ static const struct portal_field contacts_id = {.name = "id", .type = PF_INT, .m
  * projects, checked with those modules on write. */
 static const struct portal_field contacts_links_fields[] = {
 	{.name = "partnerships", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = CONTACTS_MAX_LINKS,
-	 .items = &contacts_id},
+	 .items = &contacts_id, .link = "partnerships"},
 	{.name = "projects", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = CONTACTS_MAX_LINKS,
-	 .items = &contacts_id},
+	 .items = &contacts_id, .link = "projects"},
 	{.name = NULL},
 };
 
 /* The item.  public gets its default (false) on create; links is always
  * stored with both arrays (contacts_check). */
 static const struct portal_field contacts_fields[] = {
-	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200},
-	{.name = "title", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
+	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200,
+	 .doc = "A person's name, or a unit's (Servicecenter)."},
+	{.name = "title", .type = PF_STRING, .flags = PF_SEARCH, .max = 200,
+	 .doc = "What the person does: internationell samordnare."},
 	{.name = "unit", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
-	{.name = "email", .type = PF_STRING, .max = 254},
-	{.name = "phone", .type = PF_STRING, .max = 40},
+	{.name = "email", .type = PF_STRING, .max = 254,
+	 .doc = "An e-mail address (name@kommun.se)."},
+	{.name = "phone", .type = PF_STRING, .max = 40,
+	 .doc = "As the municipality writes it: digits, blanks, a leading +, and - ( ) / ."},
 	{.name = "languages", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = 20,
-	 .items = &contacts_language},
+	 .items = &contacts_language,
+	 .doc = "The languages one may write or speak in (BCP 47)."},
 	{.name = "areas", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = PORTAL_NAREAS,
 	 .items = &contacts_area},
-	{.name = "links", .type = PF_OBJECT, .fields = contacts_links_fields, .column = "links"},
-	{.name = "public", .type = PF_BOOL, .flags = PF_REQUIRED},
+	{.name = "links", .type = PF_OBJECT, .fields = contacts_links_fields, .column = "links",
+	 .doc = "What the contact answers for: ids of this municipality's partnerships and "
+	        "projects (which must have the module enabled); their pages show the contact "
+	        "(\"Ask: ...\"). A missing or null array is []."},
+	{.name = "public", .type = PF_BOOL, .flags = PF_REQUIRED,
+	 .doc = "false (the default): only tokens of the municipality with role reader or higher "
+	        "see the contact."},
 	{.name = NULL},
 };
 
@@ -221,12 +231,16 @@ contacts_project_arg(portal_req *r, struct portal_list *l, const char *v)
 /* An id argument is digits only, so it is a JSON number as it is. */
 static const struct portal_filter contacts_filters[] = {
 	{.name = "area", .type = PF_ENUM, .values = contacts_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
-	{.name = "language", .type = PF_LANG, .sql = "JSON_CONTAINS(t.languages, JSON_QUOTE(?))"},
-	{.name = "partnership", .parse = contacts_partnership_arg,
-	 .sql = "JSON_CONTAINS(t.links, ?, '$.partnerships')"},
-	{.name = "project", .parse = contacts_project_arg,
-	 .sql = "JSON_CONTAINS(t.links, ?, '$.projects')"},
+	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	 .doc = "Contacts whose areas contain this one."},
+	{.name = "language", .type = PF_LANG, .sql = "JSON_CONTAINS(t.languages, JSON_QUOTE(?))",
+	 .doc = "Contacts who take this language (exactly as written)."},
+	{.name = "partnership", .type = PF_INT, .parse = contacts_partnership_arg,
+	 .sql = "JSON_CONTAINS(t.links, ?, '$.partnerships')",
+	 .doc = "Contacts for this partnership id."},
+	{.name = "project", .type = PF_INT, .parse = contacts_project_arg,
+	 .sql = "JSON_CONTAINS(t.links, ?, '$.projects')",
+	 .doc = "Contacts for this project id."},
 	{.name = NULL},
 };
 

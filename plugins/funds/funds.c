@@ -65,7 +65,10 @@ static const struct portal_field funds_fields[] = {
 	{.name = "areas", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = PORTAL_NAREAS,
 	 .items = &funds_area},
 	{.name = "url", .type = PF_URL, .max = 2000},
-	{.name = "status", .type = PF_ENUM, .flags = PF_READONLY, .values = funds_statuses},
+	{.name = "status", .type = PF_ENUM, .flags = PF_READONLY | PF_REQUIRED, /* funds_render */
+	 .values = funds_statuses,
+	 .doc = "Derived from the dates, never written: upcoming before opens_on, closed after "
+	        "closes_on, else open."},
 	{.name = NULL},
 };
 
@@ -135,10 +138,13 @@ static const struct portal_column funds_columns[] = {
 	" WHEN t.open_to IS NOT NULL AND UTC_DATE() > t.open_to THEN 'closed' ELSE 'open' END) = ?"
 
 static const struct portal_filter funds_filters[] = {
-	{.name = "status", .type = PF_ENUM, .values = funds_statuses, .sql = FUNDS_STATUS_SQL},
-	{.name = "funder", .type = PF_ENUM, .values = funds_funder_kinds, .sql = "t.funder_kind = ?"},
+	{.name = "status", .type = PF_ENUM, .values = funds_statuses, .sql = FUNDS_STATUS_SQL,
+	 .doc = "Only funds with this derived status (from the dates and today's date, UTC)."},
+	{.name = "funder", .type = PF_ENUM, .values = funds_funder_kinds, .sql = "t.funder_kind = ?",
+	 .doc = "Only funds whose funder is of this kind."},
 	{.name = "area", .type = PF_ENUM, .values = funds_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
+	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	 .doc = "Only funds whose `areas` contain this area."},
 	{.name = NULL},
 };
 
@@ -148,6 +154,7 @@ static const struct portal_item funds_item = {
 	.table = "funds", .columns = funds_columns, .link_target = 1, .sort = "t.sort_open",
 	.sort_desc = 1, .cursor_max = 10, .filters = funds_filters,
 	.check = funds_check, .render = funds_render,
+	.theme = "ECON", /* the catalogue's EU data theme */
 };
 
 PORTAL_PLUGIN(funds, "1.0.0", NULL, &funds_item, NULL);

@@ -40,11 +40,11 @@ static const struct portal_field news_related_id = {
 
 static const struct portal_field news_related_fields[] = {
 	{.name = "partnerships", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = NEWS_MAX_RELATED,
-	 .items = &news_related_id},
+	 .items = &news_related_id, .link = "partnerships"},
 	{.name = "projects", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = NEWS_MAX_RELATED,
-	 .items = &news_related_id},
+	 .items = &news_related_id, .link = "projects"},
 	{.name = "visits", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = NEWS_MAX_RELATED,
-	 .items = &news_related_id},
+	 .items = &news_related_id, .link = "visits"},
 	{.name = NULL},
 };
 
@@ -54,7 +54,8 @@ static const struct portal_field news_related_fields[] = {
  * Null without one (PF_NULLABLE: alt, the first column, is NULL). */
 static const struct portal_field news_image_fields[] = {
 	{.name = "alt", .type = PF_STRING, .flags = PF_REQUIRED, .max = 500, .column = "image_alt"},
-	{.name = "media", .type = PF_INT, .min = 1, .max_num = 1e18, .column = "image_media"},
+	{.name = "media", .type = PF_INT, .min = 1, .max_num = 1e18, .column = "image_media",
+	 .link = "media"},
 	{.name = "url", .type = PF_URL, .max = 2000, .column = "image_url"},
 	{.name = "credit", .type = PF_STRING, .max = 200, .column = "image_credit"},
 	{.name = NULL},
@@ -63,11 +64,11 @@ static const struct portal_field news_image_fields[] = {
 /* The uploaded file of `image.media`, for pages (news_render): its URL,
  * size and the srcset of its renditions. */
 static const struct portal_field news_image_file_fields[] = {
-	{.name = "url", .type = PF_STRING},
-	{.name = "type", .type = PF_STRING},
+	{.name = "url", .type = PF_STRING, .flags = PF_REQUIRED},
+	{.name = "type", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = "width", .type = PF_INT},
 	{.name = "height", .type = PF_INT},
-	{.name = "srcset", .type = PF_STRING},
+	{.name = "srcset", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = "webp_srcset", .type = PF_STRING},
 	{.name = NULL},
 };
@@ -75,20 +76,32 @@ static const struct portal_field news_image_file_fields[] = {
 /* The item.  slug and status are filled in before it is checked on
  * create; published_at is checked by news_check_doc. */
 static const struct portal_field news_fields[] = {
-	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = NEWS_SLUG_MAX},
+	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = NEWS_SLUG_MAX,
+	 .pattern = PORTAL_SLUG_PATTERN,
+	 .doc = "Made of the title when absent or null."},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
 	{.name = "lead", .type = PF_TEXT, .flags = PF_SEARCH, .max = 2000},
-	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
-	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY}, /* news_render */
-	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
+	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000,
+	 .doc = "CommonMark."},
+	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY,
+	 .doc = "The body as HTML: raw HTML removed, links only to http(s), mailto, tel or "
+	        "relative URLs."}, /* news_render */
+	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED,
+	 .doc = "BCP 47 language tag."},
 	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = news_statuses},
-	{.name = "published_at", .type = PF_STRING, .flags = PF_UTC, .max = 40},
+	{.name = "published_at", .type = PF_STRING, .flags = PF_UTC, .max = 40,
+	 .doc = "UTC; always set on a published item."},
 	{.name = "author", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
 	{.name = "areas", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = PORTAL_NAREAS,
 	 .items = &news_area},
 	{.name = "related", .type = PF_OBJECT, .fields = news_related_fields, .column = "related"},
-	{.name = "image", .type = PF_OBJECT, .flags = PF_NULLABLE, .fields = news_image_fields},
-	{.name = "image_file", .type = PF_OBJECT, .flags = PF_READONLY, .fields = news_image_file_fields},
+	{.name = "image", .type = PF_OBJECT, .flags = PF_NULLABLE, .fields = news_image_fields,
+	 .doc = "alt and one of media (an uploaded image's id) or url (an external image)."},
+	{.name = "image_file", .type = PF_OBJECT, .flags = PF_READONLY | PF_NULLABLE,
+	 .fields = news_image_file_fields,
+	 .doc = "The uploaded file of image.media, for pages: its URL, size and the srcset of "
+	        "its renditions (its own type's, and WebP's); null when the image is not an "
+	        "upload."},
 	{.name = NULL},
 };
 
@@ -681,12 +694,18 @@ news_render(portal_req *r, struct json_object *item)
 /* `lang` matches a tag and its subtags (RFC 4647 basic filtering: "sv"
  * finds "sv-FI"); the column's collation makes it case-insensitive. */
 static const struct portal_filter news_filters[] = {
-	{.name = "status", .type = PF_ENUM, .values = news_statuses, .sql = "t.status = ?"},
+	{.name = "status", .type = PF_ENUM, .values = news_statuses, .sql = "t.status = ?",
+	 .doc = "draft or published; drafts only with a reader token of the municipality."},
 	{.name = "area", .type = PF_ENUM, .values = news_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
-	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')"},
-	{.name = "since", .parse = news_since_arg, .sql = "t.published_at >= ?"},
-	{.name = "slug", .parse = news_slug_arg, .sql = "t.slug = ?"},
+	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	 .doc = "Items whose areas contain this one."},
+	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')",
+	 .doc = "Items in this language or one of its variants (sv finds sv and sv-FI)."},
+	{.name = "since", .parse = news_since_arg, .sql = "t.published_at >= ?",
+	 .doc = "Items published at or after this date (YYYY, YYYY-MM, YYYY-MM-DD: its first "
+	        "second, UTC) or timestamp (2024-09-09T08:00:00Z, or with an offset)."},
+	{.name = "slug", .parse = news_slug_arg, .sql = "t.slug = ?", .pattern = PORTAL_SLUG_PATTERN,
+	 .doc = "The item with this slug."},
 	{.name = NULL},
 };
 

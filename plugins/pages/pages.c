@@ -30,6 +30,18 @@ PORTAL_PLUGIN_API; /* defined by PORTAL_PLUGIN, at the end */
 
 static const char *const pages_statuses[] = {"draft", "published", NULL};
 
+/* What pages_render shows of each translation of a page. */
+static const struct portal_field pages_translation_fields[] = {
+	{.name = "id", .type = PF_INT, .flags = PF_REQUIRED, .min = 1, .max_num = 1e18},
+	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
+	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = PAGES_SLUG_MAX,
+	 .pattern = PORTAL_SLUG_PATTERN},
+	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED, .max = 300},
+	{.name = NULL},
+};
+static const struct portal_field pages_translation = {
+	.name = "translation", .type = PF_OBJECT, .fields = pages_translation_fields};
+
 /* The item.  slug, key and status are filled in before it is checked on
  * create (pages_prepare, defaults). */
 #define PAGES_MAX_ATTACHMENTS 50
@@ -37,7 +49,8 @@ static const char *const pages_statuses[] = {"draft", "published", NULL};
 /* An attached document: an uploaded PDF (POST /api/v1/{m}/media) and the
  * title the page shows for it (else the file's name). */
 static const struct portal_field pages_attachment_fields[] = {
-	{.name = "media", .type = PF_INT, .flags = PF_REQUIRED, .min = 1, .max_num = 1e18},
+	{.name = "media", .type = PF_INT, .flags = PF_REQUIRED, .min = 1, .max_num = 1e18,
+	 .link = "media"},
 	{.name = "title", .type = PF_STRING, .max = 300},
 	{.name = NULL},
 };
@@ -60,19 +73,36 @@ static const struct portal_field pages_document = {.name = "document", .type = P
                                                    .fields = pages_document_fields};
 
 static const struct portal_field pages_fields[] = {
-	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = PAGES_SLUG_MAX},
-	{.name = "key", .type = PF_STRING, .flags = PF_REQUIRED, .max = PAGES_SLUG_MAX,
-	 .column = "page_key"},
+	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = PAGES_SLUG_MAX,
+	 .pattern = PORTAL_SLUG_PATTERN,
+	 .doc = "Unique within the municipality. Made of the title when absent or null (Vänorter "
+	        "och samarbete: vanorter-och-samarbete; -2, -3 ... when taken)."},
+	{.name = "key", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = PAGES_SLUG_MAX,
+	 .column = "page_key", .pattern = PORTAL_SLUG_PATTERN,
+	 .doc = "The text this page is a language of: the pages with one key are translations of "
+	        "each other, at most one per language (409). The slug when absent or null."},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
-	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
-	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY},    /* pages_render */
-	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
+	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000,
+	 .doc = "CommonMark."},
+	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY,
+	 .doc = "The body as HTML: raw HTML removed, links only to http(s), mailto, tel or "
+	        "relative URLs."},    /* pages_render */
+	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED,
+	 .doc = "BCP 47 language tag."},
 	{.name = "order", .type = PF_INT, .flags = PF_REQUIRED, .min = 0,
-	 .max_num = PAGES_ORDER_MAX, .column = "position"},
+	 .max_num = PAGES_ORDER_MAX, .column = "position",
+	 .doc = "The list's order: lowest first, then the order of creation."},
 	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = pages_statuses},
-	{.name = "translations", .type = PF_ARRAY, .flags = PF_READONLY}, /* pages_render */
-	{.name = "attachments", .type = PF_ARRAY, .max = PAGES_MAX_ATTACHMENTS, .items = &pages_attachment},
-	{.name = "documents", .type = PF_ARRAY, .flags = PF_READONLY, .items = &pages_document}, /* pages_render */
+	{.name = "translations", .type = PF_ARRAY, .flags = PF_READONLY, /* pages_render */
+	 .items = &pages_translation,
+	 .doc = "The other pages with the same key (the same text in other languages) the caller "
+	        "may see, by language."},
+	{.name = "attachments", .type = PF_ARRAY, .max = PAGES_MAX_ATTACHMENTS, .items = &pages_attachment,
+	 .doc = "Documents attached to the page: uploaded PDFs of the municipality and the title "
+	        "the page shows for each (else the file's name)."},
+	{.name = "documents", .type = PF_ARRAY, .flags = PF_READONLY, .items = &pages_document,
+	 .doc = "The attachments as pages show them (read-only): which attachment, the file's URL, "
+	        "name, type and size."}, /* pages_render */
 	{.name = NULL},
 };
 
@@ -460,10 +490,16 @@ pages_key_arg(portal_req *r, struct portal_list *l, const char *v)
 /* `lang` matches a tag and its subtags (RFC 4647 basic filtering: "sv"
  * finds "sv-FI"); the column's collation makes it case-insensitive. */
 static const struct portal_filter pages_filters[] = {
-	{.name = "status", .type = PF_ENUM, .values = pages_statuses, .sql = "t.status = ?"},
-	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')"},
-	{.name = "slug", .parse = pages_slug_arg, .sql = "t.slug = ?"},
-	{.name = "key", .parse = pages_key_arg, .sql = "t.page_key = ?"},
+	{.name = "status", .type = PF_ENUM, .values = pages_statuses, .sql = "t.status = ?",
+	 .doc = "draft or published; drafts only with a reader token of the municipality."},
+	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')",
+	 .doc = "Pages in this language or one of its variants (sv finds sv and sv-FI)."},
+	{.name = "slug", .parse = pages_slug_arg, .sql = "t.slug = ?", .pattern = PORTAL_SLUG_PATTERN,
+	 .doc = "The page with this slug."},
+	{.name = "key", .parse = pages_key_arg, .sql = "t.page_key = ?",
+	 .pattern = PORTAL_SLUG_PATTERN,
+	 .doc = "The pages with this key: one text in each of its languages (key=introduction: "
+	        "the municipality's introduction, which the overview shows)."},
 	{.name = NULL},
 };
 

@@ -68,7 +68,7 @@ static const struct portal_field partnerships_agreement_fields[] = {
 	{.name = "unit", .type = PF_STRING, .max = 200},
 	{.name = "document_url", .type = PF_URL, .max = 2000},
 	/* an uploaded PDF (POST /api/v1/{m}/media): its id */
-	{.name = "document", .type = PF_INT, .min = 1, .max_num = 1e18},
+	{.name = "document", .type = PF_INT, .min = 1, .max_num = 1e18, .link = "media"},
 	{.name = NULL},
 };
 static const struct portal_field partnerships_agreement = {
@@ -80,13 +80,13 @@ static const struct portal_field partnerships_area = {.name = "area", .type = PF
 /* An agreement's uploaded document as pages show it: which agreement
  * (its index), the file's URL, name, type and size. */
 static const struct portal_field partnerships_document_fields[] = {
-	{.name = "agreement", .type = PF_INT},
-	{.name = "id", .type = PF_INT},
-	{.name = "url", .type = PF_STRING},
-	{.name = "name", .type = PF_STRING},
-	{.name = "type", .type = PF_STRING},
+	{.name = "agreement", .type = PF_INT, .flags = PF_REQUIRED},
+	{.name = "id", .type = PF_INT, .flags = PF_REQUIRED, .min = 1, .max_num = 1e18},
+	{.name = "url", .type = PF_STRING, .flags = PF_REQUIRED},
+	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED},
+	{.name = "type", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = "bytes", .type = PF_INT},
-	{.name = "size", .type = PF_STRING},
+	{.name = "size", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = NULL},
 };
 static const struct portal_field partnerships_document = {
@@ -106,9 +106,11 @@ static const struct portal_field partnerships_fields[] = {
 	 .items = &partnerships_area},
 	{.name = "description", .type = PF_LANGMAP, .flags = PF_SEARCH, .max = 20000},
 	{.name = "agreements", .type = PF_ARRAY, .flags = PF_EXTERNAL,
-	 .max = PARTNERSHIPS_MAX_AGREEMENTS, .items = &partnerships_agreement},
+	 .max = PARTNERSHIPS_MAX_AGREEMENTS, .items = &partnerships_agreement,
+	 .doc = "In the order the editor gave them."},
 	/* the uploaded documents of the agreements, for pages (partnerships_loaded) */
-	{.name = "documents", .type = PF_ARRAY, .flags = PF_READONLY, .items = &partnerships_document},
+	{.name = "documents", .type = PF_ARRAY, .flags = PF_READONLY, .items = &partnerships_document,
+	 .doc = "Read-only: the uploaded documents of the agreements."},
 	{.name = NULL},
 };
 
@@ -353,11 +355,15 @@ static const struct portal_column partnerships_columns[] = {
 };
 
 static const struct portal_filter partnerships_filters[] = {
-	{.name = "country", .type = PF_COUNTRY, .sql = "t.country = ?"},
-	{.name = "kind", .type = PF_ENUM, .values = partnerships_kinds, .sql = "t.kind = ?"},
-	{.name = "status", .type = PF_ENUM, .values = partnerships_statuses, .sql = "t.status = ?"},
+	{.name = "country", .type = PF_COUNTRY, .sql = "t.country = ?",
+	 .doc = "The partner's country (ISO 3166-1 alpha-2, e.g. MD)."},
+	{.name = "kind", .type = PF_ENUM, .values = partnerships_kinds, .sql = "t.kind = ?",
+	 .doc = "Only partnerships of this kind."},
+	{.name = "status", .type = PF_ENUM, .values = partnerships_statuses, .sql = "t.status = ?",
+	 .doc = "Only partnerships with this status."},
 	{.name = "area", .type = PF_ENUM, .values = partnerships_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
+	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	 .doc = "Only partnerships whose `areas` contain this area."},
 	{.name = NULL},
 };
 
@@ -370,6 +376,7 @@ static const struct portal_item partnerships_item = {
 	.filters = partnerships_filters,
 	/* the module's own rules and its agreements */
 	.check = partnerships_check, .saved = partnerships_saved, .loaded = partnerships_loaded,
+	.theme = "INTR", /* the catalogue's EU data theme */
 };
 
 PORTAL_PLUGIN(partnerships, "1.0.0", partnerships_settings, &partnerships_item, NULL);

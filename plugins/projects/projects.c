@@ -49,7 +49,8 @@ static const struct portal_field projects_partner_fields[] = {
 	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200},
 	{.name = "country", .type = PF_COUNTRY},
 	{.name = "role", .type = PF_ENUM, .values = projects_roles},
-	{.name = "partnership_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0},
+	{.name = "partnership_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0,
+	 .link = "partnerships"},
 	{.name = NULL},
 };
 static const struct portal_field projects_partner = {.name = "partner", .type = PF_OBJECT,
@@ -66,12 +67,14 @@ static const struct portal_field projects_budget_fields[] = {
 
 /* `period` is a string here; projects_check reads it as YYYY-H1 / YYYY-H2. */
 static const struct portal_field projects_report_fields[] = {
-	{.name = "period", .type = PF_STRING, .flags = PF_REQUIRED, .max = 7},
+	{.name = "period", .type = PF_STRING, .flags = PF_REQUIRED, .max = 7,
+	 .pattern = "^[1-9][0-9]{3}-H[12]$"},
 	{.name = "submitted_on", .type = PF_DATE},
 	{.name = "summary", .type = PF_TEXT, .max = 20000},
 	{.name = "document_url", .type = PF_URL, .max = 2000},
 	/* an uploaded PDF (POST /api/v1/{m}/media): its id */
-	{.name = "document", .type = PF_INT, .min = 1, .max_num = 1e18},
+	{.name = "document", .type = PF_INT, .min = 1, .max_num = 1e18, .link = "media",
+	 .doc = "An uploaded PDF of the municipality (POST /api/v1/{m}/media): its id."},
 	{.name = NULL},
 };
 static const struct portal_field projects_report = {.name = "report", .type = PF_OBJECT,
@@ -110,17 +113,24 @@ static const struct portal_field projects_fields[] = {
 	{.name = "end_date", .type = PF_DATE},
 	{.name = "budget", .type = PF_OBJECT, .fields = projects_budget_fields},
 	{.name = "partners", .type = PF_ARRAY, .flags = PF_SHAPED, .max = PROJECTS_MAX_PARTNERS,
-	 .items = &projects_partner},
+	 .items = &projects_partner,
+	 .doc = "In the order the editor gave them."},
 	{.name = "responsible_unit", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
 	{.name = "areas", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = PORTAL_NAREAS,
 	 .items = &projects_area},
 	{.name = "url", .type = PF_URL, .max = 2000},
 	{.name = "reports", .type = PF_ARRAY, .flags = PF_SHAPED, .max = PROJECTS_MAX_REPORTS,
-	 .items = &projects_report},
+	 .items = &projects_report,
+	 .doc = "In the order the editor gave them."},
 	/* the call (funds module) the project applied to */
-	{.name = "fund_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0},
+	{.name = "fund_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0,
+	 .link = "funds",
+	 .doc = "The call (an item of the funds module, same municipality) the project applied "
+	        "to; another municipality's fund is a 422 naming fund_id."},
 	/* the uploaded documents of the reports, for pages (projects_render) */
-	{.name = "documents", .type = PF_ARRAY, .flags = PF_READONLY, .items = &projects_document},
+	{.name = "documents", .type = PF_ARRAY, .flags = PF_READONLY, .items = &projects_document,
+	 .doc = "The reports' uploaded documents (read-only): which report, the file's URL, name, "
+	        "type and size."},
 	{.name = NULL},
 };
 
@@ -489,14 +499,25 @@ projects_active_on_arg(portal_req *r, struct portal_list *l, const char *v)
 /* active_on: the project's period contains the day; a project without
  * start_date never matches. */
 static const struct portal_filter projects_filters[] = {
-	{.name = "status", .type = PF_ENUM, .values = projects_statuses, .sql = "t.status = ?"},
+	{.name = "status", .type = PF_ENUM, .values = projects_statuses, .sql = "t.status = ?",
+	 .doc = "Only projects with this status."},
 	{.name = "funder", .type = PF_ENUM, .values = projects_funder_kinds,
-	 .sql = "JSON_CONTAINS(t.funder_kinds, JSON_QUOTE(?))"},
+	 .sql = "JSON_CONTAINS(t.funder_kinds, JSON_QUOTE(?))",
+	 .doc = "Only projects with a funder of this kind."},
 	{.name = "area", .type = PF_ENUM, .values = projects_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
-	{.name = "programme", .parse = projects_programme_arg, .sql = "LOWER(t.programme) = LOWER(?)"},
-	{.name = "active_on", .parse = projects_active_on_arg,
-	 .sql = "t.period_from <= ? AND (t.period_to IS NULL OR t.period_to >= ?)"},
+	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	 .doc = "Only projects whose `areas` contain this area."},
+	{.name = "programme", .parse = projects_programme_arg,
+	 .example = "ICLD:s kommunala partnerskapsprogram", .sql = "LOWER(t.programme) = LOWER(?)",
+	 .doc = "Only projects of this programme: the whole name, case does not matter (accents "
+	        "do)."},
+	{.name = "active_on", .parse = projects_active_on_arg, .pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+	 .example = "2024-06-01",
+	 .sql = "t.period_from <= ? AND (t.period_to IS NULL OR t.period_to >= ?)",
+	 .doc = "Only projects running on this day: from the first day of `start_date`'s period "
+	        "(\"2024\" is 2024-01-01) to the last day of `end_date`'s (\"2025-06\" is "
+	        "2025-06-30), open-ended without `end_date`. Projects without `start_date` never "
+	        "match; `status` is not looked at (combine with `status=running` if wanted)."},
 	{.name = NULL},
 };
 
@@ -508,6 +529,7 @@ static const struct portal_item projects_item = {
 	.sort_desc = 1, .cursor_max = 10, .filters = projects_filters,
 	.check = projects_check, .written = projects_written, /* the module's own rules */
 	.render = projects_render,
+	.theme = "INTR", /* the catalogue's EU data theme */
 };
 
 PORTAL_PLUGIN(projects, "1.0.0", NULL, &projects_item, NULL);

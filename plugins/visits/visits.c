@@ -67,19 +67,26 @@ static const struct portal_field visits_cost_fields[] = {
 static const struct portal_field visits_fields[] = {
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
 	{.name = "direction", .type = PF_ENUM, .flags = PF_REQUIRED, .values = visits_directions},
-	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = visits_statuses},
+	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = visits_statuses,
+	 .doc = "Default planned. A cancelled visit stays, marked cancelled; DELETE is for "
+	        "mistakes."},
 	{.name = "start_date", .type = PF_DATE},
-	{.name = "end_date", .type = PF_DATE},
+	{.name = "end_date", .type = PF_DATE,
+	 .doc = "Not before start_date (compared on the common precision); needs start_date."},
 	{.name = "partnership_ids", .type = PF_ARRAY, .flags = PF_UNIQUE,
-	 .max = VISITS_MAX_PARTNERSHIPS, .items = &visits_partnership_id},
-	{.name = "project_id", .type = PF_INT, .min = 1, .max_num = VISITS_MAX_ID},
+	 .max = VISITS_MAX_PARTNERSHIPS, .items = &visits_partnership_id, .link = "partnerships"},
+	{.name = "project_id", .type = PF_INT, .min = 1, .max_num = VISITS_MAX_ID,
+	 .link = "projects",
+	 .doc = "A project of the same municipality; another one is a 422 naming project_id."},
 	{.name = "delegation", .type = PF_OBJECT, .fields = visits_delegation_fields},
 	{.name = "purpose", .type = PF_TEXT, .flags = PF_SEARCH, .max = 20000},
 	{.name = "programme", .type = PF_ARRAY, .max = VISITS_MAX_PROGRAMME, .items = &visits_day},
 	{.name = "host_unit", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
 	{.name = "cost", .type = PF_OBJECT, .flags = PF_NULLABLE, .fields = visits_cost_fields},
 	{.name = "outcome", .type = PF_TEXT, .flags = PF_SEARCH, .max = 20000},
-	{.name = "public", .type = PF_BOOL, .flags = PF_REQUIRED},
+	{.name = "public", .type = PF_BOOL, .flags = PF_REQUIRED,
+	 .doc = "Default true. A non-public visit is seen only with a reader (or higher) token "
+	        "of the municipality."},
 	{.name = NULL},
 };
 
@@ -319,13 +326,19 @@ visits_partnership_arg(portal_req *r, struct portal_list *l, const char *v)
  * have none and drop out. */
 static const struct portal_filter visits_filters[] = {
 	{.name = "direction", .type = PF_ENUM, .values = visits_directions,
-	 .sql = "t.direction = ?"},
-	{.name = "status", .type = PF_ENUM, .values = visits_statuses, .sql = "t.status = ?"},
-	{.name = "from", .parse = visits_from_arg, .sql = "t.period_end >= ?"}, /* l->arg[2] */
-	{.name = "to", .parse = visits_to_arg, .sql = "t.period_start <= ?"},
-	{.name = "partnership", .parse = visits_partnership_arg,
+	 .sql = "t.direction = ?",
+	 .doc = "incoming or outgoing"},
+	{.name = "status", .type = PF_ENUM, .values = visits_statuses, .sql = "t.status = ?",
+	 .doc = "planned, confirmed, completed or cancelled"},
+	{.name = "from", .type = PF_DATE, .parse = visits_from_arg, .sql = "t.period_end >= ?",
+	 .doc = "Visits whose dates overlap [from, to]; a partial date stands for its whole "
+	        "period (from=2024 means from 2024-01-01). Undated visits never match."}, /* l->arg[2] */
+	{.name = "to", .type = PF_DATE, .parse = visits_to_arg, .sql = "t.period_start <= ?",
+	 .doc = "See from (to=2024-09 means up to 2024-09-30)."},
+	{.name = "partnership", .type = PF_INT, .parse = visits_partnership_arg,
 	 .sql = "EXISTS (SELECT 1 FROM visit_partnerships vp WHERE vp.visit_id = t.id"
-	        " AND vp.partnership_id = ?)"},
+	        " AND vp.partnership_id = ?)",
+	 .doc = "Visits linked to this partnership id."},
 	{.name = NULL},
 };
 
@@ -340,6 +353,7 @@ static const struct portal_item visits_item = {
 	/* the module's own rules */
 	.visible = visits_visible, .check = visits_check, .before_write = visits_before_write,
 	.saved = visits_saved, .written = visits_written,
+	.theme = "INTR", /* the catalogue's EU data theme */
 };
 
 PORTAL_PLUGIN(visits, "1.0.0", NULL, &visits_item, NULL);

@@ -72,6 +72,22 @@ main(void)
 	plugin_unload_all(&ps);
 	conf_free(&c);
 
+	/* 1b. a module a municipality enables loads without a section of its
+	 * own in `plugins` (none at all here): its settings' defaults */
+	snprintf(buf, sizeof(buf),
+	         "%smunicipalities = ( { slug = \"borlange\"; name = \"B\"; country = \"SE\";\n"
+	         "  languages = [\"sv\"]; modules = [\"good\"]; } );\n",
+	         good_core);
+	write_conf(buf);
+	memset(&ps, 0, sizeof(ps));
+	T_OK(conf_load(&c, path) == PORTAL_OK && plugin_load_all(&ps, &c) == PORTAL_OK &&
+	         c.nerrors == 0,
+	     "a module without a section loads: %s", errors_of(&c));
+	portal_plugin *gp = plugin_find(&ps, "good");
+	T_OK(gp != NULL && gp->section == NULL && ps.count == 1, "good is loaded once, without a section");
+	plugin_unload_all(&ps);
+	conf_free(&c);
+
 	/* 2. a syntax error names file:line */
 	write_conf("core: {\n  listen = \"/x\";\n  workers = ;\n};\n");
 	T_OK(conf_load(&c, path) == PORTAL_ERROR && c.nerrors == 1, "syntax error refused");
@@ -107,8 +123,8 @@ main(void)
 	T_OK(strstr(e, want) != NULL, "bad slug at line 8");
 	snprintf(want, sizeof(want), "%s:8: country \"XX\"", path);
 	T_OK(strstr(e, want) != NULL, "bad country at line 8");
-	T_OK(strstr(e, "enables \"visits\", which is not a loaded plugin") != NULL,
-	     "module that is not loaded");
+	T_OK(strstr(e, "enables \"visits\", which is not a loaded plugin (no ") != NULL,
+	     "module that is not there");
 	snprintf(want, sizeof(want), "%s:10: good.max_items must be an integer", path);
 	T_OK(strstr(e, want) != NULL, "override of the wrong type at line 10");
 	T_OK(strstr(e, "override for \"nope\", which is not a loaded plugin") != NULL,

@@ -1,10 +1,12 @@
 /*
- * Every plugin in $B/plugins whose item is declared with a table: its
- * OpenAPI request schema (POST /NAME, in the description the core merges
- * of its fragment: with the core's `sources`) says what its field table
- * (with the core's `sources`) says: the same members, at every level, the
- * same enum values, maxLength and maxItems.  The OpenAPI text is written
- * by hand; this keeps it the declaration's.
+ * Every plugin in $B/plugins whose item is declared with a table: the
+ * request schema of POST /NAME in the OpenAPI description the core builds
+ * (core/server/schema.c derives it from the field table; openapi.c adds
+ * the core's `sources`) says what its field table (with `sources`) says:
+ * the same members, at every level, the same enum values, maxLength and
+ * maxItems.  A check of the generator by another reading of the table.
+ * With OPENAPI_GENERATED=FILE it also writes each module's derived
+ * schemas, links and list parameters (tools/openapi-compare.py).
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -118,6 +120,49 @@ compare(const char *path, const struct portal_field *fields, struct json_object 
 	json_object_put(props);
 }
 
+/* 1 when schema `s` allows null (type null, or an anyOf/oneOf with it). */
+static int
+allows_null(struct json_object *s)
+{
+	const char *ref = json_object_get_string(get(s, "$ref"));
+	if (ref && strncmp(ref, "#/components/schemas/", 21) == 0)
+		return allows_null(get(get(get(root, "components"), "schemas"), ref + 21));
+	struct json_object *t = get(s, "type"), *alt = get(s, "anyOf") ? get(s, "anyOf") : get(s, "oneOf");
+	if (t && json_object_is_type(t, json_type_string))
+		return strcmp(json_object_get_string(t), "null") == 0;
+	for (size_t i = 0; t && json_object_is_type(t, json_type_array) && i < json_object_array_length(t); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(t, i)), "null") == 0)
+			return 1;
+	for (size_t i = 0; alt && i < json_object_array_length(alt); i++)
+		if (allows_null(json_object_array_get_idx(alt, i)))
+			return 1;
+	return 0;
+}
+
+/* The PATCH schema allows null exactly where the server does: a member
+ * that is not PF_REQUIRED (nulling it removes it), or a PF_NULLABLE one
+ * (issue #20: a schema must not allow what the server refuses). */
+static void
+patch_nulls(const portal_plugin *p)
+{
+	char post[300];
+	snprintf(post, sizeof(post), "/api/v1/{municipality}/%s/{id}", p->name);
+	struct json_object *s =
+	    resolve(get(get(get(get(get(get(get(root, "paths"), post), "patch"), "requestBody"), "content"),
+	                "application/json"),
+	            "schema"));
+	struct json_object *props = get(s, "properties");
+	T_OK(props != NULL, "%s: PATCH /%s/{id} has a request schema with members", p->name, p->name);
+	for (const struct portal_field *f = p->item->schema; props && f->name; f++) {
+		if (f->flags & PF_READONLY)
+			continue;
+		struct json_object *m = get(props, f->name);
+		int want = !(f->flags & PF_REQUIRED) || (f->flags & PF_NULLABLE);
+		T_OK(m != NULL && allows_null(m) == want, "%s PATCH: %s %s null", p->name, f->name,
+		     want ? "may be" : "may not be");
+	}
+}
+
 int
 main(void)
 {
@@ -156,9 +201,29 @@ main(void)
 		T_OK(s != NULL, "%s: POST /%s has a request schema", p->name, p->name);
 		printf("# %s\n", p->name);
 		compare("", p->item->schema, s);
+		patch_nulls(p);
 		tested++;
 	}
 	json_object_put(root);
+	const char *dump = getenv("OPENAPI_GENERATED"); /* for tools/openapi-compare.py */
+	if (dump != NULL) {
+		struct json_object *all = json_object_new_object();
+		for (portal_plugin *p = ps.head; p; p = p->next) {
+			if (p->item == NULL)
+				continue;
+			struct json_object *g = json_object_new_object(), *sc = json_object_new_object();
+			schema_item(sc, p);
+			json_object_object_add(g, "schemas", sc);
+			json_object_object_add(g, "x-portal-links", registry_links(p));
+			json_object_object_add(g, "parameters", schema_filters(p));
+			char name[128];
+			schema_name(p, "", name, sizeof(name));
+			json_object_object_add(g, "name", json_object_new_string(name));
+			json_object_object_add(all, p->name, g);
+		}
+		T_OK(json_object_to_file_ext(dump, all, JSON_C_TO_STRING_PRETTY) == 0, "wrote %s", dump);
+		json_object_put(all);
+	}
 	if (d)
 		closedir(d);
 	T_OK(tested > 0, "%d plugins with a declared item checked", tested);

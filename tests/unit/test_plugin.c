@@ -34,7 +34,7 @@ main(void)
 	     "loading it twice is refused: %s", err);
 
 	T_OK(load(&ps, "bad_abi", err, sizeof(err)) == PORTAL_ERROR, "wrong ABI refused");
-	T_OK(strstr(err, "bad_abi") && strstr(err, "version 999") && strstr(err, "ABI version 1"),
+	T_OK(strstr(err, "bad_abi") && strstr(err, "version 999") && strstr(err, "ABI version 2"),
 	     "message names the plugin and both versions: %s", err);
 	T_OK(load(&ps, "bad_sig", err, sizeof(err)) == PORTAL_ERROR && strstr(err, "bad_sig") &&
 	         strstr(err, "json-c=0.9") && strstr(err, PORTAL_BUILD_SIG),
@@ -60,6 +60,25 @@ main(void)
 	     "good/{id} still routes to the good plugin");
 	T_OK(plugin_setting(good, "max_items") && plugin_setting(good, "nope") == NULL,
 	     "declared settings are found");
+
+	/* each plugin's context slot on a request (api->ctx), its own */
+	struct portal_plugin other = {.name = "other", .index = 5};
+	struct pool pool;
+	pool_init(&pool);
+	struct core core = {.plugins = &ps};
+	struct portal_req r = {.pool = &pool, .core = &core};
+	int a = 1, z = 2;
+	T_OK(api_table.ctx(&r, good) == NULL && api_table.ctx(&r, &other) == NULL,
+	     "a request's slots are empty at first");
+	api_table.set_ctx(&r, good, &a);
+	api_table.set_ctx(&r, &other, &z);
+	T_OK(api_table.ctx(&r, good) == &a && api_table.ctx(&r, &other) == &z,
+	     "each plugin reads back what it set, not another's (indexes %u and %u)", good->index,
+	     other.index);
+	api_table.set_ctx(&r, good, NULL);
+	T_OK(api_table.ctx(&r, good) == NULL && api_table.ctx(&r, &other) == &z, "a slot is cleared alone");
+	pool_destroy(&pool);
+
 	plugin_unload_all(&ps);
 	T_OK(ps.count == 0 && ps.head == NULL, "unload all");
 	return T_DONE();
