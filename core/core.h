@@ -786,6 +786,11 @@ struct store_sql {
 #define STORE_SCAN_ROWS 100
 #define STORE_SCAN_PAGE 20 /* the search across modules: a common word's items per module */
 #define STORE_SEARCH_MAX 100 /* the search across modules: at most so many items per module */
+/* ... where a word is common when more than a fifth of the first
+ * STORE_SEARCH_PROBE items of a module's list have it (reading them is
+ * most of the cost of a rare word's search: 100 items of each module
+ * took about 1 ms each of news and partnerships in `make bench-data`) */
+#define STORE_SEARCH_PROBE 30
 /* `sources`: the member the core adds to every item declared with a
  * table (store.c), its column (migrate.c), its schema (openapi.c). */
 #define STORE_SOURCES "sources"
