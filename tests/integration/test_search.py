@@ -101,6 +101,13 @@ def t_setup():
     ids["baldone"] = partnership("Baldone %spfx" % TAG)["id"]
     # drafts
     ids["draft"] = news("Utkast %sdraft" % TAG, status="draft")["id"]
+    # snippets: the text as written, the words marked
+    ids["snip"] = news("Besök %ssnip" % TAG,
+                       body="Vi besökte Straße 12 i Ærøskøbing och Køge, %ssnip." % TAG)["id"]
+    # a word common in one module (more than a fifth of its first 30
+    # items: the list's order answers) and rare in another (the index)
+    ids["common"] = [news("Vanligt %scommon %d" % (TAG, i))["id"] for i in range(8)]
+    ids["rare"] = partnership("Sällsynt %scommon" % TAG)["id"]
     # pages of results
     ids["paged"] = [partnership("Sida %d %spage" % (i, TAG))["id"] for i in range(3)] + \
         [news("Sida %d %spage" % (i, TAG))["id"] for i in range(2)]
@@ -144,6 +151,29 @@ def t_prefix():
     expect(("partnerships", ids["baldone"]) not in found("aldone %spfx" % TAG),
            "aldone (inside a word) finds Baldone")
     expect(found("%snowhere" % TAG) == [], "a word found nowhere finds something")
+
+
+def t_snippet():
+    j = expect_json(search("aeroskobing %ssnip" % TAG), 200)
+    expect([(i["module"], i["id"]) for i in j["items"]] == [("news", ids["snip"])],
+           "results %r" % j["items"])
+    it = j["items"][0]
+    sn, marks = it["snippet"], it["marks"]
+    expect("Straße 12 i Ærøskøbing och Køge" in sn, "the snippet is not the text as written: %r" % sn)
+    marked = [sn[a:b] for a, b in marks]
+    expect(marked == ["Ærøskøbing", "%ssnip" % TAG], "marks %r give %r in %r" % (marks, marked, sn))
+    r = page("/%s/search?q=%s&lang=sv" % (M, urllib.parse.quote("ÆRØSKØBING %ssnip" % TAG)))
+    expect_status(r, 200)
+    expect("<mark>Ærøskøbing</mark>" in r.text and "<mark>%ssnip</mark>" % TAG in r.text and
+           "Straße 12 i" in r.text, "no <mark> around the words on the page", r)
+
+
+def t_common():
+    got = sorted(found("%scommon" % TAG))
+    want = sorted([("news", i) for i in ids["common"]] + [("partnerships", ids["rare"])])
+    expect(got == want, "a word common in news and rare in partnerships gave %r, want %r" % (got, want))
+    got = sorted(found("%scommon" % TAG, token=tok("lerum", "reader")))
+    expect(got == want, "another municipality's reader gave %r" % got)
 
 
 def t_module_q():
@@ -352,6 +382,9 @@ def main():
         t.check("an exact title match ranks above a body that repeats the word", t_relevance)
         t.check("accent- and case-insensitive: koge finds Køge, chisinau finds Chișinău", t_accents)
         t.check("word prefixes: baldon finds Baldone, aldone does not", t_prefix)
+        t.check("snippets: the text as written (ß, æ, ø), the words marked; <mark> on the page",
+                t_snippet)
+        t.check("a word common in one module and rare in another: every item of both", t_common)
         t.check("the modules' own q uses the same index (prefixes, accents)", t_module_q)
         t.check("drafts: not for anonymous callers nor another municipality's reader; for its reader",
                 t_drafts)
