@@ -685,7 +685,7 @@ static const struct portal_filter news_filters[] = {
 	{.name = "area", .type = PF_ENUM, .values = news_areas,
 	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
 	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')"},
-	{.name = "since", .parse = news_since_arg, .sql = "t.published_at >= ?"},
+	{.name = "since", .type = PF_DATE, .parse = news_since_arg, .sql = "t.published_at >= ?"},
 	{.name = "slug", .parse = news_slug_arg, .sql = "t.slug = ?"},
 	{.name = NULL},
 };

@@ -386,7 +386,7 @@ static const struct portal_filter projects_filters[] = {
 	{.name = "area", .type = PF_ENUM, .values = projects_areas,
 	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))"},
 	{.name = "programme", .parse = projects_programme_arg, .sql = "LOWER(t.programme) = LOWER(?)"},
-	{.name = "active_on", .parse = projects_active_on_arg,
+	{.name = "active_on", .type = PF_DATE, .parse = projects_active_on_arg,
 	 .sql = "t.period_from <= ? AND (t.period_to IS NULL OR t.period_to >= ?)"},
 	{.name = NULL},
 };

@@ -321,8 +321,8 @@ static const struct portal_filter visits_filters[] = {
 	{.name = "direction", .type = PF_ENUM, .values = visits_directions,
 	 .sql = "t.direction = ?"},
 	{.name = "status", .type = PF_ENUM, .values = visits_statuses, .sql = "t.status = ?"},
-	{.name = "from", .parse = visits_from_arg, .sql = "t.period_end >= ?"}, /* l->arg[2] */
-	{.name = "to", .parse = visits_to_arg, .sql = "t.period_start <= ?"},
+	{.name = "from", .type = PF_DATE, .parse = visits_from_arg, .sql = "t.period_end >= ?"}, /* l->arg[2] */
+	{.name = "to", .type = PF_DATE, .parse = visits_to_arg, .sql = "t.period_start <= ?"},
 	{.name = "partnership", .parse = visits_partnership_arg,
 	 .sql = "EXISTS (SELECT 1 FROM visit_partnerships vp WHERE vp.visit_id = t.id"
 	        " AND vp.partnership_id = ?)"},
