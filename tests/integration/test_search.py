@@ -15,7 +15,8 @@ texts; every item created here is deleted again at the end.
   the modules' own `q`                      the same FULLTEXT index: word
       prefixes, accent- and case-insensitive
   list pages                                a filter form, the selected
-      filters shown and removable, the pager and the exports keep them
+      filters shown and removable, the pager and the exports keep them; date
+      filters as GOV.UK date inputs, an impossible date a message beside them
 """
 import html as htmlmod
 import os
@@ -366,6 +367,62 @@ def t_export_links():
            "the CSV with q has not our 2 news", e)
 
 
+def ids_on_page(text, module):
+    return sorted({int(i) for i in re.findall(r'href="/%s/%s/(\d+)\?' % (M, module), text)})
+
+
+def t_date_filters():
+    # a date in the boxes: the one value the API takes, shown and removable
+    r = page("/%s/visits/?direction=&from=2024&from.month=3&from.day=&to=&to.month=&to.day=&lang=en" % M)
+    expect_status(r, 200)
+    for name, value in (("from", "2024"), ("from.month", "3"), ("from.day", "")):
+        expect(re.search(r'<input class="input width-\d" id="[^"]+" name="%s" type="text" '
+                         r'inputmode="numeric" value="%s"' % (re.escape(name), value), r.text),
+               "the box %s does not keep %r" % (name, value), r)
+    for part in ("from", "from-month", "from-day"):
+        expect('<label for="filter-%s">' % part in r.text, "no label for filter-%s" % part, r)
+    expect(re.search(r'<fieldset class="fieldset" role="group" aria-describedby="filter-from-hint">\s*'
+                     r'<legend>From</legend>', r.text), "no fieldset with a legend and a hint", r)
+    expect("<li>From: 2024-03 <a href=" in r.text, "the chosen date is not listed", r)
+    m = re.search(r'<li>From: 2024-03 <a href="([^"]*)"', r.text)
+    expect(m and "from" not in htmlmod.unescape(m.group(1)), "the remove link keeps from", r)
+    expect("visits.csv?from=2024-03" in htmlmod.unescape(r.text), "the export link lost the date", r)
+    api = expect_json(request("GET", "%s/%s/visits" % (API, M), query={"from": "2024-03", "limit": "100"}), 200)
+    expect(ids_on_page(r.text, "visits") == sorted(i["id"] for i in api["items"]),
+           "the page's visits %r are not the API's for from=2024-03 %r"
+           % (ids_on_page(r.text, "visits"), [i["id"] for i in api["items"]]), r)
+    # the same as from=2024-03 given by a link: split into the boxes
+    r2 = page("/%s/visits/?from=2024-03&lang=en" % M)
+    expect('name="from.month" type="text" inputmode="numeric" value="03"' in r2.text,
+           "from=2024-03 is not split into the boxes", r2)
+    # empty boxes are no filter
+    r = page("/%s/visits/?from=&from.month=&from.day=&lang=en" % M)
+    expect(r.status == 200 and "selected-filters" not in r.text, "empty date boxes filter", r)
+    # an impossible date: 422, a summary linking to the boxes, the message
+    # beside them, what was typed kept, the list without it
+    r = page("/%s/visits/?from=2024&from.month=2&from.day=31&lang=en" % M)
+    expect_status(r, 422)
+    expect('<div class="error-summary" role="alert"' in r.text and '<a href="#filter-from">From: ' in r.text,
+           "no error summary linking to the date", r)
+    expect(re.search(r'aria-describedby="filter-from-hint filter-from-error">', r.text) and
+           '<p class="error-message" id="filter-from-error">' in r.text,
+           "no message beside the boxes", r)
+    expect('name="from.day" type="text" inputmode="numeric" value="31" aria-invalid="true"' in r.text,
+           "the typed day is not kept", r)
+    api = expect_json(request("GET", "%s/%s/visits" % (API, M), query={"limit": "100"}), 200)
+    expect(ids_on_page(r.text, "visits") == sorted(i["id"] for i in api["items"]),
+           "the list beside the error is not the list without the date", r)
+    # a filter that takes a full date only: the API's message, translated
+    r = page("/%s/projects/?active_on=2024&active_on.month=3&lang=sv" % M)
+    expect(r.status == 422 and 'id="filter-active_on-error"' in r.text and "ÅÅÅÅ-MM-DD" in r.text,
+           "active_on=2024-03: no message beside the boxes in Swedish", r)
+    r = page("/%s/projects/?active_on=2024&active_on.month=3&active_on.day=7&lang=en" % M)
+    expect(r.status == 200 and "<li>Active on: 2024-03-07 <a href=" in r.text, "active_on 2024 3 7", r)
+    r = page("/%s/news/?since=2024-09-09T08:00:00Z&lang=en" % M)
+    expect(r.status == 200 and 'name="since" type="text" inputmode="numeric" value="2024-09-09T08:00:00Z"'
+           in r.text, "a timestamp of since is not kept whole in the year box", r)
+
+
 def t_cleanup():
     bad = []
     for module, i in reversed(created):
@@ -397,6 +454,8 @@ def main():
         t.check("filters and q persist across pages; each shown and removable; Any is no filter",
                 t_filters_persist)
         t.check("the export links keep the filters and q (not cursor, limit)", t_export_links)
+        t.check("date filters: GOV.UK date inputs joined into one value, kept, removable; an impossible "
+                "date is a 422 page with the message beside the boxes", t_date_filters)
     t.check("422 naming q (missing, blank, too long), cursor and limit; 404, 405", t_422)
     t.check("operators and SQL characters in q are words, not syntax", t_sql_chars)
     t.check("clean up the items created by this run", t_cleanup)
