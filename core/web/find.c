@@ -5,10 +5,10 @@
  * which reads that answer through the JSON API like every page).
  *
  * Every module the municipality enables whose item is declared with a
- * table is asked through its FULLTEXT index (store_search: the module's
- * `listed` and visible hook decide what the caller sees, as on its list
- * and its item's GET), up to FIND_PER_MODULE items each, best first by
- * the index's relevance.  They are then ranked together: first the items
+ * table is asked through its FULLTEXT index, all in a few statements
+ * (store_search_all: the module's `listed` and visible hook decide what
+ * the caller sees, as on its list and its item's GET), up to
+ * FIND_PER_MODULE items each, best first by the index's relevance.  They are then ranked together: first the items
  * whose title (the module's title.txt) is the query, then those whose
  * title holds every word of it (as a word's beginning), then the rest,
  * each group by the index's relevance, then by module and newest id.
