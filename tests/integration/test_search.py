@@ -105,6 +105,10 @@ def t_setup():
     # snippets: the text as written, the words marked
     ids["snip"] = news("Besök %ssnip" % TAG,
                        body="Vi besökte Straße 12 i Ærøskøbing och Køge, %ssnip." % TAG)["id"]
+    ids["snipcut"] = news("Lång %scut" % TAG,
+                          body="Årets första möte på rådhuset i Ærøskøbing samlade tjänstepersoner från "
+                               "fem kommuner, och därefter talade man länge om skolutbyte, kultur och "
+                               "klimat innan ordet Göteborgsvarvet %scut föll." % TAG)["id"]
     # a word common in one module (more than a fifth of its first 30
     # items: the list's order answers) and rare in another (the index)
     ids["common"] = [news("Vanligt %scommon %d" % (TAG, i))["id"] for i in range(8)]
@@ -163,6 +167,13 @@ def t_snippet():
     expect("Straße 12 i Ærøskøbing och Køge" in sn, "the snippet is not the text as written: %r" % sn)
     marked = [sn[a:b] for a, b in marks]
     expect(marked == ["Ærøskøbing", "%ssnip" % TAG], "marks %r give %r in %r" % (marks, marked, sn))
+    # cut before the word: "…" counts as one character of the snippet
+    j = expect_json(search("goteborgsvarvet %scut" % TAG), 200)
+    it = j["items"][0] if j["items"] else {"snippet": "", "marks": []}
+    sn = it["snippet"]
+    marked = [sn[a:b] for a, b in it["marks"]]
+    expect(sn.startswith("…") and marked == ["Göteborgsvarvet", "%scut" % TAG],
+           "a cut snippet %r marks %r" % (sn, marked))
     r = page("/%s/search?q=%s&lang=sv" % (M, urllib.parse.quote("ÆRØSKØBING %ssnip" % TAG)))
     expect_status(r, 200)
     expect("<mark>Ærøskøbing</mark>" in r.text and "<mark>%ssnip</mark>" % TAG in r.text and
