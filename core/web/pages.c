@@ -217,15 +217,37 @@ page_dates_join(struct portal_req *r, const portal_plugin *p, struct json_object
 	}
 }
 
+/* A date filter's value as its boxes {year, month, day}: "2024-03" is
+ * year 2024, month 03; anything else (a timestamp of news' `since`)
+ * stays whole in the year box. */
+static struct json_object *
+page_date_split(struct portal_req *r, const char *v)
+{
+	const char *y = v ? v : "", *mo = "", *dd = "";
+	size_t n = strlen(y);
+	if (strspn(y, "0123456789-") == n && (n == 7 || n == 10) && y[4] == '-') {
+		mo = pool_strndup(r->pool, y + 5, 2);
+		if (n == 10)
+			dd = pool_strndup(r->pool, y + 8, 2);
+		y = pool_strndup(r->pool, y, 4);
+	}
+	struct json_object *t = json_object_new_object();
+	json_object_object_add(t, "year", json_object_new_string(y));
+	json_object_object_add(t, "month", json_object_new_string(mo));
+	json_object_object_add(t, "day", json_object_new_string(dd));
+	return t;
+}
+
 /*
  * A list's answer of 422 for its date filters only (an impossible date):
  * each such field's message (in the page's language) into `errs`
- * ({name: message}) and its argument dropped; 1 when the list can be
+ * ({name: message}) and its argument dropped (what was given kept in
+ * typed, as page_dates_join keeps it); 1 when the list can be
  * asked again without them, 0 when some error is about something else.
  */
 static int
 page_date_errors(struct page *pg, const portal_plugin *p, const struct portal_req *sub,
-                 struct json_object *errs)
+                 struct json_object *typed, struct json_object *errs)
 {
 	struct json_object *list;
 	if (sub->status != 422 || sub->resp_json == NULL ||
@@ -245,6 +267,9 @@ page_date_errors(struct page *pg, const portal_plugin *p, const struct portal_re
 		struct json_object *e = json_object_array_get_idx(list, i);
 		const char *field = json_object_get_string(json_object_object_get(e, "field"));
 		const char *msg = json_object_get_string(json_object_object_get(e, "message"));
+		const char *v = req_query(pg->r, field);
+		if (!json_object_object_get_ex(typed, field, NULL) && v) /* given whole: split */
+			json_object_object_add(typed, field, page_date_split(pg->r, v));
 		json_object_object_add(errs, field, json_object_new_string(
 		                                        msg_translate(pg->r->pool, pg->lang, msg ? msg : "")));
 		page_arg_set(pg->r, field, NULL);
@@ -253,8 +278,7 @@ page_date_errors(struct page *pg, const portal_plugin *p, const struct portal_re
 }
 
 /* A date filter's boxes for the form: what was typed, else the value
- * split ("2024-03" is year 2024, month 03; a timestamp of news' `since`
- * stays whole in the year box). */
+ * split (page_date_split). */
 static struct json_object *
 page_date_field(struct page *pg, const portal_plugin *p, const struct portal_filter *f,
                 const char *v, struct json_object *typed, struct json_object *errs)
@@ -264,23 +288,10 @@ page_date_field(struct page *pg, const portal_plugin *p, const struct portal_fil
 	json_object_object_add(d, "name", json_object_new_string(f->name));
 	json_object_object_add(d, "id", json_object_new_string(pool_printf(r->pool, "filter-%s", f->name)));
 	json_object_object_add(d, "label", json_object_new_string(page_filter_label(pg, p, f->name)));
-	if (json_object_object_get_ex(typed, f->name, &t)) {
-		json_object_object_foreach(t, k, tv)
-			json_object_object_add(d, k, json_object_get(tv));
-	} else {
-		const char *y = v ? v : "", *mo = "", *dd = "";
-		size_t n = strlen(y);
-		int digits = strspn(y, "0123456789-") == n;
-		if (digits && (n == 7 || n == 10) && y[4] == '-') {
-			mo = pool_strndup(r->pool, y + 5, 2);
-			if (n == 10)
-				dd = pool_strndup(r->pool, y + 8, 2);
-			y = pool_strndup(r->pool, y, 4);
-		}
-		json_object_object_add(d, "year", json_object_new_string(y));
-		json_object_object_add(d, "month", json_object_new_string(mo));
-		json_object_object_add(d, "day", json_object_new_string(dd));
-	}
+	if (!json_object_object_get_ex(typed, f->name, &t))
+		t = pool_keep_json(r->pool, page_date_split(r, v));
+	json_object_object_foreach(t, k, tv)
+		json_object_object_add(d, k, json_object_get(tv));
 	if (json_object_object_get_ex(errs, f->name, &e))
 		json_object_object_add(d, "date_error", json_object_get(e));
 	return d;
@@ -993,7 +1004,7 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 		page_dates_join(r, p, typed);
 	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r, 0) : "");
 	/* an impossible date: the message beside its boxes, the list without it */
-	if (r->nseg == 2 && page_date_errors(&pg, p, sub, errs))
+	if (r->nseg == 2 && page_date_errors(&pg, p, sub, typed, errs))
 		sub = page_sub(&pg, path, page_query(r, 0));
 	if (r->nseg == 2)
 		page_filters(&pg, p, sub, typed, errs);

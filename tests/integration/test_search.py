@@ -423,6 +423,11 @@ def t_date_filters():
     api = expect_json(request("GET", "%s/%s/visits" % (API, M), query={"limit": "100"}), 200)
     expect(ids_on_page(r.text, "visits") == sorted(i["id"] for i in api["items"]),
            "the list beside the error is not the list without the date", r)
+    # the same impossible date given whole, by a link: split into the boxes
+    r = page("/%s/visits/?from=2024-02-31&lang=en" % M)
+    expect(r.status == 422 and 'name="from.day" type="text" inputmode="numeric" value="31" aria-invalid="true"'
+           in r.text and 'name="from" type="text" inputmode="numeric" value="2024" aria-invalid="true"' in r.text,
+           "from=2024-02-31: the boxes do not keep it", r)
     # a filter that takes a full date only: the API's message, translated
     r = page("/%s/projects/?active_on=2024&active_on.month=3&lang=sv" % M)
     expect(r.status == 422 and 'id="filter-active_on-error"' in r.text and "ÅÅÅÅ-MM-DD" in r.text,
