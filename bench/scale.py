@@ -271,6 +271,7 @@ def p_params(muni, term=None, after=None, limit=20):
     """The partnerships list's parameters in the order the core binds them."""
     ps = [muni]
     ps += [None, None] * 4                      # country, kind, status, area
+    ps += [None, None]                         # updated_since
     ps += [None, None]                         # q for the FULLTEXT index
     ps += [term, term] + [None, None] * 3      # q: up to 4 words
     if after:
@@ -283,6 +284,7 @@ def p_params(muni, term=None, after=None, limit=20):
 def n_params(muni, after=None, limit=20):
     """The news list's parameters in the order the core binds them (no token: published only)."""
     ps = [muni, 0, None, None, None, None, None, None, None, None, None, None, None]
+    ps += [None, None]                         # updated_since
     ps += [None, None]                         # q for the FULLTEXT index
     ps += [None, None] * 4
     if after:

@@ -877,7 +877,12 @@ struct store_sql {
 	char *list_all;  /* list over FIND_IN_SET(municipality, ?): GET /api/v1/all/{module} */
 	char *by_uid;    /* the id of (uid, municipality) */
 	char *uid_taken; /* the municipality of an item with this uid, in any */
-	char *search; /* the search across modules: the row, its relevance, search_text */
+	char *search; /* the search across modules, one module: the row and its relevance */
+	/* the search across modules in few statements (store_search_all): a
+	 * branch of a UNION ALL after "SELECT n, " (how many of the first
+	 * STORE_SCAN_ROWS items of the list have the words; the ids the
+	 * index finds and their relevance), and the load of those ids */
+	char *search_probe, *search_ids, *search_load;
 	char *list_fts; /* list, stopped after STORE_FTS_ROWS rows: q through the index */
 	char *list_scan; /* list, stopped after STORE_SCAN_ROWS rows: is a word common? */
 	unsigned ncols;  /* columns a row is selected with: version ncols-2, sort key ncols-1 */
@@ -897,6 +902,12 @@ struct store_sql {
  * than statement_timeout, before a single row is examined). */
 #define STORE_SCAN_ROWS 100
 #define STORE_SCAN_PAGE 20 /* the search across modules: a common word's items per module */
+#define STORE_SEARCH_MAX 100 /* the search across modules: at most so many items per module */
+/* ... where a word is common when more than a fifth of the first
+ * STORE_SEARCH_PROBE items of a module's list have it (reading them is
+ * most of the cost of a rare word's search: 100 items of each module
+ * took about 1 ms each of news and partnerships in `make bench-data`) */
+#define STORE_SEARCH_PROBE 30
 /* `sources`: the member the core adds to every item declared with a
  * table (store.c), its column (migrate.c), its schema (openapi.c). */
 #define STORE_SOURCES "sources"
@@ -929,6 +940,10 @@ int store_remove(portal_req *r, long long id);
  * {"module", "id", "score", "item", "text"} appended to out. */
 int store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int max,
                  struct json_object *out);
+/* The same for each of the n plugins ps[i] into outs[i], in a few
+ * statements whatever n is (max <= STORE_SEARCH_MAX). */
+int store_search_all(portal_req *r, portal_plugin *const *ps, size_t n, const struct portal_list *l,
+                     int max, struct json_object *const *outs);
 /* A JSON number printed as the shortest text that reads back as d. */
 struct json_object *store_new_double(double d);
 struct json_object *store_row_object(portal_stmt *s, unsigned first,
@@ -955,6 +970,9 @@ struct json_object *schema_filters(const portal_plugin *p);
 
 /* ---- search.c ---- */
 char *search_fold(portal_req *r, const char *s);
+/* The letters search_fold makes of the character at s ("ss" for ß), and
+ * its length in *n; NULL when it keeps the character. */
+const char *search_fold_char(const char *s, size_t *n);
 int search_terms(portal_req *r, const char *q, const char **terms, int max);
 /* The FULLTEXT index over search_text (migrate.c adds it to every
  * module's table): `q` as a boolean-mode query of word prefixes, or NULL

@@ -24,6 +24,17 @@ static const struct {
 	{"\xc4\xb1", "i"},      /* ı */
 };
 
+const char *
+search_fold_char(const char *s, size_t *n)
+{
+	for (size_t i = 0; i < sizeof(search_folds) / sizeof(search_folds[0]); i++) {
+		*n = strlen(search_folds[i].from);
+		if (strncmp(s, search_folds[i].from, *n) == 0)
+			return search_folds[i].to;
+	}
+	return NULL;
+}
+
 char *
 search_fold(portal_req *r, const char *s)
 {
@@ -32,15 +43,11 @@ search_fold(portal_req *r, const char *s)
 	/* no replacement is longer than what it replaces */
 	char *out = pool_alloc(r->pool, strlen(s) + 1), *o = out;
 	while (*s) {
-		size_t i, n = 0, nf = sizeof(search_folds) / sizeof(search_folds[0]);
-		for (i = 0; i < nf; i++) {
-			n = strlen(search_folds[i].from);
-			if (strncmp(s, search_folds[i].from, n) == 0)
-				break;
-		}
-		if (i < nf) {
-			size_t m = strlen(search_folds[i].to);
-			memcpy(o, search_folds[i].to, m);
+		size_t n;
+		const char *to = search_fold_char(s, &n);
+		if (to) {
+			size_t m = strlen(to);
+			memcpy(o, to, m);
 			o += m;
 			s += n;
 		} else {

@@ -129,7 +129,8 @@ store_free(struct store_sql *q)
 		return;
 	char *const sql[] = {q->load,     q->load_lock, q->list,   q->list_all, q->insert,
 	                     q->update,   q->exists,    q->remove, q->by_uid,   q->uid_taken,
-	                     q->search,   q->list_fts,  q->list_scan};
+	                     q->search,   q->list_fts,  q->list_scan, q->search_probe,
+	                     q->search_ids, q->search_load};
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		free(sql[i]);
 	free(q->readonly);
@@ -294,8 +295,8 @@ store_build(const struct portal_item *it)
 	/* the search across modules (store_search): the same visibility as
 	 * the list (`listed`), ranked by the FULLTEXT index's relevance */
 	t = (struct store_text){0};
-	store_add(&t, "SELECT %s, MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE) AS search_score, "
-	              "t.search_text FROM %s t WHERE t.municipality = ?",
+	store_add(&t, "SELECT %s, MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE) AS search_score "
+	              "FROM %s t WHERE t.municipality = ?",
 	          sel.s, it->table);
 	if (it->listed)
 		store_add(&t, " AND (? = 1 OR (%s))", it->listed);
@@ -304,6 +305,50 @@ store_build(const struct portal_item *it)
 		store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
 	store_add(&t, " ORDER BY search_score DESC, t.id DESC LIMIT ? ROWS EXAMINED %d", STORE_FTS_ROWS);
 	q->search = t.s;
+	failed |= t.failed;
+
+	/* the search across modules in few statements (store_search_all):
+	 * this module's branch of the UNION ALL asking whether the words are
+	 * common (how many of the first STORE_SCAN_ROWS items of the list,
+	 * as the caller sees it, have them), of the UNION ALL asking the
+	 * index (ids and relevance, ranked and limited in SQL), and the load
+	 * of the items it found (their visibility and words checked again) */
+	const char *sdir = it->sort_desc ? " DESC" : "";
+	t = (struct store_text){0};
+	/* (the derived table holds the LIKE's answer, not the text: a TEXT
+	 * column would make it an on-disk temporary table, 0.5-1 ms each) */
+	store_add(&t, "COALESCE(SUM(x.hit), 0) FROM (SELECT 1 = 1");
+	for (int k = 0; k < PORTAL_LIST_TERMS; k++)
+		store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
+	store_add(&t, " AS hit FROM %s t WHERE t.municipality = ?", it->table);
+	if (it->listed)
+		store_add(&t, " AND (? = 1 OR (%s))", it->listed);
+	store_add(&t, " ORDER BY %s%s, t.id%s LIMIT %d) x", sort, sdir, sdir, STORE_SEARCH_PROBE);
+	q->search_probe = t.s;
+	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "t.id, MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE) AS search_score FROM %s t "
+	              "WHERE t.municipality = ?",
+	          it->table);
+	if (it->listed)
+		store_add(&t, " AND (? = 1 OR (%s))", it->listed);
+	store_add(&t, " AND (? IS NULL OR MATCH(t.search_text) AGAINST (? IN BOOLEAN MODE))");
+	for (int k = 0; k < PORTAL_LIST_TERMS; k++)
+		store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
+	store_add(&t, " ORDER BY search_score DESC, t.id DESC LIMIT ?");
+	q->search_ids = t.s;
+	failed |= t.failed;
+	t = (struct store_text){0};
+	store_add(&t, "SELECT %s FROM %s t WHERE t.municipality = ?", sel.s, it->table);
+	if (it->listed)
+		store_add(&t, " AND (? = 1 OR (%s))", it->listed);
+	for (int k = 0; k < PORTAL_LIST_TERMS; k++)
+		store_add(&t, " AND (? IS NULL OR t.search_text LIKE ? ESCAPE '!')");
+	store_add(&t, " AND t.id IN (?");
+	for (int k = 1; k < STORE_SEARCH_MAX; k++)
+		store_add(&t, ", ?");
+	store_add(&t, ")");
+	q->search_load = t.s;
 	failed |= t.failed;
 
 	t = (struct store_text){0};
@@ -352,7 +397,7 @@ store_build(const struct portal_item *it)
 	failed |= sel.failed || ins.failed || upd.failed || !q->load || !q->load_lock ||
 	             !q->list || !q->list_all || !q->insert || !q->update || !q->exists || !q->remove ||
 	             !q->by_uid || !q->uid_taken || !q->readonly || !q->list_fts || !q->list_scan ||
-	             !q->search;
+	             !q->search || !q->search_probe || !q->search_ids || !q->search_load;
 	free(sel.s);
 	free(ins.s);
 	free(upd.s);
@@ -1177,6 +1222,25 @@ store_remove(portal_req *r, long long id)
 	return api->by_id_exec(r, r->plugin->store->remove, id);
 }
 
+/* A result of the search across modules, appended to `out`: {"module",
+ * "id", "score", "item" (r->plugin's item, as its GET shows it), "text"
+ * (the item's searched texts as written, one a line: for a snippet)}. */
+static void
+store_search_hit(portal_req *r, struct json_object *item, double score, struct json_object *out)
+{
+	struct json_object *o = json_object_new_object(), *id;
+	struct buf b;
+	buf_init(&b, r->pool);
+	store_search_collect(&b, r->plugin->item->schema, item);
+	json_object_object_get_ex(item, "id", &id);
+	json_object_object_add(o, "module", json_object_new_string(r->plugin->name));
+	json_object_object_add(o, "id", json_object_get(id));
+	json_object_object_add(o, "score", json_object_new_double(score));
+	json_object_object_add(o, "item", json_object_get(item));
+	json_object_object_add(o, "text", json_object_new_string(b.data ? b.data : ""));
+	json_object_array_add(out, o);
+}
+
 /* The search of a word too common for the index (store_list_fts): the
  * first STORE_SCAN_PAGE items of r->plugin's list that have it (the LIKE
  * terms), unranked (score 0), appended to `out` as store_search does,
@@ -1194,21 +1258,9 @@ store_search_common(portal_req *r, const struct portal_list *l, struct json_obje
 	if (store_list_run(r, r->plugin->store->list, &first, NULL, scan, &more, &key, NULL) != PORTAL_OK)
 		return PORTAL_ERROR;
 	for (size_t k = 0; k < json_object_array_length(scan); k++) {
-		struct json_object *item = json_object_array_get_idx(scan, k), *id;
-		if (it->visible != NULL && !it->visible(r, item))
-			continue;
-		struct buf b;
-		buf_init(&b, r->pool);
-		store_search_collect(&b, it->schema, item);
-		struct json_object *o = json_object_new_object();
-		json_object_object_get_ex(item, "id", &id);
-		json_object_object_add(o, "module", json_object_new_string(r->plugin->name));
-		json_object_object_add(o, "id", json_object_get(id));
-		json_object_object_add(o, "score", json_object_new_double(0));
-		json_object_object_add(o, "item", json_object_get(item));
-		json_object_object_add(o, "text",
-		                       json_object_new_string(api->search_fold(r, b.data ? b.data : "")));
-		json_object_array_add(out, o);
+		struct json_object *item = json_object_array_get_idx(scan, k);
+		if (it->visible == NULL || it->visible(r, item))
+			store_search_hit(r, item, 0, out);
 	}
 	return PORTAL_OK;
 }
@@ -1216,8 +1268,7 @@ store_search_common(portal_req *r, const struct portal_list *l, struct json_obje
 /*
  * The search across modules: up to `max` items of plugin p (with a
  * table) that `l` (match, terms, insider) finds, best first by the
- * index's relevance, each as {"module", "id", "score", "item", "text"}
- * appended to `out` (text: the folded searched text, for a snippet).
+ * index's relevance, each as store_search_hit gives it.
  * What the caller may see is what p's list shows it (`listed`), and p's
  * visible hook has the last word, as on the item's own GET.
  * PORTAL_OK or PORTAL_ERROR.
@@ -1275,17 +1326,8 @@ store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int m
 			break;
 		}
 		api->keep(r, item);
-		if (it->visible != NULL && !it->visible(r, item))
-			continue;
-		struct json_object *o = json_object_new_object(), *id;
-		json_object_object_get_ex(item, "id", &id);
-		json_object_object_add(o, "module", json_object_new_string(p->name));
-		json_object_object_add(o, "id", json_object_get(id));
-		json_object_object_add(o, "score", json_object_new_double(api->col_double(s, q->ncols)));
-		json_object_object_add(o, "item", json_object_get(item));
-		const char *text = api->col_text(s, q->ncols + 1);
-		json_object_object_add(o, "text", json_object_new_string(text ? text : ""));
-		json_object_array_add(out, o);
+		if (it->visible == NULL || it->visible(r, item))
+			store_search_hit(r, item, api->col_double(s, q->ncols), out);
 	}
 	int stopped = api->stopped(s);
 	api->done(s);
@@ -1297,6 +1339,197 @@ store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int m
 			json_object_array_del_idx(out, first, n - first);
 		rc = store_search_common(r, l, out);
 	}
+end:
+	r->plugin = saved;
+	return rc;
+}
+
+/* Binds l's LIKE terms from parameter *i on, each twice ("? IS NULL OR ... LIKE ?"). */
+static void
+store_bind_terms(portal_stmt *s, unsigned *i, const struct portal_list *l)
+{
+	for (int k = 0; k < PORTAL_LIST_TERMS; k++) {
+		api->bind_text(s, (*i)++, l->terms[k]);
+		api->bind_text(s, (*i)++, l->terms[k]);
+	}
+}
+
+struct store_found {
+	long long id;
+	double score;
+};
+
+/*
+ * The search across modules, as store_search for each plugin ps[i] into
+ * outs[i], in a few statements whatever the number of modules (each
+ * statement's round trip and execution cost about as much as the work of
+ * a rare word; seven modules asked one by one, twice each, took 8-9 ms):
+ *   1. one UNION ALL asks every module whether the words are common:
+ *      more than STORE_SCAN_PAGE of the first STORE_SCAN_ROWS items of
+ *      its list (as the caller sees it) have them.  Such a module's
+ *      index is not asked (store_list_fts says why); its first items
+ *      answer (store_search_common, one statement each).
+ *   2. one UNION ALL asks the index of every other module: the ids and
+ *      relevance of its best `max`, ranked and limited in SQL, under one
+ *      STORE_FTS_ROWS budget; when that stops it, each module is asked
+ *      on its own as before (store_search).
+ *   3. one statement per module that found anything loads those items,
+ *      checking `listed` and the words again (a write between 2 and 3
+ *      drops an item: it is never shown when it should not be), then
+ *      the visible hook, as store_search does.
+ * PORTAL_OK or PORTAL_ERROR.
+ */
+int
+store_search_all(portal_req *r, portal_plugin *const *ps, size_t n, const struct portal_list *l,
+                 int max, struct json_object *const *outs)
+{
+	portal_plugin *saved = r->plugin;
+	int rc = PORTAL_ERROR;
+	int *common = api->alloc(r, (n + 1) * sizeof(*common));
+	struct store_found **found = api->alloc(r, (n + 1) * sizeof(*found));
+	size_t *nfound = api->alloc(r, (n + 1) * sizeof(*nfound));
+	const char *muni = api->municipality(r);
+	portal_stmt *s;
+	struct buf b;
+	size_t branches = 0;
+	unsigned i = 0;
+	if (max > STORE_SEARCH_MAX)
+		max = STORE_SEARCH_MAX;
+
+	/* 1. which modules have the words in most of their first items */
+	buf_init(&b, r->pool);
+	for (size_t m = 0; m < n && l->match; m++)
+		if (ps[m]->store)
+			buf_printf(&b, "%sSELECT %zu, %s", branches++ ? " UNION ALL " : "", m,
+			           ps[m]->store->search_probe);
+	if (branches) {
+		if ((s = api->prepare(r, b.data)) == NULL)
+			goto end;
+		for (size_t m = 0; m < n; m++) {
+			if (ps[m]->store == NULL)
+				continue;
+			store_bind_terms(s, &i, l);
+			api->bind_text(s, i++, muni);
+			if (ps[m]->item->listed)
+				api->bind_int(s, i++, l->insider ? 1 : 0);
+		}
+		if (api->execute(s) != PORTAL_OK) {
+			api->done(s);
+			goto end;
+		}
+		int f;
+		while ((f = api->fetch(s)) == 1) {
+			long long m = api->col_int(s, 0);
+			if (m >= 0 && (size_t)m < n)
+				common[m] = api->col_int(s, 1) > STORE_SEARCH_PROBE / 5;
+		}
+		api->done(s);
+		if (f < 0)
+			goto end;
+	}
+
+	/* 2. the index of every other module, in one ranking per module */
+	buf_init(&b, r->pool);
+	branches = 0;
+	for (size_t m = 0; m < n; m++)
+		if (ps[m]->store && !common[m])
+			buf_printf(&b, "%s(SELECT %zu, %s)", branches++ ? " UNION ALL " : "", m,
+			           ps[m]->store->search_ids);
+	int stopped = 0;
+	if (branches) {
+		buf_printf(&b, " LIMIT ROWS EXAMINED %d", STORE_FTS_ROWS);
+		if ((s = api->prepare(r, b.data)) == NULL)
+			goto end;
+		i = 0;
+		for (size_t m = 0; m < n; m++) {
+			if (ps[m]->store == NULL || common[m])
+				continue;
+			api->bind_text(s, i++, l->match);
+			api->bind_text(s, i++, muni);
+			if (ps[m]->item->listed)
+				api->bind_int(s, i++, l->insider ? 1 : 0);
+			api->bind_text(s, i++, l->match);
+			api->bind_text(s, i++, l->match);
+			store_bind_terms(s, &i, l);
+			api->bind_int(s, i++, max);
+		}
+		if (api->execute(s) != PORTAL_OK) {
+			api->done(s);
+			goto end;
+		}
+		int f;
+		while ((f = api->fetch(s)) == 1) {
+			long long m = api->col_int(s, 0);
+			if (m < 0 || (size_t)m >= n || nfound[m] >= (size_t)max)
+				continue;
+			if (found[m] == NULL)
+				found[m] = api->alloc(r, (size_t)max * sizeof(**found));
+			found[m][nfound[m]].id = api->col_int(s, 1);
+			found[m][nfound[m]++].score = api->col_double(s, 2);
+		}
+		stopped = api->stopped(s);
+		api->done(s);
+		if (f < 0)
+			goto end;
+	}
+
+	for (size_t m = 0; m < n; m++) {
+		if (ps[m]->store == NULL)
+			continue;
+		r->plugin = ps[m]; /* the hooks and store_from_row read the module of r */
+		if (common[m]) {
+			if (store_search_common(r, l, outs[m]) != PORTAL_OK)
+				goto end;
+			continue;
+		}
+		if (stopped) {
+			r->plugin = saved;
+			if (store_search(r, ps[m], l, max, outs[m]) != PORTAL_OK)
+				goto end;
+			continue;
+		}
+		if (nfound[m] == 0)
+			continue;
+		/* 3. the items found, as the caller may see them now */
+		const struct portal_item *it = ps[m]->item;
+		if ((s = api->prepare(r, ps[m]->store->search_load)) == NULL)
+			goto end;
+		i = 0;
+		api->bind_text(s, i++, muni);
+		if (it->listed)
+			api->bind_int(s, i++, l->insider ? 1 : 0);
+		store_bind_terms(s, &i, l);
+		for (size_t k = 0; k < STORE_SEARCH_MAX; k++, i++)
+			if (k < nfound[m])
+				api->bind_int(s, i, found[m][k].id);
+			else
+				api->bind_null(s, i);
+		if (api->execute(s) != PORTAL_OK) {
+			api->done(s);
+			goto end;
+		}
+		int f;
+		while ((f = api->fetch(s)) == 1) {
+			struct json_object *item = store_from_row(r, s);
+			if (item == NULL) {
+				f = PORTAL_ERROR;
+				break;
+			}
+			api->keep(r, item);
+			if (it->visible != NULL && !it->visible(r, item))
+				continue;
+			long long id = api->col_int(s, 0);
+			double score = 0;
+			for (size_t k = 0; k < nfound[m]; k++)
+				if (found[m][k].id == id)
+					score = found[m][k].score;
+			store_search_hit(r, item, score, outs[m]);
+		}
+		api->done(s);
+		if (f < 0)
+			goto end;
+	}
+	rc = PORTAL_OK;
 end:
 	r->plugin = saved;
 	return rc;

@@ -395,13 +395,19 @@ schema_filters(const portal_plugin *p)
 		if (fl->doc != NULL)
 			schema_str(q, "description", fl->doc);
 		struct portal_field f = {.name = fl->name, .type = fl->type, .values = fl->values};
-		/* a string the filter's parse checks: its length is the parse's */
-		struct json_object *v = schema_value(&f, fl->type == PF_STRING ? SCHEMA_SERVER
-		                                                               : SCHEMA_INPUT);
+		/* a string the filter's parse checks: its length is the parse's;
+		 * a pattern says what the parse takes, whatever the type (news'
+		 * since is a date in forms, and takes a timestamp too) */
+		struct json_object *v;
+		if (fl->pattern != NULL) {
+			v = json_object_new_object();
+			schema_str(v, "type", "string");
+			schema_str(v, "pattern", fl->pattern);
+		} else {
+			v = schema_value(&f, fl->type == PF_STRING ? SCHEMA_SERVER : SCHEMA_INPUT);
+		}
 		if (fl->type == PF_INT) /* an item's id (api->parse_id) */
 			schema_int(v, "minimum", 1);
-		if (fl->pattern != NULL)
-			schema_str(v, "pattern", fl->pattern);
 		if (fl->example != NULL)
 			schema_str(q, "example", fl->example);
 		json_object_object_add(q, "schema", v);

@@ -5,10 +5,10 @@
  * which reads that answer through the JSON API like every page).
  *
  * Every module the municipality enables whose item is declared with a
- * table is asked through its FULLTEXT index (store_search: the module's
- * `listed` and visible hook decide what the caller sees, as on its list
- * and its item's GET), up to FIND_PER_MODULE items each, best first by
- * the index's relevance.  They are then ranked together: first the items
+ * table is asked through its FULLTEXT index, all in a few statements
+ * (store_search_all: the module's `listed` and visible hook decide what
+ * the caller sees, as on its list and its item's GET), up to
+ * FIND_PER_MODULE items each, best first by the index's relevance.  They are then ranked together: first the items
  * whose title (the module's title.txt) is the query, then those whose
  * title holds every word of it (as a word's beginning), then the rest,
  * each group by the index's relevance, then by module and newest id.
@@ -22,7 +22,7 @@
 #include "core.h"
 #include "page.h"
 
-#define FIND_PER_MODULE 100 /* the best of each module by the index's relevance */
+#define FIND_PER_MODULE STORE_SEARCH_MAX /* the best of each module by the index's relevance */
 
 /* The base letters of U+00C0..U+017F and U+0218..U+021B (Ș ș Ț ț), lower
  * case, '?' for a sign: accents and case compared away, as the index's
@@ -63,8 +63,9 @@ find_is_word(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
 }
 
-/* `s` folded (search_fold) and compared away (find_base): one byte per
- * character; offs[i] the byte of s (folded) where character i began. */
+/* `s` folded as search_fold folds it (ß is ss) and compared away
+ * (find_base): one byte per letter; offs[i] the byte of s where the
+ * character that gave byte i began (offs[len] = strlen(s)). */
 static char *
 find_skel(struct pool *p, const char *s, size_t **offs)
 {
@@ -73,9 +74,18 @@ find_skel(struct pool *p, const char *s, size_t **offs)
 	if (offs)
 		*offs = pool_alloc(p, (n + 1) * sizeof(**offs));
 	for (size_t i = 0; i < n; i += len) {
-		if (offs)
-			(*offs)[k] = i;
-		out[k++] = (char)find_base((const unsigned char *)s + i, &len);
+		const unsigned char *to = (const unsigned char *)search_fold_char(s + i, &len);
+		if (to == NULL) {
+			if (offs)
+				(*offs)[k] = i;
+			out[k++] = (char)find_base((const unsigned char *)s + i, &len);
+			continue;
+		}
+		for (size_t one; *to; to++) { /* ß: "ss", both from its byte */
+			if (offs)
+				(*offs)[k] = i;
+			out[k++] = (char)find_base(to, &one);
+		}
 	}
 	if (offs)
 		(*offs)[k] = n;
@@ -120,7 +130,7 @@ static int
 find_tier(struct portal_req *r, const char *title, const char *const *qwords)
 {
 	struct pool *p = r->pool;
-	const char *tskel = find_skel(p, search_fold(r, title), NULL);
+	const char *tskel = find_skel(p, title, NULL);
 	const char *const *tw = find_words(p, tskel);
 	size_t nq = 0, nt = 0;
 	while (qwords[nq])
@@ -140,11 +150,27 @@ find_tier(struct portal_req *r, const char *title, const char *const *qwords)
 	return 1;
 }
 
-/* A line of `text` (the folded searched text) around the first word of
- * the query found in it, with "…" where it was cut; else its first line
- * that is not the title. */
-static const char *
-find_snippet(struct pool *p, const char *text, const char *title, const char *const *qwords)
+/* Characters (code points) of the n bytes at s. */
+static long long
+find_chars(const char *s, size_t n)
+{
+	long long k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return k;
+}
+
+/*
+ * The snippet of a result into e: "snippet", a line of `text` (the item's
+ * searched texts as written, one a line) around the first word of the
+ * query found in it, with "…" where it was cut, else its first line that
+ * is not the title; "marks", [[from, to], ...]: where in the snippet (in
+ * characters, from 0, `to` not included) a word begins with a word of
+ * the query, compared as the index compares (case, accents and ß away).
+ */
+static void
+find_snippet(struct pool *p, const char *text, const char *title, const char *const *qwords,
+             struct json_object *e)
 {
 	size_t *offs;
 	const char *skel = find_skel(p, text, &offs);
@@ -173,8 +199,31 @@ find_snippet(struct pool *p, const char *text, const char *title, const char *co
 		end--;
 	int cut_before = start > 0 && text[start - 1] != '\n';
 	int cut_after = end < len && text[end] != '\n';
-	return pool_printf(p, "%s%.*s%s", cut_before ? "…" : "", (int)(end - start), text + start,
-	                   cut_after ? "…" : "");
+	json_object_object_add(e, "snippet", json_object_new_string(pool_printf(
+	                                         p, "%s%.*s%s", cut_before ? "…" : "", (int)(end - start),
+	                                         text + start, cut_after ? "…" : "")));
+	struct json_object *marks = json_object_new_array();
+	long long lead = cut_before ? 1 : 0; /* "…" */
+	for (size_t k = 0; k < nskel && offs[k] < end; k++) {
+		if (offs[k] < start || (k > 0 && find_is_word((unsigned char)skel[k - 1])) ||
+		    !find_is_word((unsigned char)skel[k]))
+			continue;
+		int begins = 0;
+		for (size_t i = 0; qwords[i] && !begins; i++)
+			begins = strncmp(skel + k, qwords[i], strlen(qwords[i])) == 0;
+		size_t kk = k;
+		while (kk < nskel && find_is_word((unsigned char)skel[kk]))
+			kk++;
+		if (begins) {
+			size_t to = offs[kk] < end ? offs[kk] : end;
+			struct json_object *m = json_object_new_array();
+			json_object_array_add(m, json_object_new_int64(lead + find_chars(text + start, offs[k] - start)));
+			json_object_array_add(m, json_object_new_int64(lead + find_chars(text + start, to - start)));
+			json_object_array_add(marks, m);
+		}
+		k = kk - 1;
+	}
+	json_object_object_add(e, "marks", marks);
 }
 
 struct find_hit {
@@ -239,18 +288,26 @@ find_api(struct core *c, struct portal_req *r)
 	size_t first = 0, n;
 	struct find_hit *hits = NULL;
 	size_t nhits = 0, cap = 0;
-	const char *const *qwords = find_words(r->pool, find_skel(r->pool, search_fold(r, q ? q : ""), NULL));
+	const char *const *qwords = find_words(r->pool, find_skel(r->pool, q ? q : "", NULL));
+	size_t nmods = 0;
+	portal_plugin **mods = pool_alloc(r->pool, (r->muni->nmodules + 1) * sizeof(*mods));
+	struct json_object **outs = pool_alloc(r->pool, (r->muni->nmodules + 1) * sizeof(*outs));
 	for (size_t m = 0; m < r->muni->nmodules; m++) {
 		portal_plugin *p = plugin_find(c->plugins, r->muni->modules[m]);
 		if (p == NULL || p->store == NULL)
 			continue;
-		if (store_search(r, p, &l, FIND_PER_MODULE, all) != PORTAL_OK) {
-			log_msg(PORTAL_LOG_ERR, r->request_id, "search in %s failed (database: %s)", p->name,
-			        db_error(r->db));
-			out_problem(r, db_is_down(r->db) ? 503 : 500,
-			            "the server failed to answer this request");
-			return;
-		}
+		outs[nmods] = pool_keep_json(r->pool, json_object_new_array());
+		mods[nmods++] = p;
+	}
+	if (store_search_all(r, mods, nmods, &l, FIND_PER_MODULE, outs) != PORTAL_OK) {
+		log_msg(PORTAL_LOG_ERR, r->request_id, "search failed (database: %s)", db_error(r->db));
+		out_problem(r, db_is_down(r->db) ? 503 : 500, "the server failed to answer this request");
+		return;
+	}
+	for (size_t m = 0; m < nmods; m++) {
+		portal_plugin *p = mods[m];
+		for (size_t k = 0; k < json_object_array_length(outs[m]); k++)
+			json_object_array_add(all, json_object_get(json_object_array_get_idx(outs[m], k)));
 		const struct tmpl *tt = pages_find(p->name, "title.txt");
 		pg.module = p->name;
 		pg.labels = page_words(p, pg.lang);
@@ -294,8 +351,7 @@ find_api(struct core *c, struct portal_req *r)
 		json_object_object_add(e, "module", json_object_new_string(module));
 		json_object_object_add(e, "id", json_object_new_int64(h->id));
 		json_object_object_add(e, "title", json_object_new_string(h->title));
-		json_object_object_add(e, "snippet", json_object_new_string(find_snippet(
-		                                         r->pool, text ? text : "", h->title, qwords)));
+		find_snippet(r->pool, text ? text : "", h->title, qwords, e);
 		json_object_object_add(e, "url", json_object_new_string(pool_printf(
 		                                     r->pool, "%s/%s/%s/%lld", base, r->muni->slug, module, h->id)));
 		json_object_array_add(items, e);
@@ -308,6 +364,47 @@ find_api(struct core *c, struct portal_req *r)
 	}
 	json_object_object_add(res, "next", next);
 	out_json(r, 200, res);
+}
+
+/* The byte of s (UTF-8) where character k begins (strlen(s) past the end). */
+static size_t
+find_byte(const char *s, long long k)
+{
+	size_t i = 0;
+	for (; s[i] && k >= 0; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && k-- == 0)
+			return i;
+	return i;
+}
+
+/* A snippet and its marks (find_snippet) as the page's parts: [{text,
+ * mark}], each mark a <mark> of search.html; NULL for no snippet. */
+static struct json_object *
+find_parts(struct pool *p, struct json_object *snippet, struct json_object *marks)
+{
+	const char *s = json_object_get_string(snippet);
+	if (s == NULL || *s == '\0')
+		return NULL;
+	struct json_object *parts = json_object_new_array();
+	size_t at = 0, n = strlen(s);
+	for (size_t i = 0; i <= json_object_array_length(marks); i++) {
+		struct json_object *m = json_object_array_get_idx(marks, i);
+		size_t from = m ? find_byte(s, json_object_get_int64(json_object_array_get_idx(m, 0))) : n;
+		size_t to = m ? find_byte(s, json_object_get_int64(json_object_array_get_idx(m, 1))) : n;
+		if (from < at || to < from)
+			continue; /* not a mark of this snippet */
+		for (int mark = 0; mark < 2; mark++) {
+			size_t a = mark ? from : at, b = mark ? to : from;
+			if (b <= a)
+				continue;
+			struct json_object *e = json_object_new_object();
+			json_object_object_add(e, "text", json_object_new_string(pool_strndup(p, s + a, b - a)));
+			json_object_object_add(e, "mark", json_object_new_boolean(mark));
+			json_object_array_add(parts, e);
+		}
+		at = to;
+	}
+	return parts;
 }
 
 /* /{m}/search?q=: the search's answer through the JSON API, ranked, each
@@ -364,7 +461,8 @@ find_page(struct page *pg)
 			const char *module = json_object_get_string(json_object_object_get(it, "module"));
 			portal_plugin *p = plugin_find(pg->c->plugins, module);
 			json_object_object_add(e, "title", json_object_get(json_object_object_get(it, "title")));
-			json_object_object_add(e, "snippet", json_object_get(json_object_object_get(it, "snippet")));
+			json_object_object_add(e, "snippet", find_parts(r->pool, json_object_object_get(it, "snippet"),
+			                                                json_object_object_get(it, "marks")));
 			json_object_object_add(e, "module", json_object_new_string(page_word(p, pg->lang, "title", module)));
 			json_object_object_add(e, "href", json_object_new_string(pool_printf(
 			                                      r->pool, "/%s/%s/%s?lang=%s", r->muni->slug, module,

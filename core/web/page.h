@@ -17,6 +17,7 @@ struct page {
 	struct json_object *root;
 	struct json_object *labels;
 	int personal; /* the page is for one person (sign-in, the editor): never cached */
+	int status;   /* a module's page: its status when not 200 (a filter's error: 422) */
 };
 
 extern struct json_object *catalogue; /* the core's words: {"sv": {...}, "da": ..., "en": ...} */

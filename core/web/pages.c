@@ -144,6 +144,159 @@ page_option(const char *value, const char *label, int selected, int language)
 	return o;
 }
 
+/* The request's arguments without those named `name`, `name`.month and
+ * `name`.day, and with name=value at the end when value is not NULL. */
+static void
+page_arg_set(struct portal_req *r, const char *name, const char *value)
+{
+	struct req_arg *a = pool_alloc(r->pool, (r->nargs + 1) * sizeof(*a));
+	size_t n = 0, len = strlen(name);
+	for (size_t i = 0; i < r->nargs; i++) {
+		const char *an = r->args[i].name;
+		if (strncmp(an, name, len) == 0 &&
+		    (an[len] == '\0' || strcmp(an + len, ".month") == 0 || strcmp(an + len, ".day") == 0))
+			continue;
+		a[n++] = r->args[i];
+	}
+	if (value) {
+		a[n].name = pool_strdup(r->pool, name);
+		a[n++].value = pool_strdup(r->pool, value);
+	}
+	r->args = a;
+	r->nargs = n;
+}
+
+static int
+page_is_date_filter(const struct portal_filter *f)
+{
+	return f->type == PF_DATE && strcmp(f->name, "lang") != 0;
+}
+
+/*
+ * A list's date filters as GOV.UK's date input (year first, as the
+ * editor has it): the year box is the argument itself (`from=2024` is a
+ * year), the month and day boxes `from.month` and `from.day`.  Joined
+ * here into the one value the API takes ("2024", "2024-03",
+ * "2024-03-07"; the API's parse hook says whether it is a date), and the
+ * boxes' arguments dropped, so the pager, the exports and the "remove"
+ * links carry `from` alone.  What was typed is kept in *typed ({name:
+ * {year, month, day}}) for the form.
+ */
+static void
+page_dates_join(struct portal_req *r, const portal_plugin *p, struct json_object *typed)
+{
+	for (const struct portal_filter *f = p->item ? p->item->filters : NULL; f && f->name; f++) {
+		if (!page_is_date_filter(f))
+			continue;
+		const char *y = req_query(r, f->name);
+		const char *mo = req_query(r, pool_printf(r->pool, "%s.month", f->name));
+		const char *d = req_query(r, pool_printf(r->pool, "%s.day", f->name));
+		if (mo == NULL && d == NULL)
+			continue;
+		struct json_object *t = json_object_new_object();
+		json_object_object_add(t, "year", json_object_new_string(y ? y : ""));
+		json_object_object_add(t, "month", json_object_new_string(mo ? mo : ""));
+		json_object_object_add(t, "day", json_object_new_string(d ? d : ""));
+		json_object_object_add(typed, f->name, t);
+		struct buf b;
+		buf_init(&b, r->pool);
+		const char *parts[] = {y, mo, d};
+		for (int i = 0; i < 3; i++) {
+			const char *v = parts[i] ? parts[i] : "";
+			v += strspn(v, " ");
+			size_t n = strcspn(v, " ");
+			if (n == 0)
+				continue;
+			if (b.len || i > 0)
+				buf_puts(&b, "-");
+			if (i > 0 && n == 1 && *v >= '0' && *v <= '9')
+				buf_puts(&b, "0"); /* 3 is March */
+			buf_add(&b, v, n);
+		}
+		page_arg_set(r, f->name, b.len ? b.data : NULL);
+	}
+}
+
+/* A date filter's value as its boxes {year, month, day}: "2024-03" is
+ * year 2024, month 03; anything else (a timestamp of news' `since`)
+ * stays whole in the year box. */
+static struct json_object *
+page_date_split(struct portal_req *r, const char *v)
+{
+	const char *y = v ? v : "", *mo = "", *dd = "";
+	size_t n = strlen(y);
+	if (strspn(y, "0123456789-") == n && (n == 7 || n == 10) && y[4] == '-') {
+		mo = pool_strndup(r->pool, y + 5, 2);
+		if (n == 10)
+			dd = pool_strndup(r->pool, y + 8, 2);
+		y = pool_strndup(r->pool, y, 4);
+	}
+	struct json_object *t = json_object_new_object();
+	json_object_object_add(t, "year", json_object_new_string(y));
+	json_object_object_add(t, "month", json_object_new_string(mo));
+	json_object_object_add(t, "day", json_object_new_string(dd));
+	return t;
+}
+
+/*
+ * A list's answer of 422 for its date filters only (an impossible date):
+ * each such field's message (in the page's language) into `errs`
+ * ({name: message}) and its argument dropped (what was given kept in
+ * typed, as page_dates_join keeps it); 1 when the list can be
+ * asked again without them, 0 when some error is about something else.
+ */
+static int
+page_date_errors(struct page *pg, const portal_plugin *p, const struct portal_req *sub,
+                 struct json_object *typed, struct json_object *errs)
+{
+	struct json_object *list;
+	if (sub->status != 422 || sub->resp_json == NULL ||
+	    !json_object_object_get_ex(sub->resp_json, "errors", &list) || p->item == NULL)
+		return 0;
+	size_t n = json_object_array_length(list);
+	for (size_t i = 0; i < n; i++) {
+		const char *field = json_object_get_string(
+		    json_object_object_get(json_object_array_get_idx(list, i), "field"));
+		const struct portal_filter *f = p->item->filters;
+		while (f && f->name && (field == NULL || strcmp(f->name, field) != 0))
+			f++;
+		if (f == NULL || f->name == NULL || !page_is_date_filter(f))
+			return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(list, i);
+		const char *field = json_object_get_string(json_object_object_get(e, "field"));
+		const char *msg = json_object_get_string(json_object_object_get(e, "message"));
+		const char *v = req_query(pg->r, field);
+		if (!json_object_object_get_ex(typed, field, NULL) && v) /* given whole: split */
+			json_object_object_add(typed, field, page_date_split(pg->r, v));
+		json_object_object_add(errs, field, json_object_new_string(
+		                                        msg_translate(pg->r->pool, pg->lang, msg ? msg : "")));
+		page_arg_set(pg->r, field, NULL);
+	}
+	return n > 0;
+}
+
+/* A date filter's boxes for the form: what was typed, else the value
+ * split (page_date_split). */
+static struct json_object *
+page_date_field(struct page *pg, const portal_plugin *p, const struct portal_filter *f,
+                const char *v, struct json_object *typed, struct json_object *errs)
+{
+	struct portal_req *r = pg->r;
+	struct json_object *d = json_object_new_object(), *t, *e;
+	json_object_object_add(d, "name", json_object_new_string(f->name));
+	json_object_object_add(d, "id", json_object_new_string(pool_printf(r->pool, "filter-%s", f->name)));
+	json_object_object_add(d, "label", json_object_new_string(page_filter_label(pg, p, f->name)));
+	if (!json_object_object_get_ex(typed, f->name, &t))
+		t = pool_keep_json(r->pool, page_date_split(r, v));
+	json_object_object_foreach(t, k, tv)
+		json_object_object_add(d, k, json_object_get(tv));
+	if (json_object_object_get_ex(errs, f->name, &e))
+		json_object_object_add(d, "date_error", json_object_get(e));
+	return d;
+}
+
 /*
  * A list page's filters (core/web/templates/list_filters.html, which each
  * module's list.html includes): in the root, "filter_form" {action,
@@ -156,12 +309,17 @@ page_option(const char *value, const char *label, int selected, int language)
  * PF_LANG: the municipality's languages); a module's `status` filter is
  * left out for those who may only see what it lists anyway (`listed`).
  * Filters of the module's own (a parse hook: dates, ids, slugs) and `q`
- * have no select: they are kept as hidden inputs.  A filter called
- * `lang` is not the page's (?lang= is the page's language).  Every
- * argument given is shown, each with a link to the same list without it.
+ * have no select: they are kept as hidden inputs, but for dates (a
+ * filter declared PF_DATE with its own parse hook): GOV.UK's date input,
+ * "dates" [{name, id, label, year, month, day, date_error}], and
+ * "errors" [{id, label, message}] for the summary above the form, from
+ * `errs` (page_date_errors).  A filter called `lang` is not the page's
+ * (?lang= is the page's language).  Every argument given is shown, each
+ * with a link to the same list without it.
  */
 static void
-page_filters(struct page *pg, const portal_plugin *p, const struct portal_req *sub)
+page_filters(struct page *pg, const portal_plugin *p, const struct portal_req *sub,
+             struct json_object *typed, struct json_object *errs)
 {
 	struct portal_req *r = pg->r;
 	const char *lq = page_args(r, NULL, 1, 0), *fq = page_args(r, NULL, 1, 1);
@@ -174,6 +332,7 @@ page_filters(struct page *pg, const portal_plugin *p, const struct portal_req *s
 		return;
 	struct json_object *form = json_object_new_object(), *fields = json_object_new_array();
 	struct json_object *hidden = json_object_new_array(), *selected = json_object_new_array();
+	struct json_object *dates = json_object_new_array(), *errors = json_object_new_array();
 	int insider = sub->role >= PORTAL_ROLE_READER;
 	for (const struct portal_filter *f = it->filters; f && f->name; f++) {
 		if (strcmp(f->name, "lang") == 0)
@@ -225,6 +384,16 @@ page_filters(struct page *pg, const portal_plugin *p, const struct portal_req *s
 			}
 			json_object_object_add(fd, "options", opts);
 			json_object_array_add(fields, fd);
+		} else if (page_is_date_filter(f)) {
+			struct json_object *d = page_date_field(pg, p, f, v, typed, errs), *m;
+			if (json_object_object_get_ex(d, "date_error", &m)) {
+				struct json_object *e = json_object_new_object();
+				json_object_object_add(e, "id", json_object_get(json_object_object_get(d, "id")));
+				json_object_object_add(e, "label", json_object_new_string(label));
+				json_object_object_add(e, "message", json_object_get(m));
+				json_object_array_add(errors, e);
+			}
+			json_object_array_add(dates, d);
 		} else if (v) {
 			struct json_object *h = json_object_new_object();
 			json_object_object_add(h, "name", json_object_new_string(f->name));
@@ -256,7 +425,13 @@ page_filters(struct page *pg, const portal_plugin *p, const struct portal_req *s
 	}
 	json_object_object_add(form, "action", json_object_new_string(
 	                                           pool_printf(r->pool, "/%s/%s/", r->muni->slug, p->name)));
+	json_object_object_add(form, "show", json_object_new_boolean(json_object_array_length(fields) > 0 ||
+	                                                             json_object_array_length(dates) > 0));
 	json_object_object_add(form, "fields", fields);
+	json_object_object_add(form, "dates", dates);
+	json_object_object_add(form, "errors", errors);
+	if (json_object_array_length(errors) > 0)
+		pg->status = 422;
 	json_object_object_add(form, "hidden", hidden);
 	json_object_object_add(form, "selected", selected);
 	json_object_object_add(pg->root, "filter_form", form);
@@ -437,7 +612,7 @@ page_module(struct page *pg, portal_plugin *p, const char *name, struct portal_r
 	const struct tmpl *jt = pages_find(p->name, item ? "item.jsonld" : "list.jsonld");
 	if (jt)
 		page_render(pg, jt, sub->resp_json, &jb);
-	page_send(pg, 200, title, b.data, jb.data);
+	page_send(pg, pg->status ? pg->status : 200, title, b.data, jb.data);
 }
 
 static void
@@ -823,9 +998,16 @@ pages_dispatch(struct core *c, struct portal_req *r, pages_api_fn api)
 	const char *item_seg = r->nseg == 3 ? page_slug_id(&pg, p, r->seg[2]) : NULL;
 	const char *path = r->nseg == 2 ? pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, p->name)
 	                                : pool_printf(r->pool, "/api/v1/%s/%s/%s", r->muni->slug, p->name, item_seg);
-	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r, 0) : "");
+	struct json_object *typed = pool_keep_json(r->pool, json_object_new_object());
+	struct json_object *errs = pool_keep_json(r->pool, json_object_new_object());
 	if (r->nseg == 2)
-		page_filters(&pg, p, sub);
+		page_dates_join(r, p, typed);
+	struct portal_req *sub = page_sub(&pg, path, r->nseg == 2 ? page_query(r, 0) : "");
+	/* an impossible date: the message beside its boxes, the list without it */
+	if (r->nseg == 2 && page_date_errors(&pg, p, sub, typed, errs))
+		sub = page_sub(&pg, path, page_query(r, 0));
+	if (r->nseg == 2)
+		page_filters(&pg, p, sub, typed, errs);
 	struct json_object *idv;
 	if (r->nseg == 3 && sub->status == 200 && sub->resp_json &&
 	    json_object_object_get_ex(sub->resp_json, "id", &idv) && json_object_is_type(idv, json_type_int))

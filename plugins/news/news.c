@@ -701,7 +701,9 @@ static const struct portal_filter news_filters[] = {
 	 .doc = "Items whose areas contain this one."},
 	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')",
 	 .doc = "Items in this language or one of its variants (sv finds sv and sv-FI)."},
-	{.name = "since", .parse = news_since_arg, .sql = "t.published_at >= ?",
+	{.name = "since", .type = PF_DATE, .parse = news_since_arg, .sql = "t.published_at >= ?",
+	 .pattern = "^[0-9]{4}(-[0-9]{2}(-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?"
+	            "([Zz]|[+-][0-9]{2}:[0-9]{2}))?)?)?$",
 	 .doc = "Items published at or after this date (YYYY, YYYY-MM, YYYY-MM-DD: its first "
 	        "second, UTC) or timestamp (2024-09-09T08:00:00Z, or with an offset)."},
 	{.name = "slug", .parse = news_slug_arg, .sql = "t.slug = ?", .pattern = PORTAL_SLUG_PATTERN,

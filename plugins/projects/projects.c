@@ -511,7 +511,8 @@ static const struct portal_filter projects_filters[] = {
 	 .example = "ICLD:s kommunala partnerskapsprogram", .sql = "LOWER(t.programme) = LOWER(?)",
 	 .doc = "Only projects of this programme: the whole name, case does not matter (accents "
 	        "do)."},
-	{.name = "active_on", .parse = projects_active_on_arg, .pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+	{.name = "active_on", .type = PF_DATE, .parse = projects_active_on_arg,
+	 .pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
 	 .example = "2024-06-01",
 	 .sql = "t.period_from <= ? AND (t.period_to IS NULL OR t.period_to >= ?)",
 	 .doc = "Only projects running on this day: from the first day of `start_date`'s period "

@@ -4,7 +4,8 @@
 //
 // For every page type that exists (/, /{m}/, /{m}/accessibility, a 404 page,
 // the search page with results and without, the list and one item of every
-// module whose page templates are there, and the partnerships list filtered),
+// module whose page templates are there, the partnerships list filtered, and
+// the visits list with a date filter chosen and with an impossible one),
 // in every language of A11Y_LANGS, at a phone (375x812) and a desktop
 // (1280x800) width, one TAP line checking:
 //   - the HTTP status (200, 404 for the 404 page) and <html lang>
@@ -101,6 +102,15 @@ async function pageTypes() {
 			// selected filters with their remove links, a pager keeping them
 			types.push({ type: `${m}-list-filtered`, path: `/${MUNI}/${m}/?status=active&limit=2`, status: 200,
 				data: await getJSON(`/api/v1/${MUNI}/${m}?status=active&limit=2`) });
+		if (m === 'visits') {
+			// the date filters (GOV.UK date inputs): a date chosen, and an
+			// impossible one (the error summary, the message beside the
+			// boxes, 422)
+			types.push({ type: `${m}-list-dated`, path: `/${MUNI}/${m}/?from=2024&from.month=3`, status: 200,
+				data: await getJSON(`/api/v1/${MUNI}/${m}?from=2024-03`) });
+			types.push({ type: `${m}-list-date-error`, path: `/${MUNI}/${m}/?from=2024&from.month=2&from.day=31`,
+				status: 422, data: await getJSON(`/api/v1/${MUNI}/${m}`) });
+		}
 		const api = await getJSON(`/api/v1/${MUNI}/${m}?limit=1`);
 		const id = api && api.items && api.items[0] && api.items[0].id;
 		if (id === undefined) {

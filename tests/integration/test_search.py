@@ -15,7 +15,8 @@ texts; every item created here is deleted again at the end.
   the modules' own `q`                      the same FULLTEXT index: word
       prefixes, accent- and case-insensitive
   list pages                                a filter form, the selected
-      filters shown and removable, the pager and the exports keep them
+      filters shown and removable, the pager and the exports keep them; date
+      filters as GOV.UK date inputs, an impossible date a message beside them
 """
 import html as htmlmod
 import os
@@ -101,6 +102,17 @@ def t_setup():
     ids["baldone"] = partnership("Baldone %spfx" % TAG)["id"]
     # drafts
     ids["draft"] = news("Utkast %sdraft" % TAG, status="draft")["id"]
+    # snippets: the text as written, the words marked
+    ids["snip"] = news("Besök %ssnip" % TAG,
+                       body="Vi besökte Straße 12 i Ærøskøbing och Køge, %ssnip." % TAG)["id"]
+    ids["snipcut"] = news("Lång %scut" % TAG,
+                          body="Årets första möte på rådhuset i Ærøskøbing samlade tjänstepersoner från "
+                               "fem kommuner, och därefter talade man länge om skolutbyte, kultur och "
+                               "klimat innan ordet Göteborgsvarvet %scut föll." % TAG)["id"]
+    # a word common in one module (more than a fifth of its first 30
+    # items: the list's order answers) and rare in another (the index)
+    ids["common"] = [news("Vanligt %scommon %d" % (TAG, i))["id"] for i in range(8)]
+    ids["rare"] = partnership("Sällsynt %scommon" % TAG)["id"]
     # pages of results
     ids["paged"] = [partnership("Sida %d %spage" % (i, TAG))["id"] for i in range(3)] + \
         [news("Sida %d %spage" % (i, TAG))["id"] for i in range(2)]
@@ -144,6 +156,80 @@ def t_prefix():
     expect(("partnerships", ids["baldone"]) not in found("aldone %spfx" % TAG),
            "aldone (inside a word) finds Baldone")
     expect(found("%snowhere" % TAG) == [], "a word found nowhere finds something")
+
+
+def t_snippet():
+    j = expect_json(search("aeroskobing %ssnip" % TAG), 200)
+    expect([(i["module"], i["id"]) for i in j["items"]] == [("news", ids["snip"])],
+           "results %r" % j["items"])
+    it = j["items"][0]
+    sn, marks = it["snippet"], it["marks"]
+    expect("Straße 12 i Ærøskøbing och Køge" in sn, "the snippet is not the text as written: %r" % sn)
+    marked = [sn[a:b] for a, b in marks]
+    expect(marked == ["Ærøskøbing", "%ssnip" % TAG], "marks %r give %r in %r" % (marks, marked, sn))
+    # cut before the word: "…" counts as one character of the snippet
+    j = expect_json(search("goteborgsvarvet %scut" % TAG), 200)
+    it = j["items"][0] if j["items"] else {"snippet": "", "marks": []}
+    sn = it["snippet"]
+    marked = [sn[a:b] for a, b in it["marks"]]
+    expect(sn.startswith("…") and marked == ["Göteborgsvarvet", "%scut" % TAG],
+           "a cut snippet %r marks %r" % (sn, marked))
+    r = page("/%s/search?q=%s&lang=sv" % (M, urllib.parse.quote("ÆRØSKØBING %ssnip" % TAG)))
+    expect_status(r, 200)
+    expect("<mark>Ærøskøbing</mark>" in r.text and "<mark>%ssnip</mark>" % TAG in r.text and
+           "Straße 12 i" in r.text, "no <mark> around the words on the page", r)
+
+
+def t_common():
+    got = sorted(found("%scommon" % TAG))
+    want = sorted([("news", i) for i in ids["common"]] + [("partnerships", ids["rare"])])
+    expect(got == want, "a word common in news and rare in partnerships gave %r, want %r" % (got, want))
+    got = sorted(found("%scommon" % TAG, token=tok("lerum", "reader")))
+    expect(got == want, "another municipality's reader gave %r" % got)
+
+
+def t_writes():
+    """While an item flips between published ("Publicerad") and draft
+    ("Utkast", same word), every anonymous search answers 200 and never
+    shows it as a draft.  (The load of what the index found checks the
+    visibility again, in the same row as the title; the window between
+    the two statements is too short for this test to hit on purpose:
+    with that check switched off it still passed.  test_store checks the
+    load's condition.)"""
+    import threading
+    nid = news("Publicerad %sflip" % TAG)["id"]
+    stop = threading.Event()
+    bad = []
+
+    def flip():
+        k = 0
+        while not stop.is_set() and k < 200:
+            draft = k % 2 == 0
+            r = request("PATCH", "%s/%s/news/%d" % (API, M, nid), token=tok(M, "editor"),
+                        body={"status": "draft" if draft else "published",
+                              "title": ("Utkast %sflip" if draft else "Publicerad %sflip") % TAG})
+            if r.status != 200:
+                bad.append("PATCH %d" % r.status)
+            k += 1
+
+    th = threading.Thread(target=flip)
+    th.start()
+    seen = set()
+    try:
+        for _ in range(60):
+            r = search("%sflip" % TAG)
+            if r.status != 200:
+                bad.append("search %d" % r.status)
+                continue
+            for it in r.json["items"]:
+                seen.add(it["title"].split()[0])
+                if not it["title"].startswith("Publicerad"):
+                    bad.append("a draft shown: %r" % it["title"])
+    finally:
+        stop.set()
+        th.join()
+    expect(not bad, "while writing: %r" % bad[:5])
+    expect("Publicerad" in seen, "the published item was never found while it flipped")
 
 
 def t_module_q():
@@ -336,6 +422,67 @@ def t_export_links():
            "the CSV with q has not our 2 news", e)
 
 
+def ids_on_page(text, module):
+    return sorted({int(i) for i in re.findall(r'href="/%s/%s/(\d+)\?' % (M, module), text)})
+
+
+def t_date_filters():
+    # a date in the boxes: the one value the API takes, shown and removable
+    r = page("/%s/visits/?direction=&from=2024&from.month=3&from.day=&to=&to.month=&to.day=&lang=en" % M)
+    expect_status(r, 200)
+    for name, value in (("from", "2024"), ("from.month", "3"), ("from.day", "")):
+        expect(re.search(r'<input class="input width-\d" id="[^"]+" name="%s" type="text" '
+                         r'inputmode="numeric" value="%s"' % (re.escape(name), value), r.text),
+               "the box %s does not keep %r" % (name, value), r)
+    for part in ("from", "from-month", "from-day"):
+        expect('<label for="filter-%s">' % part in r.text, "no label for filter-%s" % part, r)
+    expect(re.search(r'<fieldset class="fieldset" role="group" aria-describedby="filter-from-hint">\s*'
+                     r'<legend>From</legend>', r.text), "no fieldset with a legend and a hint", r)
+    expect("<li>From: 2024-03 <a href=" in r.text, "the chosen date is not listed", r)
+    m = re.search(r'<li>From: 2024-03 <a href="([^"]*)"', r.text)
+    expect(m and "from" not in htmlmod.unescape(m.group(1)), "the remove link keeps from", r)
+    expect("visits.csv?from=2024-03" in htmlmod.unescape(r.text), "the export link lost the date", r)
+    api = expect_json(request("GET", "%s/%s/visits" % (API, M), query={"from": "2024-03", "limit": "100"}), 200)
+    expect(ids_on_page(r.text, "visits") == sorted(i["id"] for i in api["items"]),
+           "the page's visits %r are not the API's for from=2024-03 %r"
+           % (ids_on_page(r.text, "visits"), [i["id"] for i in api["items"]]), r)
+    # the same as from=2024-03 given by a link: split into the boxes
+    r2 = page("/%s/visits/?from=2024-03&lang=en" % M)
+    expect('name="from.month" type="text" inputmode="numeric" value="03"' in r2.text,
+           "from=2024-03 is not split into the boxes", r2)
+    # empty boxes are no filter
+    r = page("/%s/visits/?from=&from.month=&from.day=&lang=en" % M)
+    expect(r.status == 200 and "selected-filters" not in r.text, "empty date boxes filter", r)
+    # an impossible date: 422, a summary linking to the boxes, the message
+    # beside them, what was typed kept, the list without it
+    r = page("/%s/visits/?from=2024&from.month=2&from.day=31&lang=en" % M)
+    expect_status(r, 422)
+    expect('<div class="error-summary" role="alert"' in r.text and '<a href="#filter-from">From: ' in r.text,
+           "no error summary linking to the date", r)
+    expect(re.search(r'aria-describedby="filter-from-hint filter-from-error">', r.text) and
+           '<p class="error-message" id="filter-from-error">' in r.text,
+           "no message beside the boxes", r)
+    expect('name="from.day" type="text" inputmode="numeric" value="31" aria-invalid="true"' in r.text,
+           "the typed day is not kept", r)
+    api = expect_json(request("GET", "%s/%s/visits" % (API, M), query={"limit": "100"}), 200)
+    expect(ids_on_page(r.text, "visits") == sorted(i["id"] for i in api["items"]),
+           "the list beside the error is not the list without the date", r)
+    # the same impossible date given whole, by a link: split into the boxes
+    r = page("/%s/visits/?from=2024-02-31&lang=en" % M)
+    expect(r.status == 422 and 'name="from.day" type="text" inputmode="numeric" value="31" aria-invalid="true"'
+           in r.text and 'name="from" type="text" inputmode="numeric" value="2024" aria-invalid="true"' in r.text,
+           "from=2024-02-31: the boxes do not keep it", r)
+    # a filter that takes a full date only: the API's message, translated
+    r = page("/%s/projects/?active_on=2024&active_on.month=3&lang=sv" % M)
+    expect(r.status == 422 and 'id="filter-active_on-error"' in r.text and "ÅÅÅÅ-MM-DD" in r.text,
+           "active_on=2024-03: no message beside the boxes in Swedish", r)
+    r = page("/%s/projects/?active_on=2024&active_on.month=3&active_on.day=7&lang=en" % M)
+    expect(r.status == 200 and "<li>Active on: 2024-03-07 <a href=" in r.text, "active_on 2024 3 7", r)
+    r = page("/%s/news/?since=2024-09-09T08:00:00Z&lang=en" % M)
+    expect(r.status == 200 and 'name="since" type="text" inputmode="numeric" value="2024-09-09T08:00:00Z"'
+           in r.text, "a timestamp of since is not kept whole in the year box", r)
+
+
 def t_cleanup():
     bad = []
     for module, i in reversed(created):
@@ -352,6 +499,11 @@ def main():
         t.check("an exact title match ranks above a body that repeats the word", t_relevance)
         t.check("accent- and case-insensitive: koge finds Køge, chisinau finds Chișinău", t_accents)
         t.check("word prefixes: baldon finds Baldone, aldone does not", t_prefix)
+        t.check("snippets: the text as written (ß, æ, ø), the words marked; <mark> on the page",
+                t_snippet)
+        t.check("a word common in one module and rare in another: every item of both", t_common)
+        t.check("while an item flips between draft and published, anonymous searches answer 200 "
+                "and never show the draft", t_writes)
         t.check("the modules' own q uses the same index (prefixes, accents)", t_module_q)
         t.check("drafts: not for anonymous callers nor another municipality's reader; for its reader",
                 t_drafts)
@@ -364,6 +516,8 @@ def main():
         t.check("filters and q persist across pages; each shown and removable; Any is no filter",
                 t_filters_persist)
         t.check("the export links keep the filters and q (not cursor, limit)", t_export_links)
+        t.check("date filters: GOV.UK date inputs joined into one value, kept, removable; an impossible "
+                "date is a 422 page with the message beside the boxes", t_date_filters)
     t.check("422 naming q (missing, blank, too long), cursor and limit; 404, 405", t_422)
     t.check("operators and SQL characters in q are words, not syntax", t_sql_chars)
     t.check("clean up the items created by this run", t_cleanup)

@@ -104,6 +104,26 @@ main(void)
 	T_OK(q->search && strstr(q->search, "AND (? = 1 OR (t.kind = 'a'))") != NULL &&
 	         strstr(q->search, "ORDER BY search_score DESC, t.id DESC LIMIT ?") != NULL,
 	     "the search: the list's visibility, best first");
+	/* the search across modules in few statements (store_search_all) */
+	want = 2 * PORTAL_LIST_TERMS + 1 + 1;
+	T_OK(q->search_probe && marks(q->search_probe) == want,
+	     "the probe has the %u parameters store_search_all binds (terms, municipality, insider)", want);
+	T_OK(q->search_probe && strstr(q->search_probe, "AND (? = 1 OR (t.kind = 'a'))") != NULL &&
+	         strstr(q->search_probe, "ORDER BY t.sort_title DESC, t.id DESC LIMIT 30) x") != NULL &&
+	         strstr(q->search_probe, "AS hit FROM things t") != NULL,
+	     "the probe: the first STORE_SEARCH_PROBE items of the list as the caller sees it, "
+	     "holding the LIKE's answer (no TEXT in the derived table)");
+	want = 1 + 1 + 1 + 2 + 2 * PORTAL_LIST_TERMS + 1;
+	T_OK(q->search_ids && marks(q->search_ids) == want &&
+	         strncmp(q->search_ids, "t.id, MATCH(t.search_text)", 26) == 0 &&
+	         strstr(q->search_ids, "AND (? = 1 OR (t.kind = 'a'))") != NULL &&
+	         strstr(q->search_ids, "ORDER BY search_score DESC, t.id DESC LIMIT ?") != NULL,
+	     "the index's branch: id and relevance, the list's visibility, best first, %u parameters", want);
+	want = 1 + 1 + 2 * PORTAL_LIST_TERMS + STORE_SEARCH_MAX;
+	T_OK(q->search_load && marks(q->search_load) == want &&
+	         strstr(q->search_load, "AND (? = 1 OR (t.kind = 'a'))") != NULL &&
+	         strstr(q->search_load, "t.search_text LIKE ?") != NULL,
+	     "the load of what the index found checks visibility and words again (%u parameters)", want);
 	T_OK(q->filter_marks[0] == 1 && q->filter_marks[1] == 2, "each filter's ? counted");
 	T_OK(q->item.readonly == q->readonly && q->item.load == store_load &&
 	         q->item.exists == store_exists,
