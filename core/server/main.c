@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include <grp.h>
 #include <pwd.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "core.h"
@@ -89,6 +91,7 @@ set_signal(int sig, void (*fn)(int))
 /* ---- FastCGI glue: the only file that knows libfcgi ---- */
 struct fcgi_ctx {
 	FCGX_Request *req;
+	int buffered; /* the request wrote through libfcgi's stream */
 };
 
 static const char *
@@ -103,10 +106,73 @@ fcgi_read(void *ctx, char *buf, int n)
 	return FCGX_GetStr(buf, n, ((struct fcgi_ctx *)ctx)->req->in);
 }
 
+/*
+ * libfcgi's output stream copies an answer into an 8 KiB buffer and writes
+ * each full one: a 28 KiB list was four write()s.  An answer of more than
+ * FCGI_DIRECT_MIN bytes, while nothing of the request waits in that buffer
+ * (else the order would change), goes out as FCGI_STDOUT records of up to
+ * 65,535 bytes each with one writev() (several for more than 1 MiB).  The
+ * end of the stream and FCGI_END_REQUEST stay libfcgi's (FCGX_Finish_r).
+ */
+#define FCGI_DIRECT_MIN 8192
+#define FCGI_DIRECT_RECORDS 16
+
+static int
+fcgi_write_direct(FCGX_Request *req, const char *buf, size_t n)
+{
+	while (n > 0) {
+		FCGI_Header h[FCGI_DIRECT_RECORDS];
+		struct iovec iov[2 * FCGI_DIRECT_RECORDS];
+		int k = 0;
+		size_t total = 0;
+		for (; k < FCGI_DIRECT_RECORDS && total < n; k++) {
+			size_t len = n - total > FCGI_MAX_LENGTH ? FCGI_MAX_LENGTH : n - total;
+			memset(&h[k], 0, sizeof(h[k]));
+			h[k].version = FCGI_VERSION_1;
+			h[k].type = FCGI_STDOUT;
+			h[k].requestIdB1 = (unsigned char)((req->requestId >> 8) & 0xff);
+			h[k].requestIdB0 = (unsigned char)(req->requestId & 0xff);
+			h[k].contentLengthB1 = (unsigned char)((len >> 8) & 0xff);
+			h[k].contentLengthB0 = (unsigned char)(len & 0xff);
+			iov[2 * k].iov_base = &h[k];
+			iov[2 * k].iov_len = sizeof(h[k]);
+			iov[2 * k + 1].iov_base = (void *)(buf + total);
+			iov[2 * k + 1].iov_len = len;
+			total += len;
+		}
+		/* all of it, across partial writes and signals */
+		struct iovec *v = iov;
+		int nv = 2 * k;
+		while (nv > 0) {
+			ssize_t w = writev(req->ipcFd, v, nv);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return -1;
+			while (nv > 0 && (size_t)w >= v->iov_len) {
+				w -= (ssize_t)v->iov_len;
+				v++;
+				nv--;
+			}
+			if (nv > 0) {
+				v->iov_base = (char *)v->iov_base + w;
+				v->iov_len -= (size_t)w;
+			}
+		}
+		buf += total;
+		n -= total;
+	}
+	return 0;
+}
+
 static int
 fcgi_write(void *ctx, const char *buf, size_t n)
 {
-	FCGX_Stream *out = ((struct fcgi_ctx *)ctx)->req->out;
+	struct fcgi_ctx *fc = ctx;
+	if (!fc->buffered && n > FCGI_DIRECT_MIN && fc->req->ipcFd >= 0)
+		return fcgi_write_direct(fc->req, buf, n);
+	fc->buffered = 1;
+	FCGX_Stream *out = fc->req->out;
 	while (n > 0) {
 		int chunk = n > 1 << 30 ? 1 << 30 : (int)n;
 		if (FCGX_PutStr(buf, chunk, out) != chunk)
@@ -192,7 +258,7 @@ worker_main(int fd, struct metrics *metrics, int index)
 		log_msg(PORTAL_LOG_ERR, NULL, "FCGX_InitRequest failed");
 		exit(1);
 	}
-	struct fcgi_ctx fc = {&req};
+	struct fcgi_ctx fc = {&req, 0};
 	const struct req_io io = {&fc, fcgi_param, fcgi_read, fcgi_write};
 	while (!stop_flag) {
 		if (FCGX_Accept_r(&req) < 0) {
@@ -203,6 +269,7 @@ worker_main(int fd, struct metrics *metrics, int index)
 			log_msg(PORTAL_LOG_ERR, NULL, "accept failed: %s", strerror(errno));
 			break;
 		}
+		fc.buffered = 0;
 		dispatch_request(&c, &io);
 		fcgi_finish(&req);
 	}
