@@ -113,6 +113,8 @@ fcgi_read(void *ctx, char *buf, int n)
  * (else the order would change), goes out as FCGI_STDOUT records of up to
  * 65,535 bytes each with one writev() (several for more than 1 MiB).  The
  * end of the stream and FCGI_END_REQUEST stay libfcgi's (FCGX_Finish_r).
+ * It writes to FCGX_Request's ipcFd, a field fcgiapp.h lists among those
+ * not to use: it has been the connection's descriptor through libfcgi 2.4.
  */
 #define FCGI_DIRECT_MIN 8192
 #define FCGI_DIRECT_RECORDS 16
