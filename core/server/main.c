@@ -91,8 +91,10 @@ set_signal(int sig, void (*fn)(int))
 /* ---- FastCGI glue: the only file that knows libfcgi ---- */
 struct fcgi_ctx {
 	FCGX_Request *req;
-	int buffered; /* the request wrote through libfcgi's stream */
 };
+
+/* the request in hand wrote through libfcgi's stream (fcgi_finish resets) */
+static int fcgi_buffered;
 
 static const char *
 fcgi_param(void *ctx, const char *name)
@@ -171,9 +173,9 @@ static int
 fcgi_write(void *ctx, const char *buf, size_t n)
 {
 	struct fcgi_ctx *fc = ctx;
-	if (!fc->buffered && n > FCGI_DIRECT_MIN && fc->req->ipcFd >= 0)
+	if (!fcgi_buffered && n > FCGI_DIRECT_MIN && fc->req->ipcFd >= 0)
 		return fcgi_write_direct(fc->req, buf, n);
-	fc->buffered = 1;
+	fcgi_buffered = 1;
 	FCGX_Stream *out = fc->req->out;
 	while (n > 0) {
 		int chunk = n > 1 << 30 ? 1 << 30 : (int)n;
@@ -212,6 +214,7 @@ fcgi_finish(FCGX_Request *req)
 	if (FCGX_HasSeenEOF(req->in) && FCGX_GetError(req->in) == 0)
 		FCGX_Detach(req);
 	FCGX_Finish_r(req);
+	fcgi_buffered = 0;
 }
 
 /* A child of the master (a worker, the probe): its log name, its
@@ -260,7 +263,7 @@ worker_main(int fd, struct metrics *metrics, int index)
 		log_msg(PORTAL_LOG_ERR, NULL, "FCGX_InitRequest failed");
 		exit(1);
 	}
-	struct fcgi_ctx fc = {&req, 0};
+	struct fcgi_ctx fc = {&req};
 	const struct req_io io = {&fc, fcgi_param, fcgi_read, fcgi_write};
 	while (!stop_flag) {
 		if (FCGX_Accept_r(&req) < 0) {
@@ -271,7 +274,6 @@ worker_main(int fd, struct metrics *metrics, int index)
 			log_msg(PORTAL_LOG_ERR, NULL, "accept failed: %s", strerror(errno));
 			break;
 		}
-		fc.buffered = 0;
 		dispatch_request(&c, &io);
 		fcgi_finish(&req);
 	}
