@@ -18,7 +18,11 @@ $(B)/bench/raw_fcgi: bench/raw_fcgi.c
 
 bench-build: all $(B)/bench/raw_fcgi
 
-bench: bench-build
+# its packages first (scripts/deps.sh bench: wrk, php-fpm, php-mysql), as
+# `make test` does with its own
+bench:
+	sh scripts/deps.sh bench
+	$(MAKE) bench-build
 	B=$(B) BENCH_SECONDS=$(BENCH_SECONDS) sh bench/run.sh
 
 # the list statements the core derives from the plugins' items (scale.py)

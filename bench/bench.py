@@ -10,6 +10,8 @@
     bench.py requests URL                                     requests answered so far (GET /metrics)
     bench.py checkpoint URL PIDFILE LABEL                     a JSON line: label, requests, each worker's RSS
     bench.py report DIR                                       the table and the targets (from DIR/*.jsonl)
+    bench.py same-rows PORTAL-LIST PHP-LIST                   the PHP reference lists the portal's items
+                                                              (same ids, same order); prints both sizes
 """
 import json
 import os
@@ -231,7 +233,7 @@ def cmd_workers(args):
 
 
 CPU_GROUPS = (("nginx", "nginx.pid"), ("raw_fcgi", "raw_fcgi.pid"), ("portald", "portald.pid"),
-              ("mariadbd", "mariadb.pid"))
+              ("mariadbd", "mariadb.pid"), ("php-fpm", "php-fpm.pid"))
 
 
 def proc_cpu(pid):
@@ -599,6 +601,26 @@ def cmd_report(args):
     out.append("")
     out.append(table)
     out.append("")
+    php, praw, ppo = get("list", "php"), get("list", "raw"), get("list", "portal")
+    if php:
+        out.append("PHP-FPM + PDO reference (bench/php_list.php: the same list of the same "
+                   "municipality from the same MariaDB, one prepared statement and json_encode, "
+                   "php-fpm with %s children, opcache on; the same rows, not the same bytes), "
+                   "in the same rounds as the uncached list:" % meta.get("workers"))
+        out.append("")
+        out.append("| uncached list | rps | p50 ms | p99 ms | ratio to raw rps | portal/PHP rps "
+                   "| errors |")
+        out.append("|---|---|---|---|---|---|---|")
+        for label, c in (("raw-fcgi", praw), ("PHP-FPM + PDO", php), ("portal", ppo)):
+            if not c:
+                continue
+            rr = paired(c, praw, "rps")
+            pp = paired(ppo, php, "rps") if c is ppo else None
+            out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                label, fmt_rps(c["rps"]), fmt_ms(c["p50"]), fmt_ms(c["p99"]),
+                "-" if rr is None else "%.2f×" % rr, "-" if pp is None else "%.2f×" % pp,
+                errs(c)))
+        out.append("")
     wr = get("write", "portal")
     if wr:
         out.append("Write mix: sent %s; answers %s." % (
@@ -610,7 +632,7 @@ def cmd_report(args):
     for case in ("list", "list-cached", "list-host", "item", "item-cached", "news",
                  "news-cached", "html", "html-cached", "html-host", "write"):
         parts = []
-        for kind in ("static", "raw", "portal"):
+        for kind in ("static", "raw", "portal", "php"):
             c = get(case, kind)
             if c:
                 parts.append("%s %s" % (kind, ", ".join("%.0f; %s" % (r["rps"], fmt_ms(r["p99"]))
@@ -627,24 +649,26 @@ def cmd_report(args):
                "machine's remaining busy time, i.e. other tenants of a shared machine, also "
                "as cores in use during the run):")
     out.append("")
-    out.append("| case | target | nginx | raw_fcgi | portald | mariadbd | wrk | others | busy | "
-               "idle % | others, cores | SQL statements / request |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    out.append("| case | target | nginx | raw_fcgi | portald | php-fpm | mariadbd | wrk | others "
+               "| busy | idle % | others, cores | SQL statements / request |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for case in ("list", "list-cached", "list-host", "item", "item-cached", "news",
                  "news-cached", "html", "html-cached", "html-host", "write"):
-        for kind in ("static", "raw", "portal"):
+        for kind in ("static", "raw", "portal", "php"):
             c = get(case, kind)
             if not c or not c["cpu"]:
                 continue
             u = c["cpu"]
 
             def f(k, kind=kind):
-                if k == "raw_fcgi" and kind != "raw" or k == "portald" and kind != "portal":
+                if (k == "raw_fcgi" and kind != "raw" or k == "portald" and kind != "portal" or
+                        k == "php-fpm" and kind != "php"):
                     return "-"
                 v = u.get(k)
                 return "-" if v is None else "%.3f" % v
-            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                case, kind, f("nginx"), f("raw_fcgi"), f("portald"), f("mariadbd"), f("wrk"),
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                case, kind, f("nginx"), f("raw_fcgi"), f("portald"), f("php-fpm"), f("mariadbd"),
+                f("wrk"),
                 f("other"), f("busy"),
                 "-" if u.get("idle_pct") is None else "%.0f" % u["idle_pct"],
                 "-" if u.get("other_cores") is None else "%.2f" % u["other_cores"],
@@ -666,12 +690,33 @@ def cmd_report(args):
     print("\n".join(out))
 
 
+def cmd_same_rows(args):
+    """The PHP reference's list has the portal's items: the same ids in the
+    same order, both with a "next"; prints the two sizes."""
+    with open(args[0], "rb") as f:
+        portal_bytes = f.read()
+    with open(args[1], "rb") as f:
+        php_bytes = f.read()
+    try:
+        portal, php = json.loads(portal_bytes), json.loads(php_bytes)
+    except ValueError as e:
+        sys.exit("bench.py same-rows: not JSON: %s" % e)
+    a = [it.get("id") for it in portal.get("items", [])]
+    b = [it.get("id") for it in php.get("items", [])] if isinstance(php, dict) else None
+    if a != b or (portal.get("next") is None) != (php.get("next") is None):
+        sys.exit("bench.py same-rows: portal ids %s (next %s), PHP ids %s (next %s)" % (
+            a, portal.get("next") is not None, b, php.get("next") is not None))
+    print("bench: the PHP reference lists the same %d items in the same order: %d bytes "
+          "(the portal's: %d)" % (len(a), len(php_bytes), len(portal_bytes)))
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"fill": cmd_fill, "wrk": cmd_wrk, "workers": cmd_workers, "requests": cmd_requests,
-          "checkpoint": cmd_checkpoint, "report": cmd_report, "cpu": cmd_cpu}.get(cmd)
+          "checkpoint": cmd_checkpoint, "report": cmd_report, "cpu": cmd_cpu,
+          "same-rows": cmd_same_rows}.get(cmd)
     if fn is None:
         sys.exit(__doc__)
     fn(args)

@@ -17,6 +17,12 @@
 #      same fastcgi settings); the bench's nginx.conf is the stack's with
 #      those locations inserted, installed in its place (nginx re-reads the
 #      file it was started with) and loaded with `nginx -s reload`
+#      PHP-FPM + PDO (bench/php_list.php) answers /bench/php/list: the same
+#      list from the same MariaDB with one prepared statement and
+#      json_encode, php-fpm with as many children as portald's workers on its
+#      own unix socket in the temporary directory, opcache on, in another copy
+#      of the same `location /` block (not the same bytes: the same rows in
+#      the same order, checked by ids); BENCH_PHP=0 or no php-fpm skips it
 #   3. wrk -t2 -c64 --latency, BENCH_SECONDS per run, interleaved static,
 #      raw, portal, BENCH_ROUNDS rounds per case; then the write mix (90%
 #      GET item, 10% PATCH; bench/mix.lua); worker RSS checkpoints after
@@ -33,7 +39,9 @@
 # BENCH_ITEMS (24), BENCH_FEED_ITEMS (20), MUNICIPALITIES (conf/demo.conf), KEEP
 # (1: keep the temporary directory), BENCH_PERF (1: one more portal run of
 # the list and of the HTML page, not in the table, under `perf record` of
-# portald's workers; the profiles are printed).
+# portald's workers; the profiles are printed), BENCH_PHP (0: no PHP-FPM
+# reference; `make bench` installs php-fpm and php-mysql first:
+# scripts/deps.sh bench).
 #
 # Caching (issue #6, core/server/cache.c): BENCH_CACHE_OFF, BENCH_CACHE_ON and
 # BENCH_CACHE_HOST are shell commands that set the `cache` group of the
@@ -65,6 +73,7 @@ BENCH_CACHE_OFF=${BENCH_CACHE_OFF-'sed -i "/^cache = /d" "$CONF"; echo "cache = 
 BENCH_CACHE_ON=${BENCH_CACHE_ON-'sed -i "/^cache = /d" "$CONF"; echo "cache = { check = \"database\"; };" >>"$CONF"'}
 BENCH_CACHE_HOST=${BENCH_CACHE_HOST-'sed -i "/^cache = /d" "$CONF"; echo "cache = { check = \"host\"; };" >>"$CONF"'}
 BENCH_PERF=${BENCH_PERF:-}
+BENCH_PHP=${BENCH_PHP:-1}
 MUNI_FILE=${MUNICIPALITIES:-$root/conf/demo.conf}
 KEEP=${KEEP:-}
 
@@ -92,6 +101,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 url=http://127.0.0.1:$port
 stack_up=0
 rawpid=
+phppid=
 
 stack() {
 	PORTAL_VAR=$tmp PORT=$port B=$B MUNICIPALITIES=$MUNI_FILE PORTAL_NO_DEMO='' \
@@ -108,6 +118,15 @@ cleanup() {
 			n=$((n + 1))
 		done
 		kill -KILL "$rawpid" 2>/dev/null
+	fi
+	if [ -n "$phppid" ] && kill -0 "$phppid" 2>/dev/null; then
+		kill -QUIT "$phppid" 2>/dev/null
+		n=0
+		while kill -0 "$phppid" 2>/dev/null && [ "$n" -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill -KILL "$phppid" 2>/dev/null
 	fi
 	if [ "$stack_up" = 1 ]; then
 		stack_up=0
@@ -207,6 +226,59 @@ until [ -S "$rawsock" ]; do
 	n=$((n + 1))
 done
 
+# PHP-FPM + PDO (bench/php_list.php): php-fpm in $tmp/php, as many children
+# as portald's workers (pm = static), on its own unix socket, opcache on (as
+# production PHP runs; Debian's php.ini and conf.d otherwise), the portal's
+# database user on MariaDB's socket.
+phpfpm=
+if [ "$BENCH_PHP" != 0 ]; then
+	phpfpm=$(command -v php-fpm 2>/dev/null ||
+		ls /usr/sbin/php-fpm[0-9]* 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$phpfpm" ] || say "no php-fpm (sh scripts/deps.sh bench installs it): no PHP reference"
+fi
+phpsock=$tmp/run/php.sock
+: >"$res/php.params"
+if [ -n "$phpfpm" ]; then
+	mkdir -p "$tmp/php" || die "mkdir $tmp/php"
+	cp bench/php_list.php "$tmp/php/list.php" || die "cp bench/php_list.php"
+	set --
+	[ "$(id -u)" = 0 ] && set -- -R # (a private instance, run as the bench's user)
+	# opcache on, scripts never checked for changes (as production PHP runs)
+	set -- "$@" -d opcache.enable=1 -d opcache.validate_timestamps=0
+	{
+		echo "[global]"
+		echo "pid = $tmp/run/php-fpm.pid"
+		echo "error_log = $tmp/log/php-fpm.log"
+		echo "daemonize = no"
+		echo "[bench]"
+		echo "user = $(id -un)"
+		echo "group = $(id -gn)"
+		echo "listen = $phpsock"
+		echo "listen.mode = 0666"
+		echo "pm = static"
+		echo "pm.max_children = $workers"
+		echo "catch_workers_output = yes"
+		echo "php_admin_value[display_errors] = 0"
+		echo "php_admin_value[log_errors] = 1"
+	} >"$tmp/php/php-fpm.conf" || die "cannot write $tmp/php/php-fpm.conf"
+	say "starting $phpfpm on $phpsock with $workers children (opcache on)"
+	"$phpfpm" "$@" -y "$tmp/php/php-fpm.conf" </dev/null >>"$tmp/log/php-fpm.log" 2>&1 &
+	phppid=$!
+	n=0
+	until [ -S "$phpsock" ]; do
+		kill -0 "$phppid" 2>/dev/null || die "php-fpm exited: $(cat "$tmp/log/php-fpm.log")"
+		[ "$n" -ge 50 ] && die "php-fpm did not create $phpsock"
+		sleep 0.1
+		n=$((n + 1))
+	done
+	conf_db() {
+		sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\([^\"]*\)\";.*/\1/p" "$tmp/portal.conf" | head -n 1
+	}
+	printf 'BENCH_MUNI\t%s\nBENCH_DB_SOCKET\t%s\nBENCH_DB_NAME\t%s\nBENCH_DB_USER\t%s\nBENCH_DB_PASSWORD\t%s\nSCRIPT_FILENAME\t%s\n' \
+		"$BENCH_MUNI" "$tmp/run/mysqld.sock" "$(conf_db name)" "$(conf_db user)" "$(conf_db password)" \
+		"$tmp/php/list.php" >"$res/php.params"
+fi
+
 # The bench's nginx.conf: the stack's, plus an upstream for raw_fcgi and,
 # after the portal's `location / { ... }`, a static location per case and
 # copies of that block for raw_fcgi (same fastcgi settings, other
@@ -214,14 +286,39 @@ done
 for c in $CASES; do
 	printf '%s\t%s\t%s\n' "$c" "$res/$c.body" "$(cat "$res/$c.ct")"
 done >"$res/cases.tsv"
-awk -v rawsock="$rawsock" -v cases="$res/cases.tsv" '
+awk -v rawsock="$rawsock" -v cases="$res/cases.tsv" -v phpsock="${phpfpm:+$phpsock}" \
+	-v phpparams="$res/php.params" '
 BEGIN {
 	FS = "\t"
 	while ((getline line < cases) > 0) {
 		split(line, f, "\t")
 		n++; name[n] = f[1]; file[n] = f[2]; ct[n] = f[3]
 	}
+	while (phpsock != "" && (getline line < phpparams) > 0) {
+		split(line, f, "\t")
+		nphp++; phpk[nphp] = f[1]; phpv[nphp] = f[2]
+	}
 	FS = " "
+}
+# the PHP reference: the block once more, with the server level fastcgi_param
+# lines repeated (a fastcgi_param in a location hides the inherited ones),
+# the script and the database as parameters
+function php_loc(   i, k, l) {
+	for (i = 1; i <= nblock; i++) {
+		l = block[i]
+		if (i == 1)
+			sub(/location \/ \{/, "location = /bench/php/list {", l)
+		if (l ~ /fastcgi_pass portald;/) {
+			sub(/fastcgi_pass portald;/, "fastcgi_pass bench_php;", l)
+			print l
+			for (k = 1; k <= nparam; k++)
+				print param[k]
+			for (k = 1; k <= nphp; k++)
+				print "            fastcgi_param " phpk[k] " \"" phpv[k] "\";"
+			continue
+		}
+		print l
+	}
 }
 function static_loc(nm, fl, t) {
 	print "        location = /bench/static/" nm " {"
@@ -245,8 +342,14 @@ function raw_loc(nm,   i, l) {
 	print "    upstream bench_raw {"
 	print "        server \"unix:" rawsock "\";"
 	print "    }"
+	if (phpsock != "") {
+		print "    upstream bench_php {"
+		print "        server \"unix:" phpsock "\";"
+		print "    }"
+	}
 	up = 1
 }
+!inblock && /^[[:space:]]*fastcgi_param[[:space:]]/ { param[++nparam] = $0 }
 !done && /^[[:space:]]*location \/ \{/ { inblock = 1; depth = 0 }
 { print }
 inblock {
@@ -260,6 +363,8 @@ inblock {
 			static_loc(name[i], file[i], ct[i])
 		for (i = 1; i <= n; i++)
 			raw_loc(name[i])
+		if (phpsock != "")
+			php_loc()
 	}
 }
 END { if (!up || !done || !n) exit 1 }' "$tmp/nginx.conf" >"$tmp/nginx-bench.conf" ||
@@ -302,6 +407,18 @@ for c in $CASES; do
 	done
 done
 say "static, raw-fcgi and portal answer the same bytes with the same Content-Type ($CASES; the feed's <updated>, the time of the request, aside)"
+php_path=
+if [ -n "$phpfpm" ]; then
+	php_path="/bench/php/list?limit=20"
+	k=0
+	until [ "$(curl -s -o "$res/php.body" -w '%{http_code}' "$url$php_path")" = 200 ]; do
+		[ "$k" -ge 50 ] && die "GET $php_path: $(head -c 300 "$res/php.body"); $(tail -n 5 "$tmp/log/php-fpm.log")"
+		sleep 0.1
+		k=$((k + 1))
+	done
+	python3 bench/bench.py same-rows "$res/list.body" "$res/php.body" >&2 ||
+		die "the PHP reference does not answer the portal's list ($res/php.body)"
+fi
 
 # ---------------------------------------------------------------- runs
 
@@ -384,11 +501,14 @@ read_case() {
 	warm "$3"
 	warm "$4"
 	warm "$2"
+	[ "$1" = list ] && [ -n "$php_path" ] && warm "$php_path"
 	r=1
 	while [ "$r" -le "$BENCH_ROUNDS" ]; do
 		run_wrk "$1" static "$r" "$3"
 		run_wrk "$1" raw "$r" "$4"
 		run_wrk "$1" portal "$r" "$2"
+		# the PHP-FPM reference of the uncached list, in the same rounds
+		[ "$1" = list ] && [ -n "$php_path" ] && run_wrk "$1" php "$r" "$php_path"
 		r=$((r + 1))
 	done
 	if [ "$BENCH_PERF" = 1 ] && { [ "$1" = list ] || [ "$1" = html ]; }; then

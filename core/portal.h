@@ -131,6 +131,9 @@ enum portal_ftype {
 #define PF_MARKDOWN 0x100u /* a PF_TEXT written in Markdown: the editor offers a preview */
 #define PF_DERIVED  0x200u /* the item's prepare hook fills it in when a create leaves it out
                            * (or null): optional in the POST body the document describes */
+#define PF_KEPT     0x400u /* optional, but a merge patch may not remove it alone (the
+                           * module's check needs it or another member): no null in the
+                           * Patch schema; its .doc says what goes with it */
 
 struct portal_field {
 	const char *name;

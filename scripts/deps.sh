@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh [run|test] - install the Debian (12, bookworm) packages the project
+# deps.sh [run|test|bench] - install the Debian (12, bookworm) packages the project
 # needs, before anything is compiled (the Makefile's `run`, `test` and `deps`
 # call it first).
 #
@@ -14,6 +14,9 @@
 #          OpenAPI lint and contract tests) and tests/browser (playwright-core
 #          and axe-core, driving Debian's chromium: no browser is downloaded)
 #          (`make test`, `make deps`; the default)
+#   bench  all of run's, wrk, and the PHP-FPM + PDO reference of `make bench`
+#          (php-fpm, php-mysql: Debian's PHP 8.2 with opcache and pdo_mysql);
+#          not in test's, so CI does not install PHP (`make bench`)
 #
 # Installs only what is missing, runs `apt-get update` only then, and says
 # nothing when all is there.  Not root: prints the apt-get command and exits 1
@@ -33,6 +36,7 @@ RUN_NEEDS="build-essential pkg-config libfcgi-dev libmariadb-dev libconfig-dev
 libjson-c-dev libsodium-dev libcmark-dev libunistring-dev libmagic-dev libvips-dev mariadb-server mariadb-client
 nginx-light|nginx|nginx-core|nginx-full|nginx-extras python3 curl iso-codes"
 TEST_NEEDS="jq spawn-fcgi wrk clang libclang-rt-14-dev valgrind chromium python3-icalendar python3-vobject"
+BENCH_NEEDS="wrk php-fpm php-mysql"
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -40,7 +44,8 @@ set_=${1:-test}
 case $set_ in
 run) NEEDS=$RUN_NEEDS ;;
 test) NEEDS="$RUN_NEEDS $TEST_NEEDS" ;;
-*) say "usage: deps.sh [run|test]"; exit 2 ;;
+bench) NEEDS="$RUN_NEEDS $BENCH_NEEDS" ;;
+*) say "usage: deps.sh [run|test|bench]"; exit 2 ;;
 esac
 # the place of the temporary policy-rc.d, and the init scripts' directory
 # (tests/integration/test_deps.sh points both elsewhere)
@@ -156,6 +161,11 @@ for p in $missing; do
 	case $p in
 	mariadb-server) svc=mariadb ;;
 	nginx*) svc=nginx ;;
+	php-fpm)
+		# php8.2-fpm: the bench runs its own in a temporary directory
+		svc=$(cd "$initd" 2>/dev/null && ls -d php*-fpm 2>/dev/null | head -n 1)
+		[ -n "$svc" ] || continue
+		;;
 	*) continue ;;
 	esac
 	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then

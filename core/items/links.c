@@ -10,8 +10,9 @@
 
 #include "core.h"
 
-/* What links to item `id` of `plugin`, read once per GET for both its ETag
- * and its "linked" (r->ctx[REQ_CTX_LINKS]). */
+/* What links to item `id` of `plugin`, read once per request for both its
+ * ETag and its "linked" (r->ctx[REQ_CTX_LINKS]); forgotten when the request
+ * writes links (links_set, links_forget). */
 struct links_req {
 	const portal_plugin *plugin;
 	long long id;
@@ -43,11 +44,21 @@ links_exists(portal_req *r, const char *module, long long id)
 	return rc < 0 ? PORTAL_ERROR : rc > 0;
 }
 
+/* The request wrote links: what links_read kept may be stale. */
+static void
+links_changed(portal_req *r)
+{
+	struct links_req *q = r->ctx[REQ_CTX_LINKS];
+	if (q)
+		q->res = NULL;
+}
+
 int
 links_set(portal_req *r, long long from_id, const char *to_module, const long long *ids, size_t n,
           const char *title, const char *date, int is_public)
 {
 	struct db *d = req_db(r);
+	links_changed(r);
 	if (r->plugin == NULL || r->muni == NULL || to_module == NULL || title == NULL)
 		return PORTAL_ERROR;
 	struct portal_stmt *s = db_prepare(d, "DELETE FROM links WHERE municipality = ? AND "
@@ -72,6 +83,7 @@ links_set(portal_req *r, long long from_id, const char *to_module, const long lo
 int
 links_forget(portal_req *r, long long id)
 {
+	links_changed(r);
 	if (r->plugin == NULL || r->muni == NULL)
 		return PORTAL_ERROR;
 	struct portal_stmt *s = db_prepare(
@@ -89,15 +101,18 @@ links_forget(portal_req *r, long long id)
  * What links to item `id` of the request's module, as the caller may see
  * it: {module: [{id, title, date}]} and a fingerprint of the same rows for
  * the item's ETag ("" when nothing links to it).  A GET needs both; they
- * are read with one statement and kept on the request.  NULL on a database
- * failure.
+ * are read with one statement and kept on the request.  A write needs them
+ * up to three times (the If-Match check, then the answer's "linked" and
+ * ETag): the rows read before the write still hold after it unless the
+ * request wrote links itself (within its transaction a read sees the
+ * snapshot and its own changes only), and links_set and links_forget
+ * forget them.  NULL on a database failure.
  */
 static struct json_object *
 links_read(portal_req *r, long long id, const char **fp)
 {
-	int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
 	struct links_req *q = r->ctx[REQ_CTX_LINKS];
-	if (get && q && q->res && q->plugin == r->plugin && q->id == id) {
+	if (q && q->res && q->plugin == r->plugin && q->id == id) {
 		*fp = q->fp;
 		return q->res;
 	}
@@ -143,14 +158,12 @@ links_read(portal_req *r, long long id, const char **fp)
 	crypto_generichash_final(&h, sum, sizeof(sum));
 	sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
 	*fp = n == 0 ? "" : pool_printf(r->pool, "-%zx.%s", n, hex);
-	if (get) {
-		if (q == NULL)
-			r->ctx[REQ_CTX_LINKS] = q = pool_alloc(r->pool, sizeof(*q));
-		q->plugin = r->plugin;
-		q->id = id;
-		q->res = res;
-		q->fp = *fp;
-	}
+	if (q == NULL)
+		r->ctx[REQ_CTX_LINKS] = q = pool_alloc(r->pool, sizeof(*q));
+	q->plugin = r->plugin;
+	q->id = id;
+	q->res = res;
+	q->fp = *fp;
 	return res;
 }
 

@@ -185,6 +185,8 @@ schema_value(const struct portal_field *f, enum schema_mode mode)
 static int
 schema_nullable(const struct portal_field *f, enum schema_mode mode)
 {
+	if (mode == SCHEMA_PATCH && (f->flags & PF_KEPT))
+		return 0; /* removed only with others: the module's check */
 	if (mode == SCHEMA_INPUT || mode == SCHEMA_PATCH) /* the validator: null is "absent", refused for a required member */
 		return !(f->flags & PF_REQUIRED) || (f->flags & PF_NULLABLE);
 	switch (f->type) { /* the store: arrays [], maps {}, booleans false when not known */

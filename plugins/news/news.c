@@ -56,7 +56,9 @@ static const struct portal_field news_image_fields[] = {
 	{.name = "alt", .type = PF_STRING, .flags = PF_REQUIRED, .max = 500, .column = "image_alt"},
 	{.name = "media", .type = PF_INT, .min = 1, .max_num = 1e18, .column = "image_media",
 	 .link = "media"},
-	{.name = "url", .type = PF_URL, .max = 2000, .column = "image_url"},
+	{.name = "url", .type = PF_URL, .flags = PF_KEPT, .max = 2000, .column = "image_url",
+	 .doc = "An external image: removed only by giving media, or by removing the image "
+	        "(null as a whole)."},
 	{.name = "credit", .type = PF_STRING, .max = 200, .column = "image_credit"},
 	{.name = NULL},
 };

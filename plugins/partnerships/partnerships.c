@@ -49,8 +49,10 @@ static const struct portal_field partnerships_partner_fields[] = {
 	{.name = "country", .type = PF_COUNTRY},
 	{.name = "region", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
 	{.name = "wikidata", .type = PF_QID},
-	{.name = "lat", .type = PF_NUMBER, .min = -90, .max_num = 90},
-	{.name = "lon", .type = PF_NUMBER, .min = -180, .max_num = 180},
+	{.name = "lat", .type = PF_NUMBER, .min = -90, .max_num = 90,
+	 .doc = "Set or removed together with lon: {\"lat\": null, \"lon\": null}."},
+	{.name = "lon", .type = PF_NUMBER, .min = -180, .max_num = 180,
+	 .doc = "Set or removed together with lat."},
 	{.name = "website", .type = PF_URL, .max = 2000},
 	{.name = NULL},
 };

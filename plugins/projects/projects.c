@@ -61,7 +61,8 @@ static const struct portal_field projects_budget_fields[] = {
 	 .column = "budget_total"},
 	{.name = "grant", .type = PF_NUMBER, .min = 0, .max_num = PROJECTS_MAX_AMOUNT,
 	 .column = "budget_grant"},
-	{.name = "currency", .type = PF_CURRENCY, .column = "budget_currency"},
+	{.name = "currency", .type = PF_CURRENCY, .column = "budget_currency",
+	 .doc = "Required when total or grant is given: removed only together with them."},
 	{.name = NULL},
 };
 

@@ -70,7 +70,8 @@ static const struct portal_field visits_fields[] = {
 	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = visits_statuses,
 	 .doc = "Default planned. A cancelled visit stays, marked cancelled; DELETE is for "
 	        "mistakes."},
-	{.name = "start_date", .type = PF_DATE},
+	{.name = "start_date", .type = PF_DATE,
+	 .doc = "Removing it (null) needs end_date removed too, in the same patch or before."},
 	{.name = "end_date", .type = PF_DATE,
 	 .doc = "Not before start_date (compared on the common precision); needs start_date."},
 	{.name = "partnership_ids", .type = PF_ARRAY, .flags = PF_UNIQUE,
