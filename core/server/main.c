@@ -29,8 +29,11 @@
 #include <sys/prctl.h>
 #endif
 
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
+#include <sys/socket.h>
 
 #include <fcgiapp.h>
 
@@ -117,6 +120,33 @@ fcgi_write(void *ctx, const char *buf, size_t n)
 	return 0;
 }
 
+/*
+ * Whether the web server that sent the request on fd runs on this host
+ * (a unix socket, or TCP from a loopback address): then its clock is ours
+ * and the response cache may trust its REQUEST_MSEC (cache.c).  `unix_listen`:
+ * the listening socket is a unix socket, so every connection is local.
+ */
+static int
+fcgi_peer_local(int unix_listen, int fd)
+{
+	if (unix_listen)
+		return 1;
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	if (getpeername(fd, (struct sockaddr *)&sa, &len) != 0)
+		return 0;
+	if (sa.ss_family == AF_UNIX)
+		return 1;
+	if (sa.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
 /* A child of the master (a worker, the probe): its log name, its
  * signals; it ends with the master. */
 static void
@@ -165,6 +195,9 @@ worker_main(int fd, struct metrics *metrics, int index)
 	}
 	struct fcgi_ctx fc = {&req};
 	const struct req_io io = {&fc, fcgi_param, fcgi_read, fcgi_write};
+	struct sockaddr_storage la;
+	socklen_t lalen = sizeof(la);
+	int unix_listen = getsockname(fd, (struct sockaddr *)&la, &lalen) == 0 && la.ss_family == AF_UNIX;
 	while (!stop_flag) {
 		if (FCGX_Accept_r(&req) < 0) {
 			if (stop_flag)
@@ -174,6 +207,7 @@ worker_main(int fd, struct metrics *metrics, int index)
 			log_msg(PORTAL_LOG_ERR, NULL, "accept failed: %s", strerror(errno));
 			break;
 		}
+		c.peer_local = fcgi_peer_local(unix_listen, req.ipcFd);
 		dispatch_request(&c, &io);
 		FCGX_Finish_r(&req);
 	}
