@@ -650,7 +650,7 @@ def cmd_report(args):
                 f("other"), f("busy"),
                 "-" if u.get("idle_pct") is None else "%.0f" % u["idle_pct"],
                 "-" if u.get("other_cores") is None else "%.2f" % u["other_cores"],
-                "-" if u.get("db_statements") is None else "%.1f" % u["db_statements"]))
+                "-" if u.get("db_statements") is None else "%.2f" % u["db_statements"]))
     out.append("")
     out.append("Targets (issue 6; 2 cores shared with wrk, 64 connections):")
     out.append("")

@@ -360,6 +360,9 @@ cache_check_put(struct metrics *m, const char *slug, long long token, const stru
 	if ((seq & 1) || !__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, 0, __ATOMIC_ACQUIRE,
 	                                              __ATOMIC_RELAXED))
 		return;
+	/* the odd sequence before any of the stores below (a reader that sees
+	 * one of them sees the sequence changed) */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	int same = 1;
 	for (int i = 0; i < METRICS_SLUG_WORDS; i++)
 		same &= __atomic_load_n(&s->slug[i], __ATOMIC_RELAXED) == w[i];
