@@ -1,7 +1,9 @@
 /* The response cache without a database (cache.check = "host"): what is
  * cacheable, the key, 304s, invalidation by this host's writes, and the
  * size bound with LRU eviction; then, with the database check and its
- * breaker open, entries served unvalidated (stale_if_error).  The database
+ * breaker open, entries served unvalidated (stale_if_error), and validated
+ * by a generation read another request started after this one arrived
+ * (REQUEST_MSEC + 1 ms, a stamp from this host only, no clock step).  The database
  * check is tested through nginx in tests/integration/test_cache.py, the
  * breaker with a frozen MariaDB in tests/integration/test_faults.py. */
 #include <stdio.h>
