@@ -650,6 +650,8 @@ enum metrics_cache_event {
 	METRICS_CACHE_STORE,
 	METRICS_CACHE_EVICT,
 	METRICS_CACHE_STALE_IF_ERROR, /* served unvalidated while the database is away */
+	METRICS_CACHE_CHECK_READ,     /* a generation read from the database (one statement) */
+	METRICS_CACHE_CHECK_SHARED,   /* a generation taken from a read another request made */
 	METRICS_CACHE_EVENTS
 };
 
@@ -660,6 +662,18 @@ struct breaker {
 	long long since_ms;     /* CLOCK_MONOTONIC ms when it last opened */
 	unsigned long opened;   /* times it opened (closed -> open) */
 	unsigned long closed;   /* times it closed again */
+};
+
+/* The last database generation a worker of this host read for a
+ * municipality, for the others to use (cache.c; a seqlock). */
+#define METRICS_CHECK_SLOTS 512
+#define METRICS_SLUG_WORDS 9 /* a slug is at most 64 bytes: NUL-padded 8-byte words */
+struct metrics_check {
+	unsigned seq;       /* odd while a worker writes the slot */
+	unsigned long long slug[METRICS_SLUG_WORDS];
+	long long token;    /* the generation read */
+	long long read_us;  /* CLOCK_REALTIME, microseconds, just before the read was sent */
+	long long off_us;   /* CLOCK_REALTIME - CLOCK_MONOTONIC then (a step shows) */
 };
 
 struct metrics {
@@ -675,6 +689,9 @@ struct metrics {
 	/* this host's generation of each municipality (by hash of its slug),
 	 * bumped after every committed write (cache.c) */
 	unsigned long cache_gen[METRICS_CACHE_SLOTS];
+	struct metrics_check checks[METRICS_CHECK_SLOTS];
+	long long clock_off_us;  /* CLOCK_REALTIME - CLOCK_MONOTONIC as last seen (cache.c) */
+	long long clock_step_us; /* CLOCK_MONOTONIC when that last changed (a clock step) */
 	struct metrics_route routes[METRICS_ROUTES];
 };
 
@@ -756,6 +773,10 @@ struct core {
 	struct cache *cache;     /* this worker's response cache, or NULL */
 	uint64_t gen_ready[CORE_GEN_WORDS]; /* municipalities whose cache row exists (cache_row) */
 	unsigned long db_epoch; /* breaker closings seen when c->db connected (breaker.c) */
+	/* 1 while the request in hand came from a web server on this host (a
+	 * unix socket or loopback: its clock is ours), so its REQUEST_MSEC
+	 * can be trusted (cache.c); set by portald's loop per request */
+	int peer_local;
 	/* portalctl import/export (transfer.c) only; 0 in portald: */
 	int local_role;  /* a request without Authorization acts with this role */
 	int outer_txn;   /* the caller holds a transaction: writes are savepoints */
@@ -799,6 +820,10 @@ int cache_row(struct core *c, struct portal_req *r);
 int cache_bump(struct core *c, struct portal_req *r);
 /* After that write committed: this host's workers drop their entries. */
 void cache_written(struct core *c, struct portal_req *r);
+/* Offers slug's database generation `token`, read by a statement sent at
+ * read_us (CLOCK_REALTIME, microseconds), to the host's workers: what
+ * each read does (cache_serve); public for the unit test. */
+void cache_check_offer(struct metrics *m, const char *slug, long long token, long long read_us);
 
 /* ---- links.c ---- */
 int links_target(portal_plugin *p, int (*exists)(portal_req *r, long long id));

@@ -173,11 +173,13 @@ metrics_text(struct metrics *m, struct buf *b, size_t plugins)
 	              "portal_db_breaker_changes_total{to=\"open\"} %lu\n"
 	              "portal_db_breaker_changes_total{to=\"closed\"} %lu\n",
 	           LOAD(m->breaker.opened), LOAD(m->breaker.closed));
-	static const char *const events[METRICS_CACHE_EVENTS] = {"hit",   "miss",  "stale",
-	                                                         "store", "evict", "stale_if_error"};
+	static const char *const events[METRICS_CACHE_EVENTS] = {
+	    "hit", "miss", "stale", "store", "evict", "stale_if_error", "check_read", "check_shared"};
 	buf_puts(b, "# HELP portal_cache_total Response cache: hits, misses (no entry), stale "
 	            "entries dropped, answers stored, entries evicted for room, entries served "
-	            "unvalidated while the database was away.\n"
+	            "unvalidated while the database was away, generations read from the database "
+	            "(one statement each) and generations taken from a read another request of this "
+	            "host started after this one arrived.\n"
 	            "# TYPE portal_cache_total counter\n");
 	for (int i = 0; i < METRICS_CACHE_EVENTS; i++)
 		buf_printf(b, "portal_cache_total{event=\"%s\"} %lu\n", events[i], LOAD(m->cache[i]));

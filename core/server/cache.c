@@ -35,7 +35,9 @@
  * stale-if-error; Varnish calls it grace), unless a write on this host has
  * outdated it: citizens keep reading through a database restart.
  *
- * That costs one primary-key read per hit.  `check = "host"` replaces it
+ * That costs one primary-key read per hit, unless another request of this
+ * host has read it since this one arrived: see "One read for many hits"
+ * below.  `check = "host"` replaces it
  * with a generation in the memory the workers of this host share, bumped
  * after each commit here: a hit then touches no database, but writes made
  * by another host or by hand in SQL are only seen when entries expire
@@ -43,6 +45,39 @@
  *
  * Memory: entries live in malloc'ed blocks outside the request pool, LRU,
  * bounded by `size` bytes per worker.
+ *
+ * One read for many hits.  The guarantee is about arrival: a request must
+ * not be answered from data older than a write acknowledged before the
+ * request arrived.  A token read that *started* after the request arrived
+ * sees every such write (the write committed before its acknowledgement,
+ * and an autocommit SELECT's read view is made after its statement is
+ * sent), so it answers that request as well as a read of its own would.
+ * Each worker publishes the token it read, with the CLOCK_REALTIME at
+ * which it was about to send the read, in the page the host's workers
+ * share (struct metrics_check, a seqlock per slot); a later request takes
+ * it instead of reading when that read started after the request arrived.
+ *
+ * "Arrived" is when nginx received the request, not when a worker took it
+ * (with a worker handling one request at a time that would be after every
+ * read the others made).  nginx passes `fastcgi_param REQUEST_MSEC $msec`:
+ * its cached time of day (gettimeofday, updated once per pass of its event
+ * loop, after epoll_wait returned) when it built the FastCGI request.  The
+ * request's first bytes were in its socket before that pass began, so the
+ * stamp is at or after the arrival; it is truncated to the millisecond, so
+ * the true stamp is before stamp + 1 ms.  A read qualifies only when it
+ * started strictly after stamp + 1 ms.  Without the parameter, or when it
+ * does not parse or is more than CACHE_ARRIVAL_MAX old, the arrival is the
+ * time the worker took the request: always safe, rarely shared.  The
+ * stamp is never later than now: min(stamp + 1 ms, now).
+ *
+ * Clocks: both are CLOCK_REALTIME, which only compares within one kernel,
+ * so the parameter is trusted only from a web server on this host (a unix
+ * socket or loopback; c->peer_local).  CLOCK_REALTIME can also step (NTP,
+ * settimeofday), which would make "started after" a lie.  Each look
+ * samples REALTIME - MONOTONIC; a change of more than CACHE_STEP_US from
+ * the last one seen is a step: for CACHE_ARRIVAL_MAX after it (no stamp
+ * older than that is used) nothing is shared, and a read published before
+ * it (its offset differs) is never used.  Slewing moves both clocks alike.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -164,7 +199,8 @@ cache_local(struct core *c, const char *slug)
 }
 
 /* The municipality's token in the database: 0 when it was never written,
- * -1 when the database failed. */
+ * -1 when the database failed.  Shared through cache_check_put by the
+ * caller, which took the time before. */
 static long long
 cache_token(struct db *d, const char *slug)
 {
@@ -176,6 +212,190 @@ cache_token(struct db *d, const char *slug)
 	}
 	long long t = db_fetch(s) == 1 ? db_col_int(s, 0) : 0;
 	db_done(s);
+	return t;
+}
+
+/* ---- one read for many hits (see the top) ---- */
+
+#define CACHE_ARRIVAL_MAX 1000000LL /* us: a stamp older than this is not trusted */
+#define CACHE_STEP_US 1000LL        /* a larger change of REALTIME - MONOTONIC: a step */
+
+struct cache_clock {
+	long long real_us, mono_us, off_us;
+};
+
+static long long
+cache_us(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Now on both clocks, and whether REALTIME stepped since the last look of
+ * any worker (then noted in the shared page). */
+static void
+cache_clock_now(struct metrics *m, struct cache_clock *k)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		long long m0 = cache_us(CLOCK_MONOTONIC);
+		k->real_us = cache_us(CLOCK_REALTIME);
+		k->mono_us = cache_us(CLOCK_MONOTONIC);
+		if (k->mono_us - m0 < 50) /* not preempted between the two */
+			break;
+	}
+	k->off_us = k->real_us - k->mono_us;
+	if (m == NULL)
+		return;
+	long long seen = __atomic_load_n(&m->clock_off_us, __ATOMIC_ACQUIRE);
+	if (seen == 0) {
+		__atomic_compare_exchange_n(&m->clock_off_us, &seen, k->off_us, 0, __ATOMIC_ACQ_REL,
+		                            __ATOMIC_ACQUIRE);
+	} else if (llabs(k->off_us - seen) > CACHE_STEP_US) {
+		__atomic_store_n(&m->clock_step_us, k->mono_us, __ATOMIC_RELEASE);
+		__atomic_store_n(&m->clock_off_us, k->off_us, __ATOMIC_RELEASE);
+		log_msg(PORTAL_LOG_WARN, NULL,
+		        "the system clock stepped by %+lld ms: no shared generation reads for %lld ms",
+		        (k->off_us - seen) / 1000, CACHE_ARRIVAL_MAX / 1000);
+	}
+}
+
+/*
+ * The time a shared read must have started after to answer r (REALTIME
+ * us): nginx's stamp + 1 ms when a web server on this host sent one, never
+ * later than now; else now (the worker has the request: it has arrived).
+ */
+static long long
+cache_arrival(struct core *c, struct portal_req *r, const struct cache_clock *k)
+{
+	const char *p = c->peer_local ? r->io->param(r->io->ctx, "REQUEST_MSEC") : NULL;
+	if (p == NULL)
+		return k->real_us;
+	/* "1733500000.123": seconds, a dot, exactly three digits */
+	long long ms = 0;
+	const char *d = p;
+	for (; *d >= '0' && *d <= '9' && d - p < 12; d++)
+		ms = ms * 10 + (*d - '0');
+	if (d == p || d[0] != '.')
+		return k->real_us;
+	for (int i = 1; i <= 3; i++) {
+		if (d[i] < '0' || d[i] > '9')
+			return k->real_us;
+		ms = ms * 10 + (d[i] - '0');
+	}
+	if (d[4] != '\0')
+		return k->real_us;
+	long long after = ms * 1000 + 1000;
+	if (after > k->real_us)
+		return k->real_us;
+	return k->real_us - after > CACHE_ARRIVAL_MAX ? k->real_us : after;
+}
+
+/* The slug as the slot holds it: NUL-padded words; 0 when it does not fit. */
+static int
+cache_slug_words(const char *slug, unsigned long long w[METRICS_SLUG_WORDS])
+{
+	size_t n = strlen(slug);
+	if (n >= sizeof(unsigned long long) * METRICS_SLUG_WORDS)
+		return 0;
+	memset(w, 0, sizeof(unsigned long long) * METRICS_SLUG_WORDS);
+	memcpy(w, slug, n);
+	return 1;
+}
+
+static struct metrics_check *
+cache_check_slot(struct metrics *m, const char *slug)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	for (; *slug; slug++)
+		h = (h ^ (unsigned char)*slug) * 16777619u;
+	return &m->checks[h % METRICS_CHECK_SLOTS];
+}
+
+/*
+ * The token of slug read by a request of this host that started after
+ * `after` (REALTIME us) with the clock not stepped since: 1 and *token, or
+ * 0 (nothing such; the caller reads).
+ */
+static int
+cache_check_get(struct metrics *m, const char *slug, long long after, const struct cache_clock *k,
+                long long *token)
+{
+	unsigned long long w[METRICS_SLUG_WORDS];
+	if (m == NULL || !cache_slug_words(slug, w))
+		return 0;
+	long long step = __atomic_load_n(&m->clock_step_us, __ATOMIC_ACQUIRE);
+	if (step != 0 && k->mono_us - step <= CACHE_ARRIVAL_MAX)
+		return 0;
+	struct metrics_check *s = cache_check_slot(m, slug);
+	unsigned seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+	if (seq & 1)
+		return 0; /* being written */
+	int same = 1;
+	for (int i = 0; i < METRICS_SLUG_WORDS; i++)
+		same &= __atomic_load_n(&s->slug[i], __ATOMIC_RELAXED) == w[i];
+	long long t = __atomic_load_n(&s->token, __ATOMIC_RELAXED);
+	long long read_us = __atomic_load_n(&s->read_us, __ATOMIC_RELAXED);
+	long long off = __atomic_load_n(&s->off_us, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq)
+		return 0;
+	if (!same || read_us <= after || llabs(off - k->off_us) > CACHE_STEP_US)
+		return 0;
+	*token = t;
+	return 1;
+}
+
+/* Offers the token of slug, read by a statement sent after `at`, to the
+ * host's other workers, unless the slot holds a later read of it or another
+ * worker is writing the slot (then it is simply not offered). */
+static void
+cache_check_put(struct metrics *m, const char *slug, long long token, const struct cache_clock *at)
+{
+	unsigned long long w[METRICS_SLUG_WORDS];
+	if (m == NULL || !cache_slug_words(slug, w))
+		return;
+	struct metrics_check *s = cache_check_slot(m, slug);
+	unsigned seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+	if ((seq & 1) || !__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, 0, __ATOMIC_ACQUIRE,
+	                                              __ATOMIC_RELAXED))
+		return;
+	/* the odd sequence before any of the stores below (a reader that sees
+	 * one of them sees the sequence changed) */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	int same = 1;
+	for (int i = 0; i < METRICS_SLUG_WORDS; i++)
+		same &= __atomic_load_n(&s->slug[i], __ATOMIC_RELAXED) == w[i];
+	if (!same || __atomic_load_n(&s->read_us, __ATOMIC_RELAXED) < at->real_us) {
+		for (int i = 0; i < METRICS_SLUG_WORDS; i++)
+			__atomic_store_n(&s->slug[i], w[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&s->token, token, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->read_us, at->real_us, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->off_us, at->off_us, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+void
+cache_check_offer(struct metrics *m, const char *slug, long long token, long long read_us)
+{
+	struct cache_clock at;
+	cache_clock_now(m, &at);
+	at.real_us = read_us;
+	cache_check_put(m, slug, token, &at);
+}
+
+/* The primary's token for slug, read now and offered to the other
+ * workers; -1 when the database failed. */
+static long long
+cache_token_read(struct core *c, const char *slug)
+{
+	struct cache_clock at;
+	cache_clock_now(c->metrics, &at);
+	long long t = cache_token(c->db, slug);
+	metrics_cache(c->metrics, METRICS_CACHE_CHECK_READ);
+	if (t >= 0)
+		cache_check_put(c->metrics, slug, t, &at);
 	return t;
 }
 
@@ -431,14 +651,20 @@ cache_serve(struct core *c, struct portal_req *r)
 	/* the generations as they are before the answer is made */
 	q->local = cache_local(c, m->slug);
 	if (!c->cache->check_host) {
-		if (breaker_primary(c) != PORTAL_OK)
-			return cache_stale(c, r);
-		q->token = cache_token(c->db, m->slug);
-		if (q->token < 0) {
-			/* a connection the server had closed is made again at once */
-			if (breaker_reconnect(c) != PORTAL_OK ||
-			    (q->token = cache_token(c->db, m->slug)) < 0)
+		struct cache_clock now;
+		cache_clock_now(c->metrics, &now);
+		if (cache_check_get(c->metrics, m->slug, cache_arrival(c, r, &now), &now, &q->token)) {
+			metrics_cache(c->metrics, METRICS_CACHE_CHECK_SHARED);
+		} else {
+			if (breaker_primary(c) != PORTAL_OK)
 				return cache_stale(c, r);
+			q->token = cache_token_read(c, m->slug);
+			if (q->token < 0) {
+				/* a connection the server had closed is made again at once */
+				if (breaker_reconnect(c) != PORTAL_OK ||
+				    (q->token = cache_token_read(c, m->slug)) < 0)
+					return cache_stale(c, r);
+			}
 		}
 	}
 	struct cache_entry *e = cache_find(c->cache, q->hash, b.data, b.len);

@@ -30,8 +30,11 @@
 #include <sys/prctl.h>
 #endif
 
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
+#include <sys/socket.h>
 
 #include <fastcgi.h>
 #include <fcgiapp.h>
@@ -217,6 +220,33 @@ fcgi_finish(FCGX_Request *req)
 	fcgi_buffered = 0;
 }
 
+/*
+ * Whether the web server that sent the request on fd runs on this host
+ * (a unix socket, or TCP from a loopback address): then its clock is ours
+ * and the response cache may trust its REQUEST_MSEC (cache.c).  `unix_listen`:
+ * the listening socket is a unix socket, so every connection is local.
+ */
+static int
+fcgi_peer_local(int unix_listen, int fd)
+{
+	if (unix_listen)
+		return 1;
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	if (getpeername(fd, (struct sockaddr *)&sa, &len) != 0)
+		return 0;
+	if (sa.ss_family == AF_UNIX)
+		return 1;
+	if (sa.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
 /* A child of the master (a worker, the probe): its log name, its
  * signals; it ends with the master. */
 static void
@@ -267,6 +297,9 @@ worker_main(int fd, struct metrics *metrics, int index)
 	const struct req_io io = {&fc, fcgi_param, fcgi_read, fcgi_write};
 	unsigned hard_limit = watchdog_limit(&conf);
 	watchdog_init(&c);
+	struct sockaddr_storage la;
+	socklen_t lalen = sizeof(la);
+	int unix_listen = getsockname(fd, (struct sockaddr *)&la, &lalen) == 0 && la.ss_family == AF_UNIX;
 	while (!stop_flag) {
 		if (FCGX_Accept_r(&req) < 0) {
 			if (stop_flag)
@@ -277,6 +310,7 @@ worker_main(int fd, struct metrics *metrics, int index)
 			break;
 		}
 		watchdog_arm(hard_limit);
+		c.peer_local = fcgi_peer_local(unix_listen, req.ipcFd);
 		dispatch_request(&c, &io);
 		watchdog_disarm();
 		fcgi_finish(&req);

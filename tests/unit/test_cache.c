@@ -1,10 +1,14 @@
 /* The response cache without a database (cache.check = "host"): what is
  * cacheable, the key, 304s, invalidation by this host's writes, and the
  * size bound with LRU eviction; then, with the database check and its
- * breaker open, entries served unvalidated (stale_if_error).  The database
+ * breaker open, entries served unvalidated (stale_if_error), and validated
+ * by a generation read another request started after this one arrived
+ * (REQUEST_MSEC + 1 ms, a stamp from this host only, no clock step).  The database
  * check is tested through nginx in tests/integration/test_cache.py, the
  * breaker with a frozen MariaDB in tests/integration/test_faults.py. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core.h"
 #include "t.h"
@@ -241,12 +245,101 @@ main(void)
 	cache_store(&core, r, "page");
 	r = mkreq("GET", ov, NULL, NULL);
 	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "stale_if_error = 0: never served unvalidated");
+
+	/* One read for many hits: the entry above (token 42) is validated by a
+	 * generation another request read, when that read started after this
+	 * request arrived (nginx's REQUEST_MSEC + 1 ms).  The breaker is still
+	 * open, so any request that has to read gets no answer from the cache:
+	 * DECLINED below means "would have read". */
+	core.peer_local = 1;
+	long long now_us = (long long)time(NULL) * 1000000;
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now_us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	}
+	long long t_ms = now_us / 1000 - 10; /* a millisecond 10 ms ago */
+	char stamp[32];
+	unsigned long shared0 = core.metrics->cache[METRICS_CACHE_CHECK_SHARED];
+	unsigned long grace1 = core.metrics->cache[METRICS_CACHE_STALE_IF_ERROR];
+	cache_check_offer(core.metrics, "lerum", 42, t_ms * 1000 + 500); /* read sent at t + 0.5 ms */
+#define STAMP(ms) (snprintf(stamp, sizeof(stamp), "%lld.%03lld", (ms) / 1000, (ms) % 1000), stamp)
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms - 1));
+	T_OK(cache_serve(&core, r) == PORTAL_DONE && r->status == 200 &&
+	         strcmp(r->resp_raw, "<p>overview</p>") == 0,
+	     "arrived at t - 1 ms, a read sent at t + 0.5 ms: a hit without a statement");
+	T_OK(core.metrics->cache[METRICS_CACHE_CHECK_SHARED] == shared0 + 1 &&
+	         core.metrics->cache[METRICS_CACHE_STALE_IF_ERROR] == grace1,
+	     "counted as check_shared, not as served unvalidated");
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms));
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED,
+	     "arrived at t (up to t + 1 ms): that read may have started before it, so it reads");
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms + 5));
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "arrived after the read: it reads");
+	r = mkreq("GET", ov, NULL, NULL);
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED,
+	     "no REQUEST_MSEC: arrived when the worker took it, after the read");
+	r = mkreq("GET", ov, "REQUEST_MSEC", "12.5");
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "a REQUEST_MSEC that does not parse: the same");
+	core.peer_local = 0;
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms - 1));
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED,
+	     "a stamp from a web server on another host (another clock) is not trusted");
+	core.peer_local = 1;
+	cache_check_offer(core.metrics, "lerum", 42, now_us - 100000);
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(now_us / 1000 - 2000));
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "nor one older than a second");
+	cache_check_offer(core.metrics, "lerum", 42, now_us + 100);
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms));
+	T_OK(cache_serve(&core, r) == PORTAL_DONE, "a later read of the same generation: a hit again");
+	cache_check_offer(core.metrics, "lerum", 7, now_us - 50);
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms));
+	T_OK(cache_serve(&core, r) == PORTAL_DONE, "an earlier read does not replace a later one");
+	cache_check_offer(core.metrics, "lerum", 43, now_us + 200);
+	unsigned long stale1 = core.metrics->cache[METRICS_CACHE_STALE];
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms));
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && core.metrics->cache[METRICS_CACHE_STALE] == stale1 + 1,
+	     "a shared read of another generation (a write elsewhere): the entry is stale, dropped");
+	cache_req(r)->eligible = 1;
+	answer(r, "<p>overview 2</p>", "public, max-age=60", NULL);
+	cache_store(&core, r, "page");
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms));
+	T_OK(cache_serve(&core, r) == PORTAL_DONE && strcmp(r->resp_raw, "<p>overview 2</p>") == 0,
+	     "the answer made under it is a hit");
+	r = mkreq("GET", "/api/v1/lerum/partnerships", "REQUEST_MSEC", STAMP(t_ms));
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && eligible(r) && cache_req(r)->token == 43,
+	     "a miss takes the shared generation for the answer it makes");
+	/* a step of the system clock: REALTIME - MONOTONIC moves */
+	long long off = core.metrics->clock_off_us;
+	core.metrics->clock_off_us = off - 5000000;
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms));
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED && core.metrics->clock_step_us != 0,
+	     "after a clock step nothing is shared (for a second)");
+	core.metrics->clock_step_us = 0;
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms));
+	T_OK(cache_serve(&core, r) == PORTAL_DONE, "a second later it is again");
+	struct metrics_check *slot = NULL;
+	for (int i = 0; i < METRICS_CHECK_SLOTS; i++)
+		if (core.metrics->checks[i].token == 43)
+			slot = &core.metrics->checks[i];
+	T_OK(slot != NULL, "the read is in the shared page");
+	slot->off_us -= 5000000;
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms));
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "a read made before a step is not used after it");
+	slot->seq++;
+	cache_check_offer(core.metrics, "lerum", 43, now_us + 300);
+	r = mkreq("GET", ov, "REQUEST_MSEC", STAMP(t_ms));
+	T_OK(cache_serve(&core, r) == PORTAL_DECLINED, "nor a slot a worker is writing (odd sequence)");
+	slot->seq++;
+#undef STAMP
+
 	struct buf mb;
 	buf_init(&mb, &core.pool);
 	metrics_text(core.metrics, &mb, 0);
 	T_OK(strstr(mb.data, "portal_db_breaker_open 1\n") &&
 	         strstr(mb.data, "portal_db_breaker_changes_total{to=\"open\"} 1\n") &&
-	         strstr(mb.data, "portal_cache_total{event=\"stale_if_error\"} 2\n"),
+	         strstr(mb.data, "portal_cache_total{event=\"stale_if_error\"} 2\n") &&
+	         strstr(mb.data, "portal_cache_total{event=\"check_shared\"} 7\n"),
 	     "/metrics shows the breaker and the stale answers");
 	cache_free(core.cache);
 	pool_destroy(&core.pool);
