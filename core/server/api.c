@@ -540,4 +540,7 @@ const struct portal_api api_table = {
 	.media = media_record,
 	.ctx = api_ctx,
 	.set_ctx = api_set_ctx,
+	.files_check = files_check,
+	.files_link = files_link,
+	.file_entry = file_entry,
 };

@@ -61,12 +61,7 @@ static const struct portal_field pages_attachment = {.name = "attachment", .type
  * name (the title, else the file's), type and size. */
 static const struct portal_field pages_document_fields[] = {
 	{.name = "attachment", .type = PF_INT},
-	{.name = "id", .type = PF_INT},
-	{.name = "url", .type = PF_STRING},
-	{.name = "name", .type = PF_STRING},
-	{.name = "type", .type = PF_STRING},
-	{.name = "bytes", .type = PF_INT},
-	{.name = "size", .type = PF_STRING},
+	PORTAL_FILE_ENTRY_FIELDS, /* api->file_entry */
 	{.name = NULL},
 };
 static const struct portal_field pages_document = {.name = "document", .type = PF_OBJECT,
@@ -229,28 +224,9 @@ pages_check(portal_req *r, struct portal_write *w)
 	}
 	/* attachments[].media: an uploaded PDF of this municipality (strictly
 	 * on a create or a patch that writes the attachments) */
-	struct json_object *att = NULL;
-	if ((w->patch == NULL || json_object_object_get_ex(w->patch, "attachments", NULL)) &&
-	    json_object_object_get_ex(w->doc, "attachments", &att) && json_object_is_type(att, json_type_array)) {
-		size_t n = json_object_array_length(att);
-		for (size_t i = 0; i < n && i < PAGES_MAX_ATTACHMENTS; i++) {
-			struct json_object *m = NULL;
-			if (!json_object_object_get_ex(json_object_array_get_idx(att, i), "media", &m) ||
-			    !json_object_is_type(m, json_type_int))
-				continue;
-			const char *field = api->printf(r, "attachments[%zu].media", i);
-			if (!PORTAL_API_HAS(api, media)) {
-				api->field_error(r, field, "uploaded files need a newer core");
-				continue;
-			}
-			struct json_object *rec = api->media(r, json_object_get_int64(m));
-			const char *type = rec ? api->member_str(rec, "type") : NULL;
-			if (type == NULL)
-				api->field_error(r, field, "is not an uploaded file of this municipality");
-			else if (strcmp(type, "application/pdf") != 0)
-				api->field_error(r, field, "is a %s, not a PDF", type);
-		}
-	}
+	if (w->patch == NULL || json_object_object_get_ex(w->patch, "attachments", NULL))
+		api->files_check(r, w->doc, "attachments[].media", "application/pdf",
+		                 PAGES_MAX_ATTACHMENTS);
 	return PORTAL_OK;
 }
 
@@ -259,30 +235,9 @@ pages_check(portal_req *r, struct portal_write *w)
 static int
 pages_written(portal_req *r, struct portal_write *w)
 {
-	if (!PORTAL_API_HAS(api, media))
-		return PORTAL_OK;
-	struct json_object *att = NULL;
-	json_object_object_get_ex(w->item, "attachments", &att);
-	size_t n = json_object_is_type(att, json_type_array) ? json_object_array_length(att) : 0, k = 0;
-	long long *ids = api->alloc(r, (n ? n : 1) * sizeof(*ids));
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *m = NULL;
-		if (json_object_object_get_ex(json_object_array_get_idx(att, i), "media", &m) &&
-		    json_object_is_type(m, json_type_int))
-			ids[k++] = json_object_get_int64(m);
-	}
 	const char *title = api->member_str(w->item, "title"), *status = api->member_str(w->item, "status");
-	return api->link_set(r, w->id, "media", ids, k, title ? title : "page", NULL,
-	                     status && strcmp(status, "published") == 0);
-}
-
-/* "1.2 MB", "120 kB": a file's size for people. */
-static const char *
-pages_size(portal_req *r, long long bytes)
-{
-	if (bytes >= 1000000)
-		return api->printf(r, "%.1f MB", (double)bytes / 1e6);
-	return api->printf(r, "%lld kB", (bytes + 999) / 1000);
+	return api->files_link(r, w->id, w->item, "attachments[].media", title ? title : "page",
+	                       status && strcmp(status, "published") == 0);
 }
 
 /* "documents": the attachments' files (a file that is gone is left out). */
@@ -292,26 +247,14 @@ pages_documents(portal_req *r, struct json_object *item)
 	struct json_object *att = NULL, *docs = json_object_new_array();
 	json_object_object_get_ex(item, "attachments", &att);
 	size_t n = json_object_is_type(att, json_type_array) ? json_object_array_length(att) : 0;
-	for (size_t k = 0; k < n && PORTAL_API_HAS(api, media); k++) {
-		struct json_object *a = json_object_array_get_idx(att, k), *m = NULL, *b = NULL;
-		if (!json_object_object_get_ex(a, "media", &m) || !json_object_is_type(m, json_type_int))
-			continue;
-		struct json_object *rec = api->media(r, json_object_get_int64(m));
-		if (rec == NULL)
-			continue;
-		json_object_object_get_ex(rec, "bytes", &b);
-		const char *name = api->member_str(a, "title");
-		if (name == NULL)
-			name = api->member_str(rec, "name");
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *a = json_object_array_get_idx(att, k);
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "attachment", json_object_new_int64((long long)k));
-		json_object_object_add(o, "id", json_object_get(m));
-		json_object_object_add(o, "url", json_object_new_string(api->member_str(rec, "url")));
-		json_object_object_add(o, "name", json_object_new_string(name ? name : "document.pdf"));
-		json_object_object_add(o, "type", json_object_new_string("PDF"));
-		json_object_object_add(o, "bytes", json_object_get(b));
-		json_object_object_add(o, "size", json_object_new_string(pages_size(r, json_object_get_int64(b))));
-		json_object_array_add(docs, o);
+		if (api->file_entry(r, o, a, "media", api->member_str(a, "title"), "document.pdf"))
+			json_object_array_add(docs, o);
+		else
+			json_object_put(o);
 	}
 	json_object_object_add(item, "documents", docs);
 }
