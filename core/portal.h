@@ -773,6 +773,12 @@ struct portal_api {
 	 * module adds its own members first (which element, its title). */
 	int (*file_entry)(portal_req *r, struct json_object *o, struct json_object *element,
 	                  const char *member, const char *name, const char *fallback);
+	/* Member `member` of `doc`, when a string, is a slug of at most `max`
+	 * bytes (api->is_slug), else the field error "must be a-z, 0-9 and
+	 * hyphens (not first or last), at most MAX bytes"; not for a string
+	 * the PF_STRING check refused (too long, a control character, only
+	 * white space): that error is not reported twice.  For the check hook. */
+	void (*slug_check)(portal_req *r, struct json_object *doc, const char *member, size_t max);
 };
 
 /*
@@ -821,7 +827,7 @@ struct portal_bundle {
 	{                                                                                          \
 		static const struct portal_bundle bundle = {ITEM, NAME##_migrations, NAME##_openapi,    \
 		                                            NAME##_templates, NAME##_messages, SETUP};  \
-		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, file_entry)) {    \
+		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, slug_check)) {    \
 			core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin"); \
 			return PORTAL_ERROR;                                                               \
 		}                                                                                      \

@@ -102,21 +102,6 @@ static const struct portal_field pages_fields[] = {
 };
 
 
-/* 1 when `s` has no control character and not only white space (so a
- * slug error is not reported twice: validate reported those). */
-static int
-pages_plain_string(const char *s)
-{
-	int text = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-		if (*p != ' ')
-			text = 1;
-	}
-	return text;
-}
-
 /* 1 when another page of this municipality than `except_id` (0: none)
  * matches: `sql` with the municipality, `a`, then `b` unless it is NULL,
  * then the id.  0 when none, PORTAL_ERROR. */
@@ -162,23 +147,11 @@ pages_visible(portal_req *r, struct json_object *item)
 	return api->role(r) >= PORTAL_ROLE_READER || (status != NULL && strcmp(status, "published") == 0);
 }
 
-/*
- * Gives doc a slug made of its title when it has none: the title folded
- * (api->slugify), and when another page has that, the first free of
- * "-2" .. "-50" appended.  Records an error when the title gives no slug.
- * PORTAL_OK, or PORTAL_ERROR when the database failed.
- */
-/* slug_derive's question: is `slug` another page's? */
+/* slug_derive's question (pages_prepare): is `slug` another page's? */
 static int
 pages_slug_used(portal_req *r, const char *slug)
 {
 	return pages_slug_taken(r, slug, 0);
-}
-
-static int
-pages_derive_slug(portal_req *r, struct json_object *doc)
-{
-	return api->slug_derive(r, doc, api->member_str(doc, "title"), PAGES_SLUG_MAX, pages_slug_used);
 }
 
 /* 1 when member `key` of `o` is absent or null. */
@@ -198,7 +171,9 @@ pages_prepare(portal_req *r, struct portal_write *w)
 		return PORTAL_OK;
 	if (pages_absent(w->doc, "slug")) {
 		json_object_object_del(w->doc, "slug");
-		if (pages_derive_slug(r, w->doc) != PORTAL_OK)
+		/* the title folded (api->slug_derive), "-2" .. "-50" when taken */
+		if (api->slug_derive(r, w->doc, api->member_str(w->doc, "title"), PAGES_SLUG_MAX,
+		                     pages_slug_used) != PORTAL_OK)
 			return PORTAL_ERROR;
 	}
 	if (pages_absent(w->doc, "key")) {
@@ -214,14 +189,8 @@ pages_prepare(portal_req *r, struct portal_write *w)
 static int
 pages_check(portal_req *r, struct portal_write *w)
 {
-	static const char *const members[] = {"slug", "key", NULL};
-	for (const char *const *m = members; *m; m++) {
-		const char *v = api->member_str(w->doc, *m);
-		if (v && strlen(v) <= PAGES_SLUG_MAX && pages_plain_string(v) && !api->is_slug(v, PAGES_SLUG_MAX))
-			api->field_error(r, *m,
-			                 "must be a-z, 0-9 and hyphens (not first or last), at most %d bytes",
-			                 PAGES_SLUG_MAX);
-	}
+	api->slug_check(r, w->doc, "slug", PAGES_SLUG_MAX);
+	api->slug_check(r, w->doc, "key", PAGES_SLUG_MAX);
 	/* attachments[].media: an uploaded PDF of this municipality (strictly
 	 * on a create or a patch that writes the attachments) */
 	if (w->patch == NULL || json_object_object_get_ex(w->patch, "attachments", NULL))
