@@ -879,6 +879,15 @@ int media_exists(struct portal_req *r, long long id);
 /* Record `id` of r's municipality (the request's memory), or NULL. */
 struct json_object *media_record(struct portal_req *r, long long id);
 
+/* ---- files.c: an item's uploaded files (api->files_check, files_link,
+ * file_entry; portal.h says what they do) ---- */
+void files_check(portal_req *r, struct json_object *doc, const char *path, const char *type,
+                 size_t max);
+int files_link(portal_req *r, long long from_id, struct json_object *item, const char *path,
+               const char *title, int is_public);
+int file_entry(portal_req *r, struct json_object *o, struct json_object *element,
+               const char *member, const char *name, const char *fallback);
+
 /* ---- item.c: the item lifecycle (portal.h, struct portal_item) ---- */
 int item_register(portal_plugin *p, const struct portal_item *it);
 /* GET /api/v1/all/{module}: r's module's list, the anonymous view, over

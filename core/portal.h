@@ -226,6 +226,14 @@ struct portal_migration_src {
 	const char *sql;
 };
 
+/* The members api->file_entry adds, as lines of a field table: a
+ * module's read-only "documents" declares its own members (which report,
+ * attachment ...), then these. */
+#define PORTAL_FILE_ENTRY_FIELDS                                                               \
+	{.name = "id", .type = PF_INT}, {.name = "url", .type = PF_STRING},                        \
+	    {.name = "name", .type = PF_STRING}, {.name = "type", .type = PF_STRING},              \
+	    {.name = "bytes", .type = PF_INT}, {.name = "size", .type = PF_STRING}
+
 #define PORTAL_API_HAS(api, member)                                            \
 	((api)->size >= offsetof(struct portal_api, member) + sizeof((api)->member))
 
@@ -743,6 +751,37 @@ struct portal_api {
 	 * per-request state here, never in the core's request. */
 	void *(*ctx)(portal_req *r, portal_plugin *p);
 	void (*set_ctx)(portal_req *r, portal_plugin *p, void *data);
+	/*
+	 * An item's uploaded files, the members declared .link = "media",
+	 * named by a path: "reports[].document" is member "document" of each
+	 * object of the array "reports", "image" a member of the item.
+	 *
+	 * files_check: each id the path holds in `doc` (of the first `max`
+	 * elements; 0: all) is an uploaded file of the municipality of `type`
+	 * (NULL: any), else a field error naming it ("reports[2].document":
+	 * "is not an uploaded file of this municipality", "is a image/png, not
+	 * a PDF").  Call it from the check hook.
+	 */
+	void (*files_check)(portal_req *r, struct json_object *doc, const char *path,
+	                    const char *type, size_t max);
+	/* files_link: the ids the path holds in `item` as the links of item
+	 * `from_id` to "media" (api->link_set with `title`, `is_public`), so
+	 * that a file is not deleted while the item uses it. */
+	int (*files_link)(portal_req *r, long long from_id, struct json_object *item,
+	                  const char *path, const char *title, int is_public);
+	/* file_entry: adds to `o` the file whose id member `member` of
+	 * `element` holds, as pages show it: id, url, name (`name`, else the
+	 * file's, else `fallback`), type ("PDF"), bytes and size ("1.2 MB",
+	 * "120 kB").  1, or 0 when there is no such file (nothing added).  The
+	 * module adds its own members first (which element, its title). */
+	int (*file_entry)(portal_req *r, struct json_object *o, struct json_object *element,
+	                  const char *member, const char *name, const char *fallback);
+	/* Member `member` of `doc`, when a string, is a slug of at most `max`
+	 * bytes (api->is_slug), else the field error "must be a-z, 0-9 and
+	 * hyphens (not first or last), at most MAX bytes"; not for a string
+	 * the PF_STRING check refused (too long, a control character, only
+	 * white space): that error is not reported twice.  For the check hook. */
+	void (*slug_check)(portal_req *r, struct json_object *doc, const char *member, size_t max);
 };
 
 /*
@@ -791,7 +830,7 @@ struct portal_bundle {
 	{                                                                                          \
 		static const struct portal_bundle bundle = {ITEM, NAME##_migrations, NAME##_openapi,    \
 		                                            NAME##_templates, NAME##_messages, SETUP};  \
-		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, set_ctx)) {       \
+		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, slug_check)) {    \
 			core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin"); \
 			return PORTAL_ERROR;                                                               \
 		}                                                                                      \

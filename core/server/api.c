@@ -383,6 +383,30 @@ api_slugify(portal_req *r, const char *title, size_t max)
 	return slug_make(r->pool, title, max);
 }
 
+/* Member `member` of `doc` is a slug of at most `max` bytes, else a field
+ * error; not when the core's PF_STRING check already refused the string
+ * (too long, a control character, only white space), so that a slug error
+ * is not reported twice. */
+static void
+api_slug_check(portal_req *r, struct json_object *doc, const char *member, size_t max)
+{
+	const char *v = api_member_str(doc, member);
+	if (v == NULL || strlen(v) > max || slug_valid(v, max))
+		return;
+	int text = 0;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return;
+		if (*p != ' ')
+			text = 1;
+	}
+	if (text)
+		out_field_error(r, member,
+		                pool_printf(r->pool,
+		                            "must be a-z, 0-9 and hyphens (not first or last), at most %zu bytes",
+		                            max));
+}
+
 #define API_SLUG_TRIES 50 /* base, base-2 .. base-50 */
 
 static int
@@ -540,4 +564,8 @@ const struct portal_api api_table = {
 	.media = media_record,
 	.ctx = api_ctx,
 	.set_ctx = api_set_ctx,
+	.files_check = files_check,
+	.files_link = files_link,
+	.file_entry = file_entry,
+	.slug_check = api_slug_check,
 };

@@ -205,8 +205,8 @@ news_now(char *out)
 }
 
 /* 1 when `s` is a string the core's PF_STRING check passed: no control
- * character and not only white space (so a slug error is not reported
- * twice). */
+ * character and not only white space (so a published_at error is not
+ * reported twice). */
 static int
 news_plain_string(const char *s)
 {
@@ -251,11 +251,7 @@ news_check_doc(portal_req *r, struct json_object *doc)
 	if (!json_object_is_type(doc, json_type_object))
 		return PORTAL_ERROR;
 
-	const char *slug = api->member_str(doc, "slug");
-	if (slug && strlen(slug) <= NEWS_SLUG_MAX && news_plain_string(slug) && !api->is_slug(slug, NEWS_SLUG_MAX))
-		api->field_error(r, "slug",
-		                 "must be a-z, 0-9 and hyphens (not first or last), at most %d bytes",
-		                 NEWS_SLUG_MAX);
+	api->slug_check(r, doc, "slug", NEWS_SLUG_MAX);
 
 	/* published_at: normalised to UTC; a published item always has one */
 	char ts[NEWS_TS_LEN + 1];

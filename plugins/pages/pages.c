@@ -61,12 +61,7 @@ static const struct portal_field pages_attachment = {.name = "attachment", .type
  * name (the title, else the file's), type and size. */
 static const struct portal_field pages_document_fields[] = {
 	{.name = "attachment", .type = PF_INT},
-	{.name = "id", .type = PF_INT},
-	{.name = "url", .type = PF_STRING},
-	{.name = "name", .type = PF_STRING},
-	{.name = "type", .type = PF_STRING},
-	{.name = "bytes", .type = PF_INT},
-	{.name = "size", .type = PF_STRING},
+	PORTAL_FILE_ENTRY_FIELDS, /* api->file_entry */
 	{.name = NULL},
 };
 static const struct portal_field pages_document = {.name = "document", .type = PF_OBJECT,
@@ -106,21 +101,6 @@ static const struct portal_field pages_fields[] = {
 	{.name = NULL},
 };
 
-
-/* 1 when `s` has no control character and not only white space (so a
- * slug error is not reported twice: validate reported those). */
-static int
-pages_plain_string(const char *s)
-{
-	int text = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-		if (*p != ' ')
-			text = 1;
-	}
-	return text;
-}
 
 /* 1 when another page of this municipality than `except_id` (0: none)
  * matches: `sql` with the municipality, `a`, then `b` unless it is NULL,
@@ -167,23 +147,11 @@ pages_visible(portal_req *r, struct json_object *item)
 	return api->role(r) >= PORTAL_ROLE_READER || (status != NULL && strcmp(status, "published") == 0);
 }
 
-/*
- * Gives doc a slug made of its title when it has none: the title folded
- * (api->slugify), and when another page has that, the first free of
- * "-2" .. "-50" appended.  Records an error when the title gives no slug.
- * PORTAL_OK, or PORTAL_ERROR when the database failed.
- */
-/* slug_derive's question: is `slug` another page's? */
+/* slug_derive's question (pages_prepare): is `slug` another page's? */
 static int
 pages_slug_used(portal_req *r, const char *slug)
 {
 	return pages_slug_taken(r, slug, 0);
-}
-
-static int
-pages_derive_slug(portal_req *r, struct json_object *doc)
-{
-	return api->slug_derive(r, doc, api->member_str(doc, "title"), PAGES_SLUG_MAX, pages_slug_used);
 }
 
 /* 1 when member `key` of `o` is absent or null. */
@@ -203,7 +171,9 @@ pages_prepare(portal_req *r, struct portal_write *w)
 		return PORTAL_OK;
 	if (pages_absent(w->doc, "slug")) {
 		json_object_object_del(w->doc, "slug");
-		if (pages_derive_slug(r, w->doc) != PORTAL_OK)
+		/* the title folded (api->slug_derive), "-2" .. "-50" when taken */
+		if (api->slug_derive(r, w->doc, api->member_str(w->doc, "title"), PAGES_SLUG_MAX,
+		                     pages_slug_used) != PORTAL_OK)
 			return PORTAL_ERROR;
 	}
 	if (pages_absent(w->doc, "key")) {
@@ -219,38 +189,13 @@ pages_prepare(portal_req *r, struct portal_write *w)
 static int
 pages_check(portal_req *r, struct portal_write *w)
 {
-	static const char *const members[] = {"slug", "key", NULL};
-	for (const char *const *m = members; *m; m++) {
-		const char *v = api->member_str(w->doc, *m);
-		if (v && strlen(v) <= PAGES_SLUG_MAX && pages_plain_string(v) && !api->is_slug(v, PAGES_SLUG_MAX))
-			api->field_error(r, *m,
-			                 "must be a-z, 0-9 and hyphens (not first or last), at most %d bytes",
-			                 PAGES_SLUG_MAX);
-	}
+	api->slug_check(r, w->doc, "slug", PAGES_SLUG_MAX);
+	api->slug_check(r, w->doc, "key", PAGES_SLUG_MAX);
 	/* attachments[].media: an uploaded PDF of this municipality (strictly
 	 * on a create or a patch that writes the attachments) */
-	struct json_object *att = NULL;
-	if ((w->patch == NULL || json_object_object_get_ex(w->patch, "attachments", NULL)) &&
-	    json_object_object_get_ex(w->doc, "attachments", &att) && json_object_is_type(att, json_type_array)) {
-		size_t n = json_object_array_length(att);
-		for (size_t i = 0; i < n && i < PAGES_MAX_ATTACHMENTS; i++) {
-			struct json_object *m = NULL;
-			if (!json_object_object_get_ex(json_object_array_get_idx(att, i), "media", &m) ||
-			    !json_object_is_type(m, json_type_int))
-				continue;
-			const char *field = api->printf(r, "attachments[%zu].media", i);
-			if (!PORTAL_API_HAS(api, media)) {
-				api->field_error(r, field, "uploaded files need a newer core");
-				continue;
-			}
-			struct json_object *rec = api->media(r, json_object_get_int64(m));
-			const char *type = rec ? api->member_str(rec, "type") : NULL;
-			if (type == NULL)
-				api->field_error(r, field, "is not an uploaded file of this municipality");
-			else if (strcmp(type, "application/pdf") != 0)
-				api->field_error(r, field, "is a %s, not a PDF", type);
-		}
-	}
+	if (w->patch == NULL || json_object_object_get_ex(w->patch, "attachments", NULL))
+		api->files_check(r, w->doc, "attachments[].media", "application/pdf",
+		                 PAGES_MAX_ATTACHMENTS);
 	return PORTAL_OK;
 }
 
@@ -259,30 +204,9 @@ pages_check(portal_req *r, struct portal_write *w)
 static int
 pages_written(portal_req *r, struct portal_write *w)
 {
-	if (!PORTAL_API_HAS(api, media))
-		return PORTAL_OK;
-	struct json_object *att = NULL;
-	json_object_object_get_ex(w->item, "attachments", &att);
-	size_t n = json_object_is_type(att, json_type_array) ? json_object_array_length(att) : 0, k = 0;
-	long long *ids = api->alloc(r, (n ? n : 1) * sizeof(*ids));
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *m = NULL;
-		if (json_object_object_get_ex(json_object_array_get_idx(att, i), "media", &m) &&
-		    json_object_is_type(m, json_type_int))
-			ids[k++] = json_object_get_int64(m);
-	}
 	const char *title = api->member_str(w->item, "title"), *status = api->member_str(w->item, "status");
-	return api->link_set(r, w->id, "media", ids, k, title ? title : "page", NULL,
-	                     status && strcmp(status, "published") == 0);
-}
-
-/* "1.2 MB", "120 kB": a file's size for people. */
-static const char *
-pages_size(portal_req *r, long long bytes)
-{
-	if (bytes >= 1000000)
-		return api->printf(r, "%.1f MB", (double)bytes / 1e6);
-	return api->printf(r, "%lld kB", (bytes + 999) / 1000);
+	return api->files_link(r, w->id, w->item, "attachments[].media", title ? title : "page",
+	                       status && strcmp(status, "published") == 0);
 }
 
 /* "documents": the attachments' files (a file that is gone is left out). */
@@ -292,26 +216,14 @@ pages_documents(portal_req *r, struct json_object *item)
 	struct json_object *att = NULL, *docs = json_object_new_array();
 	json_object_object_get_ex(item, "attachments", &att);
 	size_t n = json_object_is_type(att, json_type_array) ? json_object_array_length(att) : 0;
-	for (size_t k = 0; k < n && PORTAL_API_HAS(api, media); k++) {
-		struct json_object *a = json_object_array_get_idx(att, k), *m = NULL, *b = NULL;
-		if (!json_object_object_get_ex(a, "media", &m) || !json_object_is_type(m, json_type_int))
-			continue;
-		struct json_object *rec = api->media(r, json_object_get_int64(m));
-		if (rec == NULL)
-			continue;
-		json_object_object_get_ex(rec, "bytes", &b);
-		const char *name = api->member_str(a, "title");
-		if (name == NULL)
-			name = api->member_str(rec, "name");
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *a = json_object_array_get_idx(att, k);
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "attachment", json_object_new_int64((long long)k));
-		json_object_object_add(o, "id", json_object_get(m));
-		json_object_object_add(o, "url", json_object_new_string(api->member_str(rec, "url")));
-		json_object_object_add(o, "name", json_object_new_string(name ? name : "document.pdf"));
-		json_object_object_add(o, "type", json_object_new_string("PDF"));
-		json_object_object_add(o, "bytes", json_object_get(b));
-		json_object_object_add(o, "size", json_object_new_string(pages_size(r, json_object_get_int64(b))));
-		json_object_array_add(docs, o);
+		if (api->file_entry(r, o, a, "media", api->member_str(a, "title"), "document.pdf"))
+			json_object_array_add(docs, o);
+		else
+			json_object_put(o);
 	}
 	json_object_object_add(item, "documents", docs);
 }

@@ -159,22 +159,7 @@ partnerships_check(portal_req *r, struct portal_write *w)
 			api->field_error(r, "agreements", "must have at most %lld items (has %zu)", max,
 			                 n);
 		/* a document is an uploaded PDF of this municipality */
-		for (size_t k = 0; k < n; k++) {
-			struct json_object *a = json_object_array_get_idx(agreements, k), *d = NULL;
-			if (!json_object_object_get_ex(a, "document", &d) || !json_object_is_type(d, json_type_int))
-				continue;
-			const char *field = api->printf(r, "agreements[%zu].document", k);
-			if (!PORTAL_API_HAS(api, media)) {
-				api->field_error(r, field, "uploaded files need a newer core");
-				continue;
-			}
-			struct json_object *rec = api->media(r, json_object_get_int64(d));
-			const char *type = rec ? api->member_str(rec, "type") : NULL;
-			if (type == NULL)
-				api->field_error(r, field, "is not an uploaded file of this municipality");
-			else if (strcmp(type, "application/pdf") != 0)
-				api->field_error(r, field, "is a %s, not a PDF", type);
-		}
+		api->files_check(r, doc, "agreements[].document", "application/pdf", 0);
 	}
 	return PORTAL_OK;
 }
@@ -209,15 +194,6 @@ partnerships_agreements_of(struct json_object *item)
 	return v;
 }
 
-/* "1.2 MB", "120 kB": a file's size for people. */
-static const char *
-partnerships_size(portal_req *r, long long bytes)
-{
-	if (bytes >= 1000000)
-		return api->printf(r, "%.1f MB", (double)bytes / 1e6);
-	return api->printf(r, "%lld kB", (bytes + 999) / 1000);
-}
-
 /* "documents": the uploaded files of the item's agreements (a file that
  * is gone is left out). */
 static void
@@ -226,24 +202,15 @@ partnerships_documents(portal_req *r, struct json_object *item)
 	struct json_object *agreements = partnerships_agreements_of(item);
 	struct json_object *docs = json_object_new_array();
 	size_t n = json_object_is_type(agreements, json_type_array) ? json_object_array_length(agreements) : 0;
-	for (size_t k = 0; k < n && PORTAL_API_HAS(api, media); k++) {
-		struct json_object *a = json_object_array_get_idx(agreements, k), *d = NULL, *b = NULL;
-		if (!json_object_object_get_ex(a, "document", &d) || !json_object_is_type(d, json_type_int))
-			continue;
-		struct json_object *rec = api->media(r, json_object_get_int64(d));
-		if (rec == NULL)
-			continue;
-		json_object_object_get_ex(rec, "bytes", &b);
-		const char *name = api->member_str(rec, "name"), *title = api->member_str(a, "title");
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *a = json_object_array_get_idx(agreements, k);
+		const char *title = api->member_str(a, "title");
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "agreement", json_object_new_int64((long long)k));
-		json_object_object_add(o, "id", json_object_get(d));
-		json_object_object_add(o, "url", json_object_new_string(api->member_str(rec, "url")));
-		json_object_object_add(o, "name", json_object_new_string(name ? name : title ? title : "document.pdf"));
-		json_object_object_add(o, "type", json_object_new_string("PDF"));
-		json_object_object_add(o, "bytes", json_object_get(b));
-		json_object_object_add(o, "size", json_object_new_string(partnerships_size(r, json_object_get_int64(b))));
-		json_object_array_add(docs, o);
+		if (api->file_entry(r, o, a, "document", NULL, title ? title : "document.pdf"))
+			json_object_array_add(docs, o);
+		else
+			json_object_put(o);
 	}
 	json_object_object_add(item, "documents", docs);
 }
@@ -291,24 +258,6 @@ partnerships_loaded(portal_req *r, struct json_object *const *items, const long 
 	return PORTAL_OK;
 }
 
-/* The agreements' uploaded documents in the core's links, so that a file
- * is not deleted while an agreement uses it. */
-static int
-partnerships_link_documents(portal_req *r, long long id, struct json_object *agreements, size_t n)
-{
-	if (!PORTAL_API_HAS(api, media))
-		return PORTAL_OK;
-	long long *ids = api->alloc(r, (n ? n : 1) * sizeof(*ids));
-	size_t m = 0;
-	for (size_t k = 0; k < n; k++) {
-		struct json_object *d = NULL;
-		if (json_object_object_get_ex(json_object_array_get_idx(agreements, k), "document", &d) &&
-		    json_object_is_type(d, json_type_int))
-			ids[m++] = json_object_get_int64(d);
-	}
-	return api->link_set(r, id, "media", ids, m, "agreement", NULL, 1);
-}
-
 /* saved hook: the agreements of a create, or of a patch that writes them
  * (replacing what was there). */
 static int
@@ -330,7 +279,9 @@ partnerships_saved(portal_req *r, struct portal_write *w)
 	size_t n = json_object_is_type(agreements, json_type_array)
 	               ? json_object_array_length(agreements)
 	               : 0;
-	if (partnerships_link_documents(r, w->id, agreements, n) != PORTAL_OK)
+	/* the documents in the core's links, so that a file is not deleted
+	 * while an agreement uses it */
+	if (api->files_link(r, w->id, w->doc, "agreements[].document", "agreement", 1) != PORTAL_OK)
 		return PORTAL_ERROR;
 	if (n == 0)
 		return PORTAL_OK;

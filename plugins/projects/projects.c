@@ -86,12 +86,7 @@ static const struct portal_field projects_report = {.name = "report", .type = PF
 static const struct portal_field projects_document_fields[] = {
 	{.name = "report", .type = PF_INT},
 	{.name = "period", .type = PF_STRING},
-	{.name = "id", .type = PF_INT},
-	{.name = "url", .type = PF_STRING},
-	{.name = "name", .type = PF_STRING},
-	{.name = "type", .type = PF_STRING},
-	{.name = "bytes", .type = PF_INT},
-	{.name = "size", .type = PF_STRING},
+	PORTAL_FILE_ENTRY_FIELDS, /* api->file_entry */
 	{.name = NULL},
 };
 static const struct portal_field projects_document = {.name = "document", .type = PF_OBJECT,
@@ -307,31 +302,6 @@ projects_fund(portal_req *r, struct json_object *doc, int strict, long long *fun
 	return PORTAL_OK;
 }
 
-/* reports[].document: an uploaded PDF of this municipality (strictly on a
- * create or a patch that writes the reports). */
-static void
-projects_check_documents(portal_req *r, struct json_object *reports)
-{
-	size_t n = reports ? json_object_array_length(reports) : 0;
-	for (size_t i = 0; i < n && i < PROJECTS_MAX_REPORTS; i++) {
-		struct json_object *d = NULL;
-		if (!json_object_object_get_ex(json_object_array_get_idx(reports, i), "document", &d) ||
-		    !json_object_is_type(d, json_type_int))
-			continue;
-		const char *field = api->printf(r, "reports[%zu].document", i);
-		if (!PORTAL_API_HAS(api, media)) {
-			api->field_error(r, field, "uploaded files need a newer core");
-			continue;
-		}
-		struct json_object *rec = api->media(r, json_object_get_int64(d));
-		const char *type = rec ? api->member_str(rec, "type") : NULL;
-		if (type == NULL)
-			api->field_error(r, field, "is not an uploaded file of this municipality");
-		else if (strcmp(type, "application/pdf") != 0)
-			api->field_error(r, field, "is a %s, not a PDF", type);
-	}
-}
-
 /* check hook: the rules across members, then the partnerships that
  * partners[] name, strictly on a create or a patch that writes them. */
 static int
@@ -347,7 +317,7 @@ projects_check(portal_req *r, struct portal_write *w)
 	projects_check_partners(r, projects_member(doc, "partners", 0));
 	projects_check_reports(r, projects_member(doc, "reports", 0));
 	if (w->patch == NULL || json_object_object_get_ex(w->patch, "reports", NULL))
-		projects_check_documents(r, projects_member(doc, "reports", 0));
+		api->files_check(r, doc, "reports[].document", "application/pdf", PROJECTS_MAX_REPORTS);
 
 	struct projects_links *links = api->alloc(r, sizeof(*links));
 	int strict = w->patch == NULL || json_object_object_get_ex(w->patch, "partners", NULL);
@@ -358,34 +328,6 @@ projects_check(portal_req *r, struct portal_write *w)
 	return projects_partnerships(r, doc, strict, &links->ids, &links->n);
 }
 
-/* The reports' documents in the core's links (to_module "media"), so that
- * a file is not deleted while a report uses it. */
-static int
-projects_link_documents(portal_req *r, long long id, struct json_object *item, const char *title)
-{
-	if (!PORTAL_API_HAS(api, media))
-		return PORTAL_OK;
-	struct json_object *reports = projects_member(item, "reports", 0);
-	size_t n = reports ? json_object_array_length(reports) : 0, m = 0;
-	long long *ids = api->alloc(r, (n ? n : 1) * sizeof(*ids));
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *d = NULL;
-		if (json_object_object_get_ex(json_object_array_get_idx(reports, i), "document", &d) &&
-		    json_object_is_type(d, json_type_int))
-			ids[m++] = json_object_get_int64(d);
-	}
-	return api->link_set(r, id, "media", ids, m, title ? title : "project", NULL, 1);
-}
-
-/* "1.2 MB", "120 kB": a file's size for people. */
-static const char *
-projects_size(portal_req *r, long long bytes)
-{
-	if (bytes >= 1000000)
-		return api->printf(r, "%.1f MB", (double)bytes / 1e6);
-	return api->printf(r, "%lld kB", (bytes + 999) / 1000);
-}
-
 /* render hook: "documents", the uploaded files of the reports (a file
  * that is gone is left out). */
 static int
@@ -394,26 +336,17 @@ projects_render(portal_req *r, struct json_object *item)
 	struct json_object *reports = projects_member(item, "reports", 0);
 	struct json_object *docs = json_object_new_array();
 	size_t n = reports ? json_object_array_length(reports) : 0;
-	for (size_t k = 0; k < n && PORTAL_API_HAS(api, media); k++) {
-		struct json_object *rep = json_object_array_get_idx(reports, k), *d = NULL, *b = NULL;
-		if (!json_object_object_get_ex(rep, "document", &d) || !json_object_is_type(d, json_type_int))
-			continue;
-		struct json_object *rec = api->media(r, json_object_get_int64(d));
-		if (rec == NULL)
-			continue;
-		json_object_object_get_ex(rec, "bytes", &b);
-		const char *name = api->member_str(rec, "name"), *period = api->member_str(rep, "period");
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *rep = json_object_array_get_idx(reports, k);
+		const char *period = api->member_str(rep, "period");
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "report", json_object_new_int64((long long)k));
 		json_object_object_add(o, "period", period ? json_object_new_string(period) : NULL);
-		json_object_object_add(o, "id", json_object_get(d));
-		json_object_object_add(o, "url", json_object_new_string(api->member_str(rec, "url")));
-		json_object_object_add(o, "name", json_object_new_string(
-		                                      name ? name : api->printf(r, "report-%s.pdf", period ? period : "")));
-		json_object_object_add(o, "type", json_object_new_string("PDF"));
-		json_object_object_add(o, "bytes", json_object_get(b));
-		json_object_object_add(o, "size", json_object_new_string(projects_size(r, json_object_get_int64(b))));
-		json_object_array_add(docs, o);
+		if (api->file_entry(r, o, rep, "document", NULL,
+		                    api->printf(r, "report-%s.pdf", period ? period : "")))
+			json_object_array_add(docs, o);
+		else
+			json_object_put(o);
 	}
 	json_object_object_add(item, "documents", docs);
 	return PORTAL_OK;
@@ -428,7 +361,8 @@ projects_written(portal_req *r, struct portal_write *w)
 	const char *title = api->member_str(w->item, "title");
 	const char *date = api->member_str(w->item, "start_date");
 	if (api->link_set(r, w->id, "partnerships", links->ids, links->n, title, date, 1) != PORTAL_OK ||
-	    projects_link_documents(r, w->id, w->item, title) != PORTAL_OK)
+	    api->files_link(r, w->id, w->item, "reports[].document", title ? title : "project", 1) !=
+	        PORTAL_OK)
 		return PORTAL_ERROR;
 	return api->link_set(r, w->id, "funds", &links->fund, links->fund > 0 ? 1 : 0, title, date, 1);
 }
