@@ -143,6 +143,8 @@ try {
 	let s = await submit(page, 'main form[enctype="multipart/form-data"] button[type="submit"]');
 	ok(s.status === 303 && s.type.startsWith('multipart/form-data') && page.url().includes('uploaded='),
 		`"Upload" sends multipart/form-data and answers 303 (${s.status}, ${s.type.split(';')[0]})`);
+	if (s.status !== 303) // what the page said, for whoever reads a failure
+		console.log(`#   ${((await page.textContent('main')) || '').replace(/\s+/g, ' ').slice(0, 400)}`);
 	const photoId = Number(new URL(page.url()).searchParams.get('uploaded'));
 	ok(await page.locator(`#file-${photoId}`).count() === 1 &&
 		(await page.textContent(`#file-${photoId}`)).includes('Vänortsbesök.png') &&
