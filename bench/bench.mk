@@ -12,7 +12,7 @@
 
 BENCH_SECONDS ?= 10
 
-$(B)/bench/raw_fcgi: bench/raw_fcgi.c
+$(B)/bench/raw_fcgi: bench/raw_fcgi.c core/fcgi_out.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lfcgi
 

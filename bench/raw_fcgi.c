@@ -13,7 +13,7 @@
  * Like portald, the master opens the socket (mode 0600), forks WORKERS
  * workers (default: online CPUs) that each answer one request at a time
  * (FCGX_Accept_r), and on SIGTERM/SIGINT stops them and removes the socket.
- * It writes and closes as portald does (core/server/main.c, copied): an
+ * It writes and closes as portald does (core/fcgi_out.h, shared): an
  * answer of more than 8 KiB as FastCGI records with one writev, and the
  * connection closed at once when the request's stdin has been read to its
  * end, without libfcgi's lingering close; the reference must not pay for
@@ -34,6 +34,8 @@
 
 #include <fastcgi.h>
 #include <fcgiapp.h>
+
+#include "fcgi_out.h"
 
 #define MAX_MAPS 16
 #define MAX_WORKERS 256
@@ -118,73 +120,6 @@ load_map(struct map *m)
 	return 0;
 }
 
-#define FCGI_DIRECT_MIN 8192
-#define FCGI_DIRECT_RECORDS 16
-
-static int
-fcgi_write_direct(FCGX_Request *req, const char *buf, size_t n)
-{
-	while (n > 0) {
-		FCGI_Header h[FCGI_DIRECT_RECORDS];
-		struct iovec iov[2 * FCGI_DIRECT_RECORDS];
-		int k = 0;
-		size_t total = 0;
-		for (; k < FCGI_DIRECT_RECORDS && total < n; k++) {
-			size_t len = n - total > FCGI_MAX_LENGTH ? FCGI_MAX_LENGTH : n - total;
-			memset(&h[k], 0, sizeof(h[k]));
-			h[k].version = FCGI_VERSION_1;
-			h[k].type = FCGI_STDOUT;
-			h[k].requestIdB1 = (unsigned char)((req->requestId >> 8) & 0xff);
-			h[k].requestIdB0 = (unsigned char)(req->requestId & 0xff);
-			h[k].contentLengthB1 = (unsigned char)((len >> 8) & 0xff);
-			h[k].contentLengthB0 = (unsigned char)(len & 0xff);
-			iov[2 * k].iov_base = &h[k];
-			iov[2 * k].iov_len = sizeof(h[k]);
-			iov[2 * k + 1].iov_base = (void *)(buf + total);
-			iov[2 * k + 1].iov_len = len;
-			total += len;
-		}
-		/* all of it, across partial writes and signals */
-		struct iovec *v = iov;
-		int nv = 2 * k;
-		while (nv > 0) {
-			ssize_t w = writev(req->ipcFd, v, nv);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return -1;
-			while (nv > 0 && (size_t)w >= v->iov_len) {
-				w -= (ssize_t)v->iov_len;
-				v++;
-				nv--;
-			}
-			if (nv > 0) {
-				v->iov_base = (char *)v->iov_base + w;
-				v->iov_len -= (size_t)w;
-			}
-		}
-		buf += total;
-		n -= total;
-	}
-	return 0;
-}
-
-#define FCGI_DRAIN_MAX (64 * 1024)
-
-static void
-fcgi_finish(FCGX_Request *req)
-{
-	char buf[4096];
-	size_t got = 0;
-	int n = 1;
-	while (!FCGX_HasSeenEOF(req->in) && got <= FCGI_DRAIN_MAX &&
-	       (n = FCGX_GetStr(buf, sizeof(buf), req->in)) > 0)
-		got += (size_t)n;
-	if (FCGX_HasSeenEOF(req->in) && FCGX_GetError(req->in) == 0)
-		FCGX_Detach(req);
-	FCGX_Finish_r(req);
-}
-
 static void
 worker(int fd)
 {
@@ -218,7 +153,7 @@ worker(int fd)
 			FCGX_PutStr(m->resp, (int)m->len, req.out);
 		else
 			FCGX_PutStr(not_found, (int)sizeof(not_found) - 1, req.out);
-		fcgi_finish(&req);
+		fcgi_close(&req);
 	}
 	FCGX_Free(&req, 0);
 	_exit(0);
