@@ -632,12 +632,14 @@ store_put_col_str(struct buf *b, portal_stmt *s, unsigned c)
  * list's loaded hook may fill in; they stay json-c values, members of the
  * placeholder, written in their place.
  */
-#define STORE_SLOTS 8
+struct store_slot {
+	size_t cut;                       /* where it goes in b */
+	const struct portal_field *field; /* the member */
+};
 struct store_through {
 	struct buf b;
-	size_t cut[STORE_SLOTS]; /* where slot k goes in b */
-	const char *name[STORE_SLOTS];
 	int n;
+	struct store_slot slot[]; /* as many as the schema has members, at most */
 };
 
 /* The members `fields` of a row from column *i on, as store_members
@@ -664,9 +666,9 @@ store_put_members(portal_req *r, const struct portal_field *fields, portal_stmt 
 			continue;
 		}
 		if (store_column(f) == NULL) {
-			if (th != NULL && th->n < STORE_SLOTS) {
-				th->cut[th->n] = b->len;
-				th->name[th->n++] = f->name;
+			if (th != NULL) {
+				th->slot[th->n].cut = b->len;
+				th->slot[th->n++].field = f;
 			} else {
 				buf_puts(b, f->type == PF_ARRAY ? "[]" : "null");
 			}
@@ -723,12 +725,12 @@ store_write_item(struct json_object *o, struct printbuf *pb, int level, int flag
 	size_t at = 0;
 	for (int k = 0; k < th->n; k++) {
 		struct json_object *v = NULL;
-		json_object_object_get_ex(o, th->name[k], &v);
+		json_object_object_get_ex(o, th->slot[k].field->name, &v);
 		const char *t = v ? json_object_to_json_string_ext(v, flags) : "null";
-		if (printbuf_memappend(pb, th->b.data + at, (int)(th->cut[k] - at)) < 0 ||
+		if (printbuf_memappend(pb, th->b.data + at, (int)(th->slot[k].cut - at)) < 0 ||
 		    printbuf_memappend(pb, t, (int)strlen(t)) < 0)
 			return -1;
-		at = th->cut[k];
+		at = th->slot[k].cut;
 	}
 	return printbuf_memappend(pb, th->b.data + at, (int)(th->b.len - at));
 }
@@ -744,7 +746,10 @@ static struct json_object *
 store_through_row(portal_req *r, portal_stmt *s)
 {
 	const struct portal_item *it = r->plugin->item;
-	struct store_through *th = api->alloc(r, sizeof(*th));
+	size_t members = 0;
+	while (it->schema[members].name)
+		members++;
+	struct store_through *th = api->alloc(r, sizeof(*th) + members * sizeof(th->slot[0]));
 	struct buf *b = &th->b;
 	buf_init(b, r->pool);
 	unsigned i = 2;
@@ -762,9 +767,7 @@ store_through_row(portal_req *r, portal_stmt *s)
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_int64(id));
 	for (int k = 0; k < th->n; k++) {
-		const struct portal_field *f = it->schema;
-		while (strcmp(f->name, th->name[k]) != 0)
-			f++;
+		const struct portal_field *f = th->slot[k].field;
 		json_object_object_add(o, f->name, f->type == PF_ARRAY ? json_object_new_array() : NULL);
 	}
 	json_object_set_serializer(o, store_write_item, th, NULL);
