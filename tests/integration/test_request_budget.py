@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helpers import PORTAL_CONF, PORTAL_VAR, Fail, Tap, expect, request  # noqa: E402
 from test_faults import conf_group  # noqa: E402
 from test_reload import log_since, log_size, master_pid, wait_for  # noqa: E402
-from test_statement_timeout import client  # noqa: E402
+from test_statement_timeout import answered_503, client, next_ok, nothing_written  # noqa: E402
 
 M = "borlange"
 LIST = "/api/v1/%s/partnerships" % M
@@ -87,45 +87,26 @@ def main():
         print("# PATCH of a row locked %d s with core.request_timeout = %d: %d after %.2f s"
               % (HOLD, BUDGET, r.status, state["took"]))
 
-    def answered_503():
-        r = state.get("resp")
-        expect(r is not None, "the scenario did not run")
-        p = r.json if isinstance(r.json, dict) else {}
-        expect(r.status == 503 and r.ctype == "application/problem+json" and r.header("retry-after")
-               and "longer than the server allows" in str(p.get("detail", "")),
-               "the PATCH got %d %s" % (r.status, r.ctype), r)
-
     def after_the_lock():
         expect("took" in state, "the scenario did not run")
         expect(HOLD - 1.0 <= state["took"] < HOLD + 4,
                "the answer came after %.2f s, not after the lock (%d s)" % (state["took"], HOLD))
-
-    def nothing_written():
-        expect("item" in state, "the scenario did not run")
-        item = state["item"]
-        r = request("GET", "%s/%d" % (LIST, item["id"]), token=token)
-        expect(r.status == 200 and r.json["version"] == item["version"]
-               and r.json["status"] == item["status"], "the item changed", r)
-        expect(state["audit"][0] == state["audit"][1], "audit_log went from %s to %s rows" % state["audit"])
 
     def counted():
         expect(state.get("n0") is not None and state.get("n1") is not None,
                "no portal_request_over_budget_total{outcome=\"503\"} in /metrics")
         expect(state["n1"] == state["n0"] + 1, "the metric went from %s to %s" % (state["n0"], state["n1"]))
 
-    def next_ok():
-        r = request("GET", LIST, query={"limit": "2"}, token=token)
-        expect(r.status == 200, "the next request: %d" % r.status, r)
-
     try:
         t.check("a PATCH waits %d s on a row another session holds, budget %d s (scenario)" % (HOLD, BUDGET),
                 scenario)
         t.check("no statement after the budget: 503 problem+json, Retry-After, 'longer than the server allows'",
-                answered_503)
+                answered_503, state, "longer than the server allows")
         t.check("answered when the lock was released, not after statement_timeout", after_the_lock)
-        t.check("the write was rolled back: the item is unchanged, no audit entry", nothing_written)
+        t.check("the write was rolled back: the item is unchanged, no audit entry", nothing_written, state,
+                token)
         t.check("/metrics counts it (portal_request_over_budget_total{outcome=\"503\"})", counted)
-        t.check("the next request is answered", next_ok)
+        t.check("the next request is answered", next_ok, token)
     finally:
         reload(good)
     return t.done()

@@ -38,6 +38,33 @@ def exceeded(db):
     return int(out.split()[-1])
 
 
+def answered_503(state, words):
+    """The PATCH of the scenario (state["resp"]) got 503 problem+json with
+    Retry-After and `words` in its detail."""
+    r = state.get("resp")
+    expect(r is not None, "the scenario did not run")
+    p = r.json if isinstance(r.json, dict) else {}
+    expect(r.status == 503 and r.ctype == "application/problem+json" and r.header("retry-after")
+           and words in str(p.get("detail", "")),
+           "the PATCH got %d %s" % (r.status, r.ctype), r)
+
+
+def nothing_written(state, token):
+    """state["item"] is as it was, and audit_log (state["audit"]: rows
+    before, after) did not grow."""
+    expect("item" in state, "the scenario did not run")
+    item = state["item"]
+    r = request("GET", "%s/%d" % (LIST, item["id"]), token=token)
+    expect(r.status == 200 and r.json["version"] == item["version"]
+           and r.json["status"] == item["status"], "the item changed", r)
+    expect(state["audit"][0] == state["audit"][1], "audit_log went from %s to %s rows" % state["audit"])
+
+
+def next_ok(token):
+    r = request("GET", LIST, query={"limit": "2"}, token=token)
+    expect(r.status == 200, "the next request: %d" % r.status, r)
+
+
 def main():
     t = Tap()
     if not PORTAL_CONF or not os.environ.get("PORTAL_ADMIN_TOKEN"):
@@ -74,13 +101,6 @@ def main():
         print("# PATCH of a locked row: %d after %.2f s (statement_timeout %g s); "
               "Max_statement_time_exceeded +%d" % (r.status, state["took"], bound, state["exceeded"]))
 
-    def answered_503():
-        r = state.get("resp")
-        expect(r is not None, "the scenario did not run")
-        p = r.json if isinstance(r.json, dict) else {}
-        expect(r.status == 503 and r.ctype == "application/problem+json" and r.header("retry-after")
-               and "took too long" in str(p.get("detail", "")),
-               "the PATCH got %d %s" % (r.status, r.ctype), r)
 
     def within_bound():
         expect("took" in state, "the scenario did not run")
@@ -88,24 +108,13 @@ def main():
                "the answer came after %.2f s, not about %g s" % (state["took"], bound))
         expect(state["exceeded"] >= 1, "MariaDB did not count a statement ended by max_statement_time")
 
-    def nothing_written():
-        expect("item" in state, "the scenario did not run")
-        item = state["item"]
-        r = request("GET", "%s/%d" % (LIST, item["id"]), token=token)
-        expect(r.status == 200 and r.json["version"] == item["version"]
-               and r.json["status"] == item["status"], "the item changed", r)
-        expect(state["audit"][0] == state["audit"][1], "audit_log went from %s to %s rows" % state["audit"])
-
-    def next_ok():
-        r = request("GET", LIST, query={"limit": "2"}, token=token)
-        expect(r.status == 200, "the next request: %d" % r.status, r)
 
     t.check("a PATCH waits on a row another session holds (scenario)", scenario)
     t.check("the server ends its statement: 503 problem+json, Retry-After, 'took too long'",
-            answered_503)
+            answered_503, state, "took too long")
     t.check("after statement_timeout seconds, counted by MariaDB", within_bound)
-    t.check("the item is unchanged, no audit entry", nothing_written)
-    t.check("the next request is answered", next_ok)
+    t.check("the item is unchanged, no audit entry", nothing_written, state, token)
+    t.check("the next request is answered", next_ok, token)
     return t.done()
 
 
