@@ -12,21 +12,5 @@
 # whole when node, chromium (CHROMIUM, default /usr/bin/chromium) or
 # tests/browser/node_modules is missing (sh scripts/deps.sh installs all).
 root=$(cd "$(dirname "$0")/../.." && pwd)
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-export CHROMIUM
-
-if ! command -v node >/dev/null 2>&1; then
-	echo "1..0 # skip node not installed"
-	exit 0
-fi
-if [ ! -x "$CHROMIUM" ]; then
-	echo "1..0 # skip no chromium at $CHROMIUM (Debian's chromium package; sh scripts/deps.sh installs it)"
-	exit 0
-fi
-for m in playwright-core axe-core; do
-	if [ ! -f "$root/tests/browser/node_modules/$m/package.json" ]; then
-		echo "1..0 # skip tests/browser/node_modules/$m is missing: run sh scripts/deps.sh (npm ci --prefix tests/browser)"
-		exit 0
-	fi
-done
+. "$root/tests/browser/ready.sh"
 exec node "$root/tests/browser/a11y.mjs"

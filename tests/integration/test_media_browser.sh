@@ -10,22 +10,7 @@
 # PORTAL_VAR set.  Skipped as a whole when node, chromium or
 # tests/browser/node_modules is missing (sh scripts/deps.sh installs all).
 root=$(cd "$(dirname "$0")/../.." && pwd)
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-export CHROMIUM
-if ! command -v node >/dev/null 2>&1; then
-	echo "1..0 # skip node not installed"
-	exit 0
-fi
-if [ ! -x "$CHROMIUM" ]; then
-	echo "1..0 # skip no chromium at $CHROMIUM"
-	exit 0
-fi
-for m in playwright-core axe-core; do
-	if [ ! -f "$root/tests/browser/node_modules/$m/package.json" ]; then
-		echo "1..0 # skip tests/browser/node_modules/$m is missing: run sh scripts/deps.sh"
-		exit 0
-	fi
-done
+. "$root/tests/browser/ready.sh"
 tag=$$.$(date +%s)
 EDITOR_EMAIL="media.$tag@lerum.example"
 EDITOR_PASSWORD=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')
