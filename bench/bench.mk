@@ -14,7 +14,7 @@ BENCH_SECONDS ?= 10
 
 $(B)/bench/raw_fcgi: bench/raw_fcgi.c core/fcgi_out.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lfcgi
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lfcgi $$(pkg-config --libs $(DB))
 
 bench-build: all $(B)/bench/raw_fcgi
 

@@ -233,7 +233,8 @@ def cmd_workers(args):
 
 
 CPU_GROUPS = (("nginx", "nginx.pid"), ("raw_fcgi", "raw_fcgi.pid"), ("portald", "portald.pid"),
-              ("mariadbd", "mariadb.pid"), ("php-fpm", "php-fpm.pid"))
+              ("mariadbd", "mariadb.pid"), ("php-fpm", "php-fpm.pid"),
+              ("raw_fcgi_db", "raw_fcgi_db.pid"))
 
 
 def proc_cpu(pid):
@@ -604,20 +605,25 @@ def cmd_report(args):
     out.append(table)
     out.append("")
     php, praw, ppo = get("list", "php"), get("list", "raw"), get("list", "portal")
-    if php:
-        out.append("PHP-FPM + PDO reference (bench/php_list.php: the same list of the same "
-                   "municipality from the same MariaDB, one prepared statement and json_encode, "
-                   "php-fpm with %s children, opcache on; the same rows, not the same bytes), "
-                   "in the same rounds as the uncached list:" % meta.get("workers"))
+    rawdb = get("list", "rawdb")
+    if php or rawdb:
+        out.append("References of the uncached list, in the same rounds: raw-fcgi + 1 read "
+                   "(bench/raw_fcgi.c -q: the same bytes after one prepared primary-key read "
+                   "from the same MariaDB, a connection per worker; the least any answer read "
+                   "from the database costs) and PHP-FPM + PDO (bench/php_list.php: the same "
+                   "list of the same municipality from the same MariaDB, one prepared "
+                   "statement and json_encode, php-fpm with %s children, opcache on; the same "
+                   "rows, not the same bytes):" % meta.get("workers"))
         out.append("")
         out.append("| uncached list | rps | p50 ms | p99 ms | ratio to raw rps | portal/PHP rps "
                    "| errors |")
         out.append("|---|---|---|---|---|---|---|")
-        for label, c in (("raw-fcgi", praw), ("PHP-FPM + PDO", php), ("portal", ppo)):
+        for label, c in (("raw-fcgi", praw), ("raw-fcgi + 1 read", rawdb), ("PHP-FPM + PDO", php),
+                         ("portal", ppo)):
             if not c:
                 continue
             rr = paired(c, praw, "rps")
-            pp = paired(ppo, php, "rps") if c is ppo else None
+            pp = paired(ppo, php, "rps") if c is ppo and php else None
             out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                 label, fmt_rps(c["rps"]), fmt_ms(c["p50"]), fmt_ms(c["p99"]),
                 "-" if rr is None else "%.2f×" % rr, "-" if pp is None else "%.2f×" % pp,
@@ -634,7 +640,7 @@ def cmd_report(args):
     for case in ("list", "list-cached", "list-host", "item", "item-cached", "news",
                  "news-cached", "html", "html-cached", "html-host", "write"):
         parts = []
-        for kind in ("static", "raw", "portal", "php"):
+        for kind in ("static", "raw", "rawdb", "portal", "php"):
             c = get(case, kind)
             if c:
                 parts.append("%s %s" % (kind, ", ".join("%.0f; %s" % (r["rps"], fmt_ms(r["p99"]))
@@ -656,17 +662,17 @@ def cmd_report(args):
     out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for case in ("list", "list-cached", "list-host", "item", "item-cached", "news",
                  "news-cached", "html", "html-cached", "html-host", "write"):
-        for kind in ("static", "raw", "portal", "php"):
+        for kind in ("static", "raw", "rawdb", "portal", "php"):
             c = get(case, kind)
             if not c or not c["cpu"]:
                 continue
             u = c["cpu"]
 
             def f(k, kind=kind):
-                if (k == "raw_fcgi" and kind != "raw" or k == "portald" and kind != "portal" or
-                        k == "php-fpm" and kind != "php"):
+                if (k == "raw_fcgi" and kind not in ("raw", "rawdb") or
+                        k == "portald" and kind != "portal" or k == "php-fpm" and kind != "php"):
                     return "-"
-                v = u.get(k)
+                v = u.get("raw_fcgi_db" if k == "raw_fcgi" and kind == "rawdb" else k)
                 return "-" if v is None else "%.3f" % v
             out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 case, kind, f("nginx"), f("raw_fcgi"), f("portald"), f("php-fpm"), f("mariadbd"),

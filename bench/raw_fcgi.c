@@ -6,7 +6,7 @@
  * no logging).  What the portal does on top of this is what the
  * benchmark's "portal/raw" ratio measures.
  *
- *   raw_fcgi -s SOCKET [-n WORKERS] [-p PIDFILE] -m URI=FILE [-H 'Name: value']... ...
+ *   raw_fcgi -s SOCKET [-n WORKERS] [-p PIDFILE] [-q] -m URI=FILE [-H 'Name: value']... ...
  *
  * -m maps a DOCUMENT_URI to a file; the -H lines after an -m are that
  * mapping's headers (Content-Type among them).  Any other URI: 404.
@@ -18,6 +18,13 @@
  * connection closed at once when the request's stdin has been read to its
  * end, without libfcgi's lingering close; the reference must not pay for
  * what the portal no longer does.
+ *
+ * -q: one database read per request before the bytes are written: each
+ * worker connects to MariaDB once (RAW_DB_SOCKET, RAW_DB_USER,
+ * RAW_DB_PASSWORD, RAW_DB_NAME from the environment), prepares
+ * RAW_DB_SQL once (one integer parameter, RAW_DB_ID) and per request
+ * executes it and fetches its row, the least any answer read from the
+ * database costs (`make bench`'s "raw + 1 read").  An error answers 503.
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,6 +41,7 @@
 
 #include <fastcgi.h>
 #include <fcgiapp.h>
+#include <mysql.h>
 
 #include "fcgi_out.h"
 
@@ -51,6 +59,12 @@ struct map {
 
 static struct map maps[MAX_MAPS];
 static int nmaps;
+static int db_read; /* -q */
+static MYSQL_STMT *db_stmt;
+static long long db_id;
+
+static const char db_failed[] = "Status: 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                                "Content-Length: 9\r\n\r\ndb error\n";
 static volatile sig_atomic_t stop_flag;
 
 static const char not_found[] = "Status: 404 Not Found\r\nContent-Type: text/plain\r\n"
@@ -77,7 +91,7 @@ set_signal(int sig, void (*fn)(int))
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: raw_fcgi -s SOCKET [-n WORKERS] [-p PIDFILE] "
+	fprintf(stderr, "usage: raw_fcgi -s SOCKET [-n WORKERS] [-p PIDFILE] [-q] "
 	                "-m URI=FILE [-H 'Name: value']... ...\n");
 	exit(2);
 }
@@ -120,6 +134,44 @@ load_map(struct map *m)
 	return 0;
 }
 
+/* The worker's connection and statement (-q); 0 or -1 with a message. */
+static int
+db_open(void)
+{
+	const char *sql = getenv("RAW_DB_SQL"), *id = getenv("RAW_DB_ID");
+	MYSQL *my = mysql_init(NULL);
+	if (my == NULL || sql == NULL || id == NULL)
+		return -1;
+	if (mysql_real_connect(my, NULL, getenv("RAW_DB_USER"), getenv("RAW_DB_PASSWORD"),
+	                       getenv("RAW_DB_NAME"), 0, getenv("RAW_DB_SOCKET"), 0) == NULL) {
+		fprintf(stderr, "raw_fcgi: %s\n", mysql_error(my));
+		return -1;
+	}
+	db_id = strtoll(id, NULL, 10);
+	if ((db_stmt = mysql_stmt_init(my)) == NULL ||
+	    mysql_stmt_prepare(db_stmt, sql, strlen(sql)) != 0) {
+		fprintf(stderr, "raw_fcgi: %s: %s\n", sql, mysql_error(my));
+		return -1;
+	}
+	static MYSQL_BIND pb;
+	pb.buffer_type = MYSQL_TYPE_LONGLONG;
+	pb.buffer = &db_id;
+	return mysql_stmt_bind_param(db_stmt, &pb) == 0 ? 0 : -1;
+}
+
+/* One execution of the statement, its rows fetched: 0, or -1. */
+static int
+db_run(void)
+{
+	if (mysql_stmt_execute(db_stmt) != 0 || mysql_stmt_store_result(db_stmt) != 0)
+		return -1;
+	int rc;
+	while ((rc = mysql_stmt_fetch(db_stmt)) == 0 || rc == MYSQL_DATA_TRUNCATED)
+		;
+	mysql_stmt_free_result(db_stmt);
+	return rc == MYSQL_NO_DATA ? 0 : -1;
+}
+
 static void
 worker(int fd)
 {
@@ -131,6 +183,8 @@ worker(int fd)
 	signal(SIGPIPE, SIG_IGN);
 	FCGX_Request req;
 	if (FCGX_InitRequest(&req, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+		_exit(1);
+	if (db_read && db_open() != 0)
 		_exit(1);
 	while (!stop_flag) {
 		if (FCGX_Accept_r(&req) < 0) {
@@ -147,7 +201,9 @@ worker(int fd)
 				m = &maps[i];
 				break;
 			}
-		if (m && m->len > FCGI_DIRECT_MIN)
+		if (m && db_read && db_run() != 0)
+			FCGX_PutStr(db_failed, (int)sizeof(db_failed) - 1, req.out);
+		else if (m && m->len > FCGI_DIRECT_MIN)
 			fcgi_write_direct(&req, m->resp, m->len);
 		else if (m)
 			FCGX_PutStr(m->resp, (int)m->len, req.out);
@@ -165,8 +221,9 @@ main(int argc, char **argv)
 	const char *sock = NULL, *pidfile = NULL;
 	long nworkers = sysconf(_SC_NPROCESSORS_ONLN);
 	int ch;
-	while ((ch = getopt(argc, argv, "s:n:p:m:H:")) != -1) {
+	while ((ch = getopt(argc, argv, "s:n:p:m:H:q")) != -1) {
 		switch (ch) {
+		case 'q': db_read = 1; break;
 		case 's': sock = optarg; break;
 		case 'p': pidfile = optarg; break;
 		case 'n': nworkers = strtol(optarg, NULL, 10); break;

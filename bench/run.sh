@@ -101,6 +101,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 url=http://127.0.0.1:$port
 stack_up=0
 rawpid=
+rawdbpid=
 phppid=
 
 stack() {
@@ -110,15 +111,16 @@ stack() {
 
 cleanup() {
 	trap - EXIT INT TERM HUP
-	if [ -n "$rawpid" ] && kill -0 "$rawpid" 2>/dev/null; then
-		kill -TERM "$rawpid" 2>/dev/null
+	for p in $rawpid $rawdbpid; do
+		kill -0 "$p" 2>/dev/null || continue
+		kill -TERM "$p" 2>/dev/null
 		n=0
-		while kill -0 "$rawpid" 2>/dev/null && [ "$n" -lt 50 ]; do
+		while kill -0 "$p" 2>/dev/null && [ "$n" -lt 50 ]; do
 			sleep 0.1
 			n=$((n + 1))
 		done
-		kill -KILL "$rawpid" 2>/dev/null
-	fi
+		kill -KILL "$p" 2>/dev/null
+	done
 	if [ -n "$phppid" ] && kill -0 "$phppid" 2>/dev/null; then
 		kill -QUIT "$phppid" 2>/dev/null
 		n=0
@@ -226,6 +228,32 @@ until [ -S "$rawsock" ]; do
 	n=$((n + 1))
 done
 
+# raw + 1 read: raw_fcgi -q, the list's bytes after one primary-key read
+# of the bench's item from the same MariaDB (a connection and a prepared
+# statement per worker), the least any uncached answer costs.
+conf_db() {
+	sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\([^\"]*\)\";.*/\1/p" "$tmp/portal.conf" | head -n 1
+}
+rawdbsock=$tmp/run/rawdb.sock
+set -- -m "/bench/rawdb/list=$res/list.body"
+while IFS= read -r h; do
+	set -- "$@" -H "$h"
+done <"$res/list.hdrs"
+say "starting raw_fcgi -q (one read per request) on $rawdbsock with $workers workers"
+RAW_DB_SOCKET=$tmp/run/mysqld.sock RAW_DB_USER=$(conf_db user) RAW_DB_PASSWORD=$(conf_db password) \
+	RAW_DB_NAME=$(conf_db name) RAW_DB_ID=$item_id \
+	RAW_DB_SQL='SELECT version FROM partnerships WHERE id = ?' \
+	"$B/bench/raw_fcgi" -q -s "$rawdbsock" -n "$workers" -p "$tmp/run/raw_fcgi_db.pid" "$@" \
+	</dev/null >>"$tmp/log/raw_fcgi_db.log" 2>&1 &
+rawdbpid=$!
+n=0
+until [ -S "$rawdbsock" ]; do
+	kill -0 "$rawdbpid" 2>/dev/null || die "raw_fcgi -q exited: $(cat "$tmp/log/raw_fcgi_db.log")"
+	[ "$n" -ge 50 ] && die "raw_fcgi -q did not create $rawdbsock"
+	sleep 0.1
+	n=$((n + 1))
+done
+
 # PHP-FPM + PDO (bench/php_list.php): php-fpm in $tmp/php, as many children
 # as portald's workers (pm = static), on its own unix socket, opcache on (as
 # production PHP runs; Debian's php.ini and conf.d otherwise), the portal's
@@ -271,9 +299,6 @@ if [ -n "$phpfpm" ]; then
 		sleep 0.1
 		n=$((n + 1))
 	done
-	conf_db() {
-		sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\([^\"]*\)\";.*/\1/p" "$tmp/portal.conf" | head -n 1
-	}
 	printf 'BENCH_MUNI\t%s\nBENCH_DB_SOCKET\t%s\nBENCH_DB_NAME\t%s\nBENCH_DB_USER\t%s\nBENCH_DB_PASSWORD\t%s\nSCRIPT_FILENAME\t%s\n' \
 		"$BENCH_MUNI" "$tmp/run/mysqld.sock" "$(conf_db name)" "$(conf_db user)" "$(conf_db password)" \
 		"$tmp/php/list.php" >"$res/php.params"
@@ -286,7 +311,7 @@ fi
 for c in $CASES; do
 	printf '%s\t%s\t%s\n' "$c" "$res/$c.body" "$(cat "$res/$c.ct")"
 done >"$res/cases.tsv"
-awk -v rawsock="$rawsock" -v cases="$res/cases.tsv" -v phpsock="${phpfpm:+$phpsock}" \
+awk -v rawsock="$rawsock" -v rawdbsock="$rawdbsock" -v cases="$res/cases.tsv" -v phpsock="${phpfpm:+$phpsock}" \
 	-v phpparams="$res/php.params" '
 BEGIN {
 	FS = "\t"
@@ -329,18 +354,21 @@ function static_loc(nm, fl, t) {
 	print "            add_header X-Request-Id $request_id always;"
 	print "        }"
 }
-function raw_loc(nm,   i, l) {
+function raw_loc(nm, kind,   i, l) {
 	for (i = 1; i <= nblock; i++) {
 		l = block[i]
 		if (i == 1)
-			sub(/location \/ \{/, "location = /bench/raw/" nm " {", l)
-		sub(/fastcgi_pass portald;/, "fastcgi_pass bench_raw;", l)
+			sub(/location \/ \{/, "location = /bench/" kind "/" nm " {", l)
+		sub(/fastcgi_pass portald;/, "fastcgi_pass bench_" kind ";", l)
 		print l
 	}
 }
 /^[[:space:]]*upstream portald[[:space:]]*\{/ {
 	print "    upstream bench_raw {"
 	print "        server \"unix:" rawsock "\";"
+	print "    }"
+	print "    upstream bench_rawdb {"
+	print "        server \"unix:" rawdbsock "\";"
 	print "    }"
 	if (phpsock != "") {
 		print "    upstream bench_php {"
@@ -362,7 +390,8 @@ inblock {
 		for (i = 1; i <= n; i++)
 			static_loc(name[i], file[i], ct[i])
 		for (i = 1; i <= n; i++)
-			raw_loc(name[i])
+			raw_loc(name[i], "raw")
+		raw_loc("list", "rawdb")
 		if (phpsock != "")
 			php_loc()
 	}
@@ -406,6 +435,8 @@ for c in $CASES; do
 		[ "$ct" = "$(cat "$res/$c.ct")" ] || die "GET $p: Content-Type $ct, not $(cat "$res/$c.ct")"
 	done
 done
+same_bytes "$(ref_path rawdb list)" "$res/list.body" ||
+	die "GET $(ref_path rawdb list) does not answer the bytes of $res/list.body: $(cat "$tmp/log/raw_fcgi_db.log")"
 say "static, raw-fcgi and portal answer the same bytes with the same Content-Type ($CASES; the feed's <updated>, the time of the request, aside)"
 php_path=
 if [ -n "$phpfpm" ]; then
@@ -501,12 +532,15 @@ read_case() {
 	warm "$3"
 	warm "$4"
 	warm "$2"
+	[ "$1" = list ] && warm "$(ref_path rawdb list)"
 	[ "$1" = list ] && [ -n "$php_path" ] && warm "$php_path"
 	r=1
 	while [ "$r" -le "$BENCH_ROUNDS" ]; do
 		run_wrk "$1" static "$r" "$3"
 		run_wrk "$1" raw "$r" "$4"
 		run_wrk "$1" portal "$r" "$2"
+		# raw + 1 read: what any uncached answer costs at the least
+		[ "$1" = list ] && run_wrk "$1" rawdb "$r" "$(ref_path rawdb list)"
 		# the PHP-FPM reference of the uncached list, in the same rounds
 		[ "$1" = list ] && [ -n "$php_path" ] && run_wrk "$1" php "$r" "$php_path"
 		r=$((r + 1))

@@ -39,6 +39,7 @@ struct pool {
 };
 void pool_init(struct pool *p);
 void *pool_alloc(struct pool *p, size_t n); /* zeroed; never NULL (aborts on OOM) */
+void *pool_alloc_raw(struct pool *p, size_t n); /* not zeroed; never NULL */
 char *pool_strdup(struct pool *p, const char *s);
 char *pool_strndup(struct pool *p, const char *s, size_t n);
 char *pool_printf(struct pool *p, const char *fmt, ...) PORTAL_PRINTF(2, 3);

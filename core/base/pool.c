@@ -45,8 +45,11 @@ pool_init(struct pool *p)
 	p->nspare = 0;
 }
 
+/* n bytes, not zeroed: for buffers and strings, which are written whole
+ * before they are read (zeroing them was a quarter of a cached hit's
+ * instructions). */
 void *
-pool_alloc(struct pool *p, size_t n)
+pool_alloc_raw(struct pool *p, size_t n)
 {
 	struct pool_block *b = p->blocks;
 	size_t need = (n + POOL_ALIGN - 1) & ~(size_t)(POOL_ALIGN - 1);
@@ -70,7 +73,6 @@ pool_alloc(struct pool *p, size_t n)
 			nb->next = b->next;
 			b->next = nb;
 			nb->used = need;
-			memset(nb->data, 0, n);
 			return nb->data;
 		}
 		nb->next = b;
@@ -78,6 +80,13 @@ pool_alloc(struct pool *p, size_t n)
 	}
 	void *ptr = b->data + b->used;
 	b->used += need;
+	return ptr;
+}
+
+void *
+pool_alloc(struct pool *p, size_t n)
+{
+	void *ptr = pool_alloc_raw(p, n);
 	memset(ptr, 0, n);
 	return ptr;
 }
@@ -85,7 +94,7 @@ pool_alloc(struct pool *p, size_t n)
 char *
 pool_strndup(struct pool *p, const char *s, size_t n)
 {
-	char *d = pool_alloc(p, n + 1);
+	char *d = pool_alloc_raw(p, n + 1);
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
@@ -106,7 +115,7 @@ pool_vprintf(struct pool *p, const char *fmt, va_list ap)
 	va_end(aq);
 	if (n < 0)
 		return pool_strdup(p, "");
-	char *s = pool_alloc(p, (size_t)n + 1);
+	char *s = pool_alloc_raw(p, (size_t)n + 1);
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
 	return s;
 }
@@ -191,19 +200,26 @@ buf_init(struct buf *b, struct pool *p)
 	b->len = b->cap = 0;
 }
 
-void
-buf_add(struct buf *b, const void *data, size_t n)
+/* Room for n more bytes and the NUL after them. */
+static void
+buf_reserve(struct buf *b, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		char *d = pool_alloc(b->pool, cap);
+		char *d = pool_alloc_raw(b->pool, cap);
 		if (b->len)
 			memcpy(d, b->data, b->len);
 		b->data = d;
 		b->cap = cap;
 	}
+}
+
+void
+buf_add(struct buf *b, const void *data, size_t n)
+{
+	buf_reserve(b, n);
 	memcpy(b->data + b->len, data, n);
 	b->len += n;
 	b->data[b->len] = '\0';
@@ -218,9 +234,23 @@ buf_puts(struct buf *b, const char *s)
 void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
+	/* formatted straight into the buffer's free room; a second pass
+	 * only when it did not fit */
 	va_list ap;
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	va_start(ap, fmt);
-	char *s = pool_vprintf(b->pool, fmt, ap);
+	int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	buf_puts(b, s);
+	if (n < 0) {
+		if (room)
+			b->data[b->len] = '\0';
+		return;
+	}
+	if ((size_t)n >= room) {
+		buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
 }
