@@ -426,6 +426,7 @@ struct core; /* the process state (dispatch.c) */
 enum req_ctx {
 	REQ_CTX_CACHE, /* struct cache_req (cache.c) */
 	REQ_CTX_LINKS, /* struct links_req (links.c) */
+	REQ_CTX_TOUCHED, /* struct req_touched (links.c) */
 	REQ_CTX_N
 };
 
@@ -485,6 +486,9 @@ struct portal_req {
 	 * store writes each item as text from its row, its JSON columns as
 	 * stored, without json-c trees (store.c) */
 	int json_through;
+	/* the id of the item a GET answered, when the answer is that item's
+	 * alone (item.c); the cache keeps it valid by the item's own token */
+	long long item_answer;
 	/* the per-request state of a part of the core, kept off this struct
 	 * (nginx's r->ctx[module.ctx_index]): its owner allocates it from
 	 * the pool; NULL until then */
@@ -653,6 +657,7 @@ enum metrics_cache_event {
 	METRICS_CACHE_STALE_IF_ERROR, /* served unvalidated while the database is away */
 	METRICS_CACHE_CHECK_READ,     /* a generation read from the database (one statement) */
 	METRICS_CACHE_CHECK_SHARED,   /* a generation taken from a read another request made */
+	METRICS_CACHE_ITEM_VALID,     /* an item's answer kept through another item's write */
 	METRICS_CACHE_EVENTS
 };
 
@@ -805,6 +810,12 @@ struct cache_req {
 	const struct conf_municipality *muni;
 	long long token;     /* the database generation read before the answer */
 	unsigned long local; /* this host's generation then */
+	/* an item's URL (/api/v1/{m}/{module}/{id}): its module and id, and
+	 * with `item_read` the tokens read before the answer (cache_item_read) */
+	const char *item_module;
+	long long item_id;
+	int item_read;
+	long long base, item_token;
 };
 struct cache_req *cache_req(struct portal_req *r); /* NULL before cache_serve looked */
 struct cache;
@@ -827,6 +838,22 @@ void cache_written(struct core *c, struct portal_req *r);
 void cache_check_offer(struct metrics *m, const char *slug, long long token, long long read_us);
 
 /* ---- links.c ---- */
+/* What a write through the item lifecycle touched (item.c calls
+ * links_touch before and after it writes): the item and every item linked
+ * to or from it, before and after.  `whole` once the lifecycle ended the
+ * write: the list then names every item whose own answer it changed, and
+ * the cache keeps the other items' answers (cache_bump). */
+struct req_touched {
+	size_t n, cap;
+	int whole;
+	struct req_touched_item {
+		const char *module;
+		long long id;
+	} *item;
+};
+/* Adds item `id` of r's module and its linked items to r's touched list;
+ * `whole`: the write is done.  PORTAL_OK or PORTAL_ERROR (database). */
+int links_touch(portal_req *r, long long id, int whole);
 int links_target(portal_plugin *p, int (*exists)(portal_req *r, long long id));
 int links_exists(portal_req *r, const char *module, long long id);
 int links_set(portal_req *r, long long from_id, const char *to_module, const long long *ids,

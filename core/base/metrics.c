@@ -174,7 +174,8 @@ metrics_text(struct metrics *m, struct buf *b, size_t plugins)
 	              "portal_db_breaker_changes_total{to=\"closed\"} %lu\n",
 	           LOAD(m->breaker.opened), LOAD(m->breaker.closed));
 	static const char *const events[METRICS_CACHE_EVENTS] = {
-	    "hit", "miss", "stale", "store", "evict", "stale_if_error", "check_read", "check_shared"};
+	    "hit", "miss", "stale", "store", "evict", "stale_if_error", "check_read", "check_shared",
+	    "item_valid"};
 	buf_puts(b, "# HELP portal_cache_total Response cache: hits, misses (no entry), stale "
 	            "entries dropped, answers stored, entries evicted for room, entries served "
 	            "unvalidated while the database was away, generations read from the database "

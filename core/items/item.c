@@ -223,6 +223,7 @@ item_get(portal_req *r)
 		return rc == PORTAL_DONE ? PORTAL_OK : rc;
 	if (item_add_linked(r, id, item) != PORTAL_OK)
 		return PORTAL_ERROR;
+	r->item_answer = id; /* the answer is the item's alone (cache.c) */
 	return api->respond(r, 200, json_object_get(item));
 }
 
@@ -259,7 +260,7 @@ item_create(portal_req *r)
 		return PORTAL_ERROR;
 	/* after the audit, which shares the item: it records the item's own
 	 * members */
-	if (item_add_linked(r, w.id, w.item) != PORTAL_OK)
+	if (item_add_linked(r, w.id, w.item) != PORTAL_OK || links_touch(r, w.id, 1) != PORTAL_OK)
 		return PORTAL_ERROR;
 	api->set_header(r, "Location", api->printf(r, "/api/v1/%s/%s/%lld", api->municipality(r),
 	                                            r->plugin->name, w.id));
@@ -279,6 +280,9 @@ item_update(portal_req *r)
 	if (rc != PORTAL_OK)
 		return rc == PORTAL_DONE ? PORTAL_OK : rc;
 
+	/* what links to and from it before the write (the row is locked) */
+	if (links_touch(r, w.id, 0) != PORTAL_OK)
+		return PORTAL_ERROR;
 	if ((w.patch = item_body(r)) == NULL)
 		return api->problem(r, 422, "the patch is not valid");
 	item_reject_readonly(r, w.patch);
@@ -306,7 +310,7 @@ item_update(portal_req *r)
 	if (api->audit(r, "update", w.id, json_object_get(w.before), json_object_get(w.item)) !=
 	    PORTAL_OK)
 		return PORTAL_ERROR;
-	if (item_add_linked(r, w.id, w.item) != PORTAL_OK)
+	if (item_add_linked(r, w.id, w.item) != PORTAL_OK || links_touch(r, w.id, 1) != PORTAL_OK)
 		return PORTAL_ERROR;
 	api->set_etag(r, w.id, version);
 	return api->respond(r, 200, json_object_get(w.item));
@@ -329,11 +333,13 @@ item_delete(portal_req *r)
 	 * either ends before (and is seen here) or waits and finds nothing. */
 	if (it->exists != NULL && (rc = api->link_guard(r, id)) != PORTAL_OK)
 		return rc == PORTAL_DONE ? PORTAL_OK : PORTAL_ERROR;
-	/* its own links go with it */
-	if (it->remove(r, id) != PORTAL_OK || api->link_forget(r, id) != PORTAL_OK)
+	/* its own links go with it: the items they joined are touched */
+	if (links_touch(r, id, 0) != PORTAL_OK || it->remove(r, id) != PORTAL_OK ||
+	    api->link_forget(r, id) != PORTAL_OK)
 		return PORTAL_ERROR;
 	if (api->audit(r, "delete", id, json_object_get(before), NULL) != PORTAL_OK)
 		return PORTAL_ERROR;
+	((struct req_touched *)r->ctx[REQ_CTX_TOUCHED])->whole = 1;
 	return api->respond(r, 204, NULL);
 }
 

@@ -307,3 +307,51 @@ links_guard(portal_req *r, long long id)
 	                                r->plugin->name, id, b.data));
 	return PORTAL_DONE;
 }
+
+static void
+links_touched_add(portal_req *r, struct req_touched *t, const char *module, long long id)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->item[i].id == id && strcmp(t->item[i].module, module) == 0)
+			return;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct req_touched_item *a = pool_alloc(r->pool, cap * sizeof(*a));
+		if (t->n)
+			memcpy(a, t->item, t->n * sizeof(*a));
+		t->item = a;
+		t->cap = cap;
+	}
+	t->item[t->n].module = pool_strdup(r->pool, module);
+	t->item[t->n++].id = id;
+}
+
+/* A plain read: within the write's transaction it sees the links as the
+ * write left them (or, before it, as they were when the item's row was
+ * locked: item_load's FOR UPDATE comes first). */
+int
+links_touch(portal_req *r, long long id, int whole)
+{
+	if (r->plugin == NULL || r->muni == NULL)
+		return PORTAL_ERROR;
+	struct req_touched *t = r->ctx[REQ_CTX_TOUCHED];
+	if (t == NULL)
+		r->ctx[REQ_CTX_TOUCHED] = t = pool_alloc(r->pool, sizeof(*t));
+	links_touched_add(r, t, r->plugin->name, id);
+	struct portal_stmt *s = db_prepare(
+	    req_db(r), "SELECT to_module, to_id FROM links WHERE municipality = ? AND from_module = ? "
+	               "AND from_id = ? UNION SELECT from_module, from_id FROM links WHERE "
+	               "municipality = ? AND to_module = ? AND to_id = ?");
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
+	    db_bind_int(s, 2, id) || db_bind_text(s, 3, r->muni->slug) ||
+	    db_bind_text(s, 4, r->plugin->name) || db_bind_int(s, 5, id) || db_execute(s))
+		return PORTAL_ERROR;
+	int rc;
+	while ((rc = db_fetch(s)) == 1)
+		links_touched_add(r, t, db_col_text(s, 0), db_col_int(s, 1));
+	db_done(s);
+	if (rc < 0)
+		return PORTAL_ERROR;
+	t->whole = whole;
+	return PORTAL_OK;
+}

@@ -43,6 +43,21 @@
  * by another host or by hand in SQL are only seen when entries expire
  * (ttl).  It is for single-host installations; README says so.
  *
+ * Item tokens.  A write through the item lifecycle (item.c) replaces the
+ * municipality's `item_token` instead of `token`, and the token of each
+ * item it touched (its own and those of the items linked to or from it,
+ * before and after: links_touch) in `cache_items`, in its transaction.
+ * The generation an entry carries is both tokens combined, so a list or a
+ * page goes with any write as before.  An item's own answer (item_get:
+ * r->item_answer) also remembers `token`, `item_token` and the item's
+ * token, read in one statement before the answer was made; when the
+ * generation has changed, one statement reads them again, and if `token`
+ * and the item's token are unchanged, no write since changed this answer:
+ * it is served and carries the new generation.  Anything else that writes
+ * (media, accounts, a plugin's own route, an edit by hand in SQL) replaces
+ * `token` and outdates every entry, as before.  Not with read replicas
+ * (an entry made from a replica is not revalidated) nor `check = "host"`.
+ *
  * Memory: entries live in malloc'ed blocks outside the request pool, LRU,
  * bounded by `size` bytes per worker.
  *
@@ -97,6 +112,9 @@ struct cache_entry {
 	size_t keylen;
 	long long token;     /* database generation when made */
 	unsigned long local; /* host generation when made */
+	/* an item's own answer: which, and the tokens it was made under */
+	char *item_module;
+	long long item_id, base, item_token;
 	time_t made, expires;
 	const char *content_type; /* static strings only (see cache_store) */
 	char *route;              /* for the log line and /metrics */
@@ -149,6 +167,7 @@ static void
 cache_entry_free(struct cache_entry *e)
 {
 	free(e->key);
+	free(e->item_module);
 	free(e->route);
 	free(e->etag);
 	free(e->head);
@@ -198,21 +217,62 @@ cache_local(struct core *c, const char *slug)
 	                  : 0;
 }
 
-/* The municipality's token in the database: 0 when it was never written,
- * -1 when the database failed.  Shared through cache_check_put by the
- * caller, which took the time before. */
+/* The generation of `token` and `item_token`: token itself until an item
+ * write first sets item_token. */
+static long long
+cache_combine(long long token, long long item_token)
+{
+	if (item_token == 0)
+		return token;
+	unsigned long long x =
+	    ((unsigned long long)token ^ ((unsigned long long)item_token * 0x9E3779B97F4A7C15ULL)) &
+	    0x7fffffffffffffffULL;
+	return x ? (long long)x : 1;
+}
+
+/* The municipality's generation in the database: 0 when it was never
+ * written, -1 when the database failed.  Shared through cache_check_put by
+ * the caller, which took the time before. */
 static long long
 cache_token(struct db *d, const char *slug)
 {
-	struct portal_stmt *s = db_prepare(d, "SELECT token FROM cache_generations WHERE municipality = ?");
+	struct portal_stmt *s =
+	    db_prepare(d, "SELECT token, item_token FROM cache_generations WHERE municipality = ?");
 	if (s == NULL || db_bind_text(s, 0, slug) != PORTAL_OK || db_execute(s) != PORTAL_OK) {
 		if (s)
 			db_done(s);
 		return -1;
 	}
-	long long t = db_fetch(s) == 1 ? db_col_int(s, 0) : 0;
+	long long t = db_fetch(s) == 1 ? cache_combine(db_col_int(s, 0), db_col_int(s, 1)) : 0;
 	db_done(s);
 	return t;
+}
+
+/* The generation, `token` and item `id`'s token (0: none yet) in one
+ * statement: PORTAL_OK or PORTAL_ERROR. */
+static int
+cache_item_read(struct db *d, const char *slug, const char *module, long long id, long long *gen,
+                long long *base, long long *item_token)
+{
+	struct portal_stmt *s = db_prepare(
+	    d, "SELECT g.token, g.item_token, i.token FROM cache_generations g LEFT JOIN cache_items "
+	       "i ON i.municipality = g.municipality AND i.module = ? AND i.item_id = ? WHERE "
+	       "g.municipality = ?");
+	if (s == NULL || db_bind_text(s, 0, module) != PORTAL_OK || db_bind_int(s, 1, id) != PORTAL_OK ||
+	    db_bind_text(s, 2, slug) != PORTAL_OK || db_execute(s) != PORTAL_OK) {
+		if (s)
+			db_done(s);
+		return PORTAL_ERROR;
+	}
+	int rc = db_fetch(s);
+	*gen = *base = *item_token = 0;
+	if (rc == 1) {
+		*base = db_col_int(s, 0);
+		*gen = cache_combine(*base, db_col_int(s, 1));
+		*item_token = db_col_is_null(s, 2) ? 0 : db_col_int(s, 2);
+	}
+	db_done(s);
+	return rc < 0 ? PORTAL_ERROR : PORTAL_OK;
 }
 
 /* ---- one read for many hits (see the top) ---- */
@@ -421,6 +481,56 @@ cache_row(struct core *c, struct portal_req *r)
 	return rc;
 }
 
+static int
+cache_touched_cmp(const void *a, const void *b)
+{
+	const struct req_touched_item *x = a, *y = b;
+	int c = strcmp(x->module, y->module);
+	return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+#define CACHE_ITEMS_ROWS 8 /* rows per statement (the last repeated to fill it) */
+
+/* An item write: token `t` for every item it touched (in key order, so
+ * that two writes lock the rows in the same order), then item_token. */
+static int
+cache_bump_items(struct core *c, struct portal_req *r, struct req_touched *tw, long long t)
+{
+	qsort(tw->item, tw->n, sizeof(tw->item[0]), cache_touched_cmp);
+	for (size_t at = 0; at < tw->n; at += CACHE_ITEMS_ROWS) {
+		struct portal_stmt *s = db_prepare(
+		    c->db, "INSERT INTO cache_items (municipality, module, item_id, token) VALUES "
+		           "(?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), "
+		           "(?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?) ON DUPLICATE KEY UPDATE token = "
+		           "VALUES(token)");
+		if (s == NULL)
+			return PORTAL_ERROR;
+		for (unsigned k = 0; k < CACHE_ITEMS_ROWS; k++) {
+			size_t i = at + k < tw->n ? at + k : tw->n - 1;
+			if (db_bind_text(s, 4 * k, r->muni->slug) != PORTAL_OK ||
+			    db_bind_text(s, 4 * k + 1, tw->item[i].module) != PORTAL_OK ||
+			    db_bind_int(s, 4 * k + 2, tw->item[i].id) != PORTAL_OK ||
+			    db_bind_int(s, 4 * k + 3, t) != PORTAL_OK) {
+				db_done(s);
+				return PORTAL_ERROR;
+			}
+		}
+		int rc = db_execute(s);
+		db_done(s);
+		if (rc != PORTAL_OK)
+			return PORTAL_ERROR;
+	}
+	struct portal_stmt *s = db_prepare(c->db, "INSERT INTO cache_generations (municipality, token, "
+	                                          "item_token) VALUES (?, 1, ?) ON DUPLICATE KEY UPDATE "
+	                                          "item_token = VALUES(item_token)");
+	int rc = s && db_bind_text(s, 0, r->muni->slug) == PORTAL_OK && db_bind_int(s, 1, t) == PORTAL_OK
+	             ? db_execute(s)
+	             : PORTAL_ERROR;
+	if (s)
+		db_done(s);
+	return rc;
+}
+
 int
 cache_bump(struct core *c, struct portal_req *r)
 {
@@ -429,6 +539,9 @@ cache_bump(struct core *c, struct portal_req *r)
 	long long t = 0;
 	while (t == 0) /* 0 means "never written" */
 		randombytes_buf(&t, sizeof(t)), t &= 0x7fffffffffffffffLL;
+	struct req_touched *tw = r->ctx[REQ_CTX_TOUCHED];
+	if (tw != NULL && tw->whole && tw->n > 0)
+		return cache_bump_items(c, r, tw, t);
 	struct portal_stmt *s = db_prepare(c->db, "INSERT INTO cache_generations (municipality, token) "
 	                                          "VALUES (?, ?) ON DUPLICATE KEY UPDATE token = VALUES(token)");
 	int rc = s && db_bind_text(s, 0, r->muni->slug) == PORTAL_OK && db_bind_int(s, 1, t) == PORTAL_OK
@@ -545,6 +658,22 @@ cache_find(struct cache *k, uint64_t hash, const char *key, size_t keylen)
 }
 
 
+/* Whether entries of r may be kept by their item's token: the item URL of
+ * a module with items, the database check, no replica.  Notes which item. */
+static int
+cache_item_url(struct core *c, struct portal_req *r, struct cache_req *q)
+{
+	portal_plugin *p;
+	long long id;
+	if (c->cache->check_host || c->rdb != NULL || r->nseg != 5 ||
+	    strcmp(r->seg[0], "api") != 0 || (id = item_parse_id(r->seg[4])) <= 0 ||
+	    (p = plugin_find(c->plugins, r->seg[3])) == NULL || p->item == NULL)
+		return 0;
+	q->item_module = p->name;
+	q->item_id = id;
+	return 1;
+}
+
 /*
  * A miss: the answer will be made from a read replica when there is one,
  * and a replica may lag behind the token just read from the primary.  The
@@ -557,6 +686,18 @@ static void
 cache_miss(struct core *c, struct portal_req *r)
 {
 	struct cache_req *q = cache_req(r);
+	long long gen;
+	if (q->item_id > 0) {
+		/* the tokens an item's own answer is kept by, read before it is
+		 * made (the generation too: all from one read) */
+		if (!q->item_read && breaker_primary(c) == PORTAL_OK &&
+		    cache_item_read(c->db, q->muni->slug, q->item_module, q->item_id, &gen, &q->base,
+		                    &q->item_token) == PORTAL_OK) {
+			q->token = gen;
+			q->item_read = 1;
+		}
+		return;
+	}
 	if (c->rdb == NULL || c->cache->check_host)
 		return;
 	r->db = breaker_read_db(c, r);
@@ -670,12 +811,28 @@ cache_serve(struct core *c, struct portal_req *r)
 	struct cache_entry *e = cache_find(c->cache, q->hash, b.data, b.len);
 	if (e == NULL) {
 		metrics_cache(c->metrics, METRICS_CACHE_MISS);
+		cache_item_url(c, r, q);
 		cache_miss(c, r);
 		return PORTAL_DECLINED;
 	}
+	int kept = 0; /* an item's answer, still valid by its item's token */
+	if (e->expires > time(NULL) && e->item_id > 0 && cache_item_url(c, r, q) &&
+	    (e->local != q->local || e->token != q->token) && breaker_primary(c) == PORTAL_OK &&
+	    cache_item_read(c->db, m->slug, e->item_module, e->item_id, &q->token, &q->base,
+	                    &q->item_token) == PORTAL_OK) {
+		q->item_read = 1; /* (what a miss would read: its store uses them) */
+		if (q->base == e->base && q->item_token == e->item_token) {
+			/* no write since it was made touched this item */
+			e->token = q->token;
+			e->local = q->local;
+			kept = 1;
+			metrics_cache(c->metrics, METRICS_CACHE_ITEM_VALID);
+		}
+	}
 	if (e->expires <= time(NULL) || e->local != q->local ||
-	    (!c->cache->check_host && e->token != q->token)) {
+	    (!c->cache->check_host && e->token != q->token && !kept)) {
 		cache_unlink(c->cache, e);
+		cache_item_url(c, r, q);
 		metrics_cache(c->metrics, METRICS_CACHE_STALE);
 		cache_miss(c, r);
 		return PORTAL_DECLINED;
@@ -766,6 +923,11 @@ cache_store(struct core *c, struct portal_req *r, const char *route)
 	e->content_type = ct;
 	e->token = q->token;
 	e->local = q->local;
+	if (q->item_read && r->item_answer == q->item_id && (e->item_module = strdup(q->item_module))) {
+		e->item_id = q->item_id;
+		e->base = q->base;
+		e->item_token = q->item_token;
+	}
 	e->made = time(NULL);
 	e->expires = e->made + k->ttl;
 	e->size = size;

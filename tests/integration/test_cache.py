@@ -21,7 +21,12 @@ the database is the one it was made under.  Checks:
     core does (another host), is seen by every request that arrived after
     its COMMIT returned, also while other clients keep hitting the item;
     a request that arrived before the write may still get the earlier
-    answer, and does when it is answered from the earlier read.
+    answer, and does when it is answered from the earlier read;
+  - item tokens: an item's own answer stays cached through a write to an
+    unrelated item (portal_cache_total{event="item_valid"}, one statement
+    instead of a new answer), but not through a write to an item linked
+    to it (a news item's title in its "linked", a link made, a link
+    removed), nor through an edit by hand that replaces the token.
 Scratch items go to herrljunga and are deleted at the end.
 """
 import os
@@ -370,7 +375,72 @@ def write_elsewhere_never_missed():
            (len(stale), stale[:3]))
 
 
+def item_get(pid):
+    r = request("GET", "%s/%s/partnerships/%d" % (API, M, pid))
+    expect_json(r, 200)
+    return r.json
+
+
+def patch(path, body):
+    etag = request("GET", path, token=state["editor"]).header("etag")
+    r = request("PATCH", path, token=state["editor"], body=body,
+                content_type="application/merge-patch+json", headers={"If-Match": etag})
+    expect_json(r, 200)
+    return r.json
+
+
+def linked_news(item):
+    return [n["title"] for n in item.get("linked", {}).get("news", [])]
+
+
+def item_tokens():
+    a = create_partnership(TAG + " Alta")
+    b = create_partnership(TAG + " Hammerfest")
+    state["ids"] += [a["id"], b["id"]]
+    for _ in range(READS):
+        item_get(a["id"])
+    # an unrelated write: a's answer stays, revalidated by one statement per worker
+    v0, s0 = metric("item_valid"), statements()
+    patch("%s/%s/partnerships/%d" % (API, M, b["id"]), {"partner": {"region": "Troms"}})
+    s1 = statements()
+    for i in range(READS):
+        expect(item_get(a["id"])["partner"]["name"] == TAG + " Alta", "read %d of a is wrong" % i)
+    valid, stmts = metric("item_valid") - v0, statements() - s1
+    t.diag("after a write to another item: %d revalidated, %d statements for %d reads (the "
+           "write: %d)" % (valid, stmts, READS, s1 - s0))
+    expect(1 <= valid <= 2, "%d answers kept by the item token, not 1 or 2 (one per worker)" % valid)
+    expect(stmts <= READS + 2, "%d statements for %d reads: answers were made again" % (stmts, READS))
+    # a news item linking to a: its title is in a's "linked"; each change shows at once
+    r = request("POST", "%s/%s/news" % (API, M), token=state["editor"],
+                body={"title": TAG + " nyhet", "lang": "sv", "status": "published",
+                      "related": {"partnerships": [a["id"]]}})
+    expect_json(r, 201)
+    state["linked_news"] = nid = r.json["id"]
+    pn = "%s/%s/news/%d" % (API, M, nid)
+    for i in range(READS):
+        expect(linked_news(item_get(a["id"])) == [TAG + " nyhet"], "read %d: a new link not shown" % i)
+    patch(pn, {"title": TAG + " ny rubrik"})
+    for i in range(READS):
+        got = linked_news(item_get(a["id"]))
+        expect(got == [TAG + " ny rubrik"], "read %d after the news' title changed: %r" % (i, got))
+    patch(pn, {"related": {"partnerships": [b["id"]]}})
+    for i in range(READS):
+        got = linked_news(item_get(a["id"]))
+        expect(got == [], "read %d after the link was removed: %r" % (i, got))
+        got = linked_news(item_get(b["id"]))
+        expect(got == [TAG + " ny rubrik"], "read %d of the new target: %r" % (i, got))
+    # by hand in SQL, with the token replaced as README says
+    sql("START TRANSACTION; UPDATE partnerships SET partner_name = '%s', version = version + 1 "
+        "WHERE id = %d; UPDATE cache_generations SET token = token + 1 WHERE municipality = '%s'; "
+        "COMMIT;" % (TAG + " Tromsø by hand", a["id"], M))
+    for i in range(READS):
+        got = item_get(a["id"])["partner"]["name"]
+        expect(got == TAG + " Tromsø by hand", "read %d after an edit by hand: %r" % (i, got))
+
+
 def cleanup():
+    if "linked_news" in state:  # first: it links to partnerships
+        request("DELETE", "%s/%s/news/%d" % (API, M, state.pop("linked_news")), token=state["admin"])
     for pid in state.get("ids", []):
         r = request("DELETE", "%s/%s/partnerships/%d" % (API, M, pid), token=state["admin"])
         expect(r.status in (204, 404), "DELETE partnership %d: %d" % (pid, r.status), r)
@@ -397,5 +467,7 @@ t.check("a request that arrived before another's generation read started is answ
         "statement; one that arrived after it reads", shared_read_answers_earlier_arrivals)
 t.check("a write made directly in MariaDB (another host) is seen by every request that arrived after "
         "its COMMIT returned, also while 8 clients keep hitting", write_elsewhere_never_missed)
+t.check("an item's answer is kept through a write to another item, not through one to an item "
+        "linked to it, nor through an edit by hand", item_tokens)
 t.check("after DELETE no read lists the items", cleanup)
 sys.exit(t.done())
