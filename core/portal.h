@@ -37,7 +37,7 @@
 #define PORTAL_DECLINED (-5) /* not this one's to answer: the caller tries the next */
 
 #define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
-#define PORTAL_ABI_VERSION 2u /* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example */
+#define PORTAL_ABI_VERSION 3u /* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example; 3: portal_item own_answer */
 
 /* What must match between core and plugin beyond the ABI version: the
  * json-c major/minor (JSON objects cross the boundary) and pointer size. */
@@ -432,6 +432,12 @@ struct portal_item {
 	 * module's datasets: "INTR" (international issues), "ECON" ...; NULL:
 	 * "GOVE" (government and public sector). */
 	const char *theme;
+	/* 1: an item's answer (GET .../{id}) is made of its row, its own
+	 * tables, uploaded files and what links to and from it, and of no
+	 * other item's row (pages show their translations: 0).  The response
+	 * cache then keeps it through writes to other items (README,
+	 * "Response cache").  0: every write of the municipality outdates it. */
+	int own_answer;
 };
 
 struct portal_api {

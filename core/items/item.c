@@ -223,7 +223,8 @@ item_get(portal_req *r)
 		return rc == PORTAL_DONE ? PORTAL_OK : rc;
 	if (item_add_linked(r, id, item) != PORTAL_OK)
 		return PORTAL_ERROR;
-	r->item_answer = id; /* the answer is the item's alone (cache.c) */
+	if (item_of(r)->own_answer)
+		r->item_answer = id; /* the answer is the item's alone (cache.c) */
 	return api->respond(r, 200, json_object_get(item));
 }
 

@@ -713,6 +713,7 @@ static const struct portal_filter news_filters[] = {
  * sort_at is published_at, or the end of time for a draft that has none
  * (so undated drafts come first, newest id first). */
 static const struct portal_item news_item = {
+	.own_answer = 1, /* (its row, tables, files and links) */
 	.noun = "news item", .schema = news_fields, .defaults = "{\"status\": \"draft\"}",
 	.list_summary = "list news, newest first (area, lang, since, status, slug, q, limit, cursor)",
 	.table = "news", .listed = "t.status = 'published'", /* drafts: readers only */
