@@ -815,7 +815,7 @@ struct cache_req {
 	const char *item_module;
 	long long item_id;
 	int item_read;
-	long long base, item_token;
+	long long other, item_token; /* other: -1 when the tokens do not account for the last write */
 };
 struct cache_req *cache_req(struct portal_req *r); /* NULL before cache_serve looked */
 struct cache;

@@ -1,13 +1,19 @@
 -- Item tokens for the response cache (core/server/cache.c): a cached answer
 -- to one item (GET /api/v1/{m}/{module}/{id}) stays valid through writes to
--- other items.  A write through the item lifecycle replaces `item_token`
--- (not `token`) and the token of every item it touched: the item itself and
--- the items linked to or from it, before and after the write.  Lists,
--- pages and feeds are valid while both tokens are unchanged; an item's
--- answer while `token` and its own row here are.  Anything else (media,
--- accounts, an edit by hand in SQL) replaces `token`, which outdates all.
+-- other items.  Every write still replaces `token` (what lists, pages and
+-- feeds are checked against, as before).  A write through the item
+-- lifecycle also sets `item_token` to the same value and replaces the token
+-- of every item it touched (the item itself and the items linked to or from
+-- it, before and after the write) in `cache_items`; any other write also
+-- sets `other_token` to it.  So `token` equals one of the two unless the last
+-- write was neither (an older portald, an edit by hand in SQL), and the next
+-- item write then replaces `other_token` too.  An item's answer is valid
+-- while `other_token` and its own row here are unchanged and `token` is one
+-- of the two.
 
-ALTER TABLE cache_generations ADD COLUMN item_token BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE cache_generations
+  ADD COLUMN item_token BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN other_token BIGINT NOT NULL DEFAULT 0;
 
 CREATE TABLE cache_items (
   municipality  VARCHAR(64) NOT NULL,

@@ -43,20 +43,22 @@
  * by another host or by hand in SQL are only seen when entries expire
  * (ttl).  It is for single-host installations; README says so.
  *
- * Item tokens.  A write through the item lifecycle (item.c) replaces the
- * municipality's `item_token` instead of `token`, and the token of each
- * item it touched (its own and those of the items linked to or from it,
- * before and after: links_touch) in `cache_items`, in its transaction.
- * The generation an entry carries is both tokens combined, so a list or a
- * page goes with any write as before.  An item's own answer (item_get:
- * r->item_answer) also remembers `token`, `item_token` and the item's
- * token, read in one statement before the answer was made; when the
- * generation has changed, one statement reads them again, and if `token`
- * and the item's token are unchanged, no write since changed this answer:
- * it is served and carries the new generation.  Anything else that writes
- * (media, accounts, a plugin's own route, an edit by hand in SQL) replaces
- * `token` and outdates every entry, as before.  Not with read replicas
- * (an entry made from a replica is not revalidated) nor `check = "host"`.
+ * Item tokens.  Every write replaces `token`, as above.  A write through
+ * the item lifecycle (item.c) also sets `item_token` to the same value and
+ * replaces, in `cache_items`, the token of each item it touched (its own
+ * and those of the items linked to or from it, before and after:
+ * links_touch); any other write sets `other_token` to it.  `token` then
+ * equals one of the two unless the last write was neither (an older
+ * portald during an upgrade, an edit by hand in SQL as README says), and
+ * the next item write replaces `other_token` as well.  An item's own
+ * answer (item_get of a module declaring .own_answer: r->item_answer) also
+ * remembers `other_token` and the item's token, read with `token` in one
+ * statement before the answer was made.  When `token` has changed, one
+ * statement reads them again: if `other_token` and the item's token are
+ * the same and `token` is one of the two, every write since was an item
+ * write that did not touch this item, and the answer is served and
+ * carries the new `token`.  Not with read replicas (entries made from a
+ * replica are not revalidated) nor with `check = "host"`.
  *
  * Memory: entries live in malloc'ed blocks outside the request pool, LRU,
  * bounded by `size` bytes per worker.
@@ -114,7 +116,7 @@ struct cache_entry {
 	unsigned long local; /* host generation when made */
 	/* an item's own answer: which, and the tokens it was made under */
 	char *item_module;
-	long long item_id, base, item_token;
+	long long item_id, other, item_token;
 	time_t made, expires;
 	const char *content_type; /* static strings only (see cache_store) */
 	char *route;              /* for the log line and /metrics */
@@ -217,47 +219,35 @@ cache_local(struct core *c, const char *slug)
 	                  : 0;
 }
 
-/* The generation of `token` and `item_token`: token itself until an item
- * write first sets item_token. */
-static long long
-cache_combine(long long token, long long item_token)
-{
-	if (item_token == 0)
-		return token;
-	unsigned long long x =
-	    ((unsigned long long)token ^ ((unsigned long long)item_token * 0x9E3779B97F4A7C15ULL)) &
-	    0x7fffffffffffffffULL;
-	return x ? (long long)x : 1;
-}
-
-/* The municipality's generation in the database: 0 when it was never
- * written, -1 when the database failed.  Shared through cache_check_put by
- * the caller, which took the time before. */
+/* The municipality's token in the database: 0 when it was never written,
+ * -1 when the database failed.  Shared through cache_check_put by the
+ * caller, which took the time before. */
 static long long
 cache_token(struct db *d, const char *slug)
 {
-	struct portal_stmt *s =
-	    db_prepare(d, "SELECT token, item_token FROM cache_generations WHERE municipality = ?");
+	struct portal_stmt *s = db_prepare(d, "SELECT token FROM cache_generations WHERE municipality = ?");
 	if (s == NULL || db_bind_text(s, 0, slug) != PORTAL_OK || db_execute(s) != PORTAL_OK) {
 		if (s)
 			db_done(s);
 		return -1;
 	}
-	long long t = db_fetch(s) == 1 ? cache_combine(db_col_int(s, 0), db_col_int(s, 1)) : 0;
+	long long t = db_fetch(s) == 1 ? db_col_int(s, 0) : 0;
 	db_done(s);
 	return t;
 }
 
-/* The generation, `token` and item `id`'s token (0: none yet) in one
- * statement: PORTAL_OK or PORTAL_ERROR. */
+/* `token`, `other_token` and item `id`'s token (0: none yet) in one
+ * statement; *other is -1 when `token` is neither `item_token` nor
+ * `other_token` (a write the tokens do not account for: no item's answer
+ * may be kept by them).  PORTAL_OK or PORTAL_ERROR. */
 static int
-cache_item_read(struct db *d, const char *slug, const char *module, long long id, long long *gen,
-                long long *base, long long *item_token)
+cache_item_read(struct db *d, const char *slug, const char *module, long long id, long long *token,
+                long long *other, long long *item_token)
 {
 	struct portal_stmt *s = db_prepare(
-	    d, "SELECT g.token, g.item_token, i.token FROM cache_generations g LEFT JOIN cache_items "
-	       "i ON i.municipality = g.municipality AND i.module = ? AND i.item_id = ? WHERE "
-	       "g.municipality = ?");
+	    d, "SELECT g.token, IF(g.token IN (g.item_token, g.other_token), g.other_token, -1), "
+	       "i.token FROM cache_generations g LEFT JOIN cache_items i ON i.municipality = "
+	       "g.municipality AND i.module = ? AND i.item_id = ? WHERE g.municipality = ?");
 	if (s == NULL || db_bind_text(s, 0, module) != PORTAL_OK || db_bind_int(s, 1, id) != PORTAL_OK ||
 	    db_bind_text(s, 2, slug) != PORTAL_OK || db_execute(s) != PORTAL_OK) {
 		if (s)
@@ -265,10 +255,11 @@ cache_item_read(struct db *d, const char *slug, const char *module, long long id
 		return PORTAL_ERROR;
 	}
 	int rc = db_fetch(s);
-	*gen = *base = *item_token = 0;
+	*token = *item_token = 0;
+	*other = -1;
 	if (rc == 1) {
-		*base = db_col_int(s, 0);
-		*gen = cache_combine(*base, db_col_int(s, 1));
+		*token = db_col_int(s, 0);
+		*other = db_col_int(s, 1);
 		*item_token = db_col_is_null(s, 2) ? 0 : db_col_int(s, 2);
 	}
 	db_done(s);
@@ -481,6 +472,20 @@ cache_row(struct core *c, struct portal_req *r)
 	return rc;
 }
 
+/* One of the writes' statements on cache_generations: slug, then t for
+ * each token. */
+static int
+cache_bump_run(struct portal_stmt *s, const char *slug, long long t)
+{
+	int rc = s && db_bind_text(s, 0, slug) == PORTAL_OK && db_bind_int(s, 1, t) == PORTAL_OK &&
+	                 db_bind_int(s, 2, t) == PORTAL_OK && db_bind_int(s, 3, t) == PORTAL_OK
+	             ? db_execute(s)
+	             : PORTAL_ERROR;
+	if (s)
+		db_done(s);
+	return rc;
+}
+
 static int
 cache_touched_cmp(const void *a, const void *b)
 {
@@ -492,7 +497,8 @@ cache_touched_cmp(const void *a, const void *b)
 #define CACHE_ITEMS_ROWS 8 /* rows per statement (the last repeated to fill it) */
 
 /* An item write: token `t` for every item it touched (in key order, so
- * that two writes lock the rows in the same order), then item_token. */
+ * that two writes lock the rows in the same order), then `token` and
+ * `item_token` (and `other_token` when `token` was neither: see the top). */
 static int
 cache_bump_items(struct core *c, struct portal_req *r, struct req_touched *tw, long long t)
 {
@@ -520,15 +526,13 @@ cache_bump_items(struct core *c, struct portal_req *r, struct req_touched *tw, l
 		if (rc != PORTAL_OK)
 			return PORTAL_ERROR;
 	}
-	struct portal_stmt *s = db_prepare(c->db, "INSERT INTO cache_generations (municipality, token, "
-	                                          "item_token) VALUES (?, 1, ?) ON DUPLICATE KEY UPDATE "
-	                                          "item_token = VALUES(item_token)");
-	int rc = s && db_bind_text(s, 0, r->muni->slug) == PORTAL_OK && db_bind_int(s, 1, t) == PORTAL_OK
-	             ? db_execute(s)
-	             : PORTAL_ERROR;
-	if (s)
-		db_done(s);
-	return rc;
+	/* (MariaDB assigns left to right: other_token sees the old values) */
+	struct portal_stmt *s = db_prepare(
+	    c->db, "INSERT INTO cache_generations (municipality, token, item_token, other_token) "
+	           "VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE other_token = IF(token IN (item_token, "
+	           "other_token), other_token, VALUES(other_token)), token = VALUES(token), item_token "
+	           "= VALUES(item_token)");
+	return cache_bump_run(s, r->muni->slug, t);
 }
 
 int
@@ -542,14 +546,11 @@ cache_bump(struct core *c, struct portal_req *r)
 	struct req_touched *tw = r->ctx[REQ_CTX_TOUCHED];
 	if (tw != NULL && tw->whole && tw->n > 0)
 		return cache_bump_items(c, r, tw, t);
-	struct portal_stmt *s = db_prepare(c->db, "INSERT INTO cache_generations (municipality, token) "
-	                                          "VALUES (?, ?) ON DUPLICATE KEY UPDATE token = VALUES(token)");
-	int rc = s && db_bind_text(s, 0, r->muni->slug) == PORTAL_OK && db_bind_int(s, 1, t) == PORTAL_OK
-	             ? db_execute(s)
-	             : PORTAL_ERROR;
-	if (s)
-		db_done(s);
-	return rc;
+	struct portal_stmt *s = db_prepare(
+	    c->db, "INSERT INTO cache_generations (municipality, token, item_token, other_token) VALUES "
+	           "(?, ?, ?, ?) ON DUPLICATE KEY UPDATE token = VALUES(token), other_token = "
+	           "VALUES(other_token)");
+	return cache_bump_run(s, r->muni->slug, t);
 }
 
 void
@@ -691,7 +692,7 @@ cache_miss(struct core *c, struct portal_req *r)
 		/* the tokens an item's own answer is kept by, read before it is
 		 * made (the generation too: all from one read) */
 		if (!q->item_read && breaker_primary(c) == PORTAL_OK &&
-		    cache_item_read(c->db, q->muni->slug, q->item_module, q->item_id, &gen, &q->base,
+		    cache_item_read(c->db, q->muni->slug, q->item_module, q->item_id, &gen, &q->other,
 		                    &q->item_token) == PORTAL_OK) {
 			q->token = gen;
 			q->item_read = 1;
@@ -818,10 +819,10 @@ cache_serve(struct core *c, struct portal_req *r)
 	int kept = 0; /* an item's answer, still valid by its item's token */
 	if (e->expires > time(NULL) && e->item_id > 0 && cache_item_url(c, r, q) &&
 	    (e->local != q->local || e->token != q->token) && breaker_primary(c) == PORTAL_OK &&
-	    cache_item_read(c->db, m->slug, e->item_module, e->item_id, &q->token, &q->base,
+	    cache_item_read(c->db, m->slug, e->item_module, e->item_id, &q->token, &q->other,
 	                    &q->item_token) == PORTAL_OK) {
 		q->item_read = 1; /* (what a miss would read: its store uses them) */
-		if (q->base == e->base && q->item_token == e->item_token) {
+		if (q->other >= 0 && q->other == e->other && q->item_token == e->item_token) {
 			/* no write since it was made touched this item */
 			e->token = q->token;
 			e->local = q->local;
@@ -923,9 +924,10 @@ cache_store(struct core *c, struct portal_req *r, const char *route)
 	e->content_type = ct;
 	e->token = q->token;
 	e->local = q->local;
-	if (q->item_read && r->item_answer == q->item_id && (e->item_module = strdup(q->item_module))) {
+	if (q->item_read && q->other >= 0 && r->item_answer == q->item_id &&
+	    (e->item_module = strdup(q->item_module))) {
 		e->item_id = q->item_id;
-		e->base = q->base;
+		e->other = q->other;
 		e->item_token = q->item_token;
 	}
 	e->made = time(NULL);
