@@ -31,7 +31,8 @@
 #   4. bench/bench.py report prints the table and the targets (also written
 #      to $B/bench/report.md); everything started is stopped (trap)
 #
-# Environment: B (build dir), BENCH_SECONDS (10), BENCH_ROUNDS (2),
+# Environment: B (build dir), BENCH_SECONDS (10), BENCH_ROUNDS (2), BENCH_CASES
+# (the cases run: "list item news html"; "" only the write mix),
 # BENCH_WARMUP (1 s per target and case, 0: none), BENCH_THREADS (2),
 # BENCH_CONNS (64), BENCH_MEMORY (1: the 200k memory check; 0: no memory
 # phase at all; default: on to 100k requests only), BENCH_MEMORY_MAX
@@ -591,7 +592,7 @@ modes=off
 for mode in $modes; do
 	set_cache "$mode"
 	sfx=
-	cases=$CASES
+	cases=${BENCH_CASES-$CASES}
 	[ "$mode" = on ] && sfx=-cached
 	[ "$mode" = host ] && sfx=-host && cases="list html"
 	for c in $cases; do
