@@ -37,7 +37,8 @@
 #define PORTAL_DECLINED (-5) /* not this one's to answer: the caller tries the next */
 
 #define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
-#define PORTAL_ABI_VERSION 2u /* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example */
+#define PORTAL_ABI_VERSION 3u /* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example;
+                               * 3: portal_field grew from, portal_item published */
 
 /* What must match between core and plugin beyond the ABI version: the
  * json-c major/minor (JSON objects cross the boundary) and pointer size. */
@@ -118,7 +119,10 @@ enum portal_ftype {
 
 #define PF_REQUIRED 0x1u /* must be present (on create, and after a merge patch) */
 #define PF_NULLABLE 0x2u /* null is accepted (and means "not known") */
-#define PF_UNIQUE   0x4u /* for arrays: items must be distinct */
+#define PF_UNIQUE   0x4u /* for arrays: items must be distinct; for a PF_STRING of an item
+                         * with a table: no other item of the municipality has the value
+                         * (409 naming the member, before the write and when a UNIQUE
+                         * key refuses it) */
 /* For an item declared with a table (struct portal_item's `table`): */
 #define PF_SEARCH   0x8u  /* `q` searches it: a string, each text of a PF_LANGMAP, each
                            * string of an array (members of objects say for themselves) */
@@ -134,6 +138,12 @@ enum portal_ftype {
 #define PF_KEPT     0x400u /* optional, but a merge patch may not remove it alone (the
                            * module's check needs it or another member): no null in the
                            * Patch schema; its .doc says what goes with it */
+#define PF_SLUG     0x800u /* a PF_STRING that is a slug (api->is_slug, at most `max` bytes;
+                           * PORTAL_SLUG_PATTERN in the document), checked after the
+                           * schema; with a table, the list gets a filter of the member's
+                           * name (exact match); with `from`, made of that member on a
+                           * create that leaves it out or null (api->slugify, the first
+                           * free of -2 .. -50 when PF_UNIQUE) */
 
 struct portal_field {
 	const char *name;
@@ -166,8 +176,14 @@ struct portal_field {
 	 * module still checks and stores its links itself (check, written). */
 	const char *link;
 	/* The JSON Schema "pattern" of a PF_STRING the module's own hook
-	 * checks further (a slug, "YYYY-H1"): for the document.  NULL: none. */
+	 * checks further ("YYYY-H1"): for the document.  NULL: none. */
 	const char *pattern;
+	/* The member this one is made of, by the core, for an item with a
+	 * table: a PF_SLUG's text to slugify on create ("title"), or a
+	 * PF_READONLY member's PF_MARKDOWN source ("body"), which every read
+	 * shows as safe HTML (api->markdown; null when the source is).  NULL:
+	 * none. */
+	const char *from;
 };
 
 /* What the international work of a municipality is about: one vocabulary
@@ -432,6 +448,14 @@ struct portal_item {
 	 * module's datasets: "INTR" (international issues), "ECON" ...; NULL:
 	 * "GOVE" (government and public sector). */
 	const char *theme;
+	/* Drafts, with a table: an item is public only while its member
+	 * `member` is `value` ({"status", "published"}); for a caller below
+	 * PORTAL_ROLE_READER any other item answers 404 (before the module's
+	 * visible hook) and is not listed (`listed`, when NULL, is made of
+	 * it: "t.status = 'published'").  NULL member: every item is public. */
+	struct portal_published {
+		const char *member, *value;
+	} published;
 };
 
 struct portal_api {

@@ -104,8 +104,8 @@ schema_value(const struct portal_field *f, enum schema_mode mode)
 			return o;
 		}
 		o = schema_string(1, f->max ? f->max : 200);
-		if (f->pattern != NULL)
-			schema_str(o, "pattern", f->pattern);
+		if (f->pattern != NULL || (f->flags & PF_SLUG))
+			schema_str(o, "pattern", f->pattern ? f->pattern : PORTAL_SLUG_PATTERN);
 		return o;
 	case PF_TEXT:
 		if (mode == SCHEMA_SERVER && !f->max)
@@ -236,7 +236,8 @@ schema_members(const struct portal_field *fields, enum schema_mode mode, struct 
 			json_object_object_add(s, "default", json_object_get(def));
 			optional = 1;
 		}
-		if (mode == SCHEMA_INPUT && (f->flags & PF_DERIVED)) {
+		/* a hook, or the core (a PF_SLUG made of `from`), fills it in */
+		if (mode == SCHEMA_INPUT && ((f->flags & PF_DERIVED) || ((f->flags & PF_SLUG) && f->from))) {
 			optional = 1;
 			if (!schema_nullable(f, mode)) { /* null means "derive it" too */
 				struct json_object *any = json_object_new_array(), *o = json_object_new_object();
