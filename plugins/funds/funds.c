@@ -37,7 +37,7 @@ static const struct portal_field funds_funder_fields[] = {
 	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200,
 	 .column = "funder_name"},
 	{.name = "kind", .type = PF_ENUM, .flags = PF_REQUIRED, .values = funds_funder_kinds,
-	 .column = "funder_kind"},
+	 .column = "funder_kind", .doc = "The same kinds as a project's funders."},
 	{.name = NULL},
 };
 

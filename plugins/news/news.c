@@ -54,13 +54,15 @@ static const struct portal_field news_related_fields[] = {
  * external image, kept for what was written before uploads; news_check).
  * Null without one (PF_NULLABLE: alt, the first column, is NULL). */
 static const struct portal_field news_image_fields[] = {
-	{.name = "alt", .type = PF_STRING, .flags = PF_REQUIRED, .max = 500, .column = "image_alt"},
+	{.name = "alt", .type = PF_STRING, .flags = PF_REQUIRED, .max = 500, .column = "image_alt",
+	 .doc = "Text alternative (required with the image)."},
 	{.name = "media", .type = PF_INT, .min = 1, .max_num = 1e18, .column = "image_media",
-	 .link = "media"},
+	 .link = "media", .doc = "The id of an uploaded image of this municipality."},
 	{.name = "url", .type = PF_URL, .flags = PF_KEPT, .max = 2000, .column = "image_url",
 	 .doc = "An external image: removed only by giving media, or by removing the image "
 	        "(null as a whole)."},
-	{.name = "credit", .type = PF_STRING, .max = 200, .column = "image_credit"},
+	{.name = "credit", .type = PF_STRING, .max = 200, .column = "image_credit",
+	 .doc = "Who took or owns the picture."},
 	{.name = NULL},
 };
 
@@ -97,7 +99,8 @@ static const struct portal_field news_fields[] = {
 	{.name = "author", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
 	{.name = "areas", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = PORTAL_NAREAS,
 	 .items = &news_area},
-	{.name = "related", .type = PF_OBJECT, .fields = news_related_fields, .column = "related"},
+	{.name = "related", .type = PF_OBJECT, .fields = news_related_fields, .column = "related",
+	 .doc = "Ids of this municipality's partnerships, projects and visits the item is about."},
 	{.name = "image", .type = PF_OBJECT, .flags = PF_NULLABLE, .fields = news_image_fields,
 	 .doc = "alt and one of media (an uploaded image's id) or url (an external image)."},
 	{.name = "image_file", .type = PF_OBJECT, .flags = PF_READONLY | PF_NULLABLE,

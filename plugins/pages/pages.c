@@ -37,7 +37,7 @@ static const struct portal_field pages_translation_fields[] = {
 	{.name = "id", .type = PF_INT, .flags = PF_REQUIRED, .min = 1, .max_num = 1e18},
 	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
 	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = PAGES_SLUG_MAX,
-	 .pattern = PORTAL_SLUG_PATTERN},
+	 .pattern = PORTAL_SLUG_PATTERN, .doc = "a-z, 0-9 and hyphens, not first or last."},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED, .max = 300},
 	{.name = NULL},
 };
