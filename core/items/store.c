@@ -255,11 +255,7 @@ store_taken(portal_req *r, const struct portal_field *f, const char *value, long
 	api->bind_text(s, 0, api->municipality(r));
 	api->bind_text(s, 1, value);
 	api->bind_int(s, 2, except_id);
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
+	int rc = api->execute(s) == PORTAL_OK ? api->fetch(s) : PORTAL_ERROR;
 	api->done(s);
 	return rc < 0 ? PORTAL_ERROR : rc;
 }

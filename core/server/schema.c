@@ -18,6 +18,7 @@
  */
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
@@ -207,8 +208,18 @@ schema_field(const struct portal_field *f, enum schema_mode mode)
 	if (mode == SCHEMA_SHOWN && (f->flags & PF_READONLY))
 		mode = SCHEMA_SERVER;
 	struct json_object *v = schema_value(f, mode);
-	if (f->doc != NULL)
+	if (f->doc != NULL) {
 		schema_str(v, "description", f->doc);
+	} else if ((f->flags & PF_READONLY) && f->from != NULL) { /* the core renders it (store.c) */
+		char doc[160];
+		snprintf(doc, sizeof(doc),
+		         "The %.40s as HTML: raw HTML removed, links only to http(s), mailto, tel or "
+		         "relative URLs.",
+		         f->from);
+		schema_str(v, "description", doc);
+	} else if (f->flags & PF_MARKDOWN) {
+		schema_str(v, "description", "CommonMark.");
+	}
 	if (!schema_nullable(f, mode))
 		return v;
 	struct json_object *any = json_object_new_array(), *o = json_object_new_object();

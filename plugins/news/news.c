@@ -86,11 +86,8 @@ static const struct portal_field news_fields[] = {
 	 .max = NEWS_SLUG_MAX, .from = "title", .doc = "Made of the title when absent or null."},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
 	{.name = "lead", .type = PF_TEXT, .flags = PF_SEARCH, .max = 2000},
-	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000,
-	 .doc = "CommonMark."},
-	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY, .from = "body",
-	 .doc = "The body as HTML: raw HTML removed, links only to http(s), mailto, tel or "
-	        "relative URLs."},
+	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
+	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY, .from = "body"}, /* the core's HTML */
 	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED,
 	 .doc = "BCP 47 language tag."},
 	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = news_statuses},

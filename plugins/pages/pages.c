@@ -79,11 +79,8 @@ static const struct portal_field pages_fields[] = {
 	 .doc = "The text this page is a language of: the pages with one key are translations of "
 	        "each other, at most one per language (409). The slug when absent or null."},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
-	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000,
-	 .doc = "CommonMark."},
-	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY, .from = "body",
-	 .doc = "The body as HTML: raw HTML removed, links only to http(s), mailto, tel or "
-	        "relative URLs."},
+	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
+	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY, .from = "body"}, /* the core's HTML */
 	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED,
 	 .doc = "BCP 47 language tag."},
 	{.name = "order", .type = PF_INT, .flags = PF_REQUIRED, .min = 0,
@@ -109,19 +106,15 @@ static const struct portal_field pages_fields[] = {
 static int
 pages_translation_taken(portal_req *r, const char *key, const char *lang, long long except_id)
 {
+	const char *const texts[] = {api->municipality(r), key, lang};
 	portal_stmt *s = api->prepare(r, "SELECT p.id FROM pages p WHERE p.municipality = ?"
 	                                 " AND p.page_key = ? AND p.lang = ? AND p.id <> ?");
 	if (s == NULL)
 		return PORTAL_ERROR;
-	api->bind_text(s, 0, api->municipality(r));
-	api->bind_text(s, 1, key);
-	api->bind_text(s, 2, lang);
+	for (unsigned i = 0; i < 3; i++)
+		api->bind_text(s, i, texts[i]);
 	api->bind_int(s, 3, except_id);
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
+	int rc = api->execute(s) == PORTAL_OK ? api->fetch(s) : PORTAL_ERROR;
 	api->done(s);
 	return rc < 0 ? PORTAL_ERROR : rc;
 }
