@@ -38,7 +38,8 @@
 
 #define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
 #define PORTAL_ABI_VERSION 3u /* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example;
-                               * 3: portal_field grew from, portal_item published */
+                               * 3: portal_field grew from, portal_item published,
+                               *    portal_filter member */
 
 /* What must match between core and plugin beyond the ABI version: the
  * json-c major/minor (JSON objects cross the boundary) and pointer size. */
@@ -341,6 +342,11 @@ struct portal_filter {
 	const char *doc;
 	const char *pattern;
 	const char *example;
+	/* With a table: the items whose array member `member` ("areas") holds
+	 * the value; the core writes the condition (JSON_CONTAINS on its
+	 * column) unless `sql` is given, and a filter without `type` and
+	 * `values` takes its items' (an enum's values, PF_LANG ...). */
+	const char *member;
 };
 
 /* A column an item's row keeps besides its members (a sort key, a

@@ -376,6 +376,13 @@ store_declared_ok(const struct portal_item *it)
 			why = "`from` on a member that is not PF_SLUG names a PF_MARKDOWN member for a "
 			      "PF_READONLY one";
 	}
+	for (const struct portal_filter *fl = it->filters; fl && fl->name && why == NULL; fl++) {
+		const struct portal_field *f = store_member(it->schema, fl->member);
+		name = fl->name;
+		if (fl->member != NULL &&
+		    (f == NULL || f->type != PF_ARRAY || f->items == NULL || store_column(f) == NULL))
+			why = "the filter's `member` names no array member in a column of the row";
+	}
 	const struct portal_published *pub = &it->published;
 	if (why == NULL && pub->member != NULL) {
 		const struct portal_field *f = store_member(it->schema, pub->member);
@@ -389,7 +396,8 @@ store_declared_ok(const struct portal_item *it)
 	return why == NULL;
 }
 
-/* The list's filters: the module's, then one per PF_SLUG member in the
+/* The list's filters: the module's (one with `member` made whole: its SQL,
+ * type and values), then one per PF_SLUG member in the
  * fields' order, the module's of that name or else the core's ("The NOUN
  * with this NAME."), each without a parse hook of its own an exact match
  * on the member's column that the core checks as a slug (item.c).  NULL
@@ -400,8 +408,10 @@ store_filters(const struct portal_item *it, char **texts)
 {
 	size_t n = 0, k = 0;
 	struct store_text t = {0};
-	for (const struct portal_filter *f = it->filters; f && f->name; f++)
-		n++;
+	for (const struct portal_filter *f = it->filters; f && f->name; f++, n++)
+		if (f->member != NULL && f->sql == NULL)
+			store_add(&t, "JSON_CONTAINS(t.%s, JSON_QUOTE(?))%c",
+			          store_column(store_member(it->schema, f->member)), '\0');
 	for (const struct portal_field *f = it->schema; f->name; f++)
 		if (f->flags & PF_SLUG) {
 			n++;
@@ -414,12 +424,26 @@ store_filters(const struct portal_item *it, char **texts)
 		free(t.s);
 		return NULL;
 	}
+	const char *text = t.s;
 	for (const struct portal_filter *f = it->filters; f && f->name; f++) {
 		const struct portal_field *m = store_member(it->schema, f->name);
-		if (m == NULL || !(m->flags & PF_SLUG))
-			all[k++] = *f;
+		if (m != NULL && (m->flags & PF_SLUG))
+			continue;
+		struct portal_filter *to = &all[k++];
+		*to = *f;
+		if (f->member == NULL)
+			continue;
+		/* an array member's: its items' type and values, JSON_CONTAINS */
+		const struct portal_field *items = store_member(it->schema, f->member)->items;
+		if (to->type == PF_STRING && to->values == NULL) {
+			to->type = items->type;
+			to->values = items->values;
+		}
+		if (to->sql == NULL) {
+			to->sql = text;
+			text += strlen(text) + 1;
+		}
 	}
-	const char *text = t.s;
 	for (const struct portal_field *f = it->schema; f->name; f++) {
 		if (!(f->flags & PF_SLUG))
 			continue;

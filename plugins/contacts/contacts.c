@@ -230,10 +230,9 @@ contacts_project_arg(portal_req *r, struct portal_list *l, const char *v)
 
 /* An id argument is digits only, so it is a JSON number as it is. */
 static const struct portal_filter contacts_filters[] = {
-	{.name = "area", .type = PF_ENUM, .values = contacts_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	{.name = "area", .member = "areas",
 	 .doc = "Contacts whose areas contain this one."},
-	{.name = "language", .type = PF_LANG, .sql = "JSON_CONTAINS(t.languages, JSON_QUOTE(?))",
+	{.name = "language", .member = "languages",
 	 .doc = "Contacts who take this language (exactly as written)."},
 	{.name = "partnership", .type = PF_INT, .parse = contacts_partnership_arg,
 	 .sql = "JSON_CONTAINS(t.links, ?, '$.partnerships')",

@@ -142,8 +142,7 @@ static const struct portal_filter funds_filters[] = {
 	 .doc = "Only funds with this derived status (from the dates and today's date, UTC)."},
 	{.name = "funder", .type = PF_ENUM, .values = funds_funder_kinds, .sql = "t.funder_kind = ?",
 	 .doc = "Only funds whose funder is of this kind."},
-	{.name = "area", .type = PF_ENUM, .values = funds_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	{.name = "area", .member = "areas",
 	 .doc = "Only funds whose `areas` contain this area."},
 	{.name = NULL},
 };

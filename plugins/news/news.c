@@ -572,8 +572,7 @@ news_image_file(portal_req *r, struct json_object *item)
 static const struct portal_filter news_filters[] = {
 	{.name = "status", .type = PF_ENUM, .values = news_statuses, .sql = "t.status = ?",
 	 .doc = "draft or published; drafts only with a reader token of the municipality."},
-	{.name = "area", .type = PF_ENUM, .values = news_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	{.name = "area", .member = "areas",
 	 .doc = "Items whose areas contain this one."},
 	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')",
 	 .doc = "Items in this language or one of its variants (sv finds sv and sv-FI)."},

@@ -316,8 +316,7 @@ static const struct portal_filter partnerships_filters[] = {
 	 .doc = "Only partnerships of this kind."},
 	{.name = "status", .type = PF_ENUM, .values = partnerships_statuses, .sql = "t.status = ?",
 	 .doc = "Only partnerships with this status."},
-	{.name = "area", .type = PF_ENUM, .values = partnerships_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	{.name = "area", .member = "areas",
 	 .doc = "Only partnerships whose `areas` contain this area."},
 	{.name = NULL},
 };
