@@ -281,6 +281,12 @@ struct portal_migration_src {
  *                      link_guard (409) when a link target; remove();
  *                      link_forget; audit "delete"; 204
  *
+ * With `table`, what the declaration asks (PF_SLUG, PF_UNIQUE, `from`,
+ * `published`, a filter's `member`) the core does first in each step:
+ * the draft rule before visible(), a slug made before prepare(), checked
+ * before check(), free (409) before before_write(), the HTML of Markdown
+ * before render().
+ *
  * An {id} that is not a positive decimal of at most 18 digits, an item
  * load() does not find and one visible() hides all answer 404 "M has no
  * NOUN ID".  Hooks answer PORTAL_ERROR only when the database failed (the
@@ -404,9 +410,10 @@ struct portal_item {
 	int (*exists)(portal_req *r, long long id);
 
 	/* --- the module's own rules, each may be NULL --- */
-	/* 0 when the caller may not see `item` (drafts, non-public items): 404. */
+	/* 0 when the caller may not see `item` (non-public items; drafts:
+	 * `published`): 404. */
 	int (*visible)(portal_req *r, struct json_object *item);
-	/* Before the schema: derive members (a slug from the title). */
+	/* Before the schema: derive members (pages' key from its slug). */
 	int (*prepare)(portal_req *r, struct portal_write *w);
 	/* After the schema: rules across members and links; records field
 	 * errors (the core answers 422); may normalise w->doc. */
@@ -448,7 +455,8 @@ struct portal_item {
 	              size_t n);
 	/* Each item read: its PF_READONLY members.  PORTAL_OK or PORTAL_ERROR. */
 	int (*render)(portal_req *r, struct json_object *item);
-	/* A UNIQUE key refused the write (a concurrent twin): answer (409). */
+	/* A UNIQUE key refused the write (a concurrent twin): answer (409).
+	 * NULL with a PF_UNIQUE member: the core's 409 naming the first. */
 	int (*conflict)(portal_req *r, struct portal_write *w);
 	/* The catalogue's (GET /api/v1/catalog.jsonld) EU data theme of the
 	 * module's datasets: "INTR" (international issues), "ECON" ...; NULL:
