@@ -37,9 +37,9 @@
 #define PORTAL_DECLINED (-5) /* not this one's to answer: the caller tries the next */
 
 #define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
-#define PORTAL_ABI_VERSION 3u /* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example;
-                               * 3: portal_field grew from, portal_item published,
-                               *    portal_filter member */
+/* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example;
+ * 3: portal_field grew from, portal_item published, portal_filter member */
+#define PORTAL_ABI_VERSION 3u
 
 /* What must match between core and plugin beyond the ABI version: the
  * json-c major/minor (JSON objects cross the boundary) and pointer size. */
@@ -463,10 +463,12 @@ struct portal_item {
 	 * "GOVE" (government and public sector). */
 	const char *theme;
 	/* Drafts, with a table: an item is public only while its member
-	 * `member` is `value` ({"status", "published"}); for a caller below
+	 * `member` is `value` ({"status", "published"}), or without a value,
+	 * while its PF_BOOL member is true ({"public"}); for a caller below
 	 * PORTAL_ROLE_READER any other item answers 404 (before the module's
 	 * visible hook) and is not listed (`listed`, when NULL, is made of
-	 * it: "t.status = 'published'").  NULL member: every item is public. */
+	 * it: "t.status = 'published'", "t.public = 1").  NULL member: every
+	 * item is public. */
 	struct portal_published {
 		const char *member, *value;
 	} published;
@@ -820,6 +822,9 @@ struct portal_api {
 	 * the PF_STRING check refused (too long, a control character, only
 	 * white space): that error is not reported twice.  For the check hook. */
 	void (*slug_check)(portal_req *r, struct json_object *doc, const char *member, size_t max);
+	/* Member `key` of `o` when it is a valid partial date, else NULL (in
+	 * a check hook: the schema reported it). */
+	const char *(*member_date)(struct json_object *o, const char *key);
 };
 
 /*
@@ -868,7 +873,7 @@ struct portal_bundle {
 	{                                                                                          \
 		static const struct portal_bundle bundle = {ITEM, NAME##_migrations, NAME##_openapi,    \
 		                                            NAME##_templates, NAME##_messages, SETUP};  \
-		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, slug_check)) {    \
+		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, member_date)) {   \
 			core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin"); \
 			return PORTAL_ERROR;                                                               \
 		}                                                                                      \

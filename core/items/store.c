@@ -278,13 +278,26 @@ store_slug_taken(portal_req *r, const void *arg, const char *slug)
 	return store_is_unique(f) ? store_taken(r, f, slug, 0) : 0;
 }
 
+/* 1 when `item` is public by the `published` rule of its declaration d:
+ * its member is the value, or without one, a boolean that is true. */
+static int
+store_is_public(const struct portal_item *d, struct json_object *item)
+{
+	struct json_object *v = NULL;
+	if (!json_object_object_get_ex(item, d->published.member, &v) || v == NULL)
+		return 0;
+	if (d->published.value == NULL)
+		return json_object_get_boolean(v);
+	return json_object_is_type(v, json_type_string) &&
+	       strcmp(json_object_get_string(v), d->published.value) == 0;
+}
+
 /* visible: the `published` rule, then the module's hook. */
 static int
 store_visible(portal_req *r, struct json_object *item)
 {
 	const struct portal_item *d = r->plugin->store->decl;
-	const char *v = api->member_str(item, d->published.member);
-	if (api->role(r) < PORTAL_ROLE_READER && (v == NULL || strcmp(v, d->published.value) != 0))
+	if (api->role(r) < PORTAL_ROLE_READER && !store_is_public(d, item))
 		return 0;
 	return d->visible == NULL || d->visible(r, item);
 }
@@ -387,9 +400,10 @@ store_declared_ok(const struct portal_item *it)
 	if (why == NULL && pub->member != NULL) {
 		const struct portal_field *f = store_member(it->schema, pub->member);
 		name = "published";
-		if (f == NULL || store_column(f) == NULL || pub->value == NULL ||
-		    strpbrk(pub->value, "'\\") != NULL)
-			why = "names no member in a column of the row, or a value with a quote";
+		if (f == NULL || store_column(f) == NULL ||
+		    (pub->value == NULL ? f->type != PF_BOOL : strpbrk(pub->value, "'\\") != NULL))
+			why = "names no member in a column of the row, a value with a quote, or no value "
+			      "and no boolean member";
 	}
 	if (why != NULL)
 		log_msg(PORTAL_LOG_ERR, NULL, "item %s, %s: %s", it->noun, name, why);
@@ -468,16 +482,19 @@ store_filters(const struct portal_item *it, char **texts)
 	return all;
 }
 
-/* The core's `listed` of the `published` rule ("t.status = 'published'"),
- * malloc'd; NULL without one or when out of memory. */
+/* The core's `listed` of the `published` rule ("t.status = 'published'",
+ * "t.public = 1"), malloc'd; NULL without one or when out of memory. */
 static char *
 store_listed(const struct portal_item *it)
 {
 	if (it->published.member == NULL)
 		return NULL;
+	const char *col = store_column(store_member(it->schema, it->published.member));
 	struct store_text t = {0};
-	store_add(&t, "t.%s = '%s'", store_column(store_member(it->schema, it->published.member)),
-	          it->published.value);
+	if (it->published.value == NULL)
+		store_add(&t, "t.%s = 1", col);
+	else
+		store_add(&t, "t.%s = '%s'", col, it->published.value);
 	return t.s;
 }
 

@@ -333,6 +333,13 @@ api_member_str(struct json_object *o, const char *key)
 }
 
 static const char *
+api_member_date(struct json_object *o, const char *key)
+{
+	const char *s = api_member_str(o, key);
+	return s && valid_partial_date(s) ? s : NULL;
+}
+
+static const char *
 api_period(portal_req *r, const char *d, int last)
 {
 	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -547,4 +554,5 @@ const struct portal_api api_table = {
 	.files_link = files_link,
 	.file_entry = file_entry,
 	.slug_check = api_slug_check,
+	.member_date = api_member_date,
 };

@@ -72,19 +72,12 @@ static const struct portal_field funds_fields[] = {
 	{.name = NULL},
 };
 
-/* A valid partial date member, else NULL (validate reported it). */
-static const char *
-funds_date(struct json_object *o, const char *key)
-{
-	const char *s = api->member_str(o, key);
-	return s && api->is_partial_date(s) ? s : NULL;
-}
-
 /* check hook: closes_on not before opens_on; min not above max. */
 static int
 funds_check(portal_req *r, struct portal_write *w)
 {
-	const char *opens = funds_date(w->doc, "opens_on"), *closes = funds_date(w->doc, "closes_on");
+	const char *opens = api->member_date(w->doc, "opens_on");
+	const char *closes = api->member_date(w->doc, "closes_on");
 	if (opens && closes && api->date_cmp(closes, opens) < 0)
 		api->field_error(r, "closes_on", "must not be before opens_on (%s)", opens);
 	struct json_object *amount, *min, *max;
@@ -110,8 +103,8 @@ funds_render(portal_req *r, struct json_object *item)
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-	const char *opens = api->period(r, funds_date(item, "opens_on"), 0);
-	const char *closes = api->period(r, funds_date(item, "closes_on"), 1);
+	const char *opens = api->period(r, api->member_date(item, "opens_on"), 0);
+	const char *closes = api->period(r, api->member_date(item, "closes_on"), 1);
 	const char *status = "open";
 	if (opens && strcmp(today, opens) < 0)
 		status = "upcoming";
