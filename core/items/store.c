@@ -386,8 +386,8 @@ store_declared_ok(const struct portal_item *it)
 			why = "`from` names no member of the item";
 		else if (f->from != NULL && !(f->flags & PF_SLUG) &&
 		         (!(f->flags & PF_READONLY) || src == NULL || !(src->flags & PF_MARKDOWN)))
-			why = "`from` on a member that is not PF_SLUG names a PF_MARKDOWN member for a "
-			      "PF_READONLY one";
+			why = "`from` is a PF_SLUG's source, or a PF_READONLY member's PF_MARKDOWN "
+			      "source";
 	}
 	for (const struct portal_filter *fl = it->filters; fl && fl->name && why == NULL; fl++) {
 		const struct portal_field *f = store_member(it->schema, fl->member);
@@ -411,21 +411,23 @@ store_declared_ok(const struct portal_item *it)
 }
 
 /* The list's filters: the module's (one with `member` made whole: its SQL,
- * type and values), then one per PF_SLUG member in the
- * fields' order, the module's of that name or else the core's ("The NOUN
- * with this NAME."), each without a parse hook of its own an exact match
- * on the member's column that the core checks as a slug (item.c).  NULL
- * when out of memory; the texts of the core's conditions and descriptions
- * in *texts (malloc'd, one after another). */
+ * type and values), then one per PF_SLUG member in the fields' order, the
+ * module's of that name or else the core's ("The NOUN with this NAME."),
+ * each without a parse hook of its own an exact match on the member's
+ * column that the core checks as a slug (item.c).  NULL when out of
+ * memory; the texts of the core's conditions and descriptions in *texts
+ * (malloc'd, one after another, taken in the order they are written). */
 static struct portal_filter *
 store_filters(const struct portal_item *it, char **texts)
 {
 	size_t n = 0, k = 0;
 	struct store_text t = {0};
-	for (const struct portal_filter *f = it->filters; f && f->name; f++, n++)
-		if (f->member != NULL && f->sql == NULL)
+	for (const struct portal_filter *f = it->filters; f && f->name; f++, n++) {
+		const struct portal_field *m = store_member(it->schema, f->name);
+		if (f->member != NULL && f->sql == NULL && !(m != NULL && (m->flags & PF_SLUG)))
 			store_add(&t, "JSON_CONTAINS(t.%s, JSON_QUOTE(?))%c",
 			          store_column(store_member(it->schema, f->member)), '\0');
+	}
 	for (const struct portal_field *f = it->schema; f->name; f++)
 		if (f->flags & PF_SLUG) {
 			n++;
