@@ -464,11 +464,11 @@ struct portal_item {
 	const char *theme;
 	/* Drafts, with a table: an item is public only while its member
 	 * `member` is `value` ({"status", "published"}), or without a value,
-	 * while its PF_BOOL member is true ({"public"}); for a caller below
-	 * PORTAL_ROLE_READER any other item answers 404 (before the module's
-	 * visible hook) and is not listed (`listed`, when NULL, is made of
-	 * it: "t.status = 'published'", "t.public = 1").  NULL member: every
-	 * item is public. */
+	 * while its PF_BOOL member is true ({.member = "public"}); for a
+	 * caller below PORTAL_ROLE_READER any other item answers 404 (before
+	 * the module's visible hook) and is not listed (`listed`, when NULL,
+	 * is made of it: "t.status = 'published'", "t.public = 1").  NULL
+	 * member: every item is public. */
 	struct portal_published {
 		const char *member, *value;
 	} published;

@@ -238,7 +238,8 @@ static const struct portal_filter contacts_filters[] = {
 static const struct portal_item contacts_item = {
 	.noun = "contact", .schema = contacts_fields, .defaults = "{\"public\": false}",
 	.list_summary = "list contacts by name (area, language, partnership, project, q, limit, cursor)",
-	.table = "contacts", .published = {"public"}, .sort = "t.name", .cursor_max = 200,
+	.table = "contacts", .published = {.member = "public"}, .sort = "t.name",
+	.cursor_max = 200,
 	.filters = contacts_filters,
 	/* the module's own rules */
 	.check = contacts_check, .written = contacts_written,

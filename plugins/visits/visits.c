@@ -338,7 +338,8 @@ static const struct portal_item visits_item = {
 	.list_summary = "list visits (direction, status, from, to, partnership, q, limit, cursor)",
 	/* the store: newest first (the index visits_list); non-public visits
 	 * only for readers */
-	.table = "visits", .columns = visits_columns, .published = {"public"}, .link_target = 1,
+	.table = "visits", .columns = visits_columns, .published = {.member = "public"},
+	.link_target = 1,
 	.sort = "t.sort_date", .sort_desc = 1, .cursor_max = 10, .filters = visits_filters,
 	/* the module's own rules */
 	.check = visits_check, .before_write = visits_before_write,
