@@ -524,6 +524,16 @@ char *markdown_html(struct pool *p, const char *md); /* NULL when out of memory 
 void markdown_cache_stats(unsigned long *hits, unsigned long *misses);
 char *slug_make(struct pool *p, const char *title, size_t max); /* NULL: no letter */
 int slug_valid(const char *s, size_t max);
+/* Gives `doc` a member `member` made of `title` (slug_make, at most `max`
+ * bytes): the first of base, base-2 .. base-50 that taken(r, arg, slug)
+ * (1 taken, 0 free, PORTAL_ERROR) says is free, else base (the
+ * uniqueness check then answers 409).  A title without letters records a
+ * field error naming `from`; a NULL title gives "untitled" (the title's
+ * own error is reported).  PORTAL_OK or PORTAL_ERROR. */
+int slug_derive(struct portal_req *r, struct json_object *doc, const char *member, const char *from,
+                const char *title, size_t max,
+                int (*taken)(struct portal_req *r, const void *arg, const char *slug),
+                const void *arg);
 
 /* ---- form.c: application/x-www-form-urlencoded bodies ---- */
 #define FORM_MAX_BODY (1024 * 1024) /* bytes of one form */
@@ -952,7 +962,14 @@ struct store_sql {
 	unsigned filter_marks[PORTAL_LIST_FILTERS]; /* '?' in each filter's condition */
 	const char **readonly; /* the server's members, NULL-terminated */
 	struct portal_field *schema; /* the module's fields and the core's `sources` */
-	struct portal_item item; /* the declaration with the hooks above filled in */
+	/* the module's filters, then one per PF_SLUG member (the declared one
+	 * of its name, or the core's), NULL-name-terminated */
+	struct portal_filter *filters;
+	char *filter_texts; /* the core's filters' conditions and descriptions */
+	char *listed; /* made of the item's `published` rule, or NULL */
+	const struct portal_item *decl; /* the module's declaration, its own hooks */
+	struct portal_item item; /* the declaration with the hooks above filled in, and the
+	                          * core's of the declared features (store_build) */
 };
 /* A word of `q` is common when the FULLTEXT index hands over more than
  * this many rows (of every municipality): then the list's own order with

@@ -37,7 +37,10 @@
 #define PORTAL_DECLINED (-5) /* not this one's to answer: the caller tries the next */
 
 #define PORTAL_MODULE_MAGIC 0x50525431u /* "PRT1" */
-#define PORTAL_ABI_VERSION 3u /* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example; 3: portal_item own_answer */
+/* 2: portal_field grew doc, link, pattern; portal_filter doc, pattern, example;
+ * 3: portal_field grew from, portal_item published, portal_filter member,
+ *    portal_item own_answer */
+#define PORTAL_ABI_VERSION 3u
 
 /* What must match between core and plugin beyond the ABI version: the
  * json-c major/minor (JSON objects cross the boundary) and pointer size. */
@@ -118,7 +121,10 @@ enum portal_ftype {
 
 #define PF_REQUIRED 0x1u /* must be present (on create, and after a merge patch) */
 #define PF_NULLABLE 0x2u /* null is accepted (and means "not known") */
-#define PF_UNIQUE   0x4u /* for arrays: items must be distinct */
+#define PF_UNIQUE   0x4u /* for arrays: items must be distinct; for a PF_STRING of an item
+                         * with a table: no other item of the municipality has the value
+                         * (409 naming the member, before the write and when a UNIQUE
+                         * key refuses it) */
 /* For an item declared with a table (struct portal_item's `table`): */
 #define PF_SEARCH   0x8u  /* `q` searches it: a string, each text of a PF_LANGMAP, each
                            * string of an array (members of objects say for themselves) */
@@ -134,6 +140,12 @@ enum portal_ftype {
 #define PF_KEPT     0x400u /* optional, but a merge patch may not remove it alone (the
                            * module's check needs it or another member): no null in the
                            * Patch schema; its .doc says what goes with it */
+#define PF_SLUG     0x800u /* a PF_STRING that is a slug (api->is_slug, at most `max` bytes;
+                           * PORTAL_SLUG_PATTERN in the document), checked after the
+                           * schema; with a table, the list gets a filter of the member's
+                           * name (exact match); with `from`, made of that member on a
+                           * create that leaves it out or null (api->slugify, the first
+                           * free of -2 .. -50 when PF_UNIQUE) */
 
 struct portal_field {
 	const char *name;
@@ -166,8 +178,14 @@ struct portal_field {
 	 * module still checks and stores its links itself (check, written). */
 	const char *link;
 	/* The JSON Schema "pattern" of a PF_STRING the module's own hook
-	 * checks further (a slug, "YYYY-H1"): for the document.  NULL: none. */
+	 * checks further ("YYYY-H1"): for the document.  NULL: none. */
 	const char *pattern;
+	/* The member this one is made of, by the core, for an item with a
+	 * table: a PF_SLUG's text to slugify on create ("title"), or a
+	 * PF_READONLY member's PF_MARKDOWN source ("body"), which every read
+	 * shows as safe HTML (api->markdown; null when the source is).  NULL:
+	 * none. */
+	const char *from;
 };
 
 /* What the international work of a municipality is about: one vocabulary
@@ -264,6 +282,12 @@ struct portal_migration_src {
  *                      link_guard (409) when a link target; remove();
  *                      link_forget; audit "delete"; 204
  *
+ * With `table`, what the declaration asks (PF_SLUG, PF_UNIQUE, `from`,
+ * `published`, a filter's `member`) the core does first in each step:
+ * the draft rule before visible(), a slug made before prepare(), checked
+ * before check(), free (409) before before_write(), the HTML of Markdown
+ * before render().
+ *
  * An {id} that is not a positive decimal of at most 18 digits, an item
  * load() does not find and one visible() hides all answer 404 "M has no
  * NOUN ID".  Hooks answer PORTAL_ERROR only when the database failed (the
@@ -325,6 +349,11 @@ struct portal_filter {
 	const char *doc;
 	const char *pattern;
 	const char *example;
+	/* With a table: the items whose array member `member` ("areas") holds
+	 * the value; the core writes the condition (JSON_CONTAINS on its
+	 * column) unless `sql` is given, and a filter without `type` and
+	 * `values` takes its items' (an enum's values, PF_LANG ...). */
+	const char *member;
 };
 
 /* A column an item's row keeps besides its members (a sort key, a
@@ -382,9 +411,10 @@ struct portal_item {
 	int (*exists)(portal_req *r, long long id);
 
 	/* --- the module's own rules, each may be NULL --- */
-	/* 0 when the caller may not see `item` (drafts, non-public items): 404. */
+	/* 0 when the caller may not see `item` (non-public items; drafts:
+	 * `published`): 404. */
 	int (*visible)(portal_req *r, struct json_object *item);
-	/* Before the schema: derive members (a slug from the title). */
+	/* Before the schema: derive members (pages' key from its slug). */
 	int (*prepare)(portal_req *r, struct portal_write *w);
 	/* After the schema: rules across members and links; records field
 	 * errors (the core answers 422); may normalise w->doc. */
@@ -426,12 +456,23 @@ struct portal_item {
 	              size_t n);
 	/* Each item read: its PF_READONLY members.  PORTAL_OK or PORTAL_ERROR. */
 	int (*render)(portal_req *r, struct json_object *item);
-	/* A UNIQUE key refused the write (a concurrent twin): answer (409). */
+	/* A UNIQUE key refused the write (a concurrent twin): answer (409).
+	 * NULL with a PF_UNIQUE member: the core's 409 naming the first. */
 	int (*conflict)(portal_req *r, struct portal_write *w);
 	/* The catalogue's (GET /api/v1/catalog.jsonld) EU data theme of the
 	 * module's datasets: "INTR" (international issues), "ECON" ...; NULL:
 	 * "GOVE" (government and public sector). */
 	const char *theme;
+	/* Drafts, with a table: an item is public only while its member
+	 * `member` is `value` ({"status", "published"}), or without a value,
+	 * while its PF_BOOL member is true ({.member = "public"}); for a
+	 * caller below PORTAL_ROLE_READER any other item answers 404 (before
+	 * the module's visible hook) and is not listed (`listed`, when NULL,
+	 * is made of it: "t.status = 'published'", "t.public = 1").  NULL
+	 * member: every item is public. */
+	struct portal_published {
+		const char *member, *value;
+	} published;
 	/* 1: an item's answer (GET .../{id}) is made of its row, its own
 	 * tables, uploaded files and what links to and from it, and of no
 	 * other item's row (pages show their translations: 0).  The response
@@ -788,6 +829,9 @@ struct portal_api {
 	 * the PF_STRING check refused (too long, a control character, only
 	 * white space): that error is not reported twice.  For the check hook. */
 	void (*slug_check)(portal_req *r, struct json_object *doc, const char *member, size_t max);
+	/* Member `key` of `o` when it is a valid partial date, else NULL (in
+	 * a check hook: the schema reported it). */
+	const char *(*member_date)(struct json_object *o, const char *key);
 };
 
 /*
@@ -836,7 +880,7 @@ struct portal_bundle {
 	{                                                                                          \
 		static const struct portal_bundle bundle = {ITEM, NAME##_migrations, NAME##_openapi,    \
 		                                            NAME##_templates, NAME##_messages, SETUP};  \
-		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, slug_check)) {    \
+		if (core->abi_version != PORTAL_ABI_VERSION || !PORTAL_API_HAS(core, member_date)) {   \
 			core->plugin_log(p, PORTAL_LOG_ERR, "the core's API table is older than this plugin"); \
 			return PORTAL_ERROR;                                                               \
 		}                                                                                      \

@@ -4,6 +4,7 @@
  * its Latin letters the way Scandinavian URLs write them.  For every
  * module through api->slugify and api->is_slug.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
@@ -132,3 +133,46 @@ slug_make(struct pool *pool, const char *title, size_t max)
 	return n > 0 ? out : NULL;
 }
 
+
+#define SLUG_TRIES 50 /* base, base-2 .. base-50 */
+
+int
+slug_derive(struct portal_req *r, struct json_object *doc, const char *member, const char *from,
+            const char *title, size_t max,
+            int (*taken)(struct portal_req *r, const void *arg, const char *slug), const void *arg)
+{
+	if (title == NULL) {
+		/* validate reports the title; the item fails on it anyway, so a
+		 * stand-in spares the client an error about a slug it never wrote */
+		json_object_object_add(doc, member, json_object_new_string("untitled"));
+		return PORTAL_OK;
+	}
+	char *base = slug_make(r->pool, title, max);
+	if (base == NULL) {
+		out_field_error(r, member,
+		                pool_printf(r->pool, "is required: the %s has no letters to make one of",
+		                            from));
+		return PORTAL_OK;
+	}
+	for (int k = 1; k <= SLUG_TRIES; k++) {
+		const char *slug = base;
+		if (k > 1) {
+			char suffix[8];
+			size_t n = (size_t)snprintf(suffix, sizeof(suffix), "-%d", k), len = strlen(base);
+			if (len + n > max)
+				len = max - n;
+			while (len > 0 && base[len - 1] == '-')
+				len--;
+			slug = pool_printf(r->pool, "%.*s%s", (int)len, base, suffix);
+		}
+		int rc = taken(r, arg, slug);
+		if (rc < 0)
+			return PORTAL_ERROR;
+		if (rc == 0) {
+			json_object_object_add(doc, member, json_object_new_string(slug));
+			return PORTAL_OK;
+		}
+	}
+	json_object_object_add(doc, member, json_object_new_string(base));
+	return PORTAL_OK;
+}

@@ -346,11 +346,30 @@ item_delete(portal_req *r)
 
 /* ---- the list ---- */
 
-/* One filter without a parse hook: its type's check, with the message a
- * client sees.  The value, or NULL after recording an error. */
+/* The PF_SLUG member of item `it` that filter `name` is of, or NULL. */
+static const struct portal_field *
+item_slug_member(const struct portal_item *it, const char *name)
+{
+	for (const struct portal_field *f = it->schema; f->name; f++)
+		if ((f->flags & PF_SLUG) && strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+/* One filter without a parse hook: its type's check (a PF_SLUG member's:
+ * a slug), with the message a client sees.  The value, or NULL after
+ * recording an error. */
 static const char *
 item_filter_arg(portal_req *r, const struct portal_filter *f, const char *v)
 {
+	const struct portal_field *slug = item_slug_member(item_of(r), f->name);
+	if (slug != NULL) {
+		size_t max = slug->max ? slug->max : 200;
+		if (api->is_slug(v, max))
+			return v;
+		api->field_error(r, f->name, "must be a-z, 0-9 and hyphens, at most %zu bytes", max);
+		return NULL;
+	}
 	switch (f->type) {
 	case PF_ENUM:
 		if (!item_in(f->values, v)) {
@@ -522,7 +541,8 @@ item_register(portal_plugin *p, const struct portal_item *it)
 	    p->item == NULL && p->store == NULL) {
 		/* the store derived from the declaration (store.c) */
 		if ((p->store = store_build(it)) == NULL) {
-			log_msg(PORTAL_LOG_ERR, NULL, "plugin %s: out of memory", p->name);
+			log_msg(PORTAL_LOG_ERR, NULL, "plugin %s: its item is refused (above) or out of memory",
+			        p->name);
 			return PORTAL_ERROR;
 		}
 		it = &p->store->item;
@@ -538,7 +558,8 @@ item_register(portal_plugin *p, const struct portal_item *it)
 	for (; it->filters && it->filters[nf].name; nf++) {
 		const struct portal_filter *f = &it->filters[nf];
 		if ((f->parse == NULL && !(f->type == PF_ENUM && f->values && f->values[0]) &&
-		     f->type != PF_COUNTRY && f->type != PF_DATE && f->type != PF_LANG) ||
+		     f->type != PF_COUNTRY && f->type != PF_DATE && f->type != PF_LANG &&
+		     item_slug_member(it, f->name) == NULL) ||
 		    (p->store != NULL && f->sql == NULL)) {
 			log_msg(PORTAL_LOG_ERR, NULL, "plugin %s: list filter \"%s\" has no check or no SQL",
 			        p->name, f->name);

@@ -135,6 +135,9 @@ store_free(struct store_sql *q)
 		free(sql[i]);
 	free(q->readonly);
 	free(q->schema);
+	free(q->filters);
+	free(q->listed);
+	free(q->filter_texts);
 	free(q);
 }
 
@@ -209,15 +212,334 @@ store_readonly(const struct portal_item *it)
 	return ro;
 }
 
-struct store_sql *
-store_build(const struct portal_item *it)
+/* ---- what the declaration asks of the core (PF_SLUG, PF_UNIQUE, from,
+ * published): its checks and answers, before and around the module's own
+ * hooks, which the store's item (q->item) calls in their place ---- */
+
+/* The bytes a PF_STRING member holds at the most (valid.c's default). */
+static size_t
+store_max(const struct portal_field *f)
 {
+	return f->max ? f->max : 200;
+}
+
+/* The member `name` of the item (not of an object in it), or NULL. */
+static const struct portal_field *
+store_member(const struct portal_field *fields, const char *name)
+{
+	for (const struct portal_field *f = fields; name && f->name; f++)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+/* 1 when f is a member whose value no other item of the municipality has. */
+static int
+store_is_unique(const struct portal_field *f)
+{
+	return f->type == PF_STRING && (f->flags & PF_UNIQUE) && store_column(f) != NULL;
+}
+
+/* 1 when another item of the request's municipality than `except_id` (0:
+ * none) has `value` in unique member f, 0 when none, PORTAL_ERROR. */
+static int
+store_taken(portal_req *r, const struct portal_field *f, const char *value, long long except_id)
+{
+	if (value == NULL)
+		return 0;
+	portal_stmt *s = api->prepare(
+	    r, api->printf(r, "SELECT t.id FROM %s t WHERE t.municipality = ? AND t.%s = ? AND t.id <> ?",
+	                   r->plugin->item->table, store_column(f)));
+	if (s == NULL)
+		return PORTAL_ERROR;
+	api->bind_text(s, 0, api->municipality(r));
+	api->bind_text(s, 1, value);
+	api->bind_int(s, 2, except_id);
+	int rc = api->execute(s) == PORTAL_OK ? api->fetch(s) : PORTAL_ERROR;
+	api->done(s);
+	return rc < 0 ? PORTAL_ERROR : rc;
+}
+
+/* The 409 of a unique member f whose `value` another item has. */
+static int
+store_taken_answer(portal_req *r, const struct portal_field *f, const char *value)
+{
+	const char *noun = r->plugin->item->noun, *m = api->municipality(r);
+	api->field_error(r, f->name, "is taken by another %s of %s", noun, m);
+	return api->problem(r, 409, "%s already has a %s with %s \"%s\"", m, noun, f->name,
+	                    value ? value : "");
+}
+
+/* slug_derive's question for PF_SLUG member `arg`: is `slug` taken? */
+static int
+store_slug_taken(portal_req *r, const void *arg, const char *slug)
+{
+	const struct portal_field *f = arg;
+	return store_is_unique(f) ? store_taken(r, f, slug, 0) : 0;
+}
+
+/* 1 when `item` is public by the `published` rule of its declaration d:
+ * its member is the value, or without one, a boolean that is true. */
+static int
+store_is_public(const struct portal_item *d, struct json_object *item)
+{
+	struct json_object *v = NULL;
+	if (!json_object_object_get_ex(item, d->published.member, &v) || v == NULL)
+		return 0;
+	if (d->published.value == NULL)
+		return json_object_get_boolean(v);
+	return json_object_is_type(v, json_type_string) &&
+	       strcmp(json_object_get_string(v), d->published.value) == 0;
+}
+
+/* visible: the `published` rule, then the module's hook. */
+static int
+store_visible(portal_req *r, struct json_object *item)
+{
+	const struct portal_item *d = r->plugin->store->decl;
+	if (api->role(r) < PORTAL_ROLE_READER && !store_is_public(d, item))
+		return 0;
+	return d->visible == NULL || d->visible(r, item);
+}
+
+/* prepare: a create that leaves a PF_SLUG member with `from` out (or
+ * null) gets one made of that member, then the module's hook. */
+static int
+store_prepare(portal_req *r, struct portal_write *w)
+{
+	const struct store_sql *q = r->plugin->store;
+	for (const struct portal_field *f = q->schema; w->before == NULL && f->name; f++) {
+		struct json_object *v = NULL;
+		if (!(f->flags & PF_SLUG) || f->from == NULL ||
+		    (json_object_object_get_ex(w->doc, f->name, &v) && v != NULL))
+			continue;
+		json_object_object_del(w->doc, f->name);
+		if (slug_derive(r, w->doc, f->name, f->from, api->member_str(w->doc, f->from), store_max(f),
+		                store_slug_taken, f) != PORTAL_OK)
+			return PORTAL_ERROR;
+	}
+	return q->decl->prepare ? q->decl->prepare(r, w) : PORTAL_OK;
+}
+
+/* check: each PF_SLUG member is a slug, then the module's hook. */
+static int
+store_check(portal_req *r, struct portal_write *w)
+{
+	const struct store_sql *q = r->plugin->store;
+	for (const struct portal_field *f = q->schema; f->name; f++)
+		if (f->flags & PF_SLUG)
+			api->slug_check(r, w->doc, f->name, store_max(f));
+	return q->decl->check ? q->decl->check(r, w) : PORTAL_OK;
+}
+
+/* before_write: each unique member's value is free (409), then the
+ * module's hook. */
+static int
+store_before_write(portal_req *r, struct portal_write *w)
+{
+	const struct store_sql *q = r->plugin->store;
+	for (const struct portal_field *f = q->schema; f->name; f++) {
+		if (!store_is_unique(f))
+			continue;
+		const char *v = api->member_str(w->doc, f->name);
+		int rc = store_taken(r, f, v, w->id);
+		if (rc < 0)
+			return PORTAL_ERROR;
+		if (rc > 0) {
+			store_taken_answer(r, f, v);
+			return PORTAL_DONE;
+		}
+	}
+	return q->decl->before_write ? q->decl->before_write(r, w) : PORTAL_OK;
+}
+
+/* render: each read-only member with `from` is the HTML of that Markdown
+ * member, then the module's hook. */
+static int
+store_render(portal_req *r, struct json_object *item)
+{
+	const struct store_sql *q = r->plugin->store;
+	for (const struct portal_field *f = q->schema; f->name; f++) {
+		if (!(f->flags & PF_READONLY) || f->from == NULL)
+			continue;
+		const char *md = api->member_str(item, f->from);
+		char *html = NULL;
+		if (md != NULL && (html = api->markdown(r, md)) == NULL)
+			return PORTAL_ERROR;
+		json_object_object_add(item, f->name, html ? json_object_new_string(html) : NULL);
+	}
+	return q->decl->render ? q->decl->render(r, item) : PORTAL_OK;
+}
+
+/* 1 when the declaration's PF_SLUG, PF_UNIQUE, `from` and `published` say
+ * what the core can do, else 0 after logging why. */
+static int
+store_declared_ok(const struct portal_item *it)
+{
+	const char *why = NULL, *name = "published";
+	for (const struct portal_field *f = it->schema; f->name && why == NULL; f++) {
+		const struct portal_field *src = store_member(it->schema, f->from);
+		name = f->name;
+		if ((f->flags & PF_SLUG) && (f->type != PF_STRING || store_column(f) == NULL))
+			why = "a PF_SLUG is a PF_STRING in a column of the row";
+		else if (f->from != NULL && (f->flags & PF_SLUG) && src == NULL)
+			why = "`from` names no member of the item";
+		else if (f->from != NULL && !(f->flags & PF_SLUG) &&
+		         (!(f->flags & PF_READONLY) || src == NULL || !(src->flags & PF_MARKDOWN)))
+			why = "`from` is a PF_SLUG's source, or a PF_READONLY member's PF_MARKDOWN "
+			      "source";
+	}
+	for (const struct portal_filter *fl = it->filters; fl && fl->name && why == NULL; fl++) {
+		const struct portal_field *f = store_member(it->schema, fl->member);
+		name = fl->name;
+		if (fl->member != NULL &&
+		    (f == NULL || f->type != PF_ARRAY || f->items == NULL || store_column(f) == NULL))
+			why = "the filter's `member` names no array member in a column of the row";
+	}
+	const struct portal_published *pub = &it->published;
+	if (why == NULL && pub->member != NULL) {
+		const struct portal_field *f = store_member(it->schema, pub->member);
+		name = "published";
+		if (f == NULL || store_column(f) == NULL ||
+		    (pub->value == NULL ? f->type != PF_BOOL : strpbrk(pub->value, "'\\") != NULL))
+			why = "names no member in a column of the row, a value with a quote, or no value "
+			      "and no boolean member";
+	}
+	if (why != NULL)
+		log_msg(PORTAL_LOG_ERR, NULL, "item %s, %s: %s", it->noun, name, why);
+	return why == NULL;
+}
+
+/* The list's filters: the module's (one with `member` made whole: its SQL,
+ * type and values), then one per PF_SLUG member in the fields' order, the
+ * module's of that name or else the core's ("The NOUN with this NAME."),
+ * each without a parse hook of its own an exact match on the member's
+ * column that the core checks as a slug (item.c).  NULL when out of
+ * memory; the texts of the core's conditions and descriptions in *texts
+ * (malloc'd, one after another, taken in the order they are written). */
+static struct portal_filter *
+store_filters(const struct portal_item *it, char **texts)
+{
+	size_t n = 0, k = 0;
+	struct store_text t = {0};
+	for (const struct portal_filter *f = it->filters; f && f->name; f++, n++) {
+		const struct portal_field *m = store_member(it->schema, f->name);
+		if (f->member != NULL && f->sql == NULL && !(m != NULL && (m->flags & PF_SLUG)))
+			store_add(&t, "JSON_CONTAINS(t.%s, JSON_QUOTE(?))%c",
+			          store_column(store_member(it->schema, f->member)), '\0');
+	}
+	for (const struct portal_field *f = it->schema; f->name; f++)
+		if (f->flags & PF_SLUG) {
+			n++;
+			store_add(&t, "t.%s = ?%cThe %s with this %s.%c", store_column(f), '\0', it->noun,
+			          f->name, '\0');
+		}
+	struct portal_filter *all = calloc(n + 1, sizeof(*all));
+	if (all == NULL || t.failed) {
+		free(all);
+		free(t.s);
+		return NULL;
+	}
+	const char *text = t.s;
+	for (const struct portal_filter *f = it->filters; f && f->name; f++) {
+		const struct portal_field *m = store_member(it->schema, f->name);
+		if (m != NULL && (m->flags & PF_SLUG))
+			continue;
+		struct portal_filter *to = &all[k++];
+		*to = *f;
+		if (f->member == NULL)
+			continue;
+		/* an array member's: its items' type and values, JSON_CONTAINS */
+		const struct portal_field *items = store_member(it->schema, f->member)->items;
+		if (to->type == PF_STRING && to->values == NULL) {
+			to->type = items->type;
+			to->values = items->values;
+		}
+		if (to->sql == NULL) {
+			to->sql = text;
+			text += strlen(text) + 1;
+		}
+	}
+	for (const struct portal_field *f = it->schema; f->name; f++) {
+		if (!(f->flags & PF_SLUG))
+			continue;
+		const struct portal_filter *own = it->filters;
+		while (own && own->name && strcmp(own->name, f->name) != 0)
+			own++;
+		struct portal_filter *to = &all[k++];
+		if (own && own->name)
+			*to = *own;
+		to->name = f->name;
+		if (to->sql == NULL)
+			to->sql = text;
+		text += strlen(text) + 1;
+		if (to->doc == NULL)
+			to->doc = text;
+		text += strlen(text) + 1;
+		if (to->pattern == NULL)
+			to->pattern = PORTAL_SLUG_PATTERN;
+	}
+	all[k].name = NULL;
+	*texts = t.s;
+	return all;
+}
+
+/* The core's `listed` of the `published` rule ("t.status = 'published'",
+ * "t.public = 1"), malloc'd; NULL without one or when out of memory. */
+static char *
+store_listed(const struct portal_item *it)
+{
+	if (it->published.member == NULL)
+		return NULL;
+	const char *col = store_column(store_member(it->schema, it->published.member));
+	struct store_text t = {0};
+	if (it->published.value == NULL)
+		store_add(&t, "t.%s = 1", col);
+	else
+		store_add(&t, "t.%s = '%s'", col, it->published.value);
+	return t.s;
+}
+
+struct store_sql *
+store_build(const struct portal_item *decl)
+{
+	if (!store_declared_ok(decl))
+		return NULL;
 	struct store_sql *q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return NULL;
-	if ((q->schema = store_with_sources(it->schema)) == NULL) {
+	if ((q->schema = store_with_sources(decl->schema)) == NULL) {
 		free(q);
 		return NULL;
+	}
+	/* the declaration as the store runs it: its filters, listed, and the
+	 * core's hooks of the declared features (which call the module's) */
+	struct portal_item with = *decl;
+	const struct portal_item *it = &with;
+	q->decl = decl;
+	if ((q->filters = store_filters(decl, &q->filter_texts)) == NULL) {
+		store_free(q);
+		return NULL;
+	}
+	with.filters = q->filters;
+	if (decl->listed == NULL && decl->published.member != NULL) {
+		if ((q->listed = store_listed(decl)) == NULL) {
+			store_free(q);
+			return NULL;
+		}
+		with.listed = q->listed;
+	}
+	if (decl->published.member != NULL)
+		with.visible = store_visible;
+	for (const struct portal_field *f = decl->schema; f->name; f++) {
+		if ((f->flags & PF_SLUG) && f->from != NULL)
+			with.prepare = store_prepare;
+		if (f->flags & PF_SLUG)
+			with.check = store_check;
+		if (store_is_unique(f))
+			with.before_write = store_before_write;
+		if ((f->flags & PF_READONLY) && f->from != NULL)
+			with.render = store_render;
 	}
 	struct store_text sel = {0}, ins = {0}, upd = {0}, t = {0};
 	unsigned nsel = 2;
@@ -946,8 +1268,9 @@ store_bind_item(portal_req *r, portal_stmt *s, unsigned first, struct json_objec
 	return i;
 }
 
-/* After a failed write: the module's 409 for a UNIQUE key (PORTAL_DONE),
- * else PORTAL_ERROR. */
+/* After a failed write: a UNIQUE key refused it (a concurrent twin took
+ * the value between before_write and the write): the module's 409, else
+ * the core's of its first unique member (PORTAL_DONE); else PORTAL_ERROR. */
 static int
 store_failed(portal_req *r, portal_stmt *s, struct portal_write *w)
 {
@@ -958,6 +1281,11 @@ store_failed(portal_req *r, portal_stmt *s, struct portal_write *w)
 		it->conflict(r, w);
 		return PORTAL_DONE;
 	}
+	for (const struct portal_field *f = it->schema; dup && f->name; f++)
+		if (store_is_unique(f)) {
+			store_taken_answer(r, f, api->member_str(w->doc, f->name));
+			return PORTAL_DONE;
+		}
 	return PORTAL_ERROR;
 }
 

@@ -333,6 +333,13 @@ api_member_str(struct json_object *o, const char *key)
 }
 
 static const char *
+api_member_date(struct json_object *o, const char *key)
+{
+	const char *s = api_member_str(o, key);
+	return s && valid_partial_date(s) ? s : NULL;
+}
+
+static const char *
 api_period(portal_req *r, const char *d, int last)
 {
 	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -407,44 +414,23 @@ api_slug_check(portal_req *r, struct json_object *doc, const char *member, size_
 		                            max));
 }
 
-#define API_SLUG_TRIES 50 /* base, base-2 .. base-50 */
+/* api->slug_derive's question, through slug_derive: the module's taken(). */
+struct api_slug_ask {
+	int (*taken)(portal_req *r, const char *slug);
+};
+
+static int
+api_slug_taken(portal_req *r, const void *arg, const char *slug)
+{
+	return ((const struct api_slug_ask *)arg)->taken(r, slug);
+}
 
 static int
 api_slug_derive(portal_req *r, struct json_object *doc, const char *title, size_t max,
                 int (*taken)(portal_req *r, const char *slug))
 {
-	if (title == NULL) {
-		/* validate reports the title; the item fails on it anyway, so a
-		 * stand-in spares the client an error about a slug it never wrote */
-		json_object_object_add(doc, "slug", json_object_new_string("untitled"));
-		return PORTAL_OK;
-	}
-	char *base = slug_make(r->pool, title, max);
-	if (base == NULL) {
-		out_field_error(r, "slug", "is required: the title has no letters to make one of");
-		return PORTAL_OK;
-	}
-	for (int k = 1; k <= API_SLUG_TRIES; k++) {
-		const char *slug = base;
-		if (k > 1) {
-			char suffix[8];
-			size_t n = (size_t)snprintf(suffix, sizeof(suffix), "-%d", k), len = strlen(base);
-			if (len + n > max)
-				len = max - n;
-			while (len > 0 && base[len - 1] == '-')
-				len--;
-			slug = pool_printf(r->pool, "%.*s%s", (int)len, base, suffix);
-		}
-		int rc = taken(r, slug);
-		if (rc < 0)
-			return PORTAL_ERROR;
-		if (rc == 0) {
-			json_object_object_add(doc, "slug", json_object_new_string(slug));
-			return PORTAL_OK;
-		}
-	}
-	json_object_object_add(doc, "slug", json_object_new_string(base));
-	return PORTAL_OK;
+	const struct api_slug_ask ask = {taken};
+	return slug_derive(r, doc, "slug", "title", title, max, api_slug_taken, &ask);
 }
 
 static void *
@@ -568,4 +554,5 @@ const struct portal_api api_table = {
 	.files_link = files_link,
 	.file_entry = file_entry,
 	.slug_check = api_slug_check,
+	.member_date = api_member_date,
 };

@@ -18,6 +18,7 @@
  */
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
@@ -104,8 +105,8 @@ schema_value(const struct portal_field *f, enum schema_mode mode)
 			return o;
 		}
 		o = schema_string(1, f->max ? f->max : 200);
-		if (f->pattern != NULL)
-			schema_str(o, "pattern", f->pattern);
+		if (f->pattern != NULL || (f->flags & PF_SLUG))
+			schema_str(o, "pattern", f->pattern ? f->pattern : PORTAL_SLUG_PATTERN);
 		return o;
 	case PF_TEXT:
 		if (mode == SCHEMA_SERVER && !f->max)
@@ -207,8 +208,18 @@ schema_field(const struct portal_field *f, enum schema_mode mode)
 	if (mode == SCHEMA_SHOWN && (f->flags & PF_READONLY))
 		mode = SCHEMA_SERVER;
 	struct json_object *v = schema_value(f, mode);
-	if (f->doc != NULL)
+	if (f->doc != NULL) {
 		schema_str(v, "description", f->doc);
+	} else if ((f->flags & PF_READONLY) && f->from != NULL) { /* the core renders it (store.c) */
+		char doc[160];
+		snprintf(doc, sizeof(doc),
+		         "The %.40s as HTML: raw HTML removed, links only to http(s), mailto, tel or "
+		         "relative URLs.",
+		         f->from);
+		schema_str(v, "description", doc);
+	} else if (f->flags & PF_MARKDOWN) {
+		schema_str(v, "description", "CommonMark.");
+	}
 	if (!schema_nullable(f, mode))
 		return v;
 	struct json_object *any = json_object_new_array(), *o = json_object_new_object();
@@ -236,7 +247,8 @@ schema_members(const struct portal_field *fields, enum schema_mode mode, struct 
 			json_object_object_add(s, "default", json_object_get(def));
 			optional = 1;
 		}
-		if (mode == SCHEMA_INPUT && (f->flags & PF_DERIVED)) {
+		/* a hook, or the core (a PF_SLUG made of `from`), fills it in */
+		if (mode == SCHEMA_INPUT && ((f->flags & PF_DERIVED) || ((f->flags & PF_SLUG) && f->from))) {
 			optional = 1;
 			if (!schema_nullable(f, mode)) { /* null means "derive it" too */
 				struct json_object *any = json_object_new_array(), *o = json_object_new_object();

@@ -7,9 +7,10 @@
  * The item is declared once, below (fields, columns of the table
  * `contacts`, filters, sort key); the core derives the five routes, the SQL
  * and the item's JSON from it (portal.h, struct portal_item).  What is this
- * module's own: who sees a contact that is not public, the shape of an
- * e-mail address and a phone number, its `links` to partnerships and
- * projects, and the list's language, partnership and project arguments.
+ * module's own: the shape of an e-mail address and a phone number, its
+ * `links` to partnerships and projects, and the list's partnership and
+ * project arguments.  Who sees a contact that is not public is declared
+ * (`published`: the core's rule).
  *
  * A contact with public = false (the default: personal data are shown
  * only once the municipality decides to publish them) exists only for a
@@ -80,16 +81,6 @@ static const struct {
 };
 
 /* ---- the module's own rules ---- */
-
-/* visible hook: a contact that is not public is a 404 for anyone but an
- * insider. */
-static int
-contacts_visible(portal_req *r, struct json_object *item)
-{
-	struct json_object *pub;
-	return api->role(r) >= PORTAL_ROLE_READER ||
-	       (json_object_object_get_ex(item, "public", &pub) && json_object_get_boolean(pub));
-}
 
 /* 1 when `s` looks like an e-mail address: one @, a local part of
  * printable ASCII without blanks, quotes, angle brackets, commas and
@@ -230,10 +221,9 @@ contacts_project_arg(portal_req *r, struct portal_list *l, const char *v)
 
 /* An id argument is digits only, so it is a JSON number as it is. */
 static const struct portal_filter contacts_filters[] = {
-	{.name = "area", .type = PF_ENUM, .values = contacts_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	{.name = "area", .member = "areas",
 	 .doc = "Contacts whose areas contain this one."},
-	{.name = "language", .type = PF_LANG, .sql = "JSON_CONTAINS(t.languages, JSON_QUOTE(?))",
+	{.name = "language", .member = "languages",
 	 .doc = "Contacts who take this language (exactly as written)."},
 	{.name = "partnership", .type = PF_INT, .parse = contacts_partnership_arg,
 	 .sql = "JSON_CONTAINS(t.links, ?, '$.partnerships')",
@@ -249,10 +239,11 @@ static const struct portal_item contacts_item = {
 	.own_answer = 1, /* (its row, tables, files and links) */
 	.noun = "contact", .schema = contacts_fields, .defaults = "{\"public\": false}",
 	.list_summary = "list contacts by name (area, language, partnership, project, q, limit, cursor)",
-	.table = "contacts", .listed = "t.public = 1", .sort = "t.name", .cursor_max = 200,
+	.table = "contacts", .published = {.member = "public"}, .sort = "t.name",
+	.cursor_max = 200,
 	.filters = contacts_filters,
 	/* the module's own rules */
-	.visible = contacts_visible, .check = contacts_check, .written = contacts_written,
+	.check = contacts_check, .written = contacts_written,
 };
 
 PORTAL_PLUGIN(contacts, "1.0.0", NULL, &contacts_item, NULL);

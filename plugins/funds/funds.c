@@ -37,7 +37,7 @@ static const struct portal_field funds_funder_fields[] = {
 	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200,
 	 .column = "funder_name"},
 	{.name = "kind", .type = PF_ENUM, .flags = PF_REQUIRED, .values = funds_funder_kinds,
-	 .column = "funder_kind"},
+	 .column = "funder_kind", .doc = "The same kinds as a project's funders."},
 	{.name = NULL},
 };
 
@@ -72,19 +72,12 @@ static const struct portal_field funds_fields[] = {
 	{.name = NULL},
 };
 
-/* A valid partial date member, else NULL (validate reported it). */
-static const char *
-funds_date(struct json_object *o, const char *key)
-{
-	const char *s = api->member_str(o, key);
-	return s && api->is_partial_date(s) ? s : NULL;
-}
-
 /* check hook: closes_on not before opens_on; min not above max. */
 static int
 funds_check(portal_req *r, struct portal_write *w)
 {
-	const char *opens = funds_date(w->doc, "opens_on"), *closes = funds_date(w->doc, "closes_on");
+	const char *opens = api->member_date(w->doc, "opens_on");
+	const char *closes = api->member_date(w->doc, "closes_on");
 	if (opens && closes && api->date_cmp(closes, opens) < 0)
 		api->field_error(r, "closes_on", "must not be before opens_on (%s)", opens);
 	struct json_object *amount, *min, *max;
@@ -110,8 +103,8 @@ funds_render(portal_req *r, struct json_object *item)
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-	const char *opens = api->period(r, funds_date(item, "opens_on"), 0);
-	const char *closes = api->period(r, funds_date(item, "closes_on"), 1);
+	const char *opens = api->period(r, api->member_date(item, "opens_on"), 0);
+	const char *closes = api->period(r, api->member_date(item, "closes_on"), 1);
 	const char *status = "open";
 	if (opens && strcmp(today, opens) < 0)
 		status = "upcoming";
@@ -142,8 +135,7 @@ static const struct portal_filter funds_filters[] = {
 	 .doc = "Only funds with this derived status (from the dates and today's date, UTC)."},
 	{.name = "funder", .type = PF_ENUM, .values = funds_funder_kinds, .sql = "t.funder_kind = ?",
 	 .doc = "Only funds whose funder is of this kind."},
-	{.name = "area", .type = PF_ENUM, .values = funds_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	{.name = "area", .member = "areas",
 	 .doc = "Only funds whose `areas` contain this area."},
 	{.name = NULL},
 };

@@ -5,12 +5,13 @@
  * The item is declared once, below (fields, columns of the table `news`,
  * filters, sort key); the core derives the five routes, the SQL and the
  * item's JSON from it (portal.h, struct portal_item).  What is this
- * module's own: drafts, slugs (derived from the title, unique: 409),
- * published_at (normalised to UTC), the related items of other modules,
- * the list's since and slug arguments, and body_html (api->markdown).
- *
- * Drafts exist only for a token of the municipality with role reader or
- * higher: for everyone else a draft answers 404 and is absent from lists.
+ * module's own: published_at (normalised to UTC), the related items of
+ * other modules, the image, and the list's since argument.  Declared, and
+ * done by the core: the slug (PF_SLUG made of the title, unique: 409, the
+ * list's slug argument), drafts (`published`: only a token of the
+ * municipality with role reader or higher sees a draft; for everyone else
+ * it answers 404 and is absent from lists) and body_html (`from` the
+ * Markdown body).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,17 +54,19 @@ static const struct portal_field news_related_fields[] = {
  * external image, kept for what was written before uploads; news_check).
  * Null without one (PF_NULLABLE: alt, the first column, is NULL). */
 static const struct portal_field news_image_fields[] = {
-	{.name = "alt", .type = PF_STRING, .flags = PF_REQUIRED, .max = 500, .column = "image_alt"},
+	{.name = "alt", .type = PF_STRING, .flags = PF_REQUIRED, .max = 500, .column = "image_alt",
+	 .doc = "Text alternative (required with the image)."},
 	{.name = "media", .type = PF_INT, .min = 1, .max_num = 1e18, .column = "image_media",
-	 .link = "media"},
+	 .link = "media", .doc = "The id of an uploaded image of this municipality."},
 	{.name = "url", .type = PF_URL, .flags = PF_KEPT, .max = 2000, .column = "image_url",
 	 .doc = "An external image: removed only by giving media, or by removing the image "
 	        "(null as a whole)."},
-	{.name = "credit", .type = PF_STRING, .max = 200, .column = "image_credit"},
+	{.name = "credit", .type = PF_STRING, .max = 200, .column = "image_credit",
+	 .doc = "Who took or owns the picture."},
 	{.name = NULL},
 };
 
-/* The uploaded file of `image.media`, for pages (news_render): its URL,
+/* The uploaded file of `image.media`, for pages (news_image_file): its URL,
  * size and the srcset of its renditions. */
 static const struct portal_field news_image_file_fields[] = {
 	{.name = "url", .type = PF_STRING, .flags = PF_REQUIRED},
@@ -76,18 +79,15 @@ static const struct portal_field news_image_file_fields[] = {
 };
 
 /* The item.  slug and status are filled in before it is checked on
- * create; published_at is checked by news_check_doc. */
+ * create (the core, the defaults); published_at is checked by
+ * news_check_doc. */
 static const struct portal_field news_fields[] = {
-	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = NEWS_SLUG_MAX,
-	 .pattern = PORTAL_SLUG_PATTERN,
-	 .doc = "Made of the title when absent or null."},
+	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED | PF_SLUG | PF_UNIQUE,
+	 .max = NEWS_SLUG_MAX, .from = "title", .doc = "Made of the title when absent or null."},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
 	{.name = "lead", .type = PF_TEXT, .flags = PF_SEARCH, .max = 2000},
-	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000,
-	 .doc = "CommonMark."},
-	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY,
-	 .doc = "The body as HTML: raw HTML removed, links only to http(s), mailto, tel or "
-	        "relative URLs."}, /* news_render */
+	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
+	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY, .from = "body"}, /* the core's HTML */
 	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED,
 	 .doc = "BCP 47 language tag."},
 	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = news_statuses},
@@ -96,7 +96,8 @@ static const struct portal_field news_fields[] = {
 	{.name = "author", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
 	{.name = "areas", .type = PF_ARRAY, .flags = PF_UNIQUE, .max = PORTAL_NAREAS,
 	 .items = &news_area},
-	{.name = "related", .type = PF_OBJECT, .fields = news_related_fields, .column = "related"},
+	{.name = "related", .type = PF_OBJECT, .fields = news_related_fields, .column = "related",
+	 .doc = "Ids of this municipality's partnerships, projects and visits the item is about."},
 	{.name = "image", .type = PF_OBJECT, .flags = PF_NULLABLE, .fields = news_image_fields,
 	 .doc = "alt and one of media (an uploaded image's id) or url (an external image)."},
 	{.name = "image_file", .type = PF_OBJECT, .flags = PF_READONLY | PF_NULLABLE,
@@ -251,8 +252,6 @@ news_check_doc(portal_req *r, struct json_object *doc)
 	if (!json_object_is_type(doc, json_type_object))
 		return PORTAL_ERROR;
 
-	api->slug_check(r, doc, "slug", NEWS_SLUG_MAX);
-
 	/* published_at: normalised to UTC; a published item always has one */
 	char ts[NEWS_TS_LEN + 1];
 	const char *at = api->member_str(doc, "published_at"), *status = api->member_str(doc, "status");
@@ -272,35 +271,6 @@ news_check_doc(portal_req *r, struct json_object *doc)
 
 	news_fill_related(doc);
 	return api->has_errors(r) ? PORTAL_ERROR : PORTAL_OK;
-}
-
-/* 1 when another item of this municipality than `except_id` (0: none) has
- * `slug`, 0 when none, PORTAL_ERROR. */
-static int
-news_slug_taken(portal_req *r, const char *slug, long long except_id)
-{
-	portal_stmt *s = api->prepare(
-	    r, "SELECT n.id FROM news n WHERE n.municipality = ? AND n.slug = ? AND n.id <> ?");
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_text(s, 0, api->municipality(r));
-	api->bind_text(s, 1, slug);
-	api->bind_int(s, 2, except_id);
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
-	api->done(s);
-	return rc < 0 ? PORTAL_ERROR : rc;
-}
-
-/* visible hook: a draft is a 404 for anyone but an insider. */
-static int
-news_visible(portal_req *r, struct json_object *item)
-{
-	const char *status = api->member_str(item, "status");
-	return api->role(r) >= PORTAL_ROLE_READER || (status != NULL && strcmp(status, "published") == 0);
 }
 
 /* ---- links to partnerships, projects and visits ---- */
@@ -460,69 +430,6 @@ news_loaded(portal_req *r, struct json_object *const *items, const long long *id
 	return PORTAL_OK;
 }
 
-/* ---- slugs ---- */
-
-/*
- * Gives doc a slug made of its title when it has none: the title folded
- * (api->slugify), and when another item has that, the first free of
- * "-2" .. "-50" appended.  Records an error when the title gives no slug.
- * PORTAL_OK, or PORTAL_ERROR when the database failed.
- */
-/* slug_derive's question: is `slug` another news item's? */
-static int
-news_slug_used(portal_req *r, const char *slug)
-{
-	return news_slug_taken(r, slug, 0);
-}
-
-static int
-news_derive_slug(portal_req *r, struct json_object *doc)
-{
-	return api->slug_derive(r, doc, api->member_str(doc, "title"), NEWS_SLUG_MAX, news_slug_used);
-}
-
-/* PORTAL_OK when doc's slug is free (other than item `id`); else answers
- * 409 and returns PORTAL_DONE, or PORTAL_ERROR (the core answers 500). */
-static int
-news_slug_free(portal_req *r, struct json_object *doc, long long id)
-{
-	const char *slug = api->member_str(doc, "slug");
-	int rc = news_slug_taken(r, slug, id);
-	if (rc < 0)
-		return PORTAL_ERROR;
-	if (rc == 0)
-		return PORTAL_OK;
-	api->field_error(r, "slug", "is taken by another news item of %s", api->municipality(r));
-	api->problem(r, 409, "%s already has a news item with slug \"%s\"", api->municipality(r),
-	             slug);
-	return PORTAL_DONE;
-}
-
-/* conflict hook: a concurrent write took the slug between news_slug_free
- * and the write: the same 409 (the core rolls the transaction back). */
-static int
-news_conflict(portal_req *r, struct portal_write *w)
-{
-	const char *slug = api->member_str(w->doc, "slug");
-	api->field_error(r, "slug", "is taken by another news item of %s", api->municipality(r));
-	return api->problem(r, 409, "%s already has a news item with slug \"%s\"",
-	                    api->municipality(r), slug ? slug : "");
-}
-
-/* ---- the item's hooks ---- */
-
-/* prepare hook: a create without a slug gets one made of its title. */
-static int
-news_prepare(portal_req *r, struct portal_write *w)
-{
-	struct json_object *slug = NULL;
-	if (w->before != NULL ||
-	    (json_object_object_get_ex(w->doc, "slug", &slug) && slug != NULL))
-		return PORTAL_OK;
-	json_object_object_del(w->doc, "slug");
-	return news_derive_slug(r, w->doc);
-}
-
 /* image: an uploaded image of this municipality (media) or an external
  * url, not both.  PORTAL_ERROR when the database failed. */
 static int
@@ -565,13 +472,6 @@ news_check(portal_req *r, struct portal_write *w)
 	if (news_check_image(r, w->doc) != PORTAL_OK)
 		return PORTAL_ERROR;
 	return news_check_related(r, w->doc, w->before);
-}
-
-/* before_write hook: the slug must be free (409). */
-static int
-news_before_write(portal_req *r, struct portal_write *w)
-{
-	return news_slug_free(r, w->doc, w->id);
 }
 
 /* written hook: the links to the related items. */
@@ -622,18 +522,7 @@ news_since_arg(portal_req *r, struct portal_list *l, const char *v)
 	return NULL;
 }
 
-static const char *
-news_slug_arg(portal_req *r, struct portal_list *l, const char *v)
-{
-	if (api->is_slug(v, NEWS_SLUG_MAX))
-		return v;
-	api->field_error(r, "slug", "must be a-z, 0-9 and hyphens, at most %d bytes", NEWS_SLUG_MAX);
-	return NULL;
-}
-
-
-/* render hook: the body as safe HTML. */
-/* image_file: what a page needs to show image.media, the uploaded file:
+/* render hook (after the core's body_html), image_file: what a page needs to show image.media, the uploaded file:
  * its URL, size and srcsets (its own type's renditions and WebP's).  Null
  * when the image is not an upload (or the file is gone). */
 static int
@@ -678,24 +567,12 @@ news_image_file(portal_req *r, struct json_object *item)
 	return PORTAL_OK;
 }
 
-static int
-news_render(portal_req *r, struct json_object *item)
-{
-	const char *body = api->member_str(item, "body");
-	char *html = NULL;
-	if (body != NULL && (html = api->markdown(r, body)) == NULL)
-		return PORTAL_ERROR;
-	json_object_object_add(item, "body_html", html ? json_object_new_string(html) : NULL);
-	return news_image_file(r, item);
-}
-
 /* `lang` matches a tag and its subtags (RFC 4647 basic filtering: "sv"
  * finds "sv-FI"); the column's collation makes it case-insensitive. */
 static const struct portal_filter news_filters[] = {
 	{.name = "status", .type = PF_ENUM, .values = news_statuses, .sql = "t.status = ?",
 	 .doc = "draft or published; drafts only with a reader token of the municipality."},
-	{.name = "area", .type = PF_ENUM, .values = news_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	{.name = "area", .member = "areas",
 	 .doc = "Items whose areas contain this one."},
 	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')",
 	 .doc = "Items in this language or one of its variants (sv finds sv and sv-FI)."},
@@ -704,8 +581,6 @@ static const struct portal_filter news_filters[] = {
 	            "([Zz]|[+-][0-9]{2}:[0-9]{2}))?)?)?$",
 	 .doc = "Items published at or after this date (YYYY, YYYY-MM, YYYY-MM-DD: its first "
 	        "second, UTC) or timestamp (2024-09-09T08:00:00Z, or with an offset)."},
-	{.name = "slug", .parse = news_slug_arg, .sql = "t.slug = ?", .pattern = PORTAL_SLUG_PATTERN,
-	 .doc = "The item with this slug."},
 	{.name = NULL},
 };
 
@@ -716,14 +591,13 @@ static const struct portal_item news_item = {
 	.own_answer = 1, /* (its row, tables, files and links) */
 	.noun = "news item", .schema = news_fields, .defaults = "{\"status\": \"draft\"}",
 	.list_summary = "list news, newest first (area, lang, since, status, slug, q, limit, cursor)",
-	.table = "news", .listed = "t.status = 'published'", /* drafts: readers only */
+	.table = "news", .published = {"status", "published"}, /* drafts: readers only */
 	.sort = "t.sort_at", .sort_desc = 1, /* the index news_list */
 	.sort_text = "DATE_FORMAT(t.sort_at, '%Y-%m-%d %H:%i:%s')", .cursor_key = news_is_sort_key,
 	.filters = news_filters,
 	/* the module's own rules */
-	.visible = news_visible, .prepare = news_prepare, .check = news_check,
-	.before_write = news_before_write, .conflict = news_conflict, .written = news_written,
-	.render = news_render, .loaded = news_loaded,
+	.check = news_check, .written = news_written, .render = news_image_file,
+	.loaded = news_loaded,
 };
 
 PORTAL_PLUGIN(news, "1.0.0", NULL, &news_item, NULL);

@@ -6,14 +6,16 @@
  * The item is declared once, below (fields, columns of the table `pages`,
  * filters, sort key); the core derives the five routes, the SQL and the
  * item's JSON from it (portal.h, struct portal_item).  What is this
- * module's own: drafts, slugs (derived from the title, unique in the
- * municipality: 409), translations (a shared `key`: the pages with one
- * key are one text in several languages, at most one page per language:
- * 409), the order of the list, and body_html (api->markdown).
+ * module's own: translations (a shared `key`: the pages with one key are
+ * one text in several languages, at most one page per language: 409),
+ * the order of the list and the attached documents.  Declared, and done
+ * by the core: the slug (PF_SLUG made of the title, unique in the
+ * municipality: 409, the list's slug argument; key is a PF_SLUG too),
+ * drafts (`published`) and body_html (`from` the Markdown body).
  *
  * Drafts exist only for a token of the municipality with role reader or
  * higher: for everyone else a draft answers 404, is absent from lists and
- * from a page's `translations`.
+ * from a page's `translations` (pages_render).
  *
  * The overview (/{m}/) shows the page whose key is "introduction"
  * (messages.json, overview_query).
@@ -35,7 +37,7 @@ static const struct portal_field pages_translation_fields[] = {
 	{.name = "id", .type = PF_INT, .flags = PF_REQUIRED, .min = 1, .max_num = 1e18},
 	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
 	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED, .max = PAGES_SLUG_MAX,
-	 .pattern = PORTAL_SLUG_PATTERN},
+	 .pattern = PORTAL_SLUG_PATTERN, .doc = "a-z, 0-9 and hyphens, not first or last."},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED, .max = 300},
 	{.name = NULL},
 };
@@ -43,7 +45,7 @@ static const struct portal_field pages_translation = {
 	.name = "translation", .type = PF_OBJECT, .fields = pages_translation_fields};
 
 /* The item.  slug, key and status are filled in before it is checked on
- * create (pages_prepare, defaults). */
+ * create (the core, pages_prepare, the defaults). */
 #define PAGES_MAX_ATTACHMENTS 50
 
 /* An attached document: an uploaded PDF (POST /api/v1/{m}/media) and the
@@ -68,20 +70,17 @@ static const struct portal_field pages_document = {.name = "document", .type = P
                                                    .fields = pages_document_fields};
 
 static const struct portal_field pages_fields[] = {
-	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = PAGES_SLUG_MAX,
-	 .pattern = PORTAL_SLUG_PATTERN,
+	{.name = "slug", .type = PF_STRING, .flags = PF_REQUIRED | PF_SLUG | PF_UNIQUE,
+	 .max = PAGES_SLUG_MAX, .from = "title",
 	 .doc = "Unique within the municipality. Made of the title when absent or null (Vänorter "
 	        "och samarbete: vanorter-och-samarbete; -2, -3 ... when taken)."},
-	{.name = "key", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED, .max = PAGES_SLUG_MAX,
-	 .column = "page_key", .pattern = PORTAL_SLUG_PATTERN,
+	{.name = "key", .type = PF_STRING, .flags = PF_REQUIRED | PF_DERIVED | PF_SLUG,
+	 .max = PAGES_SLUG_MAX, .column = "page_key",
 	 .doc = "The text this page is a language of: the pages with one key are translations of "
 	        "each other, at most one per language (409). The slug when absent or null."},
 	{.name = "title", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 300},
-	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000,
-	 .doc = "CommonMark."},
-	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY,
-	 .doc = "The body as HTML: raw HTML removed, links only to http(s), mailto, tel or "
-	        "relative URLs."},    /* pages_render */
+	{.name = "body", .type = PF_TEXT, .flags = PF_SEARCH | PF_MARKDOWN, .max = 100000},
+	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY, .from = "body"}, /* the core's HTML */
 	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED,
 	 .doc = "BCP 47 language tag."},
 	{.name = "order", .type = PF_INT, .flags = PF_REQUIRED, .min = 0,
@@ -103,55 +102,21 @@ static const struct portal_field pages_fields[] = {
 
 
 /* 1 when another page of this municipality than `except_id` (0: none)
- * matches: `sql` with the municipality, `a`, then `b` unless it is NULL,
- * then the id.  0 when none, PORTAL_ERROR. */
-static int
-pages_taken(portal_req *r, const char *sql, const char *a, const char *b, long long except_id)
-{
-	portal_stmt *s = api->prepare(r, sql);
-	if (s == NULL)
-		return PORTAL_ERROR;
-	api->bind_text(s, 0, api->municipality(r));
-	api->bind_text(s, 1, a);
-	if (b != NULL)
-		api->bind_text(s, 2, b);
-	api->bind_int(s, b != NULL ? 3 : 2, except_id);
-	if (api->execute(s) != PORTAL_OK) {
-		api->done(s);
-		return PORTAL_ERROR;
-	}
-	int rc = api->fetch(s);
-	api->done(s);
-	return rc < 0 ? PORTAL_ERROR : rc;
-}
-
-static int
-pages_slug_taken(portal_req *r, const char *slug, long long except_id)
-{
-	return pages_taken(r, "SELECT p.id FROM pages p WHERE p.municipality = ? AND p.slug = ?"
-	                      " AND p.id <> ?", slug, NULL, except_id);
-}
-
+ * has `key` in `lang`, 0 when none, PORTAL_ERROR. */
 static int
 pages_translation_taken(portal_req *r, const char *key, const char *lang, long long except_id)
 {
-	return pages_taken(r, "SELECT p.id FROM pages p WHERE p.municipality = ? AND p.page_key = ?"
-	                      " AND p.lang = ? AND p.id <> ?", key, lang, except_id);
-}
-
-/* visible hook: a draft is a 404 for anyone but an insider. */
-static int
-pages_visible(portal_req *r, struct json_object *item)
-{
-	const char *status = api->member_str(item, "status");
-	return api->role(r) >= PORTAL_ROLE_READER || (status != NULL && strcmp(status, "published") == 0);
-}
-
-/* slug_derive's question (pages_prepare): is `slug` another page's? */
-static int
-pages_slug_used(portal_req *r, const char *slug)
-{
-	return pages_slug_taken(r, slug, 0);
+	const char *const texts[] = {api->municipality(r), key, lang};
+	portal_stmt *s = api->prepare(r, "SELECT p.id FROM pages p WHERE p.municipality = ?"
+	                                 " AND p.page_key = ? AND p.lang = ? AND p.id <> ?");
+	if (s == NULL)
+		return PORTAL_ERROR;
+	for (unsigned i = 0; i < 3; i++)
+		api->bind_text(s, i, texts[i]);
+	api->bind_int(s, 3, except_id);
+	int rc = api->execute(s) == PORTAL_OK ? api->fetch(s) : PORTAL_ERROR;
+	api->done(s);
+	return rc < 0 ? PORTAL_ERROR : rc;
 }
 
 /* 1 when member `key` of `o` is absent or null. */
@@ -162,20 +127,13 @@ pages_absent(struct json_object *o, const char *key)
 	return !json_object_object_get_ex(o, key, &v) || v == NULL;
 }
 
-/* prepare hook: a create without a slug gets one made of its title, and
- * without a key its slug (a page of its own, until a translation names it). */
+/* prepare hook, after the core made a slug of the title: a create without
+ * a key gets its slug (a page of its own, until a translation names it). */
 static int
 pages_prepare(portal_req *r, struct portal_write *w)
 {
 	if (w->before != NULL)
 		return PORTAL_OK;
-	if (pages_absent(w->doc, "slug")) {
-		json_object_object_del(w->doc, "slug");
-		/* the title folded (api->slug_derive), "-2" .. "-50" when taken */
-		if (api->slug_derive(r, w->doc, api->member_str(w->doc, "title"), PAGES_SLUG_MAX,
-		                     pages_slug_used) != PORTAL_OK)
-			return PORTAL_ERROR;
-	}
 	if (pages_absent(w->doc, "key")) {
 		const char *slug = api->member_str(w->doc, "slug");
 		json_object_object_del(w->doc, "key");
@@ -185,14 +143,12 @@ pages_prepare(portal_req *r, struct portal_write *w)
 	return PORTAL_OK;
 }
 
-/* check hook: slug and key are slugs. */
+/* check hook (after the core checked that slug and key are slugs):
+ * attachments[].media is an uploaded PDF of this municipality (strictly
+ * on a create or a patch that writes the attachments). */
 static int
 pages_check(portal_req *r, struct portal_write *w)
 {
-	api->slug_check(r, w->doc, "slug", PAGES_SLUG_MAX);
-	api->slug_check(r, w->doc, "key", PAGES_SLUG_MAX);
-	/* attachments[].media: an uploaded PDF of this municipality (strictly
-	 * on a create or a patch that writes the attachments) */
 	if (w->patch == NULL || json_object_object_get_ex(w->patch, "attachments", NULL))
 		api->files_check(r, w->doc, "attachments[].media", "application/pdf",
 		                 PAGES_MAX_ATTACHMENTS);
@@ -228,22 +184,13 @@ pages_documents(portal_req *r, struct json_object *item)
 	json_object_object_add(item, "documents", docs);
 }
 
-/* before_write hook: the slug must be free, and the key must not have a
- * page in this language yet (409). */
+/* before_write hook (after the core found the slug free): the key must
+ * not have a page in this language yet (409). */
 static int
 pages_before_write(portal_req *r, struct portal_write *w)
 {
-	const char *slug = api->member_str(w->doc, "slug"), *key = api->member_str(w->doc, "key");
-	const char *lang = api->member_str(w->doc, "lang");
-	int rc = pages_slug_taken(r, slug, w->id);
-	if (rc < 0)
-		return PORTAL_ERROR;
-	if (rc > 0) {
-		api->field_error(r, "slug", "is taken by another page of %s", api->municipality(r));
-		api->problem(r, 409, "%s already has a page with slug \"%s\"", api->municipality(r), slug);
-		return PORTAL_DONE;
-	}
-	rc = pages_translation_taken(r, key, lang, w->id);
+	const char *key = api->member_str(w->doc, "key"), *lang = api->member_str(w->doc, "lang");
+	int rc = pages_translation_taken(r, key, lang, w->id);
 	if (rc < 0)
 		return PORTAL_ERROR;
 	if (rc > 0) {
@@ -256,8 +203,8 @@ pages_before_write(portal_req *r, struct portal_write *w)
 }
 
 /* conflict hook: a concurrent write took the slug or the key's language
- * between pages_before_write and the write: the same 409 (the core rolls
- * the transaction back). */
+ * between the checks before the write and the write: one 409 for both (a
+ * page has two UNIQUE keys; the core rolls the transaction back). */
 static int
 pages_conflict(portal_req *r, struct portal_write *w)
 {
@@ -266,16 +213,12 @@ pages_conflict(portal_req *r, struct portal_write *w)
 	                    "this language", api->municipality(r), slug ? slug : "", key ? key : "");
 }
 
-/* render hook: the body as safe HTML, and the other languages of the page
- * (the pages with its key), as far as the caller may see them. */
+/* render hook (after the core's body_html): the documents, and the other
+ * languages of the page (the pages with its key), as far as the caller
+ * may see them. */
 static int
 pages_render(portal_req *r, struct json_object *item)
 {
-	const char *body = api->member_str(item, "body");
-	char *html = NULL;
-	if (body != NULL && (html = api->markdown(r, body)) == NULL)
-		return PORTAL_ERROR;
-	json_object_object_add(item, "body_html", html ? json_object_new_string(html) : NULL);
 	pages_documents(r, item);
 
 	struct json_object *list = json_object_new_array(), *idv;
@@ -381,24 +324,6 @@ pages_is_sort_key(const char *s)
 	return 1;
 }
 
-static const char *
-pages_slug_arg(portal_req *r, struct portal_list *l, const char *v)
-{
-	if (api->is_slug(v, PAGES_SLUG_MAX))
-		return v;
-	api->field_error(r, "slug", "must be a-z, 0-9 and hyphens, at most %d bytes", PAGES_SLUG_MAX);
-	return NULL;
-}
-
-static const char *
-pages_key_arg(portal_req *r, struct portal_list *l, const char *v)
-{
-	if (api->is_slug(v, PAGES_SLUG_MAX))
-		return v;
-	api->field_error(r, "key", "must be a-z, 0-9 and hyphens, at most %d bytes", PAGES_SLUG_MAX);
-	return NULL;
-}
-
 /* `lang` matches a tag and its subtags (RFC 4647 basic filtering: "sv"
  * finds "sv-FI"); the column's collation makes it case-insensitive. */
 static const struct portal_filter pages_filters[] = {
@@ -406,10 +331,9 @@ static const struct portal_filter pages_filters[] = {
 	 .doc = "draft or published; drafts only with a reader token of the municipality."},
 	{.name = "lang", .type = PF_LANG, .sql = "t.lang = ? OR t.lang LIKE CONCAT(?, '-%')",
 	 .doc = "Pages in this language or one of its variants (sv finds sv and sv-FI)."},
-	{.name = "slug", .parse = pages_slug_arg, .sql = "t.slug = ?", .pattern = PORTAL_SLUG_PATTERN,
-	 .doc = "The page with this slug."},
-	{.name = "key", .parse = pages_key_arg, .sql = "t.page_key = ?",
-	 .pattern = PORTAL_SLUG_PATTERN,
+	/* slug: the core's (a PF_SLUG member); key: a PF_SLUG member's, with
+	 * what only this module can say of it */
+	{.name = "key",
 	 .doc = "The pages with this key: one text in each of its languages (key=introduction: "
 	        "the municipality's introduction, which the overview shows)."},
 	{.name = NULL},
@@ -420,11 +344,11 @@ static const struct portal_item pages_item = {
 	.noun = "page", .schema = pages_fields,
 	.defaults = "{\"status\": \"draft\", \"order\": 0}",
 	.list_summary = "list pages in their order (status, lang, slug, key, q, limit, cursor)",
-	.table = "pages", .columns = pages_columns, .listed = "t.status = 'published'",
+	.table = "pages", .columns = pages_columns, .published = {"status", "published"},
 	.sort = "t.sort_key", .cursor_key = pages_is_sort_key, .cursor_max = 5,
 	.filters = pages_filters,
 	/* the module's own rules */
-	.visible = pages_visible, .prepare = pages_prepare, .check = pages_check,
+	.prepare = pages_prepare, .check = pages_check,
 	.before_write = pages_before_write, .conflict = pages_conflict, .saved = pages_saved,
 	.written = pages_written, .render = pages_render,
 };

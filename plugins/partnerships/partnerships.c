@@ -34,7 +34,7 @@ static const char *const partnerships_agreement_kinds[] = {
 	"termination", NULL};
 
 static const struct portal_field partnerships_other_name_fields[] = {
-	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED},
+	{.name = "lang", .type = PF_LANG, .flags = PF_REQUIRED, .doc = "BCP 47 language tag."},
 	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200},
 	{.name = NULL},
 };
@@ -67,10 +67,10 @@ static const struct portal_field partnerships_agreement_fields[] = {
 	{.name = "kind", .type = PF_ENUM, .flags = PF_REQUIRED, .values = partnerships_agreement_kinds},
 	{.name = "title", .type = PF_STRING, .max = 500},
 	{.name = "signatories", .type = PF_ARRAY, .max = 50, .items = &partnerships_signatory},
-	{.name = "unit", .type = PF_STRING, .max = 200},
+	{.name = "unit", .type = PF_STRING, .max = 200, .doc = "The department that signed."},
 	{.name = "document_url", .type = PF_URL, .max = 2000},
-	/* an uploaded PDF (POST /api/v1/{m}/media): its id */
-	{.name = "document", .type = PF_INT, .min = 1, .max_num = 1e18, .link = "media"},
+	{.name = "document", .type = PF_INT, .min = 1, .max_num = 1e18, .link = "media",
+	 .doc = "An uploaded PDF of this municipality (POST /api/v1/{municipality}/media): its id."},
 	{.name = NULL},
 };
 static const struct portal_field partnerships_agreement = {
@@ -82,13 +82,15 @@ static const struct portal_field partnerships_area = {.name = "area", .type = PF
 /* An agreement's uploaded document as pages show it: which agreement
  * (its index), the file's URL, name, type and size. */
 static const struct portal_field partnerships_document_fields[] = {
-	{.name = "agreement", .type = PF_INT, .flags = PF_REQUIRED},
+	{.name = "agreement", .type = PF_INT, .flags = PF_REQUIRED,
+	 .doc = "The agreement's index in agreements."},
 	{.name = "id", .type = PF_INT, .flags = PF_REQUIRED, .min = 1, .max_num = 1e18},
 	{.name = "url", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = "type", .type = PF_STRING, .flags = PF_REQUIRED},
 	{.name = "bytes", .type = PF_INT},
-	{.name = "size", .type = PF_STRING, .flags = PF_REQUIRED},
+	{.name = "size", .type = PF_STRING, .flags = PF_REQUIRED,
+	 .doc = "For people: \"120 kB\", \"1.2 MB\"."},
 	{.name = NULL},
 };
 static const struct portal_field partnerships_document = {
@@ -98,7 +100,7 @@ static const struct portal_field partnerships_document = {
  * partnerships_check applies the municipality's max_agreements. */
 static const struct portal_field partnerships_fields[] = {
 	{.name = "partner", .type = PF_OBJECT, .flags = PF_REQUIRED,
-	 .fields = partnerships_partner_fields},
+	 .fields = partnerships_partner_fields, .doc = "The other place."},
 	{.name = "kind", .type = PF_ENUM, .flags = PF_REQUIRED, .values = partnerships_kinds},
 	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = partnerships_statuses},
 	{.name = "start_date", .type = PF_DATE},
@@ -314,8 +316,7 @@ static const struct portal_filter partnerships_filters[] = {
 	 .doc = "Only partnerships of this kind."},
 	{.name = "status", .type = PF_ENUM, .values = partnerships_statuses, .sql = "t.status = ?",
 	 .doc = "Only partnerships with this status."},
-	{.name = "area", .type = PF_ENUM, .values = partnerships_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	{.name = "area", .member = "areas",
 	 .doc = "Only partnerships whose `areas` contain this area."},
 	{.name = NULL},
 };

@@ -39,7 +39,10 @@ static const char *const projects_areas[] = {PORTAL_AREAS, NULL};
 
 static const struct portal_field projects_funder_fields[] = {
 	{.name = "name", .type = PF_STRING, .flags = PF_REQUIRED | PF_SEARCH, .max = 200},
-	{.name = "kind", .type = PF_ENUM, .flags = PF_REQUIRED, .values = projects_funder_kinds},
+	{.name = "kind", .type = PF_ENUM, .flags = PF_REQUIRED, .values = projects_funder_kinds,
+	 .doc = "eu: EU programmes; sida: Sida; icld: ICLD; si: Svenska institutet; nordic: "
+	        "Nordiska ministerrådet and other Nordic funds; national: other national bodies; "
+	        "other: the rest (foundations, a municipality's own fund pool)."},
 	{.name = NULL},
 };
 static const struct portal_field projects_funder = {.name = "funder", .type = PF_OBJECT,
@@ -50,7 +53,7 @@ static const struct portal_field projects_partner_fields[] = {
 	{.name = "country", .type = PF_COUNTRY},
 	{.name = "role", .type = PF_ENUM, .values = projects_roles},
 	{.name = "partnership_id", .type = PF_INT, .min = 1, .max_num = 999999999999999999.0,
-	 .link = "partnerships"},
+	 .link = "partnerships", .doc = "A partnership of the same municipality."},
 	{.name = NULL},
 };
 static const struct portal_field projects_partner = {.name = "partner", .type = PF_OBJECT,
@@ -60,7 +63,7 @@ static const struct portal_field projects_budget_fields[] = {
 	{.name = "total", .type = PF_NUMBER, .min = 0, .max_num = PROJECTS_MAX_AMOUNT,
 	 .column = "budget_total"},
 	{.name = "grant", .type = PF_NUMBER, .min = 0, .max_num = PROJECTS_MAX_AMOUNT,
-	 .column = "budget_grant"},
+	 .column = "budget_grant", .doc = "The external funding granted; not more than total."},
 	{.name = "currency", .type = PF_CURRENCY, .column = "budget_currency",
 	 .doc = "Required when total or grant is given: removed only together with them."},
 	{.name = NULL},
@@ -69,7 +72,8 @@ static const struct portal_field projects_budget_fields[] = {
 /* `period` is a string here; projects_check reads it as YYYY-H1 / YYYY-H2. */
 static const struct portal_field projects_report_fields[] = {
 	{.name = "period", .type = PF_STRING, .flags = PF_REQUIRED, .max = 7,
-	 .pattern = "^[1-9][0-9]{3}-H[12]$"},
+	 .pattern = "^[1-9][0-9]{3}-H[12]$",
+	 .doc = "A half-year: YYYY-H1 (January–June) or YYYY-H2 (July–December)."},
 	{.name = "submitted_on", .type = PF_DATE},
 	{.name = "summary", .type = PF_TEXT, .max = 20000},
 	{.name = "document_url", .type = PF_URL, .max = 2000},
@@ -104,10 +108,14 @@ static const struct portal_field projects_fields[] = {
 	{.name = "programme", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
 	{.name = "funders", .type = PF_ARRAY, .flags = PF_UNIQUE | PF_SHAPED,
 	 .max = PROJECTS_MAX_FUNDERS, .items = &projects_funder},
-	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = projects_statuses},
+	{.name = "status", .type = PF_ENUM, .flags = PF_REQUIRED, .values = projects_statuses,
+	 .doc = "Usually planned → applied → granted → running → completed, or applied → "
+	        "rejected; not enforced."},
 	{.name = "start_date", .type = PF_DATE},
 	{.name = "end_date", .type = PF_DATE},
-	{.name = "budget", .type = PF_OBJECT, .fields = projects_budget_fields},
+	{.name = "budget", .type = PF_OBJECT, .fields = projects_budget_fields,
+	 .doc = "Amounts are non-negative; `grant` not more than `total`; `currency` is required "
+	        "when an amount is given."},
 	{.name = "partners", .type = PF_ARRAY, .flags = PF_SHAPED, .max = PROJECTS_MAX_PARTNERS,
 	 .items = &projects_partner,
 	 .doc = "In the order the editor gave them."},
@@ -439,8 +447,7 @@ static const struct portal_filter projects_filters[] = {
 	{.name = "funder", .type = PF_ENUM, .values = projects_funder_kinds,
 	 .sql = "JSON_CONTAINS(t.funder_kinds, JSON_QUOTE(?))",
 	 .doc = "Only projects with a funder of this kind."},
-	{.name = "area", .type = PF_ENUM, .values = projects_areas,
-	 .sql = "JSON_CONTAINS(t.areas, JSON_QUOTE(?))",
+	{.name = "area", .member = "areas",
 	 .doc = "Only projects whose `areas` contain this area."},
 	{.name = "programme", .parse = projects_programme_arg,
 	 .example = "ICLD:s kommunala partnerskapsprogram", .sql = "LOWER(t.programme) = LOWER(?)",

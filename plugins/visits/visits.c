@@ -6,10 +6,10 @@
  * The item is declared once, below (fields, columns of the table
  * `visits`, filters, sort key); the core derives the five routes, the SQL
  * and the item's JSON from it (portal.h, struct portal_item).  What is
- * this module's own: who sees a non-public visit, the rules across
- * members (dates, the programme), the links to partnerships and a
- * project, the stored shape of the programme and the list's date and
- * partnership arguments.
+ * this module's own: the rules across members (dates, the programme),
+ * the links to partnerships and a project, the stored shape of the
+ * programme and the list's date and partnership arguments.  Who sees a
+ * non-public visit is declared (`published`: the core's rule).
  *
  * A visit with public = false exists only for a token of the municipality
  * with role reader or higher: to anyone else it is a 404 and absent from
@@ -75,13 +75,17 @@ static const struct portal_field visits_fields[] = {
 	{.name = "end_date", .type = PF_DATE,
 	 .doc = "Not before start_date (compared on the common precision); needs start_date."},
 	{.name = "partnership_ids", .type = PF_ARRAY, .flags = PF_UNIQUE,
-	 .max = VISITS_MAX_PARTNERSHIPS, .items = &visits_partnership_id, .link = "partnerships"},
+	 .max = VISITS_MAX_PARTNERSHIPS, .items = &visits_partnership_id, .link = "partnerships",
+	 .doc = "Partnerships of the same municipality; another one is a 422 naming "
+	        "partnership_ids[i]."},
 	{.name = "project_id", .type = PF_INT, .min = 1, .max_num = VISITS_MAX_ID,
 	 .link = "projects",
 	 .doc = "A project of the same municipality; another one is a 422 naming project_id."},
-	{.name = "delegation", .type = PF_OBJECT, .fields = visits_delegation_fields},
+	{.name = "delegation", .type = PF_OBJECT, .fields = visits_delegation_fields,
+	 .doc = "Who travels."},
 	{.name = "purpose", .type = PF_TEXT, .flags = PF_SEARCH, .max = 20000},
-	{.name = "programme", .type = PF_ARRAY, .max = VISITS_MAX_PROGRAMME, .items = &visits_day},
+	{.name = "programme", .type = PF_ARRAY, .max = VISITS_MAX_PROGRAMME, .items = &visits_day,
+	 .doc = "Day by day. A date must lie within the visit's dates."},
 	{.name = "host_unit", .type = PF_STRING, .flags = PF_SEARCH, .max = 200},
 	{.name = "cost", .type = PF_OBJECT, .flags = PF_NULLABLE, .fields = visits_cost_fields},
 	{.name = "outcome", .type = PF_TEXT, .flags = PF_SEARCH, .max = 20000},
@@ -93,23 +97,6 @@ static const struct portal_field visits_fields[] = {
 
 /* ---- the module's own rules ---- */
 
-/* visible hook: a non-public visit is a 404 for anyone but an insider. */
-static int
-visits_visible(portal_req *r, struct json_object *item)
-{
-	struct json_object *pub;
-	return api->role(r) >= PORTAL_ROLE_READER ||
-	       (json_object_object_get_ex(item, "public", &pub) && json_object_get_boolean(pub));
-}
-
-/* A valid partial date member, else NULL (validate reported it). */
-static const char *
-visits_date(struct json_object *o, const char *key)
-{
-	const char *s = api->member_str(o, key);
-	return s && api->is_partial_date(s) ? s : NULL;
-}
-
 /* The programme's entries lie within the visit's dates (common precision,
  * so a full date is checked day by day and a month against its month). */
 static void
@@ -119,7 +106,8 @@ visits_check_programme(portal_req *r, struct json_object *doc)
 	if (!json_object_object_get_ex(doc, "programme", &days) ||
 	    !json_object_is_type(days, json_type_array))
 		return;
-	const char *start = visits_date(doc, "start_date"), *end = visits_date(doc, "end_date");
+	const char *start = api->member_date(doc, "start_date");
+	const char *end = api->member_date(doc, "end_date");
 	if (end && start && api->date_cmp(end, start) < 0)
 		end = NULL; /* already an error of its own */
 	for (size_t i = 0; i < json_object_array_length(days); i++) {
@@ -129,7 +117,7 @@ visits_check_programme(portal_req *r, struct json_object *doc)
 		if (!api->member_str(day, "place") && !api->member_str(day, "description"))
 			api->field_error(r, api->printf(r, "programme[%zu]", i),
 			                 "needs a place or a description");
-		const char *d = visits_date(day, "date");
+		const char *d = api->member_date(day, "date");
 		if (d == NULL)
 			continue;
 		const char *field = api->printf(r, "programme[%zu].date", i);
@@ -179,7 +167,8 @@ static int
 visits_check(portal_req *r, struct portal_write *w)
 {
 	struct json_object *doc = w->doc, *v;
-	const char *start = visits_date(doc, "start_date"), *end = visits_date(doc, "end_date");
+	const char *start = api->member_date(doc, "start_date");
+	const char *end = api->member_date(doc, "end_date");
 	if (json_object_object_get_ex(doc, "end_date", &v) && v != NULL &&
 	    (!json_object_object_get_ex(doc, "start_date", &v) || v == NULL))
 		api->field_error(r, "start_date", "is required when end_date is given");
@@ -350,10 +339,11 @@ static const struct portal_item visits_item = {
 	.list_summary = "list visits (direction, status, from, to, partnership, q, limit, cursor)",
 	/* the store: newest first (the index visits_list); non-public visits
 	 * only for readers */
-	.table = "visits", .columns = visits_columns, .listed = "t.public = 1", .link_target = 1,
+	.table = "visits", .columns = visits_columns, .published = {.member = "public"},
+	.link_target = 1,
 	.sort = "t.sort_date", .sort_desc = 1, .cursor_max = 10, .filters = visits_filters,
 	/* the module's own rules */
-	.visible = visits_visible, .check = visits_check, .before_write = visits_before_write,
+	.check = visits_check, .before_write = visits_before_write,
 	.saved = visits_saved, .written = visits_written,
 	.theme = "INTR", /* the catalogue's EU data theme */
 };

@@ -34,7 +34,7 @@ main(void)
 	     "loading it twice is refused: %s", err);
 
 	T_OK(load(&ps, "bad_abi", err, sizeof(err)) == PORTAL_ERROR, "wrong ABI refused");
-	T_OK(strstr(err, "bad_abi") && strstr(err, "version 999") && strstr(err, "ABI version 2"),
+	T_OK(strstr(err, "bad_abi") && strstr(err, "version 999") && strstr(err, "ABI version 3"),
 	     "message names the plugin and both versions: %s", err);
 	T_OK(load(&ps, "bad_sig", err, sizeof(err)) == PORTAL_ERROR && strstr(err, "bad_sig") &&
 	         strstr(err, "json-c=0.9") && strstr(err, PORTAL_BUILD_SIG),

@@ -33,6 +33,71 @@ static const struct portal_column columns[] = {
 	{.name = NULL},
 };
 
+/* What the core does of a declaration (slugs, drafts, Markdown, filters
+ * over arrays): the filters it adds, the listed SQL and its hooks. */
+static const struct portal_field area = {.name = "area", .type = PF_ENUM, .values = kinds};
+static const struct portal_field decl_fields[] = {
+	{.name = "slug", .type = PF_STRING, .flags = PF_SLUG | PF_UNIQUE, .max = 100, .from = "title"},
+	{.name = "key", .type = PF_STRING, .flags = PF_SLUG, .column = "page_key"},
+	{.name = "title", .type = PF_STRING},
+	{.name = "body", .type = PF_TEXT, .flags = PF_MARKDOWN},
+	{.name = "body_html", .type = PF_TEXT, .flags = PF_READONLY, .from = "body"},
+	{.name = "status", .type = PF_ENUM, .values = kinds},
+	{.name = "areas", .type = PF_ARRAY, .items = &area},
+	{.name = NULL},
+};
+static const struct portal_filter decl_filters[] = {
+	{.name = "key", .doc = "The key."},
+	{.name = "area", .member = "areas"},
+	{.name = NULL},
+};
+static const struct portal_field bad_slug[] = {
+	{.name = "n", .type = PF_INT, .flags = PF_SLUG},
+	{.name = NULL},
+};
+static const struct portal_field bad_from[] = {
+	{.name = "html", .type = PF_TEXT, .flags = PF_READONLY, .from = "title"},
+	{.name = "title", .type = PF_STRING},
+	{.name = NULL},
+};
+
+static void
+test_declared(void)
+{
+	const struct portal_item it = {.noun = "page", .schema = decl_fields, .filters = decl_filters,
+	                               .table = "pages", .published = {"status", "b"}};
+	struct store_sql *q = store_build(&it);
+	T_OK(q != NULL, "a declaration with slugs, drafts, Markdown and an array filter builds");
+	if (q == NULL)
+		return;
+	const struct portal_filter *f = q->item.filters;
+	T_OK(f[0].name && strcmp(f[0].name, "area") == 0 && f[0].type == PF_ENUM &&
+	         f[0].values == kinds && strcmp(f[0].sql, "JSON_CONTAINS(t.areas, JSON_QUOTE(?))") == 0,
+	     "a filter with member: its items' type and values, JSON_CONTAINS on its column");
+	T_OK(f[1].name && strcmp(f[1].name, "slug") == 0 && strcmp(f[1].sql, "t.slug = ?") == 0 &&
+	         strcmp(f[1].doc, "The page with this slug.") == 0 &&
+	         strcmp(f[1].pattern, PORTAL_SLUG_PATTERN) == 0 && f[1].parse == NULL,
+	     "a PF_SLUG member gets the core's filter, after the module's others");
+	T_OK(f[2].name && strcmp(f[2].name, "key") == 0 && strcmp(f[2].sql, "t.page_key = ?") == 0 &&
+	         strcmp(f[2].doc, "The key.") == 0 && f[3].name == NULL,
+	     "the module's filter of a PF_SLUG member keeps its doc, in the fields' order");
+	T_OK(q->item.listed && strcmp(q->item.listed, "t.status = 'b'") == 0 &&
+	         strstr(q->list, "AND (? = 1 OR (t.status = 'b'))") != NULL,
+	     "published: the listed SQL is made of it");
+	T_OK(q->item.visible && q->item.prepare && q->item.check && q->item.before_write &&
+	         q->item.render,
+	     "published, from and PF_UNIQUE give the core's hooks");
+	store_free(q);
+
+	const struct portal_item pub = {.noun = "visit", .schema = fields, .table = "visits",
+	                                .published = {"kind", NULL}};
+	T_OK(store_build(&pub) == NULL, "published without a value needs a PF_BOOL member");
+	const struct portal_item slug = {.noun = "x", .schema = bad_slug, .table = "x"};
+	T_OK(store_build(&slug) == NULL, "a PF_SLUG that is not a string is refused");
+	const struct portal_item from = {.noun = "x", .schema = bad_from, .table = "x"};
+	T_OK(store_build(&from) == NULL, "a read-only member made from no Markdown member is refused");
+}
+
 static unsigned
 marks(const char *s)
 {
@@ -132,6 +197,7 @@ main(void)
 	         strcmp(q->readonly[7], "linked") == 0 && q->readonly[8] == NULL,
 	     "read-only: id, municipality, uid, html, created_at, updated_at, version, linked");
 	store_free(q);
+	test_declared();
 	{
 		char a[37], b[37];
 		store_new_uid(a);
