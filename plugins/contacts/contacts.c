@@ -236,8 +236,8 @@ static const struct portal_filter contacts_filters[] = {
 
 /* By name (the column's collation), then id. */
 static const struct portal_item contacts_item = {
-	.own_answer = 1, /* (its row, tables, files and links) */
-	.noun = "contact", .schema = contacts_fields, .defaults = "{\"public\": false}",
+	.noun = "contact", .schema = contacts_fields, .own_answer = 1,
+	.defaults = "{\"public\": false}",
 	.list_summary = "list contacts by name (area, language, partnership, project, q, limit, cursor)",
 	.table = "contacts", .published = {.member = "public"}, .sort = "t.name",
 	.cursor_max = 200,

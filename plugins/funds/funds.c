@@ -141,8 +141,7 @@ static const struct portal_filter funds_filters[] = {
 };
 
 static const struct portal_item funds_item = {
-	.own_answer = 1, /* (its row, tables, files and links) */
-	.noun = "fund", .schema = funds_fields,
+	.noun = "fund", .schema = funds_fields, .own_answer = 1,
 	.list_summary = "list funds and calls (status, funder, area, q, limit, cursor)",
 	.table = "funds", .columns = funds_columns, .link_target = 1, .sort = "t.sort_open",
 	.sort_desc = 1, .cursor_max = 10, .filters = funds_filters,

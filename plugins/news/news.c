@@ -588,8 +588,8 @@ static const struct portal_filter news_filters[] = {
  * sort_at is published_at, or the end of time for a draft that has none
  * (so undated drafts come first, newest id first). */
 static const struct portal_item news_item = {
-	.own_answer = 1, /* (its row, tables, files and links) */
-	.noun = "news item", .schema = news_fields, .defaults = "{\"status\": \"draft\"}",
+	.noun = "news item", .schema = news_fields, .own_answer = 1,
+	.defaults = "{\"status\": \"draft\"}",
 	.list_summary = "list news, newest first (area, lang, since, status, slug, q, limit, cursor)",
 	.table = "news", .published = {"status", "published"}, /* drafts: readers only */
 	.sort = "t.sort_at", .sort_desc = 1, /* the index news_list */

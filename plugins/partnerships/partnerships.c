@@ -322,8 +322,7 @@ static const struct portal_filter partnerships_filters[] = {
 };
 
 static const struct portal_item partnerships_item = {
-	.own_answer = 1, /* (its row, tables, files and links) */
-	.noun = "partnership", .schema = partnerships_fields,
+	.noun = "partnership", .schema = partnerships_fields, .own_answer = 1,
 	.defaults = "{\"status\": \"active\"}",
 	.list_summary = "list partnerships (country, kind, status, area, q, limit, cursor)",
 	.table = "partnerships", .columns = partnerships_columns, .link_target = 1,

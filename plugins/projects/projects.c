@@ -465,8 +465,8 @@ static const struct portal_filter projects_filters[] = {
 };
 
 static const struct portal_item projects_item = {
-	.own_answer = 1, /* (its row, tables, files and links) */
-	.noun = "project", .schema = projects_fields, .defaults = "{\"status\": \"planned\"}",
+	.noun = "project", .schema = projects_fields, .own_answer = 1,
+	.defaults = "{\"status\": \"planned\"}",
 	.list_summary = "list projects (status, funder, programme, area, active_on, q, limit, cursor)",
 	/* the store: newest first (the index projects_list) */
 	.table = "projects", .columns = projects_columns, .link_target = 1, .sort = "t.sort_start",

@@ -333,8 +333,7 @@ static const struct portal_filter visits_filters[] = {
 };
 
 static const struct portal_item visits_item = {
-	.own_answer = 1, /* (its row, tables, files and links) */
-	.noun = "visit", .schema = visits_fields,
+	.noun = "visit", .schema = visits_fields, .own_answer = 1,
 	.defaults = "{\"status\": \"planned\", \"public\": true}",
 	.list_summary = "list visits (direction, status, from, to, partnership, q, limit, cursor)",
 	/* the store: newest first (the index visits_list); non-public visits
