@@ -856,6 +856,7 @@ void cache_check_offer(struct metrics *m, const char *slug, long long token, lon
 struct req_touched {
 	size_t n, cap;
 	int whole;
+	int links_written; /* links to items were written since the first look */
 	struct req_touched_item {
 		const char *module;
 		long long id;

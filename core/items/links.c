@@ -44,13 +44,17 @@ links_exists(portal_req *r, const char *module, long long id)
 	return rc < 0 ? PORTAL_ERROR : rc > 0;
 }
 
-/* The request wrote links: what links_read kept may be stale. */
+/* The request wrote links (to `to_module`'s items; NULL: any): what
+ * links_read kept may be stale, and what links_touch found before. */
 static void
-links_changed(portal_req *r)
+links_changed(portal_req *r, const char *to_module)
 {
 	struct links_req *q = r->ctx[REQ_CTX_LINKS];
+	struct req_touched *t = r->ctx[REQ_CTX_TOUCHED];
 	if (q)
 		q->res = NULL;
+	if (t && (to_module == NULL || strcmp(to_module, "media") != 0))
+		t->links_written = 1;
 }
 
 int
@@ -58,7 +62,7 @@ links_set(portal_req *r, long long from_id, const char *to_module, const long lo
           const char *title, const char *date, int is_public)
 {
 	struct db *d = req_db(r);
-	links_changed(r);
+	links_changed(r, to_module);
 	if (r->plugin == NULL || r->muni == NULL || to_module == NULL || title == NULL)
 		return PORTAL_ERROR;
 	struct portal_stmt *s = db_prepare(d, "DELETE FROM links WHERE municipality = ? AND "
@@ -83,7 +87,7 @@ links_set(portal_req *r, long long from_id, const char *to_module, const long lo
 int
 links_forget(portal_req *r, long long id)
 {
-	links_changed(r);
+	links_changed(r, NULL);
 	if (r->plugin == NULL || r->muni == NULL)
 		return PORTAL_ERROR;
 	struct portal_stmt *s = db_prepare(
@@ -328,7 +332,9 @@ links_touched_add(portal_req *r, struct req_touched *t, const char *module, long
 
 /* A plain read: within the write's transaction it sees the links as the
  * write left them (or, before it, as they were when the item's row was
- * locked: item_load's FOR UPDATE comes first). */
+ * locked: item_load's FOR UPDATE comes first).  After the write it is
+ * read again only when the write changed links to items (not to files:
+ * files have no answer of their own kept by a token). */
 int
 links_touch(portal_req *r, long long id, int whole)
 {
@@ -337,11 +343,15 @@ links_touch(portal_req *r, long long id, int whole)
 	struct req_touched *t = r->ctx[REQ_CTX_TOUCHED];
 	if (t == NULL)
 		r->ctx[REQ_CTX_TOUCHED] = t = pool_alloc(r->pool, sizeof(*t));
+	else if (whole && t->n > 0 && !t->links_written) {
+		t->whole = 1; /* the links are as they were before */
+		return PORTAL_OK;
+	}
 	links_touched_add(r, t, r->plugin->name, id);
 	struct portal_stmt *s = db_prepare(
 	    req_db(r), "SELECT to_module, to_id FROM links WHERE municipality = ? AND from_module = ? "
-	               "AND from_id = ? UNION SELECT from_module, from_id FROM links WHERE "
-	               "municipality = ? AND to_module = ? AND to_id = ?");
+	               "AND from_id = ? AND to_module <> 'media' UNION SELECT from_module, from_id "
+	               "FROM links WHERE municipality = ? AND to_module = ? AND to_id = ?");
 	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_text(s, 1, r->plugin->name) ||
 	    db_bind_int(s, 2, id) || db_bind_text(s, 3, r->muni->slug) ||
 	    db_bind_text(s, 4, r->plugin->name) || db_bind_int(s, 5, id) || db_execute(s))
