@@ -207,6 +207,19 @@ n=$(grep -c '<entry[ >]' "$res/news.body")
 
 # ---------------------------------------------------------------- the references
 
+# wait_socket WHAT PID SOCKET LOG: until PID, started in the background,
+# has made SOCKET (dies naming LOG when it exited, or after 5 s)
+wait_socket() {
+	n=0
+	until [ -S "$3" ]; do
+		kill -0 "$2" 2>/dev/null || die "$1 exited: $(cat "$4")"
+		[ "$n" -ge 50 ] && die "$1 did not create $3"
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
+
 workers=$(awk '/^[[:space:]]*workers[[:space:]]*=/ { gsub(/[^0-9]/, ""); print; exit }' "$tmp/portal.conf")
 [ -n "$workers" ] && [ "$workers" != 0 ] || workers=$(nproc)
 rawsock=$tmp/run/raw.sock
@@ -221,13 +234,7 @@ done
 "$B/bench/raw_fcgi" -s "$rawsock" -n "$workers" -p "$tmp/run/raw_fcgi.pid" "$@" \
 	</dev/null >>"$tmp/log/raw_fcgi.log" 2>&1 &
 rawpid=$!
-n=0
-until [ -S "$rawsock" ]; do
-	kill -0 "$rawpid" 2>/dev/null || die "raw_fcgi exited: $(cat "$tmp/log/raw_fcgi.log")"
-	[ "$n" -ge 50 ] && die "raw_fcgi did not create $rawsock"
-	sleep 0.1
-	n=$((n + 1))
-done
+wait_socket raw_fcgi "$rawpid" "$rawsock" "$tmp/log/raw_fcgi.log"
 
 # raw + 1 read: raw_fcgi -q, the list's bytes after one primary-key read
 # of the bench's item from the same MariaDB (a connection and a prepared
@@ -247,13 +254,7 @@ RAW_DB_SOCKET=$tmp/run/mysqld.sock RAW_DB_USER=$(conf_db user) RAW_DB_PASSWORD=$
 	"$B/bench/raw_fcgi" -q -s "$rawdbsock" -n "$workers" -p "$tmp/run/raw_fcgi_db.pid" "$@" \
 	</dev/null >>"$tmp/log/raw_fcgi_db.log" 2>&1 &
 rawdbpid=$!
-n=0
-until [ -S "$rawdbsock" ]; do
-	kill -0 "$rawdbpid" 2>/dev/null || die "raw_fcgi -q exited: $(cat "$tmp/log/raw_fcgi_db.log")"
-	[ "$n" -ge 50 ] && die "raw_fcgi -q did not create $rawdbsock"
-	sleep 0.1
-	n=$((n + 1))
-done
+wait_socket "raw_fcgi -q" "$rawdbpid" "$rawdbsock" "$tmp/log/raw_fcgi_db.log"
 
 # PHP-FPM + PDO (bench/php_list.php): php-fpm in $tmp/php, as many children
 # as portald's workers (pm = static), on its own unix socket, opcache on (as
@@ -293,13 +294,7 @@ if [ -n "$phpfpm" ]; then
 	say "starting $phpfpm on $phpsock with $workers children (opcache on)"
 	"$phpfpm" "$@" -y "$tmp/php/php-fpm.conf" </dev/null >>"$tmp/log/php-fpm.log" 2>&1 &
 	phppid=$!
-	n=0
-	until [ -S "$phpsock" ]; do
-		kill -0 "$phppid" 2>/dev/null || die "php-fpm exited: $(cat "$tmp/log/php-fpm.log")"
-		[ "$n" -ge 50 ] && die "php-fpm did not create $phpsock"
-		sleep 0.1
-		n=$((n + 1))
-	done
+	wait_socket php-fpm "$phppid" "$phpsock" "$tmp/log/php-fpm.log"
 	printf 'BENCH_MUNI\t%s\nBENCH_DB_SOCKET\t%s\nBENCH_DB_NAME\t%s\nBENCH_DB_USER\t%s\nBENCH_DB_PASSWORD\t%s\nSCRIPT_FILENAME\t%s\n' \
 		"$BENCH_MUNI" "$tmp/run/mysqld.sock" "$(conf_db name)" "$(conf_db user)" "$(conf_db password)" \
 		"$tmp/php/list.php" >"$res/php.params"
