@@ -816,7 +816,7 @@ cache_serve(struct core *c, struct portal_req *r)
 		cache_miss(c, r);
 		return PORTAL_DECLINED;
 	}
-	int kept = 0; /* an item's answer, still valid by its item's token */
+	/* an item's answer may still be valid by its item's token */
 	if (e->expires > time(NULL) && e->item_id > 0 && cache_item_url(c, r, q) &&
 	    (e->local != q->local || e->token != q->token) && breaker_primary(c) == PORTAL_OK &&
 	    cache_item_read(c->db, m->slug, e->item_module, e->item_id, &q->token, &q->other,
@@ -826,12 +826,11 @@ cache_serve(struct core *c, struct portal_req *r)
 			/* no write since it was made touched this item */
 			e->token = q->token;
 			e->local = q->local;
-			kept = 1;
 			metrics_cache(c->metrics, METRICS_CACHE_ITEM_VALID);
 		}
 	}
 	if (e->expires <= time(NULL) || e->local != q->local ||
-	    (!c->cache->check_host && e->token != q->token && !kept)) {
+	    (!c->cache->check_host && e->token != q->token)) {
 		cache_unlink(c->cache, e);
 		cache_item_url(c, r, q);
 		metrics_cache(c->metrics, METRICS_CACHE_STALE);
