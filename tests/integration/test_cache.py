@@ -429,6 +429,22 @@ def item_tokens():
         expect(got == [], "read %d after the link was removed: %r" % (i, got))
         got = linked_news(item_get(b["id"]))
         expect(got == [TAG + " ny rubrik"], "read %d of the new target: %r" % (i, got))
+    # a write that is not an item's (an upload) outdates every item's answer
+    for _ in range(READS):
+        item_get(a["id"])
+    v0, st0 = metric("item_valid"), metric("stale")
+    nonce = os.urandom(8).hex().encode()
+    r = request("POST", "%s/%s/media" % (API, M), token=state["editor"], content_type="application/pdf",
+                raw=b"%PDF-1.4\n%" + nonce + b"\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+                    b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n"
+                    b"%%EOF\n")
+    expect_json(r, 201)
+    state["media"] = r.json["id"]
+    for i in range(READS):
+        item_get(a["id"])
+    t.diag("after an upload: %d kept by the item token, %d stale" %
+           (metric("item_valid") - v0, metric("stale") - st0))
+    expect(metric("item_valid") == v0, "an item's answer was kept through an upload")
     # by hand in SQL, with the token replaced as README says
     sql("START TRANSACTION; UPDATE partnerships SET partner_name = '%s', version = version + 1 "
         "WHERE id = %d; UPDATE cache_generations SET token = token + 1 WHERE municipality = '%s'; "
@@ -444,6 +460,8 @@ def cleanup():
     for pid in state.get("ids", []):
         r = request("DELETE", "%s/%s/partnerships/%d" % (API, M, pid), token=state["admin"])
         expect(r.status in (204, 404), "DELETE partnership %d: %d" % (pid, r.status), r)
+    if "media" in state:
+        request("DELETE", "%s/%s/media/%d" % (API, M, state.pop("media")), token=state["admin"])
     for key in ("news", "shared_news"):
         if key in state:
             request("DELETE", "%s/%s/news/%d" % (API, M, state[key]), token=state["admin"])
