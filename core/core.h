@@ -1139,6 +1139,7 @@ struct pages_call {
 	const char *query;    /* encoded, or NULL */
 	const char *body;     /* JSON text of a POST or PATCH, or NULL */
 	const char *if_match; /* or NULL */
+	const char *idem_key; /* a POST's Idempotency-Key, or NULL */
 	/* instead of body: a file sent as the body (an upload the editor
 	 * received, to POST /api/v1/{m}/media), its type and size */
 	const char *body_file, *body_type;

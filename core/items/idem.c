@@ -3,7 +3,10 @@
  * first 2xx answer to a (municipality, token, key) is stored in the write's
  * own transaction; a retry with the same key and the same request gets that
  * answer again (with "Idempotent-Replayed: true"), one with another request
- * gets 422, and one that races the first gets 409.
+ * gets 422, and one that races the first gets 409.  A token's keys are
+ * its own; a signed-in user's (the editor's forms: a key per new item's
+ * form, so a second click on Save makes no second item) are the user's,
+ * as caller IDEM_USER | user id, beyond any token id.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +17,21 @@
 #include "core.h"
 
 #define IDEM_MAX_KEY 200
+#define IDEM_USER (1LL << 62)
+
+/* Whose keys a request's are (its token's, its user's): 1 and *id, or 0
+ * when it has neither. */
+static int
+idem_caller(const struct portal_req *r, long long *id)
+{
+	if (r->has_token)
+		*id = r->token.id;
+	else if (r->user != NULL && r->user->id > 0)
+		*id = IDEM_USER | r->user->id;
+	else
+		return 0;
+	return 1;
+}
 
 /* The key, or NULL when none was sent; *bad set for a malformed one. */
 const char *
@@ -76,8 +94,9 @@ idem_replay(struct core *c, struct portal_req *r)
 		out_problem(r, 400, "invalid Idempotency-Key header");
 		return 1;
 	}
-	if (!r->has_token)
-		return 0; /* writes need a token: the role check answers */
+	long long caller;
+	if (!idem_caller(r, &caller))
+		return 0; /* writes need a token or a user: the role check answers */
 	char hash[65];
 	idem_hash(r, hash);
 	struct portal_stmt *s = db_prepare(
@@ -85,7 +104,7 @@ idem_replay(struct core *c, struct portal_req *r)
 	           "created_at < NOW(3) - INTERVAL ? SECOND FROM idempotency_keys "
 	           "WHERE municipality = ? AND token_id = ? AND idem_key = ?");
 	if (s == NULL || db_bind_int(s, 0, c->conf->idempotency_ttl) ||
-	    db_bind_text(s, 1, r->muni->slug) || db_bind_int(s, 2, r->token.id) ||
+	    db_bind_text(s, 1, r->muni->slug) || db_bind_int(s, 2, caller) ||
 	    db_bind_text(s, 3, key) || db_execute(s)) {
 		out_problem(r, 503, "the database does not answer; try again shortly");
 		return 1;
@@ -98,7 +117,7 @@ idem_replay(struct core *c, struct portal_req *r)
 	if (db_col_int(s, 5)) {
 		/* older than core.idempotency_ttl: forgotten, the key is new again */
 		db_done(s);
-		if (idem_delete(c, r->muni->slug, r->token.id, key) != PORTAL_OK) {
+		if (idem_delete(c, r->muni->slug, caller, key) != PORTAL_OK) {
 			out_problem(r, 503, "the database does not answer; try again shortly");
 			return 1;
 		}
@@ -127,7 +146,8 @@ idem_store(struct core *c, struct portal_req *r)
 {
 	int bad;
 	const char *key = idem_key(r, &bad);
-	if (key == NULL || bad || strcmp(r->method, "POST") != 0 || !r->has_token)
+	long long caller;
+	if (key == NULL || bad || strcmp(r->method, "POST") != 0 || !idem_caller(r, &caller))
 		return PORTAL_OK;
 	char hash[65];
 	idem_hash(r, hash);
@@ -141,7 +161,7 @@ idem_store(struct core *c, struct portal_req *r)
 	struct portal_stmt *s = db_prepare(
 	    c->db, "INSERT INTO idempotency_keys (municipality, token_id, idem_key, request_hash, "
 	           "status, location, etag, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_int(s, 1, r->token.id) ||
+	if (s == NULL || db_bind_text(s, 0, r->muni->slug) || db_bind_int(s, 1, caller) ||
 	    db_bind_text(s, 2, key) || db_bind_text(s, 3, hash) || db_bind_int(s, 4, r->status) ||
 	    db_bind_text(s, 5, loc) || db_bind_text(s, 6, etag) ||
 	    db_bind_text(s, 7, r->resp_json ? json_object_to_json_string_ext(r->resp_json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL) ||
@@ -156,7 +176,9 @@ idem_purge(struct core *c, struct portal_req *r)
 {
 	int bad;
 	const char *key = idem_key(r, &bad);
-	if (key == NULL || bad || strcmp(r->method, "POST") != 0 || !r->has_token || r->status < 200 ||
+	long long caller;
+	if (key == NULL || bad || strcmp(r->method, "POST") != 0 || !idem_caller(r, &caller) ||
+	    r->status < 200 ||
 	    r->status > 299 || c->outer_txn)
 		return;
 	/* the expired keys first (a plain read takes no locks), then each by

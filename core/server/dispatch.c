@@ -565,6 +565,8 @@ sub_param(void *ctx, const char *name)
 		return s->length;
 	if (strcmp(name, "HTTP_IF_MATCH") == 0)
 		return call->if_match;
+	if (strcmp(name, "HTTP_IDEMPOTENCY_KEY") == 0)
+		return call->idem_key;
 	if (strncmp(name, "HTTP_IF_", 8) == 0 || strcmp(name, "HTTP_IDEMPOTENCY_KEY") == 0)
 		return NULL; /* the page's own conditions are not the item's */
 	return s->parent->param(s->parent->ctx, name);

@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "page.h"
 
@@ -1346,7 +1349,26 @@ ed_has_files(struct ed *e)
 	return 0;
 }
 
-/* The form of an item (id 0: a new one), with e->vals and e->errs. */
+#define ED_IDEM_HEX 32 /* a new item's form: its Idempotency-Key, hex */
+
+/* The key a new item's form posted (`_idem`), when it is one the editor
+ * made; else NULL. */
+static const char *
+ed_idem(const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+	if (n != ED_IDEM_HEX)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			return NULL;
+	return v;
+}
+
+/* The form of an item (id 0: a new one), with e->vals and e->errs.  A new
+ * item's form carries an Idempotency-Key (`_idem`, kept when the form
+ * comes back with messages): its POST is made once however often Save
+ * is pressed (a second answer is the first's). */
 static void
 ed_form(struct ed *e, long long id, const char *version, int status, const char *note,
         const char *detail, const char *title)
@@ -1373,6 +1395,16 @@ ed_form(struct ed *e, long long id, const char *version, int status, const char 
 		buf_puts(&e->b, "<input type=\"hidden\" name=\"version\" value=\"");
 		esc(&e->b, version);
 		buf_puts(&e->b, "\">\n");
+	}
+	if (id == 0) {
+		const char *key = ed_idem(ed_val(e, "_idem"));
+		if (key == NULL) {
+			unsigned char raw[ED_IDEM_HEX / 2];
+			char *hex = pool_alloc(e->r->pool, ED_IDEM_HEX + 1);
+			randombytes_buf(raw, sizeof(raw));
+			key = sodium_bin2hex(hex, ED_IDEM_HEX + 1, raw, sizeof(raw));
+		}
+		buf_printf(&e->b, "<input type=\"hidden\" name=\"_idem\" value=\"%s\">\n", key);
 	}
 	/* Enter in a text box presses the first submit button: make that Save */
 	buf_puts(&e->b, "<button class=\"visually-hidden\" type=\"submit\" tabindex=\"-1\" aria-hidden=\"true\">");
@@ -1611,11 +1643,29 @@ ed_new(struct ed *e, struct form *f)
 	struct pages_call call = {
 	    .method = "POST",
 	    .path = pool_printf(r->pool, "/api/v1/%s/%s", r->muni->slug, e->p->name),
-	    .body = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)};
+	    .body = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN),
+	    .idem_key = ed_idem(form_get(f, "_idem"))};
 	struct portal_req *sub = e->pg->api(e->pg->c, r, &call);
+	/* 409 without field errors: a twin of this save (a double click) is
+	 * being written; its answer is this one's once it is committed */
+	for (int k = 0; k < 10 && sub->status == 409 && call.idem_key != NULL &&
+	                !(sub->resp_json && json_object_object_get_ex(sub->resp_json, "errors", NULL));
+	     k++) {
+		struct timespec pause = {0, 50 * 1000000L};
+		nanosleep(&pause, NULL);
+		sub = e->pg->api(e->pg->c, r, &call);
+	}
 	if (sub->status == 201 && sub->resp_json) {
 		const char *id = json_object_get_string(json_object_object_get(sub->resp_json, "id"));
 		page_redirect(r, pool_printf(r->pool, "%s/%s?saved=1", e->base, id ? id : ""));
+		return;
+	}
+	if (sub->status == 422 && call.idem_key != NULL &&
+	    !(sub->resp_json && json_object_object_get_ex(sub->resp_json, "errors", NULL))) {
+		/* the key of a form saved before with other details (Back, then
+		 * Save): a new key, and the form says what saving again does */
+		json_object_object_del(e->vals, "_idem");
+		ed_form(e, 0, NULL, 422, NULL, ew(e->pg, "idem_again"), title);
 		return;
 	}
 	ed_after_write(e, sub, 0, NULL, doc, title);

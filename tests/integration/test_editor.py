@@ -22,6 +22,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -373,8 +374,62 @@ def t_hostile():
     hostile("csrf=CSRF&" + "x" * 2000000, "a 2 MB body")
 
 
+def named(name):
+    """The ids of lerum's partnerships called `name`."""
+    r = request("GET", "/api/v1/%s/partnerships" % MUNI, token=state["admin_token"], query={"limit": "100"})
+    return [str(i["id"]) for i in r.json["items"] if i["partner"]["name"] == name]
+
+
+def saved_id(p):
+    m = re.search(r"/edit/%s/partnerships/(\d+)" % MUNI, p.header("location") or "")
+    return m.group(1) if m else None
+
+
+def t_double_save():
+    b = state["b"]
+    f = form_of(b.go("GET", "/edit/%s/partnerships/new" % MUNI))
+    expect(re.fullmatch(r"[0-9a-f]{32}", f.get("_idem", "")), "the new item's form has a key: %r" % f.get("_idem"))
+    name = "Dubbelklick %d" % os.getpid()
+    f.update({"partner.name": name, "kind": "friendship", "status": "active"})
+    # Save twice, one after the other: the second answer is the first's
+    p1, p2 = b.go("POST", "/edit/%s/partnerships/new" % MUNI, form=f), \
+        b.go("POST", "/edit/%s/partnerships/new" % MUNI, form=f)
+    expect(p1.status == 303 and p2.status == 303, "two saves: %s, %s" % (p1.describe(), p2.describe()))
+    state["extra"] = ids = named(name)
+    expect(len(ids) == 1 and saved_id(p1) == saved_id(p2) == ids[0],
+           "one item made (%r), both saves lead to it (%s, %s)" % (ids, saved_id(p1), saved_id(p2)))
+    # two saves at the same moment (a double click): still one item
+    g = form_of(b.go("GET", "/edit/%s/partnerships/new" % MUNI))
+    twin = name + " tvilling"
+    g.update({"partner.name": twin, "kind": "friendship", "status": "active"})
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(
+        b.go("POST", "/edit/%s/partnerships/new" % MUNI, form=g))) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    state["extra"] += named(twin)
+    t.diag("two saves at once: %s" % ", ".join(str(p.status) for p in got))
+    expect(len(named(twin)) == 1, "two saves at once made %d items" % len(named(twin)))
+    expect(all(p.status == 303 for p in got) and saved_id(got[0]) == saved_id(got[1]),
+           "two saves at once both lead to the item: %s" % [p.describe() for p in got])
+    # Back, other details, Save: the form says so, with a new key; saving again makes another item
+    f2 = dict(f, **{"partner.name": name + " igen"})
+    p = b.go("POST", "/edit/%s/partnerships/new" % MUNI, form=f2)
+    expect(p.status == 422 and "already saved" in p.text, "other details under the same key: %s" % p.describe())
+    f3 = form_of(p)
+    expect(f3.get("_idem") and f3["_idem"] != f["_idem"] and f3["partner.name"] == name + " igen",
+           "a new key, the input kept: %r" % {k: f3.get(k) for k in ("_idem", "partner.name")})
+    p = b.go("POST", "/edit/%s/partnerships/new" % MUNI, form=f3)
+    expect(p.status == 303 and saved_id(p) not in ids, "saved as another item: %s" % p.describe())
+    state["extra"] += named(name + " igen")
+
+
 def t_cleanup():
     """The partnership made by this run goes (other tests count the demo's)."""
+    for pid in state.get("extra", []):
+        request("DELETE", "/api/v1/%s/partnerships/%s" % (MUNI, pid), token=state["admin_token"])
     if state.get("id"):
         r = request("DELETE", "/api/v1/%s/partnerships/%s" % (MUNI, state["id"]), token=state["admin_token"])
         expect(r.status == 204, "DELETE: %s" % r.status)
@@ -399,6 +454,8 @@ def main():
     t.check("a Markdown field's preview renders it safely, nothing saved", t_preview)
     t.check("a module's own widget (contacts' email) takes part in errors like any field", t_widget)
     t.check("hostile form bodies: 4xx, never 5xx, nothing written", t_hostile)
+    t.check("Save pressed twice, or twice at once, makes one item; Back and other details make another, "
+            "said so", t_double_save)
     t.check("clean up the partnership made by this run", t_cleanup)
     return t.done()
 
