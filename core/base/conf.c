@@ -127,7 +127,7 @@ conf_str_list(struct conf *c, config_setting_t *s, const char *name, size_t *n)
 int
 conf_slug_reserved(const char *slug)
 {
-	static const char *const reserved[] = {"edit", "login", "logout", "static", "api",
+	static const char *const reserved[] = {"edit", "login", "logout", "account", "static", "api",
 	                                       "healthz", "metrics", "all", NULL};
 	for (const char *const *r = reserved; *r; r++)
 		if (strcmp(slug, *r) == 0)

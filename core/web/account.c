@@ -454,12 +454,116 @@ account_logout(struct page *pg)
 	return PORTAL_DONE;
 }
 
+/* ---- /account: a signed-in user changes their own password ---- */
+
+static void
+account_password_form(struct page *pg, int status, struct json_object *d)
+{
+	account_page(pg);
+	account_root(pg);
+	account_str(d, "csrf", pg->r->user->csrf);
+	account_str(d, "email", pg->r->user->email);
+	account_render(pg, status, "account.html", d, account_word(pg, "acct_change_password"));
+}
+
+/*
+ * The current password, a new one twice.  A wrong current password counts
+ * as a failed sign-in of the account (the same throttle).  The new one
+ * ends every session of the user (users_passwd); this browser gets a new
+ * one, with a new id, and the page says so.
+ */
+static int
+account_password(struct page *pg)
+{
+	struct portal_req *r = pg->r;
+	struct core *c = pg->c;
+	if (account_require(pg) != PORTAL_OK)
+		return PORTAL_DONE;
+	account_page(pg); /* the language of its messages */
+	struct json_object *d = pool_keep_json(r->pool, json_object_new_object());
+	if (strcmp(r->method, "POST") != 0) {
+		if (req_query(r, "changed") != NULL)
+			account_str(d, "changed", account_word(pg, "acct_password_changed"));
+		account_password_form(pg, 200, d);
+		return PORTAL_DONE;
+	}
+	struct form f;
+	if (account_form(pg, &f) != PORTAL_OK || account_csrf(pg, &f) != PORTAL_OK)
+		return PORTAL_DONE;
+	const char *current = form_get(&f, "current"), *fresh = form_get(&f, "new"),
+	           *again = form_get(&f, "again");
+	current = current ? current : "";
+	fresh = fresh ? fresh : "";
+	again = again ? again : "";
+	if (*current == '\0')
+		account_invalid(pg, d, "current", "acct_enter_current");
+	if (*fresh == '\0')
+		account_invalid(pg, d, "new", "acct_enter_new");
+	else if (strlen(fresh) < USERS_PASSWORD_MIN)
+		account_invalid(pg, d, "new", "acct_new_short");
+	else if (users_password_problem(fresh) != NULL)
+		account_invalid(pg, d, "new", "acct_new_invalid");
+	else if (strcmp(fresh, again) != 0)
+		account_invalid(pg, d, "again", "acct_again_differs");
+	if (account_has_errors(d)) {
+		account_password_form(pg, 422, d);
+		return PORTAL_DONE;
+	}
+	struct db *db = account_db(pg);
+	if (db == NULL)
+		return account_unavailable(pg);
+	const struct auth_user *u = r->user;
+	const char *addr = r->io->param(r->io->ctx, "REMOTE_ADDR");
+	char address[65];
+	snprintf(address, sizeof(address), "%s", addr ? addr : "");
+	int by_email = 0, by_address = 0;
+	if (users_throttle_count(db, u->email, address, ACCOUNT_WINDOW, &by_email, &by_address) != PORTAL_OK)
+		return account_unavailable(pg);
+	if (by_email >= ACCOUNT_FAILS_EMAIL || by_address >= ACCOUNT_FAILS_ADDRESS) {
+		account_str(d, "throttled", account_word(pg, "acct_throttled"));
+		out_header(r, "Retry-After", pool_printf(r->pool, "%d", ACCOUNT_WINDOW));
+		account_password_form(pg, 429, d);
+		return PORTAL_DONE;
+	}
+	long long id = 0;
+	int rc = strlen(current) > USERS_PASSWORD_MAX ? 0 : users_verify(db, u->email, current, &id);
+	if (rc < 0)
+		return account_unavailable(pg);
+	if (rc == 0 || id != u->id) {
+		if (users_throttle_record(db, u->email, address, ACCOUNT_WINDOW) != PORTAL_OK)
+			return account_unavailable(pg);
+		log_msg(PORTAL_LOG_INFO, r->request_id, "password change refused: user %lld, from %s", u->id,
+		        address);
+		account_invalid(pg, d, "current", "acct_current_wrong");
+		account_password_form(pg, 422, d);
+		return PORTAL_DONE;
+	}
+	char sid[USERS_SESSION_ID_LEN + 1], csrf[USERS_SESSION_ID_LEN + 1];
+	if (users_passwd(db, id, fresh) != 1 ||
+	    users_session_new(db, id, c->conf->session_idle, c->conf->session_max, sid, csrf) != PORTAL_OK)
+		return account_unavailable(pg);
+	log_msg(PORTAL_LOG_INFO, r->request_id, "password changed: user %lld (its sessions ended)", id);
+	out_header(r, "Set-Cookie", account_cookie_line(r, ACCOUNT_SESSION_COOKIE, sid, "/", "Lax",
+	                                                c->conf->session_max));
+	sodium_memzero(sid, sizeof(sid));
+	page_redirect(r, "/account?changed=1");
+	return PORTAL_DONE;
+}
+
 int
 account_dispatch(struct page *pg)
 {
 	struct portal_req *r = pg->r;
 	if (r->nseg != 1)
 		return PORTAL_DECLINED;
+	if (strcmp(r->seg[0], "account") == 0) {
+		int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+		if (get || strcmp(r->method, "POST") == 0)
+			return account_password(pg);
+		out_header(r, "Allow", "GET, HEAD, POST");
+		account_fail(pg, 405, NULL);
+		return PORTAL_DONE;
+	}
 	int login = strcmp(r->seg[0], "login") == 0, logout = strcmp(r->seg[0], "logout") == 0;
 	if (!login && !logout)
 		return PORTAL_DECLINED;

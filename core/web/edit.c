@@ -952,6 +952,8 @@ ed_head(struct ed *e, struct buf *out)
 	esc(out, u->email);
 	buf_puts(out, ")</p>\n<p><a href=\"/edit/\">");
 	esc(out, ew(e->pg, "your_municipalities"));
+	buf_puts(out, "</a> · <a href=\"/account\">");
+	esc(out, ew(e->pg, "change_password"));
 	buf_puts(out, "</a></p>\n<form method=\"post\" action=\"/logout\"><input type=\"hidden\" "
 	              "name=\"csrf\" value=\"");
 	esc(out, u->csrf);

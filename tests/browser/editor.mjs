@@ -237,6 +237,14 @@ try {
 		await ctx3.close();
 	}
 
+	// the user's own password: the page, and the page with its errors
+	await page.goto(`${BASE}/account`);
+	await axe(page, 'account');
+	st = await submit(page, 'form[action="/account"] button[type="submit"]');
+	ok(st === 422 && (await page.locator('.error-summary a[href="#current"]').count()) === 1,
+		`the password form sent empty answers 422 with the summary linking to the field (${st})`);
+	await axe(page, 'account-with-errors');
+
 	// sign out: the session ends, /edit/ sends to /login
 	st = await submit(page, 'form[action="/logout"] button');
 	ok(st === 303, `signing out answers 303 (${st})`);

@@ -675,6 +675,52 @@ def t_reserved_slug():
            "portald -t accepts a municipality called login (exit %d): %s" % (r.returncode, r.stderr[-300:]))
 
 
+# ---------------------------------------------------------------- /account
+
+def t_own_password():
+    user_add(email("own"), "Ola Egen", "lerum", "editor")
+    b, other = signed_in(email("own")), signed_in(email("own"))
+    expect_to_login(Browser().req("GET", "/account"))
+    r = b.req("GET", "/account")
+    expect_status(r, 200)
+    for name, ac in (("current", "current-password"), ("new", "new-password"), ("again", "new-password")):
+        expect(re.search(r'<label class="label" for="%s">' % name, r.text) and
+               re.search(r'name="%s" type="password" autocomplete="%s"' % (name, ac), r.text),
+               "the %s field has a label and autocomplete %s" % (name, ac), r)
+    expect('href="/account"' in b.req("GET", "/edit/").text, "the editor's bar links to /account")
+    csrf = b.csrf_of("/account")
+    new = "ett nytt lösenord " + TAG
+    cases = (({"current": "", "new": new, "again": new}, "current", "Enter your current password"),
+             ({"current": PW, "new": "kort", "again": "kort"}, "new", "at least 10 characters"),
+             ({"current": PW, "new": new, "again": new + "x"}, "again", "same new password twice"),
+             ({"current": "wrong " + PW, "new": new, "again": new}, "current", "current password is wrong"))
+    for form, field, text in cases:
+        r = b.req("POST", "/account", form=dict(form, csrf=csrf))
+        expect_status(r, 422)
+        expect('<a href="#%s">' % field in r.text and 'id="%s-error"' % field in r.text and text in r.text,
+               "%s: the summary links to the field, the message is beside it (%s)" % (field, text), r)
+        expect(r.text.count('aria-invalid="true"') == 1, "only %s is marked invalid" % field, r)
+    sql("DELETE FROM login_failures WHERE email = '%s'" % email("own"))
+    r = b.req("POST", "/account", form={"current": PW, "new": new, "again": new})
+    expect_status(r, 403)
+    r = b.req("POST", "/account", form={"csrf": csrf, "current": PW, "new": new, "again": new},
+              headers={"Origin": "https://elsewhere.example"})
+    expect_status(r, 403)
+    expect_status(Browser().login(email("own"), PW), 303)  # not changed by the refused ones
+    old_sid = session_of(b)
+    r = b.req("POST", "/account", form={"csrf": csrf, "current": PW, "new": new, "again": new})
+    expect_status(r, 303)
+    expect(r.header("location") == "/account?changed=1", "to the page, saying so: %s" % r.header("location"), r)
+    expect(session_of(b) and session_of(b) != old_sid, "this browser has a new session id")
+    r = b.req("GET", "/account?changed=1")
+    expect_status(r, 200)
+    expect("Your password is changed" in r.text, "the page says the password is changed", r)
+    expect_to_login(other.req("GET", "/edit/lerum/"))  # the other sessions ended
+    expect_status(Browser().login(email("own"), PW), 401, 200)
+    signed_in(email("own"), new)
+    sql("DELETE FROM login_failures WHERE email = '%s'" % email("own"))
+
+
 def cleanup():
     sql("DELETE FROM users WHERE email LIKE '%%-%s@example.org'" % TAG)
     sql("DELETE FROM login_failures WHERE email LIKE '%%-%s@example.org'" % TAG)
@@ -714,6 +760,8 @@ def main():
     t.check("portalctl user role (several municipalities, none) and user disable", t_role_and_disable_cli)
     t.check("audit: an API write names its token and no user", t_audit_user)
     t.check("audit: a browser write (delete in the editor) names the user", t_audit_browser_write)
+    t.check("/account: a signed-in user changes their password (GOV.UK errors, csrf, the other sessions end)",
+            t_own_password)
     t.check("portald -t refuses a municipality called login (reserved)", t_reserved_slug)
     t.check("clean up the test's accounts", cleanup)
     return t.done()
