@@ -1596,6 +1596,16 @@ store_search_common(portal_req *r, const struct portal_list *l, struct json_obje
 	return PORTAL_OK;
 }
 
+/* Binds l's LIKE terms from parameter *i on, each twice ("? IS NULL OR ... LIKE ?"). */
+static void
+store_bind_terms(portal_stmt *s, unsigned *i, const struct portal_list *l)
+{
+	for (int k = 0; k < PORTAL_LIST_TERMS; k++) {
+		api->bind_text(s, (*i)++, l->terms[k]);
+		api->bind_text(s, (*i)++, l->terms[k]);
+	}
+}
+
 /*
  * The search across modules: up to `max` items of plugin p (with a
  * table) that `l` (match, terms, insider) finds, best first by the
@@ -1641,10 +1651,7 @@ store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int m
 		api->bind_int(s, i++, l->insider ? 1 : 0);
 	api->bind_text(s, i++, l->match);
 	api->bind_text(s, i++, l->match);
-	for (int k = 0; k < PORTAL_LIST_TERMS; k++) {
-		api->bind_text(s, i++, l->terms[k]);
-		api->bind_text(s, i++, l->terms[k]);
-	}
+	store_bind_terms(s, &i, l);
 	api->bind_int(s, i, max);
 	if (api->execute(s) != PORTAL_OK) {
 		api->done(s);
@@ -1673,16 +1680,6 @@ store_search(portal_req *r, portal_plugin *p, const struct portal_list *l, int m
 end:
 	r->plugin = saved;
 	return rc;
-}
-
-/* Binds l's LIKE terms from parameter *i on, each twice ("? IS NULL OR ... LIKE ?"). */
-static void
-store_bind_terms(portal_stmt *s, unsigned *i, const struct portal_list *l)
-{
-	for (int k = 0; k < PORTAL_LIST_TERMS; k++) {
-		api->bind_text(s, (*i)++, l->terms[k]);
-		api->bind_text(s, (*i)++, l->terms[k]);
-	}
 }
 
 struct store_found {
