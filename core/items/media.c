@@ -582,13 +582,23 @@ media_refuse(struct portal_req *r, int status, const char *detail)
 	return PORTAL_OK;
 }
 
-static const char *
-media_quota_text(struct portal_req *r, long long used, long long quota)
+/* Whether `total` more bytes go over the quota (`locking`: as
+ * media_used): 0 they fit, 1 they do not (res says 507 and why), -1 on a
+ * database failure. */
+static int
+media_over_quota(struct portal_req *r, int locking, long long total, struct media_result *res)
 {
-	return pool_printf(r->pool, "%s's files take %lld of its %lld bytes; this file does not fit. "
-	                            "Delete files that are no longer used, or ask for a larger "
-	                            "media_quota_bytes",
-	                   r->muni->name, used, quota);
+	long long used = media_used(r, locking), quota = media_quota(r);
+	if (used < 0)
+		return -1;
+	if (used + total <= quota)
+		return 0;
+	res->status = 507;
+	res->detail = pool_printf(r->pool, "%s's files take %lld of its %lld bytes; this file does not "
+	                                   "fit. Delete files that are no longer used, or ask for a "
+	                                   "larger media_quota_bytes",
+	                          r->muni->name, used, quota);
+	return 1;
 }
 
 /* Under the municipality's lock: the quota checked and the record
@@ -613,14 +623,9 @@ media_insert(struct portal_req *r, const char *sha, const struct media_kind *k, 
 	while (db_fetch(s) == 1)
 		;
 	db_done(s);
-	long long used = media_used(r, 1), quota = media_quota(r);
-	if (used < 0)
-		return PORTAL_ERROR;
-	if (used + total > quota) {
-		res->status = 507;
-		res->detail = media_quota_text(r, used, quota);
-		return PORTAL_OK;
-	}
+	int over = media_over_quota(r, 1, total, res);
+	if (over != 0)
+		return over < 0 ? PORTAL_ERROR : PORTAL_OK;
 	s = db_prepare(req_db(r), "INSERT INTO media (municipality, sha256, type, "
 	                                              "name, bytes, width, height, renditions) "
 	                                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -778,14 +783,9 @@ media_ingest(struct portal_req *r, const char *tmp, long long total, const char 
 
 	/* a first look at the quota, before an image is decoded; the check
 	 * that counts is media_insert's, under the lock */
-	long long used = media_used(r, 0), quota = media_quota(r);
-	if (used < 0)
-		return PORTAL_ERROR;
-	if (used + total > quota) {
-		res->status = 507;
-		res->detail = media_quota_text(r, used, quota);
-		return PORTAL_OK;
-	}
+	int over = media_over_quota(r, 0, total, res);
+	if (over != 0)
+		return over < 0 ? PORTAL_ERROR : PORTAL_OK;
 	int width = 0, height = 0, st;
 	struct json_object *rend = NULL;
 	const char *detail = NULL;
