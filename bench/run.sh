@@ -110,27 +110,24 @@ stack() {
 		sh "$root/scripts/stack.sh" "$@"
 }
 
+# stop_pid SIGNAL PID: PID (when set and alive) gets SIGNAL, then KILL
+# if it still runs 5 s later
+stop_pid() {
+	[ -n "$2" ] && kill -0 "$2" 2>/dev/null || return 0
+	kill -"$1" "$2" 2>/dev/null
+	n=0
+	while kill -0 "$2" 2>/dev/null && [ "$n" -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	kill -KILL "$2" 2>/dev/null
+}
+
 cleanup() {
 	trap - EXIT INT TERM HUP
-	for p in $rawpid $rawdbpid; do
-		kill -0 "$p" 2>/dev/null || continue
-		kill -TERM "$p" 2>/dev/null
-		n=0
-		while kill -0 "$p" 2>/dev/null && [ "$n" -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		kill -KILL "$p" 2>/dev/null
-	done
-	if [ -n "$phppid" ] && kill -0 "$phppid" 2>/dev/null; then
-		kill -QUIT "$phppid" 2>/dev/null
-		n=0
-		while kill -0 "$phppid" 2>/dev/null && [ "$n" -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		kill -KILL "$phppid" 2>/dev/null
-	fi
+	stop_pid TERM "$rawpid"
+	stop_pid TERM "$rawdbpid"
+	stop_pid QUIT "$phppid" # php-fpm: a graceful stop
 	if [ "$stack_up" = 1 ]; then
 		stack_up=0
 		stack stop >>"$res/stack.out" 2>&1 || say "stack stop failed (see $res/stack.out)"
