@@ -24,15 +24,13 @@
 // default 240: the pages not begun by then are skipped and listed, so the
 // file stays within tests/run.sh's TEST_TIMEOUT on a slow build).
 import { chromium } from 'playwright-core';
+import { axeSource, count, ok, pngOf } from './common.mjs';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 const BASE = (process.env.PORTAL_URL || '').replace(/\/$/, '');
 if (!BASE) {
@@ -58,16 +56,7 @@ const skipped = [];
 const shots = join(process.env.PORTAL_VAR || mkdtempSync(join(tmpdir(), 'portal-a11y-')), 'screenshots');
 mkdirSync(shots, { recursive: true });
 
-let n = 0, failed = 0;
 const lop = []; // language-of-parts findings, printed at the end
-function ok(good, what, notes = []) {
-	n++;
-	if (!good)
-		failed++;
-	console.log(`${good ? 'ok' : 'not ok'} ${n} - ${what}`);
-	for (const l of notes)
-		console.log(`#   ${l}`);
-}
 
 async function getJSON(path) {
 	const r = await fetch(BASE + path);
@@ -136,35 +125,11 @@ async function pageTypes() {
 // (cleanups); none without the token or the news module.
 const cleanups = [];
 function png(w, h) {
-	const { deflateSync } = require('node:zlib');
-	const crcTable = Array.from({ length: 256 }, (_, n) => {
-		let c = n;
-		for (let k = 0; k < 8; k++)
-			c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-		return c >>> 0;
-	});
-	const crc = (buf) => {
-		let c = 0xffffffff;
-		for (const b of buf)
-			c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-		return (c ^ 0xffffffff) >>> 0;
-	};
-	const chunk = (type, data) => {
-		const len = Buffer.alloc(4), sum = Buffer.alloc(4), td = Buffer.concat([Buffer.from(type), data]);
-		len.writeUInt32BE(data.length);
-		sum.writeUInt32BE(crc(td));
-		return Buffer.concat([len, td, sum]);
-	};
 	const raw = Buffer.alloc((w * 3 + 1) * h);
 	for (let y = 0; y < h; y++)
 		for (let x = 0; x < w; x++)
 			raw.set([x * 255 / w, y * 255 / h, (Date.now() / 1000) & 255], y * (w * 3 + 1) + 1 + x * 3);
-	const ihdr = Buffer.alloc(13);
-	ihdr.writeUInt32BE(w, 0);
-	ihdr.writeUInt32BE(h, 4);
-	ihdr.set([8, 2, 0, 0, 0], 8);
-	return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-		chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+	return pngOf(w, h, raw);
 }
 async function newsWithImage() {
 	const token = process.env.PORTAL_ADMIN_TOKEN;
@@ -527,6 +492,6 @@ if (skipped.length) {
 	for (const l of skipped)
 		console.log(`#   skipped ${l}`);
 }
-console.log(`1..${n}`);
+console.log(`1..${count.n}`);
 console.log(`# screenshots in ${shots}`);
-process.exit(failed ? 1 : 0);
+process.exit(count.failed ? 1 : 0);

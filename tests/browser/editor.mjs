@@ -14,13 +14,11 @@
 // EDITOR_MUNI, default lerum), ADMIN_EMAIL, ADMIN_PASSWORD (an admin of it),
 // PORTAL_VAR (screenshots), CHROMIUM.
 import { chromium } from 'playwright-core';
-import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { axeViolations, count, ok } from './common.mjs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const BASE = (process.env.PORTAL_URL || '').replace(/\/$/, '');
 const MUNI = process.env.EDITOR_MUNI || 'lerum';
 const EMAIL = process.env.EDITOR_EMAIL, PASSWORD = process.env.EDITOR_PASSWORD;
@@ -28,28 +26,11 @@ const ADMIN_EMAIL = process.env.ADMIN_EMAIL, ADMIN_PASSWORD = process.env.ADMIN_
 const shots = join(process.env.PORTAL_VAR || mkdtempSync(join(tmpdir(), 'portal-editor-')), 'screenshots');
 mkdirSync(shots, { recursive: true });
 
-let n = 0, failed = 0, axePages = 0, axeViolations = 0;
-function ok(good, what, notes = []) {
-	n++;
-	if (!good)
-		failed++;
-	console.log(`${good ? 'ok' : 'not ok'} ${n} - ${what}`);
-	for (const l of notes)
-		console.log(`#   ${l}`);
-	return good;
-}
 
 // axe-core (WCAG 2.1 A and AA) on the page as it is now; a screenshot.
 async function axe(page, name) {
-	// page.evaluate runs outside the page's CSP (which allows no script)
-	if (!(await page.evaluate('typeof axe !== "undefined"')))
-		await page.evaluate(axeSource);
-	const res = await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })`);
-	const notes = res.violations.map((v) => `${v.id} (${v.impact}) ${v.nodes.map((x) => x.target.join(' ')).slice(0, 3).join(', ')}: ${v.help}`);
-	axePages++;
-	axeViolations += res.violations.length;
-	await page.screenshot({ path: join(shots, `editor-${name}.png`), fullPage: true });
-	return ok(res.violations.length === 0, `axe: 0 WCAG 2.1 AA violations on the editor's ${name} page`, notes);
+	const notes = await axeViolations(page, shots, `editor-${name}.png`);
+	return ok(notes.length === 0, `axe: 0 WCAG 2.1 AA violations on the editor's ${name} page`, notes);
 }
 
 // Clicks a submit button and waits for the page it leads to; the status
@@ -255,5 +236,5 @@ try {
 } finally {
 	await browser.close();
 }
-console.log(`# axe: ${axePages} editor pages, ${axeViolations} violations; screenshots in ${shots}`);
-process.exit(failed ? 1 : 0);
+console.log(`# axe: ${count.axePages} editor pages, ${count.axeViolations} violations; screenshots in ${shots}`);
+process.exit(count.failed ? 1 : 0);

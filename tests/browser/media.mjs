@@ -16,31 +16,17 @@
 // account.  Environment: PORTAL_URL, EDITOR_EMAIL, EDITOR_PASSWORD (an
 // editor of EDITOR_MUNI, default lerum), PORTAL_VAR (screenshots), CHROMIUM.
 import { chromium } from 'playwright-core';
-import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { axeViolations, count, ok, pngOf } from './common.mjs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const BASE = (process.env.PORTAL_URL || '').replace(/\/$/, '');
 const MUNI = process.env.EDITOR_MUNI || 'lerum';
 const EMAIL = process.env.EDITOR_EMAIL, PASSWORD = process.env.EDITOR_PASSWORD;
 const shots = join(process.env.PORTAL_VAR || mkdtempSync(join(tmpdir(), 'portal-media-')), 'screenshots');
 mkdirSync(shots, { recursive: true });
-
-let n = 0, failed = 0, axePages = 0, axeViolations = 0;
-function ok(good, what, notes = []) {
-	n++;
-	if (!good)
-		failed++;
-	console.log(`${good ? 'ok' : 'not ok'} ${n} - ${what}`);
-	for (const l of notes)
-		console.log(`#   ${l}`);
-	return good;
-}
 
 // The byte strings the portal refuses in an image as a possible polyglot
 // (media_markers in core/items/media.c): random pixels hold one of them in
@@ -58,33 +44,10 @@ function png(w, h) {
 }
 
 function pngOnce(w, h) {
-	const table = new Int32Array(256).map((_, i) => {
-		let c = i;
-		for (let k = 0; k < 8; k++)
-			c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-		return c;
-	});
-	const crc = (buf) => {
-		let c = -1;
-		for (const b of buf)
-			c = table[(c ^ b) & 0xff] ^ (c >>> 8);
-		return (c ^ -1) >>> 0;
-	};
-	const chunk = (type, data) => {
-		const len = Buffer.alloc(4), sum = Buffer.alloc(4), td = Buffer.concat([Buffer.from(type), data]);
-		len.writeUInt32BE(data.length);
-		sum.writeUInt32BE(crc(td));
-		return Buffer.concat([len, td, sum]);
-	};
-	const ihdr = Buffer.alloc(13);
-	ihdr.writeUInt32BE(w, 0);
-	ihdr.writeUInt32BE(h, 4);
-	ihdr.set([8, 2, 0, 0, 0], 8);
 	const rows = [];
 	for (let y = 0; y < h; y++)
 		rows.push(Buffer.concat([Buffer.from([0]), randomBytes(w * 3)]));
-	return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-		chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+	return pngOf(w, h, Buffer.concat(rows));
 }
 
 function pdf(tag) {
@@ -96,13 +59,8 @@ function pdf(tag) {
 // portal's pages run none either way); a screenshot.
 async function axe(page, url, name) {
 	const r = await page.goto(url);
-	await page.evaluate(axeSource);
-	const res = await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })`);
-	const notes = res.violations.map((v) => `${v.id} (${v.impact}) ${v.nodes.map((x) => x.target.join(' ')).slice(0, 3).join(', ')}: ${v.help}`);
-	axePages++;
-	axeViolations += res.violations.length;
-	await page.screenshot({ path: join(shots, `media-${name}.png`), fullPage: true });
-	return ok(res.violations.length === 0 && r.status() < 500, `axe: 0 WCAG 2.1 AA violations on ${name} (${r.status()})`, notes);
+	const notes = await axeViolations(page, shots, `media-${name}.png`);
+	return ok(notes.length === 0 && r.status() < 500, `axe: 0 WCAG 2.1 AA violations on ${name} (${r.status()})`, notes);
 }
 
 // Clicks a submit button and waits for the page it leads to: the status of
@@ -269,5 +227,5 @@ try {
 	}
 	await browser.close();
 }
-console.log(`# axe: ${axePages} pages, ${axeViolations} violations; screenshots in ${shots}`);
-process.exit(failed ? 1 : 0);
+console.log(`# axe: ${count.axePages} pages, ${count.axeViolations} violations; screenshots in ${shots}`);
+process.exit(count.failed ? 1 : 0);
