@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helpers import PORTAL_CONF, PORTAL_VAR, Fail, Tap, expect, request  # noqa: E402
 from test_faults import conf_group  # noqa: E402
 from test_reload import log_since, log_size, master_pid, wait_for  # noqa: E402
-from test_statement_timeout import answered_503, client, next_ok, nothing_written  # noqa: E402
+from test_statement_timeout import (answered_503, client, next_ok, nothing_written,  # noqa: E402
+                                    patch_locked)
 
 M = "borlange"
 LIST = "/api/v1/%s/partnerships" % M
@@ -72,20 +73,11 @@ def main():
         state["item"] = item
         state["n0"] = over_budget_503()
         audit0 = client(db, "SELECT COUNT(*) FROM audit_log")
-        holder = client(db, "START TRANSACTION; SELECT id FROM partnerships WHERE id = %d FOR UPDATE;"
-                        " SELECT SLEEP(%d); ROLLBACK;" % (item["id"], HOLD), wait=False)
-        try:
-            time.sleep(0.5)
-            t0 = time.monotonic()
-            r = request("PATCH", "%s/%d" % (LIST, item["id"]), body={"status": "ended"}, token=token,
-                        timeout=60)
-            state.update(resp=r, took=time.monotonic() - t0)
-        finally:
-            holder.wait(60)
+        patch_locked(db, item["id"], HOLD, 0.5, token, state)
         state["audit"] = (audit0, client(db, "SELECT COUNT(*) FROM audit_log"))
         state["n1"] = over_budget_503()
         print("# PATCH of a row locked %d s with core.request_timeout = %d: %d after %.2f s"
-              % (HOLD, BUDGET, r.status, state["took"]))
+              % (HOLD, BUDGET, state["resp"].status, state["took"]))
 
     def after_the_lock():
         expect("took" in state, "the scenario did not run")

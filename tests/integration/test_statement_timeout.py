@@ -60,6 +60,22 @@ def nothing_written(state, token):
     expect(state["audit"][0] == state["audit"][1], "audit_log went from %s to %s rows" % state["audit"])
 
 
+def patch_locked(db, item_id, hold, settle, token, state):
+    """PATCHes partnership item_id while another client holds its row
+    (FOR UPDATE, then SLEEP(hold)); the PATCH is sent `settle` seconds after
+    the holder started.  Sets state's resp and took (seconds)."""
+    holder = client(db, "START TRANSACTION; SELECT id FROM partnerships WHERE id = %d FOR UPDATE;"
+                    " SELECT SLEEP(%d); ROLLBACK;" % (item_id, hold), wait=False)
+    try:
+        time.sleep(settle)
+        t0 = time.monotonic()
+        r = request("PATCH", "%s/%d" % (LIST, item_id), body={"status": "ended"}, token=token,
+                    timeout=60)
+        state.update(resp=r, took=time.monotonic() - t0)
+    finally:
+        holder.wait(60)
+
+
 def next_ok(token):
     r = request("GET", LIST, query={"limit": "2"}, token=token)
     expect(r.status == 200, "the next request: %d" % r.status, r)
@@ -87,19 +103,11 @@ def main():
         audit0 = client(db, "SELECT COUNT(*) FROM audit_log")
         n0 = exceeded(db)
         # the lock holder: longer than the bound, shorter than nginx's 60 s
-        holder = client(db, "START TRANSACTION; SELECT id FROM partnerships WHERE id = %d FOR UPDATE;"
-                        " SELECT SLEEP(%d); ROLLBACK;" % (item["id"], int(bound) + 6), wait=False)
-        try:
-            time.sleep(1.0)
-            t0 = time.monotonic()
-            r = request("PATCH", "%s/%d" % (LIST, item["id"]), body={"status": "ended"}, token=token,
-                        timeout=60)
-            state.update(resp=r, took=time.monotonic() - t0)
-        finally:
-            holder.wait(60)
+        patch_locked(db, item["id"], int(bound) + 6, 1.0, token, state)
         state.update(exceeded=exceeded(db) - n0, audit=(audit0, client(db, "SELECT COUNT(*) FROM audit_log")))
         print("# PATCH of a locked row: %d after %.2f s (statement_timeout %g s); "
-              "Max_statement_time_exceeded +%d" % (r.status, state["took"], bound, state["exceeded"]))
+              "Max_statement_time_exceeded +%d" % (state["resp"].status, state["took"], bound,
+                                                    state["exceeded"]))
 
 
     def within_bound():
