@@ -331,6 +331,26 @@ account_str(struct json_object *d, const char *key, const char *v)
 
 /* ---- /login, /logout ---- */
 
+/* The sign-in throttle for `email` from the request's address (copied to
+ * address[65]): 0 go on, 1 too many failures (logged, Retry-After set; the
+ * caller answers 429 with its form), -1 the database failed. */
+static int
+account_throttled(struct page *pg, struct db *d, const char *email, char address[65])
+{
+	struct portal_req *r = pg->r;
+	const char *addr = r->io->param(r->io->ctx, "REMOTE_ADDR");
+	snprintf(address, 65, "%s", addr ? addr : "");
+	int by_email = 0, by_address = 0;
+	if (users_throttle_count(d, email, address, ACCOUNT_WINDOW, &by_email, &by_address) != PORTAL_OK)
+		return -1;
+	if (by_email < ACCOUNT_FAILS_EMAIL && by_address < ACCOUNT_FAILS_ADDRESS)
+		return 0;
+	log_msg(PORTAL_LOG_WARN, r->request_id, "sign-in throttled (%d for the account, %d from %s)",
+	        by_email, by_address, address);
+	out_header(r, "Retry-After", pool_printf(r->pool, "%d", ACCOUNT_WINDOW));
+	return 1;
+}
+
 static void
 account_login_form(struct page *pg, int status, const char *email, const char *next,
                    const char *error_field, const char *error_key)
@@ -381,17 +401,12 @@ account_login(struct page *pg)
 	struct db *d = account_db(pg);
 	if (d == NULL)
 		return account_unavailable(pg);
-	const char *addr = r->io->param(r->io->ctx, "REMOTE_ADDR");
 	char address[65];
-	snprintf(address, sizeof(address), "%s", addr ? addr : "");
-	int by_email = 0, by_address = 0;
-	if (users_throttle_count(d, email, address, ACCOUNT_WINDOW, &by_email, &by_address) != PORTAL_OK)
+	int th = account_throttled(pg, d, email, address);
+	if (th < 0)
 		return account_unavailable(pg);
-	if (by_email >= ACCOUNT_FAILS_EMAIL || by_address >= ACCOUNT_FAILS_ADDRESS) {
-		log_msg(PORTAL_LOG_WARN, r->request_id, "sign-in throttled (%d for the account, %d from %s)",
-		        by_email, by_address, address);
+	if (th > 0) {
 		account_login_form(pg, 429, email, next, NULL, NULL);
-		out_header(r, "Retry-After", pool_printf(r->pool, "%d", ACCOUNT_WINDOW));
 		return PORTAL_DONE;
 	}
 	long long id = 0;
@@ -513,15 +528,12 @@ account_password(struct page *pg)
 	if (db == NULL)
 		return account_unavailable(pg);
 	const struct auth_user *u = r->user;
-	const char *addr = r->io->param(r->io->ctx, "REMOTE_ADDR");
 	char address[65];
-	snprintf(address, sizeof(address), "%s", addr ? addr : "");
-	int by_email = 0, by_address = 0;
-	if (users_throttle_count(db, u->email, address, ACCOUNT_WINDOW, &by_email, &by_address) != PORTAL_OK)
+	int th = account_throttled(pg, db, u->email, address);
+	if (th < 0)
 		return account_unavailable(pg);
-	if (by_email >= ACCOUNT_FAILS_EMAIL || by_address >= ACCOUNT_FAILS_ADDRESS) {
+	if (th > 0) {
 		account_str(d, "throttled", account_word(pg, "acct_throttled"));
-		out_header(r, "Retry-After", pool_printf(r->pool, "%d", ACCOUNT_WINDOW));
 		account_password_form(pg, 429, d);
 		return PORTAL_DONE;
 	}
